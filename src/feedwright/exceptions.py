@@ -1,0 +1,142 @@
+"""One exception tree for the whole library.
+
+Every error carries the thing it is about (a path, a URL, a config key) so
+that ``str(err)`` alone is a useful line for a user::
+
+    FeedwrightError
+     ├── ConfigError            bad config.yaml: .key, .line          (exit 2)
+     ├── LockError              another build/daemon holds the output (exit 3)
+     ├── PostError              one local post cannot be read: .path
+     ├── SourceError            one remote source failed: .url
+     │    ├── FetchError        network / HTTP trouble: .status
+     │    │    ├── GoneError         410 Gone: stop polling
+     │    │    ├── RateLimitedError  429/503 with Retry-After: .retry_after
+     │    │    └── TooLargeError     body over fetch.max_bytes
+     │    └── ParseError        bytes that are not a feed
+     ├── StoreError             the SQLite store is unusable: .path
+     └── PublishError           an output file cannot be written: .path
+
+Per-item failures (PostError, SourceError) are *values* in results, never
+exceptions that stop a batch; only ConfigError, LockError and StoreError end
+a run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class FeedwrightError(Exception):
+    """Base of every error feedwright raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(FeedwrightError):
+    """config.yaml is unreadable or invalid; names the key and, if known, the line."""
+
+    def __init__(
+        self, message: str, *, key: str | None = None, line: int | None = None, path: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.line = line
+        self.path = path
+
+    def __str__(self) -> str:
+        where = self.path or "config"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.key:
+            return f"{where}: {self.key}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class LockError(FeedwrightError):
+    """The output folder is locked by another build or daemon."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class PostError(FeedwrightError):
+    """A local post that cannot be read or understood."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class SourceError(FeedwrightError):
+    """A remote source that could not be refreshed."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.message}"
+
+
+class FetchError(SourceError):
+    """The HTTP exchange failed (network error, bad status, limits)."""
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+
+
+class GoneError(FetchError):
+    """410 Gone: the source is not polled again until the config changes."""
+
+
+class RateLimitedError(FetchError):
+    """429/503: the server asked us to come back later."""
+
+    def __init__(
+        self, message: str, *, url: str, status: int, retry_after: datetime | None
+    ) -> None:
+        super().__init__(message, url=url, status=status)
+        self.retry_after = retry_after
+
+
+class TooLargeError(FetchError):
+    """The (decoded) body exceeded fetch.max_bytes."""
+
+
+class ParseError(SourceError):
+    """The body is not a feed we can read."""
+
+
+class StoreError(FeedwrightError):
+    """The embedded store cannot be opened or migrated."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class PublishError(FeedwrightError):
+    """An output file could not be written."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"

@@ -1,0 +1,134 @@
+"""The one entry model every source produces and every publisher consumes.
+
+Everything is a frozen dataclass; every datetime is timezone-aware UTC.
+Local posts may carry their body *unrendered* (:class:`Body`): rendering
+Markdown is the expensive part of a build, so it is done only for entries
+that reach a published feed (see ``normalize.render``). Remote entries
+arrive with ``content``/``summary`` already as sanitised HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+BodyFormat = Literal["markdown", "html"]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A media attachment; images found in front matter are enclosures too."""
+
+    url: str
+    type: str
+    length: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a remote entry came from, published as Atom/RSS ``<source>``."""
+
+    url: str  # the feed URL we fetched (after permanent redirects)
+    title: str | None = None
+    link: str | None = None  # the origin site's home page
+    id: str | None = None  # the origin feed's own id (Atom) if any
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A post body as written, not yet rendered to HTML.
+
+    ``base_url`` is what relative URLs in it resolve against.
+    """
+
+    text: str
+    format: BodyFormat
+    base_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    title: str  # plain text
+    published: datetime
+    updated: datetime
+    link: str | None = None
+    authors: tuple[Person, ...] = ()
+    categories: tuple[str, ...] = ()  # as written; matching is case/normalisation-insensitive
+    tags: tuple[str, ...] = ()
+    summary: str | None = None  # HTML
+    content: str | None = None  # HTML; None while ``body`` is unrendered
+    body: Body | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    source: Provenance | None = None  # None for local posts
+    language: str | None = None
+    origin: str = ""  # posts: path relative to the posts folder; remote: the source URL
+
+    def __post_init__(self) -> None:
+        for name in ("published", "updated"):
+            value = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+                raise ValueError(f"Entry.{name} must be timezone-aware UTC, got {value!r}")
+
+    @property
+    def is_rendered(self) -> bool:
+        return self.body is None
+
+    @property
+    def images(self) -> tuple[Enclosure, ...]:
+        return tuple(e for e in self.enclosures if e.type.startswith("image/"))
+
+    def sort_key(self) -> tuple[float, str]:
+        """Newest first, ties broken by id so order never depends on input order."""
+        return (-self.published.timestamp(), self.id)
+
+    def content_hash(self) -> str:
+        """A hash of everything a reader sees, so "changed?" is one comparison."""
+        return hash_fields(self)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _jsonable(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value
+
+
+def hash_fields(entry: Entry) -> str:
+    data = _jsonable(entry)
+    assert isinstance(data, dict)
+    data.pop("origin", None)
+    raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def utc(dt: datetime) -> datetime:
+    """Convert an aware datetime to UTC (naive input is a programming error)."""
+    if dt.tzinfo is None:
+        raise ValueError(f"naive datetime {dt!r}")
+    return dt.astimezone(UTC)
+
+
+__all__ = [
+    "Body",
+    "BodyFormat",
+    "Enclosure",
+    "Entry",
+    "Person",
+    "Provenance",
+    "hash_fields",
+    "utc",
+]
