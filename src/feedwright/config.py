@@ -8,13 +8,19 @@ reads the YAML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zoneinfo
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import urlsplit
 
+import yaml
+
+from .exceptions import ConfigError
 from .model import Person
+from .schedule import parse_duration, parse_size
 
 Format = Literal["atom", "rss", "json"]
 
@@ -100,3 +106,323 @@ class Config:
     @property
     def feed_sources(self) -> tuple[FeedSource, ...]:
         return tuple(s for s in self.sources if isinstance(s, FeedSource))
+
+
+
+# --------------------------------------------------------------------------- loading
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class _Doc:
+    """The parsed YAML plus where each key sits, for errors that name the line."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines: dict[str, int] = {}
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.data: Any = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            raise ConfigError(f"not valid YAML: {exc}", line=line, path=str(path)) from None
+        if node is not None:
+            self._index(node, "")
+
+    def _index(self, node: yaml.Node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                self.lines[key] = key_node.start_mark.line + 1
+                self._index(value_node, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                key = f"{prefix}[{i}]"
+                self.lines[key] = item.start_mark.line + 1
+                self._index(item, key)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        line = self.lines.get(key)
+        if line is None and "." in key:
+            line = self.lines.get(key.rsplit(".", 1)[0])
+        return ConfigError(message, key=key, line=line, path=str(self.path))
+
+
+class _Section:
+    """One mapping of the config: typed getters that remember which keys were read."""
+
+    def __init__(self, doc: _Doc, key: str, value: object) -> None:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise doc.error(key or "config", "must be a mapping of keys to values")
+        self.doc, self.key, self.value = doc, key, value
+        self.seen: set[str] = set()
+
+    def path(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def get(self, name: str, convert: Callable[[Any], T], default: T) -> T:
+        self.seen.add(name)
+        raw = self.value.get(name, _MISSING)
+        if raw is _MISSING or raw is None:
+            return default
+        try:
+            return convert(raw)
+        except (TypeError, ValueError) as exc:
+            raise self.doc.error(self.path(name), str(exc)) from None
+
+    def require(self, name: str, convert: Callable[[Any], T]) -> T:
+        if self.value.get(name) is None:
+            self.seen.add(name)
+            raise self.doc.error(self.path(name), "is required")
+        return self.get(name, convert, cast(T, None))
+
+    def section(self, name: str) -> _Section:
+        self.seen.add(name)
+        return _Section(self.doc, self.path(name), self.value.get(name))
+
+    def finish(self) -> None:
+        for name in self.value:
+            if name not in self.seen:
+                raise self.doc.error(self.path(str(name)), "unknown key")
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"must be a string, got {value!r}")
+    return str(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value
+
+
+def _int(minimum: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"must be a whole number >= {minimum}, got {value!r}")
+        return value
+
+    return convert
+
+
+def _str_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list of strings, got {value!r}")
+    return tuple(_str(v) for v in value)
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a duration like 30s, 15m, 2h or 1d, got {value!r}")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    return parse_duration(_str(value))
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a size like 500KB or 10MB, got {value!r}")
+    return parse_size(value if isinstance(value, int) else _str(value))
+
+
+def _url(value: Any) -> str:
+    text = _str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an absolute http(s) URL, got {text!r}")
+    return text
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}; got {value!r}")
+        return cast(str, value)
+
+    return convert
+
+
+def _timezone(value: Any) -> str:
+    name = _str(value)
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)") from None
+    return name
+
+
+def _person(doc: _Doc, key: str, value: Any) -> Person | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Person(name=value)
+    sec = _Section(doc, key, value)
+    person = Person(
+        name=sec.require("name", _str),
+        email=sec.get("email", _str, None),
+        uri=sec.get("uri", _url, None),
+    )
+    sec.finish()
+    return person
+
+
+def _site(doc: _Doc, sec: _Section) -> Site:
+    url = sec.require("url", _url)
+    if not url.endswith("/"):
+        url += "/"
+    sec.seen.add("author")
+    site = Site(
+        title=sec.require("title", _str),
+        url=url,
+        description=sec.get("description", _str, ""),
+        author=_person(doc, sec.path("author"), sec.value.get("author")),
+        language=sec.get("language", _str, None),
+        timezone=sec.get("timezone", _timezone, "UTC"),
+    )
+    sec.finish()
+    return site
+
+
+def _category_map(value: Any) -> dict[str, str | None]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping of incoming category -> name (or null to drop)")
+    return {_str(k): (None if v is None else _str(v)) for k, v in value.items()}
+
+
+def _rename(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping of category -> slug")
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        slug = _str(v)
+        if not slug or "/" in slug or "\\" in slug or slug in (".", "..") or "\x00" in slug:
+            raise ValueError(f"slug for {k!r} must be a plain folder name, got {slug!r}")
+        out[_str(k)] = slug
+    return out
+
+
+def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
+    sec = _Section(doc, key, value)
+    if "posts" in sec.value and "feed" in sec.value:
+        raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
+    if "posts" in sec.value:
+        source: Source = PostsSource(
+            path=(base / sec.require("posts", _str)).resolve(),
+            permalink=sec.get("permalink", _str, None),
+            categories=sec.get("categories", _str_list, ()),
+        )
+    elif "feed" in sec.value:
+        source = FeedSource(
+            url=sec.require("feed", _url),
+            title=sec.get("title", _str, None),
+            categories=sec.get("categories", _str_list, ()),
+            category_map=sec.get("category_map", _category_map, {}),
+            keep_categories=sec.get("keep_categories", _bool, True),
+            every=sec.get("every", _duration, None),
+        )
+    else:
+        raise doc.error(key, "a source needs `posts: <folder>` or `feed: <url>`")
+    sec.finish()
+    return source
+
+
+def _formats(value: Any) -> tuple[Format, ...]:
+    names = _str_list(value)
+    if not names:
+        raise ValueError("needs at least one of atom, rss, json")
+    for name in names:
+        if name not in ("atom", "rss", "json"):
+            raise ValueError(f"unknown format {name!r} (atom, rss, json)")
+    return tuple(dict.fromkeys(cast(tuple[Format, ...], names)))
+
+
+def _categories(value: Any) -> Literal["all"] | tuple[str, ...]:
+    if value == "all":
+        return "all"
+    return _str_list(value)
+
+
+def load(path: Path | str) -> Config:
+    """Read and validate a config file; raise ConfigError naming the key and line."""
+    path = Path(path).absolute()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError("no such file (try `feedwright init`)", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=str(path)) from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Config:
+    """Validate config text as if read from ``path`` (relative paths resolve against its folder)."""
+    doc = _Doc(path, text)
+    base = path.parent
+    root = _Section(doc, "", doc.data)
+    site = _site(doc, root.section("site"))
+
+    root.seen.add("sources")
+    raw_sources = root.value.get("sources") or []
+    if not isinstance(raw_sources, list):
+        raise doc.error("sources", "must be a list of `- posts: ...` / `- feed: ...` items")
+    sources = tuple(_source(doc, f"sources[{i}]", v, base) for i, v in enumerate(raw_sources))
+    seen: set[str] = set()
+    for i, source in enumerate(sources):
+        if source.key in seen:
+            raise doc.error(f"sources[{i}]", f"listed twice: {source.key}")
+        seen.add(source.key)
+
+    out = root.section("output")
+    output = Output(
+        dir=(base / out.get("dir", _str, "feeds")).resolve(),
+        formats=out.get("formats", _formats, ("atom", "rss")),
+        limit=out.get("limit", _int(0), 50),
+        content=cast(Literal["full", "summary"], out.get("content", _choice("full", "summary"), "full")),
+        categories=out.get("categories", _categories, "all"),
+        slugs=cast(Literal["unicode", "ascii"], out.get("slugs", _choice("unicode", "ascii"), "unicode")),
+        rename=out.get("rename", _rename, {}),
+    )
+    out.finish()
+
+    fet = root.section("fetch")
+    fetch = Fetch(
+        timeout=fet.get("timeout", _duration, timedelta(seconds=20)),
+        max_bytes=fet.get("max_bytes", _size, 10 * 1000 * 1000),
+        concurrency=fet.get("concurrency", _int(1), 32),
+        user_agent=fet.get("user_agent", _str, None),
+    )
+    fet.finish()
+
+    sch = root.section("schedule")
+    schedule = Schedule(
+        every=sch.get("every", _duration, timedelta(hours=1)),
+        jitter=sch.get("jitter", _fraction, 0.1),
+    )
+    sch.finish()
+
+    config = Config(
+        path=path,
+        site=site,
+        sources=sources,
+        output=output,
+        fetch=fetch,
+        schedule=schedule,
+        state=(base / root.get("state", _str, ".feedwright/state.db")).resolve(),
+        retention=root.get("retention", _int(0), 1000),
+    )
+    root.finish()
+    return config
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"must be a number between 0 and 1, got {value!r}")
+    return float(value)

@@ -1,0 +1,312 @@
+"""The ``feedwright`` command: a thin shell over the library.
+
+Library errors become one clean line on stderr and an exit code here, and
+only here: 0 all well; 1 published but some posts/sources had problems;
+2 bad usage or invalid config (nothing written); 3 the output is locked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, load
+from .exceptions import ConfigError, FeedwrightError, LockError, PublishError, StoreError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+log = logging.getLogger("feedwright")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load(Path(args.config))
+
+
+def _progress() -> Any:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(f"\rfetching feeds: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .app import run_once
+
+    config = _load(args)
+    report = run_once(
+        config, now=_now(), offline=args.offline, lock_wait=args.wait, progress=_progress()
+    )
+    for problem in report.problems:
+        _err(problem)
+    pub = report.publish
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "posts": report.posts,
+                    "remote_entries": report.remote,
+                    "held_future_posts": report.held,
+                    "skipped_drafts": report.skipped,
+                    "categories": report.categories,
+                    "written": pub.written,
+                    "unchanged": len(pub.unchanged),
+                    "removed": pub.removed,
+                    "stripped_chars": pub.stripped_chars,
+                    "next_post_at": _dt(report.next_post_at),
+                    "sources": [
+                        {
+                            "source": r.key,
+                            "url": r.url,
+                            "result": r.outcome,
+                            "new": r.new,
+                            "updated": r.updated,
+                            "error": str(r.error) if r.error else None,
+                        }
+                        for r in report.sources
+                    ],
+                    "problems": report.problems,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    elif not args.quiet:
+        extra = ""
+        if report.sources:
+            fetched = sum(1 for r in report.sources if r.outcome != "skipped")
+            extra = f", {fetched} feeds refreshed, {report.remote} remote entries"
+        if pub.stripped_chars:
+            extra += f", {pub.stripped_chars} control characters stripped"
+        print(
+            f"{report.posts} posts, {report.categories} categories, "
+            f"{len(pub.written)} files written, {len(pub.unchanged)} unchanged{extra}"
+        )
+    return EXIT_PROBLEMS if report.problems else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .app import read_all_posts
+
+    config = _load(args)
+    posts = read_all_posts(config)
+    for error in posts.errors:
+        _err(str(error))
+    now = _now()
+    held = sum(1 for e in posts.entries if e.published > now)
+    summary = {
+        "config": str(config.path),
+        "posts": len(posts.entries),
+        "future_posts": held,
+        "drafts": posts.skipped,
+        "feeds": len(config.feed_sources),
+        "problems": [str(e) for e in posts.errors],
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    elif not args.quiet:
+        print(
+            f"config ok; {len(posts.entries)} posts ({held} scheduled), "
+            f"{posts.skipped} drafts, {len(config.feed_sources)} remote feeds, "
+            f"{len(posts.errors)} problems"
+        )
+    return EXIT_PROBLEMS if posts.errors else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    config = _load(args)
+    rows: list[dict[str, Any]] = []
+    states = {}
+    counts: dict[str, int] = {}
+    if config.state.exists():
+        with Store.open(config.state) as store:
+            states = store.source_states()
+            counts = {s.key: store.entry_count(s.key) for s in config.feed_sources}
+    for source in config.feed_sources:
+        state = states.get(source.key)
+        rows.append(
+            {
+                "source": source.key,
+                "url": state.url if state else source.url,
+                "last_fetch": _dt(state.last_fetch) if state else None,
+                "result": (state.last_result if state else None) or "never fetched",
+                "status": state.status if state else "active",
+                "error_streak": state.error_count if state else 0,
+                "last_error": state.last_error if state else None,
+                "next_due": (_dt(state.next_check) if state and state.status != "gone" else None)
+                if state
+                else "now",
+                "entries": counts.get(source.key, 0),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not rows:
+        print("no remote feeds configured")
+        return EXIT_OK
+    headers = ["source", "last fetch", "result", "errors", "next due", "entries"]
+    table = [
+        [
+            r["source"],
+            r["last_fetch"] or "-",
+            r["result"] + (f" ({r['last_error']})" if r["last_error"] else ""),
+            str(r["error_streak"]),
+            "never (gone)" if r["status"] == "gone" else (r["next_due"] or "now"),
+            str(r["entries"]),
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .starter import init
+
+    created = init(Path(args.dir))
+    for path in created:
+        print(f"created {path}")
+    if not created:
+        print(f"{args.dir}: already set up, nothing changed")
+    return EXIT_OK
+
+
+def cmd_import_opml(args: argparse.Namespace) -> int:
+    from .subscriptions import import_opml
+
+    config = _load(args)
+    count = import_opml(config.path, Path(args.file), config)
+    print(f"{count} new feeds added to {config.path}")
+    return EXIT_OK
+
+
+def cmd_export_opml(args: argparse.Namespace) -> int:
+    from .subscriptions import export_opml
+
+    data = export_opml(_load(args))
+    if args.output and args.output != "-":
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import run_daemon
+
+    config = _load(args)
+    return run_daemon(config, offline=args.offline, serve=args.serve, json_logs=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedwright",
+        description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
+    )
+    parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str, *, config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        if config:
+            p.add_argument(
+                "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
+            )
+        p.add_argument("-v", "--verbose", action="store_true", help="log every step")
+        return p
+
+    p = command("build", "refresh remote feeds, read posts, publish, exit")
+    p.add_argument("--offline", action="store_true", help="publish from what is stored; no fetch")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the lock"
+    )
+    p.set_defaults(func=cmd_build)
+
+    p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
+    p.add_argument("--offline", action="store_true", help="never fetch remote feeds")
+    p.add_argument("--json", action="store_true", help="log JSON lines instead of text")
+    p.add_argument(
+        "--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP"
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = command("check", "validate config and every post; writes nothing")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.set_defaults(func=cmd_check)
+
+    p = command("status", "each remote source: last fetch, result, errors, next due, entries")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = command("init", "create a starter config.yaml, posts/ and feeds/", config=False)
+    p.add_argument("dir", nargs="?", default=".", help="folder to set up (default: here)")
+    p.set_defaults(func=cmd_init)
+
+    p = command("import-opml", "add the feeds of an OPML file to config.yaml")
+    p.add_argument("file", help="an OPML file")
+    p.set_defaults(func=cmd_import_opml)
+
+    p = command("export-opml", "print the configured remote feeds as OPML")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_export_opml)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        _err(f"feedwright: {exc}")
+        return EXIT_USAGE
+    except LockError as exc:
+        _err(f"feedwright: {exc}")
+        return EXIT_LOCKED
+    except (StoreError, PublishError, FeedwrightError) as exc:
+        _err(f"feedwright: {exc}")
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        _err("feedwright: interrupted")
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

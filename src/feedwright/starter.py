@@ -1,0 +1,69 @@
+"""``feedwright init``: a starter config.yaml, posts/ with an example post, feeds/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONFIG = """\
+# feedwright configuration: see README.md for every key.
+site:
+  title: My Site
+  url: https://example.com/          # where the output folder's parent is served
+  description: Posts and links, as feeds
+  author: Me
+  language: en
+  timezone: UTC                      # for dates written without a zone
+
+sources:
+  - posts: posts                     # Markdown/HTML files with front matter
+    permalink: "{year}/{month}/{day}/{slug}/"
+  # - feed: https://example.org/feed.xml
+  #   categories: [Links]
+  #   every: 30m
+
+output:
+  dir: feeds
+  formats: [atom, rss]
+  limit: 50
+
+schedule:
+  every: 1h
+"""
+
+POST = """\
+---
+title: Hello, feeds
+date: {date}
+categories: [General]
+tags: [feedwright]
+---
+
+This is your first post. Edit it, add more files to `posts/`, then run
+`feedwright build` and subscribe to `feeds/atom.xml`.
+
+<!-- more -->
+
+Every category gets its own feed: `feeds/<category>/atom.xml` and `rss.xml`.
+"""
+
+
+def init(folder: Path, *, date: str = "2026-01-01 09:00") -> list[Path]:
+    """Create what is missing; never overwrite. Returns the paths created."""
+    created: list[Path] = []
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "config.yaml"
+    if not config.exists():
+        config.write_text(CONFIG, encoding="utf-8")
+        created.append(config)
+    posts = folder / "posts"
+    if not posts.exists():
+        posts.mkdir()
+        created.append(posts)
+        post = posts / "hello.md"
+        post.write_text(POST.format(date=date), encoding="utf-8")
+        created.append(post)
+    feeds = folder / "feeds"
+    if not feeds.exists():
+        feeds.mkdir()
+        created.append(feeds)
+    return created

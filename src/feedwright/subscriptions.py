@@ -1,0 +1,133 @@
+"""Subscriptions in and out as OPML (``import-opml`` / ``export-opml``).
+
+Import edits config.yaml *as text*: new ``- feed:`` items are inserted at the
+end of the ``sources:`` list so the user's comments and layout survive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import yaml
+from lxml import etree
+
+from .config import Config
+from .exceptions import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    url: str
+    title: str | None = None
+    categories: tuple[str, ...] = ()
+
+
+def parse_opml(data: bytes, *, path: str) -> list[Subscription]:
+    """Every ``outline`` with an ``xmlUrl``; enclosing outlines' titles become categories."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ConfigError(f"not an OPML file: {exc}", path=path) from None
+    body = root.find("body")
+    if root.tag != "opml" or body is None:
+        raise ConfigError("not an OPML file: no <opml><body>", path=path)
+    found: list[Subscription] = []
+    seen: set[str] = set()
+
+    def walk(node: etree._Element, folders: tuple[str, ...]) -> None:
+        for outline in node.iterfind("outline"):
+            url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+            title = outline.get("title") or outline.get("text")
+            if url:
+                if url.startswith(("http://", "https://")) and url not in seen:
+                    seen.add(url)
+                    found.append(Subscription(url, title or None, folders))
+            else:
+                walk(outline, (*folders, title) if title else folders)
+
+    walk(body, ())
+    return found
+
+
+def add_to_config(text: str, subs: list[Subscription], existing: set[str]) -> tuple[str, int]:
+    """Insert ``subs`` not in ``existing`` at the end of the config's ``sources:`` list."""
+    new = [s for s in subs if s.url not in existing]
+    if not new:
+        return text, 0
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    sources = None
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "sources":
+                sources = value
+    if sources is None or (isinstance(sources, yaml.ScalarNode) and not sources.value):
+        if sources is not None:
+            raise ConfigError("sources: is empty; write `sources:` on a line of its own", key="sources")
+        sep = "" if text.endswith("\n") or not text else "\n"
+        return text + sep + "sources:\n" + "".join(_item(s, 2) for s in new), len(new)
+    if not isinstance(sources, yaml.SequenceNode) or sources.flow_style or not sources.value:
+        raise ConfigError("sources: is not a block list; add the feeds by hand", key="sources")
+    dash = max(sources.value[0].start_mark.column - 2, 0)
+    end = sources.value[-1].end_mark
+    lines = text.splitlines(True)
+    at = end.line if end.column == 0 else end.line + 1
+    if at > 0 and not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"
+    block = "".join(_item(s, dash) for s in new)
+    return "".join(lines[:at]) + block + "".join(lines[at:]), len(new)
+
+
+def _item(sub: Subscription, dash: int) -> str:
+    pad = " " * dash
+    lines = [f"{pad}- feed: {_scalar(sub.url)}\n"]
+    if sub.title:
+        lines.append(f"{pad}  title: {_scalar(sub.title)}\n")
+    if sub.categories:
+        lines.append(f"{pad}  categories: [{', '.join(_scalar(c) for c in sub.categories)}]\n")
+    return "".join(lines)
+
+
+def _scalar(value: str) -> str:
+    dumped: str = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=10_000)
+    return dumped.strip().removesuffix("...").strip()
+
+
+def import_opml(config_path: Path, opml_path: Path, config: Config) -> int:
+    """Add the OPML's feeds to config.yaml; return how many were new."""
+    try:
+        data = opml_path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(opml_path)) from None
+    subs = parse_opml(data, path=str(opml_path))
+    text = config_path.read_text(encoding="utf-8-sig")
+    updated, count = add_to_config(text, subs, {s.url for s in config.feed_sources})
+    if count:
+        tmp = config_path.with_name(f".{config_path.name}.tmp")
+        tmp.write_text(updated, encoding="utf-8")
+        tmp.replace(config_path)
+    return count
+
+
+def export_opml(config: Config) -> bytes:
+    """The configured remote feeds as OPML 2.0, grouped by nothing, in config order."""
+    title = quoteattr(f"{config.site.title} subscriptions")
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        f"  <head><title>{title[1:-1]}</title></head>",
+        "  <body>",
+    ]
+    for source in config.feed_sources:
+        text = quoteattr(source.title or source.url)
+        category = ""
+        if source.categories:
+            category = f" category={quoteattr(','.join(source.categories))}"
+        lines.append(
+            f'    <outline type="rss" text={text} title={text} '
+            f"xmlUrl={quoteattr(source.url)}{category}/>"
+        )
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines).encode("utf-8")

@@ -1,0 +1,271 @@
+"""Refresh remote feeds: decide what is due, fetch, parse, normalise, save.
+
+The pipeline, for one round::
+
+    due = [source for source in config if is_due(state, source, now)]
+    responses = fetch_all(due)                 # httpx, bounded concurrency, conditional GET
+    for each response:
+        304                      -> state: not-modified (nothing parsed, nothing written)
+        200, body hash unchanged -> state: unchanged
+        200, new body            -> parse (process pool when many) -> entries saved
+        error                    -> state: error streak + 1, backoff; 410 -> gone
+    every source's next check = schedule.next_check(...)
+
+A failing source is a value in the results (``SourceResult.error``), never an
+exception that stops the batch. The store keeps entries that dropped off a
+feed; ``retention`` bounds how many per source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .config import Config, FeedSource
+from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
+from .schedule import next_check
+from .sources.feeds import ParsedFeed, parse_feed
+from .sources.http import FetchRequest, FetchResponse, Fetcher, default_user_agent, fetch_all
+from .store import SourceState, Store
+
+# Below this many bodies, starting worker processes costs more than it saves.
+POOL_THRESHOLD = 8
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceResult:
+    key: str
+    url: str
+    outcome: str  # ok | not-modified | unchanged | skipped | error | gone | rate-limited
+    new: int = 0
+    updated: int = 0
+    error: SourceError | None = None
+
+
+def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daemon: bool) -> bool:
+    """Whether ``source`` should be fetched now.
+
+    A one-shot build fetches every source (conditionally) except those that
+    are gone, under Retry-After, backing off after errors, or that have an
+    explicit ``every`` not yet elapsed. The daemon follows ``next_check``.
+    """
+    if state is None:
+        return True
+    if state.status == "gone":
+        return False
+    if state.retry_after is not None and state.retry_after > now:
+        return False
+    waiting = state.next_check is not None and state.next_check > now
+    if daemon or state.error_count > 0 or source.every is not None:
+        return not waiting
+    return True
+
+
+def _parse_job(
+    content: bytes, url: str, headers: dict[str, str], source: FeedSource, now: datetime
+) -> ParsedFeed | ParseError:
+    try:
+        return parse_feed(content, url=url, headers=headers, source=source, now=now)
+    except ParseError as exc:
+        return exc
+
+
+def _parse_all(
+    jobs: Sequence[tuple[bytes, str, dict[str, str], FeedSource, datetime]],
+    executor: Executor | None,
+) -> list[ParsedFeed | ParseError]:
+    if executor is None and len(jobs) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+            return _parse_all(jobs, pool)
+    if executor is None:
+        return [_parse_job(*job) for job in jobs]
+    futures = [executor.submit(_parse_job, *job) for job in jobs]
+    return [f.result() for f in futures]
+
+
+def _body_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+async def refresh(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    daemon: bool = False,
+    only: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> list[SourceResult]:
+    """Fetch every due remote source (or those keyed in ``only``) and save what changed."""
+    states = store.source_states()
+    results: list[SourceResult] = []
+    due: list[tuple[FeedSource, SourceState]] = []
+    for source in config.feed_sources:
+        state = states.get(source.key) or SourceState(key=source.key, url=source.url)
+        if only is not None:
+            wanted = source.key in only and state.status != "gone"
+        else:
+            wanted = is_due(states.get(source.key), source, now, daemon=daemon)
+        if wanted:
+            due.append((source, state))
+        else:
+            results.append(SourceResult(source.key, state.url, "skipped"))
+    if not due:
+        return results
+
+    user_agent = config.fetch.user_agent or default_user_agent(config.site.url)
+    requests = [
+        FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
+        for _, state in due
+    ]
+    async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
+        responses = await _fetch_with_progress(fetcher, requests, now=now, progress=progress)
+
+    to_parse: list[tuple[int, FetchResponse]] = []
+    for i, ((source, state), response) in enumerate(zip(due, responses, strict=True)):
+        if isinstance(response, FetchError):
+            store.save_source_state(_failed(state, source, response, config, now))
+            outcome = _error_outcome(response)
+            results.append(SourceResult(source.key, state.url, outcome, error=response))
+        elif response.status == 304:
+            store.save_source_state(_succeeded(state, source, response, config, now, "not-modified"))
+            results.append(SourceResult(source.key, state.url, "not-modified"))
+        elif state.body_hash == _body_hash(response.content):
+            store.save_source_state(_succeeded(state, source, response, config, now, "unchanged"))
+            results.append(SourceResult(source.key, state.url, "unchanged"))
+        else:
+            to_parse.append((i, response))
+
+    jobs = [
+        (resp.content, resp.url, dict(resp.headers), due[i][0], now) for i, resp in to_parse
+    ]
+    parsed = await asyncio.to_thread(_parse_all, jobs, executor)
+    for (i, response), feed in zip(to_parse, parsed, strict=True):
+        source, state = due[i]
+        if isinstance(feed, ParseError):
+            # Keep the last good entries and do not store the validators, so the
+            # next round fetches and parses again instead of getting a 304.
+            store.save_source_state(_failed(state, source, feed, config, now))
+            results.append(SourceResult(source.key, state.url, "error", error=feed))
+            continue
+        with store.transaction():
+            saved = store.save_entries(source.key, feed.entries, now, undated=feed.undated)
+            if config.retention:
+                store.prune(source.key, config.retention)
+            new_state = _succeeded(state, source, response, config, now, "ok")
+            store.save_source_state(
+                replace(
+                    new_state,
+                    title=feed.title,
+                    link=feed.link,
+                    feed_id=feed.feed_id,
+                    body_hash=_body_hash(response.content),
+                )
+            )
+        results.append(
+            SourceResult(source.key, state.url, "ok", new=saved.new, updated=saved.updated)
+        )
+    order = {s.key: n for n, s in enumerate(config.feed_sources)}
+    results.sort(key=lambda r: order.get(r.key, 0))
+    return results
+
+
+async def _fetch_with_progress(
+    fetcher: Fetcher, requests: list[FetchRequest], *, now: datetime, progress: Progress | None
+) -> list[FetchResponse | FetchError]:
+    if progress is None:
+        return await fetch_all(fetcher, requests, now=now)
+    done = 0
+    total = len(requests)
+
+    async def one(request: FetchRequest) -> FetchResponse | FetchError:
+        nonlocal done
+        result = (await fetch_all(fetcher, [request], now=now))[0]
+        done += 1
+        progress(done, total)
+        return result
+
+    return list(await asyncio.gather(*(one(r) for r in requests)))
+
+
+def _error_outcome(error: FetchError) -> str:
+    if isinstance(error, GoneError):
+        return "gone"
+    if isinstance(error, RateLimitedError):
+        return "rate-limited"
+    return "error"
+
+
+def _succeeded(
+    state: SourceState,
+    source: FeedSource,
+    response: FetchResponse,
+    config: Config,
+    now: datetime,
+    outcome: str,
+) -> SourceState:
+    every = source.every or config.schedule.every
+    return replace(
+        state,
+        url=response.permanent_url or state.url,
+        etag=response.etag if response.status != 304 else (response.etag or state.etag),
+        last_modified=(
+            response.last_modified
+            if response.status != 304
+            else (response.last_modified or state.last_modified)
+        ),
+        last_fetch=now,
+        last_success=now,
+        last_result=outcome,
+        error_count=0,
+        last_error=None,
+        retry_after=None,
+        status="active",
+        next_check=next_check(
+            now=now,
+            every=every,
+            key=source.key,
+            jitter=config.schedule.jitter,
+            max_age=response.max_age,
+        ),
+    )
+
+
+def _failed(
+    state: SourceState, source: FeedSource, error: SourceError, config: Config, now: datetime
+) -> SourceState:
+    every = source.every or config.schedule.every
+    errors = state.error_count + 1
+    retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+    gone = isinstance(error, GoneError)
+    return replace(
+        state,
+        last_fetch=now,
+        last_result=_error_outcome(error) if isinstance(error, FetchError) else "error",
+        error_count=errors,
+        last_error=error.message,
+        retry_after=retry_after,
+        status="gone" if gone else "active",
+        # A parse failure must refetch the body next time, not get a 304.
+        etag=None if isinstance(error, ParseError) else state.etag,
+        last_modified=None if isinstance(error, ParseError) else state.last_modified,
+        body_hash=None if isinstance(error, ParseError) else state.body_hash,
+        next_check=None
+        if gone
+        else next_check(
+            now=now,
+            every=every,
+            key=source.key,
+            jitter=config.schedule.jitter,
+            error_count=errors,
+            retry_after=retry_after,
+        ),
+    )

@@ -1,0 +1,118 @@
+"""config.yaml: typed, validated, unknown keys and bad values name key and line."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from feedwright.config import FeedSource, PostsSource, load, parse
+from feedwright.exceptions import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """\
+site:
+  title: T
+  url: https://example.com
+"""
+
+
+def cfg(text: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    return parse(text, tmp_path / "config.yaml")
+
+
+def test_shipped_config_loads() -> None:
+    config = load(ROOT / "config.yaml")
+    assert config.site.url == "https://news.example.com/"
+    assert config.site.timezone == "Asia/Shanghai"
+    assert config.output.dir == ROOT / "feeds"
+    assert config.posts_sources[0].path == ROOT / "posts"
+    assert config.fetch.max_bytes == 10_000_000
+    assert config.schedule.every == timedelta(hours=1)
+
+
+def test_defaults_and_relative_paths(tmp_path: Path) -> None:
+    config = cfg(MINIMAL + "sources:\n  - posts: content/posts\nstate: db/s.db\n", tmp_path)
+    assert config.site.url == "https://example.com/"
+    assert config.output.dir == tmp_path / "feeds"
+    assert config.output.formats == ("atom", "rss")
+    assert config.output.limit == 50
+    assert config.state == tmp_path / "db" / "s.db"
+    source = config.sources[0]
+    assert isinstance(source, PostsSource)
+    assert source.path == tmp_path / "content" / "posts"
+
+
+def test_feed_source(tmp_path: Path) -> None:
+    config = cfg(
+        MINIMAL
+        + """\
+sources:
+  - feed: https://example.org/feed.xml
+    title: Ex
+    categories: [金融]
+    category_map: {Finance: 金融, Ads: null}
+    keep_categories: false
+    every: 30m
+""",
+        tmp_path,
+    )
+    (source,) = config.feed_sources
+    assert isinstance(source, FeedSource)
+    assert source.category_map == {"Finance": "金融", "Ads": None}
+    assert source.every == timedelta(minutes=30)
+    assert source.keep_categories is False
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        (MINIMAL + "outptu:\n  dir: x\n", "outptu", 4),
+        (MINIMAL + "output:\n  limt: 3\n", "output.limt", 5),
+        (MINIMAL + "output:\n  limit: -1\n", "output.limit", 5),
+        (MINIMAL + "output:\n  limit: many\n", "output.limit", 5),
+        (MINIMAL + "output:\n  formats: [atom, pdf]\n", "output.formats", 5),
+        (MINIMAL + "output:\n  content: some\n", "output.content", 5),
+        (MINIMAL + "output:\n  rename: {a: ../x}\n", "output.rename", 5),
+        (MINIMAL + "fetch:\n  timeout: 5 parsecs\n", "fetch.timeout", 5),
+        (MINIMAL + "fetch:\n  max_bytes: lots\n", "fetch.max_bytes", 5),
+        (MINIMAL + "schedule:\n  every: soon\n", "schedule.every", 5),
+        (MINIMAL + "sources:\n  - feed: ftp://x/y\n", "sources[0].feed", 5),
+        (MINIMAL + "sources:\n  - posts: p\n    permalnk: x\n", "sources[0].permalnk", 6),
+        (MINIMAL + "sources:\n  - title: nothing\n", "sources[0]", 5),
+        (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),
+        (MINIMAL + "  timezone: Mars/Olympus\n", "site.timezone", 4),
+        ("site:\n  title: T\n", "site.url", None),
+        ("site:\n  url: https://x/\n  author: {name: A, mail: a@b}\n", "site.author.mail", 3),
+    ],
+)
+def test_bad_config_names_key_and_line(
+    tmp_path: Path, text: str, key: str, line: int | None
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        cfg(text, tmp_path)
+    assert info.value.key == key
+    if line is not None:
+        assert info.value.line == line
+        assert f"config.yaml:{line}: {key}:" in str(info.value)
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        cfg(MINIMAL + "output: [unclosed\n", tmp_path)
+    assert info.value.line is not None
+    assert "not valid YAML" in str(info.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load(tmp_path / "nope.yaml")
+
+
+def test_durations_and_sizes(tmp_path: Path) -> None:
+    config = cfg(MINIMAL + "fetch:\n  timeout: 15s\n  max_bytes: 500KB\nschedule:\n  every: 1d\n", tmp_path)
+    assert config.fetch.timeout == timedelta(seconds=15)
+    assert config.fetch.max_bytes == 500_000
+    assert config.schedule.every == timedelta(days=1)

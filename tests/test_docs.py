@@ -1,0 +1,98 @@
+"""The README stays true: every documented key and command exists, and vice versa."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from feedwright import config as cfgmod
+from feedwright.cli import build_parser
+from feedwright.config import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def documented_keys() -> set[str]:
+    section = README.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z_\[\].]+)` \|", section, flags=re.M))
+
+
+def accepted_keys() -> set[str]:
+    keys: set[str] = set()
+    renames = {"path": "posts", "url": "feed"}
+    for prefix, cls in [
+        ("site", cfgmod.Site),
+        ("output", cfgmod.Output),
+        ("fetch", cfgmod.Fetch),
+        ("schedule", cfgmod.Schedule),
+    ]:
+        keys |= {f"{prefix}.{f.name}" for f in dataclasses.fields(cls)}
+    for cls in (cfgmod.PostsSource, cfgmod.FeedSource):
+        keys |= {f"sources[].{renames.get(f.name, f.name)}" for f in dataclasses.fields(cls)}
+    keys |= {"state", "retention"}
+    return keys
+
+
+SAMPLES: dict[str, str] = {
+    "site.title": "site:\n  title: T\n  url: https://x/\n",
+    "site.url": "site:\n  title: T\n  url: https://x/\n",
+    "site.description": "site:\n  title: T\n  url: https://x/\n  description: d\n",
+    "site.author": "site:\n  title: T\n  url: https://x/\n  author: {name: A, email: a@x}\n",
+    "site.language": "site:\n  title: T\n  url: https://x/\n  language: en\n",
+    "site.timezone": "site:\n  title: T\n  url: https://x/\n  timezone: Asia/Shanghai\n",
+}
+BASE = "site:\n  title: T\n  url: https://x/\n"
+SAMPLE_VALUES: dict[str, str] = {
+    "sources[].posts": "sources:\n  - posts: p\n",
+    "sources[].permalink": "sources:\n  - posts: p\n    permalink: '{slug}/'\n",
+    "sources[].feed": "sources:\n  - feed: https://a/\n",
+    "sources[].title": "sources:\n  - feed: https://a/\n    title: A\n",
+    "sources[].categories": "sources:\n  - feed: https://a/\n    categories: [x]\n",
+    "sources[].category_map": "sources:\n  - feed: https://a/\n    category_map: {a: b}\n",
+    "sources[].keep_categories": "sources:\n  - feed: https://a/\n    keep_categories: false\n",
+    "sources[].every": "sources:\n  - feed: https://a/\n    every: 30m\n",
+    "output.dir": "output:\n  dir: out\n",
+    "output.formats": "output:\n  formats: [atom, rss, json]\n",
+    "output.limit": "output:\n  limit: 0\n",
+    "output.content": "output:\n  content: summary\n",
+    "output.categories": "output:\n  categories: [a]\n",
+    "output.slugs": "output:\n  slugs: ascii\n",
+    "output.rename": "output:\n  rename: {金融: finance}\n",
+    "fetch.timeout": "fetch:\n  timeout: 5s\n",
+    "fetch.max_bytes": "fetch:\n  max_bytes: 1MB\n",
+    "fetch.concurrency": "fetch:\n  concurrency: 4\n",
+    "fetch.user_agent": "fetch:\n  user_agent: x/1\n",
+    "schedule.every": "schedule:\n  every: 2h\n",
+    "schedule.jitter": "schedule:\n  jitter: 0.2\n",
+    "state": "state: s.db\n",
+    "retention": "retention: 10\n",
+}
+
+
+def test_reference_lists_exactly_what_config_accepts() -> None:
+    assert documented_keys() == accepted_keys()
+
+
+@pytest.mark.parametrize("key", sorted(accepted_keys()))
+def test_every_documented_key_is_accepted(key: str, tmp_path: Path) -> None:
+    text = SAMPLES.get(key) or BASE + SAMPLE_VALUES[key]
+    parse(text, tmp_path / "config.yaml")  # raises ConfigError("unknown key") if not
+
+
+def test_readme_commands_exist() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    commands = set(sub.choices)  # type: ignore[arg-type]
+    documented = set(re.findall(r"^\| `feedwright ([a-z-]+)", README, flags=re.M))
+    assert documented == commands
+
+
+def test_readme_shows_the_two_commands() -> None:
+    assert "pip install . && feedwright build" in README
+    assert "pip install -e '.[test]' && pytest" in README
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "pip install -e '.[test]' && pytest" in ci
