@@ -1,0 +1,167 @@
+"""Make untrusted feed text safe to republish.
+
+Three helpers, used on every string a remote feed gives us:
+
+- :func:`sanitize_html` for HTML fields (summary, content): an explicit
+  tag/attribute allowlist through ``nh3`` (after feedparser's own sanitiser
+  has run), with every URL attribute resolved to absolute and limited to
+  ``http``, ``https`` and ``mailto``. feedparser alone is not enough: it lets
+  ``data:`` URLs through and resolves ``&#106;avascript:`` as if it were a path.
+- :func:`safe_url` for single URLs (entry links, enclosures, images): resolved
+  against a base, returned only if its scheme is allowed.
+- :func:`plain_text` for text fields (titles, names, categories): tags
+  stripped, entities unescaped exactly once, whitespace collapsed.
+
+Every result also loses the characters XML 1.0 cannot carry
+(:func:`feedwright.text.strip_xml_illegal`), so publishing never fails on them.
+
+Links keep nh3's default ``rel="noopener noreferrer"``: republished content
+links to third-party sites, and the origin has no business knowing the reader.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+from .text import strip_xml_illegal
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+_TAGS = frozenset(
+    {
+        "a", "abbr", "acronym", "address", "article", "aside", "audio", "b", "bdi", "bdo",
+        "big", "blockquote", "br", "caption", "center", "cite", "code", "col", "colgroup",
+        "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+        "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img", "ins",
+        "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "rp", "rt", "ruby", "s",
+        "samp", "section", "small", "source", "span", "strike", "strong", "sub", "summary",
+        "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul",
+        "var", "video", "wbr",
+    }
+)  # fmt: skip
+
+# Tags removed together with everything inside them (their text is not content).
+_CLEAN_CONTENT_TAGS = frozenset(
+    {"script", "style", "iframe", "object", "embed", "form", "noscript", "template", "svg",
+     "math", "textarea", "select", "button", "frame", "frameset", "applet", "title", "head"}
+)  # fmt: skip
+
+_ATTRIBUTES: dict[str, set[str]] = {
+    "*": {"title", "lang", "dir"},
+    "a": {"href", "hreflang"},
+    "abbr": {"title"},
+    "audio": {"src", "controls"},
+    "blockquote": {"cite"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "del": {"cite", "datetime"},
+    "img": {"src", "alt", "width", "height"},
+    "ins": {"cite", "datetime"},
+    "li": {"value"},
+    "ol": {"start", "reversed", "type"},
+    "q": {"cite"},
+    "source": {"src", "type"},
+    "td": {"colspan", "rowspan", "headers", "align"},
+    "th": {"colspan", "rowspan", "headers", "scope", "align"},
+    "time": {"datetime"},
+    "video": {"src", "poster", "controls", "width", "height"},
+}
+
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "poster"})
+
+# WHATWG URL parsing deletes these anywhere in a URL, so "jav\tascript:" is "javascript:".
+_URL_DELETED = re.compile(r"[\t\n\r]")
+_SPACE = re.compile(r"\s+")
+# Characters an IRI may not contain: percent-encoded so published links validate.
+_IRI_ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in ' "<>\\^`{|}'})
+
+
+def _clean_chars(value: str) -> str:
+    return strip_xml_illegal(value)[0]
+
+
+def safe_url(url: str | None, base: str | None = None) -> str | None:
+    """``url`` made absolute against ``base``, or None if it is empty or not http(s)/mailto.
+
+    A relative URL with no usable base is None too: a link that cannot be
+    followed from a feed reader is worth nothing.
+    """
+    if url is None:
+        return None
+    cleaned = _URL_DELETED.sub("", _clean_chars(url)).strip(" \x00\x0c\u00a0")
+    if not cleaned:
+        return None
+    if base:
+        try:
+            cleaned = urljoin(base, cleaned)
+        except ValueError:
+            return None
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in SAFE_SCHEMES:
+        return None
+    if scheme in ("http", "https") and not parts.netloc:
+        return None
+    return cleaned.translate(_IRI_ESCAPES)
+
+
+def _url_attribute(base: str | None, value: str) -> str | None:
+    if base:
+        return safe_url(value, base)
+    # No base to resolve against: a relative URL is harmless, a schemed one must be allowed.
+    stripped = _URL_DELETED.sub("", value).strip()
+    try:
+        parts = urlsplit(stripped)
+    except ValueError:
+        return None
+    if not parts.scheme and not stripped.startswith("//"):
+        return stripped
+    return safe_url(stripped)
+
+
+def sanitize_html(html_text: str, base_url: str | None = None) -> str:
+    """Safe HTML: allowlisted tags and attributes, absolute http(s)/mailto URLs only."""
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES:
+            return _url_attribute(base_url, value)
+        return value
+
+    cleaned = nh3.clean(
+        _clean_chars(html_text),
+        tags=set(_TAGS),
+        clean_content_tags=set(_CLEAN_CONTENT_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in _ATTRIBUTES.items()},
+        attribute_filter=attribute_filter,
+        url_schemes=set(SAFE_SCHEMES),
+        strip_comments=True,
+    )
+    return _clean_chars(cleaned).strip()
+
+
+def plain_text(value: str) -> str:
+    """Text for a title-like field: tags dropped, entities decoded once, one line.
+
+    ``AT&amp;T`` becomes ``AT&T``; ``<b>x</b>`` becomes ``x``; the contents of
+    ``<script>``/``<style>`` are dropped, not shown. The result is text, not
+    HTML: publishers escape it when writing.
+    """
+    value = _clean_chars(value)
+    if "<" in value or "&" in value:
+        # nh3 with no allowed tags keeps only text (escaped); unescaping that once
+        # gives the text a browser would have shown.
+        value = html.unescape(
+            nh3.clean(value, tags=set(), clean_content_tags=set(_CLEAN_CONTENT_TAGS))
+        )
+        value = _clean_chars(value)
+    return _SPACE.sub(" ", value).strip()
+
+
+__all__ = ["SAFE_SCHEMES", "plain_text", "safe_url", "sanitize_html"]
