@@ -1,0 +1,147 @@
+"""When to check a remote feed next, and the duration/size syntax of config.yaml.
+
+Everything here is a pure function of its arguments (no clock, no I/O), so
+the scheduling policy can be read and tested in one place::
+
+    success  -> now + every + jitter
+                but not before now + Cache-Control max-age (capped at a day)
+    error n  -> now + backoff(n, every) + jitter    (every, 2*every, 4*every, ... <= a day)
+    always   -> not before Retry-After
+    410 Gone -> no next check at all (decided by the caller)
+
+Jitter is derived from a hash of the source's key, so it is the same on every
+run and machine (testable, and a restart does not reshuffle the schedule),
+yet feeds of one host that share an interval do not all fire at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+
+# Neither an erroring feed nor a Cache-Control header may push the next check
+# further out than this (unless the feed's own interval is longer).
+MAX_BACKOFF = timedelta(days=1)
+MAX_CACHE_WAIT = timedelta(days=1)
+
+# 2**30 intervals is far beyond MAX_BACKOFF for any sane interval; clamping the
+# exponent keeps timedelta arithmetic from overflowing on a huge error streak.
+_MAX_EXPONENT = 30
+
+
+def next_check(
+    *,
+    now: datetime,
+    every: timedelta,
+    key: str,
+    jitter: float = 0.1,
+    error_count: int = 0,
+    retry_after: datetime | None = None,
+    max_age: timedelta | None = None,
+) -> datetime:
+    """The moment a feed keyed ``key`` is due again (see the module docstring for the rules)."""
+    interval = backoff(error_count, every) if error_count > 0 else every
+    when = now + interval + jitter_for(key, interval, jitter)
+    if max_age is not None and error_count <= 0:
+        when = max(when, now + min(max_age, MAX_CACHE_WAIT))
+    if retry_after is not None:
+        when = max(when, retry_after)
+    return when
+
+
+def backoff(error_count: int, every: timedelta) -> timedelta:
+    """Wait after ``error_count`` consecutive failures: ``every * 2**(n-1)``, at most a day.
+
+    A feed whose own interval is longer than a day keeps that interval: failing
+    never makes a feed polled more often than a healthy one. Jitter is added by
+    :func:`next_check`, which knows the feed's key.
+    """
+    if error_count <= 1:
+        return every
+    exponent = min(error_count - 1, _MAX_EXPONENT)
+    return min(every * (1 << exponent), max(MAX_BACKOFF, every))
+
+
+def jitter_for(key: str, every: timedelta, fraction: float) -> timedelta:
+    """A deterministic offset in ``[0, fraction * every)`` for the source ``key``."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    unit = int.from_bytes(digest[:8], "big") / 2**64  # uniform in [0, 1)
+    return timedelta(microseconds=int(every / timedelta(microseconds=1) * fraction * unit))
+
+
+_DURATION_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 7 * 86400,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"``, combinations like ``"1h30m"``.
+
+    A bare number is seconds. Zero and negative durations are refused: every
+    duration in the config is a timeout or an interval.
+    """
+    raw = text.strip().lower()
+    seconds = 0.0
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        seconds = float(raw)
+    else:
+        pos = 0
+        for match in _DURATION_PART.finditer(raw):
+            unit = _DURATION_UNITS.get(match.group(2))
+            if match.start() != pos or unit is None:
+                break
+            seconds += float(match.group(1)) * unit
+            pos = match.end()
+            while pos < len(raw) and raw[pos] == " ":
+                pos += 1
+        if pos != len(raw) or not raw:
+            raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 1d or 1h30m)")
+    if seconds <= 0:
+        raise ValueError(f"duration must be more than zero, got {text!r}")
+    return timedelta(seconds=seconds)
+
+
+# Decimal units as disk and network vendors (and the SPEC's "10MB") mean them;
+# binary units for those who say so.
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+
+
+def parse_size(text: str | int) -> int:
+    """A byte count: ``123``, ``"500KB"`` (500,000), ``"10MB"``, ``"1GB"``, ``"64KiB"`` (65,536).
+
+    KB/MB/GB are decimal (powers of 1000); KiB/MiB/GiB are binary. Must be
+    more than zero.
+    """
+    if isinstance(text, int):
+        size = text
+    else:
+        match = _SIZE.fullmatch(text.strip().lower())
+        unit = _SIZE_UNITS.get(match.group(2)) if match else None
+        if match is None or unit is None:
+            raise ValueError(f"not a size: {text!r} (use e.g. 500KB, 10MB, 1GB or 64KiB)")
+        size = int(float(match.group(1)) * unit)
+    if size <= 0:
+        raise ValueError(f"size must be more than zero, got {text!r}")
+    return size

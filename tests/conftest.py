@@ -1,0 +1,148 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1 whose routes each test sets.
+
+``http_server`` starts a threaded ``http.server`` on an ephemeral loopback
+port (HTTP/1.1, keep-alive, daemon threads) and shuts it down after the test::
+
+    def test_something(http_server):
+        url = http_server.route("/feed.xml", body=b"<rss .../>",
+                                headers={"Content-Type": "application/rss+xml", "ETag": '"v1"'})
+        http_server.route("/old", status=301, headers={"Location": "/feed.xml"})
+        http_server.route("/big", body=b"..." * 1000, gzip=True)   # sent Content-Encoding: gzip
+        http_server.route("/odd", handler=my_handler)              # full control, see below
+        ...                                                         # fetch `url`
+        assert http_server.requests[-1].headers["if-none-match"] == '"v1"'
+
+``route`` returns the route's absolute URL; ``http_server.url(path)`` builds
+one without a route (an unrouted path answers 404). A route may be set again
+to change its answer mid-test.
+
+``handler`` is called as ``handler(request)`` with the live
+``BaseHTTPRequestHandler`` and writes the whole response itself
+(``request.send_response``, ``send_header``, ``end_headers``,
+``request.wfile.write``) — for drips, lies about Content-Length, or anything
+the plain route cannot express. It runs on the server's thread; a client that
+hangs up raises ``BrokenPipeError``/``ConnectionResetError`` there, which the
+server ignores.
+
+Every request is recorded in ``http_server.requests`` as a
+:class:`Recorded` (method, path, headers, peer) in arrival order.
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_module
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    gzip: bool = False
+    handler: Handler | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    peer: tuple[str, int]  # client address and port: one port per connection (keep-alive)
+
+
+class LoopbackServer:
+    """The routes, the request log and the running server; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server._answer(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # keep test output clean
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def route(
+        self,
+        path: str,
+        *,
+        status: int = 200,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        gzip: bool = False,
+        handler: Handler | None = None,
+    ) -> str:
+        with self._lock:
+            self.routes[path] = Route(status, body, dict(headers or {}), gzip, handler)
+        return self.url(path)
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def _answer(self, request: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.requests.append(
+                Recorded(
+                    request.command,
+                    request.path,
+                    {name.lower(): value for name, value in request.headers.items()},
+                    (str(request.client_address[0]), int(request.client_address[1])),
+                )
+            )
+            route = self.routes.get(request.path, Route(status=404, body=b"not found"))
+        try:
+            if route.handler is not None:
+                route.handler(request)
+                return
+            body = gzip_module.compress(route.body) if route.gzip else route.body
+            request.send_response(route.status)
+            names = {name.lower() for name in route.headers}
+            for name, value in route.headers.items():
+                request.send_header(name, value)
+            if route.gzip and "content-encoding" not in names:
+                request.send_header("Content-Encoding", "gzip")
+            if "content-length" not in names:
+                request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            if route.status != 304:
+                request.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            request.close_connection = True
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackServer]:
+    """A fresh loopback HTTP server for one test (see the module docstring)."""
+    server = LoopbackServer()
+    try:
+        yield server
+    finally:
+        server.close()
