@@ -1,0 +1,450 @@
+"""Decide which feeds to publish and what goes in each (pure, no I/O).
+
+``plan(entries, output, site)`` groups entries by category (matched with
+:func:`feedwright.text.category_key`, so ``Tech`` and ``tech`` are one feed),
+picks a safe folder name (slug) for each, orders entries newest first and
+applies ``output.limit``. The combined feed comes first, then category feeds
+by slug, so the result never depends on the order entries arrive in.
+
+Slugs are folder names under ``output.dir``. A slug is derived from its
+category alone wherever possible (``C++`` -> ``c-plus-plus``, ``C#`` ->
+``c-sharp``), so adding a category never renames another's feed; only a true
+collision, a reserved name or an unreadable name falls back to a short hash
+of the category key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import lxml.html
+from lxml import etree
+
+from ..config import Output, Site
+from ..model import Entry
+from ..text import category_key, strip_xml_illegal
+
+SlugMode = Literal["unicode", "ascii"]
+
+#: Feed files at the top of ``output.dir``; no category folder may take these names.
+TOP_LEVEL_FILES = ("atom.xml", "rss.xml", "feed.json", "index.opml")
+MANIFEST_NAME = ".feedwright-manifest.json"
+# Files of other parts of feedwright that live in output.dir (the build lock).
+_OTHER_RESERVED = (MANIFEST_NAME, ".feedwright.lock")
+
+# `updated` of a feed with no entries: fixed, never the clock; 1970 would trip
+# validators' "implausible date" check (anything before 1990).
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_SLUG_BYTES = 80
+_HASH_LEN = 8
+
+# Names Windows refuses as files or folders, whatever the extension.
+_WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"]
+    + [f"com{i}" for i in range(10)]
+    + [f"lpt{i}" for i in range(10)]
+    + ["com¹", "com²", "com³", "lpt¹", "lpt²", "lpt³"]
+)
+
+# Symbols that carry meaning in category names (C++ vs C# vs C): spelled out, not dropped.
+_SYMBOL_WORDS = {
+    "+": "plus",
+    "#": "sharp",
+    "&": "and",
+    "@": "at",
+    "%": "percent",
+    "=": "equals",
+    "<": "lt",
+    ">": "gt",
+    "$": "dollar",
+    "€": "euro",
+    "£": "pound",
+    "¥": "yen",
+    "*": "star",
+    "~": "tilde",
+    "|": "pipe",
+}
+
+# Latin letters NFKD does not decompose into ASCII.
+_ASCII_LETTERS = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ł": "l",
+    "ı": "i",
+    "ŋ": "ng",
+    "ħ": "h",
+}
+
+# Emoji presentation selectors and joiners: invisible, never part of a slug.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufe00-\ufe0f\U000e0000-\U000e007f]")
+_DASHES = re.compile("-{2,}")
+# Characters no file system accepts in a name (besides the separators handled above).
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    """One feed to publish: the combined feed (``slug is None``) or one category."""
+
+    slug: str | None  # folder under output.dir; None for the combined feed
+    category: str | None  # display name; None for the combined feed
+    title: str
+    entries: tuple[Entry, ...]  # newest first, at most output.limit (0 = all)
+    updated: datetime  # newest change among the entries; EPOCH when there are none
+
+    def path(self, filename: str) -> str:
+        """Where one of this feed's files lives, relative to output.dir (POSIX)."""
+        return filename if self.slug is None else f"{self.slug}/{filename}"
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_LEN]
+
+
+def _word_chars(text: str, keep: str) -> str:
+    """Letters and digits kept; meaningful symbols spelled out; the rest become ``-``."""
+    out: list[str] = []
+    for ch in text:
+        if ch in _SYMBOL_WORDS:
+            out.append(f"-{_SYMBOL_WORDS[ch]}-")
+            continue
+        cat = unicodedata.category(ch)
+        if cat[0] in keep:
+            out.append(ch)
+        elif cat == "So":
+            # Emoji and pictographs: their Unicode name is a readable, stable slug part.
+            name = unicodedata.name(ch, "")
+            out.append(f"-{name.lower().replace(' ', '-')}-" if name else "-")
+        else:
+            out.append("-")
+    return "".join(out)
+
+
+def _to_ascii(text: str) -> tuple[str, bool]:
+    """Transliterate Latin letters; report whether any letter had to be dropped."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    out: list[str] = []
+    lost = False
+    for ch in decomposed:
+        if ch.isascii():
+            out.append(ch)
+        elif unicodedata.category(ch) == "Mn":
+            continue  # accents: é -> e
+        elif ch in _ASCII_LETTERS:
+            out.append(_ASCII_LETTERS[ch])
+        elif unicodedata.category(ch)[0] in "LN":
+            lost = True
+            out.append("-")
+        else:
+            out.append(ch)  # symbols: spelled out or turned into separators later
+    return "".join(out), lost
+
+
+def _with_hash(base: str, digest: str) -> str:
+    """``base-digest``, trimming ``base`` so the whole stays within MAX_SLUG_BYTES."""
+    budget = MAX_SLUG_BYTES - len(digest) - 1
+    cut = base.encode("utf-8")[:budget].decode("utf-8", "ignore").rstrip("-")
+    return f"{cut}-{digest}" if cut else f"c-{digest}"
+
+
+def _cap(slug: str, key: str) -> str:
+    if len(slug.encode("utf-8")) <= MAX_SLUG_BYTES:
+        return slug
+    return _with_hash(slug, short_hash(key))
+
+
+def slugify(name: str, mode: SlugMode) -> str:
+    """A safe folder name for a category; depends on the category alone.
+
+    ``unicode`` keeps letters of every script (NFKC, lower case, ``-``
+    between words); ``ascii`` transliterates Latin accents and, when letters
+    cannot be transliterated (CJK, ...), keeps what it can plus a hash of the
+    category so distinct categories stay distinct.
+    """
+    key = category_key(name)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", name)).casefold()
+    lost = False
+    if mode == "ascii":
+        text, lost = _to_ascii(text)
+        text = _word_chars(text, keep="LN")
+        text = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "-") else "-" for ch in text)
+    else:
+        text = _word_chars(text, keep="LNM")
+    slug = _DASHES.sub("-", text).strip("-")
+    if not slug:
+        return f"c-{short_hash(key)}"
+    if lost:
+        slug = f"{slug}-{short_hash(key)}"
+    if slug in _WINDOWS_RESERVED:
+        slug = f"{slug}-{short_hash(key)}"
+    return _cap(slug, key)
+
+
+def is_safe_slug(slug: str) -> bool:
+    """A single, portable folder name that cannot clash with feedwright's own files."""
+    return bool(
+        slug
+        and not slug.startswith(".")
+        and not slug.endswith((".", " "))
+        and not _UNSAFE_IN_NAME.search(slug)
+        and slug.split(".")[0].casefold() not in _WINDOWS_RESERVED
+        and _fold(slug) not in _RESERVED_FOLDED
+        and len(slug.encode("utf-8")) <= MAX_SLUG_BYTES
+    )
+
+
+def _fold(slug: str) -> str:
+    # Case-insensitive, normalisation-insensitive file systems (macOS, Windows)
+    # treat these as the same name, so collisions are judged on this form.
+    return unicodedata.normalize("NFC", slug).casefold()
+
+
+_RESERVED_FOLDED = frozenset(_fold(n) for n in (*TOP_LEVEL_FILES, *_OTHER_RESERVED))
+
+
+def _renames(output: Output) -> dict[str, str]:
+    return {category_key(name): slug for name, slug in sorted(output.rename.items())}
+
+
+def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
+    """Map each category key to its folder name; distinct keys never share one.
+
+    Explicit ``output.rename`` slugs are honoured first (if safe). A
+    generated slug that collides with another (or with a reserved name) gets
+    a hash of its category key appended; when several generated slugs
+    collide, the key that sorts first keeps the plain one.
+    """
+    renames = _renames(output)
+    names: dict[str, str] = {}
+    for name in categories:
+        names.setdefault(category_key(name), name)
+    keys = sorted(names)
+    wanted: dict[str, str] = {}
+    explicit: set[str] = set()
+    for key in keys:
+        chosen = renames.get(key)
+        if chosen is not None and is_safe_slug(chosen):
+            wanted[key] = chosen
+            explicit.add(key)
+        else:
+            wanted[key] = slugify(chosen if chosen is not None else names[key], output.slugs)
+
+    result: dict[str, str] = {}
+    used: set[str] = set(_RESERVED_FOLDED)
+    # Explicit slugs claim their names before generated ones.
+    for key in sorted(keys, key=lambda k: (k not in explicit, k)):
+        slug = wanted[key]
+        length = _HASH_LEN
+        while _fold(slug) in used:
+            # Longer digests only matter if two keys share a prefix of their hash.
+            slug = _with_hash(wanted[key], hashlib.sha256(key.encode("utf-8")).hexdigest()[:length])
+            length += 4
+        used.add(_fold(slug))
+        result[key] = slug
+    return result
+
+
+def _categories(entry: Entry) -> list[str]:
+    # Cleaned before matching, so a stray control character never splits a category.
+    return [strip_xml_illegal(c)[0] for c in entry.categories]
+
+
+def _display_names(entries: list[Entry]) -> dict[str, str]:
+    """Category key -> its spelling in the oldest entry that has it.
+
+    The oldest entry, not the newest, so a feed's title does not change when a
+    new post spells the category differently.
+    """
+    names: dict[str, str] = {}
+    for entry in sorted(entries, key=lambda e: (e.published, e.id)):
+        for cat in _categories(entry):
+            key = category_key(cat)
+            if key and key not in names:
+                names[key] = " ".join(cat.split())
+    return names
+
+
+def _newest(entries: Iterable[Entry]) -> datetime:
+    return max((max(e.updated, e.published) for e in entries), default=EPOCH)
+
+
+def _limited(entries: Iterable[Entry], limit: int) -> tuple[Entry, ...]:
+    ordered = sorted(entries, key=Entry.sort_key)
+    return tuple(ordered[:limit] if limit > 0 else ordered)
+
+
+def category_title(site: Site, category: str) -> str:
+    return f"{site.title} - {category}"
+
+
+def plan(entries: Iterable[Entry], output: Output, site: Site) -> list[FeedPlan]:
+    """Every feed to publish: combined first, then one per category ordered by slug.
+
+    Entries sharing an id are published once (the first one given wins).
+    Category names are matched and displayed without XML-illegal characters.
+    With ``output.categories`` as a list, only those categories get feeds,
+    and each gets one even while it has no entries (subscribers see an empty
+    feed rather than a 404); the combined feed always has everything.
+    """
+    unique: dict[str, Entry] = {}
+    for entry in entries:
+        unique.setdefault(entry.id, entry)
+    pool = list(unique.values())
+
+    names = _display_names(pool)
+    wanted: Mapping[str, str]
+    if output.categories == "all":
+        wanted = names
+    else:
+        wanted = {}
+        for name in output.categories:
+            name = strip_xml_illegal(name)[0]
+            key = category_key(name)
+            if key:
+                wanted.setdefault(key, names.get(key, " ".join(name.split())))
+    slugs = assign_slugs(wanted.values(), output)
+
+    members: dict[str, list[Entry]] = {key: [] for key in wanted}
+    for entry in pool:
+        for key in dict.fromkeys(category_key(c) for c in _categories(entry)):
+            if key in members:
+                members[key].append(entry)
+
+    combined = _limited(pool, output.limit)
+    plans = [FeedPlan(None, None, site.title, combined, _newest(combined))]
+    for key in sorted(wanted, key=lambda k: slugs[k]):
+        chosen = _limited(members[key], output.limit)
+        plans.append(
+            FeedPlan(
+                slug=slugs[key],
+                category=wanted[key],
+                title=category_title(site, wanted[key]),
+                entries=chosen,
+                updated=_newest(chosen),
+            )
+        )
+    return plans
+
+
+# --------------------------------------------------------------------------- helpers
+# Shared by every serialiser so Atom, RSS and JSON say the same thing.
+
+_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def to_uri(url: str) -> str:
+    """Percent-encode what a URI may not carry (non-ASCII, spaces); IDNA for hosts.
+
+    Existing ``%xx`` escapes are kept, so encoding twice changes nothing.
+    """
+    url = url.strip()
+    if url.isascii() and " " not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return quote(url, safe=_URI_SAFE)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        userinfo, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.partition(":")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = quote(host, safe="")
+        netloc = quote(userinfo, safe=_URI_SAFE) + at + host + colon + port
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_URI_SAFE),
+            quote(parts.query, safe=_URI_SAFE),
+            quote(parts.fragment, safe=_URI_SAFE),
+        )
+    )
+
+
+def feed_url(site: Site, output: Output, relpath: str) -> str:
+    """Public URL of an output file: site.url serves output.dir's parent folder."""
+    folder = output.dir.name
+    prefix = f"{quote(folder, safe='')}/" if folder else ""
+    return to_uri(site.url) + prefix + quote(relpath, safe="/")
+
+
+def entry_terms(entry: Entry) -> tuple[str, ...]:
+    """Categories then tags, each once (case-insensitively), in the order written."""
+    seen: dict[str, str] = {}
+    for term in (*entry.categories, *entry.tags):
+        key = category_key(term)
+        if key and key not in seen:
+            seen[key] = " ".join(term.split())
+    return tuple(seen.values())
+
+
+def html_to_text(fragment: str) -> str:
+    """The visible text of an HTML fragment, whitespace collapsed."""
+    if not fragment.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return " ".join(fragment.split())
+    return " ".join(str(root.text_content()).split())
+
+
+def excerpt(text: str, limit: int = 280) -> str:
+    """At most ``limit`` characters of ``text``, cut between words."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def entry_texts(entry: Entry, mode: Literal["full", "summary"]) -> tuple[str | None, str | None]:
+    """(summary HTML, content HTML) to publish for ``output.content`` = ``mode``.
+
+    ``summary`` publishes no content; an entry without a summary gets a plain
+    excerpt of its content instead, so readers still see something.
+    """
+    summary = entry.summary or None
+    if mode == "full":
+        return summary, entry.content or None
+    if summary is None and entry.content:
+        text = excerpt(html_to_text(entry.content))
+        summary = html.escape(text, quote=False) if text else None
+    return summary, None
+
+
+__all__ = [
+    "EPOCH",
+    "MANIFEST_NAME",
+    "TOP_LEVEL_FILES",
+    "FeedPlan",
+    "assign_slugs",
+    "category_title",
+    "entry_terms",
+    "entry_texts",
+    "excerpt",
+    "feed_url",
+    "html_to_text",
+    "is_safe_slug",
+    "plan",
+    "slugify",
+    "to_uri",
+]
