@@ -85,7 +85,7 @@ sources:
         (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),
         (MINIMAL + "  timezone: Mars/Olympus\n", "site.timezone", 4),
         ("site:\n  title: T\n", "site.url", None),
-        ("site:\n  url: https://x/\n  author: {name: A, mail: a@b}\n", "site.author.mail", 3),
+        ("site:\n  title: T\n  url: https://x/\n  author: {name: A, mail: a@b}\n", "site.author.mail", 4),
     ],
 )
 def test_bad_config_names_key_and_line(

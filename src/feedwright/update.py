@@ -157,7 +157,7 @@ async def refresh(
             results.append(SourceResult(source.key, state.url, "error", error=feed))
             continue
         with store.transaction():
-            saved = store.save_entries(source.key, feed.entries, now, undated=feed.undated)
+            saved = store.save_entries(source.key, feed.entries, now, undated=feed.undated_ids)
             if config.retention:
                 store.prune(source.key, config.retention)
             new_state = _succeeded(state, source, response, config, now, "ok")
