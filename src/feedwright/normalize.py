@@ -1,0 +1,125 @@
+"""Render a post's body to feed-ready HTML (pure functions, no I/O).
+
+Rendering is the expensive part of reading posts, so ``sources.posts`` leaves
+bodies unrendered and :func:`render` runs only for entries that reach a feed::
+
+    Body.text --(markdown: CommonMark + tables, raw HTML kept | html: as is)--> HTML
+    summary   <- front matter summary (same format as the body), else the
+                 part before ``<!-- more -->``, else none
+    relative href/src/srcset/poster -> absolute against Body.base_url
+    XML-illegal characters          -> removed
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from urllib.parse import urljoin
+
+from markdown_it import MarkdownIt
+
+from .model import Body, Entry
+from .text import strip_xml_illegal
+
+# "commonmark" keeps raw HTML (html=True), which posts with HTML bodies in
+# .txt/.md files (Hexo exports) depend on.
+_MD = MarkdownIt("commonmark").enable("table")
+
+_MORE = re.compile(r"<!--\s*more\s*-->", re.I)
+
+
+def render_markdown(text: str) -> str:
+    """CommonMark (plus tables) to HTML; raw HTML blocks and inline HTML pass through."""
+    html: str = _MD.render(text)
+    return html
+
+
+def render(entry: Entry) -> Entry:
+    """The entry with ``content`` (and ``summary``) as HTML and ``body`` cleared.
+
+    Already-rendered entries (``body is None``) come back unchanged.
+    """
+    body = entry.body
+    if body is None:
+        return entry
+    content = _to_html(body.text, body)
+    if entry.summary is not None:
+        summary: str | None = _to_html(entry.summary, body)
+    else:
+        more = _MORE.search(body.text)
+        summary = _to_html(body.text[: more.start()], body) if more else None
+        if summary is not None and not summary.strip():
+            summary = None
+    return replace(entry, content=content, summary=summary, body=None)
+
+
+def _to_html(text: str, body: Body) -> str:
+    # Before rendering: markdown-it would turn NUL into U+FFFD rather than drop it.
+    text = strip_xml_illegal(text)[0]
+    html = render_markdown(text) if body.format == "markdown" else text
+    return absolutize_urls(html, body.base_url)
+
+
+# One start tag: its name, then attributes (quoted values may hold ">").
+_START_TAG = re.compile(
+    r"<[A-Za-z][^\s/>]*(?:\s+[^\s/>\"'=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*/?>"
+)
+# One attribute; matched in sequence so text inside another value never matches.
+_ATTR = re.compile(r"(\s+)([^\s/>\"'=]+)(?:(\s*=\s*)(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
+_URL_ATTRS = frozenset({"href", "src", "poster", "cite", "action", "data", "background"})
+_NAME_END = re.compile(r"[\s/>]")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def absolutize_urls(html: str, base_url: str) -> str:
+    """Make relative URLs in start-tag attributes absolute against ``base_url``.
+
+    Covers ``href``, ``src``, ``poster``, ``cite``, ``action``, ``data``,
+    ``background`` and every candidate of ``srcset``. URLs with a scheme
+    (``https:``, ``mailto:``, ``data:``) are left alone; the rest of the markup
+    is untouched byte for byte.
+    """
+    if "<" not in html:
+        return html
+
+    def join(url: str) -> str:
+        stripped = url.strip()
+        if _ABSOLUTE.match(stripped):
+            return url
+        return urljoin(base_url, stripped)
+
+    def attr(m: re.Match[str]) -> str:
+        name = m.group(2).lower()
+        if m.group(3) is None or (name not in _URL_ATTRS and name != "srcset"):
+            return m.group(0)
+        value = next(g for g in m.groups()[3:] if g is not None)
+        quote = "'" if m.group(5) is not None else '"'
+        if name == "srcset":
+            candidates = []
+            for candidate in value.split(","):
+                parts = candidate.strip().split(None, 1)
+                if parts:
+                    parts[0] = join(parts[0])
+                    candidates.append(" ".join(parts))
+            new = ", ".join(candidates)
+        else:
+            new = join(value)
+        return f"{m.group(1)}{m.group(2)}{m.group(3)}{quote}{_attr_escape(new, quote)}{quote}"
+
+    def tag(m: re.Match[str]) -> str:
+        text = m.group(0)
+        name_end = _NAME_END.search(text, 1)
+        assert name_end is not None
+        i = name_end.start()
+        return text[:i] + _ATTR.sub(attr, text[i:])
+
+    return _START_TAG.sub(tag, html)
+
+
+def _attr_escape(value: str, quote: str) -> str:
+    # Values keep their entities (``&amp;``) as written; only the quote that
+    # delimits them (which a base URL could bring) needs escaping.
+    return value.replace(quote, "&quot;" if quote == '"' else "&#39;")
+
+
+__all__ = ["absolutize_urls", "render", "render_markdown"]

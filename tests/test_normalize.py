@@ -1,0 +1,141 @@
+"""Rendering post bodies: Markdown, raw HTML, absolute URLs, the more split."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from feedwright.model import Body, BodyFormat, Entry
+from feedwright.normalize import absolutize_urls, render, render_markdown
+
+BASE = "https://news.example.com/2023/03/14/post/"
+WHEN = datetime(2023, 3, 14, 9, 30, tzinfo=UTC)
+
+
+def entry(text: str, fmt: BodyFormat = "markdown", summary: str | None = None) -> Entry:
+    return Entry(
+        id="tag:news.example.com,2000:posts/post",
+        title="t",
+        published=WHEN,
+        updated=WHEN,
+        summary=summary,
+        body=Body(text, fmt, BASE),
+    )
+
+
+def test_markdown_is_commonmark_with_tables() -> None:
+    html = render_markdown("# 标题\n\n*强调* and `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    assert "<h1>标题</h1>" in html
+    assert "<em>强调</em>" in html and "<code>code</code>" in html
+    assert "<table>" in html and "<td>1</td>" in html
+
+
+def test_raw_html_passes_through_markdown() -> None:
+    body = '\n<div>   \n<p style="text-indent: 2em;">正文<br>第二行</p>\n</div>\n'
+    html = render(entry(body)).content
+    assert html is not None
+    assert '<p style="text-indent: 2em;">正文<br>第二行</p>' in html
+    assert "&lt;" not in html
+
+
+def test_html_bodies_are_kept_as_is() -> None:
+    body = "<p>*not emphasis*</p>\n\n# not a heading"
+    assert render(entry(body, "html")).content == body
+
+
+def test_render_clears_the_body_and_keeps_other_fields() -> None:
+    before = entry("Hello")
+    after = render(before)
+    assert after.body is None and after.content == "<p>Hello</p>\n"
+    assert (after.id, after.title, after.published) == (before.id, before.title, before.published)
+
+
+def test_already_rendered_entries_come_back_unchanged() -> None:
+    done = Entry(id="x", title="t", published=WHEN, updated=WHEN, content="<p>hi</p>")
+    assert render(done) is done
+
+
+def test_relative_urls_become_absolute() -> None:
+    text = (
+        "[相对](other/) [根](/about/) ![图](img/a.png)"
+        ' <img src="b.jpg" srcset="b.jpg 1x, /c.jpg 2x">'
+    )
+    html = render(entry(text)).content
+    assert html is not None
+    assert 'href="https://news.example.com/2023/03/14/post/other/"' in html
+    assert 'href="https://news.example.com/about/"' in html
+    assert 'src="https://news.example.com/2023/03/14/post/img/a.png"' in html
+    assert 'src="https://news.example.com/2023/03/14/post/b.jpg"' in html
+    assert (
+        'srcset="https://news.example.com/2023/03/14/post/b.jpg 1x,'
+        ' https://news.example.com/c.jpg 2x"' in html
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<a href="https://other.example/x">', '<a href="https://other.example/x">'),
+        ('<a href="mailto:desk@example.com">', '<a href="mailto:desk@example.com">'),
+        ('<img src="data:image/png;base64,AAAA">', '<img src="data:image/png;base64,AAAA">'),
+        ('<a href="//cdn.example/x.js">', '<a href="https://cdn.example/x.js">'),
+        (
+            "<a href='q?a=1&amp;b=2'>",
+            "<a href='https://news.example.com/2023/03/14/post/q?a=1&amp;b=2'>",
+        ),
+        ("<a href=plain>", '<a href="https://news.example.com/2023/03/14/post/plain">'),
+        (
+            '<a title="say href=x" href="y">',
+            '<a title="say href=x" href="https://news.example.com/2023/03/14/post/y">',
+        ),
+        ('<a data-href="x">', '<a data-href="x">'),
+        ("<p>href=x is text</p>", "<p>href=x is text</p>"),
+        ("no tags at all", "no tags at all"),
+        (
+            '<video poster="p.jpg" src="v.mp4">',
+            '<video poster="https://news.example.com/2023/03/14/post/p.jpg" src="https://news.example.com/2023/03/14/post/v.mp4">',
+        ),
+    ],
+)
+def test_absolutize_urls(html: str, expected: str) -> None:
+    assert absolutize_urls(html, BASE) == expected
+
+
+def test_code_blocks_are_not_rewritten() -> None:
+    html = render(entry('```html\n<a href="x">\n```\n')).content
+    assert html == '<pre><code class="language-html">&lt;a href=&quot;x&quot;&gt;\n</code></pre>\n'
+
+
+def test_more_marker_splits_the_summary() -> None:
+    rendered = render(entry("第一段，[链接](a/)。\n\n<!-- more -->\n\n第二段。\n"))
+    assert (
+        rendered.summary
+        == '<p>第一段，<a href="https://news.example.com/2023/03/14/post/a/">链接</a>。</p>\n'
+    )
+    assert rendered.content is not None
+    assert "第一段" in rendered.content and "第二段" in rendered.content
+
+
+def test_more_marker_spelling_variants() -> None:
+    assert render(entry("Lead.\n<!--More-->\nRest.")).summary == "<p>Lead.</p>\n"
+
+
+def test_no_marker_no_summary() -> None:
+    assert render(entry("Just one part.")).summary is None
+
+
+def test_front_matter_summary_wins_and_is_rendered_in_the_body_format() -> None:
+    md = render(entry("Lead.\n<!-- more -->\nRest.", summary="A *short* [one](x)"))
+    assert (
+        md.summary
+        == '<p>A <em>short</em> <a href="https://news.example.com/2023/03/14/post/x">one</a></p>\n'
+    )
+    html = render(entry("<p>Body</p>", "html", summary="Plain & simple"))
+    assert html.summary == "Plain & simple"
+
+
+def test_xml_illegal_characters_are_removed() -> None:
+    rendered = render(entry("Bell\x07 form\x0cfeed", summary="nul\x00"))
+    assert rendered.content == "<p>Bell formfeed</p>\n"
+    assert rendered.summary == "<p>nul</p>\n"
