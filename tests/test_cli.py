@@ -1,0 +1,253 @@
+"""The command line end to end, on real files in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedwright.cli import main
+from feedwright.lock import output_lock
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT.parent / "shared" / "seeds" / "000_67f0381bd51900c4.txt"
+
+CONFIG = """\
+site:
+  title: 江南新闻
+  url: https://news.example.com/
+  author: 编辑部
+  language: zh-CN
+  timezone: Asia/Shanghai
+sources:
+  - posts: posts
+output:
+  dir: feeds
+"""
+
+SEED_SHAPED = """
+---
+title: '江南市农商行：推出小微企业贷款新产品 首月投放5亿元'
+categories: 
+ - 金融
+ - 中证网
+ - 资讯
+headimg: 'https://img.example.com/400/300?random=17'
+author: 中证网
+comments: false
+date: Mon, 27 Jun 2022 13:05:00 GMT
+thumbnail: 'https://img.example.com/400/300?random=17'
+---
+
+<div>
+<p style="text-indent: 2em;">中证网讯 江南市农商行近日推出“小微快贷”，<b>首月</b>投放贷款5亿元。</p>
+<p style="text-indent: 2em;">该行表示 & 将继续加大支持力度 <a href="/about/">了解更多</a>。</p>
+</div>
+"""
+
+ENGLISH = """---
+title: Rates hold steady
+date: 2022-06-28 09:30
+categories: Finance, Markets
+tags: [rates]
+---
+
+# Rates hold steady
+
+The central bank kept rates *unchanged*.
+"""
+
+
+def make_site(folder: Path, config: str = CONFIG) -> Path:
+    (folder / "posts").mkdir(parents=True)
+    (folder / "posts" / "seed.txt").write_text(SEED_SHAPED, encoding="utf-8")
+    (folder / "posts" / "2022-06-28-rates.md").write_text(ENGLISH, encoding="utf-8")
+    (folder / "config.yaml").write_text(config, encoding="utf-8")
+    return folder / "config.yaml"
+
+
+def build(config: Path, *extra: str) -> int:
+    return main(["build", "-c", str(config), *extra])
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def test_build_publishes_category_feeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_site(tmp_path)
+    assert build(config) == 0
+    out = capsys.readouterr().out
+    assert "2 posts, 5 categories" in out
+    feeds = tmp_path / "feeds"
+    for slug in ("金融", "中证网", "资讯"):
+        for name in ("atom.xml", "rss.xml"):
+            assert (feeds / slug / name).is_file()
+    assert (feeds / "atom.xml").is_file() and (feeds / "index.opml").is_file()
+
+    atom = feedparser.parse((feeds / "金融" / "atom.xml").read_bytes())
+    assert not atom.bozo, atom.bozo_exception
+    (entry,) = atom.entries
+    assert entry.title == "江南市农商行：推出小微企业贷款新产品 首月投放5亿元"
+    assert entry.published == "2022-06-27T13:05:00Z"
+    assert entry.author == "中证网"
+    assert "<b>首月</b>" in entry.content[0].value
+    assert 'href="https://news.example.com/about/"' in entry.content[0].value
+    rss = feedparser.parse((feeds / "金融" / "rss.xml").read_bytes())
+    assert not rss.bozo, rss.bozo_exception
+    assert rss.entries[0].id == entry.id
+    assert any("img.example.com" in m["url"] for m in rss.entries[0].get("media_thumbnail", []))
+
+
+def test_real_seed_post(tmp_path: Path) -> None:
+    if not SEED.exists():
+        pytest.skip("shared/seeds is not beside this checkout")
+    (tmp_path / "posts").mkdir()
+    shutil.copy(SEED, tmp_path / "posts" / SEED.name)
+    (tmp_path / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    assert build(tmp_path / "config.yaml") == 0
+    atom = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
+    (entry,) = atom.entries
+    assert entry.published == "2022-06-27T13:05:00Z"
+    assert {t.term for t in entry.tags} >= {"金融", "中证网", "资讯"}
+    assert entry.content[0].value.lstrip().startswith("<div>")
+
+
+def test_two_folders_give_identical_bytes(tmp_path: Path) -> None:
+    a = make_site(tmp_path / "a")
+    b = make_site(tmp_path / "b")
+    assert build(a) == 0
+    assert build(b) == 0
+    assert tree(tmp_path / "a" / "feeds") == tree(tmp_path / "b" / "feeds")
+
+
+def test_no_change_rebuild_rewrites_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path)
+    assert build(config) == 0
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "feeds").rglob("*.xml")}
+    capsys.readouterr()
+    assert build(config) == 0
+    assert " 0 files written" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "feeds").rglob("*.xml")} == before
+
+
+def test_bad_post_is_named_and_the_rest_published(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path)
+    (tmp_path / "posts" / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    assert build(config) == 1
+    captured = capsys.readouterr()
+    assert "broken.md" in captured.err
+    assert "2 posts" in captured.out
+    assert (tmp_path / "feeds" / "金融" / "atom.xml").is_file()
+
+
+def test_bad_config_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path, CONFIG + "  limt: 5\n")
+    assert build(config) == 2
+    err = capsys.readouterr().err
+    assert "output.limt" in err and "config.yaml:11" in err
+    assert not (tmp_path / "feeds").exists()
+
+
+def test_locked_output_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_site(tmp_path)
+    with output_lock(tmp_path / "feeds"):
+        assert build(config) == 3
+    assert "another feedwright" in capsys.readouterr().err
+    assert build(config) == 0
+
+
+def test_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_site(tmp_path)
+    assert build(config, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["posts"] == 2
+    assert summary["categories"] == 5
+    assert "atom.xml" in summary["written"]
+    assert summary["problems"] == []
+
+
+def test_check_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_site(tmp_path)
+    assert main(["check", "-c", str(config)]) == 0
+    assert "config ok; 2 posts" in capsys.readouterr().out
+    assert not (tmp_path / "feeds").exists()
+    (tmp_path / "posts" / "bad.md").write_bytes(b"---\ntitle: x\ndate: not a date\n---\n")
+    assert main(["check", "-c", str(config)]) == 1
+    assert "bad.md" in capsys.readouterr().err
+
+
+def test_init_then_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    assert main(["init", str(site)]) == 0
+    assert (site / "config.yaml").is_file() and (site / "posts" / "hello.md").is_file()
+    assert main(["init", str(site)]) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    assert build(site / "config.yaml") == 0
+    assert (site / "feeds" / "general" / "atom.xml").is_file()
+
+
+def test_relative_config_path_resolves_against_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_site(tmp_path / "site")
+    monkeypatch.chdir(tmp_path)
+    assert build(Path("site/config.yaml")) == 0
+    assert (tmp_path / "site" / "feeds" / "atom.xml").is_file()
+    assert not (tmp_path / "feeds").exists()
+
+
+def test_future_post_held_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_site(tmp_path)
+    (tmp_path / "posts" / "later.md").write_text(
+        "---\ntitle: Later\ndate: 2999-01-01\ncategories: [Soon]\n---\nnot yet\n"
+    )
+    assert build(config, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["held_future_posts"] == 1
+    assert summary["next_post_at"].startswith("2998-12-31T16:00")
+    assert b"Later" not in (tmp_path / "feeds" / "atom.xml").read_bytes()
+
+
+def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_site(tmp_path, CONFIG.replace("output:", "# keep me\noutput:"))
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        """<?xml version="1.0"?><opml version="2.0"><head/><body>
+        <outline text="Money"><outline text="A" xmlUrl="https://a.example/feed"/></outline>
+        <outline text="B &amp; co" xmlUrl="https://b.example/rss"/>
+        <outline text="bad" xmlUrl="file:///etc/passwd"/>
+        </body></opml>""",
+        encoding="utf-8",
+    )
+    assert main(["import-opml", "-c", str(config), str(opml)]) == 0
+    assert "2 new feeds" in capsys.readouterr().out
+    text = config.read_text(encoding="utf-8")
+    assert "# keep me" in text
+    assert main(["import-opml", "-c", str(config), str(opml)]) == 0
+    assert "0 new feeds" in capsys.readouterr().out
+    assert main(["export-opml", "-c", str(config)]) == 0
+    exported = capsys.readouterr().out
+    assert 'xmlUrl="https://a.example/feed"' in exported
+    assert 'title="B &amp; co"' in exported
+    assert 'category="Money"' in exported
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
