@@ -1,0 +1,158 @@
+"""Schema migrations for the state database, run automatically on open.
+
+The schema version lives in ``PRAGMA user_version``: a fresh file is 0, and
+after migration *n* (1-based position in :data:`MIGRATIONS`) it is *n*. Each
+migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the
+version bump, so a crash or error mid-migration leaves the previous version
+intact. Migrations are only ever appended; a released one is never edited.
+
+A database whose version is newer than :data:`SCHEMA_VERSION` was written by
+a newer feedwright and is refused rather than guessed at. ``PRAGMA
+application_id`` marks the file as ours, so pointing ``state:`` at some other
+SQLite database is refused too instead of being written into.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+
+from ..exceptions import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+# "fwst" in ASCII: tells our files from any other SQLite database.
+APPLICATION_ID = 0x66777374
+
+
+def _statements(*sql: str) -> Migration:
+    # executescript() would COMMIT the surrounding transaction, so run one by one.
+    def run(db: sqlite3.Connection) -> None:
+        for statement in sql:
+            db.execute(statement)
+
+    return run
+
+
+_V1 = _statements(
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    """
+    CREATE TABLE sources (
+        key TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT,
+        link TEXT,
+        feed_id TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        last_fetch TEXT,
+        last_success TEXT,
+        last_result TEXT,
+        next_check TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        status TEXT NOT NULL DEFAULT 'active',
+        retry_after TEXT
+    )
+    """,
+    # An entry is JSON of its small fields (data) plus its big texts in their
+    # own columns, which load without being parsed. Plain rowid tables: rows
+    # of kilobytes would spill into overflow pages in a WITHOUT ROWID b-tree.
+    # No foreign key to sources: entries are saved before the source's state
+    # in the same transaction, and forget_sources() removes both anyway.
+    """
+    CREATE TABLE entries (
+        source_key TEXT NOT NULL,
+        id TEXT NOT NULL,
+        published REAL NOT NULL,
+        first_seen TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        data TEXT NOT NULL,
+        summary TEXT,
+        content TEXT,
+        body_text TEXT,
+        PRIMARY KEY (source_key, id)
+    )
+    """,
+    "CREATE INDEX entries_by_published ON entries (source_key, published)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """
+    CREATE TABLE posts (
+        root TEXT NOT NULL,
+        rel_path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        error TEXT,
+        data TEXT,
+        summary TEXT,
+        content TEXT,
+        body_text TEXT,
+        PRIMARY KEY (root, rel_path)
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def user_version(db: sqlite3.Connection) -> int:
+    row = db.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(
+    db: sqlite3.Connection, *, path: str, migrations: Sequence[Migration] = MIGRATIONS
+) -> int:
+    """Bring ``db`` (an autocommit connection) up to date; return the final version.
+
+    Raises StoreError if the file is newer than ``migrations`` knows, is some
+    other application's database, or a migration fails (that migration is
+    rolled back; earlier ones stay applied).
+    """
+    latest = len(migrations)
+    while True:
+        # Cheap check first, so an up-to-date database never takes the write lock.
+        current = user_version(db)
+        if current >= latest:
+            break
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the lock: another process may have migrated meanwhile.
+            current = user_version(db)
+            if current >= latest:
+                db.execute("COMMIT")
+                break
+            if current == 0 and _has_tables(db):
+                raise StoreError(
+                    "not a feedwright state database (it already has other tables)", path=path
+                )
+            migrations[current](db)
+            db.execute(f"PRAGMA user_version = {current + 1}")
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"migration to schema version {current + 1} failed: {exc}", path=path
+                ) from exc
+            raise
+
+    version = user_version(db)
+    if version > latest:
+        raise StoreError(
+            f"schema version {version} is newer than this feedwright understands "
+            f"({latest}); upgrade feedwright or point `state:` at another file",
+            path=path,
+        )
+    app_id = int(db.execute("PRAGMA application_id").fetchone()[0])
+    if version > 0 and app_id != APPLICATION_ID:
+        raise StoreError("not a feedwright state database (foreign application_id)", path=path)
+    return version
+
+
+def _has_tables(db: sqlite3.Connection) -> bool:
+    row = db.execute("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()
+    return int(row[0]) > 0
