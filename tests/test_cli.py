@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -32,7 +31,7 @@ output:
 SEED_SHAPED = """
 ---
 title: '江南市农商行：推出小微企业贷款新产品 首月投放5亿元'
-categories: 
+categories:
  - 金融
  - 中证网
  - 资讯

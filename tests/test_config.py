@@ -85,7 +85,11 @@ sources:
         (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),
         (MINIMAL + "  timezone: Mars/Olympus\n", "site.timezone", 4),
         ("site:\n  title: T\n", "site.url", None),
-        ("site:\n  title: T\n  url: https://x/\n  author: {name: A, mail: a@b}\n", "site.author.mail", 4),
+        (
+            "site:\n  title: T\n  url: https://x/\n  author: {name: A, mail: a@b}\n",
+            "site.author.mail",
+            4,
+        ),
     ],
 )
 def test_bad_config_names_key_and_line(
@@ -112,7 +116,9 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_durations_and_sizes(tmp_path: Path) -> None:
-    config = cfg(MINIMAL + "fetch:\n  timeout: 15s\n  max_bytes: 500KB\nschedule:\n  every: 1d\n", tmp_path)
+    config = cfg(
+        MINIMAL + "fetch:\n  timeout: 15s\n  max_bytes: 500KB\nschedule:\n  every: 1d\n", tmp_path
+    )
     assert config.fetch.timeout == timedelta(seconds=15)
     assert config.fetch.max_bytes == 500_000
     assert config.schedule.every == timedelta(days=1)

@@ -14,8 +14,8 @@ The sequence::
 from __future__ import annotations
 
 import asyncio
-from contextlib import nullcontext
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 

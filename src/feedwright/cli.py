@@ -255,9 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
     p.add_argument("--offline", action="store_true", help="never fetch remote feeds")
     p.add_argument("--json", action="store_true", help="log JSON lines instead of text")
-    p.add_argument(
-        "--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP"
-    )
+    p.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP")
     p.set_defaults(func=cmd_run)
 
     p = command("check", "validate config and every post; writes nothing")

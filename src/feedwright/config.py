@@ -108,7 +108,6 @@ class Config:
         return tuple(s for s in self.sources if isinstance(s, FeedSource))
 
 
-
 # --------------------------------------------------------------------------- loading
 
 T = TypeVar("T")
@@ -255,7 +254,9 @@ def _timezone(value: Any) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)") from None
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
+        ) from None
     return name
 
 
@@ -385,9 +386,13 @@ def parse(text: str, path: Path) -> Config:
         dir=(base / out.get("dir", _str, "feeds")).resolve(),
         formats=out.get("formats", _formats, ("atom", "rss")),
         limit=out.get("limit", _int(0), 50),
-        content=cast(Literal["full", "summary"], out.get("content", _choice("full", "summary"), "full")),
+        content=cast(
+            Literal["full", "summary"], out.get("content", _choice("full", "summary"), "full")
+        ),
         categories=out.get("categories", _categories, "all"),
-        slugs=cast(Literal["unicode", "ascii"], out.get("slugs", _choice("unicode", "ascii"), "unicode")),
+        slugs=cast(
+            Literal["unicode", "ascii"], out.get("slugs", _choice("unicode", "ascii"), "unicode")
+        ),
         rename=out.get("rename", _rename, {}),
     )
     out.finish()

@@ -26,7 +26,9 @@ class Subscription:
 
 def parse_opml(data: bytes, *, path: str) -> list[Subscription]:
     """Every ``outline`` with an ``xmlUrl``; enclosing outlines' titles become categories."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -65,7 +67,9 @@ def add_to_config(text: str, subs: list[Subscription], existing: set[str]) -> tu
                 sources = value
     if sources is None or (isinstance(sources, yaml.ScalarNode) and not sources.value):
         if sources is not None:
-            raise ConfigError("sources: is empty; write `sources:` on a line of its own", key="sources")
+            raise ConfigError(
+                "sources: is empty; write `sources:` on a line of its own", key="sources"
+            )
         sep = "" if text.endswith("\n") or not text else "\n"
         return text + sep + "sources:\n" + "".join(_item(s, 2) for s in new), len(new)
     if not isinstance(sources, yaml.SequenceNode) or sources.flow_style or not sources.value:

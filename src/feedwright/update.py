@@ -30,7 +30,7 @@ from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
 from .schedule import next_check
 from .sources.feeds import ParsedFeed, parse_feed
-from .sources.http import FetchRequest, FetchResponse, Fetcher, default_user_agent, fetch_all
+from .sources.http import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_all
 from .store import SourceState, Store
 
 # Below this many bodies, starting worker processes costs more than it saves.
@@ -136,7 +136,9 @@ async def refresh(
             outcome = _error_outcome(response)
             results.append(SourceResult(source.key, state.url, outcome, error=response))
         elif response.status == 304:
-            store.save_source_state(_succeeded(state, source, response, config, now, "not-modified"))
+            store.save_source_state(
+                _succeeded(state, source, response, config, now, "not-modified")
+            )
             results.append(SourceResult(source.key, state.url, "not-modified"))
         elif state.body_hash == _body_hash(response.content):
             store.save_source_state(_succeeded(state, source, response, config, now, "unchanged"))
@@ -144,9 +146,7 @@ async def refresh(
         else:
             to_parse.append((i, response))
 
-    jobs = [
-        (resp.content, resp.url, dict(resp.headers), due[i][0], now) for i, resp in to_parse
-    ]
+    jobs = [(resp.content, resp.url, dict(resp.headers), due[i][0], now) for i, resp in to_parse]
     parsed = await asyncio.to_thread(_parse_all, jobs, executor)
     for (i, response), feed in zip(to_parse, parsed, strict=True):
         source, state = due[i]
