@@ -212,8 +212,14 @@ def _fp_entry(
     raw: Mapping[str, Any], *, url: str, feed_language: str | None, feed_authors: tuple[Person, ...]
 ) -> _Raw:
     base = url
-    summary_html = _fp_html(raw.get("summary_detail"), raw.get("summary"), base)
     contents = raw.get("content") or []
+    summary_detail = _own(raw, "summary_detail")
+    summary_value = _own(raw, "summary")
+    if summary_detail is None and contents and summary_value == contents[0].get("value"):
+        # feedparser copies Atom content into "summary" without its detail (so without
+        # its xml:base); that copy is not a summary.
+        summary_value = None
+    summary_html = _fp_html(summary_detail, summary_value, base)
     content_html = None
     content_raw = ""
     for item in contents:
