@@ -223,7 +223,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
 
     config = _load(args)
-    return run_daemon(config, offline=args.offline, serve=args.serve, json_logs=args.json)
+    return run_daemon(
+        config, offline=args.offline, serve=args.serve, json_logs=args.json, verbose=args.verbose
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
