@@ -3,30 +3,58 @@
 The sequence::
 
     lock output.dir                  (LockError: another writer is busy)
-    read every posts folder          -> entries + one PostError per bad post
     refresh due remote feeds         -> saved in the store (skipped with --offline)
+    stat every post file             nothing changed since the last build (posts,
+                                     config, remote entries, output files, no
+                                     scheduled post due)? -> done, nothing read
+    read the posts                   unchanged files come from the store's post
+                                     cache; the rest are read (in parallel when many)
     gather: posts due by `now` + stored remote entries, one per id
-    publish                          -> only files whose bytes changed are written
+    publish                          feeds whose inputs are unchanged are not even
+                                     serialised; only changed bytes are written
 
 ``now`` is passed in (the CLI and daemon read the clock; nothing below does).
+Heavy modules (httpx, feedparser, feedgen, the Markdown renderer) are imported
+only when a build needs them, so a build with nothing to do stays near the
+cost of stat-ing the posts.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
+import json
+import os
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from .config import Config
+from . import __version__
+from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
 from .model import Entry
-from .publish import PublishReport, publish
-from .sources.posts import read_posts
-from .store import Store
-from .update import Progress, SourceResult, refresh
+from .sources.posts import PostRecord, PostsResult, read_posts, snapshot
+from .store import CachedPost, Store
+
+if TYPE_CHECKING:
+    from .publish import FeedPlan, FileStamp
+    from .update import Progress, SourceResult
+
+BUILD_KEY = "build"  # store meta: what the last successful publish was made from
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSummary:
+    """What a publish did; the fields of ``publish.PublishReport`` a caller reads."""
+
+    written: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    stripped_chars: int
+    feeds: list[FeedPlan]
+    categories: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +63,11 @@ class BuildReport:
     remote: int  # remote entries considered
     held: int  # future-dated posts held back
     skipped: int  # drafts and unpublished posts
-    publish: PublishReport
+    publish: PublishSummary
     sources: list[SourceResult] = field(default_factory=list)
     post_errors: list[PostError] = field(default_factory=list)
     next_post_at: datetime | None = None  # when the earliest held-back post is due
+    cached: bool = False  # nothing had changed: no post was read, no feed rendered
 
     @property
     def source_errors(self) -> list[SourceError]:
@@ -50,7 +79,7 @@ class BuildReport:
 
     @property
     def categories(self) -> int:
-        return sum(1 for f in self.publish.feeds if f.category is not None)
+        return self.publish.categories
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +89,50 @@ class Posts:
     skipped: int
 
 
-def read_all_posts(config: Config) -> Posts:
+def _cache_root(config: Config, source: PostsSource) -> str:
+    """The post cache's key: everything that changes how a file becomes an entry."""
+    settings = repr((__version__, config.site, source))
+    return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
+
+
+def read_all_posts(config: Config, store: Store | None = None) -> Posts:
+    """Every posts folder, reusing the store's post cache for unchanged files."""
     entries: list[Entry] = []
     errors: list[PostError] = []
     skipped = 0
+    roots: list[str] = []
+    workers = min(os.cpu_count() or 1, 4)
     for source in config.posts_sources:
-        result = read_posts(source, config.site)
+        root = _cache_root(config, source)
+        roots.append(root)
+        previous: dict[str, PostRecord] = {}
+        if store is not None:
+            previous = {
+                rel: PostRecord((c.size, c.mtime_ns), c.entry, c.error)
+                for rel, c in store.cached_posts(root).items()
+            }
+        result = read_posts(source, config.site, previous=previous, workers=workers)
+        if store is not None:
+            _save_cache(store, root, previous, result)
         entries.extend(result.entries)
         errors.extend(result.errors)
         skipped += result.skipped
+    if store is not None:
+        store.forget_post_caches(roots)
     return Posts(entries, errors, skipped)
+
+
+def _save_cache(
+    store: Store, root: str, previous: dict[str, PostRecord], result: PostsResult
+) -> None:
+    changed = {
+        rel: CachedPost(r.stamp[0], r.stamp[1], r.entry, r.error)
+        for rel, r in result.records.items()
+        if previous.get(rel) is not r
+    }
+    removed = [rel for rel in previous if rel not in result.records]
+    if changed or removed:
+        store.update_posts(root, changed, removed)
 
 
 def dedupe(entries: Iterable[Entry]) -> list[Entry]:
@@ -81,6 +144,83 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
             seen.add(entry.id)
             out.append(entry)
     return out
+
+
+def _fingerprint(config: Config, store: Store) -> str:
+    """Everything a build reads, cheaply: config bytes, version, every post's stamp,
+    the generation of the stored remote entries."""
+    h = hashlib.sha256(f"{__version__}|{store.entries_generation()}|".encode())
+    try:
+        h.update(config.path.read_bytes())
+    except OSError:
+        h.update(repr(config).encode())
+    snap = snapshot(s.path for s in config.posts_sources)
+    h.update(repr(sorted(snap.items())).encode())
+    return h.hexdigest()
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _load_previous(store: Store) -> dict[str, Any] | None:
+    raw = store.get_meta(BUILD_KEY)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and data.get("version") == __version__ else None
+
+
+def _stamps(previous: dict[str, Any] | None) -> dict[str, FileStamp]:
+    from .publish import FileStamp
+
+    if previous is None:
+        return {}
+    return {rel: FileStamp(*v) for rel, v in previous.get("stamps", {}).items()}
+
+
+def _outputs_intact(config: Config, stamps: dict[str, FileStamp]) -> bool:
+    for rel, stamp in stamps.items():
+        try:
+            st = os.stat(config.output.dir / rel)
+        except OSError:
+            return False
+        if (st.st_size, st.st_mtime_ns) != (stamp.size, stamp.mtime_ns):
+            return False
+    return bool(stamps)
+
+
+def _before_next_post(previous: dict[str, Any], now: datetime) -> bool:
+    next_post = previous["summary"].get("next_post_at")
+    return next_post is None or now < datetime.fromisoformat(next_post)
+
+
+def _cached_report(
+    previous: dict[str, Any], config: Config, sources: list[SourceResult]
+) -> BuildReport:
+    summary = previous["summary"]
+    next_post = summary.get("next_post_at")
+    return BuildReport(
+        posts=summary["posts"],
+        remote=summary["remote"],
+        held=summary["held"],
+        skipped=summary["skipped"],
+        publish=PublishSummary(
+            written=[],
+            unchanged=sorted(previous["stamps"]),
+            removed=[],
+            stripped_chars=0,
+            feeds=[],
+            categories=summary["categories"],
+        ),
+        sources=sources,
+        post_errors=[PostError(m, path=p) for p, m in summary["post_errors"]],
+        next_post_at=datetime.fromisoformat(next_post) if next_post else None,
+        cached=True,
+    )
 
 
 def run_once(
@@ -97,35 +237,76 @@ def run_once(
 
     ``locked=True`` means the caller (the daemon) already holds the output lock.
     """
-    with nullcontext() if locked else output_lock(config.output.dir, wait=lock_wait):
-        posts = read_all_posts(config)
-        due_posts = [e for e in posts.entries if e.published <= now]
-        future = [e.published for e in posts.entries if e.published > now]
+    with (
+        nullcontext() if locked else output_lock(config.output.dir, wait=lock_wait),
+        Store.open(config.state) as store,
+    ):
+        previous = _load_previous(store)
+        # Invalidate first: if this build dies after saving new remote entries
+        # but before publishing them, the next build must not take the shortcut.
+        store.set_meta(BUILD_KEY, "")
 
         sources: list[SourceResult] = []
-        remote: list[Entry] = []
-        if config.feed_sources or _has_state(config):
-            with Store.open(config.state) as store:
-                if config.feed_sources and not offline:
-                    sources = asyncio.run(
-                        refresh(config, store, now=now, daemon=daemon, progress=progress)
-                    )
-                keys = [s.key for s in config.feed_sources]
-                remote = store.entries(keys) if keys else []
+        if config.feed_sources and not offline:
+            import asyncio
+
+            from .update import refresh
+
+            sources = asyncio.run(refresh(config, store, now=now, daemon=daemon, progress=progress))
+
+        fingerprint = _fingerprint(config, store)
+        if (
+            previous is not None
+            and previous.get("fingerprint") == fingerprint
+            and _before_next_post(previous, now)
+            and _outputs_intact(config, _stamps(previous))
+        ):
+            store.set_meta(BUILD_KEY, json.dumps(previous, ensure_ascii=False))
+            return _cached_report(previous, config, sources)
+
+        posts = read_all_posts(config, store)
+        due_posts = [e for e in posts.entries if e.published <= now]
+        future = [e.published for e in posts.entries if e.published > now]
+        keys = [s.key for s in config.feed_sources]
+        remote = store.entries(keys) if keys else []
+
+        from .publish import publish
 
         entries = dedupe([*sorted(due_posts, key=Entry.sort_key), *remote])
-        report = publish(entries, config)
-        return BuildReport(
+        report = publish(entries, config, previous=_stamps(previous))
+        summary = PublishSummary(
+            written=report.written,
+            unchanged=report.unchanged,
+            removed=report.removed,
+            stripped_chars=report.stripped_chars,
+            feeds=report.feeds,
+            categories=sum(1 for f in report.feeds if f.category is not None),
+        )
+        build = BuildReport(
             posts=len(due_posts),
             remote=len(remote),
             held=len(future),
             skipped=posts.skipped,
-            publish=report,
+            publish=summary,
             sources=sources,
             post_errors=posts.errors,
             next_post_at=min(future) if future else None,
         )
-
-
-def _has_state(config: Config) -> bool:
-    return config.state.exists()
+        record = {
+            "version": __version__,
+            "fingerprint": fingerprint,
+            "stamps": {
+                rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(report.stamps.items())
+            },
+            "summary": {
+                "posts": build.posts,
+                "remote": build.remote,
+                "held": build.held,
+                "skipped": build.skipped,
+                "categories": build.categories,
+                "next_post_at": _dt(build.next_post_at),
+                "post_errors": [[e.path, e.message] for e in build.post_errors],
+            },
+        }
+        store.set_meta(BUILD_KEY, json.dumps(record, ensure_ascii=False))
+        return build

@@ -51,7 +51,7 @@ from .app import BuildReport, run_once
 from .config import Config, FeedSource
 from .exceptions import ConfigError
 from .lock import output_lock
-from .sources.posts import POST_SUFFIXES
+from .sources.posts import snapshot
 from .store import SourceState, Store
 from .update import SourceResult, is_due, refresh
 
@@ -81,34 +81,10 @@ def system_clock() -> datetime:
 def snapshot_posts(roots: Iterable[Path]) -> Snapshot:
     """Stat every post file under ``roots`` (the files ``read_posts`` would read).
 
-    Hidden files and folders, editor backups (``~``) and other suffixes are
-    left out, so an editor's swap file does not trigger a rebuild. This runs
-    every tick, so it is a plain loop: 40-100 ms for 10,000 posts (warm cache).
+    An editor's swap or backup file does not trigger a rebuild. This runs every
+    tick: 40-100 ms for 10,000 posts (warm cache).
     """
-    snap: Snapshot = {}
-    suffixes = POST_SUFFIXES
-    for root in roots:
-        base = str(root)
-        stack = [(base, "")]
-        while stack:
-            folder, prefix = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue  # a missing or unreadable folder is reported by read_posts
-            for entry in entries:
-                name = entry.name
-                if name[0] == "." or name[-1] == "~":
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, f"{prefix}{name}/"))
-                    elif "." + name.rpartition(".")[2].lower() in suffixes:
-                        st = entry.stat()
-                        snap[(base, prefix + name)] = (st.st_size, st.st_mtime_ns)
-                except OSError:
-                    continue  # vanished between listing and stat: the next tick sees it gone
-    return snap
+    return snapshot(roots)
 
 
 @dataclass(frozen=True, slots=True)

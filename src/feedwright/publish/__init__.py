@@ -3,6 +3,8 @@
 The sequence::
 
     plan        which feeds exist (combined + one per category), which entries each gets
+    skip        a feed whose inputs (its entries' content hashes, the settings) are
+                what produced the file now on disk is not rendered at all
     prepare     render each entry that reaches some feed, once; strip XML-illegal
                 characters from every string (counted); percent-encode URLs
     serialise   each output file exactly once, to bytes          (render_outputs)
@@ -17,9 +19,13 @@ Layout under ``output.dir``::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from .. import __version__
 from ..config import Config, Format, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
@@ -38,12 +44,23 @@ _OPML_PREFERENCE: tuple[Format, ...] = ("rss", "atom", "json")
 
 
 @dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What produced a published file, and the file as it was left on disk."""
+
+    key: str  # hash of the feed's inputs
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class PublishReport:
     written: list[str]  # paths relative to output.dir, POSIX
     unchanged: list[str]
     removed: list[str]
     stripped_chars: int  # XML-illegal characters removed from the published text
-    feeds: list[FeedPlan]  # as published: rendered entries, cleaned titles
+    feeds: list[FeedPlan]  # as published: rendered entries, cleaned titles (skipped: as planned)
+    stamps: dict[str, FileStamp] = field(default_factory=dict)  # for the next publish
+    skipped: list[str] = field(default_factory=list)  # not even serialised: inputs unchanged
 
 
 def _default_render(entry: Entry) -> Entry:
@@ -121,51 +138,83 @@ class _Rendered:
     files: dict[str, bytes]
     feeds: list[FeedPlan]
     stripped: int
+    keys: dict[str, str]  # every published file -> the hash of its inputs
+    skipped: list[str]
 
 
-def _render(entries: Iterable[Entry], config: Config, render: Render | None) -> _Rendered:
+Skip = Callable[[str, str], bool]  # (relative path, inputs key) -> already on disk?
+
+
+def _feed_key(feed: FeedPlan, config: Config, hashes: dict[str, str]) -> str:
+    """A hash of everything a feed file is made from; equal keys give equal bytes."""
+    h = hashlib.sha256()
+    settings = (__version__, config.site, config.output, feed.slug, feed.category, feed.title)
+    h.update(repr(settings).encode("utf-8"))
+    for entry in feed.entries:
+        digest = hashes.get(entry.id)
+        if digest is None:
+            digest = hashes[entry.id] = entry.content_hash()
+        h.update(digest.encode("ascii"))
+    return h.hexdigest()
+
+
+def _render(
+    entries: Iterable[Entry], config: Config, render: Render | None, skip: Skip | None = None
+) -> _Rendered:
     output = config.output
     render = render or _default_render
     plans = plan(entries, output, config.site)
 
+    keys: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    todo: list[FeedPlan] = []
+    skipped: list[str] = []
+    for p in plans:
+        rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
+        key = _feed_key(p, config, hashes)
+        keys.update((rel, key) for rel in rels)
+        if skip is not None and all(skip(rel, key) for rel in rels):
+            skipped.extend(rels)
+        else:
+            todo.append(p)
+
     clean = _Cleaner()
     site = clean.site(config.site)
     # Render each entry once however many feeds it is in; entries no feed
-    # reaches (beyond every limit) are never rendered at all.
+    # reaches (beyond every limit), or only feeds that are up to date, are
+    # never rendered at all.
     prepared: dict[str, Entry] = {}
-    for p in plans:
+    for p in todo:
         for entry in p.entries:
             if entry.id not in prepared:
                 done = entry if entry.is_rendered else render(entry)
                 prepared[entry.id] = clean.entry(done)
 
-    feeds: list[FeedPlan] = []
-    for p in plans:
-        feeds.append(
-            replace(
-                p,
-                title=site.title if p.category is None else category_title(site, p.category),
-                entries=tuple(prepared[e.id] for e in p.entries),
-            )
-        )
-
     files: dict[str, bytes] = {}
     outlines: list[Outline] = []
-    for feed in feeds:
-        for fmt in output.formats:
-            rel = feed.path(FILENAMES[fmt])
-            url = feed_url(site, output, rel)
-            if fmt == "json":
-                files[rel] = feed_json(feed, site, self_url=url, content=output.content)
-            else:
-                files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content)
+    feeds: list[FeedPlan] = []
+    rendered = {id(p) for p in todo}
+    for p in plans:
+        title = site.title if p.category is None else category_title(site, p.category)
+        feed = replace(p, title=title)
+        if id(p) in rendered:
+            feed = replace(feed, entries=tuple(prepared[e.id] for e in p.entries))
+            for fmt in output.formats:
+                rel = feed.path(FILENAMES[fmt])
+                url = feed_url(site, output, rel)
+                if fmt == "json":
+                    files[rel] = feed_json(feed, site, self_url=url, content=output.content)
+                else:
+                    files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content)
+        feeds.append(feed)
         fmt = next(f for f in _OPML_PREFERENCE if f in output.formats)
         outlines.append(
             Outline(feed.title, feed_url(site, output, feed.path(FILENAMES[fmt])), site.url)
         )
     owner = site.author.name if site.author is not None else None
     files[OPML_NAME] = opml(site.title, outlines, owner=owner)
-    return _Rendered(files, feeds, clean.stripped)
+    keys[OPML_NAME] = hashlib.sha256(files[OPML_NAME]).hexdigest()
+    return _Rendered(files, feeds, clean.stripped, keys, skipped)
 
 
 def render_outputs(
@@ -175,24 +224,67 @@ def render_outputs(
     return _render(entries, config, render).files
 
 
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
 def publish(
-    entries: Iterable[Entry], config: Config, *, render: Render | None = None
+    entries: Iterable[Entry],
+    config: Config,
+    *,
+    render: Render | None = None,
+    previous: Mapping[str, FileStamp] | None = None,
 ) -> PublishReport:
     """Plan, render, serialise and write every feed; only changed files are rewritten.
 
     ``render`` turns an unrendered entry (``entry.body``) into HTML; it
-    defaults to ``normalize.render``. Raises PublishError naming the path
-    when a file cannot be written.
+    defaults to ``normalize.render``. ``previous`` is the ``stamps`` of the
+    last publish: a feed whose inputs are unchanged and whose files are on
+    disk as that publish left them is not rendered or serialised again.
+    Raises PublishError naming the path when a file cannot be written.
     """
-    result = _render(entries, config, render)
-    written = write_outputs(config.output.dir, result.files)
+    root = config.output.dir
+    skip: Skip | None = None
+    if previous:
+        old = previous
+
+        def skip(rel: str, key: str) -> bool:
+            stamp = old.get(rel)
+            return (
+                stamp is not None
+                and stamp.key == key
+                and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
+            )
+
+    result = _render(entries, config, render, skip)
+    written = write_outputs(root, result.files, keep=result.skipped)
+    stamps: dict[str, FileStamp] = {}
+    for rel, key in result.keys.items():
+        if rel in result.skipped and previous is not None:
+            stamps[rel] = previous[rel]
+        elif (st := _stat(root / rel)) is not None:
+            stamps[rel] = FileStamp(key, *st)
     return PublishReport(
         written=written.written,
         unchanged=written.unchanged,
         removed=written.removed,
         stripped_chars=result.stripped,
         feeds=result.feeds,
+        stamps=stamps,
+        skipped=result.skipped,
     )
 
 
-__all__ = ["FILENAMES", "OPML_NAME", "FeedPlan", "PublishReport", "publish", "render_outputs"]
+__all__ = [
+    "FILENAMES",
+    "OPML_NAME",
+    "FeedPlan",
+    "FileStamp",
+    "PublishReport",
+    "publish",
+    "render_outputs",
+]

@@ -151,8 +151,15 @@ def _remove(root: Path, relpath: str) -> bool:
     return True
 
 
-def write_outputs(root: Path, files: Mapping[str, bytes]) -> WriteResult:
-    """Make output.dir hold exactly ``files`` among the files feedwright owns there."""
+def write_outputs(
+    root: Path, files: Mapping[str, bytes], *, keep: Iterable[str] = ()
+) -> WriteResult:
+    """Make output.dir hold exactly ``files`` (plus ``keep``) among the files feedwright owns.
+
+    ``keep`` names files the caller knows are already up to date (it did not
+    even serialise them): they count as unchanged and stay owned.
+    """
+    kept = sorted(set(keep) - set(files))
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -166,6 +173,7 @@ def write_outputs(root: Path, files: Mapping[str, bytes]) -> WriteResult:
         _write_manifest(root, [*owned, *files])
 
     result = WriteResult()
+    result.unchanged.extend(kept)
     for rel, target in targets.items():
         if _same(target, files[rel]):
             result.unchanged.append(rel)
@@ -173,11 +181,12 @@ def write_outputs(root: Path, files: Mapping[str, bytes]) -> WriteResult:
             atomic_write(target, files[rel])
             result.written.append(rel)
 
-    for rel in sorted(set(owned) - set(files)):
+    for rel in sorted(set(owned) - set(files) - set(kept)):
         if _remove(root, rel):
             result.removed.append(rel)
 
-    _write_manifest(root, files)
+    _write_manifest(root, [*files, *kept])
+    result.unchanged.sort()
     return result
 
 

@@ -75,11 +75,13 @@ from __future__ import annotations
 
 import html
 import json
+import multiprocessing as mp
 import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
@@ -108,35 +110,150 @@ _DRAFTS_DIR = "_drafts"
 _TAG_DATE = "2000"
 
 
+Stamp = tuple[int, int]  # (size, mtime_ns): "has this file changed?" without reading it
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    """What reading one file gave, keyed by its stamp, so the caller can cache it.
+
+    ``entry`` None and ``error`` None: a draft or ``published: false``.
+    """
+
+    stamp: Stamp
+    entry: Entry | None = None
+    error: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PostsResult:
     entries: list[Entry] = field(default_factory=list)  # future-dated ones too
     errors: list[PostError] = field(default_factory=list)
     skipped: int = 0  # drafts and ``published: false``
+    records: dict[str, PostRecord] = field(default_factory=dict)  # rel path -> record
+    reused: int = 0  # records taken from ``previous`` unread
 
 
-def read_posts(source: PostsSource, site: Site) -> PostsResult:
-    """Read every post under ``source.path``; a bad post is an error value, not a raise."""
-    entries: list[Entry] = []
-    errors: list[PostError] = []
-    skipped = 0
+# Below this many files to read, a second process costs more than it saves.
+PARALLEL_THRESHOLD = 2000
+
+
+def read_posts(
+    source: PostsSource,
+    site: Site,
+    *,
+    previous: Mapping[str, PostRecord] | None = None,
+    workers: int = 1,
+) -> PostsResult:
+    """Read every post under ``source.path``; a bad post is an error value, not a raise.
+
+    ``previous`` (records of an earlier read with the same settings) lets
+    files whose size and mtime are unchanged be reused without reading them.
+    With ``workers`` > 1 and many files to read, the reading is split across
+    forked processes (cold builds of large sites).
+    """
     if not source.path.is_dir():
         err = PostError("posts folder does not exist", path=str(source.path))
-        return PostsResult(entries, [err], 0)
+        return PostsResult([], [err], 0)
+    previous = previous or {}
+    records: dict[str, PostRecord] = {}
+    drafts: set[str] = set()
+    todo: list[tuple[str, str, Stamp]] = []
+    reused = 0
     for where, rel, is_draft in _walk(str(source.path)):
         if is_draft:
-            skipped += 1
+            drafts.add(rel)
             continue
         try:
-            entry = _read(where, rel, source, site)
-        except PostError as exc:
-            errors.append(exc)
+            st = os.stat(where)
+        except OSError as exc:
+            records[rel] = PostRecord((0, 0), error=f"cannot read: {exc.strerror or exc}")
             continue
-        if entry is None:
+        stamp = (st.st_size, st.st_mtime_ns)
+        old = previous.get(rel)
+        if old is not None and old.stamp == stamp:
+            records[rel] = old
+            reused += 1
+        else:
+            todo.append((where, rel, stamp))
+
+    for rel, record in _read_many(todo, source, site, workers):
+        records[rel] = record
+
+    entries: list[Entry] = []
+    errors: list[PostError] = []
+    skipped = len(drafts)
+    for rel in sorted(records, key=lambda r: r.split("/")):
+        record = records[rel]
+        if record.error is not None:
+            errors.append(PostError(record.error, path=str(source.path / rel)))
+        elif record.entry is None:
             skipped += 1
         else:
-            entries.append(entry)
-    return PostsResult(entries, errors, skipped)
+            entries.append(record.entry)
+    return PostsResult(entries, errors, skipped, records, reused)
+
+
+def _read_one(where: str, rel: str, stamp: Stamp, source: PostsSource, site: Site) -> PostRecord:
+    try:
+        return PostRecord(stamp, _read(where, rel, source, site))
+    except PostError as exc:
+        return PostRecord(stamp, error=exc.message)
+
+
+def _read_chunk(
+    todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site
+) -> list[tuple[str, PostRecord]]:
+    return [(rel, _read_one(where, rel, stamp, source, site)) for where, rel, stamp in todo]
+
+
+def _read_many(
+    todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site, workers: int
+) -> list[tuple[str, PostRecord]]:
+    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
+        return _read_chunk(todo, source, site)
+    # Forked workers inherit the loaded modules, so they start in milliseconds;
+    # this process reads the first share itself instead of idling.
+    shares = [todo[i::workers] for i in range(workers)]
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+        futures = [pool.submit(_read_chunk, share, source, site) for share in shares[1:]]
+        results = _read_chunk(shares[0], source, site)
+        for future in futures:
+            results.extend(future.result())
+    return results
+
+
+def snapshot(roots: Iterable[Path]) -> dict[tuple[str, str], Stamp]:
+    """Stamp every post file under ``roots``: (root, rel path) -> (size, mtime_ns).
+
+    The files ``read_posts`` would read (hidden files, editor backups and other
+    suffixes left out), cheaply: a plain scandir loop, 40-100 ms for 10,000 posts.
+    """
+    snap: dict[tuple[str, str], Stamp] = {}
+    suffixes = POST_SUFFIXES
+    for root in roots:
+        base = str(root)
+        stack = [(base, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            try:
+                found = list(os.scandir(folder))
+            except OSError:
+                continue  # a missing or unreadable folder is reported by read_posts
+            for item in found:
+                name = item.name
+                if name[0] == "." or name[-1] == "~":
+                    continue
+                try:
+                    if item.is_dir(follow_symlinks=False):
+                        stack.append((item.path, f"{prefix}{name}/"))
+                    elif "." + name.rpartition(".")[2].lower() in suffixes:
+                        st = item.stat()
+                        snap[(base, prefix + name)] = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    continue  # vanished between listing and stat
+    return snap
 
 
 def _walk(root: str) -> list[tuple[str, str, bool]]:

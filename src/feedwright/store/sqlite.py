@@ -459,6 +459,8 @@ class Store:
             gone = [(key,) for key in sorted(known - keep)]
             self._db.executemany("DELETE FROM sources WHERE key = ?", gone)
             self._db.executemany("DELETE FROM entries WHERE source_key = ?", gone)
+            if gone:
+                self._bump_generation()
         return len(gone)
 
     # ----------------------------------------------------------------- entries
@@ -531,6 +533,8 @@ class Store:
                 " body_text = excluded.body_text",
                 rows,
             )
+            if rows:
+                self._bump_generation()
         return SaveResult(new=new, updated=updated, unchanged=unchanged)
 
     @_guarded
@@ -593,9 +597,27 @@ class Store:
                 " ORDER BY published DESC, id LIMIT ?)",
                 (source_key, source_key, keep),
             )
+            if cursor.rowcount:
+                self._bump_generation()
         return cursor.rowcount
 
     # ----------------------------------------------------------------- meta
+
+    def _bump_generation(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('entries-generation', '1')"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    @_guarded
+    def entries_generation(self) -> int:
+        """A counter that moves whenever stored remote entries are added, changed or removed.
+
+        Cheap to compare, so a build can tell "nothing new arrived" without
+        loading a single entry (the daemon refreshes feeds apart from publishing).
+        """
+        value = self.get_meta("entries-generation")
+        return int(value) if value else 0
 
     @_guarded
     def get_meta(self, key: str) -> str | None:
@@ -650,6 +672,43 @@ class Store:
                 " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+
+    @_guarded
+    def update_posts(
+        self, root: str, changed: Mapping[str, CachedPost], removed: Iterable[str] = ()
+    ) -> None:
+        """Upsert ``changed`` rows and delete ``removed`` ones in the cache of ``root``.
+
+        An edit to one post of 10,000 rewrites one row, not the whole cache.
+        """
+        rows = [
+            (
+                root,
+                rel,
+                post.size,
+                post.mtime_ns,
+                post.error,
+                *((None, None, None, None) if post.entry is None else _to_row(post.entry)),
+            )
+            for rel, post in changed.items()
+        ]
+        with self.transaction():
+            self._db.executemany(
+                "DELETE FROM posts WHERE root = ? AND rel_path = ?", [(root, r) for r in removed]
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO posts (root, rel_path, size, mtime_ns, error,"
+                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    @_guarded
+    def forget_post_caches(self, keep_roots: Iterable[str]) -> None:
+        """Drop the post caches of every root not in ``keep_roots`` (old settings)."""
+        keep = sorted(set(keep_roots))
+        marks = ", ".join("?" * len(keep))
+        with self.transaction():
+            self._db.execute(f"DELETE FROM posts WHERE root NOT IN ({marks})", keep)
 
     def _decode(self, row: Sequence[Any], origin: str | None, memo: _Memo) -> Entry:
         try:

@@ -1,0 +1,207 @@
+"""Incremental builds give the same bytes as a cold build, and notice every change.
+
+The optimisations (post cache in the store, skipping feeds whose inputs are
+unchanged, the no-change shortcut, parallel reading) must never change what
+is published: each test compares against a cold build of the same inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import feedwright.app as app_module
+import feedwright.publish as publish_module
+from feedwright.app import run_once
+from feedwright.config import load
+from feedwright.sources import posts as posts_module
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+CONFIG = """\
+site:
+  title: Inc
+  url: https://inc.example/
+  timezone: Asia/Shanghai
+sources:
+  - posts: posts
+    permalink: "{year}/{slug}/"
+output:
+  dir: feeds
+  limit: 3
+"""
+
+
+def post(i: int, cats: str = "[A, B]", day: int = 1) -> str:
+    front = f"---\ntitle: Post {i}\ndate: 2024-01-{day:02d} 0{i % 10}:00\ncategories: {cats}\n---\n"
+    return front + f"\nBody *{i}* [rel](img/{i}.png)\n"
+
+
+def make(folder: Path, n: int = 8) -> Path:
+    (folder / "posts").mkdir(parents=True)
+    for i in range(n):
+        cats = "[A, B]" if i % 2 else "[C]"
+        (folder / "posts" / f"p{i}.md").write_text(post(i, cats, day=i + 1), encoding="utf-8")
+    (folder / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    return folder / "config.yaml"
+
+
+def output(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted((folder / "feeds").rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def build(config_path: Path, now: datetime = NOW):  # type: ignore[no-untyped-def]
+    return run_once(load(config_path), now=now)
+
+
+def cold_copy(site: Path, tmp: Path) -> dict[str, bytes]:
+    """Build the same posts and config from scratch in another folder."""
+    fresh = tmp / "cold"
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    fresh.mkdir()
+    shutil.copytree(site / "posts", fresh / "posts")
+    shutil.copy(site / "config.yaml", fresh / "config.yaml")
+    build(fresh / "config.yaml")
+    return output(fresh)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    make(tmp_path / "site")
+    return tmp_path / "site"
+
+
+def test_no_change_rebuild_is_a_shortcut(site: Path) -> None:
+    first = build(site / "config.yaml")
+    assert not first.cached and first.publish.written
+    again = build(site / "config.yaml")
+    assert again.cached
+    assert again.publish.written == [] and again.posts == first.posts
+    assert sorted(again.publish.unchanged) == sorted(first.publish.written)
+    assert again.categories == first.categories
+
+
+def test_edit_rewrites_only_the_feeds_containing_the_post(site: Path, tmp_path: Path) -> None:
+    build(site / "config.yaml")
+    mtimes = {p: p.stat().st_mtime_ns for p in (site / "feeds").rglob("*.xml")}
+    (site / "posts" / "p7.md").write_text(post(7, "[A, B]", day=8).replace("Body", "Edited"))
+    report = build(site / "config.yaml")
+    assert not report.cached
+    assert sorted(report.publish.written) == [
+        "a/atom.xml", "a/rss.xml", "atom.xml", "b/atom.xml", "b/rss.xml", "rss.xml",
+    ]  # fmt: skip
+    assert "c/atom.xml" in report.publish.unchanged
+    assert (site / "feeds" / "c" / "atom.xml").stat().st_mtime_ns == mtimes[
+        site / "feeds" / "c" / "atom.xml"
+    ]
+    assert output(site) == cold_copy(site, tmp_path)
+
+
+def test_rename_delete_and_add_match_a_cold_build(site: Path, tmp_path: Path) -> None:
+    build(site / "config.yaml")
+    (site / "posts" / "p6.md").rename(site / "posts" / "renamed.md")
+    (site / "posts" / "p5.md").unlink()
+    (site / "posts" / "new.md").write_text(post(9, "[D]", day=20))
+    report = build(site / "config.yaml")
+    assert not report.cached and report.posts == 8
+    assert output(site) == cold_copy(site, tmp_path)
+    assert (site / "feeds" / "d" / "atom.xml").exists()
+
+
+def test_config_change_invalidates(site: Path, tmp_path: Path) -> None:
+    build(site / "config.yaml")
+    config = (site / "config.yaml").read_text().replace("title: Inc", "title: Renamed")
+    (site / "config.yaml").write_text(config)
+    report = build(site / "config.yaml")
+    assert not report.cached
+    assert b"Renamed" in (site / "feeds" / "atom.xml").read_bytes()
+    assert output(site) == cold_copy(site, tmp_path)
+    # a setting that changes how posts are read (the permalink) re-reads them
+    config = config.replace("{year}/{slug}/", "p/{slug}/")
+    (site / "config.yaml").write_text(config)
+    build(site / "config.yaml")
+    assert b"https://inc.example/p/p7/" in (site / "feeds" / "atom.xml").read_bytes()
+    assert output(site) == cold_copy(site, tmp_path)
+
+
+def test_version_change_invalidates(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(site / "config.yaml")
+    monkeypatch.setattr(app_module, "__version__", "999.0")
+    monkeypatch.setattr(publish_module, "__version__", "999.0")
+    reads: list[str] = []
+    real = posts_module._read
+
+    def counting(where: str, *args):  # type: ignore[no-untyped-def]
+        reads.append(where)
+        return real(where, *args)
+
+    monkeypatch.setattr(posts_module, "_read", counting)
+    report = build(site / "config.yaml")
+    assert not report.cached
+    assert len(reads) == 8, "a new version must not trust the old post cache"
+
+
+def test_damaged_output_is_repaired(site: Path) -> None:
+    build(site / "config.yaml")
+    good = (site / "feeds" / "a" / "rss.xml").read_bytes()
+    (site / "feeds" / "a" / "rss.xml").write_bytes(b"truncated")
+    (site / "feeds" / "b" / "atom.xml").unlink()
+    report = build(site / "config.yaml")
+    assert not report.cached
+    assert (site / "feeds" / "a" / "rss.xml").read_bytes() == good
+    assert (site / "feeds" / "b" / "atom.xml").exists()
+
+
+def test_unchanged_posts_are_not_read_again(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(site / "config.yaml")
+    (site / "posts" / "p1.md").write_text(post(1, "[A]", day=2) + "more\n")
+    reads: list[str] = []
+    real = posts_module._read
+
+    def counting(where: str, *args):  # type: ignore[no-untyped-def]
+        reads.append(os.path.basename(where))
+        return real(where, *args)
+
+    monkeypatch.setattr(posts_module, "_read", counting)
+    build(site / "config.yaml")
+    assert reads == ["p1.md"]
+
+
+def test_future_post_is_published_when_due(site: Path) -> None:
+    (site / "posts" / "later.md").write_text(
+        "---\ntitle: Later\ndate: 2026-06-01 21:00\ncategories: [C]\n---\nsoon\n"
+    )
+    first = build(site / "config.yaml")
+    assert first.held == 1
+    assert build(site / "config.yaml").cached
+    due = build(site / "config.yaml", now=NOW + timedelta(hours=1))
+    assert not due.cached and due.held == 0
+    assert b"Later" in (site / "feeds" / "c" / "atom.xml").read_bytes()
+
+
+def test_bad_post_still_reported_by_the_shortcut(site: Path) -> None:
+    (site / "posts" / "bad.md").write_text("---\ndate: yesterday-ish\n---\nx\n")
+    first = build(site / "config.yaml")
+    again = build(site / "config.yaml")
+    assert again.cached
+    assert [str(e) for e in again.post_errors] == [str(e) for e in first.post_errors]
+    assert "bad.md" in again.problems[0]
+
+
+def test_parallel_read_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make(tmp_path / "site", n=40)
+    config = load(tmp_path / "site" / "config.yaml")
+    serial = posts_module.read_posts(config.posts_sources[0], config.site, workers=1)
+    monkeypatch.setattr(posts_module, "PARALLEL_THRESHOLD", 1)
+    parallel = posts_module.read_posts(config.posts_sources[0], config.site, workers=2)
+    assert parallel.entries == serial.entries
+    assert parallel.records == serial.records
