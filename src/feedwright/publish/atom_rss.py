@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -68,7 +69,7 @@ class _FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if self.source is not None:
             prov = self.source
             source = xml_elem("source", entry)
-            xml_elem("id", source).text = prov.id or prov.url
+            xml_elem("id", source).text = atom_id(prov.id or prov.url)
             if prov.title:
                 xml_elem("title", source).text = prov.title
             if self.updated is not None:
@@ -80,6 +81,19 @@ class _FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_rss(self, item: Any) -> Any:
         return item
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[^\s]+$", re.I)
+
+
+def atom_id(value: str) -> str:
+    """An Atom id must be an absolute IRI; a remote guid like ``12345`` or ``urn:x``
+    is not. Such ids are published as a name-based UUID URN of the original: the
+    same id always gives the same URN, so readers still never see a duplicate."""
+    if _URI.match(value) and (not value.lower().startswith("urn:") or _URN.match(value)):
+        return value
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, value)}"
 
 
 def _person(person: Person) -> dict[str, str]:
@@ -186,7 +200,7 @@ def _add_entry(fg: Any, kind: XmlKind, entry: Entry, site: Site, mode: ContentMo
     images = entry.images
 
     if kind == "atom":
-        fe.id(entry.id)
+        fe.id(atom_id(entry.id))
         if body is None and not entry.link:
             # Atom: an entry without an alternate link must carry content.
             body = entry.content or summary or html.escape(fe.title(), quote=False)
