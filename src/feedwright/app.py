@@ -35,11 +35,12 @@ from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
 from .model import Entry
-from .sources.posts import PostRecord, PostsResult, read_posts, snapshot
+from .sources.files import snapshot
 from .store import CachedPost, Store
 
 if TYPE_CHECKING:
     from .publish import FeedPlan, FileStamp
+    from .sources.posts import PostRecord, PostsResult
     from .update import Progress, SourceResult
 
 BUILD_KEY = "build"  # store meta: what the last successful publish was made from
@@ -97,6 +98,8 @@ def _cache_root(config: Config, source: PostsSource) -> str:
 
 def read_all_posts(config: Config, store: Store | None = None) -> Posts:
     """Every posts folder, reusing the store's post cache for unchanged files."""
+    from .sources.posts import PostRecord, read_posts
+
     entries: list[Entry] = []
     errors: list[PostError] = []
     skipped = 0
@@ -182,13 +185,15 @@ def _stamps(previous: dict[str, Any] | None) -> dict[str, FileStamp]:
     return {rel: FileStamp(*v) for rel, v in previous.get("stamps", {}).items()}
 
 
-def _outputs_intact(config: Config, stamps: dict[str, FileStamp]) -> bool:
-    for rel, stamp in stamps.items():
+def _outputs_intact(config: Config, previous: dict[str, Any]) -> bool:
+    """Every file the last publish left is still there, untouched (stat only)."""
+    stamps: dict[str, list[Any]] = previous.get("stamps", {})
+    for rel, (_key, size, mtime_ns) in stamps.items():
         try:
             st = os.stat(config.output.dir / rel)
         except OSError:
             return False
-        if (st.st_size, st.st_mtime_ns) != (stamp.size, stamp.mtime_ns):
+        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
             return False
     return bool(stamps)
 
@@ -259,7 +264,7 @@ def run_once(
             previous is not None
             and previous.get("fingerprint") == fingerprint
             and _before_next_post(previous, now)
-            and _outputs_intact(config, _stamps(previous))
+            and _outputs_intact(config, previous)
         ):
             store.set_meta(BUILD_KEY, json.dumps(previous, ensure_ascii=False))
             return _cached_report(previous, config, sources)

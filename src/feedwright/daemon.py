@@ -51,7 +51,7 @@ from .app import BuildReport, run_once
 from .config import Config, FeedSource
 from .exceptions import ConfigError
 from .lock import output_lock
-from .sources.posts import snapshot
+from .sources.files import snapshot
 from .store import SourceState, Store
 from .update import SourceResult, is_due, refresh
 
