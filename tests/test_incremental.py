@@ -147,7 +147,7 @@ def test_version_change_invalidates(site: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(posts_module, "_read", counting)
     report = build(site / "config.yaml")
     assert not report.cached
-    assert len(reads) == 8, "a new version must not trust the old post cache"
+    assert len(set(reads)) == 8, "a new version must not trust the old post cache"
 
 
 def test_damaged_output_is_repaired(site: Path) -> None:

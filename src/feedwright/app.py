@@ -26,7 +26,7 @@ import json
 import os
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,7 @@ class Posts:
     entries: list[Entry]
     errors: list[PostError]
     skipped: int
+    files: dict[str, tuple[PostsSource, str]] = field(default_factory=dict)  # id -> (source, rel)
 
 
 def _cache_root(config: Config, source: PostsSource) -> str:
@@ -96,12 +97,22 @@ def _cache_root(config: Config, source: PostsSource) -> str:
     return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
 
 
-def read_all_posts(config: Config, store: Store | None = None) -> Posts:
-    """Every posts folder, reusing the store's post cache for unchanged files."""
+def read_all_posts(
+    config: Config,
+    store: Store | None = None,
+    snap: dict[tuple[str, str], tuple[int, int]] | None = None,
+) -> Posts:
+    """Every posts folder, reusing the store's post cache for unchanged files.
+
+    Cached entries come without their body text (``Body.text`` None); the
+    returned ``Posts.files`` says where each post lives, for ``render_post``.
+    ``snap`` (``files.snapshot`` of the posts folders) saves walking them again.
+    """
     from .sources.posts import PostRecord, read_posts
 
     entries: list[Entry] = []
     errors: list[PostError] = []
+    files: dict[str, tuple[PostsSource, str]] = {}
     skipped = 0
     roots: list[str] = []
     workers = min(os.cpu_count() or 1, 4)
@@ -112,24 +123,64 @@ def read_all_posts(config: Config, store: Store | None = None) -> Posts:
         if store is not None:
             previous = {
                 rel: PostRecord((c.size, c.mtime_ns), c.entry, c.error)
-                for rel, c in store.cached_posts(root).items()
+                for rel, c in store.cached_posts(root, bodies=False).items()
             }
-        result = read_posts(source, config.site, previous=previous, workers=workers)
+        stamps = None
+        if snap is not None:
+            base = str(source.path)
+            stamps = {rel: st for (r, rel), st in snap.items() if r == base}
+        result = read_posts(
+            source,
+            config.site,
+            previous=previous,
+            workers=workers,
+            stamps=stamps,
+            keep_text=store is None,
+        )
         if store is not None:
             _save_cache(store, root, previous, result)
+        for entry in result.entries:
+            files.setdefault(entry.id, (source, entry.origin))
         entries.extend(result.entries)
         errors.extend(result.errors)
         skipped += result.skipped
     if store is not None:
         store.forget_post_caches(roots)
-    return Posts(entries, errors, skipped)
+    return Posts(entries, errors, skipped, files)
+
+
+def render_post(entry: Entry, posts: Posts, config: Config) -> Entry:
+    """Render an entry for publishing, reading its file again if the cache left
+    its body text out (the file is unchanged: its stamp matched)."""
+    from .normalize import render
+
+    body = entry.body
+    if body is not None and body.text is None:
+        from .sources.posts import read_post
+
+        source, rel = posts.files[entry.id]
+        try:
+            fresh = read_post(source.path / rel, source, config.site)
+        except PostError:
+            fresh = None
+        text = fresh.body.text if fresh is not None and fresh.body is not None else ""
+        entry = replace(entry, body=replace(body, text=text))
+    return render(entry)
+
+
+def _without_text(entry: Entry | None) -> Entry | None:
+    if entry is None or entry.body is None or entry.body.text is None:
+        return entry
+    return replace(entry, body=replace(entry.body, text=None))
 
 
 def _save_cache(
     store: Store, root: str, previous: dict[str, PostRecord], result: PostsResult
 ) -> None:
+    # Bodies are left out of the cache: they are most of its bytes, and only
+    # the few posts that reach a feed need one (render_post reads the file).
     changed = {
-        rel: CachedPost(r.stamp[0], r.stamp[1], r.entry, r.error)
+        rel: CachedPost(r.stamp[0], r.stamp[1], _without_text(r.entry), r.error)
         for rel, r in result.records.items()
         if previous.get(rel) is not r
     }
@@ -149,7 +200,7 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
     return out
 
 
-def _fingerprint(config: Config, store: Store) -> str:
+def _fingerprint(config: Config, store: Store, snap: dict[tuple[str, str], tuple[int, int]]) -> str:
     """Everything a build reads, cheaply: config bytes, version, every post's stamp,
     the generation of the stored remote entries."""
     h = hashlib.sha256(f"{__version__}|{store.entries_generation()}|".encode())
@@ -157,7 +208,6 @@ def _fingerprint(config: Config, store: Store) -> str:
         h.update(config.path.read_bytes())
     except OSError:
         h.update(repr(config).encode())
-    snap = snapshot(s.path for s in config.posts_sources)
     h.update(repr(sorted(snap.items())).encode())
     return h.hexdigest()
 
@@ -259,7 +309,8 @@ def run_once(
 
             sources = asyncio.run(refresh(config, store, now=now, daemon=daemon, progress=progress))
 
-        fingerprint = _fingerprint(config, store)
+        snap = snapshot(s.path for s in config.posts_sources)
+        fingerprint = _fingerprint(config, store, snap)
         if (
             previous is not None
             and previous.get("fingerprint") == fingerprint
@@ -269,7 +320,7 @@ def run_once(
             store.set_meta(BUILD_KEY, json.dumps(previous, ensure_ascii=False))
             return _cached_report(previous, config, sources)
 
-        posts = read_all_posts(config, store)
+        posts = read_all_posts(config, store, snap)
         due_posts = [e for e in posts.entries if e.published <= now]
         future = [e.published for e in posts.entries if e.published > now]
         keys = [s.key for s in config.feed_sources]
@@ -278,7 +329,12 @@ def run_once(
         from .publish import publish
 
         entries = dedupe([*sorted(due_posts, key=Entry.sort_key), *remote])
-        report = publish(entries, config, previous=_stamps(previous))
+        report = publish(
+            entries,
+            config,
+            render=lambda e: render_post(e, posts, config),
+            previous=_stamps(previous),
+        )
         summary = PublishSummary(
             written=report.written,
             unchanged=report.unchanged,

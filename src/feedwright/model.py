@@ -48,12 +48,15 @@ class Provenance:
 class Body:
     """A post body as written, not yet rendered to HTML.
 
-    ``base_url`` is what relative URLs in it resolve against.
+    ``base_url`` is what relative URLs in it resolve against. ``digest``
+    identifies ``text``, so an entry loaded from the post cache without its
+    text (``text`` None: read the file again to render it) hashes the same.
     """
 
-    text: str
+    text: str | None
     format: BodyFormat
     base_url: str
+    digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,9 @@ def hash_fields(entry: Entry) -> str:
     data = _jsonable(entry)
     assert isinstance(data, dict)
     data.pop("origin", None)
+    body = data.get("body")
+    if isinstance(body, dict) and body.get("digest"):
+        del body["text"]  # the digest stands for it, loaded or not
     raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 

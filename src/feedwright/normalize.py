@@ -49,6 +49,8 @@ def render(entry: Entry) -> Entry:
     body = entry.body
     if body is None:
         return entry
+    if body.text is None:
+        raise ValueError(f"{entry.origin}: body not loaded; read the post again to render it")
     content = _to_html(body.text, body)
     if entry.summary is not None:
         summary: str | None = _to_html(entry.summary, body)

@@ -73,6 +73,7 @@ is not rendered here.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import multiprocessing as mp
@@ -82,7 +83,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -141,13 +142,19 @@ def read_posts(
     *,
     previous: Mapping[str, PostRecord] | None = None,
     workers: int = 1,
+    stamps: Mapping[str, Stamp] | None = None,
+    keep_text: bool = True,
 ) -> PostsResult:
     """Read every post under ``source.path``; a bad post is an error value, not a raise.
 
     ``previous`` (records of an earlier read with the same settings) lets
     files whose size and mtime are unchanged be reused without reading them.
-    With ``workers`` > 1 and many files to read, the reading is split across
-    forked processes (cold builds of large sites).
+    ``stamps`` (rel path -> stamp, from ``files.snapshot``) saves walking the
+    folder again. With ``workers`` > 1 and many files to read, the reading is
+    split across forked processes (cold builds of large sites).
+    ``keep_text=False`` drops each body's text once its digest is taken
+    (``Body.text`` None): most posts never reach a feed, and the few that do
+    are read again to render them.
     """
     if not source.path.is_dir():
         err = PostError("posts folder does not exist", path=str(source.path))
@@ -157,16 +164,26 @@ def read_posts(
     drafts: set[str] = set()
     todo: list[tuple[str, str, Stamp]] = []
     reused = 0
-    for where, rel, is_draft in _walk(str(source.path)):
+    root = str(source.path)
+    if stamps is None:
+        found = _walk(root)
+    else:
+        found = [
+            (os.path.join(root, rel), rel, _DRAFTS_DIR in rel.split("/")[:-1]) for rel in stamps
+        ]
+    for where, rel, is_draft in found:
         if is_draft:
             drafts.add(rel)
             continue
-        try:
-            st = os.stat(where)
-        except OSError as exc:
-            records[rel] = PostRecord((0, 0), error=f"cannot read: {exc.strerror or exc}")
-            continue
-        stamp = (st.st_size, st.st_mtime_ns)
+        if stamps is not None:
+            stamp = stamps[rel]
+        else:
+            try:
+                st = os.stat(where)
+            except OSError as exc:
+                records[rel] = PostRecord((0, 0), error=f"cannot read: {exc.strerror or exc}")
+                continue
+            stamp = (st.st_size, st.st_mtime_ns)
         old = previous.get(rel)
         if old is not None and old.stamp == stamp:
             records[rel] = old
@@ -174,7 +191,7 @@ def read_posts(
         else:
             todo.append((where, rel, stamp))
 
-    for rel, record in _read_many(todo, source, site, workers):
+    for rel, record in _read_many(todo, source, site, workers, keep_text):
         records[rel] = record
 
     entries: list[Entry] = []
@@ -191,31 +208,46 @@ def read_posts(
     return PostsResult(entries, errors, skipped, records, reused)
 
 
-def _read_one(where: str, rel: str, stamp: Stamp, source: PostsSource, site: Site) -> PostRecord:
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _read_one(
+    where: str, rel: str, stamp: Stamp, source: PostsSource, site: Site, keep_text: bool
+) -> PostRecord:
     try:
-        return PostRecord(stamp, _read(where, rel, source, site))
+        entry = _read(where, rel, source, site)
     except PostError as exc:
         return PostRecord(stamp, error=exc.message)
+    if not keep_text and entry is not None and entry.body is not None:
+        entry = replace(entry, body=replace(entry.body, text=None))
+    return PostRecord(stamp, entry)
 
 
 def _read_chunk(
-    todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site
+    todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site, keep_text: bool
 ) -> list[tuple[str, PostRecord]]:
-    return [(rel, _read_one(where, rel, stamp, source, site)) for where, rel, stamp in todo]
+    return [
+        (rel, _read_one(where, rel, stamp, source, site, keep_text)) for where, rel, stamp in todo
+    ]
 
 
 def _read_many(
-    todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site, workers: int
+    todo: list[tuple[str, str, Stamp]],
+    source: PostsSource,
+    site: Site,
+    workers: int,
+    keep_text: bool,
 ) -> list[tuple[str, PostRecord]]:
     if workers <= 1 or len(todo) < PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
-        return _read_chunk(todo, source, site)
+        return _read_chunk(todo, source, site, keep_text)
     # Forked workers inherit the loaded modules, so they start in milliseconds;
     # this process reads the first share itself instead of idling.
     shares = [todo[i::workers] for i in range(workers)]
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
-        futures = [pool.submit(_read_chunk, share, source, site) for share in shares[1:]]
-        results = _read_chunk(shares[0], source, site)
+        futures = [pool.submit(_read_chunk, share, source, site, keep_text) for share in shares[1:]]
+        results = _read_chunk(shares[0], source, site, keep_text)
         for future in futures:
             results.extend(future.result())
     return results
@@ -684,7 +716,7 @@ def _entry(
         tags=tags,
         summary=summary,
         content=None,
-        body=Body(body, fmt, link),
+        body=Body(body, fmt, link, _digest(body)),
         enclosures=_images(meta, link, where),
         language=(language.strip() if language else None) or site.language,
         origin=rel,

@@ -210,8 +210,8 @@ def _decode(row: _Row, origin: str | None, memo: _Memo | None) -> Entry:
         data["summary"] = summary
     if content is not None:
         data["content"] = content
-    if body_text is not None:
-        data["body"]["text"] = body_text
+    if "body" in data and (body_text is not None or "text" not in data["body"]):
+        data["body"]["text"] = body_text  # None: loaded without texts (cached_posts)
     data["published"] = _dt(data["published"])
     data["updated"] = _dt(data["updated"])
     if "categories" in data:
@@ -632,11 +632,18 @@ class Store:
     # ----------------------------------------------------------------- post cache
 
     @_guarded
-    def cached_posts(self, root: str) -> dict[str, CachedPost]:
-        """The cache of one posts folder: relative path -> CachedPost."""
+    def cached_posts(self, root: str, *, bodies: bool = True) -> dict[str, CachedPost]:
+        """The cache of one posts folder: relative path -> CachedPost.
+
+        ``bodies=False`` leaves every ``Entry.body.text`` None (the bulk of the
+        cache): a build renders only the few posts that reach a feed, and reads
+        those files again.
+        """
+        text = "body_text" if bodies else "NULL"
         rows = self._db.execute(
-            "SELECT rel_path, size, mtime_ns, error, data, summary, content, body_text"
-            " FROM posts WHERE root = ?",
+            "SELECT rel_path, size, mtime_ns, error, data, summary, content, "
+            + text
+            + " FROM posts WHERE root = ?",
             (root,),
         ).fetchall()
         memo: _Memo = {}
