@@ -34,6 +34,7 @@ def test_shipped_config_loads() -> None:
 
 
 def test_defaults_and_relative_paths(tmp_path: Path) -> None:
+    (tmp_path / "content" / "posts").mkdir(parents=True)
     config = cfg(MINIMAL + "sources:\n  - posts: content/posts\nstate: db/s.db\n", tmp_path)
     assert config.site.url == "https://example.com/"
     assert config.output.dir == tmp_path / "feeds"
@@ -80,7 +81,8 @@ sources:
         (MINIMAL + "fetch:\n  max_bytes: lots\n", "fetch.max_bytes", 5),
         (MINIMAL + "schedule:\n  every: soon\n", "schedule.every", 5),
         (MINIMAL + "sources:\n  - feed: ftp://x/y\n", "sources[0].feed", 5),
-        (MINIMAL + "sources:\n  - posts: p\n    permalnk: x\n", "sources[0].permalnk", 6),
+        (MINIMAL + "sources:\n  - posts: .\n    permalnk: x\n", "sources[0].permalnk", 6),
+        (MINIMAL + "sources:\n  - posts: postz\n", "sources[0].posts", 5),
         (MINIMAL + "sources:\n  - title: nothing\n", "sources[0]", 5),
         (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),
         (MINIMAL + "  timezone: Mars/Olympus\n", "site.timezone", 4),

@@ -238,6 +238,8 @@ def test_daemon_publishes_post_changes_and_future_posts(tmp_path: Path) -> None:
     try:
         base = daemon.wait_log(r"serving (http://127\.0\.0\.1:\d+)/").group(1)
         wait_for("the first build", lambda: titles(feed) == ["First"])
+        # The feed is readable before the whole build is written: wait for its end.
+        daemon.wait_log(r"published \d+ files")
 
         # One writer per output: a second daemon and a build beside it exit 3,
         # say why, and touch nothing.

@@ -47,8 +47,8 @@ SAMPLES: dict[str, str] = {
 }
 BASE = "site:\n  title: T\n  url: https://x/\n"
 SAMPLE_VALUES: dict[str, str] = {
-    "sources[].posts": "sources:\n  - posts: p\n",
-    "sources[].permalink": "sources:\n  - posts: p\n    permalink: '{slug}/'\n",
+    "sources[].posts": "sources:\n  - posts: .\n",
+    "sources[].permalink": "sources:\n  - posts: .\n    permalink: '{slug}/'\n",
     "sources[].feed": "sources:\n  - feed: https://a/\n",
     "sources[].title": "sources:\n  - feed: https://a/\n    title: A\n",
     "sources[].categories": "sources:\n  - feed: https://a/\n    categories: [x]\n",

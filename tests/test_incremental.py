@@ -135,8 +135,8 @@ def test_config_change_invalidates(site: Path, tmp_path: Path) -> None:
 
 def test_version_change_invalidates(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build(site / "config.yaml")
-    monkeypatch.setattr(app_module, "__version__", "999.0")
-    monkeypatch.setattr(publish_module, "__version__", "999.0")
+    monkeypatch.setattr(app_module, "build_id", lambda: "999.0+code")
+    monkeypatch.setattr(publish_module, "build_id", lambda: "999.0+code")
     reads: list[str] = []
     real = posts_module._read
 

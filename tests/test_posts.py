@@ -174,7 +174,7 @@ def test_seed_shaped_post(result: PostsResult) -> None:
         ("https://picsum.photos/400/300?random=1024", "image/jpeg")
     ]
     assert entry.link == "https://news.example.com/2023/03/14/seed-shape/"
-    assert entry.id == "tag:news.example.com,2000:posts/hexo/seed-shape"
+    assert entry.id == "tag:news.example.com,2000:hexo/seed-shape"
     assert entry.content is None and entry.body is not None
     assert entry.body.format == "markdown"
     assert entry.body.text.lstrip().startswith("<div>")
@@ -328,7 +328,7 @@ def test_json_front_matter(result: PostsResult) -> None:
 def test_hugo_page_bundle(result: PostsResult) -> None:
     entry = by_origin(result)["hugo/bundle-trip/index.md"]
     assert entry.title == "A trip to the harbour"  # from the first heading
-    assert entry.id == "tag:news.example.com,2000:posts/hugo/bundle-trip"
+    assert entry.id == "tag:news.example.com,2000:hugo/bundle-trip"
     assert entry.link == "https://news.example.com/2023/06/10/bundle-trip/"
     assert [(e.url, e.type) for e in entry.enclosures] == [
         ("https://news.example.com/2023/06/10/bundle-trip/cover.webp", "image/webp")
@@ -493,7 +493,7 @@ def test_explicit_permalink_is_link_and_id(result: PostsResult) -> None:
 def test_slug_front_matter_overrides_the_file_name(result: PostsResult) -> None:
     entry = by_origin(result)["traps/slug-override.md"]
     assert entry.link == "https://news.example.com/2023/01/19/custom-slug/"
-    assert entry.id == "tag:news.example.com,2000:posts/traps/slug-override"
+    assert entry.id == "tag:news.example.com,2000:traps/slug-override"
 
 
 def test_default_link_is_the_relative_path(corpus: Path) -> None:
@@ -527,7 +527,7 @@ def test_site_path_is_part_of_derived_ids(corpus: Path) -> None:
     site = Site(title="t", url="https://example.com/blog/", timezone="UTC")
     entry = read_post(corpus / "traps" / "more-split.md", PostsSource(path=corpus), site)
     assert entry is not None
-    assert entry.id == "tag:example.com,2000:blog/posts/traps/more-split"
+    assert entry.id == "tag:example.com,2000:blog/traps/more-split"
     assert entry.link == "https://example.com/blog/traps/more-split/"
 
 
@@ -559,7 +559,7 @@ def test_ids_survive_edits_and_moves(tmp_path: Path) -> None:
         post.write_text(POST.format(title=title, date=date, category=category, body=body), "utf-8")
         (entry,) = read(root, permalink=PATTERN).entries
         ids.add(entry.id)
-    assert ids == {"tag:news.example.com,2000:posts/2023/edited"}
+    assert ids == {"tag:news.example.com,2000:2023/edited"}
 
 
 def test_error_path_is_the_path_as_given(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,13 +24,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import uuid
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import build_id
 from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
@@ -93,7 +95,7 @@ class Posts:
 
 def _cache_root(config: Config, source: PostsSource) -> str:
     """The post cache's key: everything that changes how a file becomes an entry."""
-    settings = repr((__version__, config.site, source))
+    settings = repr((build_id(), config.site, source))
     return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
 
 
@@ -189,21 +191,48 @@ def _save_cache(
         store.update_posts(root, changed, removed)
 
 
+_GLOBAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S{2,}$")
+
+
+def scope_id(entry: Entry) -> Entry:
+    """A remote entry whose id is not a global URI (``<guid>1</guid>``) is only
+    unique inside its own feed: two blogs may both say ``1``. Such ids are
+    published scoped by the subscription, as a stable name-based UUID URN."""
+    if _GLOBAL_ID.match(entry.id):
+        return entry
+    scoped = uuid.uuid5(uuid.NAMESPACE_URL, f"{entry.origin}\x00{entry.id}")
+    return replace(entry, id=f"urn:uuid:{scoped}")
+
+
+def remote_entries(config: Config, store: Store) -> list[Entry]:
+    """Stored remote entries, ids scoped, the copy seen first (then the one whose
+    subscription comes first in the config) ahead of later duplicates."""
+    order = {s.key: i for i, s in enumerate(config.feed_sources)}
+    stored = store.entries_with_first_seen(list(order))
+    stored.sort(key=lambda pair: (pair[1], order.get(pair[0].origin, 0)))
+    return [scope_id(entry) for entry, _ in stored]
+
+
 def dedupe(entries: Iterable[Entry]) -> list[Entry]:
-    """One entry per id: the first one wins (callers order posts before remote entries)."""
-    seen: set[str] = set()
-    out: list[Entry] = []
+    """One entry per id: the first one wins (callers order posts before remote
+    entries). An entry reached through several subscriptions is published once,
+    in the categories all of them give it."""
+    kept: dict[str, Entry] = {}
     for entry in entries:
-        if entry.id not in seen:
-            seen.add(entry.id)
-            out.append(entry)
-    return out
+        first = kept.get(entry.id)
+        if first is None:
+            kept[entry.id] = entry
+        elif first.source is not None and entry.source is not None:
+            extra = tuple(c for c in entry.categories if c not in first.categories)
+            if extra:
+                kept[entry.id] = replace(first, categories=first.categories + extra)
+    return list(kept.values())
 
 
 def _fingerprint(config: Config, store: Store, snap: dict[tuple[str, str], tuple[int, int]]) -> str:
     """Everything a build reads, cheaply: config bytes, version, every post's stamp,
     the generation of the stored remote entries."""
-    h = hashlib.sha256(f"{__version__}|{store.entries_generation()}|".encode())
+    h = hashlib.sha256(f"{build_id()}|{store.entries_generation()}|".encode())
     try:
         h.update(config.path.read_bytes())
     except OSError:
@@ -224,7 +253,7 @@ def _load_previous(store: Store) -> dict[str, Any] | None:
         data = json.loads(raw)
     except ValueError:
         return None
-    return data if isinstance(data, dict) and data.get("version") == __version__ else None
+    return data if isinstance(data, dict) and data.get("version") == build_id() else None
 
 
 def _stamps(previous: dict[str, Any] | None) -> dict[str, FileStamp]:
@@ -323,8 +352,7 @@ def run_once(
         posts = read_all_posts(config, store, snap)
         due_posts = [e for e in posts.entries if e.published <= now]
         future = [e.published for e in posts.entries if e.published > now]
-        keys = [s.key for s in config.feed_sources]
-        remote = store.entries(keys) if keys else []
+        remote = remote_entries(config, store) if config.feed_sources else []
 
         from .publish import publish
 
@@ -354,7 +382,7 @@ def run_once(
             next_post_at=min(future) if future else None,
         )
         record = {
-            "version": __version__,
+            "version": build_id(),
             "fingerprint": fingerprint,
             "stamps": {
                 rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(report.stamps.items())

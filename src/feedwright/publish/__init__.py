@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .. import __version__
+from .. import build_id
 from ..config import Config, Format, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
@@ -148,7 +148,7 @@ Skip = Callable[[str, str], bool]  # (relative path, inputs key) -> already on d
 def _feed_key(feed: FeedPlan, config: Config, hashes: dict[str, str]) -> str:
     """A hash of everything a feed file is made from; equal keys give equal bytes."""
     h = hashlib.sha256()
-    settings = (__version__, config.site, config.output, feed.slug, feed.category, feed.title)
+    settings = (build_id(), config.site, config.output, feed.slug, feed.category, feed.title)
     h.update(repr(settings).encode("utf-8"))
     for entry in feed.entries:
         digest = hashes.get(entry.id)

@@ -84,14 +84,22 @@ class _FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
-_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[^\s]+$", re.I)
+_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{1,31}:[^\s]+$", re.I)
 
 
 def atom_id(value: str) -> str:
     """An Atom id must be an absolute IRI; a remote guid like ``12345`` or ``urn:x``
     is not. Such ids are published as a name-based UUID URN of the original: the
     same id always gives the same URN, so readers still never see a duplicate."""
-    if _URI.match(value) and (not value.lower().startswith("urn:") or _URN.match(value)):
+    lower = value.lower()
+    if lower.startswith("urn:uuid:"):
+        try:
+            uuid.UUID(value[9:])
+        except ValueError:
+            pass
+        else:
+            return value
+    elif _URI.match(value) and (not lower.startswith("urn:") or _URN.match(value)):
         return value
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, value)}"
 

@@ -46,10 +46,11 @@ the checkout folder or the machine. The first of:
 1. ``id`` or ``guid`` front matter (a value without a URI scheme becomes
    ``tag:<host>,2000:<value>``);
 2. an explicit ``permalink``/``link`` front matter (made absolute);
-3. ``tag:<site host>,2000:<site path><posts folder name>/<path without suffix>``
-   (for ``index.md`` the folder is the path: Hugo page bundles). The posts
-   folder's own name keeps two posts sources apart; renaming that folder, or
-   moving a file inside it, changes the ids (give such posts an ``id``).
+3. ``tag:<site host>,2000:<site path><path relative to the posts folder, without suffix>``
+   (for ``index.md`` the folder is the path: Hugo page bundles). Moving or
+   renaming the posts folder keeps every id; moving a file inside it changes
+   its id (give such posts an ``id``). Two posts folders holding the same
+   relative path give one id: the first folder's post is published.
 
 The source's ``permalink`` pattern is deliberately *not* used for the id: a
 pattern with ``{year}`` or ``{title}`` changes when the date or title is
@@ -97,6 +98,7 @@ import yaml
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
+from ..sanitize import safe_url
 from ..text import category_key, strip_xml_illegal
 from .files import POST_SUFFIXES, Stamp
 
@@ -668,7 +670,11 @@ def _entry(
         meta.get("link"), "link", where
     )
     if explicit_link and explicit_link.strip():
-        link = _join(site.url, explicit_link.strip())
+        # Only http(s)/mailto links are published: a `javascript:` link in
+        # front matter is dropped like one in a remote feed.
+        explicit_link = safe_url(_join(site.url, explicit_link.strip()))
+    if explicit_link:
+        link = explicit_link
     elif source.permalink:
         local = published.astimezone(zone)
         values = {
@@ -689,10 +695,10 @@ def _entry(
         entry_id = explicit_id.strip()
         if not _HAS_SCHEME.match(entry_id):
             entry_id = _tag_prefix(site.url) + quote(entry_id, safe=_URI_SAFE)
-    elif explicit_link and explicit_link.strip():
+    elif explicit_link:
         entry_id = link
     else:
-        entry_id = _tag_prefix(site.url) + quote(f"{source.path.name}/{rel_stem}")
+        entry_id = _tag_prefix(site.url) + quote(rel_stem)
 
     summary = None
     for key in ("summary", "description", "excerpt"):
@@ -951,8 +957,9 @@ def _images(meta: dict[str, Any], base: str, where: str) -> tuple[Enclosure, ...
     for key in _IMAGE_KEYS:
         for raw in _image_values(meta.get(key), key, where):
             text = raw.strip()
-            if text:
-                urls[_join(base, text)] = None
+            url = safe_url(_join(base, text)) if text else None
+            if url:
+                urls[url] = None
     return tuple(Enclosure(url, image_type(url)) for url in urls)
 
 
