@@ -139,27 +139,25 @@ def test_unsafe_urls_in_post_front_matter_are_not_published(tmp_path: Path) -> N
         assert "javascript:" not in path.read_text(encoding="utf-8"), path
 
 
-@pytest.mark.xfail(
-    strict=True, reason="export-opml writes the URL as title; import then pins it as an override"
-)
 def test_opml_round_trip_does_not_turn_urls_into_title_overrides(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = site(tmp_path, "  - feed: https://a.example/feed.xml\n")
     assert main(["export-opml", "-c", str(config)]) == 0
     opml = write(tmp_path / "subs.opml", capsys.readouterr().out)
+    (tmp_path / "other" / "posts").mkdir(parents=True)
     other = site(tmp_path / "other", "  - posts: posts\n")
     assert main(["import-opml", "-c", str(other), str(opml)]) == 0
     assert "title: https://a.example/feed.xml" not in other.read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="import-opml ignores the outline's category attribute")
 def test_opml_import_reads_category_attribute(tmp_path: Path) -> None:
     opml = write(
         tmp_path / "subs.opml",
         '<?xml version="1.0"?><opml version="2.0"><body><outline type="rss" text="A"'
         ' xmlUrl="https://a.example/feed.xml" category="资讯"/></body></opml>',
     )
+    (tmp_path / "posts").mkdir()
     config = site(tmp_path, "  - posts: posts\n")
     assert main(["import-opml", "-c", str(config), str(opml)]) == 0
     assert "资讯" in config.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -209,9 +210,15 @@ def cmd_import_opml(args: argparse.Namespace) -> int:
 
 
 def cmd_export_opml(args: argparse.Namespace) -> int:
+    from .store import Store
     from .subscriptions import export_opml
 
-    data = export_opml(_load(args))
+    config = _load(args)
+    titles: dict[str, str] = {}
+    if config.state.exists():
+        with Store.open(config.state) as store:
+            titles = {k: s.title for k, s in store.source_states().items() if s.title}
+    data = export_opml(config, titles)
     if args.output and args.output != "-":
         Path(args.output).write_bytes(data)
     else:
@@ -305,6 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("feedwright: interrupted")
         return 130
+    except BrokenPipeError:
+        # `feedwright status --json | head`: the reader left; not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 

@@ -42,11 +42,18 @@ def parse_opml(data: bytes, *, path: str) -> list[Subscription]:
     def walk(node: etree._Element, folders: tuple[str, ...]) -> None:
         for outline in node.iterfind("outline"):
             url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
-            title = outline.get("title") or outline.get("text")
+            title = (outline.get("title") or outline.get("text") or "").strip()
             if url:
                 if url.startswith(("http://", "https://")) and url not in seen:
                     seen.add(url)
-                    found.append(Subscription(url, title or None, folders))
+                    # OPML 2.0: category="a,b" (slash paths name a hierarchy: keep the leaf)
+                    tagged = [
+                        c.strip().rsplit("/", 1)[-1]
+                        for c in (outline.get("category") or "").split(",")
+                    ]
+                    cats = tuple(dict.fromkeys([*folders, *(c for c in tagged if c)]))
+                    # A title that is only the URL (what many exporters write) is no title.
+                    found.append(Subscription(url, title if title and title != url else None, cats))
             else:
                 walk(outline, (*folders, title) if title else folders)
 
@@ -115,8 +122,14 @@ def import_opml(config_path: Path, opml_path: Path, config: Config) -> int:
     return count
 
 
-def export_opml(config: Config) -> bytes:
-    """The configured remote feeds as OPML 2.0, grouped by nothing, in config order."""
+def export_opml(config: Config, titles: dict[str, str] | None = None) -> bytes:
+    """The configured remote feeds as OPML 2.0, in config order.
+
+    ``titles`` (source key -> the feed's own title, from the store) names feeds
+    that have no ``title`` override; ``title`` is left out when all we know is
+    the URL, so a round trip never turns URLs into title overrides.
+    """
+    titles = titles or {}
     title = quoteattr(f"{config.site.title} subscriptions")
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -125,13 +138,14 @@ def export_opml(config: Config) -> bytes:
         "  <body>",
     ]
     for source in config.feed_sources:
-        text = quoteattr(source.title or source.url)
+        name = source.title or titles.get(source.key)
+        text = quoteattr(name or source.url)
+        title = f" title={text}" if name else ""
         category = ""
         if source.categories:
             category = f" category={quoteattr(','.join(source.categories))}"
         lines.append(
-            f'    <outline type="rss" text={text} title={text} '
-            f"xmlUrl={quoteattr(source.url)}{category}/>"
+            f'    <outline type="rss" text={text}{title} xmlUrl={quoteattr(source.url)}{category}/>'
         )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode("utf-8")
