@@ -225,7 +225,8 @@ def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
     Explicit ``output.rename`` slugs are honoured first (if safe). A
     generated slug that collides with another (or with a reserved name) gets
     a hash of its category key appended; when several generated slugs
-    collide, the key that sorts first keeps the plain one.
+    collide, a category whose name equals the slug keeps it, else the key
+    that sorts first.
     """
     renames = _renames(output)
     names: dict[str, str] = {}
@@ -244,8 +245,14 @@ def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
 
     result: dict[str, str] = {}
     used: set[str] = set(_RESERVED_FOLDED)
-    # Explicit slugs claim their names before generated ones.
-    for key in sorted(keys, key=lambda k: (k not in explicit, k)):
+    # Explicit slugs claim their names first, then categories whose name *is*
+    # the slug ("a-b" before "A B"): a newcomer that merely slugifies to an
+    # existing category's folder takes the hashed one, so existing feed URLs
+    # do not change hands.
+    def rank(key: str) -> tuple[bool, bool, str]:
+        return (key not in explicit, _fold(wanted[key]) != _fold(key), key)
+
+    for key in sorted(keys, key=rank):
         slug = wanted[key]
         length = _HASH_LEN
         while _fold(slug) in used:
