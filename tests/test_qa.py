@@ -69,7 +69,6 @@ def test_bare_guid_shared_by_two_unrelated_feeds_keeps_both(
     assert titles(feeds / "b" / "atom.xml") == ["Blog B post"]
 
 
-@pytest.mark.xfail(strict=True, reason="a Latin-1 post is silently decoded as GBK (mojibake)")
 def test_latin1_post_is_not_silently_read_as_gbk(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -346,13 +346,37 @@ def _decode(raw: bytes, where: str) -> str:
         except UnicodeDecodeError:
             pass
         else:
-            if _plausible_legacy(text):
+            if _plausible_legacy(text) and _gbk_shaped(raw):
                 return text
     raise PostError(
-        f"not valid UTF-8 (bad byte at offset {utf8_error.start}) nor GB18030/GBK;"
-        " save it as UTF-8",
+        f"not valid UTF-8 (bad byte at offset {utf8_error.start}) nor GB18030/GBK"
+        " (Latin-1 or another legacy encoding?); save it as UTF-8",
         path=where,
     )
+
+
+def _gbk_shaped(raw: bytes) -> bool:
+    """Whether the double-byte pairs look like Chinese rather than Latin-1.
+
+    Latin-1 ``è`` before an ASCII letter (``Crème``) is a valid GBK pair, so
+    such a file decodes "cleanly" into nonsense. In Chinese text nearly every
+    pair's second byte is >= 0xA1 (GB2312); in Latin-1 text it is ASCII.
+    """
+    pairs = ascii_trail = 0
+    i, n = 0, len(raw)
+    while i < n:
+        b = raw[i]
+        if b < 0x80:
+            i += 1
+            continue
+        trail = raw[i + 1] if i + 1 < n else 0
+        if 0x30 <= trail <= 0x39:
+            i += 4  # a GB18030 four-byte sequence
+            continue
+        pairs += 1
+        ascii_trail += trail < 0x80
+        i += 2
+    return pairs > 0 and ascii_trail * 2 <= pairs
 
 
 def _plausible_legacy(text: str) -> bool:
