@@ -169,7 +169,6 @@ def test_post_id_does_not_depend_on_posts_folder_name(tmp_path: Path) -> None:
     assert ids[0] == ids[1]
 
 
-@pytest.mark.xfail(strict=True, reason="Hexo's ';;;' JSON front matter is not recognised")
 def test_hexo_json_front_matter(tmp_path: Path) -> None:
     write(tmp_path / "posts/j.md", ';;;\n"title": "Hexo JSON",\n"date": "2023-01-01"\n;;;\nbody\n')
     assert build(site(tmp_path, "  - posts: posts\n")) == 0

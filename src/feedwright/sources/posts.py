@@ -410,6 +410,7 @@ _FENCE = re.compile(r"^(-{3,}|\+{3,})[ \t]*\n", re.ASCII)
 _CLOSE_YAML = re.compile(r"^(?:-{3,}|\.\.\.)[ \t]*$", re.M)
 _CLOSE_TOML = re.compile(r"^\+{3,}[ \t]*$", re.M)
 _JSON_START = re.compile(r'\{\s*(?:"|\})')
+_CLOSE_HEXO_JSON = re.compile(r"^;{3,}[ \t]*$", re.M)
 
 
 def _split_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
@@ -445,6 +446,18 @@ def _split_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
         else:
             meta = _load_yaml(raw_meta, where, first_line)
         return meta, body
+    if head.startswith(";;;\n"):
+        # Hexo's JSON front matter: the members of an object between ";;;" lines.
+        end = _CLOSE_HEXO_JSON.search(head, 4)
+        if end is None:
+            raise PostError("front matter opened with ';;;' is never closed", path=where)
+        raw_meta = head[4 : end.start()].strip()
+        if not raw_meta.startswith("{"):
+            raw_meta = "{" + raw_meta + "}"
+        meta, rest = _load_json(raw_meta, where)
+        if rest.strip():
+            raise PostError("front matter between ';;;' lines is not one JSON object", path=where)
+        return meta, head[end.end() + 1 :]
     if _JSON_START.match(head):
         return _load_json(head, where)
     return {}, text
