@@ -245,6 +245,7 @@ def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
 
     result: dict[str, str] = {}
     used: set[str] = set(_RESERVED_FOLDED)
+
     # Explicit slugs claim their names first, then categories whose name *is*
     # the slug ("a-b" before "A B"): a newcomer that merely slugifies to an
     # existing category's folder takes the hashed one, so existing feed URLs
