@@ -7,7 +7,8 @@ The pipeline, for one round::
     for each response:
         304                      -> state: not-modified (nothing parsed, nothing written)
         200, body hash unchanged -> state: unchanged
-        200, new body            -> parse (process pool when many) -> entries saved
+        200, new body            -> parse (process pool when many, started as each
+                                    body arrives, overlapping the fetching) -> saved
         error                    -> state: error streak + 1, backoff; 410 -> gone
     every source's next check = schedule.next_check(...)
 
@@ -37,6 +38,8 @@ from .store import SourceState, Store
 POOL_THRESHOLD = 8
 
 Progress = Callable[[int, int], None]
+Fetched = FetchResponse | FetchError
+ParseOutcome = ParsedFeed | ParseError | None  # None: nothing to parse (304, same body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +80,6 @@ def _parse_job(
         return exc
 
 
-def _parse_all(
-    jobs: Sequence[tuple[bytes, str, dict[str, str], FeedSource, datetime]],
-    executor: Executor | None,
-) -> list[ParsedFeed | ParseError]:
-    if executor is None and len(jobs) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-            return _parse_all(jobs, pool)
-    if executor is None:
-        return [_parse_job(*job) for job in jobs]
-    futures = [executor.submit(_parse_job, *job) for job in jobs]
-    return [f.result() for f in futures]
-
-
 def _body_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
@@ -122,15 +112,41 @@ async def refresh(
         return results
 
     user_agent = config.fetch.user_agent or default_user_agent(config.site.url)
-    requests = [
-        FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
-        for _, state in due
-    ]
-    async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
-        responses = await _fetch_with_progress(fetcher, requests, now=now, progress=progress)
+    pool: Executor | None = executor
+    own_pool = None
+    if pool is None and len(due) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
+        own_pool = pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+    loop = asyncio.get_running_loop()
+    done = 0
 
-    to_parse: list[tuple[int, FetchResponse]] = []
-    for i, ((source, state), response) in enumerate(zip(due, responses, strict=True)):
+    async def one(source: FeedSource, state: SourceState) -> tuple[Fetched, ParseOutcome]:
+        # Each body goes to the parser as soon as it arrives, so parsing in the
+        # worker processes overlaps the rest of the fetching.
+        nonlocal done
+        request = FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
+        response = (await fetch_all(fetcher, [request], now=now))[0]
+        done += 1
+        if progress is not None:
+            progress(done, len(due))
+        if (
+            isinstance(response, FetchError)
+            or response.status == 304
+            or state.body_hash == _body_hash(response.content)
+        ):
+            return response, None
+        job = (response.content, response.url, dict(response.headers), source, now)
+        if pool is None:
+            return response, await asyncio.to_thread(_parse_job, *job)
+        return response, await loop.run_in_executor(pool, _parse_job, *job)
+
+    try:
+        async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
+            outcomes = await asyncio.gather(*(one(source, state) for source, state in due))
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown(wait=False, cancel_futures=True)
+
+    for (source, state), (response, feed) in zip(due, outcomes, strict=True):
         if isinstance(response, FetchError):
             store.save_source_state(_failed(state, source, response, config, now))
             outcome = _error_outcome(response)
@@ -140,60 +156,35 @@ async def refresh(
                 _succeeded(state, source, response, config, now, "not-modified")
             )
             results.append(SourceResult(source.key, state.url, "not-modified"))
-        elif state.body_hash == _body_hash(response.content):
+        elif feed is None:
             store.save_source_state(_succeeded(state, source, response, config, now, "unchanged"))
             results.append(SourceResult(source.key, state.url, "unchanged"))
-        else:
-            to_parse.append((i, response))
-
-    jobs = [(resp.content, resp.url, dict(resp.headers), due[i][0], now) for i, resp in to_parse]
-    parsed = await asyncio.to_thread(_parse_all, jobs, executor)
-    for (i, response), feed in zip(to_parse, parsed, strict=True):
-        source, state = due[i]
-        if isinstance(feed, ParseError):
+        elif isinstance(feed, ParseError):
             # Keep the last good entries and do not store the validators, so the
             # next round fetches and parses again instead of getting a 304.
             store.save_source_state(_failed(state, source, feed, config, now))
             results.append(SourceResult(source.key, state.url, "error", error=feed))
-            continue
-        with store.transaction():
-            saved = store.save_entries(source.key, feed.entries, now, undated=feed.undated_ids)
-            if config.retention:
-                store.prune(source.key, config.retention)
-            new_state = _succeeded(state, source, response, config, now, "ok")
-            store.save_source_state(
-                replace(
-                    new_state,
-                    title=feed.title,
-                    link=feed.link,
-                    feed_id=feed.feed_id,
-                    body_hash=_body_hash(response.content),
+        else:
+            with store.transaction():
+                saved = store.save_entries(source.key, feed.entries, now, undated=feed.undated_ids)
+                if config.retention:
+                    store.prune(source.key, config.retention)
+                new_state = _succeeded(state, source, response, config, now, "ok")
+                store.save_source_state(
+                    replace(
+                        new_state,
+                        title=feed.title,
+                        link=feed.link,
+                        feed_id=feed.feed_id,
+                        body_hash=_body_hash(response.content),
+                    )
                 )
+            results.append(
+                SourceResult(source.key, state.url, "ok", new=saved.new, updated=saved.updated)
             )
-        results.append(
-            SourceResult(source.key, state.url, "ok", new=saved.new, updated=saved.updated)
-        )
     order = {s.key: n for n, s in enumerate(config.feed_sources)}
     results.sort(key=lambda r: order.get(r.key, 0))
     return results
-
-
-async def _fetch_with_progress(
-    fetcher: Fetcher, requests: list[FetchRequest], *, now: datetime, progress: Progress | None
-) -> list[FetchResponse | FetchError]:
-    if progress is None:
-        return await fetch_all(fetcher, requests, now=now)
-    done = 0
-    total = len(requests)
-
-    async def one(request: FetchRequest) -> FetchResponse | FetchError:
-        nonlocal done
-        result = (await fetch_all(fetcher, [request], now=now))[0]
-        done += 1
-        progress(done, total)
-        return result
-
-    return list(await asyncio.gather(*(one(r) for r in requests)))
 
 
 def _error_outcome(error: FetchError) -> str:
