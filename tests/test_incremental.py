@@ -205,3 +205,16 @@ def test_parallel_read_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyP
     parallel = posts_module.read_posts(config.posts_sources[0], config.site, workers=2)
     assert parallel.entries == serial.entries
     assert parallel.records == serial.records
+
+
+def test_parallel_serialisation_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make(tmp_path / "serial", n=30)
+    make(tmp_path / "parallel", n=30)
+    build(tmp_path / "serial" / "config.yaml")
+    monkeypatch.setattr(publish_module, "PARALLEL_ENTRIES", 1)
+    monkeypatch.setattr(publish_module.os, "cpu_count", lambda: 2)
+    report = build(tmp_path / "parallel" / "config.yaml")
+    assert report.publish.written
+    assert output(tmp_path / "parallel") == output(tmp_path / "serial")

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing as mp
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -115,7 +117,14 @@ async def refresh(
     pool: Executor | None = executor
     own_pool = None
     if pool is None and len(due) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-        own_pool = pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+        # Forking a threaded process (the daemon) can copy a held lock into the
+        # child: there the workers come from a clean fork server instead.
+        method = "forkserver" if threading.active_count() > 1 else "fork"
+        if method not in mp.get_all_start_methods():
+            method = "spawn"
+        own_pool = pool = ProcessPoolExecutor(
+            max_workers=os.cpu_count(), mp_context=mp.get_context(method)
+        )
     loop = asyncio.get_running_loop()
     done = 0
 

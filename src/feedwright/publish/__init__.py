@@ -20,13 +20,16 @@ Layout under ``output.dir``::
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import build_id
-from ..config import Config, Format, Site
+from ..config import Config, Format, Output, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
 from .atom_rss import feed_xml
@@ -190,31 +193,93 @@ def _render(
                 done = entry if entry.is_rendered else render(entry)
                 prepared[entry.id] = clean.entry(done)
 
-    files: dict[str, bytes] = {}
     outlines: list[Outline] = []
     feeds: list[FeedPlan] = []
+    ready: list[FeedPlan] = []
     rendered = {id(p) for p in todo}
     for p in plans:
         title = site.title if p.category is None else category_title(site, p.category)
         feed = replace(p, title=title)
         if id(p) in rendered:
             feed = replace(feed, entries=tuple(prepared[e.id] for e in p.entries))
-            for fmt in output.formats:
-                rel = feed.path(FILENAMES[fmt])
-                url = feed_url(site, output, rel)
-                if fmt == "json":
-                    files[rel] = feed_json(feed, site, self_url=url, content=output.content)
-                else:
-                    files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content)
+            ready.append(feed)
         feeds.append(feed)
         fmt = next(f for f in _OPML_PREFERENCE if f in output.formats)
         outlines.append(
             Outline(feed.title, feed_url(site, output, feed.path(FILENAMES[fmt])), site.url)
         )
+    files = _serialise_all(ready, site, output)
     owner = site.author.name if site.author is not None else None
     files[OPML_NAME] = opml(site.title, outlines, owner=owner)
     keys[OPML_NAME] = hashlib.sha256(files[OPML_NAME]).hexdigest()
     return _Rendered(files, feeds, clean.stripped, keys, skipped)
+
+
+# Below this many entries to serialise, forking a second process costs more
+# than it saves (a 10,000-post site with limit 20 has about 2,000).
+PARALLEL_ENTRIES = 1000
+_WORK: tuple[list[FeedPlan], Site, Output] | None = None  # inherited by forked workers
+
+
+def _serialise(feed: FeedPlan, site: Site, output: Output) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for fmt in output.formats:
+        rel = feed.path(FILENAMES[fmt])
+        url = feed_url(site, output, rel)
+        if fmt == "json":
+            files[rel] = feed_json(feed, site, self_url=url, content=output.content)
+        else:
+            files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content)
+    return files
+
+
+def _serialise_share(indexes: list[int]) -> dict[str, bytes]:
+    assert _WORK is not None
+    feeds, site, output = _WORK
+    files: dict[str, bytes] = {}
+    for i in indexes:
+        files.update(_serialise(feeds[i], site, output))
+    return files
+
+
+def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[str, bytes]:
+    """Every feed file; serialising is the costliest step of a big publish, so
+    with many entries the feeds are shared among forked processes (which
+    inherit the rendered entries instead of receiving them pickled)."""
+    global _WORK
+    workers = min(os.cpu_count() or 1, 4)
+    total = sum(len(f.entries) for f in feeds)
+    # Forking a process that runs other threads (the daemon) could copy a held
+    # lock into the child; there the feeds are serialised in this process.
+    if (
+        workers < 2
+        or total < PARALLEL_ENTRIES
+        or threading.active_count() > 1
+        or "fork" not in mp.get_all_start_methods()
+    ):
+        files: dict[str, bytes] = {}
+        for feed in feeds:
+            files.update(_serialise(feed, site, output))
+        return files
+    shares: list[list[int]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for i in sorted(range(len(feeds)), key=lambda i: -len(feeds[i].entries)):
+        k = loads.index(min(loads))
+        shares[k].append(i)
+        loads[k] += len(feeds[i].entries) + 1
+    _WORK = (feeds, site, output)
+    try:
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+            futures = [pool.submit(_serialise_share, share) for share in shares[1:]]
+            done = _serialise_share(shares[0])
+            for future in futures:
+                done.update(future.result())
+    finally:
+        _WORK = None
+    # The same order as a serial run, so nothing downstream depends on timing.
+    order = [feed.path(FILENAMES[fmt]) for feed in feeds for fmt in output.formats]
+    return {rel: done[rel] for rel in order}
 
 
 def render_outputs(

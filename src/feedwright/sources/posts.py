@@ -80,6 +80,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import threading
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -239,7 +240,14 @@ def _read_many(
     workers: int,
     keep_text: bool,
 ) -> list[tuple[str, PostRecord]]:
-    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
+    # Never fork a process that runs other threads (the daemon): a lock held
+    # by one of them at that moment would stay held forever in the child.
+    if (
+        workers <= 1
+        or len(todo) < PARALLEL_THRESHOLD
+        or threading.active_count() > 1
+        or "fork" not in mp.get_all_start_methods()
+    ):
         return _read_chunk(todo, source, site, keep_text)
     # Forked workers inherit the loaded modules, so they start in milliseconds;
     # this process reads the first share itself instead of idling.
