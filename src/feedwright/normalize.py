@@ -77,6 +77,7 @@ _START_TAG = re.compile(
 _ATTR = re.compile(r"(\s+)([^\s/>\"'=]+)(?:(\s*=\s*)(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
 _URL_ATTRS = frozenset({"href", "src", "poster", "cite", "action", "data", "background"})
 _NAME_END = re.compile(r"[\s/>]")
+_MAYBE_URL_ATTR = re.compile(r"(?i)(?:href|src|srcset|poster|cite|action|data|background)\s*=")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -113,10 +114,14 @@ def absolutize_urls(html: str, base_url: str) -> str:
             new = ", ".join(candidates)
         else:
             new = join(value)
+        if new == value:
+            return m.group(0)
         return f"{m.group(1)}{m.group(2)}{m.group(3)}{quote}{_attr_escape(new, quote)}{quote}"
 
     def tag(m: re.Match[str]) -> str:
         text = m.group(0)
+        if not _MAYBE_URL_ATTR.search(text):
+            return text  # most tags (<p>, <li>, <strong>) carry no URL at all
         name_end = _NAME_END.search(text, 1)
         assert name_end is not None
         i = name_end.start()
