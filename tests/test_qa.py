@@ -113,7 +113,6 @@ def test_missing_posts_folder_is_a_config_error_and_writes_nothing(
     assert titles(tmp_path / "feeds" / "news" / "atom.xml") == ["one"]
 
 
-@pytest.mark.xfail(strict=True, reason="control characters stripped from posts are not counted")
 def test_stripped_control_characters_are_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

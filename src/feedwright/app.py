@@ -91,6 +91,7 @@ class Posts:
     errors: list[PostError]
     skipped: int
     files: dict[str, tuple[PostsSource, str]] = field(default_factory=dict)  # id -> (source, rel)
+    stripped: int = 0  # XML-illegal characters removed from the posts' text
 
 
 def _cache_root(config: Config, source: PostsSource) -> str:
@@ -116,6 +117,7 @@ def read_all_posts(
     errors: list[PostError] = []
     files: dict[str, tuple[PostsSource, str]] = {}
     skipped = 0
+    stripped = 0
     roots: list[str] = []
     workers = min(os.cpu_count() or 1, 4)
     for source in config.posts_sources:
@@ -124,7 +126,7 @@ def read_all_posts(
         previous: dict[str, PostRecord] = {}
         if store is not None:
             previous = {
-                rel: PostRecord((c.size, c.mtime_ns), c.entry, c.error)
+                rel: PostRecord((c.size, c.mtime_ns), c.entry, c.error, c.stripped)
                 for rel, c in store.cached_posts(root, bodies=False).items()
             }
         stamps = None
@@ -146,9 +148,10 @@ def read_all_posts(
         entries.extend(result.entries)
         errors.extend(result.errors)
         skipped += result.skipped
+        stripped += result.stripped
     if store is not None:
         store.forget_post_caches(roots)
-    return Posts(entries, errors, skipped, files)
+    return Posts(entries, errors, skipped, files, stripped)
 
 
 def render_post(entry: Entry, posts: Posts, config: Config) -> Entry:
@@ -182,7 +185,7 @@ def _save_cache(
     # Bodies are left out of the cache: they are most of its bytes, and only
     # the few posts that reach a feed need one (render_post reads the file).
     changed = {
-        rel: CachedPost(r.stamp[0], r.stamp[1], _without_text(r.entry), r.error)
+        rel: CachedPost(r.stamp[0], r.stamp[1], _without_text(r.entry), r.error, r.stripped)
         for rel, r in result.records.items()
         if previous.get(rel) is not r
     }
@@ -296,7 +299,7 @@ def _cached_report(
             written=[],
             unchanged=sorted(previous["stamps"]),
             removed=[],
-            stripped_chars=0,
+            stripped_chars=summary.get("stripped_chars", 0),
             feeds=[],
             categories=summary["categories"],
         ),
@@ -367,7 +370,7 @@ def run_once(
             written=report.written,
             unchanged=report.unchanged,
             removed=report.removed,
-            stripped_chars=report.stripped_chars,
+            stripped_chars=report.stripped_chars + posts.stripped,
             feeds=report.feeds,
             categories=sum(1 for f in report.feeds if f.category is not None),
         )
@@ -393,6 +396,7 @@ def run_once(
                 "held": build.held,
                 "skipped": build.skipped,
                 "categories": build.categories,
+                "stripped_chars": summary.stripped_chars,
                 "next_post_at": _dt(build.next_post_at),
                 "post_errors": [[e.path, e.message] for e in build.post_errors],
             },

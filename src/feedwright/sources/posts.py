@@ -124,6 +124,7 @@ class PostRecord:
     stamp: Stamp
     entry: Entry | None = None
     error: str | None = None
+    stripped: int = 0  # XML-illegal characters removed from the file's text
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ class PostsResult:
     skipped: int = 0  # drafts and ``published: false``
     records: dict[str, PostRecord] = field(default_factory=dict)  # rel path -> record
     reused: int = 0  # records taken from ``previous`` unread
+    stripped: int = 0  # XML-illegal characters removed from the published posts' text
 
 
 # Below this many files to read, a second process costs more than it saves.
@@ -200,6 +202,7 @@ def read_posts(
     entries: list[Entry] = []
     errors: list[PostError] = []
     skipped = len(drafts)
+    stripped = 0
     for rel in sorted(records, key=lambda r: r.split("/")):
         record = records[rel]
         if record.error is not None:
@@ -208,7 +211,8 @@ def read_posts(
             skipped += 1
         else:
             entries.append(record.entry)
-    return PostsResult(entries, errors, skipped, records, reused)
+            stripped += record.stripped
+    return PostsResult(entries, errors, skipped, records, reused, stripped)
 
 
 def _digest(text: str) -> str:
@@ -219,10 +223,12 @@ def _digest(text: str) -> str:
 def _read_one(
     where: str, rel: str, stamp: Stamp, source: PostsSource, site: Site, keep_text: bool
 ) -> PostRecord:
+    counts: list[int] = []
     try:
-        return PostRecord(stamp, _read(where, rel, source, site, keep_text))
+        entry = _read(where, rel, source, site, keep_text, counts)
     except PostError as exc:
         return PostRecord(stamp, error=exc.message)
+    return PostRecord(stamp, entry, stripped=sum(counts))
 
 
 def _read_chunk(
@@ -284,10 +290,19 @@ def read_post(path: Path, source: PostsSource, site: Site) -> Entry | None:
 
 
 def _read(
-    where: str, rel: str, source: PostsSource, site: Site, keep_text: bool = True
+    where: str,
+    rel: str,
+    source: PostsSource,
+    site: Site,
+    keep_text: bool = True,
+    counts: list[int] | None = None,
 ) -> Entry | None:
     raw = _read_bytes(where)
-    text = _decode(raw, where)
+    # Characters XML 1.0 forbids go once, here, for the whole file (front
+    # matter and body); ``counts`` gets how many, for the build report.
+    text, stripped = strip_xml_illegal(_decode(raw, where))
+    if counts is not None:
+        counts.append(stripped)
     meta, body = _split_front_matter(text, where)
     return _entry(where, rel, meta, body, source, site, keep_text)
 

@@ -93,7 +93,11 @@ _V1 = _statements(
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+# 2: how many XML-illegal characters each cached post had, so a build that
+# reuses the cache still reports them.
+_V2 = _statements("ALTER TABLE posts ADD COLUMN stripped INTEGER NOT NULL DEFAULT 0")
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

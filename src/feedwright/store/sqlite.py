@@ -82,6 +82,7 @@ class CachedPost:
     mtime_ns: int
     entry: Entry | None = None  # None when the file failed to parse or is skipped
     error: str | None = None  # the PostError message, if it failed
+    stripped: int = 0  # XML-illegal characters removed from the file's text
 
 
 # --------------------------------------------------------------------------- JSON
@@ -641,7 +642,7 @@ class Store:
         """
         text = "body_text" if bodies else "NULL"
         rows = self._db.execute(
-            "SELECT rel_path, size, mtime_ns, error, data, summary, content, "
+            "SELECT rel_path, size, mtime_ns, error, stripped, data, summary, content, "
             + text
             + " FROM posts WHERE root = ?",
             (root,),
@@ -653,7 +654,8 @@ class Store:
                     size=row[1],
                     mtime_ns=row[2],
                     error=row[3],
-                    entry=None if row[4] is None else self._decode(row[4:], None, memo),
+                    stripped=row[4],
+                    entry=None if row[5] is None else self._decode(row[5:], None, memo),
                 )
                 for row in rows
             }
@@ -668,6 +670,7 @@ class Store:
                 post.size,
                 post.mtime_ns,
                 post.error,
+                post.stripped,
                 *((None, None, None, None) if post.entry is None else _to_row(post.entry)),
             )
             for rel, post in posts.items()
@@ -675,8 +678,8 @@ class Store:
         with self.transaction():
             self._db.execute("DELETE FROM posts WHERE root = ?", (root,))
             self._db.executemany(
-                "INSERT INTO posts (root, rel_path, size, mtime_ns, error,"
-                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO posts (root, rel_path, size, mtime_ns, error, stripped,"
+                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -695,6 +698,7 @@ class Store:
                 post.size,
                 post.mtime_ns,
                 post.error,
+                post.stripped,
                 *((None, None, None, None) if post.entry is None else _to_row(post.entry)),
             )
             for rel, post in changed.items()
@@ -704,8 +708,8 @@ class Store:
                 "DELETE FROM posts WHERE root = ? AND rel_path = ?", [(root, r) for r in removed]
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO posts (root, rel_path, size, mtime_ns, error,"
-                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO posts (root, rel_path, size, mtime_ns, error, stripped,"
+                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
