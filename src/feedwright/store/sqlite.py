@@ -178,6 +178,27 @@ def _to_row(entry: Entry) -> _Row:
     return _JSON.encode(data), summary, content, body_text
 
 
+_INSERT_POST = (
+    "INSERT OR REPLACE INTO posts (root, rel_path, size, mtime_ns, error, stripped,"
+    " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _post_rows(root: str, posts: Mapping[str, CachedPost]) -> list[tuple[object, ...]]:
+    return [
+        (
+            root,
+            rel,
+            post.size,
+            post.mtime_ns,
+            post.error,
+            post.stripped,
+            *((None, None, None, None) if post.entry is None else _to_row(post.entry)),
+        )
+        for rel, post in posts.items()
+    ]
+
+
 def from_json(text: str, *, origin: str | None = None) -> Entry:
     """The inverse of :func:`to_json`; ``origin`` overrides the stored one.
 
@@ -663,25 +684,10 @@ class Store:
     @_guarded
     def save_posts(self, root: str, posts: Mapping[str, CachedPost]) -> None:
         """Make the cache of ``root`` exactly ``posts`` (rows not in it are deleted)."""
-        rows = [
-            (
-                root,
-                rel,
-                post.size,
-                post.mtime_ns,
-                post.error,
-                post.stripped,
-                *((None, None, None, None) if post.entry is None else _to_row(post.entry)),
-            )
-            for rel, post in posts.items()
-        ]
+        rows = _post_rows(root, posts)
         with self.transaction():
             self._db.execute("DELETE FROM posts WHERE root = ?", (root,))
-            self._db.executemany(
-                "INSERT INTO posts (root, rel_path, size, mtime_ns, error, stripped,"
-                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            self._db.executemany(_INSERT_POST, rows)
 
     @_guarded
     def update_posts(
@@ -691,27 +697,12 @@ class Store:
 
         An edit to one post of 10,000 rewrites one row, not the whole cache.
         """
-        rows = [
-            (
-                root,
-                rel,
-                post.size,
-                post.mtime_ns,
-                post.error,
-                post.stripped,
-                *((None, None, None, None) if post.entry is None else _to_row(post.entry)),
-            )
-            for rel, post in changed.items()
-        ]
+        rows = _post_rows(root, changed)
         with self.transaction():
             self._db.executemany(
                 "DELETE FROM posts WHERE root = ? AND rel_path = ?", [(root, r) for r in removed]
             )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO posts (root, rel_path, size, mtime_ns, error, stripped,"
-                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            self._db.executemany(_INSERT_POST, rows)
 
     @_guarded
     def forget_post_caches(self, keep_roots: Iterable[str]) -> None:
