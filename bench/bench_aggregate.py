@@ -30,10 +30,22 @@ main thread (no process pool, no worker thread) so its cost shows.
 ``--serial`` times with inline parsing (no pool) too.
 ``--quick`` is F=50, one repeat: a smoke test in a few seconds.
 
+``--peers reader,floor`` (or ``--peer reader --peer floor``) runs the
+issue-5 peers against the same served feeds in each repeat, right after
+feedwright's client, and prints their rows and the ratios in the same table:
+``reader`` is lemon24/reader's ``update_feeds`` (``bench/peer_reader.py``:
+first update, then again, every feed conditional), ``floor`` is aiohttp at
+50 concurrent plus a bare ``lxml.etree.fromstring`` of each body
+(``bench/peer_floor.py``). Peers run under their own virtualenv's Python,
+``bench/out/peer-venv`` (``--peer-venv``), never the project's. A peer
+that is not installed there is an error (exit 2) naming the command that
+installs it; ``--install-peers`` creates the venv and pip-installs them.
+
 Usage::
 
     python bench/bench_aggregate.py [--feeds 1000] [--repeat 3] [--quick]
         [--cli] [--profile] [--serial] [--seed 1] [--lifetime 900]
+        [--peers reader,floor] [--install-peers] [--peer-venv DIR] [--reader-workers 1]
 
 Traffic goes only to 127.0.0.1. Internal modes (``--serve``, ``--client``)
 are how the script starts its own child processes.
@@ -66,7 +78,17 @@ from xml.sax.saxutils import escape
 import gen_posts
 import measure
 
-OUT = Path(__file__).resolve().parent / "out"
+BENCH = Path(__file__).resolve().parent
+OUT = BENCH / "out"
+PEER_VENV = OUT / "peer-venv"
+# reader's vendored feedparser imports ``sgmllib``, which recent feedparser
+# releases no longer pull in, so sgmllib3k is named explicitly.
+PEER_PACKAGES = ("reader", "sgmllib3k", "aiohttp", "lxml")
+# name -> (client script, modules that must import in the peer venv)
+PEERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "reader": ("peer_reader.py", ("reader", "sgmllib")),
+    "floor": ("peer_floor.py", ("aiohttp", "lxml.etree")),
+}
 LAST_MODIFIED = format_datetime(datetime(2026, 1, 1, tzinfo=UTC), usegmt=True)
 FEED_BYTES = 80_000
 
@@ -406,7 +428,8 @@ def _clean(work: Path) -> None:
 
 
 def _fmt(values: list[float]) -> str:
-    return f"{statistics.median(values):8.3f}  {min(values):7.3f}–{max(values):<7.3f}"
+    spread = f"{min(values):.3f}–{max(values):.3f}"
+    return f"{statistics.median(values):8.3f}  {spread:<15}"
 
 
 def run_client(
@@ -426,9 +449,88 @@ def run_client(
     return data, m
 
 
+# --- peers (their own virtualenv) ---------------------------------------------
+
+
+def _install_hint(venv: Path) -> str:
+    default = " --peer-venv " + str(venv) if venv != PEER_VENV else ""
+    return (
+        f"run `python bench/bench_aggregate.py --peers reader,floor --install-peers{default}` "
+        f"once, or by hand: `python -m venv {venv} && {venv}/bin/python -m pip install "
+        f"{' '.join(PEER_PACKAGES)}`"
+    )
+
+
+def _missing(python: Path, peers: list[str]) -> list[str]:
+    """The peers whose modules do not import under ``python`` (all of them if it is absent)."""
+    if not python.exists():
+        return list(peers)
+    missing: list[str] = []
+    for name in peers:
+        probe = "; ".join(f"import {module}" for module in PEERS[name][1])
+        done = subprocess.run([str(python), "-c", probe], capture_output=True, check=False)
+        if done.returncode != 0:
+            missing.append(name)
+    return missing
+
+
+def ensure_peers(peers: list[str], venv: Path, install: bool) -> Path:
+    """The peer venv's python, with every peer importable; installs or fails loudly."""
+    python = venv / "bin" / "python"
+    missing = _missing(python, peers)
+    if missing and install:
+        print(f"peers: installing {' '.join(PEER_PACKAGES)} into {venv} ...", flush=True)
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", *PEER_PACKAGES]
+        if subprocess.run(pip, check=False).returncode != 0:
+            measure.fail(f"pip install into {venv} failed; {_install_hint(venv)}")
+        missing = _missing(python, peers)
+    if missing:
+        where = f"{venv} does not exist" if not python.exists() else f"not importable in {venv}"
+        measure.fail(
+            f"peer {', '.join(missing)} missing ({where}); the benchmark does not skip a "
+            f"missing peer. Install: {_install_hint(venv)}"
+        )
+    return python
+
+
+def run_peer(
+    name: str, python: Path, work: Path, base: str, count: int, workers: int
+) -> tuple[dict[str, Any], measure.Measured]:
+    result = work / f"peer-{name}.json"
+    result.unlink(missing_ok=True)
+    cmd = [str(python), str(BENCH / PEERS[name][0]), "--base", base, "--count", str(count)]
+    cmd += ["--result", str(result), "--work", str(work / f"peer-{name}")]
+    cmd += ["--workers", str(workers)]
+    # The peer venv must not see the project's PYTHONPATH (src/, the shared venv).
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    m = measure.run(cmd, env=env, cwd=work)
+    if m.returncode != 0:
+        sys.stderr.write(m.stderr[-4000:])
+        measure.fail(f"peer {name} exited {m.returncode}", code=1)
+    data: dict[str, Any] = json.loads(result.read_text())
+    shutil.rmtree(work / f"peer-{name}", ignore_errors=True)
+    return data, m
+
+
+def _print_run(label: str, data: dict[str, Any]) -> None:
+    r1, r2 = data["rounds"]
+    print(
+        f"  {label}: round 1 {r1['wall']:.2f}s {r1['outcomes']} "
+        f"server {r1['server']}; round 2 {r2['wall']:.3f}s {r2['outcomes']} "
+        f"server {r2['server']}",
+        flush=True,
+    )
+    for r in (r1, r2):
+        for error in r["errors"]:
+            print(f"    error: {error}")
+
+
 def benchmark(args: argparse.Namespace) -> int:
     count = 50 if args.quick else args.feeds
     repeat = 1 if args.quick else args.repeat
+    python = ensure_peers(args.peers, args.peer_venv, args.install_peers) if args.peers else None
     print(f"feeds: generating/reusing {count} feeds (seed {args.seed}) ...", flush=True)
     folder = generate_feeds(count, args.seed)
     size = sum(p.stat().st_size for p in folder.glob("feed-*.xml"))
@@ -438,20 +540,20 @@ def benchmark(args: argparse.Namespace) -> int:
     try:
         config = write_config(work, served.base, count)
         runs: list[tuple[dict[str, Any], measure.Measured]] = []
+        peer_runs: dict[str, list[tuple[dict[str, Any], measure.Measured]]] = {
+            name: [] for name in args.peers
+        }
         for i in range(repeat):
             data, m = run_client(args, work, config, served.base, env)
-            r1, r2 = data["rounds"]
-            print(
-                f"  run {i + 1}: round 1 {r1['wall']:.2f}s {r1['outcomes']} "
-                f"server {r1['server']}; round 2 {r2['wall']:.3f}s {r2['outcomes']} "
-                f"server {r2['server']}",
-                flush=True,
-            )
-            for r in (r1, r2):
-                for error in r["errors"]:
-                    print(f"    error: {error}")
+            _print_run(f"run {i + 1} feedwright", data)
             runs.append((data, m))
-        report(runs, count, size, args.serial)
+            # Each peer right after feedwright, so machine noise hits all of them alike.
+            for name in args.peers:
+                assert python is not None
+                got = run_peer(name, python, work, served.base, count, args.reader_workers)
+                _print_run(f"run {i + 1} {name}", got[0])
+                peer_runs[name].append(got)
+        report(runs, count, size, args.serial, peer_runs)
         if args.cli:
             cli_builds(work, config, served, env, count)
         if args.profile:
@@ -473,42 +575,71 @@ def benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+Runs = list[tuple[dict[str, Any], measure.Measured]]
+
+
+def _median_wall(runs: Runs, n: int) -> float:
+    walls: list[float] = [d["rounds"][n]["wall"] for d, _ in runs]
+    return statistics.median(walls)
+
+
 def report(
-    runs: list[tuple[dict[str, Any], measure.Measured]], count: int, size: int, serial: bool
+    runs: Runs, count: int, size: int, serial: bool, peer_runs: dict[str, Runs] | None = None
 ) -> None:
-    first = [d["rounds"][0] for d, _ in runs]
-    second = [d["rounds"][1] for d, _ in runs]
+    peer_runs = peer_runs or {}
     print()
     print(
         f"{count} feeds, {size / 1e6:.1f} MB, {runs[0][0]['entries']} entries stored; "
         f"parsing {'inline (--serial)' if serial else 'with the default pool'}; "
         f"feedwright import {statistics.median(d['import'] for d, _ in runs):.3f}s"
     )
+    for name, got in peer_runs.items():
+        entries = got[0][0].get("entries")
+        stored = f", {entries} entries stored" if entries is not None else ""
+        print(f"peer {name}: {got[0][0]['version']}{stored}")
     print(
-        f"{'round':<22} {'median s':>8}  {'min–max s':<15} {'feeds/s':>8} {'cpu/wall':>8}"
-        f"  {'server 200/304':>14}"
+        f"{'client':<11} {'round':<22} {'median s':>8}  {'min–max s':<15} {'feeds/s':>8}"
+        f" {'cpu/wall':>8}  {'server 200/304':>14}  {'peak MB':>7}"
     )
-    for name, rounds in (("1: fetch+parse+store", first), ("2: all conditional", second)):
-        walls = [r["wall"] for r in rounds]
-        med = statistics.median(walls)
-        cpu = statistics.median((r["cpu_main"] + r["cpu_workers"]) / r["wall"] for r in rounds)
-        s = rounds[-1]["server"]
-        print(
-            f"{name:<22} {_fmt(walls)} {count / med:8.0f} {cpu:8.2f}"
-            f"  {int(s.get('200', 0)):>6}/{int(s.get('304', 0)):<6}"
-        )
-    ratio = statistics.median(r["wall"] for r in first) / statistics.median(
-        r["wall"] for r in second
-    )
+    for client_name, got in (("feedwright", runs), *peer_runs.items()):
+        peak = max(m.rss_mb for _, m in got)
+        for n, name in enumerate(("1: fetch+parse+store", "2: all conditional")):
+            rounds = [d["rounds"][n] for d, _ in got]
+            walls = [r["wall"] for r in rounds]
+            med = statistics.median(walls)
+            cpu = statistics.median((r["cpu_main"] + r["cpu_workers"]) / r["wall"] for r in rounds)
+            s = rounds[-1]["server"]
+            print(
+                f"{client_name:<11} {name:<22} {_fmt(walls)} {count / med:8.0f} {cpu:8.2f}"
+                f"  {int(s.get('200', 0)):>6}/{int(s.get('304', 0)):<6}"
+                f"  {f'{peak:.1f}' if n == 0 else '':>7}"
+            )
+    ratio = _median_wall(runs, 0) / _median_wall(runs, 1)
     peak = max(m.rss_mb for _, m in runs)
     procs = statistics.median(m.wall for _, m in runs)
-    print(f"round 1 / round 2: {ratio:.1f}× (issue 5 target ≥ 10×)")
+    print(f"feedwright round 1 / round 2: {ratio:.1f}× (issue 5 target ≥ 10×)")
     print(f"client process: peak RSS {peak:.1f} MB (largest single process), wall {procs:.2f}s")
     print(
         "server CPU (round 1 / round 2): "
-        f"{statistics.median(r['server']['cpu'] for r in first):.2f}s / "
-        f"{statistics.median(r['server']['cpu'] for r in second):.2f}s"
+        f"{statistics.median(d['rounds'][0]['server']['cpu'] for d, _ in runs):.2f}s / "
+        f"{statistics.median(d['rounds'][1]['server']['cpu'] for d, _ in runs):.2f}s"
     )
+    if "reader" in peer_runs:
+        first = _median_wall(peer_runs["reader"], 0) / _median_wall(runs, 0)
+        again = _median_wall(peer_runs["reader"], 1) / _median_wall(runs, 1)
+        verdict = "met" if first >= 3 else "NOT met"
+        print(
+            f"reader / feedwright, round 1: {first:.2f}× (issue 5 target ≥ 3×: {verdict}); "
+            f"round 2: {again:.2f}×"
+        )
+    if "floor" in peer_runs:
+        first = _median_wall(runs, 0) / _median_wall(peer_runs["floor"], 0)
+        again = _median_wall(runs, 1) / _median_wall(peer_runs["floor"], 1)
+        verdict = "met" if first <= 10 else "NOT met"
+        print(
+            f"feedwright / floor, round 1: {first:.2f}× (issue 5 target ≤ 10×: {verdict}); "
+            f"round 2: {again:.2f}×"
+        )
 
 
 def cli_builds(work: Path, config: Path, served: Served, env: dict[str, str], count: int) -> None:
@@ -542,6 +673,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile round 1 (inline parse)")
     parser.add_argument("--serial", action="store_true", help="parse inline, without the pool")
     parser.add_argument("--lifetime", type=float, default=900.0, help="server stops after (s)")
+    parser.add_argument(
+        "--peers", default="", help=f"comma-separated peers to run too: {', '.join(PEERS)}"
+    )
+    parser.add_argument(
+        "--peer", action="append", default=[], choices=sorted(PEERS), help="one peer (repeatable)"
+    )
+    parser.add_argument(
+        "--install-peers", action="store_true", help="create the peer venv and pip-install peers"
+    )
+    parser.add_argument("--peer-venv", type=Path, default=PEER_VENV, help="the peers' virtualenv")
+    parser.add_argument(
+        "--reader-workers", type=int, default=1, help="update_feeds(workers=...) for reader"
+    )
     # Internal: the script's own child processes.
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--client", type=Path, help=argparse.SUPPRESS)
@@ -556,6 +700,12 @@ def main(argv: list[str] | None = None) -> int:
         return client(args.client, args.base, args.result, args.profile_out, args.inline)
     if args.feeds < 1 or args.repeat < 1:
         measure.fail("--feeds and --repeat must be at least 1")
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()] + args.peer
+    unknown = sorted(set(peers) - set(PEERS))
+    if unknown:
+        measure.fail(f"unknown peer {', '.join(unknown)}; choose from {', '.join(PEERS)}")
+    args.peers = list(dict.fromkeys(peers))
+    args.peer_venv = args.peer_venv.resolve()
     return benchmark(args)
 
 
