@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from feedwright.config import FeedSource
 from feedwright.exceptions import ParseError
 from feedwright.sanitize import feedparser_attribute_order
 from feedwright.sources import fastfeed
+from feedwright.sources import feeds as feeds_module
 from feedwright.sources.feeds import ParsedFeed, decode_xml, parse_feed, parse_feed_slow
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -127,3 +129,102 @@ def test_attribute_order_matches_feedparser() -> None:
     assert feedparser_attribute_order(html) == (
         '<img alt="b" src="a"> <a href="x" title="t" rel="noopener noreferrer">y</a>'
     )
+
+
+def _fast_only(monkeypatch: pytest.MonkeyPatch, data: bytes, url: str) -> ParsedFeed:
+    """parse_feed with feedparser's whole-feed parse forbidden: proof of the fast path."""
+
+    def forbidden(*args: object) -> None:
+        raise AssertionError("whole feed sent to feedparser")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(feeds_module, "_feedparser", forbidden)
+        source = FeedSource(url=url, categories=("news",))
+        return parse_feed(data, url=url, headers={}, source=source, now=NOW)
+
+
+def _slow(data: bytes, url: str) -> ParsedFeed:
+    source = FeedSource(url=url, categories=("news",))
+    return parse_feed_slow(data, url=url, headers={}, source=source, now=NOW)
+
+
+TRUNCATED = [
+    'Intro <a href="/rel/1/" title="t">相关</a> and <a href="https://e.example/2"',
+    'Intro <a href="https://e.example/2" onclick="steal()">source</a> then <img ',
+    'Intro <img width="4" src="https://i.example/1.jpg" alt="图',
+    "Open <p>paragraph <strong>bold <em>both",
+    "<p><strong>Bold</strong> <script>alert(1)",
+    "<p><strong>Bold</strong> <script>alert(1)</scr",
+    "<p>Bold</p> <script>alert(1)</script>",
+    "<p>x</p>\n<sty",
+    '<p>Text <span style="color:red">y</span> <a href="x" ',
+    # Not cut off, but markup the two sanitisers read differently.
+    "text ending in a non-ASCII letter <关相",
+    "</script>'&lt;<b>",
+    "<script>&#169;</script>\t\t</li>相关<img ",
+    "<b>></b> <em<b>x</b> a <> b",
+    '<a href="x<img src=y>">t</a> <br/>/',
+]
+
+
+def _rss_items(summaries: list[str]) -> bytes:
+    items = "".join(
+        f"<item><title>Item {i}</title><link>https://s.example/{i}.html</link>"
+        f'<guid isPermaLink="false">s-{i}</guid><pubDate>Sat, 01 Nov 2025 10:00:00 +0000'
+        f"</pubDate><description>{_escape(text)}</description></item>"
+        for i, text in enumerate(summaries)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title>'
+        f"<link>https://s.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def _atom_entries(summaries: list[str]) -> bytes:
+    entries = "".join(
+        f'<entry><title>E {i}</title><id>tag:s.example,2025:{i}</id><link href="/e/{i}"/>'
+        f'<updated>2025-11-01T10:00:00Z</updated><summary type="html">{_escape(text)}</summary>'
+        f'<content type="html">{_escape(text[::-1])}</content></entry>'
+        for i, text in enumerate(summaries)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>F</title><id>tag:s.example,2025:feed</id>{entries}</feed>"
+    ).encode()
+
+
+@pytest.mark.parametrize("make", [_rss_items, _atom_entries])
+def test_truncated_html_stays_on_fast_path_and_matches(
+    make: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert callable(make)
+    # Every cut of the sample paragraphs: mid-tag after whitespace, mid-attribute,
+    # unclosed elements, an open <script> at the end.
+    whole = _html(0) + "\n" + _html(2)
+    summaries = [*TRUNCATED, *(whole[:cut] for cut in range(1, len(whole), 7))]
+    data: bytes = make(summaries)
+    url = "https://s.example/feed.xml"
+    fast = _fast_only(monkeypatch, data, url)
+    assert fast == _slow(data, url)
+    assert len(fast.entries) == len(summaries)
+
+
+def test_repaired_text_in_a_cut_off_value_takes_the_slow_path() -> None:
+    # "cafÃ©" is UTF-8 read as Latin-1: feedparser repairs it only after sanitising,
+    # so a value that needs its sanitiser cannot be done on its own.
+    data = _rss_items(["caf\u00c3\u00a9 <b>x</b> <script>alert(1)", "plain <b>y</b>"])
+    calls: list[object] = []
+    real = feeds_module._feedparser
+
+    def counting(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    url = "https://s.example/feed.xml"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(feeds_module, "_feedparser", counting)
+        source = FeedSource(url=url, categories=("news",))
+        fast = parse_feed(data, url=url, headers={}, source=source, now=NOW)
+    assert len(calls) == 1
+    assert fast == _slow(data, url)
+    assert fast.entries[0].summary is not None and "café" in fast.entries[0].summary

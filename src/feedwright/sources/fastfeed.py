@@ -104,6 +104,9 @@ class FastEntry:
     content_is_text: bool
     enclosures: list[FastEnclosure]
     language: str | None  # xml:lang in scope at the first of title/content/summary
+    # Summary or content changed by as_feedparser beyond stripping: feedparser repairs
+    # after sanitising, so its sanitiser cannot be run on the repaired value alone.
+    html_repaired: bool = False
 
 
 @dataclass(slots=True)
@@ -187,6 +190,7 @@ def _rss_item(item: etree._Element, lang: str | None, ids: set[str]) -> FastEntr
     categories: list[str] = []
     enclosures: list[FastEnclosure] = []
     title_lang = content_lang = summary_lang = None
+    repaired = False
     for child in item:
         tag = child.tag
         if tag not in _RSS_ITEM:
@@ -206,10 +210,12 @@ def _rss_item(item: etree._Element, lang: str | None, ids: set[str]) -> FastEntr
                 raise _Unsupported
             published = _rfc822(_simple(child, None))
         elif tag == "description":
-            summary = _html_field(child, summary)
+            summary, fixed = _html_field(child, summary)
+            repaired |= fixed
             summary_lang = _scoped_lang(child, lang)
         elif tag == f"{CONTENT}encoded":
-            content = _html_field(child, content)
+            content, fixed = _html_field(child, content)
+            repaired |= fixed
             content_lang = _scoped_lang(child, lang)
         elif tag == f"{DC}creator":
             name = _simple(child, None)
@@ -225,7 +231,7 @@ def _rss_item(item: etree._Element, lang: str | None, ids: set[str]) -> FastEntr
                 raise _Unsupported
             enclosures.append(
                 FastEnclosure(
-                    href=_as_feedparser(child.get("url", "")),
+                    href=as_feedparser(child.get("url", "")),
                     type=child.get("type"),
                     length=child.get("length"),
                 )
@@ -258,6 +264,7 @@ def _rss_item(item: etree._Element, lang: str | None, ids: set[str]) -> FastEntr
         content_is_text=False,
         enclosures=enclosures,
         language=_first_lang(title, title_lang, content, content_lang, summary, summary_lang),
+        html_repaired=repaired,
     )
 
 
@@ -308,6 +315,7 @@ def _atom_entry(entry: etree._Element, lang: str | None, ids: set[str]) -> FastE
     categories: list[str] = []
     enclosures: list[FastEnclosure] = []
     title_lang = content_lang = summary_lang = None
+    repaired = False
     alternates = 0
     for child in entry:
         tag = child.tag
@@ -327,7 +335,7 @@ def _atom_entry(entry: etree._Element, lang: str | None, ids: set[str]) -> FastE
                 if not href:
                     raise _Unsupported
                 enclosures.append(
-                    FastEnclosure(_as_feedparser(href), child.get("type"), child.get("length"))
+                    FastEnclosure(as_feedparser(href), child.get("type"), child.get("length"))
                 )
             else:
                 href = _atom_link(child)
@@ -352,10 +360,12 @@ def _atom_entry(entry: etree._Element, lang: str | None, ids: set[str]) -> FastE
                 raise _Unsupported
             categories.append(term)
         elif tag == f"{ATOM}summary":
-            summary, summary_text = _atom_content(child, summary)
+            summary, summary_text, fixed = _atom_content(child, summary)
+            repaired |= fixed
             summary_lang = _scoped_lang(child, lang)
         elif tag == f"{ATOM}content":
-            content, content_text = _atom_content(child, content)
+            content, content_text, fixed = _atom_content(child, content)
+            repaired |= fixed
             content_lang = _scoped_lang(child, lang)
     if alternates > 1:
         raise _Unsupported
@@ -375,6 +385,7 @@ def _atom_entry(entry: etree._Element, lang: str | None, ids: set[str]) -> FastE
         content_is_text=content_text,
         enclosures=enclosures,
         language=_first_lang(title, title_lang, content, content_lang, summary, summary_lang),
+        html_repaired=repaired,
     )
 
 
@@ -398,15 +409,17 @@ def _atom_text(element: etree._Element, previous: str | None) -> str:
     return _text_field(element, previous)
 
 
-def _atom_content(element: etree._Element, previous: str | None) -> tuple[str, bool]:
+def _atom_content(element: etree._Element, previous: str | None) -> tuple[str, bool, bool]:
+    """The value, whether it is plain text, and whether as_feedparser changed it."""
     kind = element.get("type", "text")
     if _has_attrs(element, {"type", XML_LANG}):
         raise _Unsupported
     value = _simple(element, previous)
+    repaired = value != (element.text or "").strip()
     if kind == "html":
-        return value, False
+        return value, False, repaired
     if kind == "text" and "<" not in value and "&" not in value:
-        return value, True
+        return value, True, repaired
     raise _Unsupported
 
 
@@ -440,7 +453,7 @@ _CP1252 = {
 _C1 = re.compile("[\x80-\x9f]")
 
 
-def _as_feedparser(value: str) -> str:
+def as_feedparser(value: str) -> str:
     """What feedparser's pop() does to every value after parsing (for UTF-8 input)."""
     value = value.strip()
     if value.isascii():
@@ -457,7 +470,7 @@ def _simple(element: etree._Element, previous: str | None) -> str:
     """Text of a leaf element given once, as feedparser reports it."""
     if previous is not None or len(element):
         raise _Unsupported
-    return _as_feedparser(element.text or "")
+    return as_feedparser(element.text or "")
 
 
 def _text_field(element: etree._Element, previous: str | None) -> str:
@@ -469,10 +482,12 @@ def _text_field(element: etree._Element, previous: str | None) -> str:
     return value
 
 
-def _html_field(element: etree._Element, previous: str | None) -> str:
+def _html_field(element: etree._Element, previous: str | None) -> tuple[str, bool]:
+    """An HTML value, and whether as_feedparser changed it beyond stripping."""
     if element.attrib:
         raise _Unsupported
-    return _simple(element, previous)
+    value = _simple(element, previous)
+    return value, value != (element.text or "").strip()
 
 
 def _has_attrs(element: etree._Element, allowed: set[str]) -> bool:
@@ -572,4 +587,4 @@ def _moment(
     return local.astimezone(UTC)
 
 
-__all__ = ["FastEnclosure", "FastEntry", "FastFeed", "FastPerson", "read"]
+__all__ = ["FastEnclosure", "FastEntry", "FastFeed", "FastPerson", "as_feedparser", "read"]

@@ -214,8 +214,8 @@ def _from_fast(
         provenance=Provenance(url=url, title=source.title or title, link=link, id=feed_id),
     )
     for item in feed.entries:
-        summary = _fast_html(item.summary, item.summary_is_text, url)
-        content = _fast_html(item.content, item.content_is_text, url)
+        summary = _fast_html(item.summary, item.summary_is_text, url, item.html_repaired)
+        content = _fast_html(item.content, item.content_is_text, url, item.html_repaired)
         if summary is not None and summary == content:
             summary = None
         enclosures: list[Enclosure] = []
@@ -253,43 +253,73 @@ class _NeedsFeedparser(Exception):
 
 # Markup where feedparser's sanitiser and nh3 disagree on what survives (content
 # of removed elements, CSS, SVG/MathML, comments, schemes, script cut off at the
-# end): for these values run feedparser's own sanitiser first, as the slow path does.
+# end, a "<" that starts no tag, which sgmllib may drop and nh3 keeps as text):
+# for these values run feedparser's own sanitiser first, as the slow path does.
 _SUSPECT = re.compile(
     r"<\s*(?:svg|math|style|object|embed|iframe|frame|frameset|form|base|meta|link|template"
     r"|noscript|textarea|select|button|applet|title|head)\b"
-    r"|<!|\bstyle\s*=|javascript|vbscript|data:|expression\s*\(",
+    r"|<!|<(?![A-Za-z/])|</(?![A-Za-z])"
+    r"|\bstyle\s*=|javascript|vbscript|data:|expression\s*\(",
     re.I,
 )
 
 
-def _fast_html(value: str | None, is_text: bool, base: str) -> str | None:
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _fast_html(value: str | None, is_text: bool, base: str, repaired: bool) -> str | None:
     if not value:
         return None
     if is_text:
         return sanitize_html(html.escape(value, quote=False), base) or None
+    checked = value
     cut = value.rfind("<")
-    if cut > value.rfind(">") and value[cut + 1 : cut + 2].isalpha():
+    if cut > value.rfind(">") and _ASCII_LETTER.fullmatch(value[cut + 1 : cut + 2]):
         # A tag cut off at the end (a truncated summary): both sanitisers drop it,
-        # so drop it here first (it could hide a "<script" from _odd_ending).
-        value = value[:cut]
-        if value[-1:].isspace():
+        # so drop it here before looking for a "<script" it could hide.
+        checked = value[:cut]
+        if checked[-1:].isspace():
             # sgmllib reads some cut-off tags whole and some not, which decides
-            # whether feedparser strips the space before them: not reproduced.
-            raise _NeedsFeedparser
-    if _odd_ending(value):
+            # whether feedparser strips the space before them.
+            return _fp_then_nh3(value, base, repaired)
+    if _odd_ending(checked) or _SUSPECT.search(checked) or _malformed(checked):
+        return _fp_then_nh3(value, base, repaired)
+    return feedparser_attribute_order(sanitize_html(checked, base)) or None
+
+
+def _fp_then_nh3(value: str, base: str, repaired: bool) -> str | None:
+    """The slow path for one HTML value: feedparser's sanitiser, its pop() fix-ups, nh3."""
+    if repaired:
+        # feedparser sanitises before it repairs mis-decoded text; the raw value is gone.
         raise _NeedsFeedparser
-    if _SUSPECT.search(value):
-        # The value on its own through feedparser's sanitiser (its pop() strips
-        # the result), then nh3: what the slow path does for it.
-        value = _fp_sanitize(value, "utf-8", "text/html").strip()
-        return sanitize_html(value, base) or None
-    return feedparser_attribute_order(sanitize_html(value, base)) or None
+    value = fastfeed.as_feedparser(_fp_sanitize(value, "utf-8", "text/html"))
+    return sanitize_html(value, base) or None
+
+
+# Tags written plainly. Anything else that starts with "<" (a tag broken in the middle,
+# an attribute value with "<" in it) is read differently by sgmllib and by html5ever.
+_PLAIN_TAG = re.compile(
+    r"</?[A-Za-z][A-Za-z0-9]*"
+    r"""(?:\s+[A-Za-z_:][-\w:.]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=`]+))?)*\s*/?>"""
+)
+
+
+def _malformed(value: str) -> bool:
+    """Whether some "<" in ``value`` does not start a plainly written tag."""
+    return "<" in _PLAIN_TAG.sub("", value) if "<" in value else False
+
+
+# A script element nh3 and feedparser both drop whole (feedparser keeps the character
+# references inside a script, so "&" is not plain).
+_WHOLE_SCRIPT = re.compile(r"<script(?:\s[^<>]*)?>[^<&]*</script>", re.I)
 
 
 def _odd_ending(value: str) -> bool:
-    """A ``<script>`` left open or closing the value: the sanitisers end those differently."""
+    """A ``<script>`` that is not a plain pair, or closes the value: read differently."""
     lower = value.lower()
-    return lower.rfind("<script") > lower.rfind("</script>") or lower.endswith("</script>")
+    if lower.endswith("</script>"):
+        return True
+    return "script" in lower and "<script" in _WHOLE_SCRIPT.sub("", lower).replace("</", "<")
 
 
 def _fast_people(people: Iterable[fastfeed.FastPerson], base: str) -> tuple[Person, ...]:
