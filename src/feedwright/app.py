@@ -328,10 +328,10 @@ def run_once(
         nullcontext() if locked else output_lock(config.output.dir, wait=lock_wait),
         Store.open(config.state) as store,
     ):
+        # If this build dies after saving new remote entries but before
+        # publishing them, the next one will not take the shortcut: saving
+        # moves the store's entries generation, which is in the fingerprint.
         previous = _load_previous(store)
-        # Invalidate first: if this build dies after saving new remote entries
-        # but before publishing them, the next build must not take the shortcut.
-        store.set_meta(BUILD_KEY, "")
 
         sources: list[SourceResult] = []
         if config.feed_sources and not offline:
@@ -349,7 +349,6 @@ def run_once(
             and _before_next_post(previous, now)
             and _outputs_intact(config, previous)
         ):
-            store.set_meta(BUILD_KEY, json.dumps(previous, ensure_ascii=False))
             return _cached_report(previous, config, sources)
 
         posts = read_all_posts(config, store, snap)
