@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -15,6 +16,7 @@ def strip_xml_illegal(text: str) -> tuple[str, int]:
     return cleaned, count
 
 
+@functools.lru_cache(maxsize=8192)  # a site has few distinct names, used on every entry
 def category_key(name: str) -> str:
     """The identity of a category: ``Tech``, ``tech`` and ``ＴＥＣＨ`` are one."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
