@@ -835,7 +835,8 @@ def _text(value: object, key: str, where: str) -> str | None:
 
 
 def _clean(text: str) -> str:
-    return " ".join(strip_xml_illegal(text)[0].split())
+    # XML-illegal characters already went with the whole file in _read.
+    return " ".join(text.split())
 
 
 _MD_HEADING = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
@@ -1077,18 +1078,25 @@ def _join(base: str, ref: str) -> str:
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
 
+@lru_cache(maxsize=64)
+def _pattern_parts(pattern: str) -> tuple[str, ...]:
+    """A permalink pattern split into literal text (even) and placeholder names (odd)."""
+    return tuple(_PLACEHOLDER.split(pattern.lstrip("/")))
+
+
 def _fill(pattern: str, values: dict[str, str], where: str) -> str:
-    def replace(m: re.Match[str]) -> str:
-        name = m.group(1)
+    parts = _pattern_parts(pattern)
+    out = list(parts)
+    for i in range(1, len(parts), 2):
+        name = parts[i]
         if name not in values:
             raise PostError(
                 f"permalink pattern {pattern!r}: unknown placeholder {{{name}}}"
                 f" (use {', '.join('{' + k + '}' for k in values)})",
                 path=where,
             )
-        return quote(values[name], safe="/" if name == "slug" else "")
-
-    return _PLACEHOLDER.sub(replace, pattern.lstrip("/"))
+        out[i] = quote(values[name], safe="/" if name == "slug" else "")
+    return "".join(out)
 
 
 _SLUG_JUNK = re.compile(r"[^\w]+")
