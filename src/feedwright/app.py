@@ -14,7 +14,7 @@ The sequence::
                                      serialised; only changed bytes are written
 
 ``now`` is passed in (the CLI and daemon read the clock; nothing below does).
-Heavy modules (httpx, feedparser, feedgen, the Markdown renderer) are imported
+Heavy modules (httpx, feedparser, lxml, the Markdown renderer) are imported
 only when a build needs them, so a build with nothing to do stays near the
 cost of stat-ing the posts.
 """
