@@ -41,7 +41,7 @@ import io
 import json
 import re
 import xml.sax
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -159,20 +159,42 @@ def _parse_xml(
     feed_id = _opt_text(feed.get("id"))
     feed_language = _opt_text(feed.get("language")) or _opt_text(headers.get("content-language"))
     feed_authors = _fp_authors(feed.get("authors"), url)
+    raws = (
+        _fp_entry(raw, url=url, feed_language=feed_language, feed_authors=feed_authors)
+        for raw in raw_entries
+    )
+    bozo = "; ".join(notes) or None
+    return _normalise(
+        raws, url=url, source=source, now=now, title=title, link=link, feed_id=feed_id, bozo=bozo
+    )
+
+
+def _normalise(
+    raws: Iterable[_Raw],
+    *,
+    url: str,
+    source: FeedSource,
+    now: datetime,
+    title: str | None,
+    link: str | None,
+    feed_id: str | None,
+    bozo: str | None,
+) -> ParsedFeed:
+    """The one way every reader (feedparser, fast path, JSON) ends: _Raw -> ParsedFeed."""
     norm = _Normaliser(
         url=url,
         source=source,
         now=now,
         provenance=Provenance(url=url, title=source.title or title, link=link, id=feed_id),
     )
-    for raw in raw_entries:
-        norm.add(_fp_entry(raw, url=url, feed_language=feed_language, feed_authors=feed_authors))
+    for raw in raws:
+        norm.add(raw)
     return ParsedFeed(
         title=title,
         link=link,
         feed_id=feed_id,
         entries=norm.entries,
-        bozo="; ".join(notes) or None,
+        bozo=bozo,
         undated_ids=frozenset(norm.undated),
     )
 
@@ -207,12 +229,19 @@ def _from_fast(
     feed_id = _opt_text(feed.id)
     feed_language = _opt_text(feed.language)
     feed_authors = _fast_people(feed.authors, url)
-    norm = _Normaliser(
-        url=url,
-        source=source,
-        now=now,
-        provenance=Provenance(url=url, title=source.title or title, link=link, id=feed_id),
+    raws = _fast_raws(feed, url=url, feed_language=feed_language, feed_authors=feed_authors)
+    return _normalise(
+        raws, url=url, source=source, now=now, title=title, link=link, feed_id=feed_id, bozo=note
     )
+
+
+def _fast_raws(
+    feed: fastfeed.FastFeed,
+    *,
+    url: str,
+    feed_language: str | None,
+    feed_authors: tuple[Person, ...],
+) -> Iterator[_Raw]:
     for item in feed.entries:
         summary = _fast_html(item.summary, item.summary_is_text, url, item.html_repaired)
         content = _fast_html(item.content, item.content_is_text, url, item.html_repaired)
@@ -221,30 +250,20 @@ def _from_fast(
         enclosures: list[Enclosure] = []
         for enc in item.enclosures:
             _add_enclosure(enclosures, enc.href, enc.type, enc.length, url)
-        norm.add(
-            _Raw(
-                id=_opt_text(item.id),
-                title=plain_text(item.title),
-                link=safe_url(item.link, None if item.link_from_guid else url),
-                published=item.published,
-                updated=item.updated,
-                authors=_fast_people(item.authors, url) or feed_authors,
-                categories=item.categories,
-                summary=summary,
-                content=content,
-                enclosures=enclosures,
-                language=_opt_text(item.language) or feed_language,
-                hash_basis="",  # unused: fastfeed refuses feeds that would need it
-            )
+        yield _Raw(
+            id=_opt_text(item.id),
+            title=plain_text(item.title),
+            link=safe_url(item.link, None if item.link_from_guid else url),
+            published=item.published,
+            updated=item.updated,
+            authors=_fast_people(item.authors, url) or feed_authors,
+            categories=item.categories,
+            summary=summary,
+            content=content,
+            enclosures=enclosures,
+            language=_opt_text(item.language) or feed_language,
+            hash_basis="",  # unused: fastfeed refuses feeds that would need it
         )
-    return ParsedFeed(
-        title=title,
-        link=link,
-        feed_id=feed_id,
-        entries=norm.entries,
-        bozo=note,
-        undated_ids=frozenset(norm.undated),
-    )
 
 
 class _NeedsFeedparser(Exception):
@@ -520,22 +539,13 @@ def _parse_json(
     feed_id = safe_url(_str_or_none(doc.get("feed_url")), url)
     feed_language = _opt_text(doc.get("language"))
     feed_authors = _json_authors(doc, url)
-    norm = _Normaliser(
-        url=url,
-        source=source,
-        now=now,
-        provenance=Provenance(url=url, title=source.title or title, link=link, id=feed_id),
+    raws = (
+        _json_entry(item, url=url, feed_language=feed_language, authors=feed_authors)
+        for item in items
+        if isinstance(item, dict)
     )
-    for item in items:
-        if isinstance(item, dict):
-            norm.add(_json_entry(item, url=url, feed_language=feed_language, authors=feed_authors))
-    return ParsedFeed(
-        title=title,
-        link=link,
-        feed_id=feed_id,
-        entries=norm.entries,
-        bozo=note,
-        undated_ids=frozenset(norm.undated),
+    return _normalise(
+        raws, url=url, source=source, now=now, title=title, link=link, feed_id=feed_id, bozo=note
     )
 
 
