@@ -3,14 +3,13 @@
 The pipeline, for one round::
 
     due = [source for source in config if is_due(state, source, now)]
-    responses = fetch_all(due)                 # httpx, bounded concurrency, conditional GET
-    for each response:
+    for each due source, concurrently (httpx, bounded, conditional GET):
         304                      -> state: not-modified (nothing parsed, nothing written)
         200, body hash unchanged -> state: unchanged
         200, new body            -> parse (process pool when many, started as each
                                     body arrives, overlapping the fetching) -> saved
         error                    -> state: error streak + 1, backoff; 410 -> gone
-    every source's next check = schedule.next_check(...)
+    every source's next check = schedule.next_check(...); all saved in one transaction
 
 A failing source is a value in the results (``SourceResult.error``), never an
 exception that stops the batch. The store keeps entries that dropped off a
@@ -33,7 +32,7 @@ from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
 from .schedule import next_check
 from .sources.feeds import ParsedFeed, parse_feed
-from .sources.http import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_all
+from .sources.http import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
 from .store import SourceState, Store
 
 # Below this many bodies, starting worker processes costs more than it saves.
@@ -133,7 +132,7 @@ async def refresh(
         # worker processes overlaps the rest of the fetching.
         nonlocal done
         request = FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
-        response = (await fetch_all(fetcher, [request], now=now))[0]
+        response = await fetch_or_error(fetcher, request, now=now)
         done += 1
         if progress is not None:
             progress(done, len(due))

@@ -377,13 +377,17 @@ async def fetch_all(
     feed cannot stop the round.
     """
 
-    async def one(request: FetchRequest) -> FetchResponse | FetchError:
-        try:
-            return await fetcher.fetch(request, now=now)
-        except FetchError as exc:
-            return exc
+    return list(await asyncio.gather(*(fetch_or_error(fetcher, r, now=now) for r in requests)))
 
-    return list(await asyncio.gather(*(one(r) for r in requests)))
+
+async def fetch_or_error(
+    fetcher: Fetcher, request: FetchRequest, *, now: datetime
+) -> FetchResponse | FetchError:
+    """One fetch, its failure a value (as in :func:`fetch_all`)."""
+    try:
+        return await fetcher.fetch(request, now=now)
+    except FetchError as exc:
+        return exc
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> datetime | None:
