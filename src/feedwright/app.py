@@ -173,19 +173,13 @@ def render_post(entry: Entry, posts: Posts, config: Config) -> Entry:
     return render(entry)
 
 
-def _without_text(entry: Entry | None) -> Entry | None:
-    if entry is None or entry.body is None or entry.body.text is None:
-        return entry
-    return replace(entry, body=replace(entry.body, text=None))
-
-
 def _save_cache(
     store: Store, root: str, previous: dict[str, PostRecord], result: PostsResult
 ) -> None:
-    # Bodies are left out of the cache: they are most of its bytes, and only
-    # the few posts that reach a feed need one (render_post reads the file).
+    # The entries come without body text (read_posts(keep_text=False)): bodies are
+    # most of the cache's bytes, and render_post reads the few that reach a feed.
     changed = {
-        rel: CachedPost(r.stamp[0], r.stamp[1], _without_text(r.entry), r.error, r.stripped)
+        rel: CachedPost(r.stamp[0], r.stamp[1], r.entry, r.error, r.stripped)
         for rel, r in result.records.items()
         if previous.get(rel) is not r
     }
@@ -285,9 +279,7 @@ def _before_next_post(previous: dict[str, Any], now: datetime) -> bool:
     return next_post is None or now < datetime.fromisoformat(next_post)
 
 
-def _cached_report(
-    previous: dict[str, Any], config: Config, sources: list[SourceResult]
-) -> BuildReport:
+def _cached_report(previous: dict[str, Any], sources: list[SourceResult]) -> BuildReport:
     summary = previous["summary"]
     next_post = summary.get("next_post_at")
     return BuildReport(
@@ -349,7 +341,7 @@ def run_once(
             and _before_next_post(previous, now)
             and _outputs_intact(config, previous)
         ):
-            return _cached_report(previous, config, sources)
+            return _cached_report(previous, sources)
 
         posts = read_all_posts(config, store, snap)
         due_posts = [e for e in posts.entries if e.published <= now]
