@@ -349,17 +349,22 @@ class Daemon:
             with self._inflight_lock:
                 self._inflight = None
 
+    def _once(self, job_id: str, func: Callable[[], None], delay: float) -> None:
+        """(Re)schedule the one-off job ``job_id`` ``delay`` seconds from now."""
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            func,
+            "date",
+            run_date=_wall_in(delay),
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
     def _schedule_rebuild(self, delay: float) -> None:
         self.rebuild_pending = True
         if self.scheduler is not None and not self._stopping.is_set():
-            self.scheduler.add_job(
-                self.rebuild_job,
-                "date",
-                run_date=_wall_in(delay),
-                id="rebuild",
-                replace_existing=True,
-                misfire_grace_time=None,
-            )
+            self._once("rebuild", self.rebuild_job, delay)
 
     def _schedule_next_post(self, when: datetime | None, now: datetime) -> None:
         previous, self.next_post_at = self.next_post_at, when
@@ -372,14 +377,7 @@ class Daemon:
         # ``when`` is on the daemon's clock (maybe a test's); APScheduler runs on
         # the wall clock, so schedule the same distance ahead of the wall clock.
         delay = max((when - now).total_seconds(), 0.0)
-        self.scheduler.add_job(
-            self.post_due_job,
-            "date",
-            run_date=_wall_in(delay),
-            id="next-post",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        self._once("next-post", self.post_due_job, delay)
         if when != previous:
             log.info(
                 "next scheduled post at %s",
