@@ -77,6 +77,7 @@ from xml.sax.saxutils import escape
 
 import gen_posts
 import measure
+import peer_common
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
@@ -326,20 +327,6 @@ class InlineExecutor(Executor):
         return future
 
 
-def _stats(base: str) -> dict[str, float]:
-    with urllib.request.urlopen(base + "/__stats", timeout=10) as resp:
-        data: dict[str, float] = json.loads(resp.read())
-        return data
-
-
-def _cpu() -> tuple[float, float]:
-    import resource
-
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
-
-
 def client(config_path: Path, base: str, result: Path, profile: Path | None, inline: bool) -> int:
     """Two refresh rounds in this process, with a fresh store; results as JSON."""
     import asyncio
@@ -365,8 +352,8 @@ def client(config_path: Path, base: str, result: Path, profile: Path | None, inl
     rounds: list[dict[str, Any]] = []
     with Store.open(cfg.state) as store:
         for n in (1, 2):
-            before = _stats(base)
-            cpu0 = _cpu()
+            before = peer_common.stats(base)
+            cpu0 = peer_common.cpu()
             t0 = time.perf_counter()
             prof = cProfile.Profile() if profile is not None else None
             if prof is not None:
@@ -376,9 +363,9 @@ def client(config_path: Path, base: str, result: Path, profile: Path | None, inl
             )
             if prof is not None:
                 prof.disable()
-                prof.dump_stats(f"{profile}.{n}")
+                prof.dumppeer_common.stats(f"{profile}.{n}")
             wall = time.perf_counter() - t0
-            cpu1 = _cpu()
+            cpu1 = peer_common.cpu()
             errors = [f"{r.url}: {r.error}" for r in results if r.error is not None]
             rounds.append(
                 {
@@ -387,7 +374,7 @@ def client(config_path: Path, base: str, result: Path, profile: Path | None, inl
                     "cpu_workers": cpu1[1] - cpu0[1],
                     "outcomes": dict(Counter(r.outcome for r in results)),
                     "new": sum(r.new for r in results),
-                    "server": diff(_stats(base), before),
+                    "server": diff(peer_common.stats(base), before),
                     "errors": errors[:5],
                 }
             )
