@@ -121,8 +121,13 @@ class _Doc:
         self.path = path
         self.lines: dict[str, int] = {}
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
+            # Parse once: the node tree gives the line numbers, then the values.
+            loader = yaml.SafeLoader(text)
+            try:
+                node = loader.get_single_node()
+                self.data: Any = None if node is None else loader.construct_document(node)
+            finally:
+                loader.dispose()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
