@@ -582,18 +582,22 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
         assert [store.get_meta(f"opener-{n}") for n in range(4)] == ["ok"] * 4
 
 
-def test_version_1_database_gains_the_stripped_column(tmp_path: Path) -> None:
+def test_version_2_database_drops_its_json_post_cache_and_keeps_the_rest(tmp_path: Path) -> None:
     from feedwright.store.migrations import MIGRATIONS
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path, isolation_level=None)
-    migrate(db, path=str(path), migrations=MIGRATIONS[:1])
+    migrate(db, path=str(path), migrations=MIGRATIONS[:2])
     db.execute(
-        "INSERT INTO posts (root, rel_path, size, mtime_ns, error) VALUES ('r', 'a.md', 1, 2, 'x')"
+        "INSERT INTO posts (root, rel_path, size, mtime_ns, error, stripped)"
+        " VALUES ('r', 'a.md', 1, 2, 'x', 3)"
     )
+    db.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
     db.close()
     with Store.open(path) as store:
-        (post,) = store.cached_posts("r").values()
-        assert (post.size, post.mtime_ns, post.error, post.stripped) == (1, 2, "x", 0)
-        store.update_posts("r", {"b.md": CachedPost(3, 4, None, None, stripped=5)})
-        assert store.cached_posts("r")["b.md"].stripped == 5
+        # A cache: the next build reads the posts again and fills it anew.
+        assert store.cached_posts("r") == {}
+        assert store.get_meta("k") == "v"
+        post = make_entry("p", body=Body("# hi", "markdown", "https://e.org/p/", "d1"))
+        store.update_posts("r", {"b.md": CachedPost(3, 4, post, None, stripped=5)})
+        assert store.cached_posts("r") == {"b.md": CachedPost(3, 4, post, None, 5)}

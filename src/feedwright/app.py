@@ -126,7 +126,7 @@ def read_all_posts(
         previous: dict[str, PostRecord] = {}
         if store is not None:
             previous = {
-                rel: PostRecord((c.size, c.mtime_ns), c.entry, c.error, c.stripped)
+                rel: PostRecord((c.size, c.mtime_ns), c.entry, c.error, c.stripped, c.packed)
                 for rel, c in store.cached_posts(root, bodies=False).items()
             }
         stamps = None
@@ -179,7 +179,7 @@ def _save_cache(
     # The entries come without body text (read_posts(keep_text=False)): bodies are
     # most of the cache's bytes, and render_post reads the few that reach a feed.
     changed = {
-        rel: CachedPost(r.stamp[0], r.stamp[1], r.entry, r.error, r.stripped)
+        rel: CachedPost(r.stamp[0], r.stamp[1], r.entry, r.error, r.stripped, r.packed)
         for rel, r in result.records.items()
         if previous.get(rel) is not r
     }

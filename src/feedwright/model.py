@@ -78,6 +78,8 @@ class Entry:
     origin: str = ""  # posts: path relative to the posts folder; remote: the source URL
 
     def __post_init__(self) -> None:
+        if self.published.tzinfo is UTC and self.updated.tzinfo is UTC:
+            return  # the common case, checked cheaply: entries are made by the ten thousand
         for name in ("published", "updated"):
             value = getattr(self, name)
             if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):

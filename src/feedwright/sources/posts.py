@@ -77,6 +77,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import marshal
 import multiprocessing as mp
 import os
 import re
@@ -99,6 +100,7 @@ import yaml
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
+from ..packing import pack, unpack
 from ..sanitize import safe_url
 from ..text import category_key, strip_xml_illegal
 from .files import POST_SUFFIXES, Stamp
@@ -125,6 +127,9 @@ class PostRecord:
     entry: Entry | None = None
     error: str | None = None
     stripped: int = 0  # XML-illegal characters removed from the file's text
+    # The entry as ``packing.pack(entry, body_text=False)`` when it came from a
+    # forked reader that way; the post cache saves these bytes as they are.
+    packed: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +244,38 @@ def _read_chunk(
     ]
 
 
+def _read_chunk_packed(
+    todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site, keep_text: bool
+) -> bytes:
+    """A forked reader's share, as one marshal blob: pickling 5,000 entries
+    (dataclass by dataclass, in Python) and unpickling them cost as much as
+    reading them; packed entries cost a tenth of that."""
+    out = []
+    for where, rel, stamp in todo:
+        r = _read_one(where, rel, stamp, source, site, keep_text)
+        packed = None if r.entry is None else pack(r.entry, body_text=keep_text)
+        out.append((rel, stamp, r.error, r.stripped, packed))
+    return marshal.dumps(out)
+
+
+def _unpack_chunk(blob: bytes, keep_text: bool) -> list[tuple[str, PostRecord]]:
+    memo: dict[tuple[Any, ...], Any] = {}
+    return [
+        (
+            rel,
+            PostRecord(
+                stamp,
+                None if p is None else unpack(p, memo),
+                error,
+                stripped,
+                # Only text-less bytes are what the post cache stores.
+                None if keep_text else p,
+            ),
+        )
+        for rel, stamp, error, stripped, p in marshal.loads(blob)
+    ]
+
+
 def _read_many(
     todo: list[tuple[str, str, Stamp]],
     source: PostsSource,
@@ -260,10 +297,12 @@ def _read_many(
     shares = [todo[i::workers] for i in range(workers)]
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
-        futures = [pool.submit(_read_chunk, share, source, site, keep_text) for share in shares[1:]]
+        futures = [
+            pool.submit(_read_chunk_packed, share, source, site, keep_text) for share in shares[1:]
+        ]
         results = _read_chunk(shares[0], source, site, keep_text)
         for future in futures:
-            results.extend(future.result())
+            results.extend(_unpack_chunk(future.result(), keep_text))
     return results
 
 

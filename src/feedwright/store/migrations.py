@@ -97,7 +97,26 @@ _V1 = _statements(
 # reuses the cache still reports them.
 _V2 = _statements("ALTER TABLE posts ADD COLUMN stripped INTEGER NOT NULL DEFAULT 0")
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+# 3: a cached post is one marshal blob (``packing.pack``), which decodes about
+# three times faster than JSON; the cache is rebuilt by the next build.
+_V3 = _statements(
+    "DROP TABLE posts",
+    """
+    CREATE TABLE posts (
+        root TEXT NOT NULL,
+        rel_path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        error TEXT,
+        stripped INTEGER NOT NULL DEFAULT 0,
+        packed BLOB,
+        body_text TEXT,
+        PRIMARY KEY (root, rel_path)
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

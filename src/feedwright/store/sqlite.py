@@ -28,7 +28,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +36,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar, cast
 
 from ..exceptions import StoreError
 from ..model import Body, Enclosure, Entry, Person, Provenance, utc
+from ..packing import pack, unpack
 from .migrations import migrate
 
 # Long enough that a daemon and a `build` (or `status`) sharing the file wait
@@ -83,6 +84,9 @@ class CachedPost:
     entry: Entry | None = None  # None when the file failed to parse or is skipped
     error: str | None = None  # the PostError message, if it failed
     stripped: int = 0  # XML-illegal characters removed from the file's text
+    # ``packing.pack(entry, body_text=False)`` when the caller has it already
+    # (forked readers send entries so): saved as is instead of packing again.
+    packed: bytes | None = field(default=None, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- JSON
@@ -180,23 +184,27 @@ def _to_row(entry: Entry) -> _Row:
 
 _INSERT_POST = (
     "INSERT OR REPLACE INTO posts (root, rel_path, size, mtime_ns, error, stripped,"
-    " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " packed, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def _post_rows(root: str, posts: Mapping[str, CachedPost]) -> list[tuple[object, ...]]:
-    return [
-        (
-            root,
-            rel,
-            post.size,
-            post.mtime_ns,
-            post.error,
-            post.stripped,
-            *((None, None, None, None) if post.entry is None else _to_row(post.entry)),
-        )
-        for rel, post in posts.items()
-    ]
+    # A post's entry is one marshal blob (packing.py), its body text aside so
+    # that a build can load the cache without the texts.
+    rows: list[tuple[object, ...]] = []
+    for rel, post in posts.items():
+        entry = post.entry
+        packed = post.packed
+        text = None
+        if entry is not None:
+            if packed is None:
+                packed = pack(entry, body_text=False)
+            if entry.body is not None:
+                text = entry.body.text
+        else:
+            packed = None
+        rows.append((root, rel, post.size, post.mtime_ns, post.error, post.stripped, packed, text))
+    return rows
 
 
 def from_json(text: str, *, origin: str | None = None) -> Entry:
@@ -663,12 +671,13 @@ class Store:
         """
         text = "body_text" if bodies else "NULL"
         rows = self._db.execute(
-            "SELECT rel_path, size, mtime_ns, error, stripped, data, summary, content, "
+            "SELECT rel_path, size, mtime_ns, error, stripped, packed, "
             + text
-            + " FROM posts WHERE root = ?",
+            # ORDER BY: the result is the same whatever order rows were written in.
+            + " FROM posts WHERE root = ? ORDER BY rel_path",
             (root,),
         ).fetchall()
-        memo: _Memo = {}
+        memo: dict[tuple[Any, ...], Any] = {}
         with _gc_paused():
             return {
                 row[0]: CachedPost(
@@ -676,7 +685,8 @@ class Store:
                     mtime_ns=row[2],
                     error=row[3],
                     stripped=row[4],
-                    entry=None if row[5] is None else self._decode(row[5:], None, memo),
+                    entry=None if row[5] is None else self._unpack(row[5], row[6], memo),
+                    packed=row[5],
                 )
                 for row in rows
             }
@@ -711,6 +721,16 @@ class Store:
         marks = ", ".join("?" * len(keep))
         with self.transaction():
             self._db.execute(f"DELETE FROM posts WHERE root NOT IN ({marks})", keep)
+
+    def _unpack(self, packed: bytes, text: str | None, memo: _Memo) -> Entry:
+        try:
+            entry = unpack(packed, memo)
+        except ValueError as exc:
+            message = f"a cached post cannot be read: {exc}"
+            raise StoreError(message, path=str(self.path)) from exc
+        if text is not None and entry.body is not None:
+            entry = replace(entry, body=replace(entry.body, text=text))
+        return entry
 
     def _decode(self, row: Sequence[Any], origin: str | None, memo: _Memo) -> Entry:
         try:
