@@ -29,6 +29,7 @@ from feedwright.model import Entry
 from feedwright.normalize import render
 from feedwright.sources import posts
 from feedwright.sources.posts import POST_SUFFIXES, PostsResult, parse_date, read_post, read_posts
+from feedwright.text import strip_xml_illegal
 
 DATA = Path(__file__).parent / "data" / "posts"
 EXPECTED = DATA / "expected.json"
@@ -659,3 +660,44 @@ def test_shipped_example_posts_read_cleanly() -> None:
     rendered = [render(e) for e in result.entries]
     assert all(e.content for e in rendered)
     assert any(e.summary for e in rendered)
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain ascii\n",
+        "张家港 news\r\n\tindent",
+        "\ufeffwith a BOM",
+        "bell \x07 inside",
+        "nul \x00",
+        "escape \x1b[0m",
+        "noncharacter \ufffe",
+        "noncharacter \uffff",
+        "private use \ue000 and astral \U0001f600 are fine",
+        "\x7f DEL and \x85 NEL are allowed by XML 1.0",
+    ],
+)
+def test_the_byte_scan_agrees_with_the_regex(text: str) -> None:
+    raw = text.encode("utf-8")
+    assert posts._utf8_clean(raw) == (strip_xml_illegal(text)[1] == 0)
+
+
+@pytest.mark.parametrize(
+    "value", ["2024/post-1", "a b/c", "张家港/新闻", "x?y#z", "~tilde_.-", "%41", ""]
+)
+def test_the_quote_fast_path_agrees_with_quote(value: str) -> None:
+    from urllib.parse import quote
+
+    assert posts._quote(value) == quote(value)
+
+
+def test_a_post_larger_than_one_read_is_read_whole(tmp_path: Path) -> None:
+    body = "".join(f"段落 {i} paragraph text.\n\n" for i in range(20_000))  # ~0.5 MB
+    post = tmp_path / "big.md"
+    post.write_text(f"---\ntitle: Big\ndate: 2024-01-02\n---\n{body}", encoding="utf-8")
+    entry = read_post(post, PostsSource(path=tmp_path), SITE)
+    assert entry is not None and entry.body is not None
+    assert entry.body.text == body
