@@ -25,9 +25,6 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import lxml.html
-from lxml import etree
-
 from ..config import Output, Site
 from ..model import Entry
 from ..text import category_key, strip_xml_illegal
@@ -289,8 +286,7 @@ def _newest(entries: Iterable[Entry]) -> datetime:
     return max((max(e.updated, e.published) for e in entries), default=EPOCH)
 
 
-def _limited(entries: Iterable[Entry], limit: int) -> tuple[Entry, ...]:
-    ordered = sorted(entries, key=Entry.sort_key)
+def _limited(ordered: list[Entry], limit: int) -> tuple[Entry, ...]:
     return tuple(ordered[:limit] if limit > 0 else ordered)
 
 
@@ -310,7 +306,9 @@ def plan(entries: Iterable[Entry], output: Output, site: Site) -> list[FeedPlan]
     unique: dict[str, Entry] = {}
     for entry in entries:
         unique.setdefault(entry.id, entry)
-    pool = list(unique.values())
+    # Sorted once, newest first: every feed's members are then collected in
+    # feed order, instead of each feed sorting (and keying) its own again.
+    pool = sorted(unique.values(), key=Entry.sort_key)
 
     names = _display_names(pool)
     wanted: Mapping[str, str]
@@ -406,6 +404,10 @@ def html_to_text(fragment: str) -> str:
     """The visible text of an HTML fragment, whitespace collapsed."""
     if not fragment.strip():
         return ""
+    # Imported here: most builds never need it, and lxml.html costs ~20 ms to import.
+    import lxml.html
+    from lxml import etree
+
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
