@@ -78,17 +78,14 @@ import hashlib
 import html
 import json
 import marshal
-import multiprocessing as mp
 import os
 import re
 import threading
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -285,12 +282,13 @@ def _read_many(
 ) -> list[tuple[str, PostRecord]]:
     # Never fork a process that runs other threads (the daemon): a lock held
     # by one of them at that moment would stay held forever in the child.
-    if (
-        workers <= 1
-        or len(todo) < PARALLEL_THRESHOLD
-        or threading.active_count() > 1
-        or "fork" not in mp.get_all_start_methods()
-    ):
+    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD or threading.active_count() > 1:
+        return _read_chunk(todo, source, site, keep_text)
+    # Imported here: a build that reads a few changed files never needs them.
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in mp.get_all_start_methods():
         return _read_chunk(todo, source, site, keep_text)
     # Forked workers inherit the loaded modules, so they start in milliseconds;
     # this process reads the first share itself instead of idling.
@@ -981,6 +979,8 @@ def parse_date(value: object, zone: tzinfo) -> datetime:
     else:
         return parse_date(iso, zone)
     try:
+        from email.utils import parsedate_to_datetime  # on first use: ~8 ms to import
+
         rfc = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         raise ValueError(f"not a date: {value!r}") from None
