@@ -22,7 +22,14 @@ from lxml import etree
 
 from feedwright.config import Site
 from feedwright.model import Enclosure, Entry, Person, Provenance
-from feedwright.publish.atom_rss import GENERATOR, MEDIA_TYPES, _title, atom_id, feed_xml
+from feedwright.publish.atom_rss import (
+    GENERATOR,
+    MEDIA_TYPES,
+    EntryMemo,
+    _title,
+    atom_id,
+    feed_xml,
+)
 from feedwright.publish.plan import FeedPlan, entry_terms, entry_texts
 from feedwright.publish.xmlwriter import XmlWriter, encode, escape_attr, escape_text
 
@@ -433,3 +440,18 @@ def test_unclosed_element_is_a_programming_error() -> None:
     w.start("r")
     with pytest.raises(ValueError, match="unclosed"):
         w.getvalue()
+
+
+@pytest.mark.parametrize(("site", "mode"), [(SITE, "full"), (BARE_SITE, "summary")])
+def test_an_entry_memo_changes_no_byte(site: Site, mode: ContentMode) -> None:
+    # One memo across every feed and both formats, as a publish uses it; the
+    # entries are shared between feeds, so the memo is really used.
+    memo: EntryMemo = {}
+    feeds = plans()
+    for _ in range(2):
+        for kind in ("atom", "rss"):
+            for feed in feeds:
+                url = f"https://news.example.com/feeds/{feed.slug or 'all'}/{kind}.xml"
+                plain = feed_xml(kind, feed, site, self_url=url, content=mode)
+                assert feed_xml(kind, feed, site, self_url=url, content=mode, memo=memo) == plain
+    assert len(memo) == 2 * len(feeds[0].entries)

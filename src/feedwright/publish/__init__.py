@@ -34,7 +34,7 @@ from .. import build_id
 from ..config import Config, Format, Output, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
-from .atom_rss import feed_xml
+from .atom_rss import EntryMemo, feed_xml
 from .json_feed import feed_json
 from .opml import Outline, opml
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
@@ -311,7 +311,9 @@ PARALLEL_ENTRIES = 1000
 _WORK: tuple[list[FeedPlan], Site, Output] | None = None  # inherited by forked workers
 
 
-def _serialise(feed: FeedPlan, site: Site, output: Output) -> dict[str, bytes]:
+def _serialise(
+    feed: FeedPlan, site: Site, output: Output, memo: EntryMemo | None = None
+) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for fmt in output.formats:
         rel = feed.path(FILENAMES[fmt])
@@ -319,7 +321,7 @@ def _serialise(feed: FeedPlan, site: Site, output: Output) -> dict[str, bytes]:
         if fmt == "json":
             files[rel] = feed_json(feed, site, self_url=url, content=output.content)
         else:
-            files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content)
+            files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content, memo=memo)
     return files
 
 
@@ -327,8 +329,9 @@ def _serialise_share(indexes: list[int]) -> dict[str, bytes]:
     assert _WORK is not None
     feeds, site, output = _WORK
     files: dict[str, bytes] = {}
+    memo: EntryMemo = {}
     for i in indexes:
-        files.update(_serialise(feeds[i], site, output))
+        files.update(_serialise(feeds[i], site, output, memo))
     return files
 
 
@@ -339,17 +342,11 @@ def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[st
     global _WORK
     workers = min(os.cpu_count() or 1, 4)
     total = sum(len(f.entries) for f in feeds)
-    # Forking a process that runs other threads (the daemon) could copy a held
-    # lock into the child; there the feeds are serialised in this process.
-    if (
-        workers < 2
-        or total < PARALLEL_ENTRIES
-        or threading.active_count() > 1
-        or "fork" not in mp.get_all_start_methods()
-    ):
+    if workers < 2 or total < PARALLEL_ENTRIES or not _fork_safe():
         files: dict[str, bytes] = {}
+        memo: EntryMemo = {}
         for feed in feeds:
-            files.update(_serialise(feed, site, output))
+            files.update(_serialise(feed, site, output, memo))
         return files
     shares: list[list[int]] = [[] for _ in range(workers)]
     loads = [0] * workers

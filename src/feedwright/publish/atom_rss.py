@@ -123,6 +123,13 @@ def _link(href: str, rel: str, type_: str = "") -> list[tuple[str, str]]:
     return attrs
 
 
+# Written entries, by format and entry object: a prepared entry is the same
+# text in every feed of one format (combined, each of its categories). Keyed
+# by identity, not by id: the memo lives only while the feeds holding the
+# entries do, and two entries whose ids clean to the same text stay apart.
+EntryMemo = dict[tuple[XmlKind, int], list[str]]
+
+
 def feed_xml(
     kind: XmlKind,
     feed: FeedPlan,
@@ -130,8 +137,13 @@ def feed_xml(
     *,
     self_url: str,
     content: ContentMode = "full",
+    memo: EntryMemo | None = None,
 ) -> bytes:
-    """One Atom or RSS document for ``feed`` (prepared entries, newest first)."""
+    """One Atom or RSS document for ``feed`` (prepared entries, newest first).
+
+    ``memo``, shared by the documents of one publish (same site and content
+    mode, entries prepared once), lets each entry be written once per format
+    rather than once per feed it is in."""
     if not (feed.title and self_url):
         raise ValueError("Required fields not set (title, id)")
     w = XmlWriter()
@@ -181,7 +193,16 @@ def feed_xml(
             w.leaf("managingEditor", f"{site.author.email} ({site.author.name})")
 
     for entry in feed.entries:
-        _write_entry(w, kind, entry, site, content)
+        if memo is None:
+            _write_entry(w, kind, entry, site, content)
+            continue
+        pieces = memo.get((kind, id(entry)))
+        if pieces is None:
+            start = w.mark()
+            _write_entry(w, kind, entry, site, content)
+            memo[kind, id(entry)] = w.since(start)
+        else:
+            w.extend(pieces)
 
     if kind == "rss":
         w.end()  # channel
@@ -297,4 +318,4 @@ def _write_media(w: XmlWriter, entry: Entry) -> None:
         w.leaf("media:thumbnail")
 
 
-__all__ = ["GENERATOR", "MEDIA_TYPES", "ContentMode", "XmlKind", "feed_xml"]
+__all__ = ["GENERATOR", "MEDIA_TYPES", "ContentMode", "EntryMemo", "XmlKind", "feed_xml"]

@@ -114,6 +114,18 @@ class XmlWriter:
             # Long texts (entry bodies) are copied once, by the final join.
             self._parts += (f"{self._depth}<{tag}{attributes}>", escaped, f"</{tag}>\n")
 
+    def mark(self) -> int:
+        """A position in the document, for :meth:`since`."""
+        return len(self._parts)
+
+    def since(self, mark: int) -> list[str]:
+        """The text written since ``mark``, as pieces for :meth:`extend`."""
+        return self._parts[mark:]
+
+    def extend(self, pieces: list[str]) -> None:
+        """Write pieces :meth:`since` gave, at the same depth they were written at."""
+        self._parts += pieces
+
     def getvalue(self) -> bytes:
         """The UTF-8 document; every element must have been closed."""
         if self._tags:
