@@ -139,3 +139,78 @@ def test_xml_illegal_characters_are_removed() -> None:
     rendered = render(entry("Bell\x07 form\x0cfeed", summary="nul\x00"))
     assert rendered.content == "<p>Bell formfeed</p>\n"
     assert rendered.summary == "<p>nul</p>\n"
+
+
+_BASES = [
+    "https://news.example.com/2025/06/27/slug/",
+    "https://news.example.com/2025/06/27/slug",
+    "https://news.example.com",
+    "http://user:pw@Example.COM:8080/a/b/",
+    "https://h.example/p/?q=1",
+    "https://h.example/p/#frag/",
+    "https://h.example/张家港/",
+    "ftp://h.example/p/",
+    "tag:h.example,2000:p/",
+]
+_REFS = [
+    "",
+    "a",
+    "a/b.png",
+    "images/x.png?w=1#top",
+    "../images/382.png",
+    "./a",
+    ".hidden",
+    "a/./b",
+    "a/../b",
+    "/",
+    "/abs/path.png",
+    "/a/../b",
+    "//cdn.example/x.js",
+    "?page=2",
+    "#section",
+    " a",
+    "a\tb",
+    "a\nb",
+    "图片/猫.png",
+    "a//b",
+    "/a//b",
+    "1a:b",
+    "%2e%2e/x",
+    "a b",
+]
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_join_url_is_urljoin(base: str) -> None:
+    from urllib.parse import urljoin
+
+    from feedwright.text import join_url
+
+    for ref in _REFS:
+        assert join_url(base, ref) == urljoin(base, ref), (base, ref)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>x</p><br/><br /><hr><img src=a.png><p class=x><a href='b'>b</a></p>",
+        '<p>a < b and c<d></p><a title="x <b href=y>">t</a><b href=z>',
+        "<em>no attributes at all</em>",
+    ],
+)
+def test_tags_without_attributes_are_skipped_without_changing_output(html: str) -> None:
+    import re
+
+    from feedwright import normalize
+
+    # The pattern as it was before tags without attributes were skipped.
+    everything = re.compile(normalize._START_TAG.pattern.replace(")+\\s*/?>", ")*\\s*/?>"))
+    assert everything.pattern != normalize._START_TAG.pattern
+    before = normalize._START_TAG
+    try:
+        normalize._START_TAG = everything
+        expected = absolutize_urls(html, BASE)
+    finally:
+        normalize._START_TAG = before
+    assert absolutize_urls(html, BASE) == expected
+    assert expected != html or "href" not in html

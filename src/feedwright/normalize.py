@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from urllib.parse import urljoin
 
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
 from .model import Body, Entry
-from .text import strip_xml_illegal
+from .text import join_url, strip_xml_illegal
 
 # GitHub's cmark: C speed (about 20x markdown-it-py), CommonMark exactly.
 # UNSAFE keeps raw HTML, which posts with HTML bodies in .txt/.md files (Hexo
@@ -69,9 +68,12 @@ def _to_html(text: str, body: Body) -> str:
     return absolutize_urls(html, body.base_url)
 
 
-# One start tag: its name, then attributes (quoted values may hold ">").
+# One start tag that has attributes: its name, then attributes (quoted values
+# may hold ">"). Tags without any (<p>, <li>, <em>: most of them) are not
+# matched at all, which changes nothing: such a tag holds no "<" but its
+# first, so no match could start inside it either.
 _START_TAG = re.compile(
-    r"<[A-Za-z][^\s/>]*(?:\s+[^\s/>\"'=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*/?>"
+    r"<[A-Za-z][^\s/>]*(?:\s+[^\s/>\"'=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)+\s*/?>"
 )
 # One attribute; matched in sequence so text inside another value never matches.
 _ATTR = re.compile(r"(\s+)([^\s/>\"'=]+)(?:(\s*=\s*)(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
@@ -96,7 +98,7 @@ def absolutize_urls(html: str, base_url: str) -> str:
         stripped = url.strip()
         if _ABSOLUTE.match(stripped):
             return url
-        return urljoin(base_url, stripped)
+        return join_url(base_url, stripped)
 
     def attr(m: re.Match[str]) -> str:
         name = m.group(2).lower()
