@@ -142,6 +142,9 @@ def test_xml_illegal_characters_are_removed() -> None:
 
 
 _BASES = [
+    "https://h.example/a/",
+    "https://h.example/",
+    "https://h.example/a/b",
     "https://news.example.com/2025/06/27/slug/",
     "https://news.example.com/2025/06/27/slug",
     "https://news.example.com",
@@ -158,6 +161,18 @@ _REFS = [
     "a/b.png",
     "images/x.png?w=1#top",
     "../images/382.png",
+    "../../a",
+    "../../../../../a",
+    "./../a",
+    ".././a",
+    "./",
+    "../",
+    "../..",
+    "../?x",
+    "..//a",
+    "../a\tb",
+    "../#f",
+    "../ a",
     "./a",
     ".hidden",
     "a/./b",
@@ -214,3 +229,18 @@ def test_tags_without_attributes_are_skipped_without_changing_output(html: str) 
         normalize._START_TAG = before
     assert absolutize_urls(html, BASE) == expected
     assert expected != html or "href" not in html
+
+
+def test_join_url_is_urljoin_on_seeded_random_references() -> None:
+    import random
+    from urllib.parse import urljoin
+
+    from feedwright.text import join_url
+
+    rnd = random.Random(5)
+    pieces = ["a", "..", ".", "", "/", "?", "#", "x.png", " ", "\t", "%2e", "张", "c:d", "//", ";p"]
+    bases = [*_BASES, "https://h//a/", "http://h/a//", "HTTPS://H/A/", "https:/h/", "https://h/;x/"]
+    for _ in range(20_000):
+        ref = "".join(rnd.choice(pieces) + rnd.choice(["", "/"]) for _ in range(rnd.randint(0, 5)))
+        base = rnd.choice(bases)
+        assert join_url(base, ref) == urljoin(base, ref), (base, ref)

@@ -36,16 +36,33 @@ def join_url(base: str, ref: str) -> str:
     other schemes) still goes to ``urljoin``. A test holds the two together.
     """
     if (
+        not base.startswith(("https://", "http://"))
+        or "?" in base
+        or "#" in base
+        or "//" in base[8:]  # urljoin collapses empty segments
+    ):
+        return urljoin(base, ref)
+    start_base, start_ref = base, ref
+    # Hexo and Jekyll posts point at images as ../images/x.png: climb here.
+    if ref.startswith(("../", "./")):
+        while ref.startswith(("../", "./")) and base.endswith("/") and base.count("/") > 3:
+            if ref[1] == "/":
+                ref = ref[2:]
+            else:
+                ref = ref[3:]
+                base = base[: base.rindex("/", 0, -1) + 1]
+        if ref.startswith(("/", ".")):
+            return urljoin(start_base, start_ref)
+    if (
         ref
         and ref[0] > " "
         and "/." not in ref
-        and "//" not in ref  # urljoin collapses empty segments
+        and "//" not in ref
+        and "?#" not in ref  # urljoin drops an empty query or fragment
+        and not ref.endswith(("?", "#"))
         and "\t" not in ref
         and "\n" not in ref
         and "\r" not in ref
-        and base.startswith(("https://", "http://"))
-        and "?" not in base
-        and "#" not in base
     ):
         first = ref[0]
         if first == "/":
@@ -53,4 +70,4 @@ def join_url(base: str, ref: str) -> str:
             return (base if slash < 0 else base[:slash]) + ref
         elif first not in ".?#" and base.endswith("/") and not _SCHEME.match(ref):
             return base + ref
-    return urljoin(base, ref)
+    return urljoin(start_base, start_ref)
