@@ -21,6 +21,7 @@ links to third-party sites, and the origin has no business knowing the reader.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from urllib.parse import urljoin, urlsplit
@@ -80,6 +81,19 @@ _SPACE = re.compile(r"\s+")
 _IRI_ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in ' "<>\\^`{|}'})
 
 
+# An absolute http(s) URL that safe_url returns as it is, whatever the base:
+# lower-case scheme (urlsplit lower-cases it), a host without userinfo or
+# brackets, no ";" (urljoin drops an empty parameter), no empty "?" or "#"
+# (urljoin drops those), and only characters that are neither deleted,
+# stripped nor percent-encoded.
+_PLAIN_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+    r"(?:/[A-Za-z0-9._~!$&'()*+,=:@%/-]*)?"
+    r"(?:\?[A-Za-z0-9._~!$&'()*+,=:@%/?-]+)?"
+    r"(?:#[A-Za-z0-9._~!$&'()*+,=:@%/?-]+)?"
+)
+
+
 def _clean_chars(value: str) -> str:
     return strip_xml_illegal(value)[0]
 
@@ -92,6 +106,13 @@ def safe_url(url: str | None, base: str | None = None) -> str | None:
     """
     if url is None:
         return None
+    if _PLAIN_URL.fullmatch(url):
+        # Already absolute and clean: _resolve would give it back unchanged.
+        return url
+    return _resolve(url, base)
+
+
+def _resolve(url: str, base: str | None) -> str | None:
     cleaned = _URL_DELETED.sub("", _clean_chars(url)).strip(" \x00\x0c\u00a0")
     if not cleaned:
         return None
@@ -128,14 +149,20 @@ def _url_attribute(base: str | None, value: str) -> str | None:
 
 def sanitize_html(html_text: str, base_url: str | None = None) -> str:
     """Safe HTML: allowlisted tags and attributes, absolute http(s)/mailto URLs only."""
+    cleaned = _cleaner(base_url).clean(_clean_chars(html_text))
+    return _clean_chars(cleaned).strip()
 
+
+# Turning the allowlists into nh3's own sets costs more than cleaning a typical
+# value, so each base URL gets one Cleaner (a feed's values share one base).
+@functools.lru_cache(maxsize=64)
+def _cleaner(base_url: str | None) -> nh3.Cleaner:
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
             return _url_attribute(base_url, value)
         return value
 
-    cleaned = nh3.clean(
-        _clean_chars(html_text),
+    return nh3.Cleaner(
         tags=set(_TAGS),
         clean_content_tags=set(_CLEAN_CONTENT_TAGS),
         attributes={tag: set(attrs) for tag, attrs in _ATTRIBUTES.items()},
@@ -143,7 +170,6 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
         url_schemes=set(SAFE_SCHEMES),
         strip_comments=True,
     )
-    return _clean_chars(cleaned).strip()
 
 
 # A start tag as nh3 serialises it: every value double-quoted, '"' and '&' escaped.
@@ -176,6 +202,9 @@ def feedparser_attribute_order(cleaned: str) -> str:
     return _SERIALISED_TAG.sub(reorder, cleaned)
 
 
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(_CLEAN_CONTENT_TAGS))
+
+
 def plain_text(value: str) -> str:
     """Text for a title-like field: tags dropped, entities decoded once, one line.
 
@@ -187,9 +216,7 @@ def plain_text(value: str) -> str:
     if "<" in value or "&" in value:
         # nh3 with no allowed tags keeps only text (escaped); unescaping that once
         # gives the text a browser would have shown.
-        value = html.unescape(
-            nh3.clean(value, tags=set(), clean_content_tags=set(_CLEAN_CONTENT_TAGS))
-        )
+        value = html.unescape(_TEXT_ONLY.clean(value))
         value = _clean_chars(value)
     return _SPACE.sub(" ", value).strip()
 
