@@ -363,7 +363,7 @@ def client(config_path: Path, base: str, result: Path, profile: Path | None, inl
             )
             if prof is not None:
                 prof.disable()
-                prof.dumppeer_common.stats(f"{profile}.{n}")
+                prof.dump_stats(f"{profile}.{n}")
             wall = time.perf_counter() - t0
             cpu1 = peer_common.cpu()
             errors = [f"{r.url}: {r.error}" for r in results if r.error is not None]
