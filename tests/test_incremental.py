@@ -218,3 +218,20 @@ def test_parallel_serialisation_gives_the_same_bytes(
     report = build(tmp_path / "parallel" / "config.yaml")
     assert report.publish.written
     assert output(tmp_path / "parallel") == output(tmp_path / "serial")
+
+
+def test_snapshot_order_depends_on_names_only(tmp_path: Path) -> None:
+    # The no-change fingerprint hashes the snapshot in its own order.
+    from feedwright.sources.files import snapshot
+
+    names = ["b.md", "a.md", "z/c.md", "k/d.md", "k/a.md", "c.md"]
+    for n, order in enumerate([names, names[::-1]]):
+        root = tmp_path / str(n)
+        for name in order:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(name)
+        snap = snapshot([root])
+        rels = [rel for _, rel in snap]
+        if n == 0:
+            first = rels
+    assert rels == first and sorted(rels) == sorted(names)
