@@ -701,3 +701,26 @@ def test_a_post_larger_than_one_read_is_read_whole(tmp_path: Path) -> None:
     entry = read_post(post, PostsSource(path=tmp_path), SITE)
     assert entry is not None and entry.body is not None
     assert entry.body.text == body
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://h.example/a/b.PNG",
+        "https://h.example/a/b.webp?w=100#x",
+        "https://h.example/a.gif#frag/c.png",
+        "https://h.png",
+        "https://h.example",
+        "https://h.example/dir.svg/",
+        "../images/382.png",
+        "x.tiff?v=1?w=2",
+        "mailto:x.png",
+        "https://h.example/a.b.c.avif",
+    ],
+)
+def test_image_type_reads_the_path_as_urlsplit_does(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    assert posts.image_type(url) == posts._IMAGE_TYPES.get(ext, "image/jpeg")

@@ -822,10 +822,14 @@ def _entry(
             "month": f"{local.month:02d}",
             "day": f"{local.day:02d}",
             "slug": slug,
-            "title": _slugify(title) or slug,
-            "category": _slugify(categories[0]) if categories else "uncategorized",
             "filename": stem,
         }
+        # Slugifying costs more than all the rest: only for a pattern that uses it.
+        wanted = _pattern_parts(source.permalink)[1::2]
+        if "title" in wanted:
+            values["title"] = _slugify(title) or slug
+        if "category" in wanted:
+            values["category"] = _slugify(categories[0]) if categories else "uncategorized"
         link = _join(site.url, _fill(source.permalink, values, where))
     else:
         link = _join(site.url, _quote(f"{parent}/{slug}/" if parent else f"{slug}/"))
@@ -1126,7 +1130,13 @@ def _image_values(value: object, key: str, where: str) -> Iterator[str]:
 
 def image_type(url: str) -> str:
     """The media type an image URL's extension suggests; ``image/jpeg`` if unknown."""
-    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    # urlsplit(url).path, without urlsplit's cost (most posts have an image).
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    scheme = path.find("://")
+    if scheme >= 0:
+        slash = path.find("/", scheme + 3)
+        path = "" if slash < 0 else path[slash:]
+    name = path.rsplit("/", 1)[-1]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return _IMAGE_TYPES.get(ext, "image/jpeg")
 
@@ -1152,6 +1162,7 @@ def _join(base: str, ref: str) -> str:
 
 
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
+PLACEHOLDERS = ("year", "month", "day", "slug", "title", "category", "filename")
 
 
 @lru_cache(maxsize=64)
@@ -1168,7 +1179,7 @@ def _fill(pattern: str, values: dict[str, str], where: str) -> str:
         if name not in values:
             raise PostError(
                 f"permalink pattern {pattern!r}: unknown placeholder {{{name}}}"
-                f" (use {', '.join('{' + k + '}' for k in values)})",
+                f" (use {', '.join('{' + k + '}' for k in PLACEHOLDERS)})",
                 path=where,
             )
         value = values[name]
