@@ -724,3 +724,35 @@ def test_image_type_reads_the_path_as_urlsplit_does(url: str) -> None:
     name = urlsplit(url).path.rsplit("/", 1)[-1]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     assert posts.image_type(url) == posts._IMAGE_TYPES.get(ext, "image/jpeg")
+
+
+def test_rfc2822_fast_path_agrees_with_parsedate() -> None:
+    import random
+    from email.utils import parsedate_to_datetime
+
+    rnd = random.Random(1)
+    checked = 0
+    for _ in range(6000):
+        weekday = rnd.choice(["", "Sat, ", "Mon,", "Xyz, ", "sat, "])
+        month = rnd.choice(["Jan", "feb", "JUN", "Dec", "Foo"])
+        year = rnd.choice([1969, 2000, 2025, 9999, 1])
+        seconds = rnd.choice(["", f":{rnd.randint(0, 61):02d}"])
+        text = (
+            f"{weekday}{rnd.randint(0, 32)} {month} {year}"
+            f" {rnd.randint(0, 24):02d}:{rnd.randint(0, 60):02d}{seconds}"
+            f" {rnd.choice('+-')}{rnd.randint(0, 24):02d}{rnd.randint(0, 60):02d}"
+        )
+        if not posts._RFC2822.match(text):
+            continue
+        checked += 1
+        try:
+            ref = parsedate_to_datetime(text)
+            expected: object = (ref if ref.tzinfo else ref.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):
+            expected = "error"
+        try:
+            got: object = parse_date(text, ZoneInfo("Asia/Shanghai"))
+        except (ValueError, OverflowError):
+            got = "error"
+        assert got == expected, text
+    assert checked > 4000

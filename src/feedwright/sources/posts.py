@@ -945,6 +945,19 @@ _DATE = re.compile(
 )
 
 
+_RFC2822 = re.compile(
+    r"(?:[A-Za-z]{3}, ?)?(\d{1,2}) ([A-Za-z]{3}) (\d{4})"
+    r" (\d{2}):(\d{2})(?::(\d{2}))? ([+-])(\d{2})(\d{2})\Z"
+)
+_DAY = timedelta(days=1)
+_MONTH_NUMBERS = {
+    name: n
+    for n, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+
+
 def parse_date(value: object, zone: tzinfo) -> datetime:
     """A front matter date as UTC; dates without a zone are in ``zone``. Raises ValueError."""
     if isinstance(value, datetime):
@@ -976,6 +989,28 @@ def parse_date(value: object, zone: tzinfo) -> datetime:
             offset = timedelta(hours=int(m[10]), minutes=int(m[11] or 0))
             return (dt - offset if m[9] == "+" else dt + offset).replace(tzinfo=UTC)
         return dt.replace(tzinfo=zone).astimezone(UTC)
+    rfc_match = _RFC2822.match(text)
+    if rfc_match:
+        # The shape Hexo and most exporters write (``Sat, 28 Jun 2025 06:42:52
+        # +0800``), without parsedate's general tokenizer; a test holds the two
+        # together. An impossible date (31 Feb) falls through to parsedate.
+        day, month, year, hour, minute, second, sign, hh, mm = rfc_match.groups()
+        try:
+            dt = datetime(
+                int(year),
+                _MONTH_NUMBERS[month.lower()],
+                int(day),
+                int(hour),
+                int(minute),
+                int(second or 0),
+            )
+            offset = timedelta(hours=int(hh), minutes=int(mm))
+            if offset >= _DAY:
+                raise ValueError("offset of a day or more")
+        except ValueError:
+            pass
+        else:
+            return (dt - offset if sign == "+" else dt + offset).replace(tzinfo=UTC)
     try:
         iso = datetime.fromisoformat(text)
     except ValueError:
