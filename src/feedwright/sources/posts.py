@@ -990,7 +990,7 @@ def parse_date(value: object, zone: tzinfo) -> datetime:
             return (dt - offset if m[9] == "+" else dt + offset).replace(tzinfo=UTC)
         return dt.replace(tzinfo=zone).astimezone(UTC)
     rfc_match = _RFC2822.match(text)
-    if rfc_match:
+    if rfc_match and rfc_match[2].lower() in _MONTH_NUMBERS:
         # The shape Hexo and most exporters write (``Sat, 28 Jun 2025 06:42:52
         # +0800``), without parsedate's general tokenizer; a test holds the two
         # together. An impossible date (31 Feb) falls through to parsedate.
