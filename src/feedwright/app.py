@@ -127,8 +127,10 @@ def read_all_posts(
         previous: dict[str, PostRecord] = {}
         if store is not None:
             previous = {
-                rel: PostRecord((c.size, c.mtime_ns), c.entry, c.error, c.stripped, c.packed)
-                for rel, c in store.cached_posts(root, bodies=False).items()
+                rel: PostRecord((size, mtime_ns), entry, error, stripped, packed)
+                for rel, size, mtime_ns, error, stripped, entry, packed in store.cached_post_rows(
+                    root, bodies=False
+                )
             }
         stamps = None
         if snap is not None:

@@ -5,7 +5,8 @@ reading processes to the main one, and between the main one and the post
 cache. JSON and pickle both spend most of their time in Python there (field
 by field, dataclass by dataclass); here an entry becomes a tuple of plain
 values that :mod:`marshal` (C, no code runs on load) turns into bytes and
-back. Datetimes travel as integer microseconds since the epoch, exact.
+back. Datetimes travel as ISO 8601 text (UTC, exact to the microsecond):
+``datetime.fromisoformat`` is the cheapest way back to an aware datetime.
 
 The layout is private to one feedwright version: the post cache is keyed by
 ``build_id()``, so bytes written by another version are never read.
@@ -14,21 +15,10 @@ The layout is private to one feedwright version: the post cache is keyed by
 from __future__ import annotations
 
 import marshal
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .model import Body, Enclosure, Entry, Person, Provenance
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-
-
-def _micros(dt: datetime) -> int:
-    return (dt - _EPOCH) // _US
-
-
-def _at(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 def entry_values(e: Entry, *, body_text: bool = True) -> tuple[Any, ...]:
@@ -39,8 +29,8 @@ def entry_values(e: Entry, *, body_text: bool = True) -> tuple[Any, ...]:
     return (
         e.id,
         e.title,
-        _micros(e.published),
-        _micros(e.updated),
+        e.published.isoformat(),
+        e.updated.isoformat(),
         e.link,
         tuple((p.name, p.email, p.uri) for p in e.authors),
         e.categories,
@@ -90,8 +80,8 @@ def from_values(values: tuple[Any, ...], memo: dict[tuple[Any, ...], Any] | None
     return Entry(
         id_,
         title,
-        _at(published),
-        _at(updated),
+        datetime.fromisoformat(published),
+        datetime.fromisoformat(updated),
         link,
         people,
         tuple(categories),

@@ -15,6 +15,7 @@ of the category key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -262,9 +263,11 @@ def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
     return result
 
 
-def _categories(entry: Entry) -> list[str]:
-    # Cleaned before matching, so a stray control character never splits a category.
-    return [strip_xml_illegal(c)[0] for c in entry.categories]
+@functools.lru_cache(maxsize=4096)
+def _cleaned(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(cleaned name, category key) of each; a site has few distinct tuples."""
+    names = (strip_xml_illegal(c)[0] for c in categories)
+    return tuple((name, category_key(name)) for name in names)
 
 
 def _display_names(entries: list[Entry]) -> dict[str, str]:
@@ -275,8 +278,7 @@ def _display_names(entries: list[Entry]) -> dict[str, str]:
     """
     names: dict[str, str] = {}
     for entry in sorted(entries, key=lambda e: (e.published, e.id)):
-        for cat in _categories(entry):
-            key = category_key(cat)
+        for cat, key in _cleaned(entry.categories):
             if key and key not in names:
                 names[key] = " ".join(cat.split())
     return names
@@ -325,7 +327,7 @@ def plan(entries: Iterable[Entry], output: Output, site: Site) -> list[FeedPlan]
 
     members: dict[str, list[Entry]] = {key: [] for key in wanted}
     for entry in pool:
-        for key in dict.fromkeys(category_key(c) for c in _categories(entry)):
+        for key in dict.fromkeys(key for _, key in _cleaned(entry.categories)):
             if key in members:
                 members[key].append(entry)
 

@@ -28,6 +28,7 @@ Interface (everything else in this package is private)::
     store.get_meta(key) -> str | None;  store.set_meta(key, value)
   local post cache, per posts folder ("root")
     store.cached_posts(root) -> {rel_path: CachedPost(size, mtime_ns, entry, error)}
+    store.cached_post_rows(root) -> [(rel_path, size, mtime_ns, error, stripped, entry, packed)]
     store.save_posts(root, posts)                replace that root's cache with exactly ``posts``
   entry serialisation
     to_json(entry) -> str;  from_json(text) -> Entry   exact round trip, Body included

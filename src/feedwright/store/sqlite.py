@@ -89,6 +89,10 @@ class CachedPost:
     packed: bytes | None = field(default=None, compare=False, repr=False)
 
 
+# rel_path, size, mtime_ns, error, stripped, entry, packed (see Store.cached_post_rows)
+CachedPostRow = tuple[str, int, int, str | None, int, Entry | None, bytes | None]
+
+
 # --------------------------------------------------------------------------- JSON
 
 
@@ -669,27 +673,40 @@ class Store:
         cache): a build renders only the few posts that reach a feed, and reads
         those files again.
         """
+        return {
+            rel: CachedPost(size, mtime_ns, entry, error, stripped, packed)
+            for rel, size, mtime_ns, error, stripped, entry, packed in self.cached_post_rows(
+                root, bodies=bodies
+            )
+        }
+
+    @_guarded
+    def cached_post_rows(self, root: str, *, bodies: bool = True) -> list[CachedPostRow]:
+        """:meth:`cached_posts` as plain tuples ``(rel_path, size, mtime_ns,
+        error, stripped, entry, packed)``, in path order: for a caller that makes
+        records of its own from 10,000 of them (a build), one object less each."""
         text = "body_text" if bodies else "NULL"
         rows = self._db.execute(
             "SELECT rel_path, size, mtime_ns, error, stripped, packed, "
             + text
-            # ORDER BY: the result is the same whatever order rows were written in.
             + " FROM posts WHERE root = ? ORDER BY rel_path",
             (root,),
         ).fetchall()
         memo: dict[tuple[Any, ...], Any] = {}
+        unpack_ = self._unpack
         with _gc_paused():
-            return {
-                row[0]: CachedPost(
-                    size=row[1],
-                    mtime_ns=row[2],
-                    error=row[3],
-                    stripped=row[4],
-                    entry=None if row[5] is None else self._unpack(row[5], row[6], memo),
-                    packed=row[5],
+            return [
+                (
+                    rel,
+                    size,
+                    mtime_ns,
+                    error,
+                    stripped,
+                    None if p is None else unpack_(p, t, memo),
+                    p,
                 )
-                for row in rows
-            }
+                for rel, size, mtime_ns, error, stripped, p, t in rows
+            ]
 
     @_guarded
     def save_posts(self, root: str, posts: Mapping[str, CachedPost]) -> None:
