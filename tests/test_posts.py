@@ -756,3 +756,20 @@ def test_rfc2822_fast_path_agrees_with_parsedate() -> None:
             got = "error"
         assert got == expected, text
     assert checked > 4000
+
+
+def test_read_body_gives_the_body_read_post_gives() -> None:
+    # Every convention and trap in the corpus, the broken ones included.
+    checked = 0
+    for path in sorted(DATA.rglob("*")):
+        if path.suffix.lower() not in POST_SUFFIXES:
+            continue
+        try:
+            entry = read_post(path, PostsSource(path=DATA), SITE)
+        except PostError:
+            continue
+        if entry is None or entry.body is None:
+            continue
+        assert posts.read_body(path) == entry.body.text, path
+        checked += 1
+    assert checked > 20

@@ -158,21 +158,20 @@ def read_all_posts(
 
 
 def render_post(entry: Entry, posts: Posts, config: Config) -> Entry:
-    """Render an entry for publishing, reading its file again if the cache left
-    its body text out (the file is unchanged: its stamp matched)."""
+    """Render an entry for publishing, reading its body again if the cache left
+    it out (the file is unchanged: its stamp matched)."""
     from .normalize import render
 
     body = entry.body
     if body is not None and body.text is None:
-        from .sources.posts import read_post
+        from .sources.posts import read_body
 
         source, rel = posts.files[entry.id]
         try:
-            fresh = read_post(source.path / rel, source, config.site)
+            text = read_body(source.path / rel)
         except PostError:
-            fresh = None
-        text = fresh.body.text if fresh is not None and fresh.body is not None else ""
-        entry = replace(entry, body=replace(body, text=text))
+            text = ""
+        return render(entry, text=text)
     return render(entry)
 
 

@@ -40,22 +40,25 @@ def render_markdown(text: str) -> str:
     return html
 
 
-def render(entry: Entry) -> Entry:
+def render(entry: Entry, *, text: str | None = None) -> Entry:
     """The entry with ``content`` (and ``summary``) as HTML and ``body`` cleared.
 
-    Already-rendered entries (``body is None``) come back unchanged.
+    ``text`` is the body's text for an entry that carries none (read again
+    from its file). Already-rendered entries (``body is None``) come back unchanged.
     """
     body = entry.body
     if body is None:
         return entry
-    if body.text is None:
+    if text is None:
+        text = body.text
+    if text is None:
         raise ValueError(f"{entry.origin}: body not loaded; read the post again to render it")
-    content = _to_html(body.text, body)
+    content = _to_html(text, body)
     if entry.summary is not None:
         summary: str | None = _to_html(entry.summary, body)
     else:
-        more = _MORE.search(body.text)
-        summary = _to_html(body.text[: more.start()], body) if more else None
+        more = _MORE.search(text)
+        summary = _to_html(text[: more.start()], body) if more else None
         if summary is not None and not summary.strip():
             summary = None
     return replace(entry, content=content, summary=summary, body=None)

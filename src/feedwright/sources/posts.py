@@ -334,6 +334,18 @@ def read_post(path: Path, source: PostsSource, site: Site) -> Entry | None:
     return _read(str(path), _relative(path, source.path), source, site)
 
 
+def read_body(path: Path) -> str:
+    """The body text :func:`read_post` would give the file, without making an
+    entry of its front matter: what a build needs to render a post it has
+    cached (it is most of re-reading one). Raises PostError naming ``path``."""
+    where = str(path)
+    raw = _read_bytes(where)
+    text, utf8 = _decode(raw, where)
+    if not (utf8 and _utf8_clean(raw)):
+        text = strip_xml_illegal(text)[0]
+    return _split_front_matter(text, where, parse=False)[1]
+
+
 def _read(
     where: str,
     rel: str,
@@ -518,7 +530,9 @@ _JSON_START = re.compile(r'\{\s*(?:"|\})')
 _CLOSE_HEXO_JSON = re.compile(r"^;{3,}[ \t]*$", re.M)
 
 
-def _split_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
+def _split_front_matter(text: str, where: str, *, parse: bool = True) -> tuple[dict[str, Any], str]:
+    """(front matter, body); ``parse=False`` leaves YAML and TOML front matter
+    unread (an empty mapping) when only the body is wanted."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.removeprefix("\ufeff")
@@ -538,6 +552,8 @@ def _split_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
             raise PostError(f"front matter opened with {marker!r} is never closed", path=where)
         raw_meta = head[fence.end() : end.start()]
         body = head[end.end() + 1 :]
+        if not parse:
+            return {}, body
         if (
             len(raw_meta) * 4 > MAX_FRONT_MATTER_BYTES
             and len(raw_meta.encode("utf-8")) > MAX_FRONT_MATTER_BYTES
@@ -1259,6 +1275,7 @@ __all__ = [
     "PostsResult",
     "image_type",
     "parse_date",
+    "read_body",
     "read_post",
     "read_posts",
 ]
