@@ -455,3 +455,44 @@ def test_an_entry_memo_changes_no_byte(site: Site, mode: ContentMode) -> None:
                 plain = feed_xml(kind, feed, site, self_url=url, content=mode)
                 assert feed_xml(kind, feed, site, self_url=url, content=mode, memo=memo) == plain
     assert len(memo) == 2 * len(feeds[0].entries)
+
+
+def _lxml_opml(title: str, outlines: list[Any], owner: str | None) -> bytes:
+    # The writer opml() had before: lxml's tree and pretty printer.
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = title
+    if owner:
+        etree.SubElement(head, "ownerName").text = owner
+    body = etree.SubElement(root, "body")
+    for item in outlines:
+        node = etree.SubElement(body, "outline")
+        node.set("type", "rss")
+        node.set("text", item.title)
+        node.set("title", item.title)
+        node.set("xmlUrl", item.xml_url)
+        node.set("htmlUrl", item.html_url)
+    out: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    return out
+
+
+@pytest.mark.parametrize("owner", [None, "", "编辑部 <ed> & co"])
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_opml_matches_lxml_byte_for_byte(owner: str | None, count: int) -> None:
+    from feedwright.publish.opml import Outline, opml
+
+    outlines = [
+        Outline(f'张家港 "{n}" & <b>\t\n', f"https://n.example/{n}/rss.xml?a=1&b=2", "https://n/")
+        for n in range(count)
+    ]
+    title = "Site & <title> \r\n"
+    assert opml(title, outlines, owner=owner) == _lxml_opml(title, outlines, owner)
+
+
+def test_opml_refuses_what_lxml_refuses() -> None:
+    from feedwright.publish.opml import Outline, opml
+
+    with pytest.raises(ValueError):
+        _lxml_opml("bad \x01", [], None)
+    with pytest.raises(ValueError):
+        opml("bad \x01", [Outline("a", "b", "c")])
