@@ -21,14 +21,12 @@ Layout under ``output.dir``::
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import build_id
 from ..config import Config, Format, Output, Site
@@ -39,6 +37,9 @@ from .json_feed import feed_json
 from .opml import Outline, opml
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
 from .write import write_outputs
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 Render = Callable[[Entry], Entry]
 
@@ -232,10 +233,21 @@ _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 _Changes = tuple[tuple[str, Any], ...]  # (field name, its new value)
 
 
+def _fork_pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
+
+
 def _fork_safe() -> bool:
     # Forking a process that runs other threads (the daemon) could copy a held
     # lock into the child; such a process does the work itself.
-    return threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
+    if threading.active_count() > 1:
+        return False
+    import multiprocessing as mp  # here: a small publish never forks, nor pays the import
+
+    return "fork" in mp.get_all_start_methods()
 
 
 def _prepare(entry: Entry, render: Render, clean: _Cleaner) -> Entry:
@@ -285,8 +297,7 @@ def _prepare_all(entries: list[Entry], render: Render, clean: _Cleaner) -> dict[
     shares = [range(k, len(entries), workers) for k in range(workers)]
     _RENDER_WORK = (entries, render)
     try:
-        ctx = mp.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+        with _fork_pool(workers - 1) as pool:
             futures = [pool.submit(_prepare_share, share) for share in shares[1:]]
             results = [_prepare_share(shares[0])]
             results.extend(future.result() for future in futures)
@@ -356,8 +367,7 @@ def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[st
         loads[k] += len(feeds[i].entries) + 1
     _WORK = (feeds, site, output)
     try:
-        ctx = mp.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+        with _fork_pool(workers - 1) as pool:
             futures = [pool.submit(_serialise_share, share) for share in shares[1:]]
             done = _serialise_share(shares[0])
             for future in futures:
