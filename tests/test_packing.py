@@ -11,8 +11,8 @@ import pytest
 from test_store import FULL, ROUND_TRIP, ROUND_TRIP_IDS
 
 from feedwright.exceptions import StoreError
-from feedwright.model import Body
-from feedwright.packing import pack, unpack
+from feedwright.model import Body, Entry
+from feedwright.packing import entry_values, from_values, pack, unpack
 from feedwright.store import CachedPost, Store
 
 
@@ -64,3 +64,12 @@ def test_the_cache_saves_bytes_it_was_given_without_packing_again(tmp_path: Path
         (got,) = store.cached_posts("/p", bodies=False).values()
     assert got.packed == packed
     assert got.entry == unpack(packed)
+
+
+def test_unpacked_entries_are_checked_like_constructed_ones() -> None:
+    values = list(entry_values(FULL))
+    values[2] = "2024-01-02T03:04:05+08:00"  # not UTC
+    with pytest.raises(ValueError, match="not a packed entry"):
+        unpack(marshal.dumps(tuple(values)))
+    back = from_values(entry_values(FULL))
+    assert back == FULL and hash(back) == hash(FULL) and type(back) is Entry

@@ -15,7 +15,8 @@ The layout is private to one feedwright version: the post cache is keyed by
 from __future__ import annotations
 
 import marshal
-from datetime import datetime
+from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 
 from .model import Body, Enclosure, Entry, Person, Provenance
@@ -77,23 +78,45 @@ def from_values(values: tuple[Any, ...], memo: dict[tuple[Any, ...], Any] | None
         provenance = memo.get(source)
         if provenance is None:
             provenance = memo[source] = Provenance(*source)
-    return Entry(
-        id_,
-        title,
-        datetime.fromisoformat(published),
-        datetime.fromisoformat(updated),
-        link,
-        people,
-        tuple(categories),
-        tuple(tags),
-        summary,
-        content,
-        None if body is None else Body(*body),
-        tuple(Enclosure(*x) for x in enclosures),
-        provenance,
-        language,
-        origin,
+    published_at = datetime.fromisoformat(published)
+    updated_at = datetime.fromisoformat(updated)
+    if published_at.tzinfo is not UTC or updated_at.tzinfo is not UTC:
+        raise ValueError("entry times must be UTC")
+    return _entry(
+        (
+            id_,
+            title,
+            published_at,
+            updated_at,
+            link,
+            people,
+            categories,
+            tags,
+            summary,
+            content,
+            None if body is None else Body(*body),
+            tuple(Enclosure(*x) for x in enclosures) if enclosures else (),
+            provenance,
+            language,
+            origin,
+        )
     )
+
+
+# Entry's own __init__ sets each frozen field through object.__setattr__ and
+# then checks the times: ~6 us an entry, most of decoding 10,000 cached posts.
+# Values from entry_values (checked above: both times UTC) are set straight
+# into the slots instead, in field order: ~2 us.
+_SLOTS = tuple(getattr(Entry, f.name).__set__ for f in fields(Entry))
+
+
+def _entry(values: tuple[Any, ...]) -> Entry:
+    if len(values) != len(_SLOTS):
+        raise ValueError(f"{len(values)} values for {len(_SLOTS)} fields")
+    entry: Entry = object.__new__(Entry)
+    for put, value in zip(_SLOTS, values, strict=True):
+        put(entry, value)
+    return entry
 
 
 def pack(entry: Entry, *, body_text: bool = True) -> bytes:
