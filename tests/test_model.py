@@ -64,3 +64,23 @@ def test_origin_and_a_digested_text_do_not_change_the_hash() -> None:
         hash_fields(with_digest)
     )
     assert hash_fields(replace(FULL, title="other")) != hash_fields(FULL)
+
+
+def test_newest_first_is_the_sort_key_order() -> None:
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from feedwright.model import newest_first
+
+    rnd = random.Random(3)
+    base = datetime(2025, 6, 27, 6, 42, 52, tzinfo=UTC)
+    entries = [
+        replace(
+            FULL,
+            id=rnd.choice("abcdef") + str(n),
+            published=base + timedelta(microseconds=rnd.choice([0, 1, 2, 10**6, -1])),
+        )
+        for n in range(300)
+    ]
+    assert newest_first(entries) == sorted(entries, key=Entry.sort_key)
+    assert newest_first(reversed(entries)) == sorted(entries, key=Entry.sort_key)

@@ -37,7 +37,7 @@ from . import build_id
 from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
-from .model import Entry
+from .model import Entry, newest_first
 from .sources.files import snapshot
 from .store import CachedPost, Store
 
@@ -354,7 +354,7 @@ def run_once(
 
         from .publish import publish
 
-        entries = dedupe([*sorted(due_posts, key=Entry.sort_key), *remote])
+        entries = dedupe([*newest_first(due_posts), *remote])
         report = publish(
             entries,
             config,

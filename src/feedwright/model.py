@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -146,6 +148,19 @@ def hash_fields(entry: Entry) -> str:
     return hashlib.sha256(_HASH_JSON.encode(data).encode("utf-8")).hexdigest()
 
 
+_BY_ID = operator.attrgetter("id")
+_BY_PUBLISHED = operator.attrgetter("published")
+
+
+def newest_first(entries: Iterable[Entry]) -> list[Entry]:
+    """``sorted(entries, key=Entry.sort_key)``, by two stable sorts on C keys
+    (id, then published descending; ``reverse`` keeps ties in order): no
+    Python call per entry, which counts with 10,000 of them."""
+    ordered = sorted(entries, key=_BY_ID)
+    ordered.sort(key=_BY_PUBLISHED, reverse=True)
+    return ordered
+
+
 def utc(dt: datetime) -> datetime:
     """Convert an aware datetime to UTC (naive input is a programming error)."""
     if dt.tzinfo is None:
@@ -161,5 +176,6 @@ __all__ = [
     "Person",
     "Provenance",
     "hash_fields",
+    "newest_first",
     "utc",
 ]
