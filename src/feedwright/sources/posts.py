@@ -70,7 +70,7 @@ Performance: about 0.2 ms of CPU a post on the benchmark machine (10,000
 posts: ~2 s in one process; a cold build splits them over two). Each file is
 read once, in 64 KB reads; the common front matter shape (``key: value``
 lines and simple lists) is parsed without PyYAML, anything else goes to
-PyYAML's C loader; the common date shapes without dateutil-style parsing;
+PyYAML's C loader; the common date shapes (ISO 8601, RFC 2822) by one regex each;
 Markdown is not rendered here (``read_body`` gives a cached post's body back
 to render it).
 """
