@@ -6,11 +6,16 @@ The pipeline, for one round::
     for each due source, concurrently (httpx, bounded, conditional GET):
         304                      -> state: not-modified (nothing parsed, nothing written)
         200, body hash unchanged -> state: unchanged
-        200, new body            -> parse (process pool when many, started as each
-                                    body arrives, overlapping the fetching) -> saved
+        200, new body            -> parse, then make the entries' store rows (process
+                                    pool when many, started as each body arrives,
+                                    overlapping the fetching) -> saved
         error                    -> state: error streak + 1, backoff; 410 -> gone
     every source's next check = schedule.next_check(...)
     saved as sources finish, many sources per transaction (a round of 304s: one)
+
+The body hash, parsing and each entry's content hash and row all happen where
+the parsing does, so this process (on the critical path: it fetches, feeds
+the workers and writes) is left the HTTP and the SQL.
 
 A failing source is a value in the results (``SourceResult.error``), never an
 exception that stops the batch. The store keeps entries that dropped off a
@@ -32,11 +37,10 @@ from datetime import datetime
 
 from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
-from .packing import entry_values, from_values
 from .schedule import next_check
-from .sources.feeds import ParsedFeed, parse_feed
+from .sources.feeds import parse_feed
 from .sources.http import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
-from .store import SourceState, Store
+from .store import EntryRow, SourceState, Store, entry_row
 
 # Below this many bodies, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 8
@@ -49,7 +53,23 @@ WORKER_NICENESS = 5
 
 Progress = Callable[[int, int], None]
 Fetched = FetchResponse | FetchError
-ParseOutcome = ParsedFeed | ParseError | None  # None: nothing to parse (304, same body)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A new body parsed and made ready to store (see :func:`_parse_job`)."""
+
+    title: str | None
+    link: str | None
+    feed_id: str | None
+    undated_ids: frozenset[str]
+    # store.sqlite.entry_row of each entry: plain tuples, which unpickle in C
+    # (unpickling 35,000 dataclass entries cost this process over a second).
+    rows: list[EntryRow]
+    body_hash: str
+
+
+ParseOutcome = _Ready | ParseError | None  # None: nothing to parse (304, same body)
 _Outcome = tuple[FeedSource, SourceState, Fetched, ParseOutcome]
 
 
@@ -91,46 +111,32 @@ def _lower_priority() -> None:
 
 
 def _parse_job(
-    content: bytes, url: str, headers: dict[str, str], source: FeedSource, now: datetime
-) -> ParsedFeed | ParseError:
+    content: bytes,
+    url: str,
+    headers: dict[str, str],
+    source: FeedSource,
+    now: datetime,
+    known_hash: str | None,
+) -> _Ready | ParseError | None:
+    """Parse a body into store rows, or return None if its hash is ``known_hash``
+    (the body parsed last time). A pure function of its arguments, run in a
+    worker process when there are many bodies."""
+    body_hash = _body_hash(content)
+    if body_hash == known_hash:
+        return None
     try:
-        return parse_feed(content, url=url, headers=headers, source=source, now=now)
+        feed = parse_feed(content, url=url, headers=headers, source=source, now=now)
     except ParseError as exc:
         return exc
-
-
-def _parse_job_packed(
-    content: bytes, url: str, headers: dict[str, str], source: FeedSource, now: datetime
-) -> _Packed | ParseError:
-    """:func:`_parse_job` for a worker process: the result as plain tuples."""
-    parsed = _parse_job(content, url, headers, source, now)
-    return parsed if isinstance(parsed, ParseError) else _pack(parsed)
-
-
-# Unpickling a frozen dataclass runs Python code for every field (dataclasses'
-# __setstate__), which made taking 35,000 entries back from the parse workers
-# cost this process more than a second; entries travel as packing's plain
-# tuples instead, which unpickle in C.
-_Packed = tuple[
-    str | None, str | None, str | None, str | None, frozenset[str], list[tuple[object, ...]]
-]
-
-
-def _pack(feed: ParsedFeed) -> _Packed:
-    rows = [entry_values(entry) for entry in feed.entries]
-    return feed.title, feed.link, feed.feed_id, feed.bozo, feed.undated_ids, rows
-
-
-def _unpack(packed: _Packed) -> ParsedFeed:
-    title, link, feed_id, bozo, undated, rows = packed
-    memo: dict[tuple[object, ...], object] = {}
-    return ParsedFeed(
-        title=title,
-        link=link,
-        feed_id=feed_id,
-        entries=[from_values(row, memo) for row in rows],
-        bozo=bozo,
-        undated_ids=undated,
+    return _Ready(
+        title=feed.title,
+        link=feed.link,
+        feed_id=feed.feed_id,
+        undated_ids=feed.undated_ids,
+        # An undated entry's row is made again when saved (its dates are its
+        # first_seen, which only the store knows); this one is then unused.
+        rows=[entry_row(entry) for entry in feed.entries],
+        body_hash=body_hash,
     )
 
 
@@ -191,18 +197,22 @@ async def refresh(
         done += 1
         if progress is not None:
             progress(done, len(due))
-        if (
-            isinstance(response, FetchError)
-            or response.status == 304
-            or state.body_hash == _body_hash(response.content)
-        ):
+        if isinstance(response, FetchError) or response.status == 304:
             return source, state, response, None
         job = (response.content, response.url, dict(response.headers), source, now)
         if pool is None:
-            return source, state, response, await asyncio.to_thread(_parse_job, *job)
-        packed = await loop.run_in_executor(pool, _parse_job_packed, *job)
-        parsed = packed if isinstance(packed, ParseError) else _unpack(packed)
-        return source, state, response, parsed
+            ready = await asyncio.to_thread(_parse_job, *job, state.body_hash)
+        else:
+            ready = await loop.run_in_executor(pool, _parse_job, *job, state.body_hash)
+        return source, state, response, ready
+
+    arrived: dict[int, _Outcome] = {}
+
+    async def one_aside(n: int, source: FeedSource, state: SourceState) -> int:
+        # A finished task holds its result until the round ends; handed over
+        # aside, each body and its rows are freed once saved instead.
+        arrived[n] = await one(source, state)
+        return n
 
     pending: list[_Outcome] = []
 
@@ -216,17 +226,20 @@ async def refresh(
 
     try:
         async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
-            tasks = [asyncio.ensure_future(one(source, state)) for source, state in due]
+            tasks = [
+                asyncio.ensure_future(one_aside(n, source, state))
+                for n, (source, state) in enumerate(due)
+            ]
             try:
                 # Sources are saved as they finish, in batches, so storing the first
                 # feeds overlaps the fetching and parsing of the rest instead of
                 # following it.
                 pending_entries = 0
                 for finished in asyncio.as_completed(tasks):
-                    outcome = await finished
+                    outcome = arrived.pop(await finished)
                     pending.append(outcome)
-                    if isinstance(outcome[3], ParsedFeed):
-                        pending_entries += len(outcome[3].entries)
+                    if isinstance(outcome[3], _Ready):
+                        pending_entries += len(outcome[3].rows)
                     if pending_entries >= SAVE_BATCH_ENTRIES:
                         save_pending()
                         pending_entries = 0
@@ -270,7 +283,7 @@ def _save(
         store.save_source_state(_failed(state, source, feed, config, now))
         return SourceResult(source.key, state.url, "error", error=feed)
     with store.transaction():
-        saved = store.save_entries(source.key, feed.entries, now, undated=feed.undated_ids)
+        saved = store.save_entry_rows(source.key, feed.rows, now, undated=feed.undated_ids)
         if config.retention:
             store.prune(source.key, config.retention)
         new_state = _succeeded(state, source, response, config, now, "ok")
@@ -280,7 +293,7 @@ def _save(
                 title=feed.title,
                 link=feed.link,
                 feed_id=feed.feed_id,
-                body_hash=_body_hash(response.content),
+                body_hash=feed.body_hash,
             )
         )
     return SourceResult(source.key, state.url, "ok", new=saved.new, updated=saved.updated)

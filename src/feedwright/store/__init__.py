@@ -19,6 +19,9 @@ Interface (everything else in this package is private)::
     store.save_entries(key, entries, now, *, undated=frozenset()) -> SaveResult(new, updated,
                                                  unchanged); first_seen kept; undated ids get
                                                  published = updated = first_seen
+    store.save_entry_rows(key, rows, now, *, undated=frozenset()) -> SaveResult
+                                                 the same from entry_row(entry) rows, made
+                                                 where the parsing is (worker processes)
     store.entries(keys=None) -> [Entry]          origin = source key; ordered by
                                                  (first_seen, source key, id)
     store.entries_with_first_seen(keys=None) -> [(Entry, first_seen)]
@@ -46,14 +49,25 @@ seconds for each other, readers never wait.
 """
 
 from .migrations import SCHEMA_VERSION
-from .sqlite import CachedPost, SaveResult, SourceState, Store, from_json, to_json
+from .sqlite import (
+    CachedPost,
+    EntryRow,
+    SaveResult,
+    SourceState,
+    Store,
+    entry_row,
+    from_json,
+    to_json,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
     "CachedPost",
+    "EntryRow",
     "SaveResult",
     "SourceState",
     "Store",
+    "entry_row",
     "from_json",
     "to_json",
 ]

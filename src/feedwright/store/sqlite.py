@@ -15,6 +15,9 @@ how it is built:
   (published timestamp, first_seen, content hash) serve lookups and ordering.
   Datetimes are ISO 8601 UTC with fixed microsecond precision, so text order
   is time order.
+- :func:`entry_row` (content hash + row) is pure and needs no connection, so
+  the parse workers make the rows and :meth:`Store.save_entry_rows` only runs
+  the SQL; :meth:`Store.save_entries` makes the same rows itself.
 - Every ``sqlite3.Error`` leaving a public method becomes ``StoreError``
   carrying the database path.
 """
@@ -98,6 +101,8 @@ CachedPostRow = tuple[str, int, int, str | None, int, Entry | None, bytes | None
 
 def _iso(dt: datetime) -> str:
     # Fixed precision keeps stored text sortable in time order.
+    if dt.tzinfo is UTC:  # every Entry's, nearly always: astimezone would return dt itself
+        return dt.isoformat(timespec="microseconds")
     return utc(dt).isoformat(timespec="microseconds")
 
 
@@ -122,20 +127,39 @@ def _opt_dt(text: str | None) -> datetime | None:
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def _small(value: Person | Enclosure | Provenance | Body) -> dict[str, object]:
-    # Fields at their default are left out: smaller rows, and decoding falls
-    # back to the same default.
-    out: dict[str, object] = {}
-    for f in fields(value):
-        item = getattr(value, f.name)
-        if item != f.default:
-            out[f.name] = item
+def _person(p: Person) -> dict[str, object]:
+    out: dict[str, object] = {"name": p.name}
+    if p.email is not None:
+        out["email"] = p.email
+    if p.uri is not None:
+        out["uri"] = p.uri
     return out
 
 
-def _entry_data(e: Entry) -> dict[str, Any]:
-    # Written out field by field because it runs for every post on every
-    # build; the round-trip test fails if Entry gains a field this misses.
+def _enclosure(x: Enclosure) -> dict[str, object]:
+    if x.length != 0:
+        return {"url": x.url, "type": x.type, "length": x.length}
+    return {"url": x.url, "type": x.type}
+
+
+def _provenance(s: Provenance) -> dict[str, object]:
+    out: dict[str, object] = {"url": s.url}
+    if s.title is not None:
+        out["title"] = s.title
+    if s.link is not None:
+        out["link"] = s.link
+    if s.id is not None:
+        out["id"] = s.id
+    return out
+
+
+def _entry_data(e: Entry, *, texts: bool = True) -> dict[str, Any]:
+    # Written out field by field because it runs for every entry saved and
+    # every post on every build; the round-trip test fails if Entry gains a
+    # field this misses. The small parts leave out fields at their default
+    # (smaller rows; decoding falls back to the same default), except a body's
+    # text, which is always there. ``texts=False`` leaves out summary, content
+    # and body text (the row keeps those in columns of their own).
     data: dict[str, Any] = {
         "id": e.id,
         "title": e.title,
@@ -145,21 +169,30 @@ def _entry_data(e: Entry) -> dict[str, Any]:
     if e.link is not None:
         data["link"] = e.link
     if e.authors:
-        data["authors"] = [_small(p) for p in e.authors]
+        data["authors"] = [_person(p) for p in e.authors]
     if e.categories:
         data["categories"] = e.categories
     if e.tags:
         data["tags"] = e.tags
-    if e.summary is not None:
-        data["summary"] = e.summary
-    if e.content is not None:
-        data["content"] = e.content
-    if e.body is not None:
-        data["body"] = _small(e.body)
+    if texts:
+        if e.summary is not None:
+            data["summary"] = e.summary
+        if e.content is not None:
+            data["content"] = e.content
+    body = e.body
+    if body is not None:
+        part: dict[str, object] = (
+            {"text": body.text, "format": body.format, "base_url": body.base_url}
+            if texts
+            else {"format": body.format, "base_url": body.base_url}
+        )
+        if body.digest != "":
+            part["digest"] = body.digest
+        data["body"] = part
     if e.enclosures:
-        data["enclosures"] = [_small(x) for x in e.enclosures]
+        data["enclosures"] = [_enclosure(x) for x in e.enclosures]
     if e.source is not None:
-        data["source"] = _small(e.source)
+        data["source"] = _provenance(e.source)
     if e.language is not None:
         data["language"] = e.language
     if e.origin:
@@ -179,11 +212,27 @@ _Row = tuple[str, str | None, str | None, str | None]  # data, summary, content,
 
 
 def _to_row(entry: Entry) -> _Row:
-    data = _entry_data(entry)
-    summary = data.pop("summary", None)
-    content = data.pop("content", None)
-    body_text = data["body"].pop("text") if "body" in data else None
-    return _JSON.encode(data), summary, content, body_text
+    body = entry.body
+    return (
+        _JSON.encode(_entry_data(entry, texts=False)),
+        entry.summary,
+        entry.content,
+        None if body is None else body.text,
+    )
+
+
+# An entry ready to store, all but its source key and first_seen:
+# (id, published timestamp, content hash, data JSON, summary, content, body text).
+EntryRow = tuple[str, float, str, str, str | None, str | None, str | None]
+
+
+def entry_row(entry: Entry) -> EntryRow:
+    """The row :meth:`Store.save_entries` stores for ``entry`` (if its id is not
+    undated): a pure function, so parse workers can make rows in parallel and
+    the saving process does only the SQL (:meth:`Store.save_entry_rows`)."""
+    data, summary, content, body_text = _to_row(entry)
+    digest = entry.content_hash()
+    return entry.id, entry.published.timestamp(), digest, data, summary, content, body_text
 
 
 _INSERT_POST = (
@@ -263,6 +312,19 @@ def _decode(row: _Row, origin: str | None, memo: _Memo | None) -> Entry:
     if origin is not None:
         data["origin"] = origin
     return Entry(**data)
+
+
+def _changed(old: tuple[str, str] | None, digest: str, counts: list[int]) -> bool:
+    """Whether an entry must be written (new, or its hash moved); counted in
+    ``counts`` (new, updated, unchanged)."""
+    if old is None:
+        counts[0] += 1
+        return True
+    if old[0] != digest:
+        counts[1] += 1
+        return True
+    counts[2] += 1
+    return False
 
 
 @contextmanager
@@ -517,16 +579,10 @@ class Store:
         from ``entries`` are kept (see :meth:`prune`).
         """
         now_iso = _iso(now)
-        new = updated = unchanged = 0
+        counts = [0, 0, 0]  # new, updated, unchanged
         rows: list[tuple[object, ...]] = []
         with self.transaction():
-            existing = {
-                row[0]: (row[1], row[2])
-                for row in self._db.execute(
-                    "SELECT id, content_hash, first_seen FROM entries WHERE source_key = ?",
-                    (source_key,),
-                )
-            }
+            existing = self._stored_entries(source_key)
             seen: set[str] = set()
             for entry in entries:
                 if entry.id in seen:
@@ -538,38 +594,84 @@ class Store:
                     when = _dt(first_seen)
                     entry = replace(entry, published=when, updated=when)
                 digest = entry.content_hash()
-                if old is None:
-                    new += 1
-                elif old[0] != digest:
-                    updated += 1
-                else:
-                    unchanged += 1
-                    continue
-                rows.append(
-                    (
-                        source_key,
-                        entry.id,
-                        entry.published.timestamp(),
-                        first_seen,
-                        digest,
-                        *_to_row(entry),
+                if _changed(old, digest, counts):
+                    rows.append(
+                        (
+                            source_key,
+                            first_seen,
+                            entry.id,
+                            entry.published.timestamp(),
+                            digest,
+                            *_to_row(entry),
+                        )
                     )
-                )
-            self._db.executemany(
-                "INSERT INTO entries (source_key, id, published, first_seen, content_hash,"
-                " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (source_key, id) DO UPDATE SET"
-                " published = excluded.published,"
-                " content_hash = excluded.content_hash,"
-                " data = excluded.data,"
-                " summary = excluded.summary,"
-                " content = excluded.content,"
-                " body_text = excluded.body_text",
-                rows,
+            self._write_entries(rows)
+        return SaveResult(*counts)
+
+    @_guarded
+    def save_entry_rows(
+        self,
+        source_key: str,
+        rows: Sequence[EntryRow],
+        now: datetime,
+        *,
+        undated: Set[str] = frozenset(),
+    ) -> SaveResult:
+        """:meth:`save_entries` for entries already made rows by :func:`entry_row`.
+
+        Same result, same stored bytes; only the SQL is left to do here (the
+        rows are made in the parse workers). The rows of ``undated`` ids are
+        made again here from the stored-to-be row, with their first_seen dates.
+        """
+        now_iso = _iso(now)
+        counts = [0, 0, 0]
+        out: list[tuple[object, ...]] = []
+        with self.transaction():
+            existing = self._stored_entries(source_key)
+            seen: set[str] = set()
+            for row in rows:
+                id_ = row[0]
+                if id_ in seen:
+                    continue
+                seen.add(id_)
+                old = existing.get(id_)
+                first_seen = now_iso if old is None else old[1]
+                if id_ in undated:
+                    # Rare (a feed without dates) and only this process knows
+                    # first_seen: the row goes back to the entry it was made from.
+                    when = _dt(first_seen)
+                    entry = self._decode(row[3:], None, {})
+                    row = entry_row(replace(entry, published=when, updated=when))
+                if _changed(old, row[2], counts):
+                    out.append((source_key, first_seen, *row))
+            self._write_entries(out)
+        return SaveResult(*counts)
+
+    def _stored_entries(self, source_key: str) -> dict[str, tuple[str, str]]:
+        """id -> (content hash, first_seen) of every stored entry of one source."""
+        return {
+            row[0]: (row[1], row[2])
+            for row in self._db.execute(
+                "SELECT id, content_hash, first_seen FROM entries WHERE source_key = ?",
+                (source_key,),
             )
-            if rows:
-                self._bump_generation()
-        return SaveResult(new=new, updated=updated, unchanged=unchanged)
+        }
+
+    def _write_entries(self, rows: list[tuple[object, ...]]) -> None:
+        self._db.executemany(
+            "INSERT INTO entries (source_key, first_seen, id, published, content_hash,"
+            " data, summary, content, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source_key, id) DO UPDATE SET"
+            " published = excluded.published,"
+            " content_hash = excluded.content_hash,"
+            " data = excluded.data,"
+            " summary = excluded.summary,"
+            " content = excluded.content,"
+            " body_text = excluded.body_text",
+            rows,
+        )
+        if rows:
+            self._bump_generation()
 
     @_guarded
     def entries(self, source_keys: Iterable[str] | None = None) -> list[Entry]:
