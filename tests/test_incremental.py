@@ -235,3 +235,50 @@ def test_snapshot_order_depends_on_names_only(tmp_path: Path) -> None:
         if n == 0:
             first = rels
     assert rels == first and sorted(rels) == sorted(names)
+
+
+def test_forked_cold_read_fills_the_cache_a_serial_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cold build of many posts reads them in a forked process, which sends
+    # its entries back packed; the cache saves those bytes as they are.
+    from feedwright.packing import pack
+    from feedwright.store import Store
+
+    make(tmp_path / "serial", n=40)
+    make(tmp_path / "forked", n=40)
+    build(tmp_path / "serial" / "config.yaml")
+    monkeypatch.setattr(posts_module, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(app_module.os, "cpu_count", lambda: 2)
+    forked = build(tmp_path / "forked" / "config.yaml")
+    assert forked.publish.written
+    assert output(tmp_path / "forked") == output(tmp_path / "serial")
+
+    def cache(folder: Path) -> dict[str, tuple[object, ...]]:
+        config = load(folder / "config.yaml")
+        with Store.open(config.state) as store:
+            ((_root, rows),) = [
+                (r, store.cached_post_rows(r, bodies=False))
+                for (r,) in store._db.execute("SELECT DISTINCT root FROM posts")
+            ]
+        return {row[0]: row[1:] for row in rows}
+
+    serial, from_fork = cache(tmp_path / "serial"), cache(tmp_path / "forked")
+    assert len(from_fork) == 40
+    for rel, (size, _mtime, error, stripped, entry, packed) in from_fork.items():
+        assert (size, error, stripped, entry) == (
+            serial[rel][0],
+            serial[rel][2],
+            serial[rel][3],
+            serial[rel][4],
+        )
+        # (days 32-40 of January are errors: rows without an entry, as serially)
+        assert packed == (None if entry is None else pack(entry, body_text=False))
+    assert sum(1 for row in from_fork.values() if row[4] is not None) == 31
+
+    # The next build reuses that cache: an edit matches a cold build.
+    post_path = tmp_path / "forked" / "posts" / "p39.md"
+    post_path.write_text(post(39, "[A]", day=28) + "\nedited\n", encoding="utf-8")
+    edited = build(tmp_path / "forked" / "config.yaml")
+    assert not edited.cached
+    assert output(tmp_path / "forked") == cold_copy(tmp_path / "forked", tmp_path)
