@@ -282,3 +282,20 @@ def test_forked_cold_read_fills_the_cache_a_serial_one_does(
     edited = build(tmp_path / "forked" / "config.yaml")
     assert not edited.cached
     assert output(tmp_path / "forked") == cold_copy(tmp_path / "forked", tmp_path)
+
+
+def test_two_folders_with_the_same_path_publish_the_first_folders_post(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for folder, title, day in (("one", "From one", 1), ("two", "From two", 9)):
+        (site / folder).mkdir(parents=True)
+        (site / folder / "a.md").write_text(
+            f"---\ntitle: {title}\ndate: 2024-01-0{day}\n---\nBody of {folder}\n", encoding="utf-8"
+        )
+    (site / "config.yaml").write_text(
+        CONFIG.replace("  - posts: posts\n", "  - posts: one\n  - posts: two\n"), encoding="utf-8"
+    )
+    report = build(site / "config.yaml")
+    assert report.posts == 1
+    atom = (site / "feeds" / "atom.xml").read_text(encoding="utf-8")
+    assert "From one" in atom and "Body of one" in atom
+    assert "From two" not in atom and "Body of two" not in atom

@@ -147,8 +147,12 @@ def read_all_posts(
         if store is not None:
             _save_cache(store, root, previous, result)
         for entry in result.entries:
-            files.setdefault(entry.id, (source, entry.origin))
-        entries.extend(result.entries)
+            # One post per id, the first read (folder order, then path order),
+            # as posts.py documents; a later one would be published with the
+            # first one's body, which is what render_post reads back.
+            if entry.id not in files:
+                files[entry.id] = (source, entry.origin)
+                entries.append(entry)
         errors.extend(result.errors)
         skipped += result.skipped
         stripped += result.stripped
