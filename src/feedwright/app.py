@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import build_id
+from . import build_id, forking
 from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
@@ -120,7 +120,7 @@ def read_all_posts(
     skipped = 0
     stripped = 0
     roots: list[str] = []
-    workers = min(os.cpu_count() or 1, 4)
+    workers = forking.workers()
     for source in config.posts_sources:
         root = _cache_root(config, source)
         roots.append(root)

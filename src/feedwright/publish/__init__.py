@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .. import build_id
+from .. import build_id, forking
 from ..config import Config, Format, Output, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
@@ -37,9 +36,6 @@ from .json_feed import feed_json
 from .opml import Outline, opml
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
 from .write import write_outputs
-
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
 
 Render = Callable[[Entry], Entry]
 
@@ -233,23 +229,6 @@ _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 _Changes = tuple[tuple[str, Any], ...]  # (field name, its new value)
 
 
-def _fork_pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
-
-
-def _fork_safe() -> bool:
-    # Forking a process that runs other threads (the daemon) could copy a held
-    # lock into the child; such a process does the work itself.
-    if threading.active_count() > 1:
-        return False
-    import multiprocessing as mp  # here: a small publish never forks, nor pays the import
-
-    return "fork" in mp.get_all_start_methods()
-
-
 def _prepare(entry: Entry, render: Render, clean: _Cleaner) -> Entry:
     return clean.entry(entry if entry.is_rendered else render(entry))
 
@@ -288,19 +267,16 @@ def _prepare_all(entries: list[Entry], render: Render, clean: _Cleaner) -> dict[
     closure, which pickle cannot carry) and send back only what changed.
     """
     global _RENDER_WORK
-    workers = min(os.cpu_count() or 1, 4)
+    workers = forking.workers()
     pending = sum(1 for e in entries if not e.is_rendered)
-    if workers < 2 or pending < PARALLEL_RENDER or not _fork_safe():
+    if workers < 2 or pending < PARALLEL_RENDER or not forking.fork_safe():
         return {e.id: _prepare(e, render, clean) for e in entries}
     # Interleaved, so posts (to render) and remote entries (only to clean) are
     # spread evenly whatever their order.
     shares = [range(k, len(entries), workers) for k in range(workers)]
     _RENDER_WORK = (entries, render)
     try:
-        with _fork_pool(workers - 1) as pool:
-            futures = [pool.submit(_prepare_share, share) for share in shares[1:]]
-            results = [_prepare_share(shares[0])]
-            results.extend(future.result() for future in futures)
+        results = forking.in_shares(_prepare_share, shares)
     finally:
         _RENDER_WORK = None
     if not all(ok for _, _, ok in results):
@@ -351,9 +327,9 @@ def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[st
     with many entries the feeds are shared among forked processes (which
     inherit the rendered entries instead of receiving them pickled)."""
     global _WORK
-    workers = min(os.cpu_count() or 1, 4)
+    workers = forking.workers()
     total = sum(len(f.entries) for f in feeds)
-    if workers < 2 or total < PARALLEL_ENTRIES or not _fork_safe():
+    if workers < 2 or total < PARALLEL_ENTRIES or not forking.fork_safe():
         files: dict[str, bytes] = {}
         memo: EntryMemo = {}
         for feed in feeds:
@@ -366,12 +342,10 @@ def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[st
         shares[k].append(i)
         loads[k] += len(feeds[i].entries) + 1
     _WORK = (feeds, site, output)
+    done: dict[str, bytes] = {}
     try:
-        with _fork_pool(workers - 1) as pool:
-            futures = [pool.submit(_serialise_share, share) for share in shares[1:]]
-            done = _serialise_share(shares[0])
-            for future in futures:
-                done.update(future.result())
+        for files in forking.in_shares(_serialise_share, shares):
+            done.update(files)
     finally:
         _WORK = None
     # The same order as a serial run, so nothing downstream depends on timing.

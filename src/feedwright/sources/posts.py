@@ -77,13 +77,13 @@ to render it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
 import marshal
 import os
 import re
-import threading
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -97,6 +97,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from .. import forking
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
@@ -256,9 +257,10 @@ def _read_chunk(
 def _read_chunk_packed(
     todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site, keep_text: bool
 ) -> bytes:
-    """A forked reader's share, as one marshal blob: pickling 5,000 entries
+    """One share of a forked read, as one marshal blob: pickling 5,000 entries
     (dataclass by dataclass, in Python) and unpickling them cost as much as
-    reading them; packed entries cost a tenth of that."""
+    reading them; packed entries cost a tenth of that, and the post cache
+    saves the same bytes."""
     out = []
     for where, rel, stamp in todo:
         r = _read_one(where, rel, stamp, source, site, keep_text)
@@ -292,27 +294,13 @@ def _read_many(
     workers: int,
     keep_text: bool,
 ) -> list[tuple[str, PostRecord]]:
-    # Never fork a process that runs other threads (the daemon): a lock held
-    # by one of them at that moment would stay held forever in the child.
-    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD or threading.active_count() > 1:
+    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD or not forking.fork_safe():
         return _read_chunk(todo, source, site, keep_text)
-    # Imported here: a build that reads a few changed files never needs them.
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in mp.get_all_start_methods():
-        return _read_chunk(todo, source, site, keep_text)
-    # Forked workers inherit the loaded modules, so they start in milliseconds;
-    # this process reads the first share itself instead of idling.
     shares = [todo[i::workers] for i in range(workers)]
-    ctx = mp.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(_read_chunk_packed, share, source, site, keep_text) for share in shares[1:]
-        ]
-        results = _read_chunk(shares[0], source, site, keep_text)
-        for future in futures:
-            results.extend(_unpack_chunk(future.result(), keep_text))
+    read = functools.partial(_read_chunk_packed, source=source, site=site, keep_text=keep_text)
+    results: list[tuple[str, PostRecord]] = []
+    for blob in forking.in_shares(read, shares):
+        results.extend(_unpack_chunk(blob, keep_text))
     return results
 
 
