@@ -578,35 +578,9 @@ class Store:
         repeats within ``entries`` the first occurrence wins. Entries absent
         from ``entries`` are kept (see :meth:`prune`).
         """
-        now_iso = _iso(now)
-        counts = [0, 0, 0]  # new, updated, unchanged
-        rows: list[tuple[object, ...]] = []
-        with self.transaction():
-            existing = self._stored_entries(source_key)
-            seen: set[str] = set()
-            for entry in entries:
-                if entry.id in seen:
-                    continue
-                seen.add(entry.id)
-                old = existing.get(entry.id)
-                first_seen = now_iso if old is None else old[1]
-                if entry.id in undated:
-                    when = _dt(first_seen)
-                    entry = replace(entry, published=when, updated=when)
-                digest = entry.content_hash()
-                if _changed(old, digest, counts):
-                    rows.append(
-                        (
-                            source_key,
-                            first_seen,
-                            entry.id,
-                            entry.published.timestamp(),
-                            digest,
-                            *_to_row(entry),
-                        )
-                    )
-            self._write_entries(rows)
-        return SaveResult(*counts)
+        return self.save_entry_rows(
+            source_key, [entry_row(entry) for entry in entries], now, undated=undated
+        )
 
     @_guarded
     def save_entry_rows(
@@ -624,7 +598,7 @@ class Store:
         made again here from the stored-to-be row, with their first_seen dates.
         """
         now_iso = _iso(now)
-        counts = [0, 0, 0]
+        counts = [0, 0, 0]  # new, updated, unchanged
         out: list[tuple[object, ...]] = []
         with self.transaction():
             existing = self._stored_entries(source_key)
