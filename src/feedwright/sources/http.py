@@ -38,6 +38,7 @@ import ipaddress
 import re
 import socket
 import ssl
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ except ImportError:
 
 from .. import __version__, config
 from ..exceptions import FetchError, GoneError, RateLimitedError, TooLargeError
+from . import aionet
 
 MAX_REDIRECTS = 5
 PER_HOST = 4  # concurrent fetches to one host: enough to be quick, few enough to be polite
@@ -148,21 +150,32 @@ class Fetcher:
         self._settings = settings
         self._seconds = settings.timeout.total_seconds()
         self._resolve = resolver or system_resolver
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            verify=_tls_context(),
-            timeout=httpx.Timeout(self._seconds),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                max_keepalive_connections=settings.concurrency,
-            ),
-            follow_redirects=False,
-            headers={
-                "User-Agent": user_agent,
-                "Accept": ACCEPT,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-        )
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "Connection": "keep-alive",
+        }
+        self._extensions = {"timeout": httpx.Timeout(self._seconds).as_dict()}
+        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncBaseTransport | None = transport
+        if transport is None and urllib.request.getproxies():
+            # A proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
+            # NO_PROXY): httpx's client knows how to route through it.
+            self._client = httpx.AsyncClient(
+                verify=_tls_context(),
+                timeout=httpx.Timeout(self._seconds),
+                limits=httpx.Limits(
+                    max_connections=settings.concurrency,
+                    max_keepalive_connections=settings.concurrency,
+                ),
+                follow_redirects=False,
+            )
+        elif transport is None:
+            # Sent to directly, not through a client: see aionet's docstring.
+            self._transport = aionet.Transport(
+                ssl_context=_tls_context(), max_connections=settings.concurrency
+            )
         # Fetches wait here, not in httpx's pool, so the pool timeout never fires
         # on a big round and each fetch's deadline starts when it really starts.
         self._slots = asyncio.Semaphore(settings.concurrency)
@@ -180,7 +193,26 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    async def _send(
+        self, url: str, headers: dict[str, str], cookies: httpx.Cookies | None
+    ) -> httpx.Response:
+        """One GET, its body not read yet (the caller closes the response)."""
+        request = httpx.Request(
+            "GET", url, headers={**self._headers, **headers}, extensions=self._extensions
+        )
+        if cookies:
+            cookies.set_cookie_header(request)
+        if self._client is not None:
+            return await self._client.send(request, stream=True)
+        assert self._transport is not None
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        return response
 
     async def fetch(self, request: FetchRequest, *, now: datetime) -> FetchResponse:
         """Fetch one feed; raise a FetchError subclass naming ``request.url`` on failure."""
@@ -226,14 +258,21 @@ class Fetcher:
         _check_scheme(url, request.url)
         visited = [url]
         all_permanent = True
+        # Cookies live for one fetch: a server that sets one and redirects
+        # (a consent or bot check) gets it back on the next hop.
+        cookies: httpx.Cookies | None = None
         while True:
             try:
-                async with self._client.stream("GET", url, headers=headers) as response:
+                response = await self._send(url, headers, cookies)
+                try:
                     status = response.status_code
                     location = response.headers.get("location", "").strip()
                     if status in _REDIRECTS and location:
                         all_permanent = all_permanent and status in _PERMANENT
                         target = _join(url, location, request.url)
+                        if "set-cookie" in response.headers:
+                            cookies = cookies or httpx.Cookies()
+                            cookies.extract_cookies(response)
                     else:
                         self._classify(response, request, now)
                         content = b""
@@ -252,6 +291,8 @@ class Fetcher:
                             hops=len(visited) - 1,
                             all_permanent=all_permanent and len(visited) > 1,
                         )
+                finally:
+                    await response.aclose()
             except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
                 raise FetchError(_network_reason(exc), url=request.url) from None
             if target in visited:

@@ -1,0 +1,188 @@
+"""The Fetcher's own transport (sources/aionet.py) over real loopback sockets.
+
+What httpx's client did for us and the Fetcher now does itself (TLS, keep-alive
+connections the server closed, cookies across a redirect, proxies from the
+environment) is checked here against real servers on 127.0.0.1; the rest of
+the HTTP behaviour is in test_http.py, which runs on the same transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import LoopbackServer
+
+from feedwright.config import Fetch
+from feedwright.exceptions import FetchError
+from feedwright.sources import aionet, http
+from feedwright.sources.http import Fetcher, FetchRequest, FetchResponse, fetch_all
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+TLS = Path(__file__).parent / "data" / "tls"  # a self-signed cert for localhost / 127.0.0.1
+RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
+SETTINGS = Fetch(timeout=timedelta(seconds=3))
+
+
+def fetch_many(urls: list[str], requests: list[FetchRequest] | None = None) -> list[object]:
+    async def go() -> list[object]:
+        async with Fetcher(SETTINGS, user_agent="test") as fetcher:
+            out: list[object] = []
+            for request in requests or [FetchRequest(u) for u in urls]:
+                # One at a time, so each reuses (or cannot reuse) the last connection.
+                out.extend(await fetch_all(fetcher, [request], now=NOW))
+            return out
+
+    return asyncio.run(go())
+
+
+def test_the_default_fetcher_sends_through_the_asyncio_transport(
+    http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    used: list[str] = []
+    original = aionet.Transport.handle_async_request
+
+    async def spy(self: aionet.Transport, request: httpx.Request) -> httpx.Response:
+        used.append(str(request.url))
+        return await original(self, request)
+
+    monkeypatch.setattr(aionet.Transport, "handle_async_request", spy)
+    url = http_server.route("/feed.xml", body=RSS, headers={"ETag": '"a"'})
+
+    first, again = fetch_many([url, url], [FetchRequest(url), FetchRequest(url, etag='"b"')])
+
+    assert used == [url, url]
+    assert isinstance(first, FetchResponse) and first.content == RSS and first.etag == '"a"'
+    assert isinstance(again, FetchResponse) and again.status == 200
+    sent = http_server.requests[-1].headers
+    assert sent["if-none-match"] == '"b"' and sent["user-agent"] == "test"
+    assert sent["accept-encoding"] == "gzip, deflate" and sent["host"] == url.split("/")[2]
+    assert len({r.peer for r in http_server.requests}) == 1  # kept alive
+
+
+def test_a_connection_the_server_closed_is_not_reused(http_server: LoopbackServer) -> None:
+    def close_after(request: BaseHTTPRequestHandler) -> None:
+        # No "Connection: close": the client learns only from the socket.
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(RSS)))
+        request.end_headers()
+        request.wfile.write(RSS)
+        request.wfile.flush()
+        request.close_connection = True
+
+    url = http_server.route("/closing.xml", handler=close_after)
+
+    async def go() -> list[object]:
+        async with Fetcher(SETTINGS, user_agent="test") as fetcher:
+            out: list[object] = []
+            for _ in range(3):
+                out.extend(await fetch_all(fetcher, [FetchRequest(url)], now=NOW))
+                await asyncio.sleep(0.05)  # the server's FIN arrives while the connection idles
+            return out
+
+    results = asyncio.run(go())
+
+    assert all(isinstance(r, FetchResponse) and r.content == RSS for r in results)
+    assert len({r.peer for r in http_server.requests}) == 3
+
+
+def test_a_cookie_set_with_a_redirect_is_sent_on_the_next_hop(http_server: LoopbackServer) -> None:
+    def gate(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(302)
+        request.send_header("Location", "/feed.xml")
+        request.send_header("Set-Cookie", "consent=yes; Path=/")
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    def feed(request: BaseHTTPRequestHandler) -> None:
+        ok = "consent=yes" in (request.headers.get("Cookie") or "")
+        body = RSS if ok else b"no cookie"
+        request.send_response(200 if ok else 403)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    url = http_server.route("/gate", handler=gate)
+    http_server.route("/feed.xml", handler=feed)
+
+    (result,) = fetch_many([url])
+
+    assert isinstance(result, FetchResponse) and result.content == RSS
+    # Cookies live for one fetch: a fresh fetch of the feed itself has none.
+    (direct,) = fetch_many([http_server.url("/feed.xml")])
+    assert isinstance(direct, FetchError) and direct.status == 403
+
+
+def test_a_proxy_from_the_environment_is_used(
+    http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loopback server stands in for the proxy: it is asked for the
+    # absolute URL of a host that does not exist.
+    target = "http://feeds.example.invalid/feed.xml"
+    http_server.route(target, body=RSS)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", http_server.base_url)
+    monkeypatch.setenv("http_proxy", http_server.base_url)
+
+    (result,) = fetch_many([target])
+
+    assert isinstance(result, FetchResponse) and result.content == RSS
+    assert http_server.requests[-1].path == target
+
+
+@pytest.fixture
+def tls_server() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(RSS)))
+            self.end_headers()
+            self.wfile.write(RSS)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/feed.xml"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_https_with_a_trusted_certificate(tls_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def trusting() -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(TLS / "cert.pem"))
+
+    monkeypatch.setattr(http, "_tls_context", trusting)
+
+    first, second = fetch_many([tls_server, tls_server])
+
+    assert isinstance(first, FetchResponse) and first.content == RSS
+    assert isinstance(second, FetchResponse) and second.content == RSS
+
+
+def test_https_with_an_untrusted_certificate_is_a_readable_error(tls_server: str) -> None:
+    (result,) = fetch_many([tls_server])
+
+    assert isinstance(result, FetchError)
+    assert result.url == tls_server
+    assert "cannot connect" in result.message and "CERTIFICATE_VERIFY_FAILED" in result.message
