@@ -259,7 +259,7 @@ def test_forked_cold_read_fills_the_cache_a_serial_one_does(
         with Store.open(config.state) as store:
             ((_root, rows),) = [
                 (r, store.cached_post_rows(r, bodies=False))
-                for (r,) in store._db.execute("SELECT DISTINCT root FROM posts")
+                for (r,) in store._db.execute("SELECT DISTINCT root FROM post_caches")
             ]
         return {row[0]: row[1:] for row in rows}
 

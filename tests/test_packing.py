@@ -49,12 +49,30 @@ def test_a_corrupt_cached_post_is_a_store_error_naming_the_file(tmp_path: Path) 
     with Store.open(path) as store:
         store.save_posts("/posts", {"a.md": CachedPost(1, 2, FULL)})
     db = sqlite3.connect(path)
-    db.execute("UPDATE posts SET packed = x'00ff'")
+    ((data,),) = db.execute("SELECT data FROM post_caches").fetchall()
+    version, ((rel, size, mtime, error, stripped, _packed, text),) = marshal.loads(data)
+    bad = marshal.dumps((version, [(rel, size, mtime, error, stripped, b"\x00\xff", text)]))
+    db.execute("UPDATE post_caches SET data = ?", (bad,))
     db.commit()
     db.close()
     with Store.open(path) as store, pytest.raises(StoreError, match="cached post") as info:
         store.cached_posts("/posts")
     assert info.value.path == str(path)
+
+
+@pytest.mark.parametrize("data", [b"\x00\xff", b"", marshal.dumps((99, [])), marshal.dumps([1])])
+def test_a_damaged_post_cache_is_a_store_error_naming_the_file(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        store.save_posts("/posts", {"a.md": CachedPost(1, 2, FULL)})
+    db = sqlite3.connect(path)
+    db.execute("UPDATE post_caches SET data = ?", (data,))
+    db.commit()
+    db.close()
+    with Store.open(path) as store:
+        with pytest.raises(StoreError, match="cache of /posts is damaged") as info:
+            store.cached_posts("/posts")
+        assert info.value.path == str(path)
 
 
 def test_the_cache_saves_bytes_it_was_given_without_packing_again(tmp_path: Path) -> None:

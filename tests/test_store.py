@@ -601,3 +601,36 @@ def test_version_2_database_drops_its_json_post_cache_and_keeps_the_rest(tmp_pat
         post = make_entry("p", body=Body("# hi", "markdown", "https://e.org/p/", "d1"))
         store.update_posts("r", {"b.md": CachedPost(3, 4, post, None, stripped=5)})
         assert store.cached_posts("r") == {"b.md": CachedPost(3, 4, post, None, 5)}
+
+
+def test_version_3_database_drops_its_row_per_post_cache_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    from feedwright.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, path=str(path), migrations=MIGRATIONS[:3])
+    db.execute("INSERT INTO posts (root, rel_path, size, mtime_ns) VALUES ('r', 'a.md', 1, 2)")
+    db.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+    db.close()
+    with Store.open(path) as store:
+        assert store.cached_posts("r") == {}
+        assert store.get_meta("k") == "v"
+
+
+def test_updating_the_post_cache_keeps_the_other_posts_and_path_order(store: Store) -> None:
+    posts = {
+        name: CachedPost(n, n, make_entry(name, body=Body(f"# {name}", "markdown", "https://e/")))
+        for n, name in enumerate(["b.md", "a/z.md", "c.md"])
+    }
+    store.save_posts("/p", posts)
+    edited = CachedPost(9, 9, make_entry("b2", body=Body("# b2", "markdown", "https://e/")))
+    store.update_posts("/p", {"b.md": edited, "a.md": CachedPost(5, 5, error="bad")}, ["c.md"])
+
+    got = store.cached_posts("/p")
+    assert list(got) == ["a.md", "a/z.md", "b.md"]
+    assert got == {"a.md": CachedPost(5, 5, error="bad"), "a/z.md": posts["a/z.md"], "b.md": edited}
+    assert [row[0] for row in store.cached_post_rows("/p", bodies=False)] == list(got)
+    store.forget_post_caches(["/other"])
+    assert store.cached_posts("/p") == {}

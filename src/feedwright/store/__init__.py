@@ -33,6 +33,8 @@ Interface (everything else in this package is private)::
     store.cached_posts(root) -> {rel_path: CachedPost(size, mtime_ns, entry, error)}
     store.cached_post_rows(root) -> [(rel_path, size, mtime_ns, error, stripped, entry, packed)]
     store.save_posts(root, posts)                replace that root's cache with exactly ``posts``
+    store.update_posts(root, changed, removed)   replace/drop some posts (their buckets only)
+    store.forget_post_caches(keep_roots)         drop the caches of every other root
   entry serialisation
     to_json(entry) -> str;  from_json(text) -> Entry   exact round trip, Body included
 

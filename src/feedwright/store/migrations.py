@@ -116,7 +116,23 @@ _V3 = _statements(
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+# 4: a posts folder's cache in a few marshal blobs, one per bucket of posts
+# (see the store's ``_BUCKETS``): 10,000 SQLite rows cost more to load and
+# save than the entries in them cost to decode. A cache again: the next build
+# refills it.
+_V4 = _statements(
+    "DROP TABLE posts",
+    """
+    CREATE TABLE post_caches (
+        root TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (root, bucket)
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -27,8 +27,10 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import marshal
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -235,29 +237,36 @@ def entry_row(entry: Entry) -> EntryRow:
     return entry.id, entry.published.timestamp(), digest, data, summary, content, body_text
 
 
-_INSERT_POST = (
-    "INSERT OR REPLACE INTO posts (root, rel_path, size, mtime_ns, error, stripped,"
-    " packed, body_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# One posts folder's cache is a few rows ("buckets", by a hash of the path),
+# each a marshal blob of ``_CacheRow`` tuples. As one row per post, loading
+# 10,000 cost an edit build ~0.1 s of SQLite row handling and a cold build
+# ~0.15 s to save; as one blob, an edit rewrote all 4 MB of it (~50 ms). As
+# 32 buckets, loading and saving all is ~one blob's cost, and an edit rewrites
+# one bucket (~130 KB).
+_CACHE_FORMAT = 1
+_BUCKETS = 32
+# rel_path, size, mtime_ns, error, stripped, packed entry, body text
+_CacheRow = tuple[str, int, int, str | None, int, bytes | None, str | None]
 
 
-def _post_rows(root: str, posts: Mapping[str, CachedPost]) -> list[tuple[object, ...]]:
-    # A post's entry is one marshal blob (packing.py), its body text aside so
-    # that a build can load the cache without the texts.
-    rows: list[tuple[object, ...]] = []
-    for rel, post in posts.items():
-        entry = post.entry
-        packed = post.packed
-        text = None
-        if entry is not None:
-            if packed is None:
-                packed = pack(entry, body_text=False)
-            if entry.body is not None:
-                text = entry.body.text
-        else:
-            packed = None
-        rows.append((root, rel, post.size, post.mtime_ns, post.error, post.stripped, packed, text))
-    return rows
+def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
+    # A post's entry is packed (packing.py) without its body text, which is
+    # kept aside so that a build can load the cache without the texts.
+    entry = post.entry
+    packed = post.packed
+    text = None
+    if entry is not None:
+        if packed is None:
+            packed = pack(entry, body_text=False)
+        if entry.body is not None:
+            text = entry.body.text
+    else:
+        packed = None
+    return (rel, post.size, post.mtime_ns, post.error, post.stripped, packed, text)
+
+
+def _bucket(rel: str) -> int:
+    return zlib.crc32(rel.encode("utf-8", "surrogatepass")) % _BUCKETS
 
 
 def from_json(text: str, *, origin: str | None = None) -> Entry:
@@ -761,15 +770,9 @@ class Store:
         """:meth:`cached_posts` as plain tuples ``(rel_path, size, mtime_ns,
         error, stripped, entry, packed)``, in path order: for a caller that makes
         records of its own from 10,000 of them (a build), one object less each."""
-        text = "body_text" if bodies else "NULL"
-        rows = self._db.execute(
-            "SELECT rel_path, size, mtime_ns, error, stripped, packed, "
-            + text
-            + " FROM posts WHERE root = ? ORDER BY rel_path",
-            (root,),
-        ).fetchall()
         memo: dict[tuple[Any, ...], Any] = {}
         unpack_ = self._unpack
+        rows = self._cache_rows(root)
         with _gc_paused():
             return [
                 (
@@ -778,7 +781,7 @@ class Store:
                     mtime_ns,
                     error,
                     stripped,
-                    None if p is None else unpack_(p, t, memo),
+                    None if p is None else unpack_(p, t if bodies else None, memo),
                     p,
                 )
                 for rel, size, mtime_ns, error, stripped, p, t in rows
@@ -786,26 +789,41 @@ class Store:
 
     @_guarded
     def save_posts(self, root: str, posts: Mapping[str, CachedPost]) -> None:
-        """Make the cache of ``root`` exactly ``posts`` (rows not in it are deleted)."""
-        rows = _post_rows(root, posts)
+        """Make the cache of ``root`` exactly ``posts``."""
+        buckets: dict[int, list[_CacheRow]] = {}
+        for rel, post in posts.items():
+            buckets.setdefault(_bucket(rel), []).append(_cache_row(rel, post))
         with self.transaction():
-            self._db.execute("DELETE FROM posts WHERE root = ?", (root,))
-            self._db.executemany(_INSERT_POST, rows)
+            self._db.execute("DELETE FROM post_caches WHERE root = ?", (root,))
+            for bucket, rows in buckets.items():
+                self._save_bucket(root, bucket, rows)
 
     @_guarded
     def update_posts(
         self, root: str, changed: Mapping[str, CachedPost], removed: Iterable[str] = ()
     ) -> None:
-        """Upsert ``changed`` rows and delete ``removed`` ones in the cache of ``root``.
+        """Replace ``changed`` posts and drop ``removed`` ones in the cache of ``root``.
 
-        An edit to one post of 10,000 rewrites one row, not the whole cache.
+        Only the buckets holding them are rewritten; the other posts' entries
+        are carried over as stored bytes, never decoded.
         """
-        rows = _post_rows(root, changed)
+        touched: dict[int, tuple[dict[str, CachedPost], list[str]]] = {}
+        for rel, post in changed.items():
+            touched.setdefault(_bucket(rel), ({}, []))[0][rel] = post
+        for rel in removed:
+            touched.setdefault(_bucket(rel), ({}, []))[1].append(rel)
         with self.transaction():
-            self._db.executemany(
-                "DELETE FROM posts WHERE root = ? AND rel_path = ?", [(root, r) for r in removed]
-            )
-            self._db.executemany(_INSERT_POST, rows)
+            for bucket, (put, drop) in touched.items():
+                found = self._db.execute(
+                    "SELECT data FROM post_caches WHERE root = ? AND bucket = ?", (root, bucket)
+                ).fetchone()
+                rows = (
+                    {} if found is None else {r[0]: r for r in self._decode_bucket(root, found[0])}
+                )
+                for rel in drop:
+                    rows.pop(rel, None)
+                rows.update((rel, _cache_row(rel, post)) for rel, post in put.items())
+                self._save_bucket(root, bucket, list(rows.values()))
 
     @_guarded
     def forget_post_caches(self, keep_roots: Iterable[str]) -> None:
@@ -813,7 +831,37 @@ class Store:
         keep = sorted(set(keep_roots))
         marks = ", ".join("?" * len(keep))
         with self.transaction():
-            self._db.execute(f"DELETE FROM posts WHERE root NOT IN ({marks})", keep)
+            self._db.execute(f"DELETE FROM post_caches WHERE root NOT IN ({marks})", keep)
+
+    def _cache_rows(self, root: str) -> list[_CacheRow]:
+        """Every cached post of ``root``, in path order."""
+        rows: list[_CacheRow] = []
+        for (data,) in self._db.execute("SELECT data FROM post_caches WHERE root = ?", (root,)):
+            rows.extend(self._decode_bucket(root, data))
+        rows.sort(key=lambda row: row[0])
+        return rows
+
+    def _decode_bucket(self, root: str, data: bytes) -> list[_CacheRow]:
+        try:
+            with _gc_paused():
+                version, rows = marshal.loads(data)
+            if version != _CACHE_FORMAT or not isinstance(rows, list):
+                raise ValueError(f"unknown format {version!r}")
+        except (ValueError, TypeError, EOFError) as exc:
+            message = f"a cached post cannot be read: the cache of {root} is damaged ({exc})"
+            raise StoreError(message, path=str(self.path)) from exc
+        return cast(list[_CacheRow], rows)
+
+    def _save_bucket(self, root: str, bucket: int, rows: list[_CacheRow]) -> None:
+        if not rows:
+            self._db.execute(
+                "DELETE FROM post_caches WHERE root = ? AND bucket = ?", (root, bucket)
+            )
+            return
+        self._db.execute(
+            "INSERT OR REPLACE INTO post_caches (root, bucket, data) VALUES (?, ?, ?)",
+            (root, bucket, marshal.dumps((_CACHE_FORMAT, rows))),
+        )
 
     def _unpack(self, packed: bytes, text: str | None, memo: _Memo) -> Entry:
         try:
