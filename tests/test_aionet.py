@@ -9,9 +9,10 @@ the HTTP behaviour is in test_http.py, which runs on the same transport.
 from __future__ import annotations
 
 import asyncio
+import random
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,25 +47,121 @@ def fetch_many(urls: list[str], requests: list[FetchRequest] | None = None) -> l
 def test_the_default_fetcher_sends_through_the_asyncio_transport(
     http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    used: list[str] = []
-    original = aionet.Transport.handle_async_request
+    used: list[tuple[str, bool]] = []
+    original = aionet.Transport.get
 
-    async def spy(self: aionet.Transport, request: httpx.Request) -> httpx.Response:
-        used.append(str(request.url))
-        return await original(self, request)
+    async def spy(
+        self: aionet.Transport, url: str, headers: Sequence[tuple[bytes, bytes]]
+    ) -> httpx.Response | None:
+        response = await original(self, url, headers)
+        used.append((url, response is not None))
+        return response
 
-    monkeypatch.setattr(aionet.Transport, "handle_async_request", spy)
+    monkeypatch.setattr(aionet.Transport, "get", spy)
     url = http_server.route("/feed.xml", body=RSS, headers={"ETag": '"a"'})
 
     first, again = fetch_many([url, url], [FetchRequest(url), FetchRequest(url, etag='"b"')])
 
-    assert used == [url, url]
+    assert used == [(url, True), (url, True)]  # the fast path: no httpx.Request made
     assert isinstance(first, FetchResponse) and first.content == RSS and first.etag == '"a"'
     assert isinstance(again, FetchResponse) and again.status == 200
     sent = http_server.requests[-1].headers
     assert sent["if-none-match"] == '"b"' and sent["user-agent"] == "test"
     assert sent["accept-encoding"] == "gzip, deflate" and sent["host"] == url.split("/")[2]
     assert len({r.peer for r in http_server.requests}) == 1  # kept alive
+
+
+def test_urls_the_fast_path_declines_go_through_httpx_url(http_server: LoopbackServer) -> None:
+    http_server.route("/feed.xml", body=RSS)
+    http_server.route("/caf%C3%A9.xml", body=RSS)
+    base = http_server.base_url
+    urls = [f"{base}/a/../feed.xml", f"{base}/café.xml", f"{base}/feed.xml#top"]
+    assert [aionet.split_url(u) for u in urls] == [None, None, None]
+
+    results = fetch_many(urls)
+
+    assert all(isinstance(r, FetchResponse) and r.content == RSS for r in results)
+    assert [r.path for r in http_server.requests] == ["/feed.xml", "/caf%C3%A9.xml", "/feed.xml"]
+
+
+_URL_PIECES = {
+    "scheme": ["http", "https", "HTTP", "ftp"],
+    "host": [
+        "example.com",
+        "Example.COM",
+        "a-b.c0",
+        "127.0.0.1",
+        "256.1.1.1",
+        "01.2.3.4",
+        "xn--caf-dma.fr",
+        "-a.b",
+        "a..b",
+        "[::1]",
+        "localhost",
+        "1.2.3",
+        "a_b.c",
+    ],
+    "port": ["", ":80", ":443", ":8080", ":0", ":65535", ":65536", ":08", ":"],
+    "path": [
+        "",
+        "/",
+        "/feed.xml",
+        "/a/./b",
+        "/a/../b",
+        "/.well-known/x",
+        "/a.b/c.",
+        "/%7e/%7E",
+        "/%zz",
+        "/caf\u00e9",
+        "/a b",
+        "/a|b",
+        "/~u/!$&'()*+,;=:@",
+        "/x.",
+        "/..",
+        "/[x]",
+        "//double",
+        "/a%2Fb",
+    ],
+    "query": [
+        "",
+        "?",
+        "?a=1&b=2",
+        "?q=a b",
+        "?x=%41",
+        "?u=/p?q",
+        "?a=[1]",
+        '?a="b"',
+        "?é",
+        "?a=%4",
+    ],
+    "fragment": ["", "#", "#top"],
+}
+
+
+def test_split_url_agrees_with_httpx_url_wherever_it_answers() -> None:
+    rng = random.Random(20261128)
+    answered = 0
+    for _ in range(20_000):
+        # The first of each is plain; drawn half the time so that many URLs are.
+        parts = {
+            name: options[0] if rng.random() < 0.5 else rng.choice(options)
+            for name, options in _URL_PIECES.items()
+        }
+        url = "{scheme}://{host}{port}{path}{query}{fragment}".format(**parts)
+        split = aionet.split_url(url)
+        if split is None:
+            continue
+        answered += 1
+        parsed = httpx.URL(url)
+        request = httpx.Request("GET", url)
+        assert split == (
+            parsed.raw_scheme,
+            parsed.raw_host,
+            parsed.port,
+            parsed.raw_path,
+            request.headers["host"].encode(),
+        ), url
+    assert answered > 2_000  # the fast path is not vacuous
 
 
 def test_a_connection_the_server_closed_is_not_reused(http_server: LoopbackServer) -> None:
