@@ -302,8 +302,10 @@ class Fetcher:
                         else:
                             # Reading the (empty) body hands the connection back to
                             # the pool; unread, httpcore closes it and every 304
-                            # would pay for a new connection.
-                            await response.aread()
+                            # would pay for a new connection. Straight from the
+                            # stream: nothing to decode.
+                            async for _ in response.stream:  # type: ignore[union-attr]
+                                pass
                         return _Exchange(
                             url=url,
                             status=status,
@@ -689,6 +691,9 @@ def _join(base: str, href: str, url: str) -> str:
 
 
 def _host(target: str, url: str) -> str:
+    plain = aionet.split_url(target)
+    if plain is not None:
+        return plain[1].decode("ascii")  # lowercase already
     try:
         host = httpx.URL(target).host
     except (httpx.InvalidURL, UnicodeError) as exc:
