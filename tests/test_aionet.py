@@ -283,3 +283,33 @@ def test_https_with_an_untrusted_certificate_is_a_readable_error(tls_server: str
     assert isinstance(result, FetchError)
     assert result.url == tls_server
     assert "cannot connect" in result.message and "CERTIFICATE_VERIFY_FAILED" in result.message
+
+
+def test_a_fast_sender_is_held_in_the_kernel_not_in_memory() -> None:
+    # 20 MB sent as fast as loopback allows, read 64 KB at a time with a pause
+    # after each: the client's buffer never holds much more than one high-water mark.
+    size = 20 << 20
+    seen: list[int] = []
+
+    async def go() -> int:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"\0" * size)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        stream = await aionet.AsyncioBackend().connect_tcp("127.0.0.1", port)
+        got = 0
+        while chunk := await stream.read(65536, timeout=5):
+            got += len(chunk)
+            seen.append(len(stream._protocol.buffer))  # type: ignore[attr-defined]
+            if len(seen) % 16 == 0:
+                await asyncio.sleep(0.001)
+        await stream.aclose()
+        server.close()
+        await server.wait_closed()
+        return got
+
+    assert asyncio.run(go()) == size
+    assert max(seen) < aionet._READ_HIGH + (1 << 20)  # + what one recv may add

@@ -103,18 +103,29 @@ def split_url(url: str) -> tuple[bytes, bytes, int | None, bytes, bytes] | None:
     return scheme.encode(), host.encode(), port, target.encode(), netloc.encode()
 
 
+# Received bytes kept at most before the socket is no longer read (a body
+# arriving faster than it is decoded waits in the kernel, not in memory).
+_READ_HIGH = 1 << 20
+_READ_LOW = 1 << 18
+
+
 class _Protocol(asyncio.Protocol):
-    """One connection's received bytes, end-of-stream and write flow control."""
+    """One connection's received bytes, end-of-stream and flow control both ways."""
 
     def __init__(self) -> None:
         self.buffer = bytearray()
         self.eof = False
         self.error: Exception | None = None
-        self.paused = False
+        self.paused = False  # writing: the kernel's send buffer is full
+        self.reader: asyncio.Transport | None = None  # the transport to pause reading on
+        self.reading_paused = False
         self._waiter: asyncio.Future[None] | None = None
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        if len(self.buffer) > _READ_HIGH and self.reader is not None and not self.reading_paused:
+            self.reader.pause_reading()
+            self.reading_paused = True
         self._wake()
 
     def eof_received(self) -> bool:
@@ -153,6 +164,7 @@ class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        protocol.reader = transport
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
@@ -167,6 +179,9 @@ class _Stream(httpcore.AsyncNetworkStream):
         if buffer:
             data = bytes(buffer[:max_bytes])
             del buffer[:max_bytes]
+            if protocol.reading_paused and len(buffer) < _READ_LOW:
+                protocol.reading_paused = False
+                self._transport.resume_reading()
             return data
         if protocol.error is not None:
             raise httpcore.ReadError(str(protocol.error) or "connection lost")
