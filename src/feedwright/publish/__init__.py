@@ -10,6 +10,8 @@ The sequence::
                 (many entries: shared among forked processes)
     serialise   each output file exactly once, to bytes          (render_outputs)
     write       atomically, only files whose bytes changed; stale ones removed
+                (many entries: each forked process writes the files it serialised,
+                once the manifest owns every path of the plan)
 
 Layout under ``output.dir``::
 
@@ -29,13 +31,14 @@ from typing import Any
 
 from .. import build_id, forking
 from ..config import Config, Format, Output, Site
+from ..exceptions import PublishError
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
 from .atom_rss import EntryMemo, feed_xml
 from .json_feed import feed_json
 from .opml import Outline, opml
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
-from .write import write_outputs
+from .write import WriteResult, begin_outputs, finish_outputs, put, write_outputs
 
 Render = Callable[[Entry], Entry]
 
@@ -136,9 +139,11 @@ class _Cleaner:
 
 
 @dataclass(frozen=True, slots=True)
-class _Rendered:
-    files: dict[str, bytes]
+class _Prepared:
+    ready: list[FeedPlan]  # to serialise: rendered entries
     feeds: list[FeedPlan]
+    site: Site  # cleaned
+    opml: bytes
     stripped: int
     keys: dict[str, str]  # every published file -> the hash of its inputs
     skipped: list[str]
@@ -160,9 +165,10 @@ def _feed_key(feed: FeedPlan, config: Config, hashes: dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def _render(
+def _prepare_feeds(
     entries: Iterable[Entry], config: Config, render: Render | None, skip: Skip | None = None
-) -> _Rendered:
+) -> _Prepared:
+    """Plan, skip what is up to date, render the rest's entries; everything but serialising."""
     output = config.output
     render = render or _default_render
     plans = plan(entries, output, config.site)
@@ -171,14 +177,19 @@ def _render(
     hashes: dict[str, str] = {}
     todo: list[FeedPlan] = []
     skipped: list[str] = []
-    for p in plans:
-        rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
-        key = _feed_key(p, config, hashes)
-        keys.update((rel, key) for rel in rels)
-        if skip is not None and all(skip(rel, key) for rel in rels):
-            skipped.extend(rels)
-        else:
-            todo.append(p)
+    if skip is None:
+        # Nothing to compare the keys with before rendering, so the entries'
+        # hashes (half a second for 10,000) are taken in the rendering workers.
+        todo = list(plans)
+    else:
+        for p in plans:
+            rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
+            key = _feed_key(p, config, hashes)
+            keys.update((rel, key) for rel in rels)
+            if all(skip(rel, key) for rel in rels):
+                skipped.extend(rels)
+            else:
+                todo.append(p)
 
     clean = _Cleaner()
     site = clean.site(config.site)
@@ -189,7 +200,11 @@ def _render(
     for p in todo:
         for entry in p.entries:
             unique.setdefault(entry.id, entry)
-    prepared = _prepare_all(list(unique.values()), render, clean)
+    prepared = _prepare_all(list(unique.values()), render, clean, hashes if skip is None else None)
+    if skip is None:
+        for p in plans:
+            key = _feed_key(p, config, hashes)
+            keys.update((p.path(FILENAMES[fmt]), key) for fmt in output.formats)
 
     outlines: list[Outline] = []
     feeds: list[FeedPlan] = []
@@ -206,11 +221,20 @@ def _render(
         outlines.append(
             Outline(feed.title, feed_url(site, output, feed.path(FILENAMES[fmt])), site.url)
         )
-    files = _serialise_all(ready, site, output)
     owner = site.author.name if site.author is not None else None
-    files[OPML_NAME] = opml(site.title, outlines, owner=owner)
-    keys[OPML_NAME] = hashlib.sha256(files[OPML_NAME]).hexdigest()
-    return _Rendered(files, feeds, clean.stripped, keys, skipped)
+    index = opml(site.title, outlines, owner=owner)
+    keys[OPML_NAME] = hashlib.sha256(index).hexdigest()
+    return _Prepared(ready, feeds, site, index, clean.stripped, keys, skipped)
+
+
+def _render(
+    entries: Iterable[Entry], config: Config, render: Render | None, skip: Skip | None = None
+) -> tuple[_Prepared, dict[str, bytes]]:
+    """What to publish, and every file to write as bytes (index.opml last)."""
+    prepared = _prepare_feeds(entries, config, render, skip)
+    files = _serialise_all(prepared.ready, prepared.site, config.output)
+    files[OPML_NAME] = prepared.opml
+    return prepared, files
 
 
 # Below this many entries to render, forking a second process costs more than
@@ -221,7 +245,7 @@ def _render(
 # core busy elsewhere it loses the 20 ms plus ~10% (copy-on-write, sending the
 # results back). At 200 the likely gain (~50 ms) outweighs the worst loss.
 PARALLEL_RENDER = 200
-_RENDER_WORK: tuple[list[Entry], Render] | None = None  # inherited by forked workers
+_RENDER_WORK: tuple[list[Entry], Render, bool] | None = None  # inherited by forked workers
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 # One prepared entry as sent back by a worker: the fields that differ from its
 # input. Pickling whole entries (10,000 posts, a full-history build) took about
@@ -233,13 +257,14 @@ def _prepare(entry: Entry, render: Render, clean: _Cleaner) -> Entry:
     return clean.entry(entry if entry.is_rendered else render(entry))
 
 
-def _prepare_share(indexes: range) -> tuple[list[_Changes], int, bool]:
-    """Prepare the inherited entries at ``indexes``: (changes, characters
-    stripped, whether all of them rendered)."""
+def _prepare_share(indexes: range) -> tuple[list[_Changes], list[str], int, bool]:
+    """Prepare the inherited entries at ``indexes``: (changes, the input entries'
+    content hashes if asked for, characters stripped, whether all of them rendered)."""
     assert _RENDER_WORK is not None
-    entries, render = _RENDER_WORK
+    entries, render, want_hashes = _RENDER_WORK
     clean = _Cleaner()
     changes: list[_Changes] = []
+    hashes: list[str] = []
     for i in indexes:
         entry = entries[i]
         try:
@@ -247,7 +272,9 @@ def _prepare_share(indexes: range) -> tuple[list[_Changes], int, bool]:
         except Exception:
             # An exception may not survive pickling (keyword-only arguments);
             # the parent renders again instead, to raise it as a serial run would.
-            return changes, clean.stripped, False
+            return changes, hashes, clean.stripped, False
+        if want_hashes:
+            hashes.append(entry.content_hash())
         changes.append(
             tuple(
                 (name, value)
@@ -255,11 +282,14 @@ def _prepare_share(indexes: range) -> tuple[list[_Changes], int, bool]:
                 if (value := getattr(done, name)) != getattr(entry, name)
             )
         )
-    return changes, clean.stripped, True
+    return changes, hashes, clean.stripped, True
 
 
-def _prepare_all(entries: list[Entry], render: Render, clean: _Cleaner) -> dict[str, Entry]:
-    """Each entry rendered (unless it already is) and cleaned, by id, in input order.
+def _prepare_all(
+    entries: list[Entry], render: Render, clean: _Cleaner, hashes: dict[str, str] | None = None
+) -> dict[str, Entry]:
+    """Each entry rendered (unless it already is) and cleaned, by id, in input order;
+    with ``hashes``, each input entry's ``content_hash()`` put there by its id.
 
     Rendering is most of a cold publish and nearly all of a full-history one,
     so with many entries to render they are shared among forked processes,
@@ -270,24 +300,28 @@ def _prepare_all(entries: list[Entry], render: Render, clean: _Cleaner) -> dict[
     workers = forking.workers()
     pending = sum(1 for e in entries if not e.is_rendered)
     if workers < 2 or pending < PARALLEL_RENDER or not forking.fork_safe():
+        if hashes is not None:
+            hashes.update((e.id, e.content_hash()) for e in entries)
         return {e.id: _prepare(e, render, clean) for e in entries}
     # Interleaved, so posts (to render) and remote entries (only to clean) are
     # spread evenly whatever their order.
     shares = [range(k, len(entries), workers) for k in range(workers)]
-    _RENDER_WORK = (entries, render)
+    _RENDER_WORK = (entries, render, hashes is not None)
     try:
         results = forking.in_shares(_prepare_share, shares)
     finally:
         _RENDER_WORK = None
-    if not all(ok for _, _, ok in results):
+    if not all(ok for *_, ok in results):
         # Again in order: the first entry that fails raises, as serially.
         return {e.id: _prepare(e, render, clean) for e in entries}
     prepared = list(entries)
-    for share, (changes, stripped, _) in zip(shares, results, strict=True):
+    for share, (changes, digests, stripped, _) in zip(shares, results, strict=True):
         clean.stripped += stripped
         for i, change in zip(share, changes, strict=True):
             if change:
                 prepared[i] = replace(entries[i], **dict(change))
+        if hashes is not None:
+            hashes.update((entries[i].id, digest) for i, digest in zip(share, digests, strict=True))
     # Keyed by the ids as given: cleaning may change an id.
     return {e.id: done for e, done in zip(entries, prepared, strict=True)}
 
@@ -295,7 +329,12 @@ def _prepare_all(entries: list[Entry], render: Render, clean: _Cleaner) -> dict[
 # Below this many entries to serialise, forking a second process costs more
 # than it saves (a 10,000-post site with limit 20 has about 2,000).
 PARALLEL_ENTRIES = 1000
-_WORK: tuple[list[FeedPlan], Site, Output] | None = None  # inherited by forked workers
+# Inherited by forked workers: the feeds, the cleaned site, the output
+# settings, and where to write each file (None: send the bytes back instead).
+_WORK: tuple[list[FeedPlan], Site, Output, Mapping[str, Path] | None] | None = None
+# A file a worker could not write: (its relative path, the PublishError's
+# message and path). PublishError itself does not survive pickling.
+_Failure = tuple[str, str, str]
 
 
 def _serialise(
@@ -314,7 +353,7 @@ def _serialise(
 
 def _serialise_share(indexes: list[int]) -> dict[str, bytes]:
     assert _WORK is not None
-    feeds, site, output = _WORK
+    feeds, site, output, _ = _WORK
     files: dict[str, bytes] = {}
     memo: EntryMemo = {}
     for i in indexes:
@@ -322,26 +361,69 @@ def _serialise_share(indexes: list[int]) -> dict[str, bytes]:
     return files
 
 
-def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[str, bytes]:
-    """Every feed file; serialising is the costliest step of a big publish, so
-    with many entries the feeds are shared among forked processes (which
-    inherit the rendered entries instead of receiving them pickled)."""
-    global _WORK
+def _put_all(
+    files: Mapping[str, bytes], targets: Mapping[str, Path]
+) -> tuple[list[str], list[_Failure]]:
+    """Write each file that changed: (the paths written, the ones that failed)."""
+    written: list[str] = []
+    failed: list[_Failure] = []
+    for rel, data in files.items():
+        try:
+            if put(targets[rel], data):
+                written.append(rel)
+        except PublishError as exc:
+            # Carry on: the serial path stops at the first failure in path
+            # order, and only every share's failures together tell which that is.
+            failed.append((rel, exc.message, exc.path))
+    return written, failed
+
+
+def _write_share(indexes: list[int]) -> tuple[list[str], list[_Failure]]:
+    """Serialise the inherited feeds at ``indexes`` and write their files here,
+    so their bytes (half of a 400 MB full-history build) never cross a pipe and
+    writing them, fsync included, runs on every core."""
+    assert _WORK is not None
+    feeds, site, output, targets = _WORK
+    assert targets is not None
+    written: list[str] = []
+    failed: list[_Failure] = []
+    memo: EntryMemo = {}
+    for i in indexes:
+        done, bad = _put_all(_serialise(feeds[i], site, output, memo), targets)
+        written.extend(done)
+        failed.extend(bad)
+    return written, failed
+
+
+def _shares(feeds: list[FeedPlan]) -> list[list[int]] | None:
+    """The feeds' indexes split among forked workers by their entries, or None
+    when there are too few entries to pay for a fork (or no fork is allowed)."""
     workers = forking.workers()
     total = sum(len(f.entries) for f in feeds)
     if workers < 2 or total < PARALLEL_ENTRIES or not forking.fork_safe():
-        files: dict[str, bytes] = {}
-        memo: EntryMemo = {}
-        for feed in feeds:
-            files.update(_serialise(feed, site, output, memo))
-        return files
+        return None
     shares: list[list[int]] = [[] for _ in range(workers)]
     loads = [0] * workers
     for i in sorted(range(len(feeds)), key=lambda i: -len(feeds[i].entries)):
         k = loads.index(min(loads))
         shares[k].append(i)
         loads[k] += len(feeds[i].entries) + 1
-    _WORK = (feeds, site, output)
+    return shares
+
+
+def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[str, bytes]:
+    """Every feed file; serialising is the costliest step of a big publish, so
+    with many entries the feeds are shared among forked processes (which
+    inherit the rendered entries instead of receiving them pickled)."""
+    global _WORK
+    shares = _shares(feeds)
+    if shares is None:
+        files: dict[str, bytes] = {}
+        memo: EntryMemo = {}
+        for feed in feeds:
+            files.update(_serialise(feed, site, output, memo))
+        return files
+    _WORK = (feeds, site, output, None)
     done: dict[str, bytes] = {}
     try:
         for files in forking.in_shares(_serialise_share, shares):
@@ -353,11 +435,33 @@ def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[st
     return {rel: done[rel] for rel in order}
 
 
+def _write_all(prepared: _Prepared, output: Output, shares: list[list[int]]) -> WriteResult:
+    """Serialise and write every file in forked workers, with ``write_outputs``'s
+    result and guarantees: the manifest owns every path before any is written,
+    and a failure raises the PublishError the serial path would have."""
+    global _WORK
+    feeds = prepared.ready
+    rels = [feed.path(FILENAMES[fmt]) for feed in feeds for fmt in output.formats]
+    pending = begin_outputs(output.dir, [*rels, OPML_NAME], keep=prepared.skipped)
+    _WORK = (feeds, prepared.site, output, pending.targets)
+    try:
+        results = forking.in_shares(_write_share, shares)
+    finally:
+        _WORK = None
+    done, bad = _put_all({OPML_NAME: prepared.opml}, pending.targets)
+    written = [*done, *(rel for share, _ in results for rel in share)]
+    failed = [*bad, *(failure for _, share in results for failure in share)]
+    if failed:
+        _, message, path = min(failed)
+        raise PublishError(message, path=path)
+    return finish_outputs(pending, written)
+
+
 def render_outputs(
     entries: Iterable[Entry], config: Config, render: Render | None = None
 ) -> dict[str, bytes]:
     """Every output file as exact bytes, keyed by POSIX path relative to output.dir; no I/O."""
-    return _render(entries, config, render).files
+    return _render(entries, config, render)[1]
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -396,8 +500,14 @@ def publish(
                 and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
             )
 
-    result = _render(entries, config, render, skip)
-    written = write_outputs(root, result.files, keep=result.skipped)
+    result = _prepare_feeds(entries, config, render, skip)
+    shares = _shares(result.ready)
+    if shares is None:
+        files = _serialise_all(result.ready, result.site, config.output)
+        files[OPML_NAME] = result.opml
+        written = write_outputs(root, files, keep=result.skipped)
+    else:
+        written = _write_all(result, config.output, shares)
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
         if rel in result.skipped and previous is not None:

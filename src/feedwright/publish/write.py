@@ -6,6 +6,8 @@ The sequence for one publish::
     manifest += new paths          so a crash below never orphans a file we made
     for each file: same bytes on disk? keep it (mtime, hence ETag, unchanged)
                    else temp file beside it, fsync, os.replace
+                   (any order, any process: a big publish's forked workers
+                   each write the files they serialised)
     remove files the manifest lists that this publish no longer has
     manifest = exactly this publish's paths
 
@@ -151,6 +153,66 @@ def _remove(root: Path, relpath: str) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A publish under way: its checked targets and the files owned before it."""
+
+    root: Path
+    targets: dict[str, Path]  # every path to write, sorted, each checked by safe_path
+    kept: list[str]
+    owned: list[str]
+
+
+def begin_outputs(root: Path, rels: Iterable[str], *, keep: Iterable[str] = ()) -> Pending:
+    """Check every path and make the manifest own them all, before any file is written.
+
+    Called with every path of the publish (known from the plan before
+    serialising), so files may then be written in any order, by any process.
+    """
+    names = set(rels)
+    kept = sorted(set(keep) - names)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create: {exc.strerror or exc}", path=str(root)) from exc
+    targets = {rel: safe_path(root, rel) for rel in sorted(names)}
+    if MANIFEST_NAME in targets:
+        raise PublishError("reserved for feedwright's manifest", path=MANIFEST_NAME)
+
+    owned = _read_manifest(root)
+    if not names <= set(owned):
+        _write_manifest(root, [*owned, *names])
+    return Pending(root, targets, kept, owned)
+
+
+def put(target: Path, data: bytes) -> bool:
+    """Write ``data`` to ``target`` unless it already holds exactly that; True if written."""
+    if _same(target, data):
+        return False
+    atomic_write(target, data)
+    return True
+
+
+def finish_outputs(pending: Pending, written: Iterable[str]) -> WriteResult:
+    """Every file is in place: remove stale ones, and let the manifest own exactly
+    this publish's files. ``written`` names the files rewritten; the rest unchanged."""
+    root = pending.root
+    names = set(pending.targets)
+    kept = pending.kept
+    result = WriteResult(written=sorted(written))
+    changed = set(result.written)
+    result.unchanged.extend(kept)
+    result.unchanged.extend(rel for rel in pending.targets if rel not in changed)
+
+    for rel in sorted(set(pending.owned) - names - set(kept)):
+        if _remove(root, rel):
+            result.removed.append(rel)
+
+    _write_manifest(root, [*names, *kept])
+    result.unchanged.sort()
+    return result
+
+
 def write_outputs(
     root: Path, files: Mapping[str, bytes], *, keep: Iterable[str] = ()
 ) -> WriteResult:
@@ -159,35 +221,18 @@ def write_outputs(
     ``keep`` names files the caller knows are already up to date (it did not
     even serialise them): they count as unchanged and stay owned.
     """
-    kept = sorted(set(keep) - set(files))
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PublishError(f"cannot create: {exc.strerror or exc}", path=str(root)) from exc
-    targets = {rel: safe_path(root, rel) for rel in sorted(files)}
-    if MANIFEST_NAME in targets:
-        raise PublishError("reserved for feedwright's manifest", path=MANIFEST_NAME)
-
-    owned = _read_manifest(root)
-    if not set(files) <= set(owned):
-        _write_manifest(root, [*owned, *files])
-
-    result = WriteResult()
-    result.unchanged.extend(kept)
-    for rel, target in targets.items():
-        if _same(target, files[rel]):
-            result.unchanged.append(rel)
-        else:
-            atomic_write(target, files[rel])
-            result.written.append(rel)
-
-    for rel in sorted(set(owned) - set(files) - set(kept)):
-        if _remove(root, rel):
-            result.removed.append(rel)
-
-    _write_manifest(root, [*files, *kept])
-    result.unchanged.sort()
-    return result
+    pending = begin_outputs(root, files, keep=keep)
+    written = [rel for rel, target in pending.targets.items() if put(target, files[rel])]
+    return finish_outputs(pending, written)
 
 
-__all__ = ["WriteResult", "atomic_write", "safe_path", "write_outputs"]
+__all__ = [
+    "Pending",
+    "WriteResult",
+    "atomic_write",
+    "begin_outputs",
+    "finish_outputs",
+    "put",
+    "safe_path",
+    "write_outputs",
+]
