@@ -201,3 +201,42 @@ def test_plan_is_independent_of_input_order(tmp_path: Path) -> None:
     assert tech.title == "S - Tech"
     assert len(tech.entries) == 5
     assert list(tech.entries) == sorted(tech.entries, key=Entry.sort_key)
+
+
+def _display_names_by_sorting(entries: list[Entry]) -> dict[str, str]:
+    """The definition plan's _display_names must keep: walk every entry oldest
+    first (published, then id) and keep each key's first spelling."""
+    from feedwright.publish.plan import _cleaned
+
+    names: dict[str, str] = {}
+    for entry in sorted(entries, key=lambda e: (e.published, e.id)):
+        for cat, key in _cleaned(entry.categories):
+            if key and key not in names:
+                names[key] = " ".join(cat.split())
+    return names
+
+
+def test_display_names_agree_with_walking_every_entry_oldest_first() -> None:
+    import random
+
+    from feedwright.publish.plan import _display_names
+
+    rng = random.Random(11)
+    spellings = ["Tech", "tech", " TECH ", "港口", "Sport", "sport\x01", "C++", "c++", "", "  "]
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    for _ in range(300):
+        entries = [
+            Entry(
+                id=f"id-{rng.randrange(1000):03}",
+                title="t",
+                # Few distinct times: many ties broken by id.
+                published=base + timedelta(hours=rng.randrange(4)),
+                updated=base,
+                categories=tuple(rng.choice(spellings) for _ in range(rng.randrange(4))),
+            )
+            for _ in range(rng.randrange(1, 12))
+        ]
+        unique = list({e.id: e for e in entries}.values())
+        got = _display_names(unique)
+        want = _display_names_by_sorting(unique)
+        assert list(got.items()) == list(want.items())

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
-import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -271,21 +270,37 @@ def _cleaned(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((name, category_key(name)) for name in names)
 
 
-_OLDEST_FIRST = operator.attrgetter("published", "id")  # a C key: no lambda call per entry
+@functools.lru_cache(maxsize=4096)
+def _keys(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """The distinct category keys of ``categories``, in order."""
+    return tuple(dict.fromkeys(key for _, key in _cleaned(categories)))
 
 
 def _display_names(entries: list[Entry]) -> dict[str, str]:
-    """Category key -> its spelling in the oldest entry that has it.
+    """Category key -> its spelling in the oldest entry that has it (by
+    published, then id), in the order the keys first appear oldest first.
 
     The oldest entry, not the newest, so a feed's title does not change when a
-    new post spells the category differently.
+    new post spells the category differently. Worked out per distinct tuple of
+    categories (a few thousand on a 10,000-post site), not per entry.
     """
-    names: dict[str, str] = {}
-    for entry in sorted(entries, key=_OLDEST_FIRST):
-        for cat, key in _cleaned(entry.categories):
-            if key and key not in names:
-                names[key] = " ".join(cat.split())
-    return names
+    oldest: dict[tuple[str, ...], tuple[datetime, str]] = {}
+    for entry in entries:
+        categories = entry.categories
+        if categories:
+            mark = (entry.published, entry.id)
+            seen = oldest.get(categories)
+            if seen is None or mark < seen:
+                oldest[categories] = mark
+    first: dict[str, tuple[tuple[datetime, str], int, str]] = {}
+    for categories, mark in oldest.items():
+        for index, (cat, key) in enumerate(_cleaned(categories)):
+            if key:
+                found = first.get(key)
+                if found is None or mark < found[0]:
+                    first[key] = (mark, index, cat)
+    order = sorted(first, key=lambda key: first[key][:2])
+    return {key: " ".join(first[key][2].split()) for key in order}
 
 
 def _newest(entries: Iterable[Entry]) -> datetime:
@@ -331,9 +346,9 @@ def plan(entries: Iterable[Entry], output: Output, site: Site) -> list[FeedPlan]
 
     members: dict[str, list[Entry]] = {key: [] for key in wanted}
     for entry in pool:
-        for key in dict.fromkeys(key for _, key in _cleaned(entry.categories)):
-            if key in members:
-                members[key].append(entry)
+        for key in _keys(entry.categories):
+            if (feed := members.get(key)) is not None:
+                feed.append(entry)
 
     combined = _limited(pool, output.limit)
     plans = [FeedPlan(None, None, site.title, combined, _newest(combined))]
