@@ -27,7 +27,6 @@ import json
 import marshal
 import os
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -204,6 +203,8 @@ def scope_id(entry: Entry) -> Entry:
     published scoped by the subscription, as a stable name-based UUID URN."""
     if _GLOBAL_ID.match(entry.id):
         return entry
+    import uuid  # here: with platform, ~8 ms of every build's start
+
     scoped = uuid.uuid5(uuid.NAMESPACE_URL, f"{entry.origin}\x00{entry.id}")
     return replace(entry, id=f"urn:uuid:{scoped}")
 

@@ -83,7 +83,6 @@ import json
 import marshal
 import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
@@ -819,6 +818,8 @@ def _check_expansion(node: yaml.Node, where: str) -> None:
 
 
 def _load_toml(raw: str, where: str) -> dict[str, Any]:
+    import tomllib  # here: Hugo's TOML front matter is the rare case
+
     try:
         return tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
