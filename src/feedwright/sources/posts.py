@@ -85,7 +85,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -99,7 +99,7 @@ from .. import forking
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
-from ..packing import pack, unpack
+from ..packing import new_entry, pack, unpack
 from ..sanitize import safe_url
 from ..text import category_key, join_url, strip_xml_illegal
 from .files import POST_SUFFIXES, Stamp
@@ -1149,13 +1149,7 @@ def _entry_fast(
     # Entry's __init__ sets each frozen field through object.__setattr__, then
     # checks that the times are UTC (as they are here): a sixth of the cost of
     # this function. The fields are set straight into the slots instead.
-    entry: Entry = object.__new__(Entry)
-    for put, value in zip(_ENTRY_SLOTS, values, strict=True):
-        put(entry, value)
-    return entry
-
-
-_ENTRY_SLOTS = tuple(getattr(Entry, f.name).__set__ for f in fields(Entry))
+    return new_entry(values)
 
 
 def _names_fast(value: object, extra: tuple[str, ...]) -> tuple[str, ...] | None:
