@@ -313,10 +313,15 @@ def _read_share(worker: int) -> list[tuple[str, PostRecord]] | bytes:
     assert _READ_WORK is not None
     _, _, source, site, keep_text = _READ_WORK
     if worker == 0:
-        return [
-            (rel, _read_one(where, rel, stamp, source, site, keep_text))
-            for where, rel, stamp in _next_files()
-        ]
+        records = []
+        for where, rel, stamp in _next_files():
+            record = _read_one(where, rel, stamp, source, site, keep_text)
+            if record.entry is not None and not keep_text:
+                # Packed for the post cache here, while the workers still read,
+                # rather than by the cache's save after them.
+                record = record._replace(packed=pack(record.entry, body_text=False))
+            records.append((rel, record))
+        return records
     return _read_chunk_packed(_next_files(), source, site, keep_text)
 
 
