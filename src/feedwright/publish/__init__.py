@@ -361,6 +361,16 @@ def _serialise_share(indexes: list[int]) -> dict[str, bytes]:
     return files
 
 
+def _put_one(rel: str, target: Path, data: bytes) -> tuple[bool, _Failure | None]:
+    """Write one file if it changed: (whether it was written, its failure if any)."""
+    try:
+        return put(target, data), None
+    except PublishError as exc:
+        # Carry on: the serial path stops at the first failure in path
+        # order, and only every share's failures together tell which that is.
+        return False, (rel, exc.message, exc.path)
+
+
 def _put_all(
     files: Mapping[str, bytes], targets: Mapping[str, Path]
 ) -> tuple[list[str], list[_Failure]]:
@@ -368,30 +378,40 @@ def _put_all(
     written: list[str] = []
     failed: list[_Failure] = []
     for rel, data in files.items():
-        try:
-            if put(targets[rel], data):
-                written.append(rel)
-        except PublishError as exc:
-            # Carry on: the serial path stops at the first failure in path
-            # order, and only every share's failures together tell which that is.
-            failed.append((rel, exc.message, exc.path))
+        done, failure = _put_one(rel, targets[rel], data)
+        if done:
+            written.append(rel)
+        if failure is not None:
+            failed.append(failure)
     return written, failed
+
+
+# Files a worker has handed to its writer threads: each file's fsync (a
+# journal commit) then waits beside the serialising of the next feeds instead
+# of stopping it, and the filesystem can commit several at once. In a cold
+# limit-20 build fsync was ~0.1-0.2 s of ~0.4 s of writing.
+WRITER_THREADS = 4
 
 
 def _write_share(indexes: list[int]) -> tuple[list[str], list[_Failure]]:
     """Serialise the inherited feeds at ``indexes`` and write their files here,
     so their bytes (half of a 400 MB full-history build) never cross a pipe and
     writing them, fsync included, runs on every core."""
+    from concurrent.futures import ThreadPoolExecutor
+
     assert _WORK is not None
     feeds, site, output, targets = _WORK
     assert targets is not None
-    written: list[str] = []
-    failed: list[_Failure] = []
     memo: EntryMemo = {}
-    for i in indexes:
-        done, bad = _put_all(_serialise(feeds[i], site, output, memo), targets)
-        written.extend(done)
-        failed.extend(bad)
+    with ThreadPoolExecutor(WRITER_THREADS) as writers:
+        jobs = [
+            (rel, writers.submit(_put_one, rel, targets[rel], data))
+            for i in indexes
+            for rel, data in _serialise(feeds[i], site, output, memo).items()
+        ]
+    outcomes = [(rel, job.result()) for rel, job in jobs]
+    written = [rel for rel, (done, _) in outcomes if done]
+    failed = [failure for _, (_, failure) in outcomes if failure is not None]
     return written, failed
 
 
