@@ -113,7 +113,6 @@ def default_user_agent(site_url: str) -> str:
 
 
 @functools.cache
-@functools.cache
 def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle takes 0.06-0.2 s, and the daemon makes a Fetcher
     # every round: one context serves them all (it is never changed).
