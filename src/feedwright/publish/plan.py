@@ -266,16 +266,8 @@ def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
 @functools.lru_cache(maxsize=4096)
 def _cleaned(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(cleaned name, category key) of each; a site has few distinct tuples."""
-    return tuple(map(_cleaned_one, categories))
-
-
-@functools.lru_cache(maxsize=4096)
-def _cleaned_one(category: str) -> tuple[str, str]:
-    # Cached per name too: 10,000 posts drawing from 50 categories make
-    # thousands of distinct tuples, and the key (NFKC, casefold) was computed
-    # again for each of them (~80 ms of an edit build).
-    name = strip_xml_illegal(category)[0]
-    return name, category_key(name)
+    names = (strip_xml_illegal(c)[0] for c in categories)
+    return tuple((name, category_key(name)) for name in names)  # category_key is memoised
 
 
 @functools.lru_cache(maxsize=4096)
