@@ -117,9 +117,8 @@ _V3 = _statements(
 )
 
 # 4: a posts folder's cache in a few marshal blobs, one per bucket of posts
-# (see the store's ``_BUCKETS``): 10,000 SQLite rows cost more to load and
-# save than the entries in them cost to decode. A cache again: the next build
-# refills it.
+# (see the store's ``_BUCKETS``): saving 10,000 SQLite rows cost a cold build
+# twice the CPU. A cache again: the next build refills it.
 _V4 = _statements(
     "DROP TABLE posts",
     """

@@ -238,11 +238,11 @@ def entry_row(entry: Entry) -> EntryRow:
 
 
 # One posts folder's cache is a few rows ("buckets", by a hash of the path),
-# each a marshal blob of ``_CacheRow`` tuples. As one row per post, loading
-# 10,000 cost an edit build ~0.1 s of SQLite row handling and a cold build
-# ~0.15 s to save; as one blob, an edit rewrote all 4 MB of it (~50 ms). As
-# 32 buckets, loading and saving all is ~one blob's cost, and an edit rewrites
-# one bucket (~130 KB).
+# each a marshal blob of ``_CacheRow`` tuples. As one row per post, a cold
+# build's save of 10,000 cost ~0.1 s of CPU (about half as buckets); loading
+# costs the same either way (decoding the entries is nearly all of it). As
+# one blob, an edit rewrote all 4 MB of it (~50 ms); as 32 buckets it
+# rewrites one (~130 KB).
 _CACHE_FORMAT = 1
 _BUCKETS = 32
 # rel_path, size, mtime_ns, error, stripped, packed entry, body text
@@ -773,7 +773,7 @@ class Store:
         memo: dict[tuple[Any, ...], Any] = {}
         unpack_ = self._unpack
         # One pause for loading and decoding all: re-enabled between buckets,
-        # the collector rescanned everything loaded so far (~0.1 s an edit build).
+        # the collector would rescan everything loaded so far.
         with _gc_paused():
             rows = self._cache_rows(root)
             return [
