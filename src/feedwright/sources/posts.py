@@ -127,8 +127,8 @@ class PostRecord(NamedTuple):
     entry: Entry | None = None
     error: str | None = None
     stripped: int = 0  # XML-illegal characters removed from the file's text
-    # The entry as ``packing.pack(entry, body_text=False)`` when it came from a
-    # forked reader that way or from the post cache; saved again as it is.
+    # The entry as ``packing.pack(entry, body_text=False)`` when a forked read
+    # or the post cache made it so; saved again as it is.
     packed: bytes | None = None
 
 
@@ -309,7 +309,8 @@ def _next_files() -> Iterator[tuple[str, str, Stamp]]:
 
 def _read_share(worker: int) -> list[tuple[str, PostRecord]] | bytes:
     """One process's part of a forked read. This process (worker 0) keeps its
-    records as they are; a forked one sends them back packed."""
+    records' entries and adds their packed bytes for the post cache; a forked
+    one sends back the packed bytes alone."""
     assert _READ_WORK is not None
     _, _, source, site, keep_text = _READ_WORK
     if worker == 0:
