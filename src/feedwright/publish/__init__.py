@@ -227,14 +227,11 @@ def _prepare_feeds(
     return _Prepared(ready, feeds, site, index, clean.stripped, keys, skipped)
 
 
-def _render(
-    entries: Iterable[Entry], config: Config, render: Render | None, skip: Skip | None = None
-) -> tuple[_Prepared, dict[str, bytes]]:
-    """What to publish, and every file to write as bytes (index.opml last)."""
-    prepared = _prepare_feeds(entries, config, render, skip)
-    files = _serialise_all(prepared.ready, prepared.site, config.output)
+def _files(prepared: _Prepared, output: Output) -> dict[str, bytes]:
+    """Every file to write as bytes (index.opml last)."""
+    files = _serialise_all(prepared.ready, prepared.site, output)
     files[OPML_NAME] = prepared.opml
-    return prepared, files
+    return files
 
 
 # Below this many entries to render, forking a second process costs more than
@@ -481,7 +478,7 @@ def render_outputs(
     entries: Iterable[Entry], config: Config, render: Render | None = None
 ) -> dict[str, bytes]:
     """Every output file as exact bytes, keyed by POSIX path relative to output.dir; no I/O."""
-    return _render(entries, config, render)[1]
+    return _files(_prepare_feeds(entries, config, render), config.output)
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -523,9 +520,7 @@ def publish(
     result = _prepare_feeds(entries, config, render, skip)
     shares = _shares(result.ready)
     if shares is None:
-        files = _serialise_all(result.ready, result.site, config.output)
-        files[OPML_NAME] = result.opml
-        written = write_outputs(root, files, keep=result.skipped)
+        written = write_outputs(root, _files(result, config.output), keep=result.skipped)
     else:
         written = _write_all(result, config.output, shares)
     stamps: dict[str, FileStamp] = {}
