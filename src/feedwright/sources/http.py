@@ -1,7 +1,8 @@
 """Fetch a remote feed's bytes over HTTP, politely and safely.
 
-One :class:`Fetcher` wraps one ``httpx.AsyncClient`` (keep-alive pool of
-``fetch.concurrency`` connections) for a whole round. For each
+One :class:`Fetcher` holds one keep-alive pool of ``fetch.concurrency``
+connections for a whole round: :class:`aionet.Transport` (httpcore on plain
+asyncio), or httpx's client when the environment names a proxy. For each
 :class:`FetchRequest` it::
 
     GET url  (User-Agent, Accept: feed types, Accept-Encoding: gzip, deflate,
@@ -180,7 +181,7 @@ class Fetcher:
                 max_connections=settings.concurrency,
                 timeout=self._seconds,
             )
-        # Fetches wait here, not in httpx's pool, so the pool timeout never fires
+        # Fetches wait here, not in the pool, so the pool timeout never fires
         # on a big round and each fetch's deadline starts when it really starts.
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
