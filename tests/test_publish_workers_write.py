@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_publish_parallel import SITE, T0
+from test_publish_parallel import T0, config
+from test_publish_parallel import published as tree
 
 import feedwright.publish as publish_module
 from feedwright import forking
-from feedwright.config import Config, Output
 from feedwright.exceptions import PublishError
 from feedwright.model import Body, Entry, Provenance
 from feedwright.publish import OPML_NAME, PublishReport, publish, render_outputs
@@ -74,21 +74,6 @@ def make_entries(count: int = 40, categories: Sequence[str] = CATEGORIES) -> lis
                 )
             )
     return entries
-
-
-def config(out: Path) -> Config:
-    # Feed URLs name the output folder relative to the config, so runs to be
-    # compared use the same folder name under different parents.
-    output = Output(dir=out, formats=("atom", "rss", "json"), limit=0)
-    return Config(path=out.parent / "config.yaml", site=SITE, output=output)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def summary(report: PublishReport) -> tuple[Any, ...]:
