@@ -11,6 +11,7 @@ import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -299,3 +300,41 @@ def test_two_folders_with_the_same_path_publish_the_first_folders_post(tmp_path:
     atom = (site / "feeds" / "atom.xml").read_text(encoding="utf-8")
     assert "From one" in atom and "Body of one" in atom
     assert "From two" not in atom and "Body of two" not in atom
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["serial", "forked"])
+def test_posts_keep_their_feed_digest_from_the_build_that_read_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    # A feed is skipped when the digests of its entries are the ones its file
+    # was made from. A post read afresh (cold, or edited) and the same post
+    # taken from the post cache by the next build must digest the same, or
+    # every feed would be rendered again after each cold build or edit.
+    reports: list[publish_module.PublishReport] = []
+    real = publish_module.publish
+
+    def spy(*args: Any, **kwargs: Any) -> publish_module.PublishReport:
+        reports.append(real(*args, **kwargs))
+        return reports[-1]
+
+    monkeypatch.setattr(publish_module, "publish", spy)
+    if forked:
+        monkeypatch.setattr(posts_module, "PARALLEL_THRESHOLD", 1)
+        monkeypatch.setattr(app_module.os, "cpu_count", lambda: 2)
+    config = make(tmp_path / "site", n=30)
+    posts = tmp_path / "site" / "posts"
+    build(config)
+    feeds = sorted(r for r in reports[-1].written if r != "index.opml")
+
+    (posts / "p1.md").write_text(post(1, "[A, B]", day=2) + "\nin no feed\n", encoding="utf-8")
+    build(config)
+    assert sorted(reports[-1].skipped) == feeds  # p1 is in no feed (limit 3)
+
+    (posts / "p29.md").write_text(post(29, "[A, B]", day=30) + "\nedited\n", encoding="utf-8")
+    build(config)
+    assert sorted(reports[-1].skipped) == ["c/atom.xml", "c/rss.xml"]
+
+    (posts / "p3.md").write_text(post(3, "[A, B]", day=4) + "\nin no feed\n", encoding="utf-8")
+    build(config)
+    assert sorted(reports[-1].skipped) == feeds  # p29, read afresh last time, digests the same
+    assert output(tmp_path / "site") == cold_copy(tmp_path / "site", tmp_path)

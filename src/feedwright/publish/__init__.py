@@ -33,6 +33,7 @@ from .. import build_id, forking
 from ..config import Config, Format, Output, Site
 from ..exceptions import PublishError
 from ..model import Enclosure, Entry, Person, Provenance
+from ..packing import entry_digest
 from ..text import strip_xml_illegal
 from .atom_rss import EntryMemo, feed_xml
 from .json_feed import feed_json
@@ -160,7 +161,7 @@ def _feed_key(feed: FeedPlan, config: Config, hashes: dict[str, str]) -> str:
     for entry in feed.entries:
         digest = hashes.get(entry.id)
         if digest is None:
-            digest = hashes[entry.id] = entry.content_hash()
+            digest = hashes[entry.id] = entry_digest(entry)
         h.update(digest.encode("ascii"))
     return h.hexdigest()
 
@@ -256,7 +257,7 @@ def _prepare(entry: Entry, render: Render, clean: _Cleaner) -> Entry:
 
 def _prepare_share(indexes: range) -> tuple[list[_Changes], list[str], int, bool]:
     """Prepare the inherited entries at ``indexes``: (changes, the input entries'
-    content hashes if asked for, characters stripped, whether all of them rendered)."""
+    digests if asked for, characters stripped, whether all of them rendered)."""
     assert _RENDER_WORK is not None
     entries, render, want_hashes = _RENDER_WORK
     clean = _Cleaner()
@@ -271,7 +272,7 @@ def _prepare_share(indexes: range) -> tuple[list[_Changes], list[str], int, bool
             # the parent renders again instead, to raise it as a serial run would.
             return changes, hashes, clean.stripped, False
         if want_hashes:
-            hashes.append(entry.content_hash())
+            hashes.append(entry_digest(entry))
         changes.append(
             tuple(
                 (name, value)
@@ -286,7 +287,7 @@ def _prepare_all(
     entries: list[Entry], render: Render, clean: _Cleaner, hashes: dict[str, str] | None = None
 ) -> dict[str, Entry]:
     """Each entry rendered (unless it already is) and cleaned, by id, in input order;
-    with ``hashes``, each input entry's ``content_hash()`` put there by its id.
+    with ``hashes``, each input entry's ``entry_digest`` put there by its id.
 
     Rendering is most of a cold publish and nearly all of a full-history one,
     so with many entries to render they are shared among forked processes,
@@ -298,7 +299,7 @@ def _prepare_all(
     pending = sum(1 for e in entries if not e.is_rendered)
     if workers < 2 or pending < PARALLEL_RENDER or not forking.fork_safe():
         if hashes is not None:
-            hashes.update((e.id, e.content_hash()) for e in entries)
+            hashes.update((e.id, entry_digest(e)) for e in entries)
         return {e.id: _prepare(e, render, clean) for e in entries}
     # Interleaved, so posts (to render) and remote entries (only to clean) are
     # spread evenly whatever their order.

@@ -99,7 +99,7 @@ from .. import forking
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
-from ..packing import new_entry, pack, unpack
+from ..packing import cached_copy, cached_entry, head, new_entry, pack, unpack
 from ..sanitize import safe_url
 from ..text import category_key, join_url, strip_xml_illegal
 from .files import POST_SUFFIXES, Stamp
@@ -164,7 +164,9 @@ def read_posts(
     split across forked processes (cold builds of large sites).
     ``keep_text=False`` drops each body's text once its digest is taken
     (``Body.text`` None): most posts never reach a feed, and the few that do
-    are read again to render them.
+    are read again to render them. It is how a build with a post cache reads:
+    every record it makes then has ``packed`` (the cache's bytes), and its
+    entry is a ``packing.CachedEntry`` carrying them.
     """
     if not source.path.is_dir():
         err = PostError("posts folder does not exist", path=str(source.path))
@@ -244,11 +246,27 @@ def _read_one(
     return PostRecord(stamp, entry, stripped=sum(counts))
 
 
+def _cacheable(record: PostRecord) -> PostRecord:
+    """A record read with ``keep_text=False`` (for the post cache), with its
+    entry's packed bytes, carried by the entry too (``packing.cached_copy``):
+    a feed's key digests them, so a post digests the same in the build that
+    read it as in every later one that takes it from the cache."""
+    if record.entry is None:
+        return record
+    packed = record.packed or pack(record.entry, body_text=False)
+    return record._replace(entry=cached_copy(record.entry, packed), packed=packed)
+
+
 def _read_chunk(
     todo: list[tuple[str, str, Stamp]], source: PostsSource, site: Site, keep_text: bool
 ) -> list[tuple[str, PostRecord]]:
+    if keep_text:
+        return [
+            (rel, _read_one(where, rel, stamp, source, site, True)) for where, rel, stamp in todo
+        ]
     return [
-        (rel, _read_one(where, rel, stamp, source, site, keep_text)) for where, rel, stamp in todo
+        (rel, _cacheable(_read_one(where, rel, stamp, source, site, False)))
+        for where, rel, stamp in todo
     ]
 
 
@@ -262,26 +280,34 @@ def _read_chunk_packed(
     out = []
     for where, rel, stamp in todo:
         r = _read_one(where, rel, stamp, source, site, keep_text)
-        packed = None if r.entry is None else pack(r.entry, body_text=keep_text)
-        out.append((rel, stamp, r.error, r.stripped, packed))
+        entry = r.entry
+        packed = top = None
+        if entry is not None:
+            packed = pack(entry, body_text=keep_text)
+            top = None if keep_text else head(entry)
+        out.append((rel, stamp, r.error, r.stripped, packed, top))
     return marshal.dumps(out)
 
 
 def _unpack_chunk(blob: bytes, keep_text: bool) -> list[tuple[str, PostRecord]]:
+    rows = marshal.loads(blob)
+    if not keep_text:
+        # Text-less bytes are what the post cache stores; the entries are
+        # decoded from them as they would be from the cache: the head now,
+        # the rest by the few posts that reach a feed.
+        return [
+            (
+                rel,
+                PostRecord(
+                    stamp, None if p is None else cached_entry(top, p, ""), error, stripped, p
+                ),
+            )
+            for rel, stamp, error, stripped, p, top in rows
+        ]
     memo: dict[tuple[Any, ...], Any] = {}
     return [
-        (
-            rel,
-            PostRecord(
-                stamp,
-                None if p is None else unpack(p, memo),
-                error,
-                stripped,
-                # Only text-less bytes are what the post cache stores.
-                None if keep_text else p,
-            ),
-        )
-        for rel, stamp, error, stripped, p in marshal.loads(blob)
+        (rel, PostRecord(stamp, None if p is None else unpack(p, memo), error, stripped))
+        for rel, stamp, error, stripped, p, _ in rows
     ]
 
 
@@ -317,10 +343,10 @@ def _read_share(worker: int) -> list[tuple[str, PostRecord]] | bytes:
         records = []
         for where, rel, stamp in _next_files():
             record = _read_one(where, rel, stamp, source, site, keep_text)
-            if record.entry is not None and not keep_text:
+            if not keep_text:
                 # Packed for the post cache here, while the workers still read,
                 # rather than by the cache's save after them.
-                record = record._replace(packed=pack(record.entry, body_text=False))
+                record = _cacheable(record)
             records.append((rel, record))
         return records
     return _read_chunk_packed(_next_files(), source, site, keep_text)

@@ -41,7 +41,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar, cast
 
 from ..exceptions import StoreError
 from ..model import Body, Enclosure, Entry, Person, Provenance, utc
-from ..packing import pack, unpack
+from ..packing import Head, cached_entry, head, pack, unpack
 from .migrations import migrate
 
 # Long enough that a daemon and a `build` (or `status`) sharing the file wait
@@ -243,10 +243,11 @@ def entry_row(entry: Entry) -> EntryRow:
 # costs the same either way (decoding the entries is nearly all of it). As
 # one blob, an edit rewrote all 4 MB of it (~50 ms); as 32 buckets it
 # rewrites one (~130 KB).
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _BUCKETS = 32
-# rel_path, size, mtime_ns, error, stripped, packed entry, body text
-_CacheRow = tuple[str, int, int, str | None, int, bytes | None, str | None]
+# rel_path, size, mtime_ns, error, stripped, packed entry, body text, head
+# (packing.head: what a build needs of every post, decoded without the rest)
+_CacheRow = tuple[str, int, int, str | None, int, bytes | None, str | None, Head | None]
 
 
 def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
@@ -255,14 +256,16 @@ def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
     entry = post.entry
     packed = post.packed
     text = None
+    top = None
     if entry is not None:
         if packed is None:
             packed = pack(entry, body_text=False)
         if entry.body is not None:
             text = entry.body.text
+        top = head(entry)
     else:
         packed = None
-    return (rel, post.size, post.mtime_ns, post.error, post.stripped, packed, text)
+    return (rel, post.size, post.mtime_ns, post.error, post.stripped, packed, text, top)
 
 
 def _bucket(rel: str) -> int:
@@ -769,13 +772,33 @@ class Store:
     def cached_post_rows(self, root: str, *, bodies: bool = True) -> list[CachedPostRow]:
         """:meth:`cached_posts` as plain tuples ``(rel_path, size, mtime_ns,
         error, stripped, entry, packed)``, in path order: for a caller that makes
-        records of its own from 10,000 of them (a build), one object less each."""
+        records of its own from 10,000 of them (a build), one object less each.
+
+        With ``bodies=False`` the entries are :class:`packing.CachedEntry`:
+        only the fields every post is needed for are decoded now, the rest
+        on first use (by the few posts that reach a feed).
+        """
         memo: dict[tuple[Any, ...], Any] = {}
         unpack_ = self._unpack
+        lazy = self._lazy
+        where = str(self.path)
         # One pause for loading and decoding all: re-enabled between buckets,
         # the collector would rescan everything loaded so far.
         with _gc_paused():
             rows = self._cache_rows(root)
+            if not bodies:
+                return [
+                    (
+                        rel,
+                        size,
+                        mtime_ns,
+                        error,
+                        stripped,
+                        None if p is None else lazy(p, h, where),
+                        p,
+                    )
+                    for rel, size, mtime_ns, error, stripped, p, _t, h in rows
+                ]
             return [
                 (
                     rel,
@@ -783,10 +806,10 @@ class Store:
                     mtime_ns,
                     error,
                     stripped,
-                    None if p is None else unpack_(p, t if bodies else None, memo),
+                    None if p is None else unpack_(p, t, memo),
                     p,
                 )
-                for rel, size, mtime_ns, error, stripped, p, t in rows
+                for rel, size, mtime_ns, error, stripped, p, t, _h in rows
             ]
 
     @_guarded
@@ -863,6 +886,15 @@ class Store:
             "INSERT OR REPLACE INTO post_caches (root, bucket, data) VALUES (?, ?, ?)",
             (root, bucket, marshal.dumps((_CACHE_FORMAT, rows))),
         )
+
+    def _lazy(self, packed: bytes, top: Head | None, where: str) -> Entry:
+        try:
+            if top is None:
+                raise ValueError("no head")
+            return cached_entry(top, packed, where)
+        except (ValueError, TypeError) as exc:
+            message = f"a cached post cannot be read: {exc}"
+            raise StoreError(message, path=str(self.path)) from exc
 
     def _unpack(self, packed: bytes, text: str | None, memo: _Memo) -> Entry:
         try:
