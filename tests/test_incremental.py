@@ -338,3 +338,18 @@ def test_posts_keep_their_feed_digest_from_the_build_that_read_them(
     build(config)
     assert sorted(reports[-1].skipped) == feeds  # p29, read afresh last time, digests the same
     assert output(tmp_path / "site") == cold_copy(tmp_path / "site", tmp_path)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_build_leaves_the_garbage_collector_as_it_found_it(site: Path, enabled: bool) -> None:
+    # A build pauses the collector while it loads the posts and freezes them
+    # until it ends; a daemon's next rounds must find it as before.
+    import gc
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        build(site / "config.yaml")
+        assert gc.isenabled() is enabled and gc.get_freeze_count() == 0
+    finally:
+        (gc.enable if was else gc.disable)()
