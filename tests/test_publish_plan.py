@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedwright.config import Output, Site
-from feedwright.model import Entry
+from feedwright.model import Entry, newest_first
 from feedwright.publish.plan import (
     MAX_SLUG_BYTES,
     TOP_LEVEL_FILES,
@@ -18,6 +18,7 @@ from feedwright.publish.plan import (
     slugify,
     to_uri,
 )
+from feedwright.text import category_key
 
 NASTY = [
     "..",
@@ -237,6 +238,35 @@ def test_display_names_agree_with_walking_every_entry_oldest_first() -> None:
             for _ in range(rng.randrange(1, 12))
         ]
         unique = list({e.id: e for e in entries}.values())
-        got = _display_names(unique)
+        got = _display_names(newest_first(unique))
         want = _display_names_by_sorting(unique)
         assert list(got.items()) == list(want.items())
+
+
+@pytest.mark.parametrize("limit", [0, 1, 3])
+def test_category_feeds_agree_with_filtering_every_entry(limit: int) -> None:
+    # plan() collects members per tuple of categories and merges them; the
+    # definition is: every entry with the category, newest first, the limit.
+    import random
+
+    rng = random.Random(limit)
+    spellings = ["Tech", "tech", "港口", "Sport", "C++", "c++", "Misc", "misc "]
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    site = Site(title="S", url="https://s.example/")
+    for _ in range(200):
+        entries = [
+            Entry(
+                id=f"id-{rng.randrange(100):02}",
+                title="t",
+                published=base + timedelta(hours=rng.randrange(6)),
+                updated=base,
+                categories=tuple(rng.choice(spellings) for _ in range(rng.randrange(4))),
+            )
+            for _ in range(rng.randrange(1, 30))
+        ]
+        plans = plan(entries, Output(dir=Path("out"), limit=limit), site)
+        pool = newest_first({e.id: e for e in reversed(entries)}.values())
+        for feed in plans[1:]:
+            key = category_key(feed.category or "")
+            want = [e for e in pool if key in {category_key(c) for c in e.categories}]
+            assert list(feed.entries) == (want[:limit] if limit else want)
