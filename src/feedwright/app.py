@@ -24,7 +24,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import marshal
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +37,8 @@ from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
 from .model import Entry, newest_first
+from .quick import BUILD_KEY, quick_record
+from .quick import fingerprint as build_fingerprint
 from .sources.files import snapshot
 from .store import CachedPost, Store
 
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from .sources.posts import PostRecord, PostsResult
     from .update import Progress, SourceResult
 
-BUILD_KEY = "build"  # store meta: what the last successful publish was made from
 _T = TypeVar("_T")
 
 
@@ -236,17 +236,12 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
 
 
 def _fingerprint(config: Config, store: Store, snap: dict[tuple[str, str], tuple[int, int]]) -> str:
-    """Everything a build reads, cheaply: config bytes, version, every post's stamp,
-    the generation of the stored remote entries."""
-    h = hashlib.sha256(f"{build_id()}|{store.entries_generation()}|".encode())
+    """Everything a build reads, cheaply (see ``quick.fingerprint``)."""
     try:
-        h.update(config.path.read_bytes())
+        config_bytes = config.path.read_bytes()
     except OSError:
-        h.update(repr(config).encode())
-    # marshal: C-fast and exact for str/int tuples; the snapshot's order is
-    # deterministic already (see files.snapshot).
-    h.update(marshal.dumps(snap))
-    return h.hexdigest()
+        config_bytes = repr(config).encode()
+    return build_fingerprint(store.entries_generation(), config_bytes, snap)
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -416,6 +411,7 @@ def run_once(
                 "stamps": {
                     rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(report.stamps.items())
                 },
+                "quick": quick_record(config, build.next_post_at),
                 "summary": {
                     "posts": build.posts,
                     "remote": build.remote,

@@ -7,23 +7,30 @@ only here: 0 all well; 1 published but some posts/sources had problems;
 
 from __future__ import annotations
 
-import argparse
+# Imports here are kept to what a no-change `feedwright build` needs (see
+# _quick_build); the rest are made where they are used.
 import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import Config, load
 from .exceptions import ConfigError, FeedwrightError, LockError, PublishError, StoreError
+
+if TYPE_CHECKING:
+    import argparse
+    from datetime import datetime
+
+    from .app import BuildReport
+    from .config import Config
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
 def _now() -> datetime:
+    from datetime import UTC, datetime
+
     return datetime.now(UTC)
 
 
@@ -32,6 +39,10 @@ def _err(message: str) -> None:
 
 
 def _load(args: argparse.Namespace) -> Config:
+    from pathlib import Path
+
+    from .config import load
+
     return load(Path(args.config))
 
 
@@ -57,52 +68,117 @@ def cmd_build(args: argparse.Namespace) -> int:
     report = run_once(
         config, now=_now(), offline=args.offline, lock_wait=args.wait, progress=_progress()
     )
-    for problem in report.problems:
-        _err(problem)
+    return _show_build(_build_view(report), as_json=args.json, quiet=args.quiet)
+
+
+def _build_view(report: BuildReport) -> dict[str, Any]:
+    """What ``build`` prints of a report (``--json`` prints it as it is)."""
     pub = report.publish
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "posts": report.posts,
-                    "remote_entries": report.remote,
-                    "held_future_posts": report.held,
-                    "skipped_drafts": report.skipped,
-                    "categories": report.categories,
-                    "written": pub.written,
-                    "unchanged": len(pub.unchanged),
-                    "removed": pub.removed,
-                    "stripped_chars": pub.stripped_chars,
-                    "next_post_at": _dt(report.next_post_at),
-                    "sources": [
-                        {
-                            "source": r.key,
-                            "url": r.url,
-                            "result": r.outcome,
-                            "new": r.new,
-                            "updated": r.updated,
-                            "error": str(r.error) if r.error else None,
-                        }
-                        for r in report.sources
-                    ],
-                    "problems": report.problems,
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-    elif not args.quiet:
+    return {
+        "posts": report.posts,
+        "remote_entries": report.remote,
+        "held_future_posts": report.held,
+        "skipped_drafts": report.skipped,
+        "categories": report.categories,
+        "written": pub.written,
+        "unchanged": len(pub.unchanged),
+        "removed": pub.removed,
+        "stripped_chars": pub.stripped_chars,
+        "next_post_at": _dt(report.next_post_at),
+        "sources": [
+            {
+                "source": r.key,
+                "url": r.url,
+                "result": r.outcome,
+                "new": r.new,
+                "updated": r.updated,
+                "error": str(r.error) if r.error else None,
+            }
+            for r in report.sources
+        ],
+        "problems": report.problems,
+    }
+
+
+def _cached_view(record: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_build_view` of the report ``app.run_once`` makes from the same
+    record when nothing changed (``app._cached_report``): no source refreshed,
+    nothing written, every file unchanged."""
+    summary = record["summary"]
+    next_post = summary.get("next_post_at")
+    return {
+        "posts": summary["posts"],
+        "remote_entries": summary["remote"],
+        "held_future_posts": summary["held"],
+        "skipped_drafts": summary["skipped"],
+        "categories": summary["categories"],
+        "written": [],
+        "unchanged": len(record["stamps"]),
+        "removed": [],
+        "stripped_chars": summary.get("stripped_chars", 0),
+        "next_post_at": next_post.replace("+00:00", "Z") if next_post else None,
+        "sources": [],
+        "problems": [f"{path}: {message}" for path, message in summary["post_errors"]],
+    }
+
+
+def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
+    for problem in view["problems"]:
+        _err(problem)
+    if as_json:
+        print(json.dumps(view, ensure_ascii=False, indent=2))
+    elif not quiet:
         extra = ""
-        if report.sources:
-            fetched = sum(1 for r in report.sources if r.outcome != "skipped")
-            extra = f", {fetched} feeds refreshed, {report.remote} remote entries"
-        if pub.stripped_chars:
-            extra += f", {pub.stripped_chars} control characters stripped"
+        if view["sources"]:
+            fetched = sum(1 for r in view["sources"] if r["result"] != "skipped")
+            extra = f", {fetched} feeds refreshed, {view['remote_entries']} remote entries"
+        if view["stripped_chars"]:
+            extra += f", {view['stripped_chars']} control characters stripped"
         print(
-            f"{report.posts} posts, {report.categories} categories, "
-            f"{len(pub.written)} files written, {len(pub.unchanged)} unchanged{extra}"
+            f"{view['posts']} posts, {view['categories']} categories, "
+            f"{len(view['written'])} files written, {view['unchanged']} unchanged{extra}"
         )
-    return EXIT_PROBLEMS if report.problems else EXIT_OK
+    return EXIT_PROBLEMS if view["problems"] else EXIT_OK
+
+
+# `build` options the no-change shortcut understands; anything else goes to argparse.
+_QUICK_FLAGS = {"--offline": "offline", "--json": "json", "-q": "quiet", "--quiet": "quiet"}
+
+
+def _quick_build(argv: Sequence[str]) -> int | None:
+    """A ``build`` with nothing to do, answered without argparse, the config
+    parser or the library (``quick.cached_build``); None: build for real.
+
+    Only the plain forms are recognised (``-c FILE``, ``--config FILE``,
+    ``--config=FILE``, ``--offline``, ``--json``, ``-q``/``--quiet``);
+    any other argument leaves the command line to argparse, as does a
+    ``FEEDWRIGHT_NO_SHORTCUT`` set to anything.
+    """
+    if not argv or argv[0] != "build" or os.environ.get("FEEDWRIGHT_NO_SHORTCUT"):
+        return None
+    config = "config.yaml"
+    flags: set[str] = set()
+    rest = list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("-c", "--config") and rest and not rest[0].startswith("-"):
+            config = rest.pop(0)
+        elif arg.startswith("--config=") and len(arg) > len("--config="):
+            config = arg[len("--config=") :]
+        elif arg in _QUICK_FLAGS:
+            flags.add(_QUICK_FLAGS[arg])
+        else:
+            return None
+    from .quick import cached_build
+
+    record = cached_build(config, offline="offline" in flags)
+    if record is None:
+        return None
+    try:
+        view = _cached_view(record)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # a record some other version wrote: build for real
+    return _show_build(view, as_json="json" in flags, quiet="quiet" in flags)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -187,6 +263,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .starter import init
 
     created = init(Path(args.dir))
@@ -198,6 +276,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_import_opml(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .subscriptions import import_opml
 
     config = _load(args)
@@ -207,6 +287,8 @@ def cmd_import_opml(args: argparse.Namespace) -> int:
 
 
 def cmd_export_opml(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .store import Store
     from .subscriptions import export_opml
 
@@ -233,6 +315,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="feedwright",
         description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
@@ -288,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    quick = _quick_build(sys.argv[1:] if argv is None else argv)
+    if quick is not None:
+        return quick
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verbose or args.func is cmd_run:

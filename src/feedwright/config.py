@@ -98,6 +98,10 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     state: Path = Path(".feedwright/state.db")  # absolute after load()
     retention: int = 1000  # entries kept per remote source in the store; 0 = all
+    # (folder as written, joined to the config's folder; that resolved) for the
+    # state, the output and every posts folder: what load() found on disk, so
+    # the no-change shortcut (quick.py) can tell when a symlink moved.
+    resolved: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def posts_sources(self) -> tuple[PostsSource, ...]:
@@ -120,6 +124,7 @@ class _Doc:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines: dict[str, int] = {}
+        self.resolved: list[tuple[str, str]] = []
         try:
             # Parse once: the node tree gives the line numbers, then the values.
             loader = yaml.SafeLoader(text)
@@ -146,6 +151,12 @@ class _Doc:
                 key = f"{prefix}[{i}]"
                 self.lines[key] = item.start_mark.line + 1
                 self._index(item, key)
+
+    def resolve(self, joined: Path) -> Path:
+        """``joined.resolve()``, noted in ``Config.resolved``."""
+        resolved = joined.resolve()
+        self.resolved.append((str(joined), str(resolved)))
+        return resolved
 
     def error(self, key: str, message: str) -> ConfigError:
         line = self.lines.get(key)
@@ -320,7 +331,7 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
     if "posts" in sec.value and "feed" in sec.value:
         raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
     if "posts" in sec.value:
-        folder = (base / sec.require("posts", _str)).resolve()
+        folder = doc.resolve(base / sec.require("posts", _str))
         if not folder.is_dir():
             # A typo here must not publish empty feeds over the real ones.
             raise doc.error(sec.path("posts"), f"no such folder: {folder}")
@@ -392,7 +403,7 @@ def parse(text: str, path: Path) -> Config:
 
     out = root.section("output")
     output = Output(
-        dir=(base / out.get("dir", _str, "feeds")).resolve(),
+        dir=doc.resolve(base / out.get("dir", _str, "feeds")),
         formats=out.get("formats", _formats, ("atom", "rss")),
         limit=out.get("limit", _int(0), 50),
         content=cast(
@@ -429,8 +440,9 @@ def parse(text: str, path: Path) -> Config:
         output=output,
         fetch=fetch,
         schedule=schedule,
-        state=(base / root.get("state", _str, ".feedwright/state.db")).resolve(),
+        state=doc.resolve(base / root.get("state", _str, ".feedwright/state.db")),
         retention=root.get("retention", _int(0), 1000),
+        resolved=tuple(doc.resolved),
     )
     root.finish()
     return config

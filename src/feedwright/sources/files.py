@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 POST_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
 
@@ -19,7 +18,7 @@ def _name(item: os.DirEntry[str]) -> str:
     return item.name
 
 
-def snapshot(roots: Iterable[Path]) -> dict[tuple[str, str], Stamp]:
+def snapshot(roots: Iterable[str | os.PathLike[str]]) -> dict[tuple[str, str], Stamp]:
     """Stamp every post file under ``roots``: (root, rel path) -> (size, mtime_ns),
     in an order that depends only on the names (not on the file system's).
 
@@ -29,7 +28,7 @@ def snapshot(roots: Iterable[Path]) -> dict[tuple[str, str], Stamp]:
     snap: dict[tuple[str, str], Stamp] = {}
     suffixes = POST_SUFFIXES
     for root in roots:
-        base = str(root)
+        base = os.fspath(root)
         stack = [(base, "")]
         while stack:
             folder, prefix = stack.pop()
