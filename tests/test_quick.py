@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_cli import CONFIG, make_site
@@ -248,3 +249,34 @@ def test_an_unreadable_state_line_is_left_to_the_real_build(
     monkeypatch.setattr(app_module, "run_once", None)
     with pytest.raises(TypeError):
         run(config, capsys=capsys)
+
+
+def test_a_build_after_the_shortcut_stats_the_posts_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_site(tmp_path)
+    run(config, capsys=capsys)
+    walks: list[list[str]] = []
+
+    def counting(name: str, real: Any) -> Any:
+        def snapshot(roots: Any) -> Any:
+            roots = list(roots)
+            walks.append([f"{name}:{os.path.basename(r)}" for r in roots])
+            return real(roots)
+
+        return snapshot
+
+    monkeypatch.setattr(quick_module, "snapshot", counting("quick", quick_module.snapshot))
+    monkeypatch.setattr(app_module, "stat_posts", counting("build", app_module.stat_posts))
+    post = tmp_path / "posts" / "2022-06-28-rates.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
+    code, out, _ = run(config, capsys=capsys)
+    assert code == 0 and "files written, " in out and " 0 files written" not in out
+    assert walks == [["quick:posts"]]  # the build used the shortcut's snapshot
+    # Another posts folder in the config: the shortcut's snapshot is of the old one.
+    walks.clear()
+    (tmp_path / "posts").rename(tmp_path / "articles")
+    config.write_text(CONFIG.replace("posts: posts", "posts: articles"), encoding="utf-8")
+    assert run(config, capsys=capsys)[0] == 0
+    assert walks == [["quick:posts"], ["build:articles"]]
+    assert b"Rates hold steady" in (tmp_path / "feeds" / "atom.xml").read_bytes()

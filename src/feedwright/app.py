@@ -37,9 +37,9 @@ from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
 from .model import Entry, newest_first
-from .quick import BUILD_KEY, quick_record
+from .quick import BUILD_KEY, Snapshot, quick_record
 from .quick import fingerprint as build_fingerprint
-from .sources.files import snapshot
+from .sources.files import snapshot as stat_posts
 from .store import CachedPost, Store
 
 if TYPE_CHECKING:
@@ -341,10 +341,13 @@ def run_once(
     lock_wait: float = 0.0,
     locked: bool = False,
     progress: Progress | None = None,
+    snapshot: Snapshot | None = None,
 ) -> BuildReport:
     """Refresh, read, publish; problems come back in the report, not as exceptions.
 
     ``locked=True`` means the caller (the daemon) already holds the output lock.
+    ``snapshot`` (from ``quick.cached_build``, a moment ago) stands for stating
+    the posts folders again, if it is of the same folders.
     """
     with (
         nullcontext() if locked else output_lock(config.output.dir, wait=lock_wait),
@@ -363,7 +366,8 @@ def run_once(
 
             sources = asyncio.run(refresh(config, store, now=now, daemon=daemon, progress=progress))
 
-        snap = snapshot(s.path for s in config.posts_sources)
+        roots = [str(s.path) for s in config.posts_sources]
+        snap = snapshot[1] if snapshot is not None and snapshot[0] == roots else stat_posts(roots)
         fingerprint = _fingerprint(config, store, snap)
         if (
             previous is not None

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from .app import BuildReport
     from .config import Config
+    from .quick import Miss
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -66,7 +67,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     config = _load(args)
     report = run_once(
-        config, now=_now(), offline=args.offline, lock_wait=args.wait, progress=_progress()
+        config,
+        now=_now(),
+        offline=args.offline,
+        lock_wait=args.wait,
+        progress=_progress(),
+        snapshot=args.snapshot,
     )
     return _show_build(_build_view(report), as_json=args.json, quiet=args.quiet)
 
@@ -145,14 +151,15 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
 _QUICK_FLAGS = {"--offline": "offline", "--json": "json", "-q": "quiet", "--quiet": "quiet"}
 
 
-def _quick_build(argv: Sequence[str]) -> int | None:
+def _quick_build(argv: Sequence[str]) -> int | Miss | None:
     """A ``build`` with nothing to do, answered without argparse, the config
     parser or the library (``quick.cached_build``); None: build for real.
 
     Only the plain forms are recognised (``-c FILE``, ``--config FILE``,
     ``--config=FILE``, ``--offline``, ``--json``, ``-q``/``--quiet``);
     any other argument leaves the command line to argparse, as does a
-    ``FEEDWRIGHT_NO_SHORTCUT`` set to anything.
+    ``FEEDWRIGHT_NO_SHORTCUT`` set to anything. A Miss may carry the posts'
+    snapshot it took, for the real build.
     """
     if not argv or argv[0] != "build" or os.environ.get("FEEDWRIGHT_NO_SHORTCUT"):
         return None
@@ -169,11 +176,11 @@ def _quick_build(argv: Sequence[str]) -> int | None:
             flags.add(_QUICK_FLAGS[arg])
         else:
             return None
-    from .quick import cached_build
+    from .quick import Miss, cached_build
 
     record = cached_build(config, offline="offline" in flags)
-    if record is None:
-        return None
+    if isinstance(record, Miss):
+        return record
     try:
         view = _cached_view(record)
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -373,10 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     quick = _quick_build(sys.argv[1:] if argv is None else argv)
-    if quick is not None:
+    if isinstance(quick, int):
         return quick
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The posts the shortcut stated already (a build runs right after it).
+    args.snapshot = None if quick is None else quick.snapshot
     if args.verbose or args.func is cmd_run:
         # Only the daemon and -v log; a plain build does not import logging
         # (~10 ms of a no-change build), and warnings still reach stderr.

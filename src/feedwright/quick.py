@@ -128,8 +128,21 @@ def quick_record(config: Config, next_post: datetime | None) -> dict[str, Any] |
     }
 
 
-def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | None:
-    """The last build's record if building now would change nothing, else None.
+Snapshot = tuple[list[str], dict[tuple[str, str], Stamp]]  # (posts folders, files.snapshot)
+
+
+class Miss:
+    """A build is needed. ``snapshot``, if the posts were stated already, saves
+    the build stating them again (``app.run_once(snapshot=...)``)."""
+
+    __slots__ = ("snapshot",)
+
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
+        self.snapshot = snapshot
+
+
+def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | Miss:
+    """The last build's record if building now would change nothing, else a Miss.
 
     Holds the output lock while it looks, as a build would, and writes nothing.
     """
@@ -139,14 +152,14 @@ def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | None:
             config_bytes = f.read()
         text = config_bytes.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        return None
+        return Miss()
     state = guess_state(path, text)
     if state is None:
-        return None
+        return Miss()
     state = os.path.abspath(state)
     found = _record(state)
     if found is None:
-        return None
+        return Miss()
     record, generation = found
     quick = record.get("quick")
     if (
@@ -156,33 +169,34 @@ def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | None:
         or quick.get("state") != state
         or (quick.get("remote") and not offline)
     ):
-        return None
+        return Miss()
     try:
         if any(os.path.realpath(joined) != resolved for joined, resolved in quick["resolved"]):
-            return None  # a folder the config names now resolves elsewhere
+            return Miss()  # a folder the config names now resolves elsewhere
         next_post = quick["next_post_ts"]
         if next_post is not None and time.time() >= next_post:
-            return None  # a held-back post is due
+            return Miss()  # a held-back post is due
         output: str = quick["output"]
         stamps: dict[str, list[Any]] = record["stamps"]
         roots: list[str] = quick["roots"]
     except (KeyError, TypeError, ValueError):
-        return None
+        return Miss()
     if not stamps or not os.path.isdir(output):
-        return None
+        return Miss()
     fd = try_lock(output)
     if fd is None:
-        return None  # someone is publishing: the real build waits or says so
+        return Miss()  # someone is publishing: the real build waits or says so
     try:
-        if fingerprint(generation, config_bytes, snapshot(roots)) != record.get("fingerprint"):
-            return None
+        posts: Snapshot = (roots, snapshot(roots))
+        if fingerprint(generation, config_bytes, posts[1]) != record.get("fingerprint"):
+            return Miss(posts)
         for rel, (_key, size, mtime_ns) in stamps.items():
             try:
                 st = os.stat(os.path.join(output, rel))
             except OSError:
-                return None
+                return Miss(posts)
             if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                return None
+                return Miss(posts)
     finally:
         unlock(fd)
     return record
