@@ -280,3 +280,60 @@ def test_a_build_after_the_shortcut_stats_the_posts_once(
     assert run(config, capsys=capsys)[0] == 0
     assert walks == [["quick:posts"], ["build:articles"]]
     assert b"Rates hold steady" in (tmp_path / "feeds" / "atom.xml").read_bytes()
+
+
+def test_an_edit_build_reuses_the_last_parse_of_the_config(tmp_path: Path) -> None:
+    # The same config file, unchanged: the build after the shortcut takes the
+    # parse the last build saved, and never imports PyYAML (the edited post's
+    # front matter is simple enough for the fast path too).
+    config = make_site(tmp_path)
+    assert main(["build", "-c", str(config)]) == 0
+    post = tmp_path / "posts" / "2022-06-28-rates.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
+    probe = (
+        "import sys\n"
+        "from feedwright.cli import main\n"
+        f"code = main(['build', '-c', {str(config)!r}])\n"
+        "print(code, 'yaml' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("FEEDWRIGHT_NO_SHORTCUT", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "0 False", done.stdout + done.stderr
+    assert "2 posts" in lines[0] and " 0 files written" not in lines[0]
+    assert b"edited" in (tmp_path / "feeds" / "atom.xml").read_bytes()
+
+
+def test_a_changed_config_is_parsed_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path)
+    run(config, capsys=capsys)
+    config.write_text(CONFIG.replace("江南新闻", "江南日报"), encoding="utf-8")
+    assert run(config, capsys=capsys)[0] == 0
+    assert "江南日报" in (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8")
+    # The config unchanged but its posts folder gone: still the config error
+    # (exit 2, nothing written), never empty feeds over the published ones.
+    before = (tmp_path / "feeds" / "atom.xml").read_bytes()
+    (tmp_path / "posts").rename(tmp_path / "elsewhere")
+    code, _, err = run(config, capsys=capsys)
+    assert code == 2 and "no such folder" in err
+    assert (tmp_path / "feeds" / "atom.xml").read_bytes() == before
+
+
+def test_a_saved_config_round_trips_and_builds_nothing_else(tmp_path: Path) -> None:
+    import pickle
+
+    from feedwright.config import from_bytes, load, to_bytes
+
+    feed = "  - posts: posts\n  - feed: https://a.example/feed.xml\n    every: 2h\n"
+    config = load(make_site(tmp_path, CONFIG.replace("  - posts: posts\n", feed)))
+    back = from_bytes(to_bytes(config))
+    assert back == config and back.resolved == config.resolved
+    hostile = pickle.dumps(print)  # any callable outside a config's classes
+    for data in (hostile, pickle.dumps({"a": 1}), b"", b"garbage"):
+        with pytest.raises(ValueError, match="not a saved config"):
+            from_bytes(data)

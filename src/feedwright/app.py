@@ -235,13 +235,11 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
     return list(kept.values())
 
 
-def _fingerprint(config: Config, store: Store, snap: dict[tuple[str, str], tuple[int, int]]) -> str:
-    """Everything a build reads, cheaply (see ``quick.fingerprint``)."""
+def _config_bytes(config: Config) -> bytes:
     try:
-        config_bytes = config.path.read_bytes()
+        return config.path.read_bytes()
     except OSError:
-        config_bytes = repr(config).encode()
-    return build_fingerprint(store.entries_generation(), config_bytes, snap)
+        return repr(config).encode()
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -368,7 +366,8 @@ def run_once(
 
         roots = [str(s.path) for s in config.posts_sources]
         snap = snapshot[1] if snapshot is not None and snapshot[0] == roots else stat_posts(roots)
-        fingerprint = _fingerprint(config, store, snap)
+        config_bytes = _config_bytes(config)
+        fingerprint = build_fingerprint(store.entries_generation(), config_bytes, snap)
         if (
             previous is not None
             and previous.get("fingerprint") == fingerprint
@@ -415,7 +414,7 @@ def run_once(
                 "stamps": {
                     rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(report.stamps.items())
                 },
-                "quick": quick_record(config, build.next_post_at),
+                "quick": quick_record(config, config_bytes, build.next_post_at),
                 "summary": {
                     "posts": build.posts,
                     "remote": build.remote,

@@ -65,9 +65,16 @@ def _dt(value: datetime | None) -> str | None:
 def cmd_build(args: argparse.Namespace) -> int:
     from .app import run_once
 
-    config = _load(args)
+    config = None
+    if args.parsed is not None:
+        from .config import from_bytes
+
+        try:
+            config = from_bytes(args.parsed)
+        except ValueError:
+            config = None
     report = run_once(
-        config,
+        config or _load(args),
         now=_now(),
         offline=args.offline,
         lock_wait=args.wait,
@@ -384,8 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return quick
     parser = build_parser()
     args = parser.parse_args(argv)
-    # The posts the shortcut stated already (a build runs right after it).
+    # The posts the shortcut stated already, the config it found unchanged
+    # since the last build parsed it (a build runs right after it).
     args.snapshot = None if quick is None else quick.snapshot
+    args.parsed = None if quick is None else quick.parsed
     if args.verbose or args.func is cmd_run:
         # Only the daemon and -v log; a plain build does not import logging
         # (~10 ms of a no-change build), and warnings still reach stderr.

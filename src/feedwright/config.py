@@ -13,14 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
-
-import yaml
 
 from .exceptions import ConfigError
 from .model import Person
 from .schedule import parse_duration, parse_size
+
+if TYPE_CHECKING:
+    import yaml
 
 Format = Literal["atom", "rss", "json"]
 
@@ -125,6 +126,8 @@ class _Doc:
         self.path = path
         self.lines: dict[str, int] = {}
         self.resolved: list[tuple[str, str]] = []
+        import yaml  # here: a build that reuses the last parse (quick.py) never needs it
+
         try:
             # Parse once: the node tree gives the line numbers, then the values.
             loader = yaml.SafeLoader(text)
@@ -141,6 +144,8 @@ class _Doc:
             self._index(node, "")
 
     def _index(self, node: yaml.Node, prefix: str) -> None:
+        import yaml
+
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
@@ -452,3 +457,53 @@ def _fraction(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ValueError(f"must be a number between 0 and 1, got {value!r}")
     return float(value)
+
+
+# ----------------------------------------------------------------- the last parse, reused
+
+# What a cached config is made of, and all from_bytes will build.
+_CACHED_CLASSES = frozenset(
+    [
+        *(
+            ("feedwright.config", name)
+            for name in ("Config", "Site", "PostsSource", "FeedSource", "Output", "Fetch")
+        ),
+        ("feedwright.config", "Schedule"),
+        ("feedwright.model", "Person"),
+        ("pathlib", "PosixPath"),
+        ("pathlib", "WindowsPath"),
+        ("datetime", "timedelta"),
+    ]
+)
+
+
+def to_bytes(config: Config) -> bytes:
+    """``config`` as bytes for :func:`from_bytes` (a build keeps its parse in the
+    store, so the next one with the same config file need not import PyYAML)."""
+    import pickle
+
+    return pickle.dumps(config, protocol=5)
+
+
+def from_bytes(data: bytes) -> Config:
+    """The config :func:`to_bytes` made; ValueError for any other bytes.
+
+    Pickle, restricted to the classes a config is made of: bytes from a
+    damaged or hostile state database can build nothing else.
+    """
+    import io
+    import pickle
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) not in _CACHED_CLASSES:
+                raise pickle.UnpicklingError(f"{module}.{name} is not part of a config")
+            return super().find_class(module, name)
+
+    try:
+        config = Unpickler(io.BytesIO(data)).load()
+    except Exception as exc:  # pickle raises many kinds for bytes it did not make
+        raise ValueError(f"not a saved config: {exc!r}") from None
+    if not isinstance(config, Config):
+        raise ValueError(f"not a saved config: a {type(config).__name__}")
+    return config

@@ -112,12 +112,18 @@ def _record(state: str) -> tuple[dict[str, Any], int] | None:
     return (record, generation) if isinstance(record, dict) else None
 
 
-def quick_record(config: Config, next_post: datetime | None) -> dict[str, Any] | None:
+def quick_record(
+    config: Config, config_bytes: bytes, next_post: datetime | None
+) -> dict[str, Any] | None:
     """What a build adds to its record for :func:`cached_build` (None for a
     config that was not loaded from its file)."""
     if not config.resolved:
         return None
+    from .config import to_bytes
+
     return {
+        "config_sha": sha256(config_bytes).hexdigest(),
+        "parsed": to_bytes(config).hex(),
         "config": os.path.abspath(config.path),
         "state": os.path.abspath(config.state),
         "output": str(config.output.dir),
@@ -133,12 +139,15 @@ Snapshot = tuple[list[str], dict[tuple[str, str], Stamp]]  # (posts folders, fil
 
 class Miss:
     """A build is needed. ``snapshot``, if the posts were stated already, saves
-    the build stating them again (``app.run_once(snapshot=...)``)."""
+    the build stating them again (``app.run_once(snapshot=...)``); ``parsed``,
+    if the config file is the one the last build parsed (same path and bytes,
+    its folders where they were), is that parse (``config.from_bytes``)."""
 
-    __slots__ = ("snapshot",)
+    __slots__ = ("parsed", "snapshot")
 
-    def __init__(self, snapshot: Snapshot | None = None) -> None:
+    def __init__(self, snapshot: Snapshot | None = None, parsed: bytes | None = None) -> None:
         self.snapshot = snapshot
+        self.parsed = parsed
 
 
 def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | Miss:
@@ -167,36 +176,43 @@ def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | Miss:
         or not isinstance(quick, dict)
         or quick.get("config") != path
         or quick.get("state") != state
-        or (quick.get("remote") and not offline)
     ):
         return Miss()
     try:
         if any(os.path.realpath(joined) != resolved for joined, resolved in quick["resolved"]):
             return Miss()  # a folder the config names now resolves elsewhere
+        roots: list[str] = quick["roots"]
+        parsed = None
+        # (parsing checks that the posts folders exist; a saved parse must too)
+        if quick["config_sha"] == sha256(config_bytes).hexdigest() and all(
+            os.path.isdir(root) for root in roots
+        ):
+            parsed = bytes.fromhex(quick["parsed"])
+        if quick["remote"] and not offline:
+            return Miss(parsed=parsed)  # remote feeds to refresh
         next_post = quick["next_post_ts"]
         if next_post is not None and time.time() >= next_post:
-            return Miss()  # a held-back post is due
+            return Miss(parsed=parsed)  # a held-back post is due
         output: str = quick["output"]
         stamps: dict[str, list[Any]] = record["stamps"]
-        roots: list[str] = quick["roots"]
     except (KeyError, TypeError, ValueError):
         return Miss()
     if not stamps or not os.path.isdir(output):
-        return Miss()
+        return Miss(parsed=parsed)
     fd = try_lock(output)
     if fd is None:
-        return Miss()  # someone is publishing: the real build waits or says so
+        return Miss(parsed=parsed)  # someone is publishing: the real build waits or says so
     try:
         posts: Snapshot = (roots, snapshot(roots))
         if fingerprint(generation, config_bytes, posts[1]) != record.get("fingerprint"):
-            return Miss(posts)
+            return Miss(posts, parsed)
         for rel, (_key, size, mtime_ns) in stamps.items():
             try:
                 st = os.stat(os.path.join(output, rel))
             except OSError:
-                return Miss(posts)
+                return Miss(posts, parsed)
             if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                return Miss(posts)
+                return Miss(posts, parsed)
     finally:
         unlock(fd)
     return record

@@ -89,11 +89,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
-
-import yaml
 
 from .. import forking
 from ..config import PostsSource, Site
@@ -103,6 +101,9 @@ from ..packing import cached_copy, cached_entry, head, new_entry, pack, unpack
 from ..sanitize import safe_url
 from ..text import category_key, join_url, strip_xml_illegal
 from .files import POST_SUFFIXES, Stamp
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FRONT_MATTER_BYTES = 4 * 1024 * 1024
@@ -582,22 +583,33 @@ def _plausible_legacy(text: str) -> bool:
 # --------------------------------------------------------------------------- front matter
 
 
-class _Loader(yaml.CSafeLoader):
+@lru_cache(maxsize=1)
+def _loader() -> type[yaml.CSafeLoader]:
     """YAML with 1.2-ish scalars: only true/false/null resolve; everything else is text.
 
     PyYAML's YAML 1.1 rules turn ``title: no`` into False, ``title: 1:20`` into
     80 and ``title: 010`` into 8. Dates are parsed by us, so they stay text too.
+
+    Made on first use: most front matter never needs PyYAML (``_simple_yaml``),
+    and importing it costs an edit build ~35-50 ms.
     """
+    import yaml
 
+    class Loader(yaml.CSafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-_Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+    Loader.yaml_implicit_resolvers = {}
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+    )
+    Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+    return Loader
+
 
 _FENCE = re.compile(r"^(-{3,}|\+{3,})[ \t]*\n", re.ASCII)
 _CLOSE_YAML = re.compile(r"\n(?:-{3,}|\.\.\.)[ \t]*$", re.M)
@@ -676,7 +688,9 @@ def _load_yaml(raw: str, where: str, first_line: int, printable: bool = False) -
     simple = _simple_yaml(raw)
     if simple is not None:
         return simple
-    loader = _Loader(raw)
+    import yaml
+
+    loader = _loader()(raw)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -830,6 +844,8 @@ def _simple_scalar(text: str) -> Any:
 
 def _check_expansion(node: yaml.Node, where: str) -> None:
     """Refuse alias bombs: count nodes as a consumer walking the data would see them."""
+    import yaml
+
     budget = MAX_YAML_NODES
     stack: list[yaml.Node] = [node]
     while stack:
