@@ -181,3 +181,16 @@ def test_the_feed_digest_of_a_cached_post_is_its_packed_bytes() -> None:
     other = pack(replace(FULL, title="changed"), body_text=False)
     assert entry_digest(cached_entry(head(FULL), other, "")) != entry_digest(lazy)
     assert copy == lazy and type(copy) is CachedEntry
+
+
+def test_saving_a_cached_entry_does_not_decode_it(tmp_path: Path) -> None:
+    # A cold build saves 10,000 entries that forked readers sent as bytes;
+    # the save must take the bytes as they are, not decode every entry.
+    packed = pack(FULL, body_text=False)
+    lazy = cached_entry(head(FULL), packed, "")
+    with Store.open(tmp_path / "s.db") as store:
+        store.save_posts("/p", {"a.md": CachedPost(1, 2, lazy, packed=packed)})
+        with pytest.raises(AttributeError):
+            object.__getattribute__(lazy, "title")  # still not decoded
+        (got,) = store.cached_posts("/p").values()
+    assert got.entry == unpack(packed) and got.packed == packed

@@ -306,11 +306,20 @@ def entry_digest(entry: Entry) -> str:
     so a post keeps one digest from the build that read it to every one that
     reuses the cache.
     """
-    try:
-        packed = entry._packed  # type: ignore[attr-defined]
-    except AttributeError:
+    packed = packed_of(entry)
+    if packed is None:
         return entry.content_hash()
     return "p" + blake2b(packed, digest_size=24).hexdigest()
+
+
+def packed_of(entry: Entry) -> bytes | None:
+    """The text-less packed bytes ``entry`` carries (a :class:`CachedEntry`
+    from the post cache or a read for it), else None."""
+    try:
+        packed: bytes = entry._packed  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    return packed
 
 
 __all__ = [
@@ -324,5 +333,6 @@ __all__ = [
     "head",
     "new_entry",
     "pack",
+    "packed_of",
     "unpack",
 ]

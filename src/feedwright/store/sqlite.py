@@ -41,7 +41,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar, cast
 
 from ..exceptions import StoreError
 from ..model import Body, Enclosure, Entry, Person, Provenance, utc
-from ..packing import Head, cached_entry, head, pack, unpack
+from ..packing import Head, cached_entry, head, pack, packed_of, unpack
 from .migrations import migrate
 
 # Long enough that a daemon and a `build` (or `status`) sharing the file wait
@@ -258,9 +258,12 @@ def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
     text = None
     top = None
     if entry is not None:
+        carried = packed_of(entry)
         if packed is None:
-            packed = pack(entry, body_text=False)
-        if entry.body is not None:
+            packed = carried or pack(entry, body_text=False)
+        # An entry carrying packed bytes was made from text-less ones (and
+        # asking for its body would decode it whole: 10,000 in a cold build).
+        if carried is None and entry.body is not None:
             text = entry.body.text
         top = head(entry)
     else:
