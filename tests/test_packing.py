@@ -15,13 +15,13 @@ from feedwright.exceptions import StoreError
 from feedwright.model import Body, Entry
 from feedwright.packing import (
     CachedEntry,
-    cached_copy,
     cached_entry,
     entry_digest,
     entry_values,
     from_values,
     head,
     pack,
+    pack_for_cache,
     unpack,
 )
 from feedwright.store import CachedPost, Store
@@ -175,7 +175,9 @@ def test_a_cached_entry_pickles_and_replaces_as_a_plain_entry() -> None:
 def test_the_feed_digest_of_a_cached_post_is_its_packed_bytes() -> None:
     packed = pack(FULL, body_text=False)
     lazy = cached_entry(head(FULL), packed, "")
-    copy = cached_copy(unpack(packed), packed)
+    top, again = pack_for_cache(unpack(packed))
+    assert top == head(FULL) == head(lazy) and marshal.loads(again) == marshal.loads(packed)
+    copy = cached_entry(top, packed, "")
     assert entry_digest(lazy) == entry_digest(copy) != entry_digest(FULL)
     assert entry_digest(FULL) == FULL.content_hash()
     other = pack(replace(FULL, title="changed"), body_text=False)

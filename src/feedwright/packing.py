@@ -194,13 +194,23 @@ Head = tuple[str, str, str, tuple[str, ...], str]
 
 def head(entry: Entry) -> Head:
     """The fields of ``entry`` that :func:`cached_entry` sets at once."""
-    return (
-        entry.id,
-        entry.published.isoformat(),
-        entry.updated.isoformat(),
-        entry.categories,
-        entry.origin,
-    )
+    try:
+        made: Head = entry._head  # type: ignore[attr-defined]  # a CachedEntry's own
+    except AttributeError:
+        return (
+            entry.id,
+            entry.published.isoformat(),
+            entry.updated.isoformat(),
+            entry.categories,
+            entry.origin,
+        )
+    return made
+
+
+def pack_for_cache(entry: Entry) -> tuple[Head, bytes]:
+    """``(head(entry), pack(entry, body_text=False))``, the dates written once."""
+    values = entry_values(entry, body_text=False)
+    return (values[0], values[2], values[3], values[6], values[14]), marshal.dumps(values)
 
 
 _HEAD_FIELDS = frozenset(("id", "published", "updated", "categories", "origin"))
@@ -229,7 +239,8 @@ class CachedEntry(Entry):
     Entry. A copy made with ``dataclasses.replace`` has every slot set.
     """
 
-    __slots__ = ("_packed", "_where")
+    __slots__ = ("_head", "_packed", "_where")
+    _head: Head  # what it was made from, for the cache to save again as it is
     _packed: bytes
     _where: str  # the store's path, for the error if the bytes turn out damaged
 
@@ -260,6 +271,7 @@ class CachedEntry(Entry):
 
 _set_packed = vars(CachedEntry)["_packed"].__set__
 _set_where = vars(CachedEntry)["_where"].__set__
+_set_head = vars(CachedEntry)["_head"].__set__
 _from_iso = datetime.fromisoformat
 
 
@@ -280,18 +292,8 @@ def cached_entry(values: Head, packed: bytes, where: str) -> Entry:
     _set_origin(entry, origin)
     _set_packed(entry, packed)
     _set_where(entry, where)
+    _set_head(entry, values)
     return entry
-
-
-def cached_copy(entry: Entry, packed: bytes) -> Entry:
-    """``entry`` as a :class:`CachedEntry` with every field set, carrying
-    ``packed`` (its ``pack(entry, body_text=False)``) for :func:`entry_digest`."""
-    copy: CachedEntry = _new(CachedEntry)
-    for name, setter in zip(_FIELD_NAMES, _SLOTS, strict=True):
-        setter(copy, getattr(entry, name))
-    _set_packed(copy, packed)
-    _set_where(copy, "")
-    return copy
 
 
 def entry_digest(entry: Entry) -> str:
@@ -325,7 +327,6 @@ def packed_of(entry: Entry) -> bytes | None:
 __all__ = [
     "CachedEntry",
     "Head",
-    "cached_copy",
     "cached_entry",
     "entry_digest",
     "entry_values",
@@ -333,6 +334,7 @@ __all__ = [
     "head",
     "new_entry",
     "pack",
+    "pack_for_cache",
     "packed_of",
     "unpack",
 ]

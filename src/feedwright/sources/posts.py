@@ -97,7 +97,7 @@ from .. import forking
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
-from ..packing import cached_copy, cached_entry, head, new_entry, pack, unpack
+from ..packing import cached_entry, new_entry, pack, pack_for_cache, unpack
 from ..sanitize import safe_url
 from ..text import category_key, join_url, strip_xml_illegal
 from .files import POST_SUFFIXES, Stamp
@@ -249,13 +249,14 @@ def _read_one(
 
 def _cacheable(record: PostRecord) -> PostRecord:
     """A record read with ``keep_text=False`` (for the post cache), with its
-    entry's packed bytes, carried by the entry too (``packing.cached_copy``):
-    a feed's key digests them, so a post digests the same in the build that
-    read it as in every later one that takes it from the cache."""
+    entry's packed bytes, and its entry a ``packing.CachedEntry`` of them: a
+    feed's key digests those bytes, so a post digests the same in the build
+    that read it as in every later one that takes it from the cache. (The
+    entry just read is dropped: the few that reach a feed decode again.)"""
     if record.entry is None:
         return record
-    packed = record.packed or pack(record.entry, body_text=False)
-    return record._replace(entry=cached_copy(record.entry, packed), packed=packed)
+    top, packed = pack_for_cache(record.entry)
+    return record._replace(entry=cached_entry(top, packed, ""), packed=packed)
 
 
 def _read_chunk(
@@ -284,8 +285,10 @@ def _read_chunk_packed(
         entry = r.entry
         packed = top = None
         if entry is not None:
-            packed = pack(entry, body_text=keep_text)
-            top = None if keep_text else head(entry)
+            if keep_text:
+                packed = pack(entry)
+            else:
+                top, packed = pack_for_cache(entry)
         out.append((rel, stamp, r.error, r.stripped, packed, top))
     return marshal.dumps(out)
 
