@@ -315,26 +315,30 @@ def _unpack_chunk(blob: bytes, keep_text: bool) -> list[tuple[str, PostRecord]]:
     ]
 
 
-# A forked read hands out the files in chunks of this many, from a counter the
+# A forked read hands out the files in chunks of this many, from a pipe the
 # processes share: a slower core (this VM's second gives 1.0-1.6x of the first)
 # then reads fewer, instead of everyone waiting for its fixed half. Measured:
 # with fixed halves the worker finished 0.1-0.4 s after this process.
 READ_CHUNK = 100
-# (chunks, shared counter, source, site, keep_text): inherited by forked workers.
-_READ_WORK: tuple[list[list[tuple[str, str, Stamp]]], Any, PostsSource, Site, bool] | None = None
+# Chunk numbers are written to the pipe before forking, so all of them must fit
+# in its buffer: 4 KiB at most (4 bytes each), the least a Linux pipe holds
+# (one page, when the user has many pipes); a huge site takes bigger chunks.
+_MAX_CHUNKS = 1024
+# (chunks, the pipe's read end, source, site, keep_text): inherited by forked workers.
+_READ_WORK: tuple[list[list[tuple[str, str, Stamp]]], int, PostsSource, Site, bool] | None = None
 
 
 def _next_files() -> Iterator[tuple[str, str, Stamp]]:
-    """The files of the chunks this process takes, until none is left."""
+    """The files of the chunks this process takes, until none is left.
+
+    Each chunk is a 4-byte number read from the shared pipe: a read of the
+    pipe takes whole numbers (all were written before any read), and an empty
+    read means every chunk is taken.
+    """
     assert _READ_WORK is not None
-    chunks, counter = _READ_WORK[0], _READ_WORK[1]
-    while True:
-        with counter.get_lock():
-            taken = counter.value
-            counter.value = taken + 1
-        if taken >= len(chunks):
-            return
-        yield from chunks[taken]
+    chunks, tokens = _READ_WORK[0], _READ_WORK[1]
+    while len(token := os.read(tokens, 4)) == 4:
+        yield from chunks[int.from_bytes(token, "little")]
 
 
 def _read_share(worker: int) -> list[tuple[str, PostRecord]] | bytes:
@@ -366,14 +370,19 @@ def _read_many(
     global _READ_WORK
     if workers <= 1 or len(todo) < PARALLEL_THRESHOLD or not forking.fork_safe():
         return _read_chunk(todo, source, site, keep_text)
-    import multiprocessing as mp
-
-    chunks = [todo[i : i + READ_CHUNK] for i in range(0, len(todo), READ_CHUNK)]
-    _READ_WORK = (chunks, mp.get_context("fork").Value("q", 0), source, site, keep_text)
+    size = max(READ_CHUNK, -(-len(todo) // _MAX_CHUNKS))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    tokens, feed = os.pipe()
+    try:
+        os.write(feed, b"".join(i.to_bytes(4, "little") for i in range(len(chunks))))
+    finally:
+        os.close(feed)
+    _READ_WORK = (chunks, tokens, source, site, keep_text)
     try:
         shares = forking.in_shares(_read_share, list(range(workers)))
     finally:
         _READ_WORK = None
+        os.close(tokens)
     results: list[tuple[str, PostRecord]] = []
     for share in shares:
         results.extend(_unpack_chunk(share, keep_text) if isinstance(share, bytes) else share)
