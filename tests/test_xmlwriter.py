@@ -353,6 +353,14 @@ def test_writer_matches_feedgen_byte_for_byte(
     etree.fromstring(got)  # and well-formed
 
 
+def test_an_illegal_character_fails_with_or_without_the_memo() -> None:
+    (entry, *_) = varied_entries()
+    feed = FeedPlan(None, None, SITE.title, (replace(entry, title="bad \ufffe"),), at(12))
+    for memo in (None, {}):
+        with pytest.raises(ValueError):
+            feed_xml("atom", feed, SITE, self_url="https://x/atom.xml", memo=memo)
+
+
 def test_varied_feed_exercises_every_branch() -> None:
     """The comparison above is only as good as its input: it must hold each odd case."""
     atom = feed_xml("atom", plans()[0], SITE, self_url="https://x/atom.xml").decode()

@@ -128,11 +128,12 @@ def _link(href: str, rel: str, type_: str = "") -> list[tuple[str, str]]:
     return attrs
 
 
-# Written entries, by format and entry object: a prepared entry is the same
-# text in every feed of one format (combined, each of its categories). Keyed
-# by identity, not by id: the memo lives only while the feeds holding the
-# entries do, and two entries whose ids clean to the same text stay apart.
-EntryMemo = dict[tuple[XmlKind, int], list[str]]
+# Written entries as UTF-8, by format and entry object: a prepared entry is
+# the same bytes in every feed of one format (combined, each of its
+# categories), so it is escaped, encoded and checked once. Keyed by identity,
+# not by id: the memo lives only while the feeds holding the entries do, and
+# two entries whose ids clean to the same text stay apart.
+EntryMemo = dict[tuple[XmlKind, int], bytes]
 
 
 def feed_xml(
@@ -197,22 +198,29 @@ def feed_xml(
         if site.author is not None and site.author.email:
             w.leaf("managingEditor", f"{site.author.email} ({site.author.name})")
 
-    for entry in feed.entries:
-        if memo is None:
+    if memo is None:
+        for entry in feed.entries:
             _write_entry(w, kind, entry, site, content)
-            continue
-        pieces = memo.get((kind, id(entry)))
-        if pieces is None:
-            start = w.mark()
-            _write_entry(w, kind, entry, site, content)
-            memo[kind, id(entry)] = w.since(start)
-        else:
-            w.extend(pieces)
+        if kind == "rss":
+            w.end()  # channel
+        w.end()
+        return w.getvalue()
 
+    # Joined as bytes: with limit 0 a 10,000-post site's feeds hold each entry
+    # ~3.6 times (combined + its categories); encoding every document whole
+    # cost a third of serialising them.
+    chunks = [w.take()]
+    for entry in feed.entries:
+        data = memo.get((kind, id(entry)))
+        if data is None:
+            _write_entry(w, kind, entry, site, content)
+            data = memo[kind, id(entry)] = w.take()
+        chunks.append(data)
     if kind == "rss":
         w.end()  # channel
     w.end()
-    return w.getvalue()
+    chunks.append(w.getvalue())
+    return b"".join(chunks)
 
 
 def _write_entry(w: XmlWriter, kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> None:

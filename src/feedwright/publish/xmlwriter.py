@@ -114,23 +114,23 @@ class XmlWriter:
             # Long texts (entry bodies) are copied once, by the final join.
             self._parts += (f"{self._depth}<{tag}{attributes}>", escaped, f"</{tag}>\n")
 
-    def mark(self) -> int:
-        """A position in the document, for :meth:`since`."""
-        return len(self._parts)
+    def take(self) -> bytes:
+        """What was written since the last ``take`` (or the start), as UTF-8,
+        checked as :func:`encode` checks it; elements may still be open.
 
-    def since(self, mark: int) -> list[str]:
-        """The text written since ``mark``, as pieces for :meth:`extend`."""
-        return self._parts[mark:]
-
-    def extend(self, pieces: list[str]) -> None:
-        """Write pieces :meth:`since` gave, at the same depth they were written at."""
-        self._parts += pieces
+        A caller that joins the pieces itself can encode a piece it writes into
+        many documents once (an entry in every feed it is in), not once per
+        document.
+        """
+        data = encode("".join(self._parts))
+        self._parts = []
+        return data
 
     def getvalue(self) -> bytes:
-        """The UTF-8 document; every element must have been closed."""
+        """The UTF-8 document (what ``take`` left); every element must have been closed."""
         if self._tags:
             raise ValueError(f"unclosed elements: {self._tags}")
-        return encode("".join(self._parts))
+        return self.take()
 
 
 __all__ = ["XmlWriter", "encode", "escape_attr", "escape_text"]
