@@ -250,3 +250,35 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+def test_the_command_exits_with_its_code_and_all_its_output(tmp_path: Path) -> None:
+    # `feedwright` leaves without tearing the interpreter down (cli.run):
+    # what it printed must still arrive, and its exit code must be main()'s.
+    import os
+    import subprocess
+    import sys
+
+    config = make_site(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "feedwright.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+
+    first = command("build", "-c", str(config), "--json")
+    assert first.returncode == 0 and json.loads(first.stdout)["posts"] == 2
+    edited = tmp_path / "posts" / "2022-06-28-rates.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nmore\n", encoding="utf-8")
+    (tmp_path / "posts" / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    again = command("build", "-c", str(config))
+    assert again.returncode == 1 and "broken.md" in again.stderr
+    assert again.stdout.startswith("2 posts, 5 categories, ")
+    same = command("build", "-c", str(config))  # the no-change shortcut
+    assert same.returncode == 1 and "broken.md" in same.stderr
+    assert " 0 files written" in same.stdout
+    assert command("build", "-c", str(tmp_path / "missing.yaml")).returncode == 2

@@ -427,5 +427,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def run() -> None:
+    """The ``feedwright`` command: :func:`main`, then out."""
+    code = main()
+    _exit_now(code)
+    sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """Leave at once, without tearing the interpreter down, when nothing is
+    left to finish: freeing every object a build made (a 10,000-post site's
+    cached entries) took 50-70 ms of an edit build's ~0.7 s, and the OS frees
+    the memory at once. By now the store is closed, the outputs are renamed
+    into place and the lock is released; this only skips the goodbyes, and
+    not when a thread, a process pool (the aggregator's parsers) or logging
+    handlers could still have something to do.
+    """
+    threading = sys.modules.get("threading")
+    if (
+        (threading is not None and threading.active_count() > 1)
+        or "concurrent.futures.process" in sys.modules
+        or "logging" in sys.modules
+    ):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # let the normal exit report it
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
