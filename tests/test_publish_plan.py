@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -217,26 +218,30 @@ def _display_names_by_sorting(entries: list[Entry]) -> dict[str, str]:
     return names
 
 
-def test_display_names_agree_with_walking_every_entry_oldest_first() -> None:
-    import random
+def _random_entries(
+    rng: random.Random, spellings: list[str], *, ids: int, hours: int, most: int
+) -> list[Entry]:
+    """1 to ``most``-1 entries; few distinct times, so many ties are broken by id."""
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    return [
+        Entry(
+            id=f"id-{rng.randrange(ids):04}",
+            title="t",
+            published=base + timedelta(hours=rng.randrange(hours)),
+            updated=base,
+            categories=tuple(rng.choice(spellings) for _ in range(rng.randrange(4))),
+        )
+        for _ in range(rng.randrange(1, most))
+    ]
 
+
+def test_display_names_agree_with_walking_every_entry_oldest_first() -> None:
     from feedwright.publish.plan import _display_names
 
     rng = random.Random(11)
     spellings = ["Tech", "tech", " TECH ", "港口", "Sport", "sport\x01", "C++", "c++", "", "  "]
-    base = datetime(2024, 1, 1, tzinfo=UTC)
     for _ in range(300):
-        entries = [
-            Entry(
-                id=f"id-{rng.randrange(1000):03}",
-                title="t",
-                # Few distinct times: many ties broken by id.
-                published=base + timedelta(hours=rng.randrange(4)),
-                updated=base,
-                categories=tuple(rng.choice(spellings) for _ in range(rng.randrange(4))),
-            )
-            for _ in range(rng.randrange(1, 12))
-        ]
+        entries = _random_entries(rng, spellings, ids=1000, hours=4, most=12)
         unique = list({e.id: e for e in entries}.values())
         got = _display_names(newest_first(unique))
         want = _display_names_by_sorting(unique)
@@ -247,23 +252,11 @@ def test_display_names_agree_with_walking_every_entry_oldest_first() -> None:
 def test_category_feeds_agree_with_filtering_every_entry(limit: int) -> None:
     # plan() collects members per tuple of categories and merges them; the
     # definition is: every entry with the category, newest first, the limit.
-    import random
-
     rng = random.Random(limit)
     spellings = ["Tech", "tech", "港口", "Sport", "C++", "c++", "Misc", "misc "]
-    base = datetime(2024, 1, 1, tzinfo=UTC)
     site = Site(title="S", url="https://s.example/")
     for _ in range(200):
-        entries = [
-            Entry(
-                id=f"id-{rng.randrange(100):02}",
-                title="t",
-                published=base + timedelta(hours=rng.randrange(6)),
-                updated=base,
-                categories=tuple(rng.choice(spellings) for _ in range(rng.randrange(4))),
-            )
-            for _ in range(rng.randrange(1, 30))
-        ]
+        entries = _random_entries(rng, spellings, ids=100, hours=6, most=30)
         plans = plan(entries, Output(dir=Path("out"), limit=limit), site)
         pool = newest_first({e.id: e for e in reversed(entries)}.values())
         for feed in plans[1:]:

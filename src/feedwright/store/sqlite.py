@@ -789,19 +789,6 @@ class Store:
         # the collector would rescan everything loaded so far.
         with _gc_paused():
             rows = self._cache_rows(root)
-            if not bodies:
-                return [
-                    (
-                        rel,
-                        size,
-                        mtime_ns,
-                        error,
-                        stripped,
-                        None if p is None else lazy(p, h, where),
-                        p,
-                    )
-                    for rel, size, mtime_ns, error, stripped, p, _t, h in rows
-                ]
             return [
                 (
                     rel,
@@ -809,10 +796,10 @@ class Store:
                     mtime_ns,
                     error,
                     stripped,
-                    None if p is None else unpack_(p, t, memo),
+                    None if p is None else unpack_(p, t, memo) if bodies else lazy(p, h, where),
                     p,
                 )
-                for rel, size, mtime_ns, error, stripped, p, t, _h in rows
+                for rel, size, mtime_ns, error, stripped, p, t, h in rows
             ]
 
     @_guarded
