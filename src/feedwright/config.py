@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from .exceptions import ConfigError
 from .model import Person
+from .quick import DEFAULT_STATE
 from .schedule import parse_duration, parse_size
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class Config:
     output: Output = field(default_factory=lambda: Output(dir=Path("feeds").absolute()))
     fetch: Fetch = field(default_factory=Fetch)
     schedule: Schedule = field(default_factory=Schedule)
-    state: Path = Path(".feedwright/state.db")  # absolute after load()
+    state: Path = Path(DEFAULT_STATE)  # absolute after load()
     retention: int = 1000  # entries kept per remote source in the store; 0 = all
     # (folder as written, joined to the config's folder; that resolved) for the
     # state, the output and every posts folder: what load() found on disk, so
@@ -445,7 +446,7 @@ def parse(text: str, path: Path) -> Config:
         output=output,
         fetch=fetch,
         schedule=schedule,
-        state=doc.resolve(base / root.get("state", _str, ".feedwright/state.db")),
+        state=doc.resolve(base / root.get("state", _str, DEFAULT_STATE)),
         retention=root.get("retention", _int(0), 1000),
         resolved=tuple(doc.resolved),
     )

@@ -42,6 +42,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar, cast
 from ..exceptions import StoreError
 from ..model import Body, Enclosure, Entry, Person, Provenance, utc
 from ..packing import Head, cached_entry, head, pack, packed_of, unpack
+from ..quick import GENERATION_KEY
 from .migrations import migrate
 
 # Long enough that a daemon and a `build` (or `status`) sharing the file wait
@@ -730,8 +731,9 @@ class Store:
 
     def _bump_generation(self) -> None:
         self._db.execute(
-            "INSERT INTO meta (key, value) VALUES ('entries-generation', '1')"
-            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta (key, value) VALUES (?, '1')"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (GENERATION_KEY,),
         )
 
     @_guarded
@@ -741,7 +743,7 @@ class Store:
         Cheap to compare, so a build can tell "nothing new arrived" without
         loading a single entry (the daemon refreshes feeds apart from publishing).
         """
-        value = self.get_meta("entries-generation")
+        value = self.get_meta(GENERATION_KEY)
         return int(value) if value else 0
 
     @_guarded
