@@ -31,10 +31,12 @@ Every request is recorded in ``http_server.requests`` as a
 from __future__ import annotations
 
 import gzip as gzip_module
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -58,6 +60,15 @@ class Recorded:
     peer: tuple[str, int]  # client address and port: one port per connection (keep-alive)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-request (a timeout, a keep-alive connection
+        # it closed) is what some tests do on purpose; anything else is printed.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """The routes, the request log and the running server; see the module docstring."""
 
@@ -76,7 +87,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output clean
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
