@@ -342,9 +342,9 @@ def _next_files() -> Iterator[tuple[str, str, Stamp]]:
 
 
 def _read_share(worker: int) -> list[tuple[str, PostRecord]] | bytes:
-    """One process's part of a forked read. This process (worker 0) keeps its
-    records' entries and adds their packed bytes for the post cache; a forked
-    one sends back the packed bytes alone."""
+    """One process's part of a forked read. This process (worker 0) makes its
+    records here (for the post cache: packed, their entries lazy views of the
+    bytes); a forked one sends back the packed bytes and heads alone."""
     assert _READ_WORK is not None
     _, _, source, site, keep_text = _READ_WORK
     if worker == 0:
