@@ -18,7 +18,8 @@ import feedwright.app as app_module
 import feedwright.quick as quick_module
 from feedwright.cli import main
 from feedwright.lock import output_lock
-from feedwright.quick import DEFAULT_STATE, guess_state
+from feedwright.quick import guess_state
+from feedwright.statedb import DEFAULT_STATE
 
 ROOT = Path(__file__).resolve().parent.parent
 

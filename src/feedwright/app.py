@@ -37,9 +37,10 @@ from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
 from .model import Entry, newest_first
-from .quick import BUILD_KEY, Snapshot, quick_record
+from .quick import Snapshot, quick_record
 from .quick import fingerprint as build_fingerprint
 from .sources.files import snapshot as stat_posts
+from .statedb import BUILD_KEY
 from .store import CachedPost, Store
 
 if TYPE_CHECKING:

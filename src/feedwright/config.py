@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from .exceptions import ConfigError
 from .model import Person
-from .quick import DEFAULT_STATE
 from .schedule import parse_duration, parse_size
+from .statedb import DEFAULT_STATE
 
 if TYPE_CHECKING:
     import yaml

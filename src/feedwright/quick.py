@@ -31,15 +31,12 @@ from typing import TYPE_CHECKING, Any
 from . import build_id
 from .lock import try_lock, unlock
 from .sources.files import Stamp, snapshot
+from .statedb import BUILD_KEY, DEFAULT_STATE, GENERATION_KEY
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from .config import Config
-
-BUILD_KEY = "build"  # store meta: what the last successful publish was made from
-GENERATION_KEY = "entries-generation"  # store meta: moves whenever remote entries change
-DEFAULT_STATE = ".feedwright/state.db"
 
 
 def fingerprint(generation: int, config_bytes: bytes, snap: dict[tuple[str, str], Stamp]) -> str:

@@ -42,7 +42,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar, cast
 from ..exceptions import StoreError
 from ..model import Body, Enclosure, Entry, Person, Provenance, utc
 from ..packing import Head, cached_entry, head, pack, packed_of, unpack
-from ..quick import GENERATION_KEY
+from ..statedb import GENERATION_KEY
 from .migrations import migrate
 
 # Long enough that a daemon and a `build` (or `status`) sharing the file wait
