@@ -251,7 +251,7 @@ def test_forked_cold_read_fills_the_cache_a_serial_one_does(
     make(tmp_path / "forked", n=40)
     build(tmp_path / "serial" / "config.yaml")
     monkeypatch.setattr(posts_module, "PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr(app_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # forking.workers() reads it
     forked = build(tmp_path / "forked" / "config.yaml")
     assert forked.publish.written
     assert output(tmp_path / "forked") == output(tmp_path / "serial")
@@ -323,7 +323,7 @@ def test_posts_keep_their_feed_digest_from_the_build_that_read_them(
     monkeypatch.setattr(publish_module, "publish", spy)
     if forked:
         monkeypatch.setattr(posts_module, "PARALLEL_THRESHOLD", 1)
-        monkeypatch.setattr(app_module.os, "cpu_count", lambda: 2)
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)  # forking.workers() reads it
     config = make(tmp_path / "site", n=30)
     posts = tmp_path / "site" / "posts"
     build(config)

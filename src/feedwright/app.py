@@ -24,7 +24,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -37,7 +36,7 @@ from .config import Config, PostsSource
 from .exceptions import PostError, SourceError
 from .lock import output_lock
 from .model import Entry, newest_first
-from .quick import Snapshot, quick_record
+from .quick import Snapshot, outputs_intact, quick_record
 from .quick import fingerprint as build_fingerprint
 from .sources.files import snapshot as stat_posts
 from .statedb import BUILD_KEY
@@ -266,19 +265,6 @@ def _stamps(previous: dict[str, Any] | None) -> dict[str, FileStamp]:
     return {rel: FileStamp(*v) for rel, v in previous.get("stamps", {}).items()}
 
 
-def _outputs_intact(config: Config, previous: dict[str, Any]) -> bool:
-    """Every file the last publish left is still there, untouched (stat only)."""
-    stamps: dict[str, list[Any]] = previous.get("stamps", {})
-    for rel, (_key, size, mtime_ns) in stamps.items():
-        try:
-            st = os.stat(config.output.dir / rel)
-        except OSError:
-            return False
-        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-            return False
-    return bool(stamps)
-
-
 def _before_next_post(previous: dict[str, Any], now: datetime) -> bool:
     next_post = previous["summary"].get("next_post_at")
     return next_post is None or now < datetime.fromisoformat(next_post)
@@ -373,7 +359,7 @@ def run_once(
             previous is not None
             and previous.get("fingerprint") == fingerprint
             and _before_next_post(previous, now)
-            and _outputs_intact(config, previous)
+            and outputs_intact(str(config.output.dir), previous.get("stamps", {}))
         ):
             return _cached_report(previous, sources)
 

@@ -25,6 +25,7 @@ import marshal
 import os
 import sqlite3
 import time
+from collections.abc import Mapping, Sequence
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
@@ -201,15 +202,22 @@ def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | Miss:
         return Miss(parsed=parsed)  # someone is publishing: the real build waits or says so
     try:
         posts: Snapshot = (roots, snapshot(roots))
-        if fingerprint(generation, config_bytes, posts[1]) != record.get("fingerprint"):
+        same = fingerprint(generation, config_bytes, posts[1]) == record.get("fingerprint")
+        if not (same and outputs_intact(output, stamps)):
             return Miss(posts, parsed)
-        for rel, (_key, size, mtime_ns) in stamps.items():
-            try:
-                st = os.stat(os.path.join(output, rel))
-            except OSError:
-                return Miss(posts, parsed)
-            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                return Miss(posts, parsed)
     finally:
         unlock(fd)
     return record
+
+
+def outputs_intact(output: str, stamps: Mapping[str, Sequence[Any]]) -> bool:
+    """Every file the last publish left (``stamps``: rel path -> [key, size,
+    mtime_ns]) is still in ``output``, untouched (stat only)."""
+    for rel, (_key, size, mtime_ns) in stamps.items():
+        try:
+            st = os.stat(os.path.join(output, rel))
+        except OSError:
+            return False
+        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+            return False
+    return bool(stamps)
