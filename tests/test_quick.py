@@ -338,3 +338,39 @@ def test_a_saved_config_round_trips_and_builds_nothing_else(tmp_path: Path) -> N
     for data in (hostile, pickle.dumps({"a": 1}), b"", b"garbage"):
         with pytest.raises(ValueError, match="not a saved config"):
             from_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda record: record["quick"].update(parsed=__import__("pickle").dumps(print).hex()),
+        lambda record: record["quick"].update(parsed="not hex"),
+        lambda record: record.update(quick="not a mapping"),
+        lambda record: record.update(summary={}),
+        lambda record: record.update(stamps={"atom.xml": "x"}),
+    ],
+    ids=["hostile-parse", "bad-hex", "no-quick-block", "no-summary", "bad-stamps"],
+)
+def test_a_damaged_record_is_left_to_the_real_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Any
+) -> None:
+    # The record is read before anything vouches for it: whatever it holds,
+    # the build still happens and publishes the edit (parsing the config anew).
+    import sqlite3
+
+    config = make_site(tmp_path)
+    run(config, capsys=capsys)
+    db = sqlite3.connect(tmp_path / DEFAULT_STATE)
+    (raw,) = db.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()
+    record = json.loads(raw)
+    damage(record)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'build'", (json.dumps(record),))
+    db.commit()
+    db.close()
+    code, out, _ = run(config, capsys=capsys)  # nothing changed but the record
+    assert code == 0 and "2 posts" in out
+    post = tmp_path / "posts" / "2022-06-28-rates.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nafter damage\n", encoding="utf-8")
+    code, out, _ = run(config, capsys=capsys)
+    assert code == 0 and "2 posts" in out
+    assert "after damage" in (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8")

@@ -252,9 +252,15 @@ def _load_previous(store: Store) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+        if not isinstance(data, dict) or data.get("version") != build_id():
+            return None
+        # Read whole once here, so a damaged record (it is only a cache of the
+        # last build) means a full build rather than a crash halfway.
+        _cached_report(data, [])
+        _stamps(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return data if isinstance(data, dict) and data.get("version") == build_id() else None
+    return data
 
 
 def _stamps(previous: dict[str, Any] | None) -> dict[str, FileStamp]:

@@ -212,12 +212,13 @@ def cached_build(config_path: str, *, offline: bool) -> dict[str, Any] | Miss:
 
 def outputs_intact(output: str, stamps: Mapping[str, Sequence[Any]]) -> bool:
     """Every file the last publish left (``stamps``: rel path -> [key, size,
-    mtime_ns]) is still in ``output``, untouched (stat only)."""
-    for rel, (_key, size, mtime_ns) in stamps.items():
-        try:
+    mtime_ns]) is still in ``output``, untouched (stat only). Stamps not of
+    that shape (a damaged record) are not intact either."""
+    try:
+        for rel, (_key, size, mtime_ns) in stamps.items():
             st = os.stat(os.path.join(output, rel))
-        except OSError:
-            return False
-        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-            return False
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                return False
+    except (OSError, ValueError, TypeError):
+        return False
     return bool(stamps)
