@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from feedwright import forking
-from feedwright.exceptions import PostError
 from feedwright.sources import posts as posts_module
 
 
@@ -39,33 +38,6 @@ def _fail(n: int) -> int:
 def test_a_workers_exception_is_raised_here() -> None:
     with pytest.raises(ValueError, match="share 2"):
         forking.in_shares(_fail, [1, 2, 3])
-
-
-def test_an_exception_pickle_cannot_rebuild_is_named() -> None:
-    # PostError takes its path as a keyword: pickled, it cannot be loaded again.
-    def fail(n: int) -> int:
-        if n:
-            raise PostError("cannot read", path="/posts/p.md")
-        return n
-
-    with pytest.raises(RuntimeError, match=r"PostError: /posts/p.md: cannot read"):
-        forking.in_shares(fail, [0, 1])
-
-
-class _Unpicklable(Exception):
-    def __init__(self, a: int, *, b: int) -> None:  # pickle cannot rebuild it
-        super().__init__(a)
-        self.b = b
-
-
-def test_an_exception_pickle_cannot_carry_is_named() -> None:
-    def fail(n: int) -> int:
-        if n:
-            raise _Unpicklable(1, b=2)
-        return n
-
-    with pytest.raises(RuntimeError, match="_Unpicklable"):
-        forking.in_shares(fail, [0, 1])
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:

@@ -6,6 +6,7 @@ that ``str(err)`` alone is a useful line for a user::
     FeedwrightError
      ├── ConfigError            bad config.yaml: .key, .line          (exit 2)
      ├── LockError              another build/daemon holds the output (exit 3)
+     ├── IdChangeError          too many entry ids would change       (exit 4)
      ├── PostError              one local post cannot be read: .path
      ├── SourceError            one remote source failed: .url
      │    ├── FetchError        network / HTTP trouble: .status
@@ -13,17 +14,28 @@ that ``str(err)`` alone is a useful line for a user::
      │    │    ├── RateLimitedError  429/503 with Retry-After: .retry_after
      │    │    └── TooLargeError     body over fetch.max_bytes
      │    └── ParseError        bytes that are not a feed
-     ├── StoreError             the SQLite store is unusable: .path
+     ├── StoreError             the state store is unusable: .path
      └── PublishError           an output file cannot be written: .path
 
 Per-item failures (PostError, SourceError) are *values* in results, never
-exceptions that stop a batch; only ConfigError, LockError and StoreError end
-a run.
+exceptions that stop a batch; only ConfigError, LockError, IdChangeError,
+StoreError and PublishError end a run.
+
+Every class pickles and unpickles to an equal error (message and attributes):
+errors cross process boundaries as values (``feedwright.parallel``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+
+def _rebuild(cls: type[FeedwrightError], message: str, state: dict[str, Any]) -> FeedwrightError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class FeedwrightError(Exception):
@@ -35,6 +47,17 @@ class FeedwrightError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default reduction calls ``cls(*args)``, which fails for every
+        # subclass with keyword-only arguments: rebuild from the attributes.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.message))
 
 
 class ConfigError(FeedwrightError):
@@ -68,6 +91,14 @@ class LockError(FeedwrightError):
         return f"{self.path}: {self.message}"
 
 
+class IdChangeError(FeedwrightError):
+    """Publishing would change the ids of too many entries of some feeds."""
+
+    def __init__(self, message: str, *, feeds: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.feeds = feeds
+
+
 class PostError(FeedwrightError):
     """A local post that cannot be read or understood."""
 
@@ -93,9 +124,19 @@ class SourceError(FeedwrightError):
 class FetchError(SourceError):
     """The HTTP exchange failed (network error, bad status, limits)."""
 
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        retry_after: datetime | None = None,
+    ) -> None:
         super().__init__(message, url=url)
         self.status = status
+        # When the server asked to be tried again (a 503 or 429 with
+        # Retry-After); None: our own backoff decides.
+        self.retry_after = retry_after
 
 
 class GoneError(FetchError):
@@ -104,12 +145,6 @@ class GoneError(FetchError):
 
 class RateLimitedError(FetchError):
     """429/503: the server asked us to come back later."""
-
-    def __init__(
-        self, message: str, *, url: str, status: int, retry_after: datetime | None
-    ) -> None:
-        super().__init__(message, url=url, status=status)
-        self.retry_after = retry_after
 
 
 class TooLargeError(FetchError):
@@ -121,7 +156,7 @@ class ParseError(SourceError):
 
 
 class StoreError(FeedwrightError):
-    """The embedded store cannot be opened or migrated."""
+    """The state store cannot be opened, migrated or written."""
 
     def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
@@ -140,3 +175,20 @@ class PublishError(FeedwrightError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+__all__ = [
+    "ConfigError",
+    "FeedwrightError",
+    "FetchError",
+    "GoneError",
+    "IdChangeError",
+    "LockError",
+    "ParseError",
+    "PostError",
+    "PublishError",
+    "RateLimitedError",
+    "SourceError",
+    "StoreError",
+    "TooLargeError",
+]

@@ -34,7 +34,6 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import html
 import io
@@ -51,6 +50,7 @@ import feedparser
 from feedparser.sanitizer import _sanitize_html as _fp_sanitize
 
 from ..config import FeedSource
+from ..decode import decode_feed
 from ..exceptions import ParseError
 from ..model import Enclosure, Entry, Person, Provenance, utc
 from ..sanitize import feedparser_attribute_order, plain_text, safe_url, sanitize_html
@@ -800,18 +800,6 @@ def _opt_text(value: object) -> str | None:
 
 _XML_DECL = re.compile(rb"^<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
 _XML_DECL_TEXT = re.compile(r"^<\?xml[^>]{0,300}?\?>")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# Labels that really mean a superset, as browsers read them (WHATWG Encoding).
-_SUPERSETS = {
-    "gb2312": "gb18030", "gbk": "gb18030", "latin_1": "cp1252", "iso8859-1": "cp1252",
-    "ascii": "cp1252",
-}  # fmt: skip
 
 
 def _content_type(value: str) -> tuple[str, str | None]:
@@ -824,103 +812,21 @@ def _content_type(value: str) -> tuple[str, str | None]:
     return media.strip().lower(), charset
 
 
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label.strip()).name
-    except LookupError:
-        return None
-    return _SUPERSETS.get(name, name)
-
-
-def _single_byte(codec: str) -> bool:
-    return codec.startswith(("cp12", "iso8859", "latin", "mac-", "koi8", "cp8", "cp4"))
-
-
 def decode_xml(content: bytes, charset: str | None) -> tuple[str, str | None]:
     """Bytes -> text without its BOM or XML declaration, plus a note if it was a guess."""
     declared = None
     match = _XML_DECL.match(content.lstrip(b"\xef\xbb\xbf \t\r\n"))
     if match:
         declared = match.group(1).decode("ascii")
-    text, note = _decode(content, [charset, declared])
+    text, note = decode_feed(content, [charset, declared])
     text = text.lstrip("\ufeff \t\r\n")
     return _XML_DECL_TEXT.sub("", text, count=1), note
 
 
 def decode_text(content: bytes, charset: str | None) -> tuple[str, str | None]:
     """Bytes of a non-XML document (JSON) -> text, plus a note if it was a guess."""
-    text, note = _decode(content, [charset])
+    text, note = decode_feed(content, [charset])
     return text.lstrip("\ufeff"), note
-
-
-def _decode(content: bytes, labels: Sequence[str | None]) -> tuple[str, str | None]:
-    for bom, name in _BOMS:
-        if content.startswith(bom):
-            try:
-                return content[len(bom) :].decode(name), None
-            except UnicodeDecodeError:
-                break  # a lying BOM: fall through to the guesses
-    # UTF-16 without a BOM still shows itself in the first "<?".
-    if content[:4] == b"<\x00?\x00":
-        return _lenient(content, "utf-16-le"), None
-    if content[:4] == b"\x00<\x00?":
-        return _lenient(content, "utf-16-be"), None
-
-    utf8: str | None
-    try:
-        utf8 = content.decode("utf-8")
-    except UnicodeDecodeError:
-        utf8 = None
-    if utf8 is not None and content.isascii():
-        return utf8, None
-    codecs_declared = [c for c in (_codec(label) for label in labels) if c]
-    for codec in codecs_declared:
-        if utf8 is not None and codec != "utf-8" and _single_byte(codec):
-            return utf8, f"declared {codec} but the bytes are UTF-8; read as UTF-8"
-        if codec.startswith(("utf-16", "utf-32")) and not content[:200].count(b"\x00"):
-            continue  # a UTF-16 label on bytes without NULs is a lie
-        try:
-            return content.decode(codec), None
-        except (UnicodeDecodeError, LookupError):
-            continue
-    said = f"declared {codecs_declared[0]} but " if codecs_declared else ""
-    if utf8 is not None:
-        return utf8, (f"{said}the bytes are UTF-8; read as UTF-8" if said else None)
-    guess = "gb18030" if _looks_double_byte(content) else "cp1252"
-    try:
-        text = content.decode(guess)
-    except UnicodeDecodeError:
-        guess = "cp1252"
-        text = _lenient(content, "cp1252")
-    return text, f"{said or 'no encoding declared; '}guessed {guess}"
-
-
-def _lenient(content: bytes, codec: str) -> str:
-    try:
-        return content.decode(codec)
-    except UnicodeDecodeError:
-        # cp1252 leaves five bytes undefined; Latin-1 maps them, like browsers do.
-        return content.decode("latin-1") if codec == "cp1252" else content.decode(codec, "replace")
-
-
-_HIGH_PAIR = re.compile(rb"[\x80-\xff][\x00-\xff]")
-_HIGH_BYTES = bytes(range(0x80, 0x100))
-
-
-def _looks_double_byte(content: bytes) -> bool:
-    """Does the non-ASCII come in pairs of high bytes (GBK/GB18030) or alone (Latin)?
-
-    Chinese text in GBK is almost all two-byte characters with both bytes at or
-    above 0x80; Latin-1/cp1252 text has single accented bytes between ASCII
-    letters, which GB18030 might also accept, so decoding alone cannot tell.
-    """
-    # Pair each high byte with the byte after it, left to right, as a GBK decoder would.
-    trails = b"".join(_HIGH_PAIR.findall(content))[1::2]
-    pairs = len(trails)
-    high_pairs = pairs - len(trails.translate(None, _HIGH_BYTES))
-    return pairs > 0 and high_pairs * 2 >= pairs
 
 
 # --------------------------------------------------------------------------- DOCTYPE

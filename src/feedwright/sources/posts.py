@@ -95,6 +95,7 @@ from zoneinfo import ZoneInfo
 
 from .. import forking
 from ..config import PostsSource, Site
+from ..decode import DecodeError, decode_post
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
 from ..packing import cached_entry, new_entry, pack, pack_for_cache, unpack
@@ -513,83 +514,16 @@ def _utf8_clean(raw: bytes, text: str | None = None) -> bool:
     return b"\xef\xbf\xbe" not in raw and b"\xef\xbf\xbf" not in raw
 
 
-_LEGACY_SUSPECT = re.compile("[\x80-\x9f\ue000-\uf8ff]")
-
-
 def _decode(raw: bytes, where: str) -> tuple[str, bool]:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030; never guess silently.
-
-    Also says whether the text was UTF-8."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        encoding, data = "utf-8", raw[3:]
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding, data = "utf-16", raw
-    else:
-        encoding, data = "", raw
-    if encoding:
-        try:
-            return data.decode(encoding), encoding == "utf-8"
-        except UnicodeDecodeError as exc:
-            raise PostError(
-                f"starts with a {encoding.upper()} byte order mark but is not {encoding.upper()}:"
-                f" bad byte at offset {exc.start}",
-                path=where,
-            ) from None
-    if b"\x00" in raw and raw.count(b"\x00") > len(raw) // 8:
-        raise PostError("binary data or UTF-16 without a byte order mark", path=where)
+    """The file's text (see ``decode.decode_post``), and whether it was UTF-8."""
     try:
-        return raw.decode("utf-8"), True
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    # Broken UTF-8 (a mostly valid file with a few bad bytes) would decode as
-    # GB18030 gibberish: if most non-ASCII sequences are valid UTF-8, refuse.
-    lenient = raw.decode("utf-8", "replace")
-    bad = lenient.count("\ufffd")
-    good = sum(1 for c in lenient if c > "\x7f") - bad
-    if good < bad:
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if _plausible_legacy(text) and _gbk_shaped(raw):
-                return text, False
-    raise PostError(
-        f"not valid UTF-8 (bad byte at offset {utf8_error.start}) nor GB18030/GBK"
-        " (Latin-1 or another legacy encoding?); save it as UTF-8",
-        path=where,
+        text = decode_post(raw)
+    except DecodeError as exc:
+        raise PostError(str(exc), path=where) from None
+    utf8 = not raw.startswith((b"\xff\xfe", b"\xfe\xff")) and (
+        raw.startswith(b"\xef\xbb\xbf") or text.encode("utf-8", "surrogatepass") == raw
     )
-
-
-def _gbk_shaped(raw: bytes) -> bool:
-    """Whether the double-byte pairs look like Chinese rather than Latin-1.
-
-    Latin-1 ``è`` before an ASCII letter (``Crème``) is a valid GBK pair, so
-    such a file decodes "cleanly" into nonsense. In Chinese text nearly every
-    pair's second byte is >= 0xA1 (GB2312); in Latin-1 text it is ASCII.
-    """
-    pairs = ascii_trail = 0
-    i, n = 0, len(raw)
-    while i < n:
-        b = raw[i]
-        if b < 0x80:
-            i += 1
-            continue
-        trail = raw[i + 1] if i + 1 < n else 0
-        if 0x30 <= trail <= 0x39:
-            i += 4  # a GB18030 four-byte sequence
-            continue
-        pairs += 1
-        ascii_trail += trail < 0x80
-        i += 2
-    return pairs > 0 and ascii_trail * 2 <= pairs
-
-
-def _plausible_legacy(text: str) -> bool:
-    """GB18030 maps almost any byte soup somewhere; real text avoids these corners."""
-    if _LEGACY_SUSPECT.search(text):
-        return False
-    return all(unicodedata.category(c) not in ("Cn", "Co", "Cs") for c in set(text) if c > "\x7f")
+    return text, utf8
 
 
 # --------------------------------------------------------------------------- front matter
