@@ -1,12 +1,83 @@
-"""feedwright: local posts and remote feeds in, per-category Atom/RSS out."""
+"""feedwright: local posts and remote feeds in, per-category Atom/RSS out.
+
+The Python API (see ``docs/api.md``)::
+
+    import feedwright
+
+    config = feedwright.load_config("config.yaml")
+    report = feedwright.build(config)             # refresh, read, publish
+    for problem in report.problems:
+        print(problem)
+    feedwright.check(config)                      # read everything, write nothing
+    feedwright.status(config)                     # each remote source's state
+    feedwright.read_post("posts/a.md", config)    # one post as an Entry
+    feedwright.parse_feed(data, url=url)          # one fetched feed as entries
+
+Names are imported on first use, so ``import feedwright`` costs nothing.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import os
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .api import (
+        BuildReport,
+        CheckReport,
+        ParsedFeed,
+        SourceStatus,
+        build,
+        check,
+        load_config,
+        parse_feed,
+        read_post,
+        status,
+    )
+    from .config import Config
+    from .exceptions import (
+        ConfigError,
+        FeedwrightError,
+        FetchError,
+        IdChangeError,
+        LockError,
+        ParseError,
+        PostError,
+        PublishError,
+        SourceError,
+        StoreError,
+    )
+    from .model import Body, Enclosure, Entry, Person, Provenance
+
+# Where each public name lives; imported on first use.
+_HOMES = {
+    **dict.fromkeys(
+        ["BuildReport", "CheckReport", "ParsedFeed", "SourceStatus", "build", "check"], ".api"
+    ),
+    **dict.fromkeys(["load_config", "parse_feed", "read_post", "status"], ".api"),
+    **dict.fromkeys(["Body", "Enclosure", "Entry", "Person", "Provenance"], ".model"),
+    **dict.fromkeys(
+        ["ConfigError", "FeedwrightError", "FetchError", "IdChangeError", "LockError"],
+        ".exceptions",
+    ),
+    **dict.fromkeys(
+        ["ParseError", "PostError", "PublishError", "SourceError", "StoreError"], ".exceptions"
+    ),
+    "Config": ".config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is not None:
+        import importlib
+
+        return getattr(importlib.import_module(home, __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @functools.cache
@@ -25,3 +96,34 @@ def build_id() -> str:
                 st = os.stat(os.path.join(folder, name))
                 h.update(f"{folder[len(root) :]}/{name}:{st.st_size}:{st.st_mtime_ns};".encode())
     return f"{__version__}+{h.hexdigest()[:12]}"
+
+
+__all__ = [
+    "Body",
+    "BuildReport",
+    "CheckReport",
+    "Config",
+    "ConfigError",
+    "Enclosure",
+    "Entry",
+    "FeedwrightError",
+    "FetchError",
+    "IdChangeError",
+    "LockError",
+    "ParseError",
+    "ParsedFeed",
+    "Person",
+    "PostError",
+    "Provenance",
+    "PublishError",
+    "SourceError",
+    "SourceStatus",
+    "StoreError",
+    "__version__",
+    "build",
+    "check",
+    "load_config",
+    "parse_feed",
+    "read_post",
+    "status",
+]

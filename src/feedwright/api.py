@@ -1,0 +1,203 @@
+"""feedwright's Python API: what the CLI and the daemon are thin shells over.
+
+Every function takes ``config`` as a path to a ``config.yaml`` or a loaded
+:class:`~feedwright.config.Config`, reads the clock only when ``now`` is not
+given, never forks or changes the calling interpreter's state, and reports
+per-item problems (a bad post, a failing feed) as values in its result.
+Errors that end a run raise a :class:`~feedwright.exceptions.FeedwrightError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Config, PostsSource, load
+from .exceptions import PostError
+from .model import Entry
+
+if TYPE_CHECKING:
+    from .app import BuildReport
+    from .sources.feeds import ParsedFeed
+
+ConfigLike = Config | str | Path
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a ``config.yaml``; raise ConfigError naming the key and line."""
+    return load(Path(path))
+
+
+def _config(config: ConfigLike) -> Config:
+    return config if isinstance(config, Config) else load_config(config)
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What :func:`check` found: every post read, and each problem."""
+
+    config: Path
+    posts: list[Entry]  # readable posts, drafts left out, future-dated ones included
+    drafts: int
+    feeds: int  # remote feeds configured
+    problems: list[PostError] = field(default_factory=list)
+
+    def scheduled(self, now: datetime) -> int:
+        """How many posts are dated after ``now`` (published when their time comes)."""
+        return sum(1 for e in self.posts if e.published > now)
+
+
+def check(config: ConfigLike) -> CheckReport:
+    """Validate the config and read every post; writes nothing."""
+    from .app import read_all_posts
+
+    cfg = _config(config)
+    posts = read_all_posts(cfg)
+    return CheckReport(
+        config=cfg.path,
+        posts=posts.entries,
+        drafts=posts.skipped,
+        feeds=len(cfg.feed_sources),
+        problems=posts.errors,
+    )
+
+
+def read_post(path: str | Path, config: ConfigLike) -> Entry | None:
+    """One post file as the entry it publishes (unrendered body), None for a draft.
+
+    The file is read as part of the posts folder of ``config`` that holds it
+    (its links and id depend on that folder), else as if its own folder were
+    one. Raises PostError naming the file.
+    """
+    from .sources.posts import read_post as read_one
+
+    cfg = _config(config)
+    file = Path(path).absolute()
+    source = next(
+        (s for s in cfg.posts_sources if file.is_relative_to(s.path)),
+        PostsSource(path=file.parent),
+    )
+    return read_one(file, source, cfg.site)
+
+
+def parse_feed(
+    content: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    fast: bool = True,
+) -> ParsedFeed:
+    """Parse one fetched feed document (RSS, Atom, JSON Feed) into entries.
+
+    ``headers`` are the HTTP response's (the charset and content type
+    matter). ``fast=False`` reads every document with feedparser, the
+    parser of record; by default well-formed RSS 2.0 and Atom 1.0 take the
+    lxml reader that gives the same entries faster. Raises ParseError.
+    """
+    from .config import FeedSource
+    from .sources.feeds import parse_feed as parse
+
+    return parse(
+        content,
+        url=url,
+        headers=dict(headers or {}),
+        source=FeedSource(url=url),
+        now=_now(now),
+        fast=fast,
+    )
+
+
+def build(
+    config: ConfigLike, *, offline: bool = False, now: datetime | None = None, wait: float = 0.0
+) -> BuildReport:
+    """Refresh due remote feeds (unless ``offline``), read the posts and publish.
+
+    Holds the output folder's lock meanwhile (``wait`` seconds for it, else
+    LockError). Problems with single posts and sources are in the report.
+    """
+    from .app import run_once
+
+    return run_once(_config(config), now=_now(now), offline=offline, lock_wait=wait)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """One remote source as the store remembers it."""
+
+    source: str  # the configured URL
+    url: str  # what is fetched now (after permanent redirects)
+    last_fetch: datetime | None
+    result: str  # ok | not-modified | unchanged | error | gone | rate-limited | never fetched
+    status: str  # active | gone
+    error_streak: int
+    last_error: str | None
+    next_due: datetime | None  # None: due now (or never, when gone)
+    entries: int
+
+
+def status(config: ConfigLike) -> list[SourceStatus]:
+    """Each configured remote source: last fetch, result, error streak, next due, entries."""
+    from .store import Store
+
+    cfg = _config(config)
+    states: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    if cfg.state.exists():
+        with Store.open(cfg.state) as store:
+            states = store.source_states()
+            counts = {s.key: store.entry_count(s.key) for s in cfg.feed_sources}
+    rows = []
+    for source in cfg.feed_sources:
+        state = states.get(source.key)
+        rows.append(
+            SourceStatus(
+                source=source.key,
+                url=state.url if state else source.url,
+                last_fetch=state.last_fetch if state else None,
+                result=(state.last_result if state else None) or "never fetched",
+                status=state.status if state else "active",
+                error_streak=state.error_count if state else 0,
+                last_error=state.last_error if state else None,
+                next_due=state.next_check if state and state.status != "gone" else None,
+                entries=counts.get(source.key, 0),
+            )
+        )
+    return rows
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ParsedFeed":
+        from .sources.feeds import ParsedFeed
+
+        return ParsedFeed
+    if name == "BuildReport":
+        from .app import BuildReport
+
+        return BuildReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "BuildReport",
+    "CheckReport",
+    "ParsedFeed",
+    "SourceStatus",
+    "build",
+    "check",
+    "load_config",
+    "parse_feed",
+    "read_post",
+    "status",
+]
