@@ -10,7 +10,6 @@ with tiny save batches and checks every source and entry still lands.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,7 @@ from pathlib import Path
 import nh3
 import pytest
 
-from feedwright import update
-from feedwright.config import Config, FeedSource, Site
+from feedwright.config import FeedSource
 from feedwright.model import Body, Enclosure, Entry, Person, Provenance
 from feedwright.packing import entry_values, from_values
 from feedwright.sanitize import (
@@ -37,7 +35,6 @@ from feedwright.sanitize import (
 )
 from feedwright.sources import feeds
 from feedwright.sources.feeds import ParsedFeed
-from feedwright.store import Store
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -276,35 +273,3 @@ def _rss(n: int, items: int) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>Feed {n}</title><link>https://s{n}.example/</link>{body}</channel></rss>"
     ).encode()
-
-
-def test_small_save_batches_store_every_source(
-    tmp_path: Path,
-    http_server,  # type: ignore[no-untyped-def]
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    urls = [
-        http_server.route(
-            f"/f{n}.xml",
-            body=_rss(n, 3 + n % 4),
-            headers={"Content-Type": "application/rss+xml", "ETag": f'"e{n}"'},
-        )
-        for n in range(12)
-    ]
-    urls.append(http_server.url("/missing.xml"))  # a 404: an error value, saved too
-    config = Config(
-        path=tmp_path / "config.yaml",
-        site=Site(title="S", url="https://site.example/"),
-        sources=tuple(FeedSource(url=u) for u in urls),
-    )
-    monkeypatch.setattr(update, "SAVE_BATCH_ENTRIES", 5)
-    with Store.open(tmp_path / "state.db") as store:
-        results = asyncio.run(update.refresh(config, store, now=NOW))
-        assert [r.url for r in results] == urls  # config order, whatever finished first
-        assert [r.outcome for r in results] == ["ok"] * 12 + ["error"]
-        assert [r.new for r in results[:12]] == [3 + n % 4 for n in range(12)]
-        for n, url in enumerate(urls[:12]):
-            assert store.entry_count(url) == 3 + n % 4
-        states = store.source_states()
-        assert states[urls[0]].etag == '"e0"'
-        assert states[urls[-1]].error_count == 1

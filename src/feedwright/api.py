@@ -2,9 +2,14 @@
 
 Every function takes ``config`` as a path to a ``config.yaml`` or a loaded
 :class:`~feedwright.config.Config`, reads the clock only when ``now`` is not
-given, never forks or changes the calling interpreter's state, and reports
-per-item problems (a bad post, a failing feed) as values in its result.
-Errors that end a run raise a :class:`~feedwright.exceptions.FeedwrightError`.
+given, and reports per-item problems (a bad post, a failing feed) as values
+in its result; errors that end a run raise a
+:class:`~feedwright.exceptions.FeedwrightError`.
+
+Calling it from another program leaves that program as it was: CPU work
+runs in worker processes started from a clean fork server (never a fork of
+the caller), which stop before the call returns; nothing here installs
+signal handlers, changes the garbage collector or the working folder.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, PostsSource, load
+from .config import Config, FeedSource, PostsSource, load
 from .exceptions import PostError
 from .model import Entry
 
 if TYPE_CHECKING:
-    from .app import BuildReport
+    from .parallel import Pool
+    from .pipeline import BuildReport
     from .sources.feeds import ParsedFeed
 
 ConfigLike = Config | str | Path
@@ -43,6 +49,34 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
+def _pool(fork: bool) -> Pool:
+    from .parallel import Pool
+    from .pipeline import WORK_TIMEOUT, WORKER_NICENESS
+
+    return Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS, fork=fork)
+
+
+def build(
+    config: ConfigLike,
+    *,
+    offline: bool = False,
+    now: datetime | None = None,
+    wait: float = 0.0,
+    fork: bool = False,
+) -> BuildReport:
+    """Refresh due remote feeds (unless ``offline``), read the posts and publish.
+
+    Holds the output folder's lock meanwhile (``wait`` seconds for it, else
+    LockError). Problems with single posts and sources are in the report.
+    ``fork=True`` lets worker processes be forked from this one when it has
+    no other thread (faster; what the ``feedwright`` command does).
+    """
+    from .pipeline import run_once
+
+    with _pool(fork) as pool:
+        return run_once(_config(config), now=_now(now), offline=offline, lock_wait=wait, pool=pool)
+
+
 @dataclass(frozen=True, slots=True)
 class CheckReport:
     """What :func:`check` found: every post read, and each problem."""
@@ -58,78 +92,22 @@ class CheckReport:
         return sum(1 for e in self.posts if e.published > now)
 
 
-def check(config: ConfigLike) -> CheckReport:
+def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     """Validate the config and read every post; writes nothing."""
-    from .app import read_all_posts
+    from . import posts
+    from .incremental import read_posts
 
     cfg = _config(config)
-    posts = read_all_posts(cfg)
+    found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
+    with _pool(fork) as pool:
+        read = read_posts(cfg, None, found, pool)
     return CheckReport(
         config=cfg.path,
-        posts=posts.entries,
-        drafts=posts.skipped,
+        posts=read.entries,
+        drafts=read.drafts,
         feeds=len(cfg.feed_sources),
-        problems=posts.errors,
+        problems=read.problems,
     )
-
-
-def read_post(path: str | Path, config: ConfigLike) -> Entry | None:
-    """One post file as the entry it publishes (unrendered body), None for a draft.
-
-    The file is read as part of the posts folder of ``config`` that holds it
-    (its links and id depend on that folder), else as if its own folder were
-    one. Raises PostError naming the file.
-    """
-    from .sources.posts import read_post as read_one
-
-    cfg = _config(config)
-    file = Path(path).absolute()
-    source = next(
-        (s for s in cfg.posts_sources if file.is_relative_to(s.path)),
-        PostsSource(path=file.parent),
-    )
-    return read_one(file, source, cfg.site)
-
-
-def parse_feed(
-    content: bytes,
-    *,
-    url: str,
-    headers: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-    fast: bool = True,
-) -> ParsedFeed:
-    """Parse one fetched feed document (RSS, Atom, JSON Feed) into entries.
-
-    ``headers`` are the HTTP response's (the charset and content type
-    matter). ``fast=False`` reads every document with feedparser, the
-    parser of record; by default well-formed RSS 2.0 and Atom 1.0 take the
-    lxml reader that gives the same entries faster. Raises ParseError.
-    """
-    from .config import FeedSource
-    from .sources.feeds import parse_feed as parse
-
-    return parse(
-        content,
-        url=url,
-        headers=dict(headers or {}),
-        source=FeedSource(url=url),
-        now=_now(now),
-        fast=fast,
-    )
-
-
-def build(
-    config: ConfigLike, *, offline: bool = False, now: datetime | None = None, wait: float = 0.0
-) -> BuildReport:
-    """Refresh due remote feeds (unless ``offline``), read the posts and publish.
-
-    Holds the output folder's lock meanwhile (``wait`` seconds for it, else
-    LockError). Problems with single posts and sources are in the report.
-    """
-    from .app import run_once
-
-    return run_once(_config(config), now=_now(now), offline=offline, lock_wait=wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,15 +127,15 @@ class SourceStatus:
 
 def status(config: ConfigLike) -> list[SourceStatus]:
     """Each configured remote source: last fetch, result, error streak, next due, entries."""
-    from .store import Store
+    from .store import SourceState, Store
 
     cfg = _config(config)
-    states: dict[str, Any] = {}
+    states: dict[str, SourceState] = {}
     counts: dict[str, int] = {}
     if cfg.state.exists():
         with Store.open(cfg.state) as store:
             states = store.source_states()
-            counts = {s.key: store.entry_count(s.key) for s in cfg.feed_sources}
+            counts = store.entry_counts()
     rows = []
     for source in cfg.feed_sources:
         state = states.get(source.key)
@@ -177,13 +155,58 @@ def status(config: ConfigLike) -> list[SourceStatus]:
     return rows
 
 
+def read_post(path: str | Path, config: ConfigLike) -> Entry | None:
+    """One post file as the entry it publishes (unrendered body), None for a draft.
+
+    The file is read as part of the posts folder of ``config`` that holds it
+    (its links and id depend on that folder), else as if its own folder were
+    one. Raises PostError naming the file.
+    """
+    from . import posts
+
+    cfg = _config(config)
+    file = Path(path).absolute()
+    source = next(
+        (s for s in cfg.posts_sources if file.is_relative_to(s.path)),
+        PostsSource(path=file.parent),
+    )
+    return posts.read(file, file.relative_to(source.path).as_posix(), source, cfg.site).entry
+
+
+def parse_feed(
+    content: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    fast: bool = True,
+) -> ParsedFeed:
+    """Parse one fetched feed document (RSS, Atom, JSON Feed) into entries.
+
+    ``headers`` are the HTTP response's (the charset and content type
+    matter). ``fast=False`` reads every document with feedparser, the
+    parser of record; by default well-formed RSS 2.0 and Atom 1.0 take the
+    lxml reader that gives the same entries faster. Raises ParseError.
+    """
+    from .sources.feeds import parse_feed as parse
+
+    return parse(
+        content,
+        url=url,
+        headers=dict(headers or {}),
+        source=FeedSource(url=url),
+        now=_now(now),
+        fast=fast,
+    )
+
+
 def __getattr__(name: str) -> Any:
     if name == "ParsedFeed":
         from .sources.feeds import ParsedFeed
 
         return ParsedFeed
     if name == "BuildReport":
-        from .app import BuildReport
+        from .pipeline import BuildReport
 
         return BuildReport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,38 +1,39 @@
-"""The ``feedwright`` command: a thin shell over the library.
+"""The ``feedwright`` command: a thin shell over the API (``feedwright.api``).
 
-Library errors become one clean line on stderr and an exit code here, and
-only here: 0 all well; 1 published but some posts/sources had problems;
-2 bad usage or invalid config (nothing written); 3 the output is locked.
+Errors become one clean line on stderr and an exit code here, and only here::
+
+    0   all well
+    1   published, but some posts or sources had problems (each named on stderr)
+    2   bad usage or invalid config (the key and line named), nothing written
+    3   another build or daemon holds the lock on this output folder
+    4   refused: too many entry ids would change (see --allow-id-changes)
+    70  an internal error (a bug): one line naming it and the file with the details
+    130 interrupted
+
+No traceback ever reaches a user unless they ask for it with ``-v``.
 """
 
 from __future__ import annotations
 
-# Imports here are kept to what a no-change `feedwright build` needs (see
-# _quick_build); the rest are made where they are used.
+import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .exceptions import ConfigError, FeedwrightError, LockError, PublishError, StoreError
+from .exceptions import ConfigError, FeedwrightError, IdChangeError, LockError
 
 if TYPE_CHECKING:
-    import argparse
-    from datetime import datetime
-
-    from .app import BuildReport
     from .config import Config
-    from .quick import Miss
+    from .pipeline import BuildReport
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
-
-
-def _now() -> datetime:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_IDS = 0, 1, 2, 3, 4
+EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
 
 
 def _err(message: str) -> None:
@@ -40,11 +41,18 @@ def _err(message: str) -> None:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    from pathlib import Path
+    from .api import load_config
 
-    from .config import load
+    return load_config(args.config)
 
-    return load(Path(args.config))
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _plural(count: int, word: str, words: str = "") -> str:
+    """``1 post``, ``2 posts``; ``words`` for a plural that is not word + s."""
+    return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
 
 
 def _progress() -> Any:
@@ -58,29 +66,23 @@ def _progress() -> Any:
     return show
 
 
-def _dt(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+# --------------------------------------------------------------------------- commands
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .app import run_once
+    from .parallel import Pool
+    from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, run_once
 
-    config = None
-    if args.parsed is not None:
-        from .config import from_bytes
-
-        try:
-            config = from_bytes(args.parsed)
-        except ValueError:
-            config = None
-    report = run_once(
-        config or _load(args),
-        now=_now(),
-        offline=args.offline,
-        lock_wait=args.wait,
-        progress=_progress(),
-        snapshot=args.snapshot,
-    )
+    config = _load(args)
+    with Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool:
+        report = run_once(
+            config,
+            now=datetime.now(UTC),
+            offline=args.offline,
+            lock_wait=args.wait,
+            pool=pool,
+            progress=_progress(),
+        )
     return _show_build(_build_view(report), as_json=args.json, quiet=args.quiet)
 
 
@@ -110,149 +112,80 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
             for r in report.sources
         ],
         "problems": report.problems,
-    }
-
-
-def _cached_view(record: dict[str, Any]) -> dict[str, Any]:
-    """:func:`_build_view` of the report ``app.run_once`` makes from the same
-    record when nothing changed (``app._cached_report``): no source refreshed,
-    nothing written, every file unchanged."""
-    summary = record["summary"]
-    next_post = summary.get("next_post_at")
-    return {
-        "posts": summary["posts"],
-        "remote_entries": summary["remote"],
-        "held_future_posts": summary["held"],
-        "skipped_drafts": summary["skipped"],
-        "categories": summary["categories"],
-        "written": [],
-        "unchanged": len(record["stamps"]),
-        "removed": [],
-        "stripped_chars": summary.get("stripped_chars", 0),
-        "next_post_at": next_post.replace("+00:00", "Z") if next_post else None,
-        "sources": [],
-        "problems": [f"{path}: {message}" for path, message in summary["post_errors"]],
+        "warnings": report.warnings,
     }
 
 
 def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
     for problem in view["problems"]:
         _err(problem)
+    for warning in view["warnings"]:
+        _err(f"warning: {warning}")
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
     elif not quiet:
         extra = ""
         if view["sources"]:
             fetched = sum(1 for r in view["sources"] if r["result"] != "skipped")
-            extra = f", {fetched} feeds refreshed, {view['remote_entries']} remote entries"
+            entries = _plural(view["remote_entries"], "remote entry", "remote entries")
+            extra = f", {_plural(fetched, 'feed')} refreshed, {entries}"
         if view["stripped_chars"]:
-            extra += f", {view['stripped_chars']} control characters stripped"
+            extra += f", {_plural(view['stripped_chars'], 'control character')} stripped"
         print(
-            f"{view['posts']} posts, {view['categories']} categories, "
-            f"{len(view['written'])} files written, {view['unchanged']} unchanged{extra}"
+            f"{_plural(view['posts'], 'post')}, "
+            f"{_plural(view['categories'], 'category', 'categories')}, "
+            f"{_plural(len(view['written']), 'file')} written, {view['unchanged']} unchanged"
+            + extra
         )
     return EXIT_PROBLEMS if view["problems"] else EXIT_OK
 
 
-# `build` options the no-change shortcut understands; anything else goes to argparse.
-_QUICK_FLAGS = {"--offline": "offline", "--json": "json", "-q": "quiet", "--quiet": "quiet"}
-
-
-def _quick_build(argv: Sequence[str]) -> int | Miss | None:
-    """A ``build`` with nothing to do, answered without argparse, the config
-    parser or the library (``quick.cached_build``); None: build for real.
-
-    Only the plain forms are recognised (``-c FILE``, ``--config FILE``,
-    ``--config=FILE``, ``--offline``, ``--json``, ``-q``/``--quiet``);
-    any other argument leaves the command line to argparse, as does a
-    ``FEEDWRIGHT_NO_SHORTCUT`` set to anything. A Miss may carry the posts'
-    snapshot it took, for the real build.
-    """
-    if not argv or argv[0] != "build" or os.environ.get("FEEDWRIGHT_NO_SHORTCUT"):
-        return None
-    config = "config.yaml"
-    flags: set[str] = set()
-    rest = list(argv[1:])
-    while rest:
-        arg = rest.pop(0)
-        if arg in ("-c", "--config") and rest and not rest[0].startswith("-"):
-            config = rest.pop(0)
-        elif arg.startswith("--config=") and len(arg) > len("--config="):
-            config = arg[len("--config=") :]
-        elif arg in _QUICK_FLAGS:
-            flags.add(_QUICK_FLAGS[arg])
-        else:
-            return None
-    from .quick import Miss, cached_build
-
-    record = cached_build(config, offline="offline" in flags)
-    if isinstance(record, Miss):
-        return record
-    try:
-        view = _cached_view(record)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None  # a record some other version wrote: build for real
-    return _show_build(view, as_json="json" in flags, quiet="quiet" in flags)
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    from .app import read_all_posts
+    from .api import check
 
-    config = _load(args)
-    posts = read_all_posts(config)
-    for error in posts.errors:
-        _err(str(error))
-    now = _now()
-    held = sum(1 for e in posts.entries if e.published > now)
-    summary = {
-        "config": str(config.path),
-        "posts": len(posts.entries),
-        "future_posts": held,
-        "drafts": posts.skipped,
-        "feeds": len(config.feed_sources),
-        "problems": [str(e) for e in posts.errors],
-    }
+    report = check(_load(args), fork=True)
+    for problem in report.problems:
+        _err(str(problem))
+    held = report.scheduled(datetime.now(UTC))
     if args.json:
+        summary = {
+            "config": str(report.config),
+            "posts": len(report.posts),
+            "future_posts": held,
+            "drafts": report.drafts,
+            "feeds": report.feeds,
+            "problems": [str(e) for e in report.problems],
+        }
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not args.quiet:
         print(
-            f"config ok; {len(posts.entries)} posts ({held} scheduled), "
-            f"{posts.skipped} drafts, {len(config.feed_sources)} remote feeds, "
-            f"{len(posts.errors)} problems"
+            f"config ok; {_plural(len(report.posts), 'post')} ({held} scheduled), "
+            f"{_plural(report.drafts, 'draft')}, {_plural(report.feeds, 'remote feed')}, "
+            f"{_plural(len(report.problems), 'problem')}"
         )
-    return EXIT_PROBLEMS if posts.errors else EXIT_OK
+    return EXIT_PROBLEMS if report.problems else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .store import Store
+    from .api import status
 
-    config = _load(args)
-    rows: list[dict[str, Any]] = []
-    states = {}
-    counts: dict[str, int] = {}
-    if config.state.exists():
-        with Store.open(config.state) as store:
-            states = store.source_states()
-            counts = {s.key: store.entry_count(s.key) for s in config.feed_sources}
-    for source in config.feed_sources:
-        state = states.get(source.key)
-        rows.append(
-            {
-                "source": source.key,
-                "url": state.url if state else source.url,
-                "last_fetch": _dt(state.last_fetch) if state else None,
-                "result": (state.last_result if state else None) or "never fetched",
-                "status": state.status if state else "active",
-                "error_streak": state.error_count if state else 0,
-                "last_error": state.last_error if state else None,
-                "next_due": (_dt(state.next_check) if state and state.status != "gone" else None)
-                if state
-                else "now",
-                "entries": counts.get(source.key, 0),
-            }
-        )
+    rows = status(_load(args))
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        data = [
+            {
+                "source": r.source,
+                "url": r.url,
+                "last_fetch": _dt(r.last_fetch),
+                "result": r.result,
+                "status": r.status,
+                "error_streak": r.error_streak,
+                "last_error": r.last_error,
+                "next_due": None if r.status == "gone" else (_dt(r.next_due) or "now"),
+                "entries": r.entries,
+            }
+            for r in rows
+        ]
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return EXIT_OK
     if not rows:
         print("no remote feeds configured")
@@ -260,12 +193,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     headers = ["source", "last fetch", "result", "errors", "next due", "entries"]
     table = [
         [
-            r["source"],
-            r["last_fetch"] or "-",
-            r["result"] + (f" ({r['last_error']})" if r["last_error"] else ""),
-            str(r["error_streak"]),
-            "never (gone)" if r["status"] == "gone" else (r["next_due"] or "now"),
-            str(r["entries"]),
+            r.source,
+            _dt(r.last_fetch) or "-",
+            r.result + (f" ({r.last_error})" if r.last_error else ""),
+            str(r.error_streak),
+            "never (gone)" if r.status == "gone" else (_dt(r.next_due) or "now"),
+            str(r.entries),
         ]
         for r in rows
     ]
@@ -277,8 +210,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .starter import init
 
     created = init(Path(args.dir))
@@ -290,19 +221,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_import_opml(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .subscriptions import import_opml
 
     config = _load(args)
     count = import_opml(config.path, Path(args.file), config)
-    print(f"{count} new feeds added to {config.path}")
+    print(f"{_plural(count, 'new feed')} added to {config.path}")
     return EXIT_OK
 
 
 def cmd_export_opml(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .store import Store
     from .subscriptions import export_opml
 
@@ -322,18 +249,23 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
 
-    config = _load(args)
     return run_daemon(
-        config, offline=args.offline, serve=args.serve, json_logs=args.json, verbose=args.verbose
+        _load(args),
+        offline=args.offline,
+        serve=args.serve,
+        json_logs=args.json,
+        verbose=args.verbose,
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    import argparse
+# --------------------------------------------------------------------------- parser
 
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedwright",
         description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
+        epilog="Documentation: https://github.com/feedwright/feedwright#readme",
     )
     parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -344,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
             )
-        p.add_argument("-v", "--verbose", action="store_true", help="log every step")
+        p.add_argument(
+            "-v", "--verbose", action="store_true", help="log every step; show tracebacks"
+        )
         return p
 
     p = command("build", "refresh remote feeds, read posts, publish, exit")
@@ -385,24 +319,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# --------------------------------------------------------------------------- errors
+
+
+def _crash_log(args: argparse.Namespace, details: str) -> str:
+    """Write an internal error's details to a file; return where (or why not)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"crash-{stamp}-{os.getpid()}.log"
+    folders = []
+    config = getattr(args, "config", None)
+    if config:
+        folders.append(Path(config).absolute().parent / ".feedwright")
+    import tempfile
+
+    folders.append(Path(tempfile.gettempdir()))
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / name
+            target.write_text(
+                f"feedwright {__version__}\ncommand: {sys.argv}\n\n{details}", encoding="utf-8"
+            )
+            return str(target)
+        except OSError:
+            continue
+    return "nowhere (no writable folder)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    quick = _quick_build(sys.argv[1:] if argv is None else argv)
-    if isinstance(quick, int):
-        return quick
     parser = build_parser()
     args = parser.parse_args(argv)
-    # The posts the shortcut stated already, the config it found unchanged
-    # since the last build parsed it (a build runs right after it).
-    args.snapshot = None if quick is None else quick.snapshot
-    args.parsed = None if quick is None else quick.parsed
-    if args.verbose or args.func is cmd_run:
-        # Only the daemon and -v log; a plain build does not import logging
-        # (~10 ms of a no-change build), and warnings still reach stderr.
+    if args.verbose:
         import logging
 
         logging.basicConfig(
-            level=logging.INFO if args.verbose else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(message)s",
+            level=logging.DEBUG,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
     try:
@@ -413,49 +365,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LockError as exc:
         _err(f"feedwright: {exc}")
         return EXIT_LOCKED
-    except (StoreError, PublishError, FeedwrightError) as exc:
+    except IdChangeError as exc:
+        _err(f"feedwright: {exc}")
+        return EXIT_IDS
+    except FeedwrightError as exc:
         _err(f"feedwright: {exc}")
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
         _err("feedwright: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `feedwright status --json | head`: the reader left; not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:
+        details = traceback.format_exc()
+        where = _crash_log(args, details)
+        if args.verbose:
+            _err(details.rstrip())
+        _err(
+            f"feedwright: internal error in `{args.command}`: {type(exc).__name__}: {exc}"
+            f" (a bug; details in {where}; -v shows them)"
+        )
+        return EXIT_INTERNAL
     return code
 
 
 def run() -> None:
-    """The ``feedwright`` command: :func:`main`, then out."""
-    code = main()
-    _exit_now(code)
-    sys.exit(code)
-
-
-def _exit_now(code: int) -> None:
-    """Leave at once, without tearing the interpreter down, when nothing is
-    left to finish: freeing every object a build made (a 10,000-post site's
-    cached entries) took 50-70 ms of an edit build's ~0.7 s, and the OS frees
-    the memory at once. By now the store is closed, the outputs are renamed
-    into place and the lock is released; this only skips the goodbyes, and
-    not when a thread, a process pool (the aggregator's parsers) or logging
-    handlers could still have something to do.
-    """
-    threading = sys.modules.get("threading")
-    if (
-        (threading is not None and threading.active_count() > 1)
-        or "concurrent.futures.process" in sys.modules
-        or "logging" in sys.modules
-    ):
-        return
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        return  # let the normal exit report it
-    os._exit(code)
+    """The ``feedwright`` command."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

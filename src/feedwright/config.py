@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 from .exceptions import ConfigError
 from .model import Person
 from .schedule import parse_duration, parse_size
-from .statedb import DEFAULT_STATE
 
 if TYPE_CHECKING:
     import yaml
 
 Format = Literal["atom", "rss", "json"]
+
+DEFAULT_STATE = ".feedwright/state.db"  # relative to the config's folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class Fetch:
     max_bytes: int = 10 * 1000 * 1000
     concurrency: int = 32
     user_agent: str | None = None  # None: "feedwright/<version> (+site.url)"
+    deadline: timedelta = timedelta(minutes=10)  # a whole refresh round
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +102,6 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     state: Path = Path(DEFAULT_STATE)  # absolute after load()
     retention: int = 1000  # entries kept per remote source in the store; 0 = all
-    # (folder as written, joined to the config's folder; that resolved) for the
-    # state, the output and every posts folder: what load() found on disk, so
-    # the no-change shortcut (quick.py) can tell when a symlink moved.
-    resolved: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def posts_sources(self) -> tuple[PostsSource, ...]:
@@ -126,8 +124,7 @@ class _Doc:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines: dict[str, int] = {}
-        self.resolved: list[tuple[str, str]] = []
-        import yaml  # here: a build that reuses the last parse (quick.py) never needs it
+        import yaml
 
         try:
             # Parse once: the node tree gives the line numbers, then the values.
@@ -157,12 +154,6 @@ class _Doc:
                 key = f"{prefix}[{i}]"
                 self.lines[key] = item.start_mark.line + 1
                 self._index(item, key)
-
-    def resolve(self, joined: Path) -> Path:
-        """``joined.resolve()``, noted in ``Config.resolved``."""
-        resolved = joined.resolve()
-        self.resolved.append((str(joined), str(resolved)))
-        return resolved
 
     def error(self, key: str, message: str) -> ConfigError:
         line = self.lines.get(key)
@@ -337,7 +328,7 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
     if "posts" in sec.value and "feed" in sec.value:
         raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
     if "posts" in sec.value:
-        folder = doc.resolve(base / sec.require("posts", _str))
+        folder = (base / sec.require("posts", _str)).resolve()
         if not folder.is_dir():
             # A typo here must not publish empty feeds over the real ones.
             raise doc.error(sec.path("posts"), f"no such folder: {folder}")
@@ -409,7 +400,7 @@ def parse(text: str, path: Path) -> Config:
 
     out = root.section("output")
     output = Output(
-        dir=doc.resolve(base / out.get("dir", _str, "feeds")),
+        dir=(base / out.get("dir", _str, "feeds")).resolve(),
         formats=out.get("formats", _formats, ("atom", "rss")),
         limit=out.get("limit", _int(0), 50),
         content=cast(
@@ -429,6 +420,7 @@ def parse(text: str, path: Path) -> Config:
         max_bytes=fet.get("max_bytes", _size, 10 * 1000 * 1000),
         concurrency=fet.get("concurrency", _int(1), 32),
         user_agent=fet.get("user_agent", _str, None),
+        deadline=fet.get("deadline", _duration, timedelta(minutes=10)),
     )
     fet.finish()
 
@@ -446,9 +438,8 @@ def parse(text: str, path: Path) -> Config:
         output=output,
         fetch=fetch,
         schedule=schedule,
-        state=doc.resolve(base / root.get("state", _str, DEFAULT_STATE)),
+        state=(base / root.get("state", _str, DEFAULT_STATE)).resolve(),
         retention=root.get("retention", _int(0), 1000),
-        resolved=tuple(doc.resolved),
     )
     root.finish()
     return config
@@ -458,53 +449,3 @@ def _fraction(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ValueError(f"must be a number between 0 and 1, got {value!r}")
     return float(value)
-
-
-# ----------------------------------------------------------------- the last parse, reused
-
-# What a cached config is made of, and all from_bytes will build.
-_CACHED_CLASSES = frozenset(
-    [
-        *(
-            ("feedwright.config", name)
-            for name in ("Config", "Site", "PostsSource", "FeedSource", "Output", "Fetch")
-        ),
-        ("feedwright.config", "Schedule"),
-        ("feedwright.model", "Person"),
-        ("pathlib", "PosixPath"),
-        ("pathlib", "WindowsPath"),
-        ("datetime", "timedelta"),
-    ]
-)
-
-
-def to_bytes(config: Config) -> bytes:
-    """``config`` as bytes for :func:`from_bytes` (a build keeps its parse in the
-    store, so the next one with the same config file need not import PyYAML)."""
-    import pickle
-
-    return pickle.dumps(config, protocol=5)
-
-
-def from_bytes(data: bytes) -> Config:
-    """The config :func:`to_bytes` made; ValueError for any other bytes.
-
-    Pickle, restricted to the classes a config is made of: bytes from a
-    damaged or hostile state database can build nothing else.
-    """
-    import io
-    import pickle
-
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            if (module, name) not in _CACHED_CLASSES:
-                raise pickle.UnpicklingError(f"{module}.{name} is not part of a config")
-            return super().find_class(module, name)
-
-    try:
-        config = Unpickler(io.BytesIO(data)).load()
-    except Exception as exc:  # pickle raises many kinds for bytes it did not make
-        raise ValueError(f"not a saved config: {exc!r}") from None
-    if not isinstance(config, Config):
-        raise ValueError(f"not a saved config: a {type(config).__name__}")
-    return config

@@ -3,19 +3,32 @@
 Everything is a frozen dataclass; every datetime is timezone-aware UTC.
 Local posts may carry their body *unrendered* (:class:`Body`): rendering
 Markdown is the expensive part of a build, so it is done only for entries
-that reach a published feed (see ``normalize.render``). Remote entries
-arrive with ``content``/``summary`` already as sanitised HTML.
+that reach a published feed (``render.py``). Remote entries arrive with
+``content``/``summary`` already as sanitised HTML.
+
+The entry's fields are declared once, here. Everything that needs them
+walks :func:`dataclasses.fields`:
+
+- :func:`to_dict` / :func:`from_dict`: a JSON-ready mapping keyed by field
+  name, fields at their default left out. What the store keeps; readable by
+  any later version (a field added later takes its default).
+- :func:`to_tuple` / :func:`from_tuple`: the same values by position, plain
+  tuples of str/int/None: cheap to marshal or pickle, for the post cache and
+  for crossing process boundaries within one version.
+- :meth:`Entry.content_hash`: a hash of everything a reader sees.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import operator
-from collections.abc import Iterable
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 BodyFormat = Literal["markdown", "html"]
 
@@ -80,11 +93,9 @@ class Entry:
     origin: str = ""  # posts: path relative to the posts folder; remote: the source URL
 
     def __post_init__(self) -> None:
-        if self.published.tzinfo is UTC and self.updated.tzinfo is UTC:
-            return  # the common case, checked cheaply: entries are made by the ten thousand
         for name in ("published", "updated"):
             value = getattr(self, name)
-            if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+            if value.tzinfo is None or value.utcoffset() != timedelta(0):
                 raise ValueError(f"Entry.{name} must be timezone-aware UTC, got {value!r}")
 
     @property
@@ -100,62 +111,123 @@ class Entry:
         return (-self.published.timestamp(), self.id)
 
     def content_hash(self) -> str:
-        """A hash of everything a reader sees, so "changed?" is one comparison."""
-        return hash_fields(self)
+        """A hash of everything a reader sees (all but ``origin``; a body's text
+        stands in by its digest when it has one), so "changed?" is one comparison."""
+        data = to_dict(self)
+        data.pop("origin", None)
+        body = data.get("body")
+        if body is not None and body.get("digest"):
+            body.pop("text", None)
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# sort_keys: the hash must not depend on the order fields are listed in below.
-_HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# --------------------------------------------------------------------------- codecs
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Encode = Callable[[Any], Any]
 
 
-def hash_fields(entry: Entry) -> str:
-    """SHA-256 of the JSON of every field but ``origin`` (dataclasses as
-    objects, datetimes in ISO 8601); a body's text is left out when its
-    digest stands for it. Written out field by field: it runs for every entry
-    saved or published, and a generic walk of the dataclasses was most of the
-    cost. ``tests/test_model.py`` holds it to that walk."""
-    body = entry.body
-    source = entry.source
-    data = {
-        "id": entry.id,
-        "title": entry.title,
-        "published": entry.published.isoformat(),
-        "updated": entry.updated.isoformat(),
-        "link": entry.link,
-        "authors": [{"name": p.name, "email": p.email, "uri": p.uri} for p in entry.authors],
-        "categories": entry.categories,
-        "tags": entry.tags,
-        "summary": entry.summary,
-        "content": entry.content,
-        "body": None
-        if body is None
-        else {"format": body.format, "base_url": body.base_url, "digest": body.digest}
-        if body.digest
-        else {
-            "text": body.text,
-            "format": body.format,
-            "base_url": body.base_url,
-            "digest": body.digest,
-        },
-        "enclosures": [
-            {"url": x.url, "type": x.type, "length": x.length} for x in entry.enclosures
-        ],
-        "source": None
-        if source is None
-        else {"url": source.url, "title": source.title, "link": source.link, "id": source.id},
-        "language": entry.language,
+def _codec(annotation: Any) -> tuple[Encode, Encode, Encode, Encode]:
+    """(to dict value, from dict value, to tuple value, from tuple value) for one type."""
+    if annotation is datetime:
+        return (
+            lambda v: v.isoformat(),
+            lambda v: datetime.fromisoformat(v).astimezone(UTC),
+            lambda v: (v - _EPOCH) // _MICROSECOND,
+            lambda v: _EPOCH + timedelta(microseconds=v),
+        )
+    args = typing.get_args(annotation)
+    many = typing.get_origin(annotation) is tuple
+    part = next((a for a in args if dataclasses.is_dataclass(a)), None)
+    if part is None:
+        return (list, tuple, _same, tuple) if many else (_same, _same, _same, _same)
+    cls: Any = part
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    if many:
+        return (
+            lambda v: [_small_dict(p) for p in v],
+            lambda v: tuple(cls(**p) for p in v),
+            lambda v: tuple(map(values, v)),
+            lambda v: tuple(cls(*p) for p in v),
+        )
+    return (
+        lambda v: None if v is None else _small_dict(v),
+        lambda v: None if v is None else cls(**v),
+        lambda v: None if v is None else values(v),
+        lambda v: None if v is None else cls(*v),
+    )
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _small_dict(part: Any) -> dict[str, Any]:
+    """A part's fields, those at their default left out (a body's text: always there)."""
+    return {
+        f.name: value
+        for f in dataclasses.fields(part)
+        if (value := getattr(part, f.name)) != f.default or f.name == "text"
     }
-    return hashlib.sha256(_HASH_JSON.encode(data).encode("utf-8")).hexdigest()
 
+
+_HINTS = typing.get_type_hints(Entry)
+_FIELDS = tuple(dataclasses.fields(Entry))
+#: The entry's field names, in order: the one list.
+ENTRY_FIELDS = tuple(f.name for f in _FIELDS)
+_CODECS = tuple(_codec(_HINTS[name]) for name in ENTRY_FIELDS)
+_DEFAULTS = tuple(
+    f.default if f.default is not dataclasses.MISSING else dataclasses.MISSING for f in _FIELDS
+)
+
+
+def to_dict(entry: Entry) -> dict[str, Any]:
+    """The entry as a JSON-ready mapping; fields at their default are left out."""
+    out: dict[str, Any] = {}
+    for name, default, (encode, _, _, _) in zip(ENTRY_FIELDS, _DEFAULTS, _CODECS, strict=True):
+        value = getattr(entry, name)
+        if value != default:
+            out[name] = encode(value)
+    return out
+
+
+def from_dict(data: Mapping[str, Any]) -> Entry:
+    """The inverse of :func:`to_dict`. Keys it does not know are ignored (written
+    by a later version); missing ones take the field's default. Raises
+    ValueError, TypeError or KeyError on data that is not an entry."""
+    values = {
+        name: decode(data[name])
+        for name, (_, decode, _, _) in zip(ENTRY_FIELDS, _CODECS, strict=True)
+        if name in data
+    }
+    return Entry(**values)
+
+
+def to_tuple(entry: Entry) -> tuple[Any, ...]:
+    """The entry as a tuple of plain values, field by field (one version only)."""
+    return tuple(
+        encode(getattr(entry, name))
+        for name, (_, _, encode, _) in zip(ENTRY_FIELDS, _CODECS, strict=True)
+    )
+
+
+def from_tuple(values: Iterable[Any]) -> Entry:
+    """The inverse of :func:`to_tuple`."""
+    return Entry(*(decode(v) for v, (_, _, _, decode) in zip(values, _CODECS, strict=True)))
+
+
+# --------------------------------------------------------------------------- helpers
 
 _BY_ID = operator.attrgetter("id")
 _BY_PUBLISHED = operator.attrgetter("published")
 
 
 def newest_first(entries: Iterable[Entry]) -> list[Entry]:
-    """``sorted(entries, key=Entry.sort_key)``, by two stable sorts on C keys
-    (id, then published descending; ``reverse`` keeps ties in order): no
-    Python call per entry, which counts with 10,000 of them."""
+    """``sorted(entries, key=Entry.sort_key)``: newest first, ties by id."""
     ordered = sorted(entries, key=_BY_ID)
     ordered.sort(key=_BY_PUBLISHED, reverse=True)
     return ordered
@@ -169,13 +241,17 @@ def utc(dt: datetime) -> datetime:
 
 
 __all__ = [
+    "ENTRY_FIELDS",
     "Body",
     "BodyFormat",
     "Enclosure",
     "Entry",
     "Person",
     "Provenance",
-    "hash_fields",
+    "from_dict",
+    "from_tuple",
     "newest_first",
+    "to_dict",
+    "to_tuple",
     "utc",
 ]

@@ -6,7 +6,10 @@ the scheduling policy can be read and tested in one place::
     success  -> now + every + jitter
                 but not before now + Cache-Control max-age (capped at a day)
     error n  -> now + backoff(n, every) + jitter    (every, 2*every, 4*every, ... <= a day)
-    always   -> not before Retry-After
+    error n with Retry-After (capped at a week)
+             -> when the server said, even if sooner than the backoff; but a
+                streak still backs off: not before now + backoff(n - 1, every)
+                (n = 1: exactly when the server said)
     410 Gone -> no next check at all (decided by the caller)
 
 Jitter is derived from a hash of the source's key, so it is the same on every
@@ -24,6 +27,8 @@ from datetime import datetime, timedelta
 # further out than this (unless the feed's own interval is longer).
 MAX_BACKOFF = timedelta(days=1)
 MAX_CACHE_WAIT = timedelta(days=1)
+# The longest a server's Retry-After is believed.
+MAX_RETRY_AFTER = timedelta(days=7)
 
 # 2**30 intervals is far beyond MAX_BACKOFF for any sane interval; clamping the
 # exponent keeps timedelta arithmetic from overflowing on a huge error streak.
@@ -41,6 +46,11 @@ def next_check(
     max_age: timedelta | None = None,
 ) -> datetime:
     """The moment a feed keyed ``key`` is due again (see the module docstring for the rules)."""
+    if retry_after is not None and error_count > 0:
+        retry_after = min(retry_after, now + MAX_RETRY_AFTER)
+        if error_count == 1:
+            return max(retry_after, now)
+        return max(retry_after, now + backoff(error_count - 1, every))
     interval = backoff(error_count, every) if error_count > 0 else every
     when = now + interval + jitter_for(key, interval, jitter)
     if max_age is not None and error_count <= 0:

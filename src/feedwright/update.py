@@ -5,71 +5,64 @@ The pipeline, for one round::
     due = [source for source in config if is_due(state, source, now)]
     for each due source, concurrently (httpx, bounded, conditional GET):
         304                      -> state: not-modified (nothing parsed, nothing written)
-        200, body hash unchanged -> state: unchanged
-        200, new body            -> parse, then make the entries' store rows (process
-                                    pool when many, started as each body arrives,
-                                    overlapping the fetching) -> saved
-        error                    -> state: error streak + 1, backoff; 410 -> gone
+        200                      -> in a worker process (parallel.Pool): body hash
+                                    unchanged? -> state: unchanged; else parse and make
+                                    the entries' store rows -> saved
+        error                    -> state: error streak + 1, backoff (or Retry-After);
+                                    410 -> gone
     every source's next check = schedule.next_check(...)
     saved as sources finish, many sources per transaction (a round of 304s: one)
+    the whole round ends by fetch.deadline: sources still under way then are
+    reported as timed out, and stay due
 
-The body hash, parsing and each entry's content hash and row all happen where
-the parsing does, so this process (on the critical path: it fetches, feeds
-the workers and writes) is left the HTTP and the SQL.
-
-A failing source is a value in the results (``SourceResult.error``), never an
-exception that stops the batch. The store keeps entries that dropped off a
-feed; ``retention`` bounds how many per source.
+Parsing untrusted bytes always happens in a worker: a feed that crashes the
+parser, eats all memory or never ends costs its own source, named in the
+results, and nothing else. A failing source is a value in the results
+(``SourceResult.error``), never an exception that stops the batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import multiprocessing as mp
-import os
-import threading
+import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
+from .parallel import Failed, Pool
 from .schedule import next_check
 from .sources.feeds import parse_feed
 from .sources.http import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
 from .store import EntryRow, SourceState, Store, entry_row
 
-# Below this many bodies, starting worker processes costs more than it saves.
-POOL_THRESHOLD = 8
+log = logging.getLogger(__name__)
+
 # Finished sources are saved once their parsed entries reach this many (or at the
 # end of the round): big enough that a commit is rare, small enough that saving
 # starts while most feeds are still being fetched and parsed.
 SAVE_BATCH_ENTRIES = 2000
-# How much lower than this process the parse workers run (os.nice increment).
-WORKER_NICENESS = 5
 
 Progress = Callable[[int, int], None]
 Fetched = FetchResponse | FetchError
 
 
 @dataclass(frozen=True, slots=True)
-class _Ready:
-    """A new body parsed and made ready to store (see :func:`_parse_job`)."""
+class Ready:
+    """A new body parsed and made ready to store (see :func:`parse_job`)."""
 
     title: str | None
     link: str | None
     feed_id: str | None
     undated_ids: frozenset[str]
-    # store.sqlite.entry_row of each entry: plain tuples, which unpickle in C
-    # (unpickling 35,000 dataclass entries cost this process over a second).
     rows: list[EntryRow]
     body_hash: str
+    note: str | None = None  # a problem the parser recovered from (bad bytes replaced)
 
 
-ParseOutcome = _Ready | ParseError | None  # None: nothing to parse (304, same body)
+ParseOutcome = Ready | ParseError | None  # None: nothing to parse (304, same body)
 _Outcome = tuple[FeedSource, SourceState, Fetched, ParseOutcome]
 
 
@@ -77,10 +70,12 @@ _Outcome = tuple[FeedSource, SourceState, Fetched, ParseOutcome]
 class SourceResult:
     key: str
     url: str
-    outcome: str  # ok | not-modified | unchanged | skipped | error | gone | rate-limited
+    # ok | not-modified | unchanged | skipped | error | gone | rate-limited | timed-out
+    outcome: str
     new: int = 0
     updated: int = 0
     error: SourceError | None = None
+    note: str | None = None  # a problem the parser recovered from, worth a warning
 
 
 def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daemon: bool) -> bool:
@@ -102,25 +97,17 @@ def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daem
     return True
 
 
-def _lower_priority() -> None:
-    # This process fetches, feeds the workers and saves what they return; if it
-    # waits for a core, the workers soon wait for bodies. Parsing yields to it.
-    if hasattr(os, "nice"):
-        with contextlib.suppress(OSError):
-            os.nice(WORKER_NICENESS)
-
-
-def _parse_job(
+def parse_job(
     content: bytes,
     url: str,
     headers: dict[str, str],
     source: FeedSource,
     now: datetime,
     known_hash: str | None,
-) -> _Ready | ParseError | None:
-    """Parse a body into store rows, or return None if its hash is ``known_hash``
-    (the body parsed last time). A pure function of its arguments, run in a
-    worker process when there are many bodies."""
+) -> ParseOutcome:
+    """Parse a body into store rows, or None if its hash is ``known_hash`` (the
+    body parsed last time). A pure function of its arguments: it runs in a
+    worker process."""
     body_hash = _body_hash(content)
     if body_hash == known_hash:
         return None
@@ -128,7 +115,7 @@ def _parse_job(
         feed = parse_feed(content, url=url, headers=headers, source=source, now=now)
     except ParseError as exc:
         return exc
-    return _Ready(
+    return Ready(
         title=feed.title,
         link=feed.link,
         feed_id=feed.feed_id,
@@ -137,6 +124,7 @@ def _parse_job(
         # first_seen, which only the store knows); this one is then unused.
         rows=[entry_row(entry) for entry in feed.entries],
         body_hash=body_hash,
+        note=feed.bozo,
     )
 
 
@@ -149,12 +137,13 @@ async def refresh(
     store: Store,
     *,
     now: datetime,
+    pool: Pool,
     daemon: bool = False,
     only: Sequence[str] | None = None,
     progress: Progress | None = None,
-    executor: Executor | None = None,
 ) -> list[SourceResult]:
-    """Fetch every due remote source (or those keyed in ``only``) and save what changed."""
+    """Fetch every due remote source (or those keyed in ``only``) and save what
+    changed; the results in config order."""
     states = store.source_states()
     results: list[SourceResult] = []
     due: list[tuple[FeedSource, SourceState]] = []
@@ -172,25 +161,9 @@ async def refresh(
         return results
 
     user_agent = config.fetch.user_agent or default_user_agent(config.site.url)
-    pool: Executor | None = executor
-    own_pool = None
-    if pool is None and len(due) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-        # Forking a threaded process (the daemon) can copy a held lock into the
-        # child: there the workers come from a clean fork server instead.
-        method = "forkserver" if threading.active_count() > 1 else "fork"
-        if method not in mp.get_all_start_methods():
-            method = "spawn"
-        own_pool = pool = ProcessPoolExecutor(
-            max_workers=os.cpu_count(),
-            mp_context=mp.get_context(method),
-            initializer=_lower_priority,
-        )
-    loop = asyncio.get_running_loop()
     done = 0
 
     async def one(source: FeedSource, state: SourceState) -> _Outcome:
-        # Each body goes to the parser as soon as it arrives, so parsing in the
-        # worker processes overlaps the rest of the fetching.
         nonlocal done
         request = FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
         response = await fetch_or_error(fetcher, request, now=now)
@@ -199,22 +172,17 @@ async def refresh(
             progress(done, len(due))
         if isinstance(response, FetchError) or response.status == 304:
             return source, state, response, None
-        job = (response.content, response.url, dict(response.headers), source, now)
-        if pool is None:
-            ready = await asyncio.to_thread(_parse_job, *job, state.body_hash)
-        else:
-            ready = await loop.run_in_executor(pool, _parse_job, *job, state.body_hash)
+        headers = dict(response.headers)
+        ready = await pool.apply(
+            parse_job, response.content, response.url, headers, source, now, state.body_hash
+        )
+        if isinstance(ready, Failed):
+            log.debug("parsing %s failed:\n%s", state.url, ready.traceback)
+            ready = ParseError(f"the parser failed: {ready.reason}", url=state.url)
         return source, state, response, ready
 
-    arrived: dict[int, _Outcome] = {}
-
-    async def one_aside(n: int, source: FeedSource, state: SourceState) -> int:
-        # A finished task holds its result until the round ends; handed over
-        # aside, each body and its rows are freed once saved instead.
-        arrived[n] = await one(source, state)
-        return n
-
     pending: list[_Outcome] = []
+    finished: set[str] = set()
 
     def save_pending() -> None:
         # One commit for many sources (a source's entries and state are a savepoint
@@ -222,37 +190,40 @@ async def refresh(
         with store.transaction():
             for outcome in pending:
                 results.append(_save(store, config, now, *outcome))
+                finished.add(outcome[0].key)
         pending.clear()
 
-    try:
-        async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
-            tasks = [
-                asyncio.ensure_future(one_aside(n, source, state))
-                for n, (source, state) in enumerate(due)
-            ]
-            try:
-                # Sources are saved as they finish, in batches, so storing the first
-                # feeds overlaps the fetching and parsing of the rest instead of
-                # following it.
+    deadline = config.fetch.deadline.total_seconds()
+    async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
+        tasks = [asyncio.ensure_future(one(source, state)) for source, state in due]
+        try:
+            async with asyncio.timeout(deadline):
                 pending_entries = 0
-                for finished in asyncio.as_completed(tasks):
-                    outcome = arrived.pop(await finished)
+                for next_done in asyncio.as_completed(tasks):
+                    outcome = await next_done
                     pending.append(outcome)
-                    if isinstance(outcome[3], _Ready):
+                    if isinstance(outcome[3], Ready):
                         pending_entries += len(outcome[3].rows)
                     if pending_entries >= SAVE_BATCH_ENTRIES:
                         save_pending()
                         pending_entries = 0
-            except BaseException:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
-    finally:
-        if own_pool is not None:
-            own_pool.shutdown(wait=False, cancel_futures=True)
+        except TimeoutError:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
     if pending:
         save_pending()
+    for source, state in due:
+        if source.key not in finished:
+            # Not saved: the source stays due and is tried again next run.
+            reason = (
+                f"not refreshed: the round took longer than fetch.deadline ({deadline:g}s);"
+                " tried again next run"
+            )
+            error = FetchError(reason, url=state.url)
+            results.append(SourceResult(source.key, state.url, "timed-out", error=error))
     order = {s.key: n for n, s in enumerate(config.feed_sources)}
     results.sort(key=lambda r: order.get(r.key, 0))
     return results
@@ -296,7 +267,9 @@ def _save(
                 body_hash=feed.body_hash,
             )
         )
-    return SourceResult(source.key, state.url, "ok", new=saved.new, updated=saved.updated)
+    return SourceResult(
+        source.key, state.url, "ok", new=saved.new, updated=saved.updated, note=feed.note
+    )
 
 
 def _error_outcome(error: FetchError) -> str:
@@ -347,7 +320,7 @@ def _failed(
 ) -> SourceState:
     every = source.every or config.schedule.every
     errors = state.error_count + 1
-    retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+    retry_after = error.retry_after if isinstance(error, FetchError) else None
     gone = isinstance(error, GoneError)
     return replace(
         state,

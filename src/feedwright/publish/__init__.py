@@ -25,23 +25,25 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from .. import build_id, forking
+from .. import build_id
 from ..config import Config, Format, Output, Site
-from ..exceptions import PublishError
 from ..model import Enclosure, Entry, Person, Provenance
-from ..packing import entry_digest
 from ..text import strip_xml_illegal
 from .atom_rss import EntryMemo, feed_xml
 from .json_feed import feed_json
 from .opml import Outline, opml
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
-from .write import WriteResult, begin_outputs, finish_outputs, put, write_outputs
+from .write import write_outputs
 
 Render = Callable[[Entry], Entry]
+
+
+def entry_digest(entry: Entry) -> str:
+    return entry.content_hash()
+
 
 FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML_NAME = "index.opml"
@@ -235,104 +237,18 @@ def _files(prepared: _Prepared, output: Output) -> dict[str, bytes]:
     return files
 
 
-# Below this many entries to render, forking a second process costs more than
-# it saves. Measured on the 10,000-post bench corpus (2-core VM): the fork, the
-# round trip and the pool's shutdown cost a fixed ~20 ms, rendering one post
-# (read again, Markdown, URLs, cleaning) ~0.7 ms. With a free second core the
-# split saves ~0.35 ms an entry, so it breaks even near 60 entries; with that
-# core busy elsewhere it loses the 20 ms plus ~10% (copy-on-write, sending the
-# results back). At 200 the likely gain (~50 ms) outweighs the worst loss.
-PARALLEL_RENDER = 200
-_RENDER_WORK: tuple[list[Entry], Render, bool] | None = None  # inherited by forked workers
-_ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
-# One prepared entry as sent back by a worker: the fields that differ from its
-# input. Pickling whole entries (10,000 posts, a full-history build) took about
-# 0.75 s in and out; the changed fields, mostly the new HTML, about 0.1 s.
-_Changes = tuple[tuple[str, Any], ...]  # (field name, its new value)
-
-
 def _prepare(entry: Entry, render: Render, clean: _Cleaner) -> Entry:
     return clean.entry(entry if entry.is_rendered else render(entry))
-
-
-def _prepare_share(indexes: range) -> tuple[list[_Changes], list[str], int, bool]:
-    """Prepare the inherited entries at ``indexes``: (changes, the input entries'
-    digests if asked for, characters stripped, whether all of them rendered)."""
-    assert _RENDER_WORK is not None
-    entries, render, want_hashes = _RENDER_WORK
-    clean = _Cleaner()
-    changes: list[_Changes] = []
-    hashes: list[str] = []
-    for i in indexes:
-        entry = entries[i]
-        try:
-            done = _prepare(entry, render, clean)
-        except Exception:
-            # An exception may not survive pickling (keyword-only arguments);
-            # the parent renders again instead, to raise it as a serial run would.
-            return changes, hashes, clean.stripped, False
-        if want_hashes:
-            hashes.append(entry_digest(entry))
-        changes.append(
-            tuple(
-                (name, value)
-                for name in _ENTRY_FIELDS
-                if (value := getattr(done, name)) != getattr(entry, name)
-            )
-        )
-    return changes, hashes, clean.stripped, True
 
 
 def _prepare_all(
     entries: list[Entry], render: Render, clean: _Cleaner, hashes: dict[str, str] | None = None
 ) -> dict[str, Entry]:
     """Each entry rendered (unless it already is) and cleaned, by id, in input order;
-    with ``hashes``, each input entry's ``entry_digest`` put there by its id.
-
-    Rendering is most of a cold publish and nearly all of a full-history one,
-    so with many entries to render they are shared among forked processes,
-    this one included. The workers inherit the entries and ``render`` (often a
-    closure, which pickle cannot carry) and send back only what changed.
-    """
-    global _RENDER_WORK
-    workers = forking.workers()
-    pending = sum(1 for e in entries if not e.is_rendered)
-    if workers < 2 or pending < PARALLEL_RENDER or not forking.fork_safe():
-        if hashes is not None:
-            hashes.update((e.id, entry_digest(e)) for e in entries)
-        return {e.id: _prepare(e, render, clean) for e in entries}
-    # Interleaved, so posts (to render) and remote entries (only to clean) are
-    # spread evenly whatever their order.
-    shares = [range(k, len(entries), workers) for k in range(workers)]
-    _RENDER_WORK = (entries, render, hashes is not None)
-    try:
-        results = forking.in_shares(_prepare_share, shares)
-    finally:
-        _RENDER_WORK = None
-    if not all(ok for *_, ok in results):
-        # Again in order: the first entry that fails raises, as serially.
-        return {e.id: _prepare(e, render, clean) for e in entries}
-    prepared = list(entries)
-    for share, (changes, digests, stripped, _) in zip(shares, results, strict=True):
-        clean.stripped += stripped
-        for i, change in zip(share, changes, strict=True):
-            if change:
-                prepared[i] = replace(entries[i], **dict(change))
-        if hashes is not None:
-            hashes.update((entries[i].id, digest) for i, digest in zip(share, digests, strict=True))
-    # Keyed by the ids as given: cleaning may change an id.
-    return {e.id: done for e, done in zip(entries, prepared, strict=True)}
-
-
-# Below this many entries to serialise, forking a second process costs more
-# than it saves (a 10,000-post site with limit 20 has about 2,000).
-PARALLEL_ENTRIES = 1000
-# Inherited by forked workers: the feeds, the cleaned site, the output
-# settings, and where to write each file (None: send the bytes back instead).
-_WORK: tuple[list[FeedPlan], Site, Output, Mapping[str, Path] | None] | None = None
-# A file a worker could not write: (its relative path, the PublishError's
-# message and path). PublishError itself does not survive pickling.
-_Failure = tuple[str, str, str]
+    with ``hashes``, each input entry's digest put there by its id."""
+    if hashes is not None:
+        hashes.update((e.id, entry_digest(e)) for e in entries)
+    return {e.id: _prepare(e, render, clean) for e in entries}
 
 
 def _serialise(
@@ -349,130 +265,13 @@ def _serialise(
     return files
 
 
-def _serialise_share(indexes: list[int]) -> dict[str, bytes]:
-    assert _WORK is not None
-    feeds, site, output, _ = _WORK
+def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[str, bytes]:
+    """Every feed file, in plan order."""
     files: dict[str, bytes] = {}
     memo: EntryMemo = {}
-    for i in indexes:
-        files.update(_serialise(feeds[i], site, output, memo))
+    for feed in feeds:
+        files.update(_serialise(feed, site, output, memo))
     return files
-
-
-def _put_one(rel: str, target: Path, data: bytes) -> tuple[bool, _Failure | None]:
-    """Write one file if it changed: (whether it was written, its failure if any)."""
-    try:
-        return put(target, data), None
-    except PublishError as exc:
-        # Carry on: the serial path stops at the first failure in path
-        # order, and only every share's failures together tell which that is.
-        return False, (rel, exc.message, exc.path)
-
-
-def _put_all(
-    files: Mapping[str, bytes], targets: Mapping[str, Path]
-) -> tuple[list[str], list[_Failure]]:
-    """Write each file that changed: (the paths written, the ones that failed)."""
-    written: list[str] = []
-    failed: list[_Failure] = []
-    for rel, data in files.items():
-        done, failure = _put_one(rel, targets[rel], data)
-        if done:
-            written.append(rel)
-        if failure is not None:
-            failed.append(failure)
-    return written, failed
-
-
-# Files a worker has handed to its writer threads: each file's fsync (a
-# journal commit) then waits beside the serialising of the next feeds instead
-# of stopping it, and the filesystem can commit several at once. In a cold
-# limit-20 build fsync was ~0.1-0.2 s of ~0.4 s of writing.
-WRITER_THREADS = 4
-
-
-def _write_share(indexes: list[int]) -> tuple[list[str], list[_Failure]]:
-    """Serialise the inherited feeds at ``indexes`` and write their files here,
-    so their bytes (half of a 400 MB full-history build) never cross a pipe and
-    writing them, fsync included, runs on every core."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    assert _WORK is not None
-    feeds, site, output, targets = _WORK
-    assert targets is not None
-    memo: EntryMemo = {}
-    with ThreadPoolExecutor(WRITER_THREADS) as writers:
-        jobs = [
-            (rel, writers.submit(_put_one, rel, targets[rel], data))
-            for i in indexes
-            for rel, data in _serialise(feeds[i], site, output, memo).items()
-        ]
-    outcomes = [(rel, job.result()) for rel, job in jobs]
-    written = [rel for rel, (done, _) in outcomes if done]
-    failed = [failure for _, (_, failure) in outcomes if failure is not None]
-    return written, failed
-
-
-def _shares(feeds: list[FeedPlan]) -> list[list[int]] | None:
-    """The feeds' indexes split among forked workers by their entries, or None
-    when there are too few entries to pay for a fork (or no fork is allowed)."""
-    workers = forking.workers()
-    total = sum(len(f.entries) for f in feeds)
-    if workers < 2 or total < PARALLEL_ENTRIES or not forking.fork_safe():
-        return None
-    shares: list[list[int]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for i in sorted(range(len(feeds)), key=lambda i: -len(feeds[i].entries)):
-        k = loads.index(min(loads))
-        shares[k].append(i)
-        loads[k] += len(feeds[i].entries) + 1
-    return shares
-
-
-def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[str, bytes]:
-    """Every feed file; serialising is the costliest step of a big publish, so
-    with many entries the feeds are shared among forked processes (which
-    inherit the rendered entries instead of receiving them pickled)."""
-    global _WORK
-    shares = _shares(feeds)
-    if shares is None:
-        files: dict[str, bytes] = {}
-        memo: EntryMemo = {}
-        for feed in feeds:
-            files.update(_serialise(feed, site, output, memo))
-        return files
-    _WORK = (feeds, site, output, None)
-    done: dict[str, bytes] = {}
-    try:
-        for files in forking.in_shares(_serialise_share, shares):
-            done.update(files)
-    finally:
-        _WORK = None
-    # The same order as a serial run, so nothing downstream depends on timing.
-    order = [feed.path(FILENAMES[fmt]) for feed in feeds for fmt in output.formats]
-    return {rel: done[rel] for rel in order}
-
-
-def _write_all(prepared: _Prepared, output: Output, shares: list[list[int]]) -> WriteResult:
-    """Serialise and write every file in forked workers, with ``write_outputs``'s
-    result and guarantees: the manifest owns every path before any is written,
-    and a failure raises the PublishError the serial path would have."""
-    global _WORK
-    feeds = prepared.ready
-    rels = [feed.path(FILENAMES[fmt]) for feed in feeds for fmt in output.formats]
-    pending = begin_outputs(output.dir, [*rels, OPML_NAME], keep=prepared.skipped)
-    _WORK = (feeds, prepared.site, output, pending.targets)
-    try:
-        results = forking.in_shares(_write_share, shares)
-    finally:
-        _WORK = None
-    done, bad = _put_all({OPML_NAME: prepared.opml}, pending.targets)
-    written = [*done, *(rel for share, _ in results for rel in share)]
-    failed = [*bad, *(failure for _, share in results for failure in share)]
-    if failed:
-        _, message, path = min(failed)
-        raise PublishError(message, path=path)
-    return finish_outputs(pending, written)
 
 
 def render_outputs(
@@ -519,11 +318,7 @@ def publish(
             )
 
     result = _prepare_feeds(entries, config, render, skip)
-    shares = _shares(result.ready)
-    if shares is None:
-        written = write_outputs(root, _files(result, config.output), keep=result.skipped)
-    else:
-        written = _write_all(result, config.output, shares)
+    written = write_outputs(root, _files(result, config.output), keep=result.skipped)
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
         if rel in result.skipped and previous is not None:

@@ -131,7 +131,64 @@ _V4 = _statements(
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+
+def _v5(db: sqlite3.Connection) -> None:
+    """5: an entry is one JSON object of every field (``model.to_dict``), its
+    hash taken the way ``Entry.content_hash`` takes it now; the post cache is
+    rebuilt in a new layout; rendered post bodies get a table of their own."""
+    import json
+
+    from ..model import from_dict
+    from .records import entry_row
+
+    db.execute(
+        """
+        CREATE TABLE entries_v5 (
+            source_key TEXT NOT NULL,
+            id TEXT NOT NULL,
+            published REAL NOT NULL,
+            first_seen TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (source_key, id)
+        )
+        """
+    )
+    rows = db.execute(
+        "SELECT source_key, first_seen, data, summary, content, body_text FROM entries"
+    )
+    for key, first_seen, data, summary, content, body_text in rows.fetchall():
+        values = json.loads(data)
+        if summary is not None:
+            values["summary"] = summary
+        if content is not None:
+            values["content"] = content
+        if "body" in values:
+            values["body"]["text"] = body_text
+        id_, published, digest, text = entry_row(from_dict(values))
+        db.execute(
+            "INSERT OR REPLACE INTO entries_v5 VALUES (?, ?, ?, ?, ?, ?)",
+            (key, id_, published, first_seen, digest, text),
+        )
+    db.execute("DROP TABLE entries")
+    db.execute("ALTER TABLE entries_v5 RENAME TO entries")
+    db.execute("CREATE INDEX entries_by_published ON entries (source_key, published)")
+    db.execute("DELETE FROM post_caches")
+    db.execute(
+        """
+        CREATE TABLE rendered (
+            root TEXT NOT NULL,
+            rel_path TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            content TEXT NOT NULL,
+            summary TEXT,
+            PRIMARY KEY (root, rel_path)
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,374 @@
+"""Doing less: the post cache, the build record and the one no-change check.
+
+Everything that lets a build skip work lives here::
+
+    fingerprint(config, found, generation)  every input of a build, cheaply: the
+                                            version, the config's bytes, every post
+                                            file's stamp, the stored entries' generation
+    unchanged(record, fingerprint, now, output)
+                                            THE no-change check: same fingerprint, no
+                                            held-back post due, every published file as
+                                            the last build left it -> nothing to do
+    read_posts(config, store, found, pool)  every post, from the post cache when its
+                                            file's stamp is unchanged; the rest read
+                                            (in worker processes when many)
+    render_posts(...)                       a post's HTML, from the store when the entry
+                                            it was rendered from is unchanged
+
+A post that was published and then fails to read (a typo in its front
+matter, a bad encoding after an edit) keeps its last good version from the
+cache, and its problem is reported on every build until the file is fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import build_id, posts
+from .config import Config, PostsSource, Site
+from .exceptions import PostError
+from .model import Entry, from_tuple, to_tuple
+from .parallel import Failed, Pool, chunked, worker_count
+from .store import CachedPost, Rendered, Store
+
+if TYPE_CHECKING:
+    from .posts import Found
+
+RECORD_KEY = "build"  # store meta: what the last successful publish was made from
+# Below this many posts to read or render, worker processes cost more than they save.
+PARALLEL_POSTS = 400
+_CHUNK = 100  # posts per item handed to a worker
+
+
+# --------------------------------------------------------------------------- the record
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What produced a published file, and the file as it was left on disk."""
+
+    key: str  # hash of the feed's inputs
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The last build: its inputs' fingerprint, the files it left, what it reported."""
+
+    fingerprint: str
+    stamps: dict[str, FileStamp]  # output path (POSIX, relative to output.dir) -> stamp
+    summary: dict[str, Any]  # the report's counts and problems, as plain JSON
+    next_post_at: datetime | None = None  # the earliest held-back post
+
+
+def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
+    """Everything a build reads, cheaply: version, config bytes, post stamps,
+    the stored remote entries' generation."""
+    h = hashlib.sha256(f"{build_id()}|{generation}|".encode())
+    try:
+        h.update(config.path.read_bytes())
+    except OSError:
+        h.update(repr(config).encode())
+    for root in sorted(found):
+        h.update(marshal.dumps((root, sorted(found[root].files.items()))))
+        h.update(marshal.dumps(sorted(found[root].drafts)))
+    return h.hexdigest()
+
+
+def load_record(store: Store) -> Record | None:
+    """The last build's record; None when there is none or it is unreadable
+    (a damaged record means a full build, never a crash)."""
+    raw = store.get_meta(RECORD_KEY)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        if data.get("version") != build_id():
+            return None
+        stamps = {rel: FileStamp(*value) for rel, value in data["stamps"].items()}
+        next_post = data.get("next_post_at")
+        return Record(
+            fingerprint=str(data["fingerprint"]),
+            stamps=stamps,
+            summary=dict(data["summary"]),
+            next_post_at=datetime.fromisoformat(next_post) if next_post else None,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def save_record(store: Store, record: Record) -> None:
+    data = {
+        "version": build_id(),
+        "fingerprint": record.fingerprint,
+        "stamps": {rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(record.stamps.items())},
+        "summary": record.summary,
+        "next_post_at": record.next_post_at.isoformat() if record.next_post_at else None,
+    }
+    store.set_meta(RECORD_KEY, json.dumps(data, ensure_ascii=False))
+
+
+def outputs_intact(output: Path, stamps: Mapping[str, FileStamp]) -> bool:
+    """Every file the last build left is still there, untouched (stat only)."""
+    try:
+        for rel, stamp in stamps.items():
+            st = (output / rel).stat()
+            if (st.st_size, st.st_mtime_ns) != (stamp.size, stamp.mtime_ns):
+                return False
+    except OSError:
+        return False
+    return bool(stamps)
+
+
+def unchanged(record: Record | None, fingerprint: str, now: datetime, output: Path) -> bool:
+    """The no-change check: building now would give exactly what is published."""
+    return (
+        record is not None
+        and record.fingerprint == fingerprint
+        and (record.next_post_at is None or now < record.next_post_at)
+        and outputs_intact(output, record.stamps)
+    )
+
+
+# --------------------------------------------------------------------------- reading posts
+
+
+@dataclass(slots=True)
+class PostsRead:
+    """Every post of every posts folder, as a build needs them."""
+
+    entries: list[Entry] = field(default_factory=list)  # one per id; future-dated ones too
+    where: dict[str, tuple[PostsSource, str]] = field(default_factory=dict)  # id -> folder, rel
+    hashes: dict[str, str] = field(default_factory=dict)  # id -> content hash
+    problems: list[PostError] = field(default_factory=list)
+    drafts: int = 0
+    stripped: int = 0  # XML-illegal characters removed from the posts' text
+
+
+# What reading one file gives, as plain values: (stamp, entry as model.to_tuple
+# without body text, error message, characters stripped, content hash).
+_Read = tuple[tuple[int, int], tuple[Any, ...] | None, str | None, int, str]
+
+
+def read_chunk(
+    source: PostsSource, site: Site, files: list[tuple[str, tuple[int, int]]]
+) -> list[tuple[str, _Read]]:
+    """Read some files of one posts folder (in a worker process, or here)."""
+    out: list[tuple[str, _Read]] = []
+    for rel, stamp in files:
+        try:
+            post = posts.read(source.path / rel, rel, source, site)
+        except PostError as exc:
+            out.append((rel, (stamp, None, exc.message, 0, "")))
+            continue
+        entry = post.entry
+        if entry is None:
+            out.append((rel, (stamp, None, None, post.stripped, "")))
+            continue
+        digest = entry.content_hash()
+        if entry.body is not None:
+            entry = replace(entry, body=replace(entry.body, text=None))
+        out.append((rel, (stamp, to_tuple(entry), None, post.stripped, digest)))
+    return out
+
+
+def _cache_root(config: Config, source: PostsSource) -> str:
+    """The post cache's key: everything that changes how a file becomes an entry."""
+    settings = repr((build_id(), config.site, source))
+    return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
+
+
+def _read_files(
+    source: PostsSource, site: Site, todo: list[tuple[str, tuple[int, int]]], pool: Pool
+) -> dict[str, _Read]:
+    if len(todo) < PARALLEL_POSTS or worker_count() < 2:
+        return dict(read_chunk(source, site, todo))
+    chunks = list(chunked(todo, _CHUNK))
+    out: dict[str, _Read] = {}
+    results = pool.map(_read_item, [(source, site, chunk) for chunk in chunks])
+    for chunk, result in zip(chunks, results, strict=True):
+        if isinstance(result, Failed):
+            # One file killed its worker: read the chunk's files one by one,
+            # so that only that file fails.
+            for one, alone in zip(
+                chunk, pool.map(_read_item, [(source, site, [f]) for f in chunk]), strict=True
+            ):
+                if isinstance(alone, Failed):
+                    out[one[0]] = (one[1], None, f"cannot read: {alone.reason}", 0, "")
+                else:
+                    out.update(alone)
+        else:
+            out.update(result)
+    return out
+
+
+def _read_item(args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]]]) -> Any:
+    return read_chunk(*args)
+
+
+def read_posts(
+    config: Config, store: Store | None, found: Mapping[str, Found], pool: Pool
+) -> PostsRead:
+    """Every posts folder's posts, reusing the store's post cache for unchanged files."""
+    result = PostsRead()
+    roots = []
+    for source in config.posts_sources:
+        seen = found[str(source.path)]
+        result.problems.extend(seen.problems)
+        root = _cache_root(config, source)
+        roots.append(root)
+        cached = store.cached_posts(root) if store is not None else {}
+        current: dict[str, CachedPost] = {}
+        todo = []
+        for rel, stamp in seen.files.items():
+            old = cached.get(rel)
+            if old is not None and (old.size, old.mtime_ns) == stamp:
+                current[rel] = old
+            else:
+                todo.append((rel, stamp))
+        for rel, (stamp, values, error, stripped, digest) in _read_files(
+            source, config.site, todo, pool
+        ).items():
+            entry = None if values is None else from_tuple(values)
+            old = cached.get(rel)
+            if error is not None and old is not None and old.entry is not None:
+                # Published before and broken now: the last good version stays.
+                entry, digest = old.entry, old.content_hash
+                error += " (its last good version stays published until this is fixed)"
+            current[rel] = CachedPost(*stamp, entry, error, stripped, digest)
+        if store is not None:
+            changed = {rel: post for rel, post in current.items() if cached.get(rel) is not post}
+            removed = [rel for rel in cached if rel not in current]
+            if changed or removed:
+                store.update_posts(root, changed, removed)
+        _collect(result, source, current, seen)
+    if store is not None:
+        store.forget_post_caches(roots)
+    return result
+
+
+def _collect(
+    result: PostsRead, source: PostsSource, current: Mapping[str, CachedPost], seen: Found
+) -> None:
+    """Add one folder's posts to ``result``: one per id, the first in path order."""
+    result.drafts += len(seen.drafts)
+    good: dict[str, Entry] = {}
+    for rel, post in current.items():
+        if post.error is not None:
+            result.problems.append(PostError(post.error, path=str(source.path / rel)))
+        if post.entry is None:
+            if post.error is None:
+                result.drafts += 1
+            continue
+        result.stripped += post.stripped
+        good[rel] = post.entry
+    for problem in posts.conflicts(good):
+        result.problems.append(PostError(problem.message, path=str(source.path / problem.path)))
+    for rel, entry in good.items():
+        if entry.id not in result.where:
+            result.where[entry.id] = (source, rel)
+            result.hashes[entry.id] = current[rel].content_hash
+            result.entries.append(entry)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_one(entry_values: tuple[Any, ...], path: str) -> tuple[str, str | None] | str:
+    """A post's (content, summary) HTML, its body read again from ``path``;
+    the problem as a message when the file cannot be read any more."""
+    from .normalize import render
+
+    entry = from_tuple(entry_values)
+    try:
+        text = posts.read_body(Path(path))
+    except PostError as exc:
+        return exc.message
+    done = render(entry, text=text)
+    return done.content or "", done.summary
+
+
+def _render_item(items: list[tuple[tuple[Any, ...], str]]) -> list[Any]:
+    return [render_one(*item) for item in items]
+
+
+def render_posts(
+    entries: Iterable[Entry], read: PostsRead, store: Store | None, pool: Pool, config: Config
+) -> tuple[dict[str, Entry], dict[str, PostError]]:
+    """Each unrendered post among ``entries`` with its HTML (by id): from the
+    store when the entry it was rendered from is unchanged, else rendered (in
+    worker processes when many) and stored. A post whose file can no longer
+    be read is not rendered but reported (by id): never published empty."""
+    todo: list[Entry] = []
+    done: dict[str, Entry] = {}
+    by_root: dict[str, dict[str, Entry]] = {}
+    for entry in entries:
+        if entry.is_rendered or entry.id not in read.where:
+            continue
+        source, rel = read.where[entry.id]
+        by_root.setdefault(_cache_root(config, source), {})[rel] = entry
+    stored: dict[str, Rendered] = {}
+    for root, members in by_root.items():
+        if store is not None:
+            for rel, kept in store.rendered(root, members).items():
+                stored[members[rel].id] = kept
+    for members in by_root.values():
+        for entry in members.values():
+            html = stored.get(entry.id)
+            if html is not None and html.content_hash == read.hashes.get(entry.id):
+                done[entry.id] = replace(
+                    entry, content=html.content, summary=html.summary, body=None
+                )
+            else:
+                todo.append(entry)
+    items = []
+    for entry in todo:
+        source, rel = read.where[entry.id]
+        items.append((to_tuple(entry), str(source.path / rel)))
+    if len(items) < PARALLEL_POSTS or worker_count() < 2:
+        results = _render_item(items)
+    else:
+        results = []
+        chunks = list(chunked(items, _CHUNK))
+        for chunk, out in zip(chunks, pool.map(_render_item, chunks), strict=True):
+            if isinstance(out, Failed):
+                out = [f"cannot render: {out.reason}"] * len(chunk)
+            results.extend(out)
+    problems: dict[str, PostError] = {}
+    fresh: dict[str, dict[str, Rendered]] = {}
+    for entry, outcome in zip(todo, results, strict=True):
+        source, rel = read.where[entry.id]
+        if isinstance(outcome, str):
+            problems[entry.id] = PostError(outcome, path=str(source.path / rel))
+            continue
+        content, summary = outcome
+        done[entry.id] = replace(entry, content=content, summary=summary, body=None)
+        digest = read.hashes.get(entry.id, "")
+        fresh.setdefault(_cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
+    if store is not None:
+        for root, rendered in fresh.items():
+            store.save_rendered(root, rendered)
+    return done, problems
+
+
+__all__ = [
+    "FileStamp",
+    "PostsRead",
+    "Record",
+    "fingerprint",
+    "load_record",
+    "outputs_intact",
+    "read_chunk",
+    "read_posts",
+    "render_posts",
+    "save_record",
+    "unchanged",
+]

@@ -1,0 +1,69 @@
+"""Log lines: one per meaningful event, as text or as JSON objects.
+
+Every log call of ours passes ``extra=fields(event, **values)``: the event's
+name and its structured values, which the JSON formatter prints as they are
+(``feedwright run --json``) and the text formatter leaves to the message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+
+def fields(event: str, **values: Any) -> dict[str, Any]:
+    """``extra=`` for a log call: the event name and its structured fields."""
+    return {"event": event, "fields": values}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, event, message, fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": getattr(record, "event", None) or record.name.rsplit(".", 1)[-1],
+            "message": record.getMessage(),
+            "fields": getattr(record, "fields", None) or {},
+        }
+        if record.exc_info:
+            data["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+@contextmanager
+def daemon_logging(json_logs: bool, verbose: bool) -> Iterator[None]:
+    """Route ``feedwright.*`` logs to stderr at INFO (DEBUG if verbose) for the daemon's life.
+
+    A daemon's log is its only voice, so it logs events even when the CLI's
+    default level (WARNING) would hide them. APScheduler's own chatter
+    (every job run, skipped ticks while a slow round runs) is kept quiet.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    ours, aps = logging.getLogger("feedwright"), logging.getLogger("apscheduler")
+    saved = (ours.level, ours.propagate, aps.level)
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if verbose else logging.INFO)
+    ours.propagate = False
+    aps.setLevel(logging.WARNING if verbose else logging.ERROR)
+    try:
+        yield
+    finally:
+        ours.removeHandler(handler)
+        ours.setLevel(saved[0])
+        ours.propagate = saved[1]
+        aps.setLevel(saved[2])
+
+
+__all__ = ["JsonFormatter", "daemon_logging", "fields"]

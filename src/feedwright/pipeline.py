@@ -1,0 +1,305 @@
+"""One build, the thing ``feedwright build``, the daemon and ``feedwright.build`` run.
+
+The sequence::
+
+    lock output.dir                   (LockError: another writer is busy)
+    refresh due remote feeds          -> saved in the store (skipped offline)
+    find the post files               the no-change check (incremental.unchanged):
+                                      nothing changed since the last build -> done
+    read the posts                    unchanged files from the post cache, the rest
+                                      read (in worker processes when many)
+    gather                            posts due by `now` + stored remote entries,
+                                      one per id
+    render                            the posts that reach a feed (their HTML from
+                                      the store when unchanged)
+    publish                           feeds whose inputs are unchanged are not even
+                                      serialised; every changed file or none is written
+    record                            what this build was made from, for the next one
+
+``now`` is passed in; nothing below reads the clock. Heavy libraries (httpx,
+feedparser, feedgen, the Markdown renderer) are imported only by a build that
+needs them, so a build with nothing to do costs about a walk of the posts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import incremental, posts
+from .config import Config
+from .exceptions import PostError, SourceError
+from .incremental import FileStamp, Record
+from .lock import output_lock
+from .model import Entry, newest_first
+from .parallel import Pool
+from .store import Store
+
+if TYPE_CHECKING:
+    from .update import Progress, SourceResult
+
+# How long one item of work (a feed to parse, a chunk of posts) may take in a
+# worker before it is stopped and reported.
+WORK_TIMEOUT = 120.0
+# Parse workers yield to this process, which fetches and feeds them.
+WORKER_NICENESS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSummary:
+    """What a publish did."""
+
+    written: list[str]  # output paths (POSIX, relative to output.dir)
+    unchanged: list[str]
+    removed: list[str]
+    stripped_chars: int  # XML-illegal characters removed from the published text
+    categories: int  # category feeds published
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What one build did; problems with single posts and sources are in it."""
+
+    posts: int  # local posts published (due by now)
+    remote: int  # remote entries considered
+    held: int  # future-dated posts held back
+    skipped: int  # drafts and unpublished posts
+    publish: PublishSummary
+    sources: list[SourceResult] = field(default_factory=list)
+    post_errors: list[PostError] = field(default_factory=list)
+    next_post_at: datetime | None = None  # when the earliest held-back post is due
+    cached: bool = False  # nothing had changed: no post was read, no feed rendered
+
+    @property
+    def source_errors(self) -> list[SourceError]:
+        return [r.error for r in self.sources if r.error is not None]
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem as one line: the file or URL, then the reason."""
+        return [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Problems a source recovered from (bytes replaced, a guessed encoding)."""
+        return [f"{r.url}: {r.note}" for r in self.sources if r.note]
+
+    @property
+    def categories(self) -> int:
+        return self.publish.categories
+
+
+_GLOBAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S{2,}$")
+
+
+def scope_id(entry: Entry) -> Entry:
+    """A remote entry whose id is not a global URI (``<guid>1</guid>``) is only
+    unique inside its own feed: two blogs may both say ``1``. Such ids are
+    published scoped by the subscription, as a stable name-based UUID URN."""
+    if _GLOBAL_ID.match(entry.id):
+        return entry
+    scoped = uuid.uuid5(uuid.NAMESPACE_URL, f"{entry.origin}\x00{entry.id}")
+    return replace(entry, id=f"urn:uuid:{scoped}")
+
+
+def remote_entries(config: Config, store: Store) -> list[Entry]:
+    """Stored remote entries, ids scoped, the copy seen first (then the one whose
+    subscription comes first in the config) ahead of later duplicates."""
+    order = {s.key: i for i, s in enumerate(config.feed_sources)}
+    stored = store.entries(list(order))
+    stored.sort(key=lambda s: (s.first_seen, order.get(s.entry.origin, 0)))
+    return [scope_id(s.entry) for s in stored]
+
+
+def dedupe(entries: Iterable[Entry]) -> list[Entry]:
+    """One entry per id: the first one wins (callers order posts before remote
+    entries). An entry reached through several subscriptions is published once,
+    in the categories all of them give it."""
+    kept: dict[str, Entry] = {}
+    for entry in entries:
+        first = kept.get(entry.id)
+        if first is None:
+            kept[entry.id] = entry
+        elif first.source is not None and entry.source is not None:
+            extra = tuple(c for c in entry.categories if c not in first.categories)
+            if extra:
+                kept[entry.id] = replace(first, categories=first.categories + extra)
+    return list(kept.values())
+
+
+def _cached_report(record: Record, sources: list[SourceResult]) -> BuildReport:
+    summary = record.summary
+    return BuildReport(
+        posts=summary["posts"],
+        remote=summary["remote"],
+        held=summary["held"],
+        skipped=summary["skipped"],
+        publish=PublishSummary(
+            written=[],
+            unchanged=sorted(record.stamps),
+            removed=[],
+            stripped_chars=summary["stripped_chars"],
+            categories=summary["categories"],
+        ),
+        sources=sources,
+        post_errors=[PostError(m, path=p) for p, m in summary["post_errors"]],
+        next_post_at=record.next_post_at,
+        cached=True,
+    )
+
+
+def refresh(
+    config: Config,
+    store: Store,
+    pool: Pool,
+    *,
+    now: datetime,
+    daemon: bool = False,
+    only: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> list[SourceResult]:
+    """Refresh the due remote feeds (or those in ``only``) into the store."""
+    from .update import refresh as refresh_feeds
+
+    # The workers are started now, before the event loop's resolver threads
+    # exist, so they can be forked.
+    pool.start()
+    return asyncio.run(
+        refresh_feeds(
+            config,
+            store,
+            now=now,
+            pool=pool,
+            daemon=daemon,
+            only=None if only is None else list(only),
+            progress=progress,
+        )
+    )
+
+
+def run_once(
+    config: Config,
+    *,
+    now: datetime,
+    offline: bool = False,
+    daemon: bool = False,
+    lock_wait: float = 0.0,
+    locked: bool = False,
+    pool: Pool | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Refresh, read, publish; problems come back in the report, not as exceptions.
+
+    ``locked=True``: the caller (the daemon) holds the output lock already.
+    ``pool``: worker processes to use (the daemon keeps one); else the build
+    makes its own and stops it before returning.
+    """
+    with (
+        nullcontext() if locked else output_lock(config.output.dir, wait=lock_wait),
+        Store.open(config.state) as store,
+        nullcontext(pool) if pool is not None else _own_pool() as workers,
+    ):
+        sources: list[SourceResult] = []
+        if config.feed_sources and not offline:
+            sources = refresh(config, store, workers, now=now, daemon=daemon, progress=progress)
+        found = {str(s.path): posts.find(s.path) for s in config.posts_sources}
+        record = incremental.load_record(store)
+        fingerprint = incremental.fingerprint(config, found, store.entries_generation())
+        if incremental.unchanged(record, fingerprint, now, config.output.dir):
+            assert record is not None
+            return _cached_report(record, sources)
+        return _build(config, store, workers, now, found, fingerprint, record, sources)
+
+
+def _own_pool() -> Pool:
+    return Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS)
+
+
+def _build(
+    config: Config,
+    store: Store,
+    pool: Pool,
+    now: datetime,
+    found: dict[str, posts.Found],
+    fingerprint: str,
+    record: Record | None,
+    sources: list[SourceResult],
+) -> BuildReport:
+    from .publish import FileStamp as PublishStamp
+    from .publish import publish
+    from .publish.plan import plan
+
+    read = incremental.read_posts(config, store, found, pool)
+    due = [e for e in read.entries if e.published <= now]
+    future = [e.published for e in read.entries if e.published > now]
+    remote = remote_entries(config, store) if config.feed_sources else []
+    entries = dedupe([*newest_first(due), *remote])
+
+    reaching = {e.id: e for p in plan(entries, config.output, config.site) for e in p.entries}
+    rendered, failed = incremental.render_posts(reaching.values(), read, store, pool, config)
+    if failed:
+        entries = [e for e in entries if e.id not in failed]
+
+    def render(entry: Entry) -> Entry:
+        done = rendered.get(entry.id)
+        if done is None:
+            raise PostError("was not rendered", path=entry.origin)
+        return done
+
+    previous = {} if record is None else record.stamps
+    report = publish(
+        entries,
+        config,
+        render=render,
+        previous={rel: PublishStamp(s.key, s.size, s.mtime_ns) for rel, s in previous.items()},
+    )
+    post_errors = [*read.problems, *failed.values()]
+    summary = PublishSummary(
+        written=report.written,
+        unchanged=report.unchanged,
+        removed=report.removed,
+        stripped_chars=report.stripped_chars + read.stripped,
+        categories=sum(1 for f in report.feeds if f.category is not None),
+    )
+    build = BuildReport(
+        posts=sum(1 for e in entries if e.source is None),
+        remote=len(remote),
+        held=len(future),
+        skipped=read.drafts,
+        publish=summary,
+        sources=sources,
+        post_errors=post_errors,
+        next_post_at=min(future) if future else None,
+    )
+    stamps = {rel: FileStamp(s.key, s.size, s.mtime_ns) for rel, s in report.stamps.items()}
+    incremental.save_record(
+        store,
+        Record(
+            fingerprint=fingerprint,
+            stamps=stamps,
+            summary=_summary(build),
+            next_post_at=build.next_post_at,
+        ),
+    )
+    return build
+
+
+def _summary(build: BuildReport) -> dict[str, Any]:
+    return {
+        "posts": build.posts,
+        "remote": build.remote,
+        "held": build.held,
+        "skipped": build.skipped,
+        "categories": build.categories,
+        "stripped_chars": build.publish.stripped_chars,
+        "post_errors": [[e.path, e.message] for e in build.post_errors],
+    }
+
+
+__all__ = ["BuildReport", "PublishSummary", "dedupe", "refresh", "remote_entries", "run_once"]

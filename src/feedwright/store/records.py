@@ -1,0 +1,112 @@
+"""What the store keeps, as plain frozen values (no database here)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..model import Entry, to_dict
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What we remember about one remote subscription between runs."""
+
+    key: str  # the configured URL (stable identity of the subscription)
+    url: str  # the URL to fetch now (updated after a permanent redirect)
+    title: str | None = None  # origin feed metadata
+    link: str | None = None
+    feed_id: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_fetch: datetime | None = None  # last attempt
+    last_success: datetime | None = None
+    last_result: str | None = None  # ok | not-modified | unchanged | error | gone | rate-limited
+    next_check: datetime | None = None  # None: due now
+    error_count: int = 0  # current streak; reset to 0 on success
+    last_error: str | None = None
+    status: str = "active"  # active | gone
+    retry_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """How a save classified the entries it was given."""
+
+    new: int = 0
+    updated: int = 0  # stored before, content hash changed
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """A remote entry as stored: the entry, when it was first seen, its hash."""
+
+    entry: Entry  # origin = the source key
+    first_seen: datetime
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPost:
+    """A local post file as last read: its stamp and what it gave.
+
+    ``entry`` is the last good entry (body text left out: the file has it);
+    ``error`` the problem of the last read. Both at once: the file broke after
+    it was published, and its last good version is kept meanwhile.
+    """
+
+    size: int
+    mtime_ns: int
+    entry: Entry | None = None
+    error: str | None = None
+    stripped: int = 0  # XML-illegal characters removed from the file's text
+    content_hash: str = ""  # of ``entry``
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A post's body as HTML, and the hash of the entry it was rendered from."""
+
+    content_hash: str
+    content: str
+    summary: str | None
+
+
+# An entry ready to store: (id, published timestamp, content hash, data JSON).
+EntryRow = tuple[str, float, str, str]
+
+
+def entry_row(entry: Entry) -> EntryRow:
+    """The row the store keeps for ``entry``: a pure function, so the parse
+    workers make rows and the saving process only runs the SQL."""
+    data = json.dumps(to_dict(entry), ensure_ascii=False, separators=(",", ":"))
+    return entry.id, entry.published.timestamp(), entry.content_hash(), data
+
+
+def row_entry(data: str | bytes, origin: str | None = None) -> Entry:
+    """The entry of a row's data; ``origin`` overrides the stored one.
+    Raises ValueError (or TypeError/KeyError) on data that is not an entry."""
+    from ..model import from_dict
+
+    values: dict[str, Any] = json.loads(data)
+    if not isinstance(values, dict):
+        raise ValueError("stored entry is not a JSON object")
+    if origin is not None:
+        values["origin"] = origin
+    return from_dict(values)
+
+
+__all__ = [
+    "CachedPost",
+    "EntryRow",
+    "Rendered",
+    "SaveResult",
+    "SourceState",
+    "StoredEntry",
+    "entry_row",
+    "row_entry",
+]
