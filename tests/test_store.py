@@ -785,6 +785,28 @@ def test_another_applications_database_is_refused(tmp_path: Path) -> None:
     raw.close()
 
 
+def test_another_applications_versioned_database_is_refused_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    # Many applications number their schema in user_version too; one whose tables
+    # share a name with ours must not be "migrated".
+    path = tmp_path / "other.db"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE posts (title)")
+    raw.execute("INSERT INTO posts VALUES ('keep me')")
+    raw.execute("PRAGMA user_version = 2")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreError, match="not a feedwright") as info:
+        Store.open(path)
+    assert info.value.path == str(path)
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT name FROM sqlite_master").fetchall() == [("posts",)]
+    assert raw.execute("SELECT title FROM posts").fetchall() == [("keep me",)]
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+    raw.close()
+
+
 def test_a_folder_as_the_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="folder") as info:
         Store.open(tmp_path)
@@ -946,4 +968,23 @@ def test_an_older_database_keeps_its_remote_entries_and_source_state(
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    raw.close()
+
+
+def test_an_older_database_that_cannot_be_migrated_is_refused_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    seen = "2024-04-01T08:00:00.000000+00:00"
+    old_database(path, 4, [(KEY_A, seen, OLD_DATA)])
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE entries SET data = 'not json'")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreError, match="version 5") as info:
+        Store.open(path)
+    assert info.value.path == str(path)
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert raw.execute("SELECT data FROM entries").fetchall() == [("not json",)]
     raw.close()

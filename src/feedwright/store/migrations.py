@@ -223,13 +223,18 @@ def migrate(
                 raise StoreError(
                     "not a feedwright state database (it already has other tables)", path=path
                 )
+            # Other applications number their schemas in user_version too: never
+            # "migrate" their tables (a name shared with ours would be dropped).
+            _check_application(db, path)
             migrations[current](db)
             db.execute(f"PRAGMA user_version = {current + 1}")
             db.execute("COMMIT")
         except BaseException as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, Exception) and not isinstance(exc, StoreError):
+                # Rows an old version wrote that this one cannot read (sqlite3,
+                # JSON or value errors alike): the file stays as it was.
                 raise StoreError(
                     f"migration to schema version {current + 1} failed: {exc}", path=path
                 ) from exc
@@ -242,10 +247,19 @@ def migrate(
             f"({latest}); upgrade feedwright or point `state:` at another file",
             path=path,
         )
-    app_id = int(db.execute("PRAGMA application_id").fetchone()[0])
-    if version > 0 and app_id != APPLICATION_ID:
-        raise StoreError("not a feedwright state database (foreign application_id)", path=path)
+    if version > 0:
+        _check_application(db, path)
     return version
+
+
+def _check_application(db: sqlite3.Connection, path: str) -> None:
+    """Refuse a database that has a schema version but is not ours (migration 1
+    marks ours; a fresh file has neither)."""
+    if user_version(db) == 0:
+        return
+    app_id = int(db.execute("PRAGMA application_id").fetchone()[0])
+    if app_id != APPLICATION_ID:
+        raise StoreError("not a feedwright state database (foreign application_id)", path=path)
 
 
 def _has_tables(db: sqlite3.Connection) -> bool:
