@@ -540,6 +540,26 @@ def test_a_damaged_post_cache_reads_as_empty(backend: Backend, store: Store, dam
     assert store.cached_posts("/p") == fresh
 
 
+def test_a_post_cache_damaged_anywhere_is_never_trusted(backend: Backend, store: Store) -> None:
+    # Whatever a damaged copy holds (cut off anywhere, any byte changed), it reads as
+    # empty (or, where the change means nothing, as written), never as other posts
+    # or an exception, and the next update rewrites it.
+    entry = replace(FULL, content=None, source=None)
+    post = CachedPost(1, 2, entry, "e", 3, "h")
+    store.update_posts("/p", {"a.md": post})
+    ((blob,),) = backend.execute("SELECT data FROM post_caches")
+    damaged = [blob[:n] for n in range(0, len(blob), 3)]
+    for i in range(len(blob)):
+        for value in (0, 0xFF, blob[i] ^ 0x01, blob[i] ^ 0x80):
+            damaged.append(blob[:i] + bytes([value]) + blob[i + 1 :])
+    for data in damaged:
+        backend.execute("UPDATE post_caches SET data = ?", (data,))
+        assert store.cached_posts("/p") in ({}, {"a.md": as_cached(post)}), data
+        store.update_posts("/p", {"b.md": CachedPost(1, 3)})
+        assert store.cached_posts("/p").get("b.md") == CachedPost(1, 3), data
+        store.update_posts("/p", {"a.md": post}, ["b.md"])
+
+
 # --------------------------------------------------------------------------- rendered HTML
 
 

@@ -14,7 +14,9 @@ how it is built:
 - A posts folder's cache is a few rows ("buckets", by a hash of the path),
   each a marshal blob of its posts' rows (``model.to_tuple`` entries): an
   edit rewrites one bucket, not the whole folder's cache, and loading
-  10,000 posts is a few blobs, not 10,000 rows.
+  10,000 posts is a few blobs, not 10,000 rows. Each blob carries a CRC of
+  its rows: a damaged bucket (or one of another format) reads as absent, so
+  its posts are read again and the bucket is written anew, never trusted.
 - Every ``sqlite3.Error`` leaving a public method becomes ``StoreError``
   carrying the database path.
 """
@@ -54,7 +56,7 @@ from .records import (
 DEFAULT_TIMEOUT = 10.0
 GENERATION_KEY = "entries-generation"  # meta: moves whenever remote entries change
 
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 _BUCKETS = 32
 # rel path, size, mtime_ns, error, stripped, entry (model.to_tuple) or None, content hash
 _CacheRow = tuple[str, int, int, str | None, int, tuple[Any, ...] | None, str]
@@ -123,6 +125,23 @@ def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
             entry = replace(entry, body=replace(entry.body, text=None))  # the file has it
         values = to_tuple(entry)
     return (rel, post.size, post.mtime_ns, post.error, post.stripped, values, post.content_hash)
+
+
+def _pack_bucket(rows: Iterable[_CacheRow]) -> bytes:
+    data = marshal.dumps(sorted(rows))
+    return marshal.dumps((_CACHE_FORMAT, zlib.crc32(data), data))
+
+
+def _bucket_rows(blob: bytes) -> list[_CacheRow] | None:
+    """A bucket's rows; None when it is damaged or of another format."""
+    try:
+        version, crc, data = marshal.loads(blob)
+        if version != _CACHE_FORMAT or zlib.crc32(data) != crc:
+            return None
+        rows: list[_CacheRow] = marshal.loads(data)
+        return rows
+    except Exception:  # whatever damaged bytes decode to (or fail with)
+        return None
 
 
 def _use_wal(db: sqlite3.Connection, timeout: float) -> None:
@@ -408,18 +427,16 @@ class Store:
     @_guarded
     def cached_posts(self, root: str) -> dict[str, CachedPost]:
         """The cache of one posts folder: relative path -> CachedPost (entries
-        without their body text). A damaged cache reads as empty: it is only a cache."""
+        without their body text). The posts of a damaged part of it are absent:
+        it is only a cache, they are read again."""
         out: dict[str, CachedPost] = {}
-        try:
-            for (data,) in self._db.execute("SELECT data FROM post_caches WHERE root = ?", (root,)):
-                version, rows = marshal.loads(data)
-                if version != _CACHE_FORMAT:
-                    return {}
-                for rel, size, mtime_ns, error, stripped, values, digest in rows:
-                    entry = None if values is None else from_tuple(values)
-                    out[rel] = CachedPost(size, mtime_ns, entry, error, stripped, digest)
-        except (ValueError, TypeError, EOFError):
-            return {}
+        for (data,) in self._db.execute("SELECT data FROM post_caches WHERE root = ?", (root,)):
+            rows = _bucket_rows(data)
+            if rows is None:
+                continue
+            for rel, size, mtime_ns, error, stripped, values, digest in rows:
+                entry = None if values is None else from_tuple(values)
+                out[rel] = CachedPost(size, mtime_ns, entry, error, stripped, digest)
         return out
 
     @_guarded
@@ -438,22 +455,15 @@ class Store:
                 found = self._db.execute(
                     "SELECT data FROM post_caches WHERE root = ? AND bucket = ?", (root, bucket)
                 ).fetchone()
-                rows: dict[str, _CacheRow] = {}
-                if found is not None:
-                    try:
-                        version, old = marshal.loads(found[0])
-                        if version == _CACHE_FORMAT:
-                            rows = {row[0]: tuple(row) for row in old}
-                    except (ValueError, TypeError, EOFError):
-                        rows = {}
+                old = None if found is None else _bucket_rows(found[0])
+                rows = {row[0]: row for row in old or ()}
                 for rel in drop:
                     rows.pop(rel, None)
                 rows.update((rel, _cache_row(rel, post)) for rel, post in put.items())
                 if rows:
-                    blob = marshal.dumps((_CACHE_FORMAT, sorted(rows.values())))
                     self._db.execute(
                         "INSERT OR REPLACE INTO post_caches (root, bucket, data) VALUES (?, ?, ?)",
-                        (root, bucket, blob),
+                        (root, bucket, _pack_bucket(rows.values())),
                     )
                 else:
                     self._db.execute(
