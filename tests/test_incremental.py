@@ -1,0 +1,622 @@
+"""Incremental builds: the same bytes as a cold build, and every change noticed.
+
+Everything a build skips (the no-change check, the post cache, the rendered
+HTML kept in the store, reading in worker processes) must never change what
+is published. These tests drive ``feedwright.build`` and ``feedwright.cli.main``
+on real folders: a posts folder and a config.yaml written here, the feeds read
+back as files. "Built or not" is the report's ``cached`` flag; "the same" is
+a byte comparison with a cold build of the same inputs in a fresh folder.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+import feedwright
+from feedwright.cli import main
+from feedwright.incremental import RECORD_KEY
+from feedwright.lock import output_lock
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+CONFIG = """\
+site:
+  title: Inc
+  url: https://inc.example/
+  timezone: Asia/Shanghai
+sources:
+  - posts: posts
+    permalink: "{year}/{slug}/"
+output:
+  dir: feeds
+  limit: 3
+"""
+
+
+def post(i: int, cats: str = "[A, B]", day: int = 1, body: str = "") -> str:
+    front = f"---\ntitle: Post {i}\ndate: 2024-01-{day:02d} 0{i % 10}:00\ncategories: {cats}\n---\n"
+    return front + f"\nBody *{i}* [rel](img/{i}.png)\n{body}"
+
+
+def make(folder: Path, n: int = 8, config: str = CONFIG) -> Path:
+    """A site of ``n`` posts: odd ones in A and B, even ones in C, one a day."""
+    (folder / "posts").mkdir(parents=True)
+    for i in range(n):
+        cats = "[A, B]" if i % 2 else "[C]"
+        (folder / "posts" / f"p{i}.md").write_text(post(i, cats, day=i + 1), encoding="utf-8")
+    (folder / "config.yaml").write_text(config, encoding="utf-8")
+    return folder / "config.yaml"
+
+
+def output(folder: Path) -> dict[str, bytes]:
+    """Every published file under folder/feeds (not the lock)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted((folder / "feeds").rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def stamps(folder: Path) -> dict[str, int]:
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
+        for p in (folder / "feeds").rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def titles(folder: Path, feed: str = "atom.xml") -> list[str]:
+    return [e.title for e in feedparser.parse((folder / "feeds" / feed).read_bytes()).entries]
+
+
+def build(config: Path, now: datetime = NOW, **kw: Any) -> feedwright.BuildReport:
+    return feedwright.build(config, now=now, **kw)
+
+
+def cli(config: Path, *args: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["build", "-c", str(config), *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def cold_copy(site: Path, tmp: Path, now: datetime = NOW) -> dict[str, bytes]:
+    """The output of the same posts and config built from scratch in a fresh folder."""
+    fresh = tmp / "cold"
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    fresh.mkdir()
+    for item in site.iterdir():
+        if item.is_dir() and item.name not in ("feeds", ".feedwright"):
+            shutil.copytree(item, fresh / item.name, symlinks=True)
+    shutil.copy(site / "config.yaml", fresh / "config.yaml")
+    report = build(fresh / "config.yaml", now)
+    assert not report.cached
+    return output(fresh)
+
+
+def touch(path: Path, seconds: float = 10) -> None:
+    """Move a file's mtime forward (a quick second edit may share the first's mtime)."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + int(seconds * 1e9)))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    make(tmp_path / "site")
+    return tmp_path / "site"
+
+
+# --------------------------------------------------------------------------- nothing changed
+
+
+def test_a_no_change_rebuild_writes_nothing_and_says_cached(site: Path) -> None:
+    config = site / "config.yaml"
+    first = build(config)
+    assert not first.cached and first.publish.written
+    before, files = stamps(site), output(site)
+    again = build(config)
+    assert again.cached
+    assert again.publish.written == [] and again.publish.removed == []
+    assert sorted(again.publish.unchanged) == sorted(first.publish.written)
+    assert (again.posts, again.categories, again.held, again.skipped) == (
+        first.posts,
+        first.categories,
+        first.held,
+        first.skipped,
+    )
+    assert stamps(site) == before and output(site) == files  # mtimes kept: ETags stay valid
+    assert build(config, NOW + timedelta(days=300)).cached  # time alone changes nothing
+
+
+def test_the_command_says_the_same_whether_or_not_it_built(
+    tmp_path: Path,
+) -> None:
+    # A no-change build answers from the record; a build that reads everything
+    # again and finds nothing new must print exactly the same.
+    config = make(tmp_path / "site")
+    posts = tmp_path / "site" / "posts"
+    (posts / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    (posts / "later.md").write_text(
+        "---\ntitle: Later\ndate: 2999-01-01\ncategories: [S]\n---\nx\n"
+    )
+    assert cli(config)[0] == 1
+    for args in [(), ("--json",), ("-q",), ("--offline", "--json")]:
+        cached = cli(config, *args)
+        for path in posts.iterdir():
+            touch(path)  # the same bytes, so every post is read and rendered again
+        real = cli(config, *args)
+        assert real == cached, args
+        code, out, err = cached
+        assert code == 1 and "broken.md" in err and "unclosed" not in out
+        if "--json" in args:
+            summary = json.loads(out)
+            assert summary["written"] == [] and summary["held_future_posts"] == 1
+            assert summary["next_post_at"].startswith("2998-12-31T16:00")  # Asia/Shanghai
+
+
+# --------------------------------------------------------------------------- every change is built
+
+
+def test_every_change_a_build_must_see_is_built(site: Path) -> None:
+    config = site / "config.yaml"
+    posts, feeds = site / "posts", site / "feeds"
+    assert not build(config).cached
+
+    def built(now: datetime = NOW) -> bool:
+        report = build(config, now)
+        assert build(config, now).cached, "a second build finds nothing more to do"
+        return not report.cached
+
+    assert not built()
+    (posts / "p7.md").write_text(post(7, day=8, body="edited\n"))
+    assert built() and "edited" in (feeds / "atom.xml").read_text()
+    (posts / "new.md").write_text("---\ntitle: New\ndate: 2024-02-01\n---\nhi\n")
+    assert built() and "New" in titles(site)
+    (posts / "new.md").rename(posts / "renamed.md")
+    assert built() and "inc.example/2024/renamed/" in (feeds / "atom.xml").read_text()
+    (posts / "renamed.md").unlink()
+    assert built() and "New" not in titles(site)
+    touch(posts / "p1.md")  # same bytes, newer mtime: read again (nothing to publish)
+    assert built()
+    (site / "config.yaml").write_text(CONFIG.replace("title: Inc", "title: Renamed"))
+    assert built() and b"Renamed" in (feeds / "atom.xml").read_bytes()
+    touch(feeds / "rss.xml")  # a published file touched
+    assert built()
+    (feeds / "atom.xml").write_bytes(b"tampered")
+    assert built() and b"tampered" not in (feeds / "atom.xml").read_bytes()
+    (feeds / "b" / "rss.xml").unlink()
+    assert built() and (feeds / "b" / "rss.xml").is_file()
+    (posts / "sub").mkdir()
+    (posts / "sub" / "deep.md").write_text("---\ntitle: Deep\ndate: 2024-03-01\n---\nx\n")
+    assert built() and "Deep" in titles(site)
+    (posts / "later.md").write_text("---\ntitle: Later\ndate: 2026-06-02\n---\nsoon\n")
+    assert built() and "Later" not in titles(site)
+    assert not built(NOW + timedelta(hours=1))  # not due yet
+    assert built(NOW + timedelta(days=1)) and "Later" in titles(site)
+    assert output(site) == cold_copy(site, site.parent, NOW + timedelta(days=1))
+
+
+def test_an_edit_rewrites_only_the_feeds_holding_the_post(site: Path, tmp_path: Path) -> None:
+    config = site / "config.yaml"
+    build(config)
+    before = stamps(site)
+    (site / "posts" / "p7.md").write_text(post(7, "[A, B]", day=8, body="Edited\n"))
+    report = build(config)
+    assert not report.cached
+    assert sorted(report.publish.written) == [
+        "a/atom.xml", "a/rss.xml", "atom.xml", "b/atom.xml", "b/rss.xml", "rss.xml",
+    ]  # fmt: skip
+    assert "c/atom.xml" in report.publish.unchanged
+    after = stamps(site)
+    assert {f for f in after if after[f] != before[f]} == {
+        f"feeds/{name}" for name in report.publish.written
+    }
+    assert output(site) == cold_copy(site, tmp_path)
+
+    # A post in no feed (limit: 3 per feed) changes no file at all.
+    (site / "posts" / "p1.md").write_text(post(1, "[A, B]", day=2, body="in no feed\n"))
+    report = build(config)
+    assert not report.cached and report.publish.written == []
+    assert stamps(site) == after
+
+
+def test_rename_delete_and_add_match_a_cold_build(site: Path, tmp_path: Path) -> None:
+    config = site / "config.yaml"
+    build(config)
+    (site / "posts" / "p6.md").rename(site / "posts" / "renamed.md")
+    (site / "posts" / "p5.md").unlink()
+    (site / "posts" / "new.md").write_text(post(9, "[D]", day=20))
+    report = build(config)
+    assert not report.cached and report.posts == 8
+    assert output(site) == cold_copy(site, tmp_path)
+    assert (site / "feeds" / "d" / "atom.xml").exists()
+    # A category nobody files under any more loses its feed.
+    (site / "posts" / "new.md").unlink()
+    report = build(config)
+    assert "d/atom.xml" in report.publish.removed
+    assert not (site / "feeds" / "d" / "atom.xml").exists()
+    assert output(site) == cold_copy(site, tmp_path)
+
+
+def test_a_config_edit_is_built(site: Path, tmp_path: Path) -> None:
+    config = site / "config.yaml"
+    build(config)
+    text = CONFIG.replace("title: Inc", "title: Renamed")
+    config.write_text(text)
+    assert not build(config).cached
+    assert b"Renamed" in (site / "feeds" / "atom.xml").read_bytes()
+    assert output(site) == cold_copy(site, tmp_path)
+    # A setting that changes how posts are read (the permalink) reads them again.
+    text = text.replace("{year}/{slug}/", "p/{slug}/")
+    config.write_text(text)
+    assert not build(config).cached
+    assert b"https://inc.example/p/p7/" in (site / "feeds" / "atom.xml").read_bytes()
+    assert output(site) == cold_copy(site, tmp_path)
+    # So does the zone of dates written without one.
+    config.write_text(text.replace("Asia/Shanghai", "America/New_York"))
+    assert not build(config).cached
+    assert output(site) == cold_copy(site, tmp_path)
+    # And one that changes only the output.
+    config.write_text(text + "  formats: [atom, json]\n")
+    report = build(config)
+    assert "rss.xml" in report.publish.removed and not (site / "feeds" / "rss.xml").exists()
+    assert output(site) == cold_copy(site, tmp_path)
+
+
+def test_damaged_output_is_repaired(site: Path) -> None:
+    config = site / "config.yaml"
+    build(config)
+    good = output(site)
+    (site / "feeds" / "a" / "rss.xml").write_bytes(b"truncated")
+    (site / "feeds" / "b" / "atom.xml").unlink()
+    shutil.rmtree(site / "feeds" / "c")
+    report = build(config)
+    assert not report.cached
+    assert sorted(report.publish.written) == [
+        "a/rss.xml", "b/atom.xml", "c/atom.xml", "c/rss.xml",
+    ]  # fmt: skip
+    assert output(site) == good
+
+
+def test_a_held_back_post_is_published_when_due(site: Path) -> None:
+    config = site / "config.yaml"
+    (site / "posts" / "later.md").write_text(
+        "---\ntitle: Later\ndate: 2026-06-01 21:00\ncategories: [C]\n---\nsoon\n"
+    )  # 13:00 UTC
+    first = build(config)
+    assert first.held == 1 and first.next_post_at == datetime(2026, 6, 1, 13, 0, tzinfo=UTC)
+    assert "Later" not in titles(site, "c/atom.xml")
+    early = build(config, NOW + timedelta(minutes=59))
+    assert early.cached and early.held == 1
+    due = build(config, datetime(2026, 6, 1, 13, 0, tzinfo=UTC))
+    assert not due.cached and due.held == 0 and due.next_post_at is None
+    assert titles(site, "c/atom.xml")[0] == "Later"
+    assert build(config, NOW + timedelta(days=1)).cached
+
+
+def test_a_remote_feed_with_new_entries_is_built(site: Path, http_server: Any) -> None:
+    def rss(*items: str) -> bytes:
+        body = "".join(
+            f"<item><guid>https://wire.example/{t}</guid><title>{t}</title>"
+            "<pubDate>Mon, 01 Jan 2025 10:00:00 GMT</pubDate></item>"
+            for t in items
+        )
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+            f"<link>https://wire.example/</link>{body}</channel></rss>"
+        ).encode()
+
+    url = http_server.route("/wire.xml", body=rss("One"), headers={"ETag": '"1"'})
+    config = site / "config.yaml"
+    config.write_text(CONFIG.replace("output:", f"  - feed: {url}\noutput:"))
+    first = build(config)
+    assert not first.cached and first.remote == 1 and "One" in titles(site)
+    assert build(config, offline=True).cached
+    requests = len(http_server.requests)
+    assert build(config).cached  # fetched again (unchanged), nothing to publish
+    assert len(http_server.requests) == requests + 1
+    http_server.route("/wire.xml", body=rss("Two", "One"), headers={"ETag": '"2"'})
+    assert build(config, offline=True).cached  # offline: not fetched, nothing new
+    assert len(http_server.requests) == requests + 1
+    report = build(config)
+    assert not report.cached and report.remote == 2
+    assert {"One", "Two"} <= set(titles(site))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda record: "not json",
+        lambda record: json.dumps([record]),
+        lambda record: json.dumps({**record, "summary": None}),
+        lambda record: json.dumps({**record, "stamps": {"atom.xml": "xyz"}}),
+        lambda record: json.dumps({**record, "stamps": []}),
+        lambda record: json.dumps({**record, "next_post_at": 12}),
+        lambda record: json.dumps({**record, "fingerprint": None}),
+    ],
+    ids=[
+        "not-json",
+        "a-list",
+        "no-summary",
+        "bad-stamp",
+        "stamps-a-list",
+        "date-a-number",
+        "no-fingerprint",
+    ],
+)
+def test_a_damaged_build_record_means_a_full_build(
+    site: Path, damage: Callable[[dict[str, Any]], str]
+) -> None:
+    # The record is read before anything vouches for it: whatever it holds,
+    # the build still happens, says what it found and publishes the same.
+    config = site / "config.yaml"
+    (site / "posts" / "bad.md").write_text("---\ndate: yesterday-ish\n---\nx\n")
+    first = build(config)
+    files = output(site)
+    db = sqlite3.connect(site / ".feedwright" / "state.db")
+    (raw,) = db.execute("SELECT value FROM meta WHERE key = ?", (RECORD_KEY,)).fetchone()
+    db.execute("UPDATE meta SET value = ? WHERE key = ?", (damage(json.loads(raw)), RECORD_KEY))
+    db.commit()
+    db.close()
+    code, out, err = cli(config)
+    assert code == 1, err
+    assert "bad.md" in err and "internal error" not in err
+    assert f"{first.posts} posts" in out
+    assert output(site) == files
+    again = build(config)
+    assert again.cached and [str(e) for e in again.post_errors] == [
+        str(e) for e in first.post_errors
+    ]
+
+
+def test_deleting_the_state_database_gives_the_same_output(site: Path) -> None:
+    config = site / "config.yaml"
+    (site / "posts" / "bad.md").write_text("---\ndate: yesterday-ish\n---\nx\n")
+    first = build(config)
+    files = output(site)
+    shutil.rmtree(site / ".feedwright")
+    report = build(config)
+    assert not report.cached
+    assert report.publish.written == []  # the same bytes: no file rewritten
+    assert output(site) == files
+    assert [str(e) for e in report.post_errors] == [str(e) for e in first.post_errors]
+    assert build(config).cached
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def test_a_bad_post_is_reported_again_by_a_no_change_build(site: Path) -> None:
+    config = site / "config.yaml"
+    (site / "posts" / "bad.md").write_text("---\ndate: yesterday-ish\n---\nx\n")
+    first = build(config)
+    again = build(config)
+    assert again.cached
+    assert [str(e) for e in again.post_errors] == [str(e) for e in first.post_errors]
+    assert len(again.problems) == 1 and "bad.md" in again.problems[0]
+    assert "yesterday-ish" in again.problems[0]
+
+
+BREAKAGES = {
+    "front-matter-typo": "---\ntitle: [Post 7, edited\ndate: 2024-01-08 07:00\n---\nBody\n",
+    "bad-encoding": "---\ntitle: Café\ndate: 2024-01-08 07:00\n---\nrésumé\n".encode("latin-1"),
+    "bad-date": "---\ntitle: Post 7\ndate: 2024-13-45\ncategories: [A, B]\n---\nBody *7*\n",
+    "binary": b"\x00\x01\x02\x03" * 64,
+}
+
+
+@pytest.mark.parametrize("broken", BREAKAGES.values(), ids=BREAKAGES.keys())
+def test_a_published_post_that_breaks_keeps_its_last_good_version(
+    site: Path, broken: str | bytes
+) -> None:
+    config = site / "config.yaml"
+    path = site / "posts" / "p7.md"
+    build(config)
+    good = output(site)
+    if isinstance(broken, str):
+        path.write_text(broken, encoding="utf-8")
+    else:
+        path.write_bytes(broken)
+
+    for _ in range(3):  # reported on every build, real or not, until fixed
+        report = build(config)
+        assert [e.path for e in report.post_errors] == [str(path)]
+        assert "last good version" in report.problems[0]
+        assert report.posts == 8
+        assert output(site) == good
+    assert report.cached
+    code, _, err = cli(config)
+    assert code == 1 and "p7.md" in err
+
+    path.write_text(post(7, "[A, B]", day=8, body="fixed\n"), encoding="utf-8")
+    report = build(config)
+    assert report.post_errors == [] and "fixed" in (site / "feeds" / "atom.xml").read_text()
+
+
+def test_a_post_that_goes_leaves_the_feeds(site: Path, tmp_path: Path) -> None:
+    config = site / "config.yaml"
+    build(config)
+    assert "Post 7" in titles(site)
+    (site / "posts" / "p7.md").unlink()
+    report = build(config)
+    assert report.posts == 7 and "Post 7" not in titles(site)
+    # A broken one too, with the last good version it was kept by.
+    (site / "posts" / "p5.md").write_text("---\ntitle: [unclosed\n---\nx\n")
+    assert len(build(config).post_errors) == 1 and "Post 5" in titles(site)
+    (site / "posts" / "p5.md").unlink()
+    report = build(config)
+    assert report.post_errors == [] and "Post 5" not in titles(site)
+    assert output(site) == cold_copy(site, tmp_path)
+
+
+def test_a_posts_folder_that_goes_is_a_config_error_and_nothing_is_written(site: Path) -> None:
+    config = site / "config.yaml"
+    build(config)
+    files, before = output(site), stamps(site)
+    (site / "posts").rename(site / "elsewhere")
+    code, _, err = cli(config)
+    assert code in (1, 2) and "posts" in err
+    assert output(site) == files and stamps(site) == before
+    (site / "elsewhere").rename(site / "posts")
+    assert build(config).cached
+
+
+def test_a_locked_output_is_refused_even_with_nothing_to_do(site: Path) -> None:
+    config = site / "config.yaml"
+    build(config)
+    with output_lock(site / "feeds"):
+        code, _, err = cli(config)
+    assert code == 3 and "another feedwright" in err
+
+
+# --------------------------------------------------------------------------- where posts come from
+
+
+def test_two_folders_with_the_same_path_publish_the_first_folders_post(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for folder, title, day in (("one", "From one", 1), ("two", "From two", 9)):
+        (site / folder).mkdir(parents=True)
+        (site / folder / "a.md").write_text(
+            f"---\ntitle: {title}\ndate: 2024-01-0{day}\n---\nBody of {folder}\n", encoding="utf-8"
+        )
+    config = site / "config.yaml"
+    config.write_text(CONFIG.replace("  - posts: posts\n", "  - posts: one\n  - posts: two\n"))
+    report = build(config)
+    assert report.posts == 1
+    atom = (site / "feeds" / "atom.xml").read_text(encoding="utf-8")
+    assert "From one" in atom and "Body of one" in atom
+    assert "From two" not in atom and "Body of two" not in atom
+    # An edit to the second folder's post changes nothing published.
+    (site / "two" / "a.md").write_text("---\ntitle: Two again\ndate: 2024-01-10\n---\nx\n")
+    report = build(config)
+    assert report.publish.written == [] and titles(site) == ["From one"]
+    # Until the first one goes.
+    (site / "one" / "a.md").unlink()
+    build(config)
+    assert titles(site) == ["Two again"]
+
+
+def test_a_moved_symlink_is_built(tmp_path: Path) -> None:
+    # Deploys that switch a `current` link between releases: the same config
+    # bytes, the same link, other files behind it.
+    site = tmp_path / "site"
+    make(site)
+    (site / "posts").rename(site / "release-1")
+    (site / "release-2").mkdir()
+    (site / "release-2" / "only.md").write_text("---\ntitle: Only in two\ndate: 2024-07-01\n---\n")
+    (site / "current").symlink_to("release-1")
+    config = site / "config.yaml"
+    config.write_text(CONFIG.replace("posts: posts", "posts: current"))
+    assert build(config).posts == 8
+    (site / "current").unlink()
+    (site / "current").symlink_to("release-2")
+    report = build(config)
+    assert not report.cached and report.posts == 1
+    assert titles(site) == ["Only in two"]
+
+
+def test_the_order_files_were_written_in_changes_nothing(tmp_path: Path) -> None:
+    names = ["b.md", "a.md", "z/c.md", "k/d.md", "k/a.md", "c.md"]
+    for n, order in enumerate([names, names[::-1]]):
+        site = tmp_path / str(n)
+        (site / "posts").mkdir(parents=True)
+        for i, name in enumerate(order):
+            (site / "posts" / name).parent.mkdir(parents=True, exist_ok=True)
+            (site / "posts" / name).write_text(
+                f"---\ntitle: {name}\ndate: 2024-01-01\n---\nx\n", encoding="utf-8"
+            )
+            os.utime(site / "posts" / name, (1_700_000_000 + i, 1_700_000_000 + i))
+        (site / "config.yaml").write_text(CONFIG)
+        build(site / "config.yaml")
+    assert output(tmp_path / "0") == output(tmp_path / "1")
+
+
+# --------------------------------------------------------------------------- large sites
+
+
+BIG = 450  # more posts to read and render than a build does in this process
+
+
+def big_site(folder: Path, posts: range) -> Path:
+    (folder / "posts").mkdir(parents=True, exist_ok=True)
+    for i in posts:
+        if i % 97 == 13:
+            text = f"---\ntitle: [broken {i}\n---\nx\n"
+        else:
+            cats = ["[A]", "[B, C]", "[C]"][i % 3]
+            text = post(i, cats, day=1 + i % 28, body=f"post number {i} 张家港\n" * (i % 5))
+        name = f"{i % 10}/p{i:04}.md"
+        (folder / "posts" / name).parent.mkdir(exist_ok=True)
+        (folder / "posts" / name).write_text(text, encoding="utf-8")
+    config = folder / "config.yaml"
+    config.write_text(CONFIG.replace("limit: 3", "limit: 0"), encoding="utf-8")
+    return config
+
+
+def test_a_large_site_read_in_workers_equals_one_read_in_small_batches(tmp_path: Path) -> None:
+    # Over 400 posts to read (and to render) are handed to worker processes;
+    # under that, a build reads them itself. Both must publish the same bytes
+    # and name the same problems.
+    whole = big_site(tmp_path / "whole", range(BIG))
+    code, out, err_whole = cli(whole)  # the command forks its workers
+    assert code == 1 and f"{BIG - 5} posts" in out, err_whole
+
+    batched = tmp_path / "batched"
+    for start in range(0, BIG, 150):
+        config = big_site(batched, range(start, start + 150))
+        report = build(config)
+    assert not report.cached
+    assert output(batched) == output(tmp_path / "whole")
+    assert sorted(str(e) for e in report.post_errors) == sorted(
+        line.replace(str(tmp_path / "whole"), str(batched)) for line in err_whole.splitlines()
+    )
+
+    # The API's workers come from a fork server, not from the caller.
+    api = big_site(tmp_path / "api", range(BIG))
+    report = build(api)
+    assert report.posts == BIG - 5 and output(tmp_path / "api") == output(batched)
+
+    # The cache the workers filled serves the next build as one filled here.
+    for folder in (tmp_path / "whole", batched):
+        (folder / "posts" / "3" / "p0123.md").write_text(post(123, "[D]", day=3, body="edit\n"))
+        assert not build(folder / "config.yaml").cached
+    assert output(batched) == output(tmp_path / "whole")
+    assert output(batched) == cold_copy(batched, tmp_path)
+
+
+# --------------------------------------------------------------------------- the caller
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_a_build_leaves_its_caller_as_it_found_it(site: Path, collecting: bool) -> None:
+    # A program that calls feedwright.build keeps its collector, signal handlers,
+    # working folder and threads; nothing it held open is touched.
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)}
+    cwd, threads = os.getcwd(), threading.active_count()
+    try:
+        build(site / "config.yaml")
+        (site / "posts" / "p1.md").write_text(post(1, body="edited\n"))
+        build(site / "config.yaml")
+        assert gc.isenabled() is collecting and gc.get_freeze_count() == 0
+        assert {s: signal.getsignal(s) for s in handlers} == handlers
+        assert os.getcwd() == cwd and threading.active_count() == threads
+    finally:
+        (gc.enable if was else gc.disable)()
