@@ -344,18 +344,28 @@ def test_a_remote_feed_with_new_entries_is_built(site: Path, http_server: Any) -
     [
         lambda record: "not json",
         lambda record: json.dumps([record]),
+        lambda record: json.dumps({**record, "summary": {}}),
         lambda record: json.dumps({**record, "summary": None}),
+        lambda record: json.dumps({**record, "summary": {**record["summary"], "posts": "many"}}),
+        lambda record: json.dumps(
+            {**record, "summary": {**record["summary"], "post_errors": [["only a path"]]}}
+        ),
         lambda record: json.dumps({**record, "stamps": {"atom.xml": "xyz"}}),
         lambda record: json.dumps({**record, "stamps": []}),
+        lambda record: json.dumps({**record, "next_post_at": "2024-01-01T00:00:00"}),
         lambda record: json.dumps({**record, "next_post_at": 12}),
         lambda record: json.dumps({**record, "fingerprint": None}),
     ],
     ids=[
         "not-json",
         "a-list",
+        "empty-summary",
         "no-summary",
+        "bad-count",
+        "bad-problem",
         "bad-stamp",
         "stamps-a-list",
+        "naive-date",
         "date-a-number",
         "no-fingerprint",
     ],

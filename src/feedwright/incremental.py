@@ -93,16 +93,26 @@ def load_record(store: Store) -> Record | None:
         data = json.loads(raw)
         if data.get("version") != build_id():
             return None
-        stamps = {rel: FileStamp(*value) for rel, value in data["stamps"].items()}
+        stamps = {rel: _stamp(value) for rel, value in data["stamps"].items()}
         next_post = data.get("next_post_at")
+        next_at = datetime.fromisoformat(next_post) if next_post else None
+        if next_at is not None and next_at.tzinfo is None:
+            return None
         return Record(
             fingerprint=str(data["fingerprint"]),
             stamps=stamps,
             summary=dict(data["summary"]),
-            next_post_at=datetime.fromisoformat(next_post) if next_post else None,
+            next_post_at=next_at,
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _stamp(value: Any) -> FileStamp:
+    key, size, mtime_ns = value
+    if not (isinstance(key, str) and type(size) is int and type(mtime_ns) is int):
+        raise ValueError(f"not a file stamp: {value!r}")
+    return FileStamp(key, size, mtime_ns)
 
 
 def save_record(store: Store, record: Record) -> None:

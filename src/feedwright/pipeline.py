@@ -133,22 +133,35 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
     return list(kept.values())
 
 
-def _cached_report(record: Record, sources: list[SourceResult]) -> BuildReport:
+_COUNTS = ("posts", "remote", "held", "skipped", "stripped_chars", "categories")
+
+
+def _cached_report(record: Record, sources: list[SourceResult]) -> BuildReport | None:
+    """The last build's report again; None if its record cannot give one (damaged)."""
     summary = record.summary
+    try:
+        counts = {name: summary[name] for name in _COUNTS}
+        problems = [PostError(m, path=p) for p, m in summary["post_errors"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(type(n) is int for n in counts.values()) or not all(
+        isinstance(e.path, str) and isinstance(e.message, str) for e in problems
+    ):
+        return None
     return BuildReport(
-        posts=summary["posts"],
-        remote=summary["remote"],
-        held=summary["held"],
-        skipped=summary["skipped"],
+        posts=counts["posts"],
+        remote=counts["remote"],
+        held=counts["held"],
+        skipped=counts["skipped"],
         publish=PublishSummary(
             written=[],
             unchanged=sorted(record.stamps),
             removed=[],
-            stripped_chars=summary["stripped_chars"],
-            categories=summary["categories"],
+            stripped_chars=counts["stripped_chars"],
+            categories=counts["categories"],
         ),
         sources=sources,
-        post_errors=[PostError(m, path=p) for p, m in summary["post_errors"]],
+        post_errors=problems,
         next_post_at=record.next_post_at,
         cached=True,
     )
@@ -213,7 +226,9 @@ def run_once(
         fingerprint = incremental.fingerprint(config, found, store.entries_generation())
         if incremental.unchanged(record, fingerprint, now, config.output.dir):
             assert record is not None
-            return _cached_report(record, sources)
+            cached = _cached_report(record, sources)
+            if cached is not None:
+                return cached
         return _build(config, store, workers, now, found, fingerprint, record, sources)
 
 
