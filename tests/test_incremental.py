@@ -459,6 +459,29 @@ def test_a_published_post_that_breaks_keeps_its_last_good_version(
     assert report.post_errors == [] and "fixed" in (site / "feeds" / "atom.xml").read_text()
 
 
+def test_a_broken_post_never_publishes_a_mix_of_two_versions(site: Path, tmp_path: Path) -> None:
+    # p1 is in no feed (limit: 3) when it breaks; the newer posts then go and it
+    # reaches the feeds. Its last good version has metadata but no HTML yet, and
+    # its file now holds another body: that body must not go out under the old
+    # title. The post is reported, and its good version comes back when fixed.
+    config = site / "config.yaml"
+    path = site / "posts" / "p1.md"
+    build(config)
+    path.write_text("---\ntitle: [unclosed\n---\nA body never published\n", encoding="utf-8")
+    build(config)
+    for n in (3, 5, 7):
+        (site / "posts" / f"p{n}.md").unlink()
+    report = build(config)
+    assert str(path) in {e.path for e in report.post_errors}
+    assert not any(b"never published" in data for data in output(site).values())
+    assert "Post 1" not in titles(site)
+    assert build(config).cached and len(build(config).post_errors) == 2  # typo; left out
+    path.write_text(post(1, "[A, B]", day=2), encoding="utf-8")
+    report = build(config)
+    assert report.post_errors == [] and "Post 1" in titles(site, "a/atom.xml")
+    assert output(site) == cold_copy(site, tmp_path)
+
+
 def test_a_post_that_goes_leaves_the_feeds(site: Path, tmp_path: Path) -> None:
     config = site / "config.yaml"
     build(config)

@@ -294,7 +294,10 @@ def _collect(
 
 def render_one(entry_values: tuple[Any, ...], path: str) -> tuple[str, str | None] | str:
     """A post's (content, summary) HTML, its body read again from ``path``;
-    the problem as a message when the file cannot be read any more."""
+    the problem as a message when the file cannot be read any more, or holds
+    another body than the one its entry was made from (never a mix of two
+    versions: the file changed since, or the entry is a broken post's last
+    good version)."""
     from .normalize import render
 
     entry = from_tuple(entry_values)
@@ -302,6 +305,8 @@ def render_one(entry_values: tuple[Any, ...], path: str) -> tuple[str, str | Non
         text = posts.read_body(Path(path))
     except PostError as exc:
         return exc.message
+    if entry.body is not None and entry.body.digest not in ("", posts.body_digest(text)):
+        return "its body is no longer the one read (the file changed): left out of this build"
     done = render(entry, text=text)
     return done.content or "", done.summary
 

@@ -62,6 +62,13 @@ def read_body(path: Path) -> str:
     return body(path)
 
 
+def body_digest(text: str) -> str:
+    """What a post's ``Body.digest`` is for the body ``text``."""
+    from ..sources.posts import _digest
+
+    return _digest(text)
+
+
 def conflicts(posts: Mapping[str, Entry]) -> list[PostError]:
     by_id: dict[str, list[str]] = {}
     by_link: dict[str, list[str]] = {}
@@ -79,4 +86,4 @@ def conflicts(posts: Mapping[str, Entry]) -> list[PostError]:
     return problems
 
 
-__all__ = ["Found", "Post", "Stamp", "conflicts", "find", "read", "read_body"]
+__all__ = ["Found", "Post", "Stamp", "body_digest", "conflicts", "find", "read", "read_body"]
