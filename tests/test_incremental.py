@@ -633,6 +633,32 @@ def test_a_large_site_read_in_workers_equals_one_read_in_small_batches(tmp_path:
     assert output(batched) == cold_copy(batched, tmp_path)
 
 
+def odd_name(folder: Path, text: str) -> str:
+    """A post whose file name is not UTF-8 (written by a Latin-1 system); its problem lines."""
+    name = os.fsdecode(b"caf\xe9.md")
+    (folder / "posts" / name).write_text(text, encoding="utf-8")
+    return name
+
+
+@pytest.mark.parametrize("size", [8, BIG], ids=["read-here", "read-in-workers"])
+def test_a_post_nobody_foresaw_costs_only_itself(tmp_path: Path, size: int) -> None:
+    # Whatever reading one file runs into, that file is published or named with
+    # a reason, the same in a small site as in one read by worker processes,
+    # and every other post is published.
+    site = tmp_path / "site"
+    config = big_site(site, range(size)) if size == BIG else make(site, size)
+    expected = sum(1 for i in range(size) if size != BIG or i % 97 != 13)
+    name = odd_name(site, "---\ntitle: Café\ndate: 2024-02-01\n---\nx\n")
+    code, out, err = cli(config)
+    assert code in (0, 1) and "internal error" not in err, err
+    problems = [line for line in err.splitlines() if name in line]
+    if problems:
+        assert f"{expected} posts" in out and problems[0].startswith(str(site / "posts" / name))
+    else:
+        assert f"{expected + 1} posts" in out and "Café" in titles(site)
+    assert build(config).cached
+
+
 # --------------------------------------------------------------------------- the caller
 
 

@@ -123,7 +123,7 @@ def save_record(store: Store, record: Record) -> None:
         "summary": record.summary,
         "next_post_at": record.next_post_at.isoformat() if record.next_post_at else None,
     }
-    store.set_meta(RECORD_KEY, json.dumps(data, ensure_ascii=False))
+    store.set_meta(RECORD_KEY, json.dumps(data))  # (ASCII: a path may not be UTF-8)
 
 
 def outputs_intact(output: Path, stamps: Mapping[str, FileStamp]) -> bool:
@@ -178,6 +178,9 @@ def read_chunk(
             post = posts.read(source.path / rel, rel, source, site)
         except PostError as exc:
             out.append((rel, (stamp, None, exc.message, 0, "")))
+            continue
+        except Exception as exc:  # a bug's victim is that file alone, as in a worker
+            out.append((rel, (stamp, None, f"cannot read: {type(exc).__name__}: {exc}", 0, "")))
             continue
         entry = post.entry
         if entry is None:
@@ -307,7 +310,10 @@ def render_one(entry_values: tuple[Any, ...], path: str) -> tuple[str, str | Non
         return exc.message
     if entry.body is not None and entry.body.digest not in ("", posts.body_digest(text)):
         return "its body is no longer the one read (the file changed): left out of this build"
-    done = render(entry, text=text)
+    try:
+        done = render(entry, text=text)
+    except Exception as exc:  # a bug's victim is that post alone, as in a worker
+        return f"cannot render: {type(exc).__name__}: {exc}"
     return done.content or "", done.summary
 
 
