@@ -659,6 +659,33 @@ def test_a_post_nobody_foresaw_costs_only_itself(tmp_path: Path, size: int) -> N
     assert build(config).cached
 
 
+def test_paths_that_are_not_utf8_build_and_rebuild(tmp_path: Path) -> None:
+    # A site in a folder named by a Latin-1 system, holding a post named by one
+    # (its id and link given, so its name is not needed to make them).
+    site = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9"))
+    config = make(site)
+    name = odd_name(
+        site,
+        "---\ntitle: Café\nid: urn:x:cafe\nlink: https://inc.example/cafe/\n"
+        "date: 2024-02-01\ncategories: [C]\n---\nCafé body\n",
+    )
+    report = build(config)
+    assert report.post_errors == [] and report.posts == 9
+    assert "Café" in titles(site, "c/atom.xml")
+    assert build(config).cached
+    (site / "posts" / name).write_text(
+        "---\ntitle: Café, edited\nid: urn:x:cafe\nlink: https://inc.example/cafe/\n"
+        "date: 2024-02-01\ncategories: [C]\n---\nCafé body\n",
+        encoding="utf-8",
+    )
+    touch(site / "posts" / name)
+    assert not build(config).cached and "Café, edited" in titles(site, "c/atom.xml")
+    (site / "posts" / name).unlink()
+    report = build(config)
+    assert report.posts == 8 and "Café, edited" not in titles(site, "c/atom.xml")
+    assert output(site) == cold_copy(site, tmp_path)
+
+
 # --------------------------------------------------------------------------- the caller
 
 

@@ -560,6 +560,45 @@ def test_a_post_cache_damaged_anywhere_is_never_trusted(backend: Backend, store:
         store.update_posts("/p", {"a.md": post}, ["b.md"])
 
 
+# Paths as a posts folder may hold them: a file name written by a Latin-1 or
+# Shift-JIS system arrives as surrogates (os.fsdecode), and a name may hold
+# any character but "/" and NUL.
+ODD_NAMES = [
+    os.fsdecode(b"caf\xe9.md"),
+    os.fsdecode(b"\x82\xa0/\x82\xa2.md"),
+    "café.md",
+    "\x01",
+    "\x01" + os.fsencode(os.fsdecode(b"caf\xe9.md")).hex(),
+    "\x01" + os.fsdecode(b"caf\xe9.md").encode("utf-8", "surrogatepass").hex(),
+    "\\xe9.md",
+    "emoji 😀.md",
+]
+
+
+def test_any_path_is_a_key_of_its_own(store: Store) -> None:
+    roots = ["/site/posts", os.fsdecode(b"/srv/caf\xe9/posts"), "\x01/r"]
+    for n, root in enumerate(roots):
+        posts = {name: CachedPost(n, i, post_entry(name)) for i, name in enumerate(ODD_NAMES)}
+        store.update_posts(root, posts)
+        html = {name: Rendered(f"h{i}", f"<p>{n} {i}</p>", None) for i, name in enumerate(posts)}
+        store.save_rendered(root, html)
+    for n, root in enumerate(roots):
+        got = store.cached_posts(root)
+        assert got == {
+            name: as_cached(CachedPost(n, i, post_entry(name))) for i, name in enumerate(ODD_NAMES)
+        }
+        assert store.rendered(root, ODD_NAMES) == {
+            name: Rendered(f"h{i}", f"<p>{n} {i}</p>", None) for i, name in enumerate(ODD_NAMES)
+        }
+    store.update_posts(roots[1], {}, ODD_NAMES[:2])
+    assert sorted(store.cached_posts(roots[1])) == sorted(ODD_NAMES[2:])
+    assert sorted(store.rendered(roots[1], ODD_NAMES)) == sorted(ODD_NAMES[2:])
+    store.forget_post_caches([roots[1]])
+    assert store.cached_posts(roots[0]) == store.cached_posts(roots[2]) == {}
+    assert sorted(store.cached_posts(roots[1])) == sorted(ODD_NAMES[2:])
+    assert store.rendered(roots[0], ODD_NAMES) == {}
+
+
 # --------------------------------------------------------------------------- rendered HTML
 
 

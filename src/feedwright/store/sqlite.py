@@ -17,6 +17,9 @@ how it is built:
   10,000 posts is a few blobs, not 10,000 rows. Each blob carries a CRC of
   its rows: a damaged bucket (or one of another format) reads as absent, so
   its posts are read again and the bucket is written anew, never trusted.
+- A posts folder or post path is stored as it is, or, when it cannot be
+  UTF-8 (a file name in another encoding arrives with surrogates), as a mark
+  and the hex of its bytes: any two paths stay two keys.
 - Every ``sqlite3.Error`` leaving a public method becomes ``StoreError``
   carrying the database path.
 """
@@ -57,6 +60,7 @@ DEFAULT_TIMEOUT = 10.0
 GENERATION_KEY = "entries-generation"  # meta: moves whenever remote entries change
 
 _CACHE_FORMAT = 4
+_KEY_MARK = "\x01"
 _BUCKETS = 32
 # rel path, size, mtime_ns, error, stripped, entry (model.to_tuple) or None, content hash
 _CacheRow = tuple[str, int, int, str | None, int, tuple[Any, ...] | None, str]
@@ -111,6 +115,20 @@ def _state_from_row(row: Sequence[Any]) -> SourceState:
         for name, value in zip(_STATE_FIELDS, row, strict=True)
     }
     return SourceState(**values)
+
+
+def _key(name: str) -> str:
+    """A posts folder or post path as stored: itself, unless it cannot be UTF-8
+    (a file name in another encoding comes as surrogates) or starts with the
+    mark; then the mark and the hex of its bytes. (JSON-safe: SQLite's JSON
+    functions stop at a NUL.)"""
+    if not name.startswith(_KEY_MARK):
+        try:
+            name.encode("utf-8")
+            return name
+        except UnicodeEncodeError:
+            pass
+    return _KEY_MARK + name.encode("utf-8", "surrogatepass").hex()
 
 
 def _bucket(rel: str) -> int:
@@ -430,7 +448,8 @@ class Store:
         without their body text). The posts of a damaged part of it are absent:
         it is only a cache, they are read again."""
         out: dict[str, CachedPost] = {}
-        for (data,) in self._db.execute("SELECT data FROM post_caches WHERE root = ?", (root,)):
+        query = "SELECT data FROM post_caches WHERE root = ?"
+        for (data,) in self._db.execute(query, (_key(root),)):
             rows = _bucket_rows(data)
             if rows is None:
                 continue
@@ -450,6 +469,7 @@ class Store:
             touched.setdefault(_bucket(rel), ({}, []))[0][rel] = post
         for rel in removed:
             touched.setdefault(_bucket(rel), ({}, []))[1].append(rel)
+        root = _key(root)
         with self.transaction():
             for bucket, (put, drop) in touched.items():
                 found = self._db.execute(
@@ -471,13 +491,13 @@ class Store:
                     )
                 for rel in drop:
                     self._db.execute(
-                        "DELETE FROM rendered WHERE root = ? AND rel_path = ?", (root, rel)
+                        "DELETE FROM rendered WHERE root = ? AND rel_path = ?", (root, _key(rel))
                     )
 
     @_guarded
     def forget_post_caches(self, keep_roots: Iterable[str]) -> None:
         """Drop the caches of every posts folder not in ``keep_roots``."""
-        keep = json.dumps(sorted(set(keep_roots)))
+        keep = json.dumps(sorted({_key(root) for root in keep_roots}))
         with self.transaction():
             for table in ("post_caches", "rendered"):
                 self._db.execute(
@@ -488,12 +508,15 @@ class Store:
     @_guarded
     def rendered(self, root: str, rels: Iterable[str]) -> dict[str, Rendered]:
         """The stored HTML of these posts of ``root`` (those that have any)."""
+        names = {_key(rel): rel for rel in rels}
         rows = self._db.execute(
             "SELECT rel_path, content_hash, content, summary FROM rendered"
             " WHERE root = ? AND rel_path IN (SELECT value FROM json_each(?))",
-            (root, json.dumps(list(rels))),
+            (_key(root), json.dumps(list(names))),
         )
-        return {rel: Rendered(digest, content, summary) for rel, digest, content, summary in rows}
+        return {
+            names[key]: Rendered(digest, content, summary) for key, digest, content, summary in rows
+        }
 
     @_guarded
     def save_rendered(self, root: str, rendered: Mapping[str, Rendered]) -> None:
@@ -501,7 +524,10 @@ class Store:
             self._db.executemany(
                 "INSERT OR REPLACE INTO rendered (root, rel_path, content_hash, content, summary)"
                 " VALUES (?, ?, ?, ?, ?)",
-                [(root, rel, r.content_hash, r.content, r.summary) for rel, r in rendered.items()],
+                [
+                    (_key(root), _key(rel), r.content_hash, r.content, r.summary)
+                    for rel, r in rendered.items()
+                ],
             )
 
 
