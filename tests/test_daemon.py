@@ -1,0 +1,737 @@
+"""The daemon: ``feedwright run`` in a subprocess, and its jobs on an asyncio loop.
+
+End-to-end cases start ``python -m feedwright.cli run`` on a temporary site
+(a loopback feed server where a remote feed is needed, real signals) and poll
+the published files or its log with a deadline, never sleep-and-assert. Where
+a subprocess is too slow or too blunt, :class:`feedwright.daemon.Daemon` runs
+its public jobs (``tick``, ``rebuild_job``, ``post_due_job``, ``rebuild``,
+``scan_posts``, ``refresh_due``) on an asyncio loop with an injected clock,
+and no waiting at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import logging
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import feedparser
+import pytest
+
+import feedwright
+from feedwright.cli import build_parser
+from feedwright.config import Config
+from feedwright.daemon import Daemon, parse_address
+from feedwright.exceptions import ConfigError
+from feedwright.logs import JsonFormatter
+from feedwright.parallel import Pool
+
+ROOT = Path(__file__).resolve().parent.parent
+DEADLINE = 15.0  # seconds any awaited effect may take before the test fails
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = DEADLINE) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
+    end = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def write_config(folder: Path, *, feeds: Sequence[str] = (), every: str = "2s") -> Path:
+    lines = [
+        "site:",
+        "  title: Test Site",
+        "  url: https://example.com/",
+        "sources:",
+        "  - posts: posts",
+    ]
+    for url in feeds:
+        lines += [f"  - feed: {url}", f"    every: {every}"]
+    lines += ["output:", "  dir: out", "schedule:", "  jitter: 0.1", "state: state.db", ""]
+    (folder / "posts").mkdir(exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def write_post(folder: Path, name: str, title: str, date: str, category: str = "金融") -> Path:
+    path = folder / "posts" / name
+    path.write_text(
+        f"---\ntitle: {title}\ndate: {date}\ncategories: [{category}]\n---\n\nBody of {title}.\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def titles(feed: Path) -> list[str]:
+    """Entry titles of a published feed; [] while it does not exist yet."""
+    try:
+        data = feed.read_bytes()
+    except FileNotFoundError:
+        return []
+    return [e.title for e in feedparser.parse(data).entries]
+
+
+def published(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedwright.cli", *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+class DaemonProcess:
+    """``feedwright run`` in a subprocess, its stderr collected line by line."""
+
+    def __init__(self, config: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "feedwright.cli", "run", "-c", str(config), *args],
+            cwd=config.parent,
+            env=cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_log(self, pattern: str, after: int = 0) -> re.Match[str]:
+        """The first line from number ``after`` on that matches ``pattern``."""
+        return wait_for(
+            f"log line /{pattern}/ (log so far:\n{self.log})",
+            lambda: next(
+                (m for line in self.lines[after:] if (m := re.search(pattern, line))), None
+            ),
+        )
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send ``sig``; the exit code, which must come within DEADLINE."""
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=DEADLINE)
+        self._reader.join(timeout=DEADLINE)
+        return code
+
+    def kill(self) -> None:
+        print(self.log)  # shown by pytest when the test failed
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def daemons() -> Iterator[Callable[..., DaemonProcess]]:
+    started: list[DaemonProcess] = []
+
+    def start(config: Path, *args: str) -> DaemonProcess:
+        started.append(DaemonProcess(config, *args))
+        return started[-1]
+
+    yield start
+    for daemon in started:
+        daemon.kill()
+
+
+def assert_clean_exit(daemon: DaemonProcess, out: Path, config: Path) -> None:
+    """Left no temporary file, and let go of the output."""
+    assert temp_files(out) == []
+    after = cli("build", "-c", str(config), "--offline", "--json", cwd=config.parent)
+    assert after.returncode in (0, 1), after.stderr
+    assert "another feedwright" not in after.stderr
+
+
+# --------------------------------------------------------------------------- a conditional feed
+
+
+class ConditionalFeed:
+    """A feed that answers 304 to a matching If-None-Match, and records each request."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = [("remote-1", "Remote one")]
+        self.fail = False
+        self.version = 1
+        self.requests: list[tuple[float, dict[str, str]]] = []
+        self.lock = threading.Lock()
+
+    def set_items(self, items: list[tuple[str, str]]) -> None:
+        with self.lock:
+            self.items = items
+            self.version += 1
+
+    def body(self) -> bytes:
+        entries = "".join(
+            f"<item><guid>urn:x:{guid}</guid><title>{title}</title>"
+            f"<link>https://remote.example/{guid}</link>"
+            "<pubDate>Mon, 01 Jan 2024 10:00:00 GMT</pubDate>"
+            "<category>Remote</category></item>"
+            for guid, title in self.items
+        )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Remote</title><link>https://remote.example/</link>{entries}"
+            "</channel></rss>"
+        ).encode()
+
+    def __call__(self, request: BaseHTTPRequestHandler) -> None:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        with self.lock:
+            self.requests.append((time.monotonic(), headers))
+            etag = f'"v{self.version}"'
+            fail, body = self.fail, self.body()
+        if fail:
+            request.send_response(500)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        if headers.get("if-none-match") == etag:
+            request.send_response(304)
+            request.send_header("ETag", etag)
+            request.end_headers()
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("ETag", etag)
+        request.send_header("Last-Modified", "Mon, 01 Jan 2024 10:00:00 GMT")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+
+def hang_until(release: threading.Event, arrived: threading.Event) -> Callable[..., None]:
+    def hang(request: BaseHTTPRequestHandler) -> None:
+        arrived.set()
+        release.wait(DEADLINE * 2)
+
+    return hang
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_the_daemon_publishes_post_changes_and_future_posts(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess]
+) -> None:
+    config = write_config(tmp_path)
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    out = tmp_path / "out"
+    feed = out / "金融" / "atom.xml"
+    daemon = daemons(config, "--serve", "127.0.0.1:0")
+    base = daemon.wait_log(r"serving (http://127\.0\.0\.1:\d+)/").group(1)
+    wait_for("the first build", lambda: titles(feed) == ["First"])
+    daemon.wait_log(r"published \d+ files")  # the feed is there before the whole build
+
+    # A new post, and one dated a few seconds ahead, in the same second.
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    write_post(tmp_path, "later.md", "Later", due.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    write_post(tmp_path, "second.md", "Second", "2024-01-02 10:00")
+    seen = wait_for("the new post", lambda: "Second" in titles(feed) and titles(feed))
+    if datetime.now(UTC) < due:
+        assert "Later" not in seen
+    daemon.wait_log(r"next scheduled post at")
+    wait_for("the future post, at its time", lambda: "Later" in titles(feed))
+    assert datetime.now(UTC) >= due
+    daemon.wait_log(r"a scheduled post is due")
+
+    # Edited, then deleted.
+    write_post(tmp_path, "first.md", "First, edited", "2024-01-01 10:00")
+    wait_for("the edit", lambda: "First, edited" in titles(feed))
+    assert "First" not in titles(feed)
+    (tmp_path / "posts" / "second.md").unlink()
+    wait_for("the deletion", lambda: "Second" not in titles(feed))
+    assert sorted(titles(feed)) == ["First, edited", "Later"]
+    assert re.search(r"post changes seen: [12] new, 0 edited, 0 deleted", daemon.log)
+    assert re.search(r"post changes seen: 0 new, 0 edited, 1 deleted", daemon.log)
+
+    # --serve answers with the published bytes, the category folder percent-encoded.
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=5)
+    conn.request("GET", "/" + quote("金融") + "/atom.xml")
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "application/atom+xml; charset=utf-8"
+    assert response.read() == feed.read_bytes()
+    conn.close()
+
+    assert daemon.stop() == 0
+    assert "received SIGTERM" in daemon.log
+    assert_clean_exit(daemon, out, config)
+    # The build after it has nothing to change.
+    after = cli("build", "-c", str(config), "--json", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["written"] == []
+
+
+def test_one_writer_per_output_a_second_daemon_or_a_build_exits_3(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess]
+) -> None:
+    config = write_config(tmp_path)
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    out = tmp_path / "out"
+    daemon = daemons(config)
+    daemon.wait_log(r"published \d+ files")
+    before = published(out)
+    for command in (["run"], ["build"], ["build", "--wait", "0.2"], ["build", "--offline"]):
+        done = cli(*command, "-c", str(config), cwd=tmp_path)
+        assert done.returncode == 3, (command, done.stderr)
+        assert "another feedwright build or daemon" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert published(out) == before
+    # `status` and `check` only read: they work beside the daemon.
+    assert cli("status", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert cli("check", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert daemon.stop() == 0
+    assert_clean_exit(daemon, out, config)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_idle_exits_0(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess], sig: signal.Signals
+) -> None:
+    config = write_config(tmp_path)
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    daemon = daemons(config)
+    daemon.wait_log(r"published \d+ files")
+    started = time.monotonic()
+    assert daemon.stop(sig) == 0
+    assert time.monotonic() - started < DEADLINE
+    assert f"received {sig.name}" in daemon.log
+    assert_clean_exit(daemon, tmp_path / "out", config)
+
+
+def test_the_daemon_polls_a_remote_feed_conditionally(
+    tmp_path: Path, http_server: Any, daemons: Callable[..., DaemonProcess]
+) -> None:
+    remote = ConditionalFeed()
+    url = http_server.route("/feed.xml", handler=remote)
+    config = write_config(tmp_path, feeds=[url], every="2s")
+    combined = tmp_path / "out" / "atom.xml"
+    daemon = daemons(config, "--json")
+    wait_for("the remote entry", lambda: "Remote one" in titles(combined))
+    wait_for("a second, conditional poll", lambda: len(remote.requests) >= 2)
+
+    # New entries upstream reach the published feed on the next poll.
+    remote.set_items([("remote-2", "Remote two"), ("remote-1", "Remote one")])
+    wait_for("the new remote entry", lambda: "Remote two" in titles(combined))
+
+    # A failing server is logged; the next rounds still publish posts.
+    remote.fail = True
+    failures = len(remote.requests)
+    wait_for("a failed poll", lambda: len(remote.requests) > failures)
+    write_post(tmp_path, "news.md", "News", "2024-02-01 10:00")
+    wait_for("the post, despite the failing feed", lambda: "News" in titles(combined))
+    assert {"Remote one", "Remote two"} <= set(titles(combined))  # kept while failing
+    assert daemon.stop() == 0
+
+    with remote.lock:
+        requests = list(remote.requests)
+    # Every poll after the first is conditional.
+    for _, headers in requests[1:]:
+        assert headers.get("if-none-match", "").startswith('"v')
+        assert headers.get("if-modified-since") == "Mon, 01 Jan 2024 10:00:00 GMT"
+    # Polled on its own `every: 2s` (jitter only adds), never on each 1 s tick.
+    healthy = [t for t, _ in requests[: failures + 1]]
+    assert all(b - a >= 1.5 for a, b in pairwise(healthy))
+
+    # --json: every line is one JSON object naming its event.
+    events = [json.loads(line) for line in daemon.lines]
+    assert all({"ts", "level", "event", "message", "fields"} <= set(e) for e in events)
+    kinds = {e["event"] for e in events}
+    assert {"started", "fetched", "not-modified", "fetch-failed", "published"} <= kinds
+    fetched = next(e for e in events if e["event"] == "fetched")
+    assert fetched["fields"]["url"] == url and fetched["fields"]["new"] == 1
+    failed = next(e for e in events if e["event"] == "fetch-failed")
+    assert failed["level"] == "warning" and "500" in failed["message"]
+    assert failed["fields"]["url"] == url
+    changed = next(e for e in events if e["event"] == "posts-changed")
+    assert changed["fields"]["added"] == ["news.md"]
+    assert not any("traceback" in e for e in events)
+
+
+def test_sigterm_during_a_slow_fetch_exits_promptly(
+    tmp_path: Path, http_server: Any, daemons: Callable[..., DaemonProcess]
+) -> None:
+    arrived, release = threading.Event(), threading.Event()
+    url = http_server.route("/slow.xml", handler=hang_until(release, arrived))
+    config = write_config(tmp_path, feeds=[url])
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    daemon = daemons(config)
+    try:
+        assert arrived.wait(DEADLINE), daemon.log
+        started = time.monotonic()
+        assert daemon.stop() == 0  # fetch.timeout is 20 s: the fetch is abandoned
+        assert time.monotonic() - started < 10
+    finally:
+        release.set()
+    assert "refresh abandoned" in daemon.log
+    assert_clean_exit(daemon, tmp_path / "out", config)
+    assert "First" in titles(tmp_path / "out" / "atom.xml")
+    # Nothing half-saved: the source is simply due again.
+    (state,) = feedwright.status(config)
+    assert state.result == "never fetched"
+
+
+@pytest.mark.parametrize("address", ["8080", "localhost", "host:http", "host:70000"])
+def test_a_bad_serve_address_is_a_usage_error(tmp_path: Path, address: str) -> None:
+    config = write_config(tmp_path)
+    done = cli("run", "-c", str(config), "--serve", address, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "HOST:PORT" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_serve_addresses() -> None:
+    assert parse_address("127.0.0.1:8080") == ("127.0.0.1", 8080)
+    assert parse_address("[::1]:0") == ("::1", 0)
+    assert parse_address(":8000") == ("", 8000)
+    for bad in ("8080", "localhost", "host:http", "host:70000", "host:-1"):
+        with pytest.raises(ConfigError, match="HOST:PORT"):
+            parse_address(bad)
+
+
+# --------------------------------------------------------------------------- in process, fake clock
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def run(scenario: Callable[[Pool], Coroutine[Any, Any, None]]) -> None:
+    """Run ``scenario(pool)`` on a fresh event loop, with worker processes for parsing."""
+    with Pool(2, timeout=60) as pool:
+        asyncio.run(scenario(pool))
+
+
+def load(folder: Path) -> Config:
+    return feedwright.load_config(folder / "config.yaml")
+
+
+def test_tick_fetches_only_due_feeds_and_marks_the_output_dirty(
+    tmp_path: Path, http_server: Any
+) -> None:
+    remote = ConditionalFeed()
+    url = http_server.route("/feed.xml", handler=remote)
+    write_config(tmp_path, feeds=[url], every="2s")
+    clock = FakeClock(START)
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=clock)
+        assert daemon.dirty  # whatever happened while it was down is published first
+        daemon.rebuild()
+        assert not daemon.dirty
+
+        await daemon.tick()
+        assert len(remote.requests) == 1
+        assert daemon.dirty  # one new entry
+        # Until then nothing is fetched: every (2 s) plus jitter (< 10%).
+        assert daemon.next_due is not None
+        assert START + timedelta(seconds=2) <= daemon.next_due < START + timedelta(seconds=2.2)
+
+        daemon.rebuild()
+        assert titles(tmp_path / "out" / "atom.xml") == ["Remote one"]
+        clock.advance(1.5)
+        assert await daemon.refresh_due() == []
+        await daemon.tick()
+        assert len(remote.requests) == 1  # not due yet
+        clock.advance(1.0)  # 2.5 s: past every plus any jitter
+        await daemon.tick()
+        assert len(remote.requests) == 2
+        assert remote.requests[1][1]["if-none-match"] == '"v1"'
+        assert not daemon.dirty  # a 304 changes nothing, so nothing to rebuild
+
+        remote.set_items([("remote-2", "Remote two")])
+        clock.advance(2.5)
+        (result,) = await daemon.refresh_due()
+        assert (result.outcome, result.new) == ("ok", 1) and daemon.dirty
+
+    run(scenario)
+
+
+def test_changes_in_quick_succession_make_one_rebuild(tmp_path: Path) -> None:
+    write_config(tmp_path)
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=FakeClock(START))
+        daemon.rebuild()
+        daemon.last_report = None
+        for n in range(10):
+            write_post(tmp_path, f"p{n}.md", f"P{n}", "2024-01-01 10:00")
+            if n == 0:
+                await daemon.tick()  # sees the first post and asks for a rebuild
+            else:
+                await daemon.rebuild_job()  # the debounced rebuild finds it still changing
+            assert daemon.dirty and daemon.rebuild_pending
+            assert daemon.last_report is None  # so it waited instead of publishing
+        await daemon.rebuild_job()  # quiet now: one rebuild for all ten
+        assert not daemon.dirty and not daemon.rebuild_pending
+        assert daemon.last_report is not None and daemon.last_report.posts == 10
+        assert titles(tmp_path / "out" / "金融" / "atom.xml") != []
+
+    run(scenario)
+
+
+def test_scan_posts_sees_new_edited_and_deleted_posts(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    posts = tmp_path / "posts"
+    (posts / "sub").mkdir()
+    (posts / "a.md").write_text("a")
+    (posts / "sub" / "b.txt").write_text("b")
+    (posts / "gone.md").write_text("gone")
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=FakeClock(START))
+        assert not daemon.scan_posts()
+        (posts / "a.md").write_text("a, longer")
+        (posts / "gone.md").unlink()
+        (posts / "c.html").write_text("c")
+        for name in (".c.html.swp", "a.md~", "notes.pdf"):  # editors' and other files
+            (posts / name).write_text("x")
+        (posts / ".git").mkdir()
+        (posts / ".git" / "x.md").write_text("hidden")
+        changes = daemon.scan_posts()
+        assert changes.added == ("c.html",)
+        assert changes.edited == ("a.md",)
+        assert changes.deleted == ("gone.md",)
+        assert changes.describe() == "1 new, 1 edited, 1 deleted"
+        assert not daemon.scan_posts()  # seen once
+
+    run(scenario)
+
+
+def test_a_future_post_is_held_until_its_time(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    write_post(tmp_path, "now.md", "Now", "2026-03-01T11:00:00Z")
+    write_post(tmp_path, "soon.md", "Soon", "2026-03-01T12:30:00Z")
+    clock = FakeClock(START)
+    feed = tmp_path / "out" / "金融" / "atom.xml"
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=clock)
+        report = daemon.rebuild()
+        assert report is not None and report.held == 1
+        assert daemon.next_post_at == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+        assert titles(feed) == ["Now"]
+
+        clock.advance(30 * 60)
+        await daemon.post_due_job()
+        assert titles(feed) == ["Soon", "Now"]
+        assert daemon.next_post_at is None
+
+    run(scenario)
+
+
+def test_a_failing_round_is_logged_and_the_next_one_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_config(tmp_path)
+    write_post(tmp_path, "a.md", "A", "2024-01-01 10:00")
+    other = tmp_path / "other"
+    other.mkdir()
+    write_config(other, feeds=["http://127.0.0.1:9/feed.xml"])
+    (other / "state.db").mkdir()  # a folder where the database should be
+    caplog.set_level(logging.DEBUG, logger="feedwright")
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=FakeClock(START))
+        # The output folder cannot be made: publishing fails, the daemon lives on.
+        (tmp_path / "out").write_text("a file where the output folder should be")
+        assert daemon.rebuild() is None
+        assert daemon.dirty and daemon.failures == 1 and daemon.rebuild_pending
+        assert any(r.message.startswith("publishing failed") for r in caplog.records)
+        assert any(r.exc_info for r in caplog.records if r.levelno == logging.DEBUG)
+        assert not any(r.exc_info for r in caplog.records if r.levelno > logging.DEBUG)
+
+        # The store is unusable: the tick's refresh fails, is logged, and the tick
+        # returns, so the next one runs; fetching pauses rather than retrying each second.
+        broken = Daemon(load(other), pool, clock=FakeClock(START))
+        await broken.tick()
+        assert any(r.message.startswith("refresh failed") for r in caplog.records)
+        assert broken.refresh_failures == 1
+        await broken.tick()
+        assert broken.refresh_failures == 1
+
+        (tmp_path / "out").unlink()
+        await daemon.rebuild_job()
+        assert not daemon.dirty and daemon.failures == 0
+        assert titles(tmp_path / "out" / "atom.xml") == ["A"]
+
+    run(scenario)
+
+
+def test_a_cancelled_tick_abandons_its_fetch_at_once(tmp_path: Path, http_server: Any) -> None:
+    arrived, release = threading.Event(), threading.Event()
+    url = http_server.route("/slow.xml", handler=hang_until(release, arrived))
+    write_config(tmp_path, feeds=[url])
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=FakeClock(START))
+        tick = asyncio.ensure_future(daemon.tick())
+        while not arrived.is_set():
+            await asyncio.sleep(0.02)
+        tick.cancel()
+        started = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(tick, DEADLINE)
+        assert time.monotonic() - started < 5  # fetch.timeout is 20 s
+        # The next step runs: the daemon is not left holding its lock.
+        assert daemon.rebuild() is not None
+
+    try:
+        run(scenario)
+    finally:
+        release.set()
+
+
+def test_json_log_lines() -> None:
+    record = logging.LogRecord("feedwright.daemon", logging.INFO, __file__, 1, "x %s", ("y",), None)
+    record.event = "fetched"
+    record.fields = {"url": "https://a/", "new": 2, "when": START}
+    line = json.loads(JsonFormatter().format(record))
+    assert line["event"] == "fetched"
+    assert line["message"] == "x y"
+    assert line["level"] == "info"
+    assert line["logger"] == "feedwright.daemon"
+    assert line["fields"] == {"url": "https://a/", "new": 2, "when": str(START)}
+    assert datetime.fromisoformat(line["ts"].replace("Z", "+00:00")).tzinfo is not None
+
+
+# --------------------------------------------------------------------------- deployment files
+
+
+def unit_settings(path: Path) -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    section = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        settings.setdefault(f"{section}.{key}", []).append(value)
+    return settings
+
+
+def feedwright_args(command: str) -> list[str]:
+    argv = shlex.split(command)
+    index = next(i for i, arg in enumerate(argv) if Path(arg).name == "feedwright")
+    return argv[index + 1 :]
+
+
+def test_the_systemd_unit_runs_the_daemon(tmp_path: Path) -> None:
+    unit = ROOT / "deploy" / "feedwright.service"
+    settings = unit_settings(unit)
+    assert settings["Service.Type"] == ["simple"]
+    assert settings["Service.Restart"] == ["on-failure"]
+    assert settings["Service.KillSignal"] == ["SIGTERM"]
+    # The tests above hold the daemon to exiting well within DEADLINE of SIGTERM.
+    stop_timeout = settings["Service.TimeoutStopSec"][0]
+    assert int(stop_timeout.removesuffix("s")) > DEADLINE
+    assert settings["Service.NoNewPrivileges"] == ["yes"]
+    assert settings["Service.ProtectSystem"] == ["strict"]
+    (workdir,) = settings["Service.WorkingDirectory"]
+    assert settings["Service.ReadWritePaths"] == [workdir]
+    assert settings["Service.User"][0] != "root"
+
+    (exec_start,) = settings["Service.ExecStart"]
+    args = build_parser().parse_args(feedwright_args(exec_start))
+    assert args.command == "run"
+    assert Path(args.config).is_absolute()
+    assert Path(args.config).parent == Path(workdir)
+
+    # systemd's own check, with ExecStart pointed at something that exists here.
+    analyze = "/usr/bin/systemd-analyze"
+    if not os.access(analyze, os.X_OK):
+        pytest.skip("systemd-analyze not available")
+    copy = tmp_path / "feedwright.service"
+    copy.write_text(unit.read_text().replace(exec_start.split()[0], "/bin/true"))
+    result = subprocess.run(
+        [analyze, "verify", str(copy)], capture_output=True, text=True, check=False, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Unknown" not in result.stderr and "ignoring" not in result.stderr, result.stderr
+
+
+def test_the_crontab_example_runs_a_quiet_build() -> None:
+    text = (ROOT / "deploy" / "crontab.example").read_text()
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert lines
+    for line in lines:
+        fields = line.split(None, 5)
+        assert len(fields) == 6
+        schedule, command = fields[:5], fields[5]
+        assert all(re.fullmatch(r"[\d*/,-]+", f) for f in schedule)
+        run = next(part for part in command.split("&&") if "feedwright" in part)
+        args = build_parser().parse_args(feedwright_args(run))
+        assert args.command == "build"
+        assert args.quiet
+    assert "exit" in text and " 3" in text  # says what a build beside a daemon does
