@@ -37,7 +37,7 @@ import pytest
 import feedwright
 from feedwright.cli import build_parser
 from feedwright.config import Config
-from feedwright.daemon import Daemon, parse_address
+from feedwright.daemon import STOP_GRACE, Daemon, parse_address
 from feedwright.exceptions import ConfigError
 from feedwright.logs import JsonFormatter
 from feedwright.parallel import Pool
@@ -191,7 +191,9 @@ def daemons() -> Iterator[Callable[..., DaemonProcess]]:
 
 
 def assert_clean_exit(daemon: DaemonProcess, out: Path, config: Path) -> None:
-    """Left no temporary file, and let go of the output."""
+    """Exited 0, said so, left no temporary file, and let go of the output."""
+    assert "Traceback" not in daemon.log
+    assert re.search(r"stopped", daemon.log), daemon.log
     assert temp_files(out) == []
     after = cli("build", "-c", str(config), "--offline", "--json", cwd=config.parent)
     assert after.returncode in (0, 1), after.stderr
@@ -393,7 +395,7 @@ def test_the_daemon_polls_a_remote_feed_conditionally(
     events = [json.loads(line) for line in daemon.lines]
     assert all({"ts", "level", "event", "message", "fields"} <= set(e) for e in events)
     kinds = {e["event"] for e in events}
-    assert {"started", "fetched", "not-modified", "fetch-failed", "published"} <= kinds
+    assert {"started", "fetched", "not-modified", "fetch-failed", "published", "stopped"} <= kinds
     fetched = next(e for e in events if e["event"] == "fetched")
     assert fetched["fields"]["url"] == url and fetched["fields"]["new"] == 1
     failed = next(e for e in events if e["event"] == "fetch-failed")
@@ -648,6 +650,35 @@ def test_a_cancelled_tick_abandons_its_fetch_at_once(tmp_path: Path, http_server
         release.set()
 
 
+def test_stop_abandons_the_fetch_under_way_and_starts_no_new_step(
+    tmp_path: Path, http_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    arrived, release = threading.Event(), threading.Event()
+    url = http_server.route("/slow.xml", handler=hang_until(release, arrived))
+    write_config(tmp_path, feeds=[url])
+    write_post(tmp_path, "a.md", "A", "2024-01-01 10:00")
+    caplog.set_level(logging.INFO, logger="feedwright")
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=FakeClock(START))
+        tick = asyncio.ensure_future(daemon.tick())
+        while not arrived.is_set():
+            await asyncio.sleep(0.02)
+        daemon.stop()
+        await asyncio.wait_for(tick, 5)  # returns, not raises: the stop was asked for
+        assert any(r.message == "refresh abandoned: stopping" for r in caplog.records)
+        for job in (daemon.tick, daemon.rebuild_job, daemon.post_due_job):
+            await job()
+        assert daemon.last_report is None and not (tmp_path / "out").exists()
+
+    try:
+        run(scenario)
+    finally:
+        release.set()
+    (state,) = feedwright.status(tmp_path / "config.yaml")
+    assert state.result == "never fetched"  # nothing half-saved: due again next time
+
+
 def test_json_log_lines() -> None:
     record = logging.LogRecord("feedwright.daemon", logging.INFO, __file__, 1, "x %s", ("y",), None)
     record.event = "fetched"
@@ -691,9 +722,9 @@ def test_the_systemd_unit_runs_the_daemon(tmp_path: Path) -> None:
     assert settings["Service.Type"] == ["simple"]
     assert settings["Service.Restart"] == ["on-failure"]
     assert settings["Service.KillSignal"] == ["SIGTERM"]
-    # The tests above hold the daemon to exiting well within DEADLINE of SIGTERM.
+    # systemd waits longer than the daemon waits for a step under way.
     stop_timeout = settings["Service.TimeoutStopSec"][0]
-    assert int(stop_timeout.removesuffix("s")) > DEADLINE
+    assert int(stop_timeout.removesuffix("s")) > STOP_GRACE
     assert settings["Service.NoNewPrivileges"] == ["yes"]
     assert settings["Service.ProtectSystem"] == ["strict"]
     (workdir,) = settings["Service.WorkingDirectory"]

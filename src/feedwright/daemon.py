@@ -61,6 +61,7 @@ DEBOUNCE = 0.5  # quiet time after a change before rebuilding
 MAX_DELAY = 5.0  # a folder that never stops changing is still published this often
 MAX_RETRY = 60.0  # longest wait before retrying a rebuild that failed
 MAX_REFRESH_PAUSE = 300.0  # longest pause of all fetching after a refresh crashed
+STOP_GRACE = 10.0  # how long a stop waits for the step under way (deploy/: TimeoutStopSec)
 
 # A post folder entry: (posts folder, path relative to it) -> (size, mtime_ns).
 Snapshot = dict[tuple[str, str], tuple[int, int]]
@@ -157,19 +158,30 @@ class Daemon:
         self.next_post_at: datetime | None = None
         self.next_due: datetime | None = None  # earliest next check of any feed; None: unknown
         self.last_report: BuildReport | None = None
+        self.stopping = False
         self._busy = asyncio.Lock()
+        self._refreshing: asyncio.Future[list[SourceResult]] | None = None
 
     # ------------------------------------------------------------------ jobs
 
     async def tick(self) -> None:
         """One round: notice post changes, refresh the remote feeds that are due."""
         async with self._busy:
+            if self.stopping:
+                return
             with _step("tick"):
                 self.scan_posts()
             if self._refresh_wanted():
+                self._refreshing = asyncio.ensure_future(self.refresh_due())
                 try:
-                    await self.refresh_due()
+                    await self._refreshing
                     self.refresh_failures = 0
+                except asyncio.CancelledError:
+                    if not self.stopping:
+                        raise
+                    # What a source finished is saved whole; the rest stays due.
+                    log.info("refresh abandoned: stopping", extra=fields("refresh-abandoned"))
+                    return
                 except Exception as exc:
                     # A failure before the store recorded the fetch would leave every
                     # feed due again next second: pause fetching rather than hammer.
@@ -184,6 +196,8 @@ class Daemon:
                         extra=fields("refresh-failed", error=error, pause=pause),
                     )
                     log.debug("refresh failed", exc_info=True)
+                finally:
+                    self._refreshing = None
             if self.dirty and not self.rebuild_pending:
                 self._schedule_rebuild(self.debounce)
 
@@ -191,6 +205,8 @@ class Daemon:
         """The debounced rebuild: wait for the posts to settle, then publish."""
         async with self._busy:
             self.rebuild_pending = False
+            if self.stopping:
+                return
             with _step("rebuild"):
                 settling = self.scan_posts()
                 waited = time.monotonic() - (self.dirty_since or time.monotonic())
@@ -203,11 +219,20 @@ class Daemon:
     async def post_due_job(self) -> None:
         """A held-back post's time has come: publish it now, not after a debounce."""
         async with self._busy:
+            if self.stopping:
+                return
             at = _iso(self.next_post_at)
             log.info("a scheduled post is due", extra=fields("post-due", at=at))
             self._mark_dirty()
             with _step("rebuild"):
                 self.rebuild()
+
+    def stop(self) -> None:
+        """The daemon is stopping: abandon a refresh under way (a publish under
+        way finishes: it is not interrupted), start no new step."""
+        self.stopping = True
+        if self._refreshing is not None:
+            self._refreshing.cancel()
 
     # ------------------------------------------------------------------ steps
 
@@ -419,8 +444,20 @@ def run_daemon(
     for a bad ``serve`` address.
     """
     address = parse_address(serve) if serve else None
+    with daemon_logging(json_logs, verbose):
+        _run(config, offline, address, serve, tick)
+        log.info("stopped: lock released", extra=fields("stopped"))
+    return 0
+
+
+def _run(
+    config: Config,
+    offline: bool,
+    address: tuple[str, int] | None,
+    serve: str | None,
+    tick: float | None,
+) -> None:
     with (
-        daemon_logging(json_logs, verbose),
         output_lock(config.output.dir),
         Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool,
     ):
@@ -443,8 +480,6 @@ def run_daemon(
                 server.shutdown()
                 server.server_close()
             _sweep_temp_files(config.output.dir)
-    log.info("stopped: lock released", extra=fields("stopped"))
-    return 0
 
 
 async def _main(config: Config, pool: Pool, offline: bool, interval: float, server: Any) -> None:
@@ -491,15 +526,17 @@ async def _main(config: Config, pool: Pool, offline: bool, interval: float, serv
     await stop.wait()
     log.info("stopping", extra=fields("stopping"))
     scheduler.shutdown(wait=False)
-    # Jobs under way are cancelled at their next await (a fetch); wait for them
-    # to unwind so the store and the output are left consistent.
+    daemon.stop()
+    # Let the steps under way end (an abandoned fetch unwinds at once, a publish
+    # finishes) so the store and the output are left consistent; whatever is
+    # still running after STOP_GRACE is cancelled.
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in others:
-        task.cancel()
-    with suppress(asyncio.CancelledError):
-        await asyncio.gather(*others, return_exceptions=True)
-    if any("refresh" in repr(t.get_coro()) for t in others):
-        log.info("refresh abandoned: stopping", extra=fields("refresh-abandoned"))
+    if others:
+        _done, late = await asyncio.wait(others, timeout=STOP_GRACE)
+        for task in late:
+            task.cancel()
+        with suppress(asyncio.CancelledError):
+            await asyncio.gather(*late, return_exceptions=True)
 
 
 def _url_host(address: Any) -> str:

@@ -44,7 +44,9 @@ def daemon_logging(json_logs: bool, verbose: bool) -> Iterator[None]:
 
     A daemon's log is its only voice, so it logs events even when the CLI's
     default level (WARNING) would hide them. APScheduler's own chatter
-    (every job run, skipped ticks while a slow round runs) is kept quiet.
+    (every job run, skipped ticks while a slow round runs) is kept quiet; what
+    it does say goes through the same handler (one JSON object a line with
+    ``--json``), never to Python's last-resort printer.
     """
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:
@@ -52,18 +54,21 @@ def daemon_logging(json_logs: bool, verbose: bool) -> Iterator[None]:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     ours, aps = logging.getLogger("feedwright"), logging.getLogger("apscheduler")
-    saved = (ours.level, ours.propagate, aps.level)
-    ours.addHandler(handler)
+    saved = (ours.level, ours.propagate, aps.level, aps.propagate)
+    for logger in (ours, aps):
+        logger.addHandler(handler)
+        logger.propagate = False
     ours.setLevel(logging.DEBUG if verbose else logging.INFO)
-    ours.propagate = False
     aps.setLevel(logging.WARNING if verbose else logging.ERROR)
     try:
         yield
     finally:
-        ours.removeHandler(handler)
+        for logger in (ours, aps):
+            logger.removeHandler(handler)
         ours.setLevel(saved[0])
         ours.propagate = saved[1]
         aps.setLevel(saved[2])
+        aps.propagate = saved[3]
 
 
 __all__ = ["JsonFormatter", "daemon_logging", "fields"]
