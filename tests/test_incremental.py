@@ -144,9 +144,7 @@ def test_a_no_change_rebuild_writes_nothing_and_says_cached(site: Path) -> None:
     assert build(config, NOW + timedelta(days=300)).cached  # time alone changes nothing
 
 
-def test_the_command_says_the_same_whether_or_not_it_built(
-    tmp_path: Path,
-) -> None:
+def test_the_command_says_the_same_whether_or_not_it_built(tmp_path: Path) -> None:
     # A no-change build answers from the record; a build that reads everything
     # again and finds nothing new must print exactly the same.
     config = make(tmp_path / "site")
@@ -159,7 +157,7 @@ def test_the_command_says_the_same_whether_or_not_it_built(
     for args in [(), ("--json",), ("-q",), ("--offline", "--json")]:
         cached = cli(config, *args)
         for path in posts.iterdir():
-            touch(path)  # the same bytes, so every post is read and rendered again
+            touch(path)  # the same bytes, newer stamps: a real build reads every post again
         real = cli(config, *args)
         assert real == cached, args
         code, out, err = cached
@@ -337,6 +335,24 @@ def test_a_remote_feed_with_new_entries_is_built(site: Path, http_server: Any) -
     report = build(config)
     assert not report.cached and report.remote == 2
     assert {"One", "Two"} <= set(titles(site))
+
+
+def test_a_feed_taken_out_of_the_config_leaves_the_feeds(site: Path, http_server: Any) -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        b"<item><guid>https://wire.example/1</guid><title>From the wire</title>"
+        b"<pubDate>Mon, 01 Jan 2025 10:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    url = http_server.route("/wire.xml", body=body)
+    config = site / "config.yaml"
+    config.write_text(CONFIG.replace("output:", f"  - feed: {url}\noutput:"))
+    build(config)
+    assert "From the wire" in titles(site)
+    config.write_text(CONFIG)
+    report = build(config, offline=True)
+    assert not report.cached and report.remote == 0
+    assert "From the wire" not in titles(site)
+    assert feedwright.status(config) == []
 
 
 @pytest.mark.parametrize(
