@@ -626,6 +626,32 @@ def test_a_failing_round_is_logged_and_the_next_one_runs(
     run(scenario)
 
 
+def test_a_posts_folder_that_goes_away_never_empties_the_feeds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A deploy that swaps the posts folder, a mount that drops: the daemon waits
+    # for the folder instead of publishing feeds without its posts.
+    write_config(tmp_path)
+    write_post(tmp_path, "a.md", "A", "2024-01-01 10:00")
+    out = tmp_path / "out"
+
+    async def scenario(pool: Pool) -> None:
+        daemon = Daemon(load(tmp_path), pool, clock=FakeClock(START))
+        await daemon.rebuild_job()
+        before = published(out)
+        (tmp_path / "posts").rename(tmp_path / "away")
+        assert daemon.scan_posts().deleted == ("a.md",)
+        assert daemon.rebuild() is None and daemon.dirty  # retried later
+        assert any("no such folder" in r.message for r in caplog.records)
+        assert published(out) == before
+        (tmp_path / "away").rename(tmp_path / "posts")
+        await daemon.rebuild_job()  # the folder is back: let it settle
+        await daemon.rebuild_job()
+        assert not daemon.dirty and daemon.failures == 0 and published(out) == before
+
+    run(scenario)
+
+
 def test_a_cancelled_tick_abandons_its_fetch_at_once(tmp_path: Path, http_server: Any) -> None:
     arrived, release = threading.Event(), threading.Event()
     url = http_server.route("/slow.xml", handler=hang_until(release, arrived))

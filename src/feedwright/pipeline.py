@@ -33,8 +33,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import incremental, posts
-from .config import Config
-from .exceptions import PostError, SourceError
+from .config import Config, PostsSource
+from .exceptions import ConfigError, PostError, SourceError
 from .incremental import FileStamp, Record
 from .lock import output_lock
 from .model import Entry, newest_first
@@ -221,7 +221,7 @@ def run_once(
         sources: list[SourceResult] = []
         if config.feed_sources and not offline:
             sources = refresh(config, store, workers, now=now, daemon=daemon, progress=progress)
-        found = {str(s.path): posts.find(s.path) for s in config.posts_sources}
+        found = find_posts(config)
         record = incremental.load_record(store)
         fingerprint = incremental.fingerprint(config, found, store.entries_generation())
         if incremental.unchanged(record, fingerprint, now, config.output.dir):
@@ -230,6 +230,23 @@ def run_once(
             if cached is not None:
                 return cached
         return _build(config, store, workers, now, found, fingerprint, record, sources)
+
+
+def find_posts(config: Config) -> dict[str, posts.Found]:
+    """Every posts folder's files. A folder that is gone (renamed, a deploy
+    under way) is a ConfigError, as at load: it must never publish feeds
+    emptied of its posts."""
+    found = {}
+    for n, source in enumerate(config.sources):
+        if isinstance(source, PostsSource):
+            seen = found[str(source.path)] = posts.find(source.path)
+            if not seen.files and not source.path.is_dir():
+                raise ConfigError(
+                    f"no such folder: {source.path}",
+                    key=f"sources[{n}].posts",
+                    path=str(config.path),
+                )
+    return found
 
 
 def _own_pool() -> Pool:
