@@ -193,6 +193,10 @@ def test_every_change_a_build_must_see_is_built(site: Path) -> None:
     assert built() and "New" not in titles(site)
     touch(posts / "p1.md")  # same bytes, newer mtime: read again (nothing to publish)
     assert built()
+    (posts / "p7.md").write_text(post(7, day=8).replace("---\n\n", "draft: true\n---\n\n"))
+    assert built() and "Post 7" not in titles(site)  # unpublished
+    (posts / "p7.md").write_text(post(7, day=8))
+    assert built() and "Post 7" in titles(site)
     (site / "config.yaml").write_text(CONFIG.replace("title: Inc", "title: Renamed"))
     assert built() and b"Renamed" in (feeds / "atom.xml").read_bytes()
     touch(feeds / "rss.xml")  # a published file touched
