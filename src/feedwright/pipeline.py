@@ -334,4 +334,12 @@ def _summary(build: BuildReport) -> dict[str, Any]:
     }
 
 
-__all__ = ["BuildReport", "PublishSummary", "dedupe", "refresh", "remote_entries", "run_once"]
+__all__ = [
+    "BuildReport",
+    "PublishSummary",
+    "dedupe",
+    "find_posts",
+    "refresh",
+    "remote_entries",
+    "run_once",
+]
