@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -380,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
+        import traceback
+
         details = traceback.format_exc()
         where = _crash_log(args, details)
         if args.verbose:
