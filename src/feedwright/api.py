@@ -52,6 +52,7 @@ class CheckReport:
     drafts: int
     feeds: int  # remote feeds configured
     problems: list[PostError] = field(default_factory=list)
+    stripped: int = 0  # characters XML (or YAML) cannot carry, removed from the posts
 
     def scheduled(self, now: datetime) -> int:
         """How many posts are dated after ``now`` (published when their time comes)."""
@@ -59,17 +60,43 @@ class CheckReport:
 
 
 def check(config: ConfigLike) -> CheckReport:
-    """Validate the config and read every post; writes nothing."""
-    from .app import read_all_posts
+    """Validate the config and read every post; writes nothing.
+
+    Problems: files that are not read (a link out of the posts folder, a
+    FIFO, an unreadable folder), posts that cannot be read, and posts of one
+    folder that share an id or a link (each file named).
+    """
+    from .posts import conflicts, find, read
 
     cfg = _config(config)
-    posts = read_all_posts(cfg)
+    posts: list[Entry] = []
+    problems: list[PostError] = []
+    drafts = stripped = 0
+    for source in cfg.posts_sources:
+        found = find(source.path)
+        problems.extend(found.problems)
+        drafts += len(found.drafts)
+        entries: dict[str, Entry] = {}
+        for rel in found.files:
+            try:
+                post = read(source.path / rel, rel, source, cfg.site)
+            except PostError as exc:
+                problems.append(exc)
+                continue
+            stripped += post.stripped
+            if post.entry is None:
+                drafts += 1
+            else:
+                entries[str(source.path / rel)] = post.entry
+        problems.extend(conflicts(entries))
+        posts.extend(entries.values())
     return CheckReport(
         config=cfg.path,
-        posts=posts.entries,
-        drafts=posts.skipped,
+        posts=posts,
+        drafts=drafts,
         feeds=len(cfg.feed_sources),
-        problems=posts.errors,
+        problems=problems,
+        stripped=stripped,
     )
 
 
@@ -80,15 +107,17 @@ def read_post(path: str | Path, config: ConfigLike) -> Entry | None:
     (its links and id depend on that folder), else as if its own folder were
     one. Raises PostError naming the file.
     """
-    from .sources.posts import read_post as read_one
+    from .posts import read
 
     cfg = _config(config)
-    file = Path(path).absolute()
+    file = Path(path)
+    absolute = file.absolute()
     source = next(
-        (s for s in cfg.posts_sources if file.is_relative_to(s.path)),
-        PostsSource(path=file.parent),
+        (s for s in cfg.posts_sources if absolute.is_relative_to(s.path)),
+        PostsSource(path=absolute.parent),
     )
-    return read_one(file, source, cfg.site)
+    rel = absolute.relative_to(source.path).as_posix()
+    return read(file, rel, source, cfg.site).entry
 
 
 def parse_feed(

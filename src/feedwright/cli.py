@@ -196,31 +196,29 @@ def _quick_build(argv: Sequence[str]) -> int | Miss | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .app import read_all_posts
+    from .api import check
 
-    config = _load(args)
-    posts = read_all_posts(config)
-    for error in posts.errors:
+    report = check(_load(args))
+    for error in report.problems:
         _err(str(error))
-    now = _now()
-    held = sum(1 for e in posts.entries if e.published > now)
+    held = report.scheduled(_now())
     summary = {
-        "config": str(config.path),
-        "posts": len(posts.entries),
+        "config": str(report.config),
+        "posts": len(report.posts),
         "future_posts": held,
-        "drafts": posts.skipped,
-        "feeds": len(config.feed_sources),
-        "problems": [str(e) for e in posts.errors],
+        "drafts": report.drafts,
+        "feeds": report.feeds,
+        "problems": [str(e) for e in report.problems],
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not args.quiet:
         print(
-            f"config ok; {len(posts.entries)} posts ({held} scheduled), "
-            f"{posts.skipped} drafts, {len(config.feed_sources)} remote feeds, "
-            f"{len(posts.errors)} problems"
+            f"config ok; {len(report.posts)} posts ({held} scheduled), "
+            f"{report.drafts} drafts, {report.feeds} remote feeds, "
+            f"{len(report.problems)} problems"
         )
-    return EXIT_PROBLEMS if posts.errors else EXIT_OK
+    return EXIT_PROBLEMS if report.problems else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
