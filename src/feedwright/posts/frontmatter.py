@@ -91,40 +91,32 @@ def _loader() -> type[yaml.CSafeLoader]:
     return Loader
 
 
-# PyYAML's problems as an author can act on them; True: the mistake is where
+# libyaml's problems as an author can act on them; True: the mistake is where
 # the construct began (an unclosed list), not where the parser gave up.
 _YAML_PROBLEMS = (
-    (re.compile(r"did not find expected ',' or '\]'"), "a [list] is not closed with ']'", True),
-    (re.compile(r"did not find expected ',' or '\}'"), "a {mapping} is not closed with '}'", True),
-    (
-        re.compile(r"mapping values are not allowed here"),
-        "a ': ' inside a value (put the value in quotes)",
-        False,
-    ),
-    (
-        re.compile(r"found character '\\t' that cannot start any token"),
-        "a tab where YAML allows only spaces",
-        False,
-    ),
-    (
-        re.compile(r"could not find expected ':'"),
-        "a line that is neither 'key: value' nor a list item",
-        True,
-    ),
-    (re.compile(r"^expected <block end>|did not find expected key"), "bad indentation", False),
-    (re.compile(r"found undefined alias '?([^']*)"), "alias *{0} has no anchor &{0}", False),
-    (re.compile(r"found unhashable key"), "a key that is a list or mapping", True),
-    (re.compile(r"found unexpected end of stream"), "a quoted value is never closed", True),
+    ("did not find expected ',' or ']'", "a [list] is not closed with ']'", True),
+    ("did not find expected ',' or '}'", "a {mapping} is not closed with '}'", True),
+    ("end of stream", "a quoted value is never closed", True),
+    ("could not find expected ':'", "a line that is neither 'key: value' nor a list item", True),
+    ("unhashable key", "a key that is a list or a mapping", True),
+    ("mapping values are not allowed", "a ': ' where YAML takes none (quote the value)", False),
+    ("tab character", "a tab where YAML allows only spaces", False),
+    ("found character '\\t'", "a tab where YAML allows only spaces", False),
+    ("undefined alias", "an alias (*name) with no anchor (&name) before it", False),
+    ("duplicate anchor", "an anchor (&name) defined twice", False),
+    ("did not find expected key", "a line not in line with the keys above it", False),
+    ("expected '-' indicator", "a line not in line with the list above it", False),
+    ("cannot start any token", "a value that starts with @ or ` (quote it)", False),
 )
 
 
 def _yaml_mistake(exc: yaml.YAMLError) -> _Mistake:
+    context = getattr(exc, "context", None) or ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None)
-    for pattern, says, at_start in _YAML_PROBLEMS:
-        found = pattern.search(problem)
-        if found:
-            problem = says.format(*found.groups())
+    for words, says, at_start in _YAML_PROBLEMS:
+        if words in f"{context} {problem}":
+            problem = says
             if at_start and getattr(exc, "context_mark", None) is not None:
                 mark = exc.context_mark  # type: ignore[attr-defined]
             break
@@ -201,10 +193,10 @@ class YAMLHandler(_Fenced):
     _OPEN = re.compile(r"-{3,}[ \t]*\n")
 
     def load(self, fm: str, **kwargs: object) -> dict[str, Any]:
-        if "!" in fm:
-            _refuse_tags(fm)
         loader = _loader()(fm)
         try:
+            if "!" in fm:
+                _refuse_tags(fm)
             node = loader.get_single_node()
             if node is None:
                 return {}
