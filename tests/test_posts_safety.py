@@ -90,6 +90,13 @@ def test_a_link_to_a_file_outside_is_not_read_and_is_reported(
     assert f"{posts / 'passwd.md'}: symlink to" in err and "root:" not in err
 
 
+def test_a_path_that_climbs_out_of_the_folder_is_not_read(tmp_path: Path) -> None:
+    config, posts = make_site(tmp_path)
+    write(posts.parent / "secret.md", POST.format(title="secret"))
+    with pytest.raises(PostError, match="outside the posts folder: not read"):
+        feedwright.read_post(posts / ".." / "secret.md", config)
+
+
 def test_a_link_to_a_folder_outside_is_not_walked(tmp_path: Path) -> None:
     config, posts = make_site(tmp_path)
     write(tmp_path / "elsewhere" / "a.md", POST.format(title="elsewhere"))

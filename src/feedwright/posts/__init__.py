@@ -61,10 +61,12 @@ class Post:
     stripped: int  # control characters removed from the text (XML-illegal ones, DEL, C1)
 
 
-def _text(path: Path, root: Path | None) -> tuple[dict[str, object], str, int, int]:
+def _text(
+    path: Path, root: Path | None, rel: str | None = None
+) -> tuple[dict[str, object], str, int, int]:
     """(front matter, body, characters stripped, mtime) of the post at ``path``."""
     where = str(path)
-    raw, mtime = read_bytes(path, root)
+    raw, mtime = read_bytes(path, root, rel)
     try:
         text = decode_post(raw)
     except DecodeError as exc:
@@ -84,7 +86,7 @@ def read(path: Path, rel: str, source: PostsSource, site: Site) -> Post:
     """Read the post file at ``path`` (``rel``: its POSIX path relative to
     ``source.path``, what its id is made of). The file must be a regular file
     inside ``source.path``. Raises PostError naming ``path``."""
-    meta, body, stripped, mtime = _text(path, source.path)
+    meta, body, stripped, mtime = _text(path, source.path, rel)
     built = _entry.build(meta, body, rel, source, site, mtime, str(path))
     return Post(built, stripped)
 

@@ -30,6 +30,7 @@ import posixpath
 import re
 import unicodedata
 from datetime import date, datetime, tzinfo
+from functools import cache
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -78,6 +79,7 @@ def file_name(rel: str) -> FileName:
     return FileName(rel_stem, fmt, parent, stem, slug, name_date)
 
 
+@cache  # one site URL per config: parsed once
 def tag_prefix(site_url: str) -> str:
     """``tag:host,2000:path/`` (RFC 4151): ids that do not pretend to be links."""
     parts = urlsplit(site_url)
@@ -142,7 +144,9 @@ def derived_link(
                 f"permalink pattern {pattern!r}: unknown placeholder {{{key}}}"
                 f" (use {', '.join('{' + k + '}' for k in PLACEHOLDERS)})"
             )
-        parts[i] = quote(values[key], safe="/" if key == "slug" else "")
+        value = values[key]
+        numeric = key in ("year", "month", "day")  # nothing to quote
+        parts[i] = value if numeric else quote(value, safe="/" if key == "slug" else "")
     return join(site_url, "".join(parts))
 
 

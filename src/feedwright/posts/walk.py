@@ -19,6 +19,7 @@ are listed apart (counted as drafts, never read).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -40,9 +41,10 @@ _KINDS = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISDIR, "a folder"),
 )
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _OPEN_FLAGS = (
     os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
+    | _NOFOLLOW
     | getattr(os, "O_NONBLOCK", 0)  # a FIFO that appeared since the check opens, not blocks
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
@@ -142,33 +144,25 @@ def find(root: Path) -> Found:
     return Found(files, frozenset(drafts), tuple(problems))
 
 
-def read_bytes(path: Path, root: Path | None) -> tuple[bytes, int]:
+def read_bytes(path: Path, root: Path | None, rel: str | None = None) -> tuple[bytes, int]:
     """The bytes of the post file at ``path`` and its modification time (seconds).
 
-    With ``root``, the file must be inside that folder once every link is
-    resolved. The resolved path is then opened one folder at a time without
-    following links, so a link swapped in after the check is refused rather
-    than followed. Raises PostError naming ``path``.
+    With ``root`` (``rel``: the POSIX path of ``path`` relative to it, when
+    known), the file must be inside that folder once every link is resolved:
+    it is opened from ``root`` down one name at a time without following
+    links; a link met on the way is resolved, checked to stay inside, and the
+    walk starts again along the resolved path. A link swapped in meanwhile is
+    refused, never followed. Raises PostError naming ``path``.
     """
     where = os.fspath(path)
     try:
-        real = os.path.realpath(where, strict=True)
-    except OSError as exc:
-        raise PostError(f"cannot read: {exc.strerror or exc}", path=where) from None
-    if root is not None:
-        real_root = os.path.realpath(root)
-        if not _inside(real, real_root):
-            raise PostError(f"resolves to {real}, outside the posts folder: not read", path=where)
-    folder, name = os.path.split(real)
-    try:
-        parent = _open_folder(folder, real_root if root is not None else None)
-        try:
-            st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        if root is None:
+            st = os.stat(where)
             if not stat.S_ISREG(st.st_mode):
                 raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
-            fd = os.open(name, _OPEN_FLAGS, dir_fd=parent)
-        finally:
-            os.close(parent)
+            fd = os.open(where, _OPEN_FLAGS & ~_NOFOLLOW)
+        else:
+            fd = _open_inside(where, os.fspath(root), rel)
         try:
             st = os.fstat(fd)  # what was opened, not what was checked
             if not stat.S_ISREG(st.st_mode):
@@ -185,21 +179,61 @@ def read_bytes(path: Path, root: Path | None) -> tuple[bytes, int]:
     return data, int(st.st_mtime)
 
 
-def _open_folder(folder: str, root: str | None) -> int:
-    """A descriptor of ``folder`` (a resolved path), opened from ``root`` down
-    one name at a time without following links."""
-    if root is None or folder == root:
-        return os.open(folder, _DIR_FLAGS)
-    fd = os.open(root, _DIR_FLAGS)
+class _Link(Exception):  # a signal inside this module, never raised out of it
+    """A link (or ``..``) on the way down: resolve the path before going on."""
+
+
+def _open_inside(where: str, root: str, rel: str | None) -> int:
+    parts = (rel if rel is not None else os.path.relpath(where, root)).split("/")
     try:
-        for part in os.path.relpath(folder, root).split(os.sep):
-            child = os.open(part, _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+        return _walk_down(root, parts, where)
+    except _Link:
+        pass
+    real = os.path.realpath(where, strict=True)
+    real_root = os.path.realpath(root)
+    if not _inside(real, real_root):
+        raise PostError(f"resolves to {real}, outside the posts folder: not read", path=where)
+    try:
+        return _walk_down(real_root, os.path.relpath(real, real_root).split(os.sep), where)
+    except _Link:
+        raise PostError("changed while being read (a link swapped in)", path=where) from None
+
+
+def _walk_down(top: str, parts: list[str], where: str) -> int:
+    """``top``/``parts`` opened one name at a time without following links."""
+    if any(part in ("", ".", "..") for part in parts):
+        raise _Link
+    fd = os.open(top, _DIR_FLAGS)
+    for part in parts[:-1]:
+        try:
+            child = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+        except OSError as exc:
             os.close(fd)
-            fd = child
-    except BaseException:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise _Link from None
+            raise
         os.close(fd)
-        raise
-    return fd
+        fd = child
+    return _open_file(parts[-1], fd, where)
+
+
+def _open_file(name: str, folder: int, where: str) -> int:
+    """The regular file ``name`` of the open ``folder`` (closed here), opened
+    without following a link and without blocking; anything else is never opened."""
+    try:
+        st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            raise _Link
+        if not stat.S_ISREG(st.st_mode):
+            raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
+        try:
+            return os.open(name, _OPEN_FLAGS, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # became a link since the stat
+                raise _Link from None
+            raise
+    finally:
+        os.close(folder)
 
 
 def _read_all(fd: int) -> bytes:
