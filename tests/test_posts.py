@@ -605,6 +605,26 @@ def test_only_http_links_are_kept(tmp_path: Path, link: str) -> None:
     assert entry.enclosures == ()
 
 
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://h.example/a/b.PNG", "image/png"),
+        ("https://h.example/a/b.webp?w=100#x", "image/webp"),
+        ("https://h.example/a.gif#frag/c.png", "image/gif"),
+        ("https://h.png", "image/jpeg"),
+        ("https://h.example/dir.svg/", "image/jpeg"),
+        ("../images/382.tiff?v=1", "image/tiff"),
+        ("https://h.example/a.b.c.avif", "image/avif"),
+    ],
+)
+def test_image_types_come_from_the_path_of_the_url(tmp_path: Path, url: str, kind: str) -> None:
+    post = tmp_path / "posts" / "p.md"
+    post.parent.mkdir()
+    post.write_text(f"---\ntitle: p\nthumbnail: '{url}'\n---\n")
+    entry = read(post, post.parent)
+    assert entry is not None and [e.type for e in entry.enclosures] == [kind]
+
+
 def test_slug_front_matter_overrides_the_file_name(result: CheckReport) -> None:
     entry = by_origin(result)["traps/slug-override.md"]
     assert entry.link == "https://news.example.com/2023/01/19/custom-slug/"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -348,6 +349,7 @@ def test_two_posts_with_one_id_are_both_named(
     assert main(["check", "-c", str(config)]) == 1
     err = capsys.readouterr().err
     assert err.count("is also the id of") == 4
+    assert pickle.loads(pickle.dumps(report)) == report  # reports cross processes
 
 
 def test_two_posts_with_one_slug_and_date_share_a_link_and_are_named(tmp_path: Path) -> None:
