@@ -17,9 +17,6 @@ from pathlib import Path
 import nh3
 import pytest
 
-from feedwright.config import FeedSource
-from feedwright.model import Body, Enclosure, Entry, Person, Provenance
-from feedwright.packing import entry_values, from_values
 from feedwright.sanitize import (
     _ATTRIBUTES,
     _CLEAN_CONTENT_TAGS,
@@ -34,7 +31,6 @@ from feedwright.sanitize import (
     sanitize_html,
 )
 from feedwright.sources import feeds
-from feedwright.sources.feeds import ParsedFeed
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -213,49 +209,6 @@ def test_each_base_keeps_its_own_cleaner() -> None:
     second = sanitize_html(html_text, "https://two.example/")
     assert 'href="https://one.example/x"' in first
     assert 'href="https://two.example/x"' in second
-
-
-# --------------------------------------------------------------------------- packing
-
-
-def test_parsed_entries_survive_packing() -> None:
-    source = Provenance(url="https://f.example/feed", title="F", link="https://f.example/")
-    entry = Entry(
-        id="e1",
-        title="T",
-        published=NOW,
-        updated=NOW,
-        link="https://f.example/1",
-        authors=(Person("Ann", "ann@f.example", "https://f.example/ann"),),
-        categories=("A", "B"),
-        tags=("t",),
-        summary="<p>s</p>",
-        content="<p>c</p>",
-        body=Body(text="x", format="html", base_url="https://f.example/", digest="d"),
-        enclosures=(Enclosure("https://f.example/a.mp3", "audio/mpeg", 12),),
-        source=source,
-        language="en",
-        origin="https://f.example/feed",
-    )
-    feed = ParsedFeed(
-        title="F",
-        link="https://f.example/",
-        feed_id="urn:f",
-        entries=[entry, Entry(id="e2", title="", published=NOW, updated=NOW)],
-        bozo="note",
-        undated_ids=frozenset({"e2"}),
-    )
-    assert [from_values(entry_values(e)) for e in feed.entries] == feed.entries
-
-
-def test_sample_feeds_survive_packing() -> None:
-    for name in ("rss20.xml", "hostile-html.xml", "atom10-xmlbase.xml"):
-        url = f"https://feeds.example/{name}"
-        parsed = feeds.parse_feed(
-            (DATA / name).read_bytes(), url=url, headers={}, source=FeedSource(url=url), now=NOW
-        )
-        assert parsed.entries
-        assert [from_values(entry_values(e)) for e in parsed.entries] == parsed.entries
 
 
 # --------------------------------------------------------------------------- saving in batches

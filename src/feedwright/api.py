@@ -86,6 +86,7 @@ class CheckReport:
     drafts: int
     feeds: int  # remote feeds configured
     problems: list[PostError] = field(default_factory=list)
+    stripped: int = 0  # characters XML (or YAML) cannot carry, removed from the posts
 
     def scheduled(self, now: datetime) -> int:
         """How many posts are dated after ``now`` (published when their time comes)."""
@@ -103,10 +104,11 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         read = read_posts(cfg, None, found, pool)
     return CheckReport(
         config=cfg.path,
-        posts=read.entries,
+        posts=read.every,
         drafts=read.drafts,
         feeds=len(cfg.feed_sources),
         problems=read.problems,
+        stripped=read.stripped,
     )
 
 
@@ -165,12 +167,14 @@ def read_post(path: str | Path, config: ConfigLike) -> Entry | None:
     from . import posts
 
     cfg = _config(config)
-    file = Path(path).absolute()
+    file = Path(path)
+    absolute = file.absolute()
     source = next(
-        (s for s in cfg.posts_sources if file.is_relative_to(s.path)),
-        PostsSource(path=file.parent),
+        (s for s in cfg.posts_sources if absolute.is_relative_to(s.path)),
+        PostsSource(path=absolute.parent),
     )
-    return posts.read(file, file.relative_to(source.path).as_posix(), source, cfg.site).entry
+    rel = absolute.relative_to(source.path).as_posix()
+    return posts.read(file, rel, source, cfg.site).entry
 
 
 def parse_feed(
