@@ -146,27 +146,59 @@ def _refuse_tags(raw: str) -> None:
         loader.dispose()
 
 
-def _check_expansion(root: yaml.Node) -> None:
-    """Count the values a reader of the data would meet, aliases expanded; the
-    line named is the top-level key whose value runs over."""
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _construct(root: yaml.Node) -> Any:
+    """The data of a composed document, under our scalar rules: every scalar is
+    text except true/false/null. Values reached through aliases count against
+    MAX_YAML_NODES (billion laughs); the line named is the top-level key whose
+    value runs over. (PyYAML's general constructor does the same for our three
+    scalar kinds, at several times the cost.)"""
     budget = MAX_YAML_NODES
-    tops = root.value if isinstance(root, yaml.MappingNode) else [(root, root)]
-    for key, value in tops:
-        stack: list[yaml.Node] = [value]
-        while stack:
-            node = stack.pop()
-            budget -= 1
-            if budget < 0:
+    top: Any = None  # the top-level key being built
+
+    def build(node: yaml.Node, outermost: bool = False) -> Any:
+        nonlocal budget, top
+        budget -= 1
+        if budget < 0:
+            raise _Mistake(
+                f"front matter expands to more than {MAX_YAML_NODES} values through YAML aliases",
+                _line((top or node).start_mark),
+            )
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _BOOL_TAG:
+                return node.value.lower() == "true"
+            if node.tag == _NULL_TAG:
+                return None
+            return node.value
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item) for item in node.value]
+        assert isinstance(node, yaml.MappingNode)
+        data: dict[Any, Any] = {}
+        own: list[tuple[Any, Any]] = []
+        for key_node, value_node in node.value:
+            if outermost:
+                top = key_node
+            if key_node.tag == _MERGE_TAG:  # ``<<: *defaults``: keys of its own win
+                merged = build(value_node)
+                for part in merged if isinstance(merged, list) else [merged]:
+                    if isinstance(part, dict):
+                        data.update(part)
+                continue
+            key = build(key_node)
+            if isinstance(key, list | dict):
                 raise _Mistake(
-                    f"front matter expands to more than {MAX_YAML_NODES} values"
-                    " through YAML aliases",
-                    _line(key.start_mark),
+                    "front matter is not valid YAML: a key that is a list or a mapping",
+                    _line(key_node.start_mark),
                 )
-            if isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-            elif isinstance(node, yaml.MappingNode):
-                for pair in node.value:
-                    stack.extend(pair)
+            own.append((key, build(value_node)))
+        data.update(own)
+        return data
+
+    return build(root, outermost=True)
 
 
 class _Fenced(BaseHandler):
@@ -200,11 +232,11 @@ class YAMLHandler(_Fenced):
             node = loader.get_single_node()
             if node is None:
                 return {}
-            if "*" in fm:
-                _check_expansion(node)
-            data = loader.construct_document(node)
+            data = _construct(node)
         except yaml.YAMLError as exc:
             raise _yaml_mistake(exc) from None
+        except RecursionError:
+            raise _Mistake("front matter is nested too deeply") from None
         finally:
             loader.dispose()
         return _mapping(data, "YAML")
