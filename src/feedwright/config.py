@@ -82,6 +82,8 @@ class Fetch:
     max_bytes: int = 10 * 1000 * 1000
     concurrency: int = 32
     user_agent: str | None = None  # None: "feedwright/<version> (+site.url)"
+    # The network backend: our asyncio one (remote/aionet.py) or httpx's own client.
+    transport: Literal["asyncio", "httpx"] = "asyncio"
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +431,10 @@ def parse(text: str, path: Path) -> Config:
         max_bytes=fet.get("max_bytes", _size, 10 * 1000 * 1000),
         concurrency=fet.get("concurrency", _int(1), 32),
         user_agent=fet.get("user_agent", _str, None),
+        transport=cast(
+            Literal["asyncio", "httpx"],
+            fet.get("transport", _choice("asyncio", "httpx"), "asyncio"),
+        ),
     )
     fet.finish()
 

@@ -37,9 +37,9 @@ from datetime import datetime
 
 from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
+from .remote.fetch import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
+from .remote.parse import parse_feed
 from .schedule import next_check
-from .sources.feeds import parse_feed
-from .sources.http import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
 from .store import EntryRow, SourceState, Store, entry_row
 
 # Below this many bodies, starting worker processes costs more than it saves.

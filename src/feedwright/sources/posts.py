@@ -99,7 +99,7 @@ from ..decode import DecodeError, decode_post
 from ..exceptions import PostError
 from ..model import Body, BodyFormat, Enclosure, Entry, Person
 from ..packing import cached_entry, new_entry, pack, pack_for_cache, unpack
-from ..sanitize import safe_url
+from ..remote.sanitize import safe_url
 from ..text import category_key, join_url, strip_xml_illegal
 from .files import POST_SUFFIXES, Stamp
 

@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 import nh3
 
-from .text import strip_xml_illegal
+from ..text import strip_xml_illegal
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 

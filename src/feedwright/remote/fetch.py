@@ -1,0 +1,559 @@
+"""Fetch a remote feed's bytes over HTTP, politely and safely.
+
+One :class:`Fetcher` serves a whole refresh round with one keep-alive pool of
+``fetch.concurrency`` connections: :class:`aionet.Transport` (httpcore on
+plain asyncio, ``fetch.transport: asyncio``, the default) or httpx's own
+client (``fetch.transport: httpx``, and for every URL an HTTP proxy from the
+environment applies to). For each :class:`FetchRequest` it::
+
+    resolve the host once (guard.py), connect to the addresses resolved
+    GET url  (User-Agent, Accept: feed types, Accept-Encoding: gzip, deflate,
+              If-None-Match / If-Modified-Since when known, cookies it set)
+      3xx    -> follow by hand, at most MAX_REDIRECTS hops; loops end; only
+                http(s); never somewhere more private (guard.py)
+      304    -> FetchResponse(status=304, content=b"")
+      2xx    -> stream the body, decoding it ourselves, and stop once the
+                *decoded* size passes fetch.max_bytes (gzip bombs stay small)
+      HTML   -> follow its <link rel="alternate"> feed, once (discover.py)
+      410    -> GoneError; 429/503 -> RateLimitedError;
+      other  -> FetchError(status=...); Retry-After on any of them -> .retry_after
+
+Every status is classified in one place (:meth:`Fetcher._classify`). The
+whole fetch, name lookups, redirects and discovery included, must finish
+within ``fetch.timeout``: a server dripping one byte a second is cut off. At
+most ``fetch.concurrency`` fetches run at once, and at most :data:`PER_HOST`
+to any one host. Cookies a server sets live for one fetch (a consent or bot
+check that redirects gets them back on the next hop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import re
+import ssl
+import urllib.request
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    # httpcore asks "import sniffio" several times per request; when it is not
+    # installed, each failed import searches sys.path (~0.3 ms a request). A
+    # None entry makes the same ImportError immediate.
+    import sys
+
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+from .. import __version__, config
+from ..exceptions import FetchError, GoneError, RateLimitedError, TooLargeError
+from . import aionet
+from .discover import charset, discover_feed, is_html
+from .guard import Guard, Resolver, system_resolver
+from .wire import Decoder, parse_max_age, parse_retry_after
+
+MAX_REDIRECTS = 5
+PER_HOST = 4  # concurrent fetches to one host: enough to be quick, few enough to be polite
+
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
+    "application/json;q=0.8, text/html;q=0.5, */*;q=0.1"
+)
+# We decode bodies ourselves (see wire.Decoder), so only advertise what it can undo.
+ACCEPT_ENCODING = "gzip, deflate"
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+# Headers describing the encoded transfer, wrong once the body is decoded.
+_TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    url: str  # what to fetch now (a remembered permanent-redirect target if any)
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResponse:
+    """What one fetch brought back: the body and the headers that matter later."""
+
+    url: str  # final URL after redirects (and discovery)
+    status: int  # 2xx (normally 200) or 304
+    content: bytes  # decoded body; b"" for 304
+    headers: Mapping[str, str]  # lower-case names, as feedparser wants them
+    etag: str | None
+    last_modified: str | None
+    # The URL to use from now on: set when every redirect hop was permanent
+    # (301/308), or when the feed was discovered from an HTML page (a reader
+    # subscribes to the feed, not the page).
+    permanent_url: str | None
+    max_age: timedelta | None  # Cache-Control max-age, if any
+    discovered_from: str | None  # the HTML page whose <link rel="alternate"> led here
+
+
+def default_user_agent(site_url: str) -> str:
+    """``feedwright/<version> (+<site_url>)``: lets a feed's owner see who polls and why."""
+    return f"feedwright/{__version__} (+{site_url})"
+
+
+@functools.cache
+def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    # Loading the CA bundle takes 0.06-0.2 s, and the daemon makes a Fetcher
+    # every round: one context serves them all (it is never changed). httpx
+    # reads SSL_CERT_FILE / SSL_CERT_DIR, so those are the cache key.
+    return httpx.create_ssl_context()
+
+
+def tls_context() -> ssl.SSLContext:
+    """The CA bundle httpx trusts (certifi, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``)."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Exchange:
+    """The final non-redirect response of one GET, its body read (or not needed)."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    hops: int
+    all_permanent: bool
+
+
+class Fetcher:
+    """Fetches feeds with one shared connection pool; use as ``async with Fetcher(...)``.
+
+    ``resolver`` answers name lookups (default: the system's); ``transport``
+    replaces the network altogether (an httpx transport, sent requests the
+    way the httpx path sends them).
+    """
+
+    def __init__(
+        self,
+        settings: config.Fetch,
+        *,
+        user_agent: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._settings = settings
+        self._seconds = settings.timeout.total_seconds()
+        self._guard = Guard(resolver or system_resolver)
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "Connection": "keep-alive",
+        }
+        self._extensions = {"timeout": httpx.Timeout(self._seconds).as_dict()}
+        self._transport = transport
+        self._proxies = {k: v for k, v in urllib.request.getproxies().items() if v}
+        self._clients: dict[str, httpx.AsyncClient] = {}  # the httpx path, see _client
+        self._fast: aionet.Transport | None = None
+        if transport is None and settings.transport == "asyncio":
+            # Sent to directly, not through a client: see aionet's docstring.
+            self._fast = aionet.Transport(
+                ssl_context=tls_context(),
+                max_connections=settings.concurrency,
+                timeout=self._seconds,
+                pins=self._guard.pinned,
+            )
+        # Fetches wait here, not in the pool, so the pool timeout never fires
+        # on a big round and each fetch's deadline starts when it really starts.
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        if self._fast is not None:
+            await self._fast.aclose()
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    async def fetch(self, request: FetchRequest, *, now: datetime) -> FetchResponse:
+        """Fetch one feed; raise a FetchError subclass naming ``request.url`` on failure."""
+        _check_scheme(request.url, request.url)
+        host = _host(request.url, request.url)
+        per_host = self._hosts.setdefault(host, asyncio.Semaphore(PER_HOST))
+        async with per_host, self._slots:
+            try:
+                async with asyncio.timeout(self._seconds):
+                    return await self._fetch(request, now)
+            except TimeoutError:
+                raise FetchError(f"timed out after {self._seconds:g}s", url=request.url) from None
+
+    async def _fetch(self, request: FetchRequest, now: datetime) -> FetchResponse:
+        first = await self._get(request.url, request, request.etag, request.last_modified, now)
+        if first.status == 304 or not is_html(first.headers, first.content):
+            return _response(first, permanent=first.all_permanent, discovered_from=None)
+        feed_url = discover_feed(first.content, first.url, charset(first.headers))
+        if feed_url is None:
+            return _response(first, permanent=first.all_permanent, discovered_from=None)
+        _check_scheme(feed_url, request.url)
+        await self._check_hop(first.url, feed_url, request.url)
+        # The stored validators belong to whatever we fetched last time, which
+        # was not this feed (else we would not have come through the page).
+        feed = await self._get(feed_url, request, None, None, now)
+        remembered = feed.url if feed.all_permanent or feed.hops == 0 else feed_url
+        return _response(feed, permanent=True, url=remembered, discovered_from=request.url)
+
+    async def _get(
+        self,
+        url: str,
+        request: FetchRequest,
+        etag: str | None,
+        last_modified: str | None,
+        now: datetime,
+    ) -> _Exchange:
+        """GET ``url``, following redirects by hand; classify the final status."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        _check_scheme(url, request.url)
+        visited = [url]
+        all_permanent = True
+        cookies: httpx.Cookies | None = None
+        while True:
+            sent = dict(headers)
+            if cookies:
+                probe = httpx.Request("GET", url)
+                cookies.set_cookie_header(probe)
+                if "cookie" in probe.headers:
+                    sent["Cookie"] = probe.headers["cookie"]
+            try:
+                try:
+                    response = await self._send(url, sent, request.url)
+                except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                    # A kept-alive connection the server closed as we reused it
+                    # fails before any answer; a GET may be sent again, once.
+                    response = await self._send(url, sent, request.url)
+                try:
+                    status = response.status_code
+                    location = response.headers.get("location", "").strip()
+                    if status in _REDIRECTS and location:
+                        all_permanent = all_permanent and status in _PERMANENT
+                        target = _join(url, location, request.url)
+                        if "set-cookie" in response.headers:
+                            cookies = cookies or httpx.Cookies()
+                            response.request = httpx.Request("GET", url)
+                            cookies.extract_cookies(response)
+                    else:
+                        self._classify(response, url, request, now)
+                        content = b""
+                        if status != 304:
+                            content = await self._read(response, request.url)
+                        else:
+                            # Reading the (empty) body hands the connection back to
+                            # the pool; unread, httpcore closes it and every 304
+                            # would pay for a new connection.
+                            async for _ in response.stream:  # type: ignore[union-attr]
+                                pass
+                        return _Exchange(
+                            url=url,
+                            status=status,
+                            headers=response.headers,
+                            content=content,
+                            hops=len(visited) - 1,
+                            all_permanent=all_permanent and len(visited) > 1,
+                        )
+                finally:
+                    await response.aclose()
+            except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
+                raise FetchError(_network_reason(exc), url=request.url) from None
+            if target in visited:
+                chain = " -> ".join([*visited[visited.index(target) :], target])
+                raise FetchError(f"redirect loop: {chain}", url=request.url, status=status)
+            if len(visited) > MAX_REDIRECTS:
+                raise FetchError(
+                    f"too many redirects (more than {MAX_REDIRECTS})",
+                    url=request.url,
+                    status=status,
+                )
+            _check_scheme(target, request.url)
+            await self._check_hop(url, target, request.url)
+            visited.append(target)
+            url = target
+
+    async def _check_hop(self, origin: str, target: str, url: str) -> None:
+        await self._guard.check_hop(_host(origin, url), _host(target, url), target, url)
+
+    # ----------------------------------------------------------------------- sending
+
+    def _proxied(self, url: httpx.URL) -> bool:
+        """Whether an HTTP proxy from the environment carries requests to ``url``."""
+        if not self._proxies or self._transport is not None:
+            return False
+        if not (self._proxies.get(url.scheme) or self._proxies.get("all")):
+            return False
+        return not urllib.request.proxy_bypass(url.host)
+
+    async def _send(self, url: str, headers: dict[str, str], origin: str) -> httpx.Response:
+        """One GET to the addresses the guard resolved, its body not read yet
+        (the caller closes the response).
+
+        The response's ``request`` is set only when it went through an
+        ``httpx.Request`` (not the aionet fast path)."""
+        plain = aionet.split_url(url)
+        parsed = None if plain is not None else httpx.URL(url)
+        if parsed is not None and not parsed.host:
+            raise httpx.InvalidURL(f"no host in {url!r}")
+        if self._proxies and self._proxied(parsed or httpx.URL(url)):
+            return await self._via_httpx(parsed or httpx.URL(url), headers, None)
+        host = plain[1].decode("ascii") if plain is not None else (parsed or httpx.URL(url)).host
+        addresses = await self._guard.addresses(host, origin)
+        if self._fast is not None:
+            if plain is not None:
+                try:
+                    sent = [
+                        (name.encode("ascii"), value.encode("ascii"))
+                        for name, value in {**self._headers, **headers}.items()
+                    ]
+                except UnicodeEncodeError:
+                    pass  # httpx's Request reports it
+                else:
+                    fast = await self._fast.get(url, sent)
+                    assert fast is not None
+                    return fast
+            request = httpx.Request(
+                "GET", url, headers={**self._headers, **headers}, extensions=self._extensions
+            )
+            response = await self._fast.handle_async_request(request)
+            response.request = request
+            return response
+        target = parsed or httpx.URL(url)
+        for n, address in enumerate(addresses):
+            try:
+                return await self._via_httpx(target, headers, address)
+            except httpx.ConnectError:
+                if n == len(addresses) - 1:
+                    raise
+        raise AssertionError("unreachable: a guard answer is never empty")
+
+    async def _via_httpx(
+        self, url: httpx.URL, headers: dict[str, str], address: str | None
+    ) -> httpx.Response:
+        """GET through httpx: to ``address`` with ``url``'s Host header and TLS
+        server name when given, else (a proxy) to ``url`` as it is."""
+        extensions: dict[str, object] = dict(self._extensions)
+        sent = {**self._headers, **headers}
+        if address is not None:
+            sent["Host"] = url.netloc.decode("ascii")
+            if url.scheme == "https":
+                extensions["sni_hostname"] = url.host
+            url = url.copy_with(host=address)
+        request = httpx.Request("GET", url, headers=sent, extensions=extensions)
+        if self._transport is not None:
+            response = await self._transport.handle_async_request(request)
+            response.request = request
+            return response
+        return await self._client(request, proxied=address is None).send(request, stream=True)
+
+    def _client(self, request: httpx.Request, *, proxied: bool) -> httpx.AsyncClient:
+        # httpcore pools connections by scheme, host and port; with the address
+        # in the URL, two HTTPS sites on one address would share a connection
+        # made with the first one's server name. One client per server name
+        # keeps them apart.
+        key = "proxy" if proxied else str(request.extensions.get("sni_hostname", ""))
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = httpx.AsyncClient(
+                verify=tls_context(),
+                timeout=httpx.Timeout(self._seconds),
+                limits=httpx.Limits(
+                    max_connections=self._settings.concurrency,
+                    max_keepalive_connections=self._settings.concurrency,
+                ),
+                follow_redirects=False,
+                trust_env=proxied,
+            )
+        return client
+
+    # ----------------------------------------------------------------------- answers
+
+    def _classify(
+        self, response: httpx.Response, url: str, request: FetchRequest, now: datetime
+    ) -> None:
+        """Raise the error a final (non-redirect) status of ``url`` means;
+        return for 2xx and 304."""
+        status = response.status_code
+        if 200 <= status < 300 or status == 304:
+            return
+        where = "" if url == request.url else f" (at {url})"
+        reason = f"HTTP {status} {response.reason_phrase}".rstrip() + where
+        retry_after = None
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now=now)
+            if retry_after is not None:
+                reason += f"; retry after {retry_after.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"
+        if status == 410:
+            raise GoneError(
+                f"{reason}: the feed is gone; not polled again", url=request.url, status=status
+            )
+        if status in (429, 503):
+            raise RateLimitedError(reason, url=request.url, status=status, retry_after=retry_after)
+        if 300 <= status < 400:
+            reason += " without a Location header"
+        raise FetchError(reason, url=request.url, status=status, retry_after=retry_after)
+
+    async def _read(self, response: httpx.Response, url: str) -> bytes:
+        """The decoded body, refused as soon as it would pass ``max_bytes``."""
+        cap = self._settings.max_bytes
+        length = response.headers.get("content-length", "").strip()
+        if length.isdigit() and int(length) > cap:
+            raise TooLargeError(
+                f"body of {int(length):,} bytes is over the {cap:,}-byte limit (fetch.max_bytes)",
+                url=url,
+                status=response.status_code,
+            )
+        if response.is_stream_consumed:
+            # A transport that hands over a response already read (httpx's
+            # MockTransport given ``content=``): httpx decoded it already.
+            decoder = Decoder("identity", url)
+            stream: AsyncIterator[bytes] = _once(response.content)
+        else:
+            decoder = Decoder(response.headers.get("content-encoding", ""), url)
+            stream = response.aiter_raw()
+        chunks: list[bytes] = []
+        size = 0
+        async for raw in stream:
+            chunk = decoder.decode(raw, cap - size + 1)
+            size += len(chunk)
+            if size > cap:
+                break
+            chunks.append(chunk)
+        else:
+            tail = decoder.flush(cap - size + 1)
+            size += len(tail)
+            chunks.append(tail)
+        if size > cap:
+            raise TooLargeError(
+                f"body is over the {cap:,}-byte limit (fetch.max_bytes)"
+                + (" once decoded" if decoder.compressed else ""),
+                url=url,
+                status=response.status_code,
+            )
+        return b"".join(chunks)
+
+
+async def fetch_or_error(
+    fetcher: Fetcher, request: FetchRequest, *, now: datetime
+) -> FetchResponse | FetchError:
+    """One fetch, its failure a value: one bad feed cannot stop the round."""
+    try:
+        return await fetcher.fetch(request, now=now)
+    except FetchError as exc:
+        return exc
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _response(
+    exchange: _Exchange, *, permanent: bool, discovered_from: str | None, url: str | None = None
+) -> FetchResponse:
+    headers = {
+        name: value for name, value in exchange.headers.items() if name not in _TRANSFER_HEADERS
+    }
+    return FetchResponse(
+        url=exchange.url,
+        status=exchange.status,
+        content=exchange.content,
+        headers=headers,
+        etag=exchange.headers.get("etag"),
+        last_modified=exchange.headers.get("last-modified"),
+        permanent_url=(url or exchange.url) if permanent else None,
+        max_age=parse_max_age(exchange.headers.get("cache-control")),
+        discovered_from=discovered_from,
+    )
+
+
+def _check_scheme(target: str, url: str) -> None:
+    scheme = target.split(":", 1)[0].lower() if ":" in target else ""
+    if scheme not in ("http", "https"):
+        shown = target if len(target) <= 200 else target[:200] + "..."
+        raise FetchError(f"refused non-HTTP URL {shown!r} (only http and https)", url=url)
+
+
+def _join(base: str, href: str, url: str) -> str:
+    try:
+        return str(httpx.URL(base).join(href))
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise FetchError(f"invalid redirect target {href[:200]!r}: {exc}", url=url) from None
+
+
+def _host(target: str, url: str) -> str:
+    plain = aionet.split_url(target)
+    if plain is not None:
+        return plain[1].decode("ascii")  # lowercase already
+    try:
+        host = httpx.URL(target).host
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise FetchError(f"invalid URL {target[:200]!r}: {exc}", url=url) from None
+    if not host:
+        raise FetchError(f"URL has no host: {target[:200]!r}", url=url)
+    return host.lower()
+
+
+def _strip_errno(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+
+
+def _network_reason(exc: BaseException) -> str:
+    """A short line for a failed exchange: what went wrong, without a traceback's worth."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {
+            httpx.ConnectTimeout: " connecting",
+            httpx.ReadTimeout: " waiting for the server",
+            httpx.WriteTimeout: " sending the request",
+            httpx.PoolTimeout: " waiting for a free connection",
+        }.get(type(exc), "")
+        return "timed out" + phase
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {_strip_errno(exc)}"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return f"HTTP protocol error: {_strip_errno(exc)}"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError):
+        return f"invalid URL: {_strip_errno(exc)}"
+    return f"network error: {_strip_errno(exc)}"
+
+
+__all__ = [
+    "MAX_REDIRECTS",
+    "FetchRequest",
+    "FetchResponse",
+    "Fetcher",
+    "Resolver",
+    "default_user_agent",
+    "fetch_or_error",
+    "tls_context",
+]
