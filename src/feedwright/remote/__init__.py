@@ -4,6 +4,7 @@
 
     fetch.py      the Fetcher: conditional GET, redirects by hand, cookies for one
                   fetch, size caps, every status classified in one place
+      send.py     which backend, to which address (proxies from the environment)
       guard.py    each host resolved once, checked (SSRF) and pinned
       aionet.py   httpcore on plain asyncio: the measured fast network backend
       wire.py     the body under a cap (Content-Encoding undone), Retry-After,

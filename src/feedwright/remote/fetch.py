@@ -29,11 +29,6 @@ check that redirects gets them back on the next hop).
 from __future__ import annotations
 
 import asyncio
-import functools
-import os
-import re
-import ssl
-import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,33 +37,16 @@ from typing import Self
 
 import httpx
 
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    # httpcore asks "import sniffio" several times per request; when it is not
-    # installed, each failed import searches sys.path (~0.3 ms a request). A
-    # None entry makes the same ImportError immediate.
-    import sys
-
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
 from .. import __version__, config
 from ..exceptions import FetchError, GoneError, RateLimitedError, TooLargeError
 from . import aionet
 from .discover import charset, discover_feed, is_html
 from .guard import Guard, Resolver, system_resolver
-from .wire import Decoder, parse_max_age, parse_retry_after
+from .send import Sender
+from .wire import Decoder, network_reason, parse_max_age, parse_retry_after
 
 MAX_REDIRECTS = 5
 PER_HOST = 4  # concurrent fetches to one host: enough to be quick, few enough to be polite
-
-ACCEPT = (
-    "application/atom+xml, application/rss+xml, application/feed+json, "
-    "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
-    "application/json;q=0.8, text/html;q=0.5, */*;q=0.1"
-)
-# We decode bodies ourselves (see wire.Decoder), so only advertise what it can undo.
-ACCEPT_ENCODING = "gzip, deflate"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
@@ -106,19 +84,6 @@ def default_user_agent(site_url: str) -> str:
     return f"feedwright/{__version__} (+{site_url})"
 
 
-@functools.cache
-def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
-    # Loading the CA bundle takes 0.06-0.2 s, and the daemon makes a Fetcher
-    # every round: one context serves them all (it is never changed). httpx
-    # reads SSL_CERT_FILE / SSL_CERT_DIR, so those are the cache key.
-    return httpx.create_ssl_context()
-
-
-def tls_context() -> ssl.SSLContext:
-    """The CA bundle httpx trusts (certifi, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``)."""
-    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
 @dataclass(frozen=True, slots=True)
 class _Exchange:
     """The final non-redirect response of one GET, its body read (or not needed)."""
@@ -150,25 +115,7 @@ class Fetcher:
         self._settings = settings
         self._seconds = settings.timeout.total_seconds()
         self._guard = Guard(resolver or system_resolver)
-        self._headers = {
-            "User-Agent": user_agent,
-            "Accept": ACCEPT,
-            "Accept-Encoding": ACCEPT_ENCODING,
-            "Connection": "keep-alive",
-        }
-        self._extensions = {"timeout": httpx.Timeout(self._seconds).as_dict()}
-        self._transport = transport
-        self._proxies = {k: v for k, v in urllib.request.getproxies().items() if v}
-        self._clients: dict[str, httpx.AsyncClient] = {}  # the httpx path, see _client
-        self._fast: aionet.Transport | None = None
-        if transport is None and settings.transport == "asyncio":
-            # Sent to directly, not through a client: see aionet's docstring.
-            self._fast = aionet.Transport(
-                ssl_context=tls_context(),
-                max_connections=settings.concurrency,
-                timeout=self._seconds,
-                pins=self._guard.pinned,
-            )
+        self._sender = Sender(settings, self._guard, user_agent=user_agent, transport=transport)
         # Fetches wait here, not in the pool, so the pool timeout never fires
         # on a big round and each fetch's deadline starts when it really starts.
         self._slots = asyncio.Semaphore(settings.concurrency)
@@ -186,12 +133,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        if self._fast is not None:
-            await self._fast.aclose()
-        if self._transport is not None:
-            await self._transport.aclose()
+        await self._sender.aclose()
 
     async def fetch(self, request: FetchRequest, *, now: datetime) -> FetchResponse:
         """Fetch one feed; raise a FetchError subclass naming ``request.url`` on failure."""
@@ -247,11 +189,11 @@ class Fetcher:
                     sent["Cookie"] = probe.headers["cookie"]
             try:
                 try:
-                    response = await self._send(url, sent, request.url)
+                    response = await self._sender.send(url, sent, request.url)
                 except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                     # A kept-alive connection the server closed as we reused it
                     # fails before any answer; a GET may be sent again, once.
-                    response = await self._send(url, sent, request.url)
+                    response = await self._sender.send(url, sent, request.url)
                 try:
                     status = response.status_code
                     location = response.headers.get("location", "").strip()
@@ -284,7 +226,7 @@ class Fetcher:
                 finally:
                     await response.aclose()
             except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
-                raise FetchError(_network_reason(exc), url=request.url) from None
+                raise FetchError(network_reason(exc), url=request.url) from None
             if target in visited:
                 chain = " -> ".join([*visited[visited.index(target) :], target])
                 raise FetchError(f"redirect loop: {chain}", url=request.url, status=status)
@@ -301,97 +243,6 @@ class Fetcher:
 
     async def _check_hop(self, origin: str, target: str, url: str) -> None:
         await self._guard.check_hop(_host(origin, url), _host(target, url), target, url)
-
-    # ----------------------------------------------------------------------- sending
-
-    def _proxied(self, url: httpx.URL) -> bool:
-        """Whether an HTTP proxy from the environment carries requests to ``url``."""
-        if not self._proxies or self._transport is not None:
-            return False
-        if not (self._proxies.get(url.scheme) or self._proxies.get("all")):
-            return False
-        return not urllib.request.proxy_bypass(url.host)
-
-    async def _send(self, url: str, headers: dict[str, str], origin: str) -> httpx.Response:
-        """One GET to the addresses the guard resolved, its body not read yet
-        (the caller closes the response).
-
-        The response's ``request`` is set only when it went through an
-        ``httpx.Request`` (not the aionet fast path)."""
-        plain = aionet.split_url(url)
-        parsed = None if plain is not None else httpx.URL(url)
-        if parsed is not None and not parsed.host:
-            raise httpx.InvalidURL(f"no host in {url!r}")
-        if self._proxies and self._proxied(parsed or httpx.URL(url)):
-            return await self._via_httpx(parsed or httpx.URL(url), headers, None)
-        host = plain[1].decode("ascii") if plain is not None else (parsed or httpx.URL(url)).host
-        addresses = await self._guard.addresses(host, origin)
-        if self._fast is not None:
-            if plain is not None:
-                try:
-                    sent = [
-                        (name.encode("ascii"), value.encode("ascii"))
-                        for name, value in {**self._headers, **headers}.items()
-                    ]
-                except UnicodeEncodeError:
-                    pass  # httpx's Request reports it
-                else:
-                    fast = await self._fast.get(url, sent)
-                    assert fast is not None
-                    return fast
-            request = httpx.Request(
-                "GET", url, headers={**self._headers, **headers}, extensions=self._extensions
-            )
-            response = await self._fast.handle_async_request(request)
-            response.request = request
-            return response
-        target = parsed or httpx.URL(url)
-        for n, address in enumerate(addresses):
-            try:
-                return await self._via_httpx(target, headers, address)
-            except httpx.ConnectError:
-                if n == len(addresses) - 1:
-                    raise
-        raise AssertionError("unreachable: a guard answer is never empty")
-
-    async def _via_httpx(
-        self, url: httpx.URL, headers: dict[str, str], address: str | None
-    ) -> httpx.Response:
-        """GET through httpx: to ``address`` with ``url``'s Host header and TLS
-        server name when given, else (a proxy) to ``url`` as it is."""
-        extensions: dict[str, object] = dict(self._extensions)
-        sent = {**self._headers, **headers}
-        if address is not None:
-            sent["Host"] = url.netloc.decode("ascii")
-            if url.scheme == "https":
-                extensions["sni_hostname"] = url.host
-            url = url.copy_with(host=address)
-        request = httpx.Request("GET", url, headers=sent, extensions=extensions)
-        if self._transport is not None:
-            response = await self._transport.handle_async_request(request)
-            response.request = request
-            return response
-        return await self._client(request, proxied=address is None).send(request, stream=True)
-
-    def _client(self, request: httpx.Request, *, proxied: bool) -> httpx.AsyncClient:
-        # httpcore pools connections by scheme, host and port; with the address
-        # in the URL, two HTTPS sites on one address would share a connection
-        # made with the first one's server name. One client per server name
-        # keeps them apart.
-        key = "proxy" if proxied else str(request.extensions.get("sni_hostname", ""))
-        client = self._clients.get(key)
-        if client is None:
-            client = self._clients[key] = httpx.AsyncClient(
-                verify=tls_context(),
-                timeout=httpx.Timeout(self._seconds),
-                limits=httpx.Limits(
-                    max_connections=self._settings.concurrency,
-                    max_keepalive_connections=self._settings.concurrency,
-                ),
-                follow_redirects=False,
-                trust_env=proxied,
-            )
-        return client
 
     # ----------------------------------------------------------------------- answers
 
@@ -523,30 +374,6 @@ def _host(target: str, url: str) -> str:
     return host.lower()
 
 
-def _strip_errno(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return re.sub(r"^\[Errno -?\d+\]\s*", "", text)
-
-
-def _network_reason(exc: BaseException) -> str:
-    """A short line for a failed exchange: what went wrong, without a traceback's worth."""
-    if isinstance(exc, httpx.TimeoutException):
-        phase = {
-            httpx.ConnectTimeout: " connecting",
-            httpx.ReadTimeout: " waiting for the server",
-            httpx.WriteTimeout: " sending the request",
-            httpx.PoolTimeout: " waiting for a free connection",
-        }.get(type(exc), "")
-        return "timed out" + phase
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {_strip_errno(exc)}"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
-        return f"HTTP protocol error: {_strip_errno(exc)}"
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError):
-        return f"invalid URL: {_strip_errno(exc)}"
-    return f"network error: {_strip_errno(exc)}"
-
-
 __all__ = [
     "MAX_REDIRECTS",
     "FetchRequest",
@@ -555,5 +382,4 @@ __all__ = [
     "Resolver",
     "default_user_agent",
     "fetch_or_error",
-    "tls_context",
 ]

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from ..exceptions import FetchError
+from .wire import strip_errno
 
 Resolver = Callable[[str], Awaitable[Sequence[str]]]
 """``async resolve(host) -> IP address strings``; raises OSError when the name does not resolve."""
@@ -67,11 +67,6 @@ def _scope(address: str) -> str:
     return _PRIVATE
 
 
-def _strip_errno(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return re.sub(r"^\[Errno -?\d+\]\s*", "", text)
-
-
 class Guard:
     """One round's resolved, checked and pinned addresses."""
 
@@ -98,7 +93,7 @@ class Guard:
             # Shielded: one fetch timing out must not cancel the lookup others wait for.
             return await asyncio.shield(lookup)
         except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {_strip_errno(exc)}", url=url) from None
+            raise FetchError(f"cannot resolve {host}: {strip_errno(exc)}", url=url) from None
 
     async def _lookup(self, host: str) -> tuple[str, ...]:
         try:

@@ -1,11 +1,15 @@
 """What the Fetcher reads off a response besides the status: the body under a
-size cap (Content-Encoding undone by us), Retry-After and Cache-Control."""
+size cap (Content-Encoding undone by us), Retry-After and Cache-Control; and
+how a failed exchange reads in one line."""
 
 from __future__ import annotations
 
 import email.utils
+import re
 import zlib
 from datetime import UTC, datetime, timedelta
+
+import httpx
 
 from ..exceptions import FetchError
 
@@ -103,4 +107,35 @@ def parse_max_age(cache_control: str | None) -> timedelta | None:
     return None
 
 
-__all__ = ["MAX_RETRY_AFTER", "Decoder", "parse_max_age", "parse_retry_after"]
+def strip_errno(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+
+
+def network_reason(exc: BaseException) -> str:
+    """A short line for a failed exchange: what went wrong, without a traceback's worth."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {
+            httpx.ConnectTimeout: " connecting",
+            httpx.ReadTimeout: " waiting for the server",
+            httpx.WriteTimeout: " sending the request",
+            httpx.PoolTimeout: " waiting for a free connection",
+        }.get(type(exc), "")
+        return "timed out" + phase
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {strip_errno(exc)}"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return f"HTTP protocol error: {strip_errno(exc)}"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError):
+        return f"invalid URL: {strip_errno(exc)}"
+    return f"network error: {strip_errno(exc)}"
+
+
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "Decoder",
+    "network_reason",
+    "parse_max_age",
+    "parse_retry_after",
+    "strip_errno",
+]
