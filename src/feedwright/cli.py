@@ -106,6 +106,7 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
                 "new": r.new,
                 "updated": r.updated,
                 "error": str(r.error) if r.error else None,
+                "note": r.note,
             }
             for r in report.sources
         ],
@@ -138,6 +139,9 @@ def _cached_view(record: dict[str, Any]) -> dict[str, Any]:
 def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
     for problem in view["problems"]:
         _err(problem)
+    for source in view["sources"]:
+        if source.get("note"):
+            _err(f"warning: {source['url']}: {source['note']}")
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
     elif not quiet:

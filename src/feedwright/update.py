@@ -67,6 +67,7 @@ class _Ready:
     # (unpickling 35,000 dataclass entries cost this process over a second).
     rows: list[EntryRow]
     body_hash: str
+    note: str | None = None  # ParsedFeed.note: reported with the source
 
 
 ParseOutcome = _Ready | ParseError | None  # None: nothing to parse (304, same body)
@@ -81,6 +82,7 @@ class SourceResult:
     new: int = 0
     updated: int = 0
     error: SourceError | None = None
+    note: str | None = None  # the feed was read with a repair (ParsedFeed.note)
 
 
 def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daemon: bool) -> bool:
@@ -137,6 +139,7 @@ def _parse_job(
         # first_seen, which only the store knows); this one is then unused.
         rows=[entry_row(entry) for entry in feed.entries],
         body_hash=body_hash,
+        note=feed.note,
     )
 
 
@@ -296,7 +299,9 @@ def _save(
                 body_hash=feed.body_hash,
             )
         )
-    return SourceResult(source.key, state.url, "ok", new=saved.new, updated=saved.updated)
+    return SourceResult(
+        source.key, state.url, "ok", new=saved.new, updated=saved.updated, note=feed.note
+    )
 
 
 def _error_outcome(error: FetchError) -> str:

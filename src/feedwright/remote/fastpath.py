@@ -46,6 +46,7 @@ def from_fast(
         feed_id=feed_id,
         bozo=note,
         parser="lxml",
+        note=note,
     )
 
 

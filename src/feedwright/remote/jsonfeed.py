@@ -12,7 +12,17 @@ from ..config import FeedSource
 from ..decode import decode_feed
 from ..exceptions import ParseError
 from ..model import Enclosure, Person
-from .normalize import ParsedFeed, Raw, add_enclosure, make_person, normalise, opt_text
+from .normalize import (
+    MAX_ENTRIES,
+    ParsedFeed,
+    Raw,
+    add_enclosure,
+    entries_dropped,
+    join_notes,
+    make_person,
+    normalise,
+    opt_text,
+)
 from .sanitize import plain_text, safe_url, sanitize_html
 
 # --------------------------------------------------------------------------- JSON Feed
@@ -42,6 +52,9 @@ def parse_json(
     items = doc.get("items")
     if not isinstance(items, list):
         items = []
+    if len(items) > MAX_ENTRIES:
+        note = join_notes(note, entries_dropped(len(items) - MAX_ENTRIES))
+        items = items[:MAX_ENTRIES]
 
     title = opt_text(doc.get("title"))
     link = safe_url(_str_or_none(doc.get("home_page_url")), url)
@@ -63,6 +76,7 @@ def parse_json(
         feed_id=feed_id,
         bozo=note,
         parser="json",
+        note=note,
     )
 
 

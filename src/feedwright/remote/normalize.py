@@ -38,6 +38,17 @@ Parser = Literal["lxml", "feedparser", "json"]
 
 
 FUTURE_SLACK = timedelta(days=1)
+# Entries read from one document at most; the rest (feeds list the newest
+# first) are ignored and noted. The store keeps `retention` of them anyway.
+MAX_ENTRIES = 10_000
+
+
+def entries_dropped(count: int) -> str:
+    return f"{count:,} entries past the first {MAX_ENTRIES:,} ignored"
+
+
+def join_notes(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,10 @@ class ParsedFeed:
     # caller should keep the first-seen time instead.
     undated_ids: frozenset[str] = field(default_factory=frozenset)
     parser: Parser = "feedparser"  # which reader made it: the differential test compares them
+    # What reading it changed that the feed's owner would want to know (bytes
+    # that were not valid in the declared encoding replaced, an encoding
+    # guessed, bare "&" repaired): reported with the source, never an error.
+    note: str | None = None
 
 
 def normalise(
@@ -66,6 +81,7 @@ def normalise(
     feed_id: str | None,
     bozo: str | None,
     parser: Parser,
+    note: str | None = None,
 ) -> ParsedFeed:
     """The one way every reader (feedparser, fast path, JSON) ends: Raw -> ParsedFeed."""
     norm = _Normaliser(
@@ -84,6 +100,7 @@ def normalise(
         bozo=bozo,
         undated_ids=frozenset(norm.undated),
         parser=parser,
+        note=note,
     )
 
 
@@ -112,6 +129,21 @@ def make_person(name: object, email: object, uri: object, base: str) -> Person |
     if not (clean_name or clean_email):
         return None
     return Person(name=clean_name or clean_email or "", email=clean_email, uri=clean_uri)
+
+
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
+
+
+def plausible_offset(written: object) -> bool:
+    """Whether a date as written has no zone offset beyond what exists (±23:59).
+
+    feedparser applies "+25:00" as given, moving the date by a day; such a
+    date is no date (the entry counts as undated) rather than a wrong one.
+    """
+    if not isinstance(written, str):
+        return True
+    match = _OFFSET.search(written.strip())
+    return match is None or (int(match.group(2)) < 24 and int(match.group(3)) < 60)
 
 
 def struct_time(value: object) -> datetime | None:
@@ -266,12 +298,16 @@ def opt_text(value: object) -> str | None:
 
 __all__ = [
     "FUTURE_SLACK",
+    "MAX_ENTRIES",
     "ParsedFeed",
     "Parser",
     "Raw",
     "add_enclosure",
+    "entries_dropped",
+    "join_notes",
     "make_person",
     "normalise",
     "opt_text",
+    "plausible_offset",
     "struct_time",
 ]

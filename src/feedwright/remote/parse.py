@@ -18,8 +18,10 @@ picklable arguments and keeps no global state, so it can run in a worker
 process. Nothing here does I/O: feedparser gets a byte stream, never a
 string it could take for a URL or a file name. Text is decoded once, by
 us: a declared single-byte encoding (Latin-1, cp1252, ...) loses to bytes
-that are valid UTF-8, a few bad bytes in UTF-8 become U+FFFD (and the note
-says how many), and ``ParsedFeed.bozo`` carries every such note.
+that are valid UTF-8, a few bad bytes in UTF-8 become U+FFFD, and
+``ParsedFeed.note`` says so (how many, or which encoding was guessed); the
+build reports it with the source. ``ParsedFeed.bozo`` adds feedparser's own
+recovered problems, for logging.
 """
 
 from __future__ import annotations
@@ -43,7 +45,19 @@ from ..text import strip_xml_illegal
 from . import fastfeed
 from .fastpath import NeedsFeedparser, from_fast
 from .jsonfeed import is_json, parse_json
-from .normalize import ParsedFeed, Raw, add_enclosure, make_person, normalise, opt_text, struct_time
+from .normalize import (
+    MAX_ENTRIES,
+    ParsedFeed,
+    Raw,
+    add_enclosure,
+    entries_dropped,
+    join_notes,
+    make_person,
+    normalise,
+    opt_text,
+    plausible_offset,
+    struct_time,
+)
 from .sanitize import plain_text, safe_url, sanitize_html
 
 
@@ -73,6 +87,26 @@ def parse_feed(
 
 # --------------------------------------------------------------------------- XML
 
+_ENTRY_END = re.compile(r"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+
+
+def cap_entries(text: str) -> tuple[str, int]:
+    """The document without its entries past the first :data:`MAX_ENTRIES`, and
+    how many went. Done on the text, so neither reader spends time on them
+    (feedparser takes over a millisecond an entry)."""
+    if text.count("</") <= MAX_ENTRIES:
+        return text, 0
+    count = 0
+    cut = last = -1
+    for match in _ENTRY_END.finditer(text):
+        count += 1
+        if count == MAX_ENTRIES:
+            cut = match.end()
+        last = match.end()
+    if count <= MAX_ENTRIES:
+        return text, 0
+    return text[:cut] + text[last:], count - MAX_ENTRIES
+
 
 def _parse_xml(
     content: bytes,
@@ -87,6 +121,9 @@ def _parse_xml(
     text, encoding_note = decode_xml(content, charset)
     # Stray control characters are a common reason an otherwise fine feed is not XML.
     text = strip_xml_illegal(strip_doctype(text))[0]
+    text, dropped = cap_entries(text)
+    if dropped:
+        encoding_note = join_notes(encoding_note, entries_dropped(dropped))
     if fast:
         quick = fastfeed.read(text, headers)
         if quick is not None:
@@ -104,9 +141,7 @@ def _parse_xml(
             second = _feedparser(repaired, content_language)
             if not second.get("bozo"):
                 parsed = second
-                encoding_note = "; ".join(
-                    n for n in (encoding_note, "unescaped '&' characters repaired") if n
-                )
+                encoding_note = join_notes(encoding_note, "unescaped '&' characters repaired")
     feed = parsed.get("feed", {})
     raw_entries = parsed.get("entries", [])
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
@@ -137,6 +172,7 @@ def _parse_xml(
         feed_id=feed_id,
         bozo=bozo,
         parser="feedparser",
+        note=encoding_note,
     )
 
 
@@ -229,8 +265,8 @@ def _fp_entry(
         id=opt_text(raw.get("id")),
         title=plain_text(title_raw),
         link=link,
-        published=struct_time(_own(raw, "published_parsed")),
-        updated=struct_time(_own(raw, "updated_parsed")),
+        published=_date(raw, "published"),
+        updated=_date(raw, "updated"),
         authors=_fp_authors(raw.get("authors"), url, raw.get("author")) or feed_authors,
         categories=[
             str(tag.get("term") or tag.get("label") or "") for tag in raw.get("tags") or []
@@ -241,6 +277,12 @@ def _fp_entry(
         language=language or feed_language,
         hash_basis="\n".join((title_raw, str(raw.get("summary") or ""), content_raw)),
     )
+
+
+def _date(raw: Mapping[str, Any], key: str) -> datetime | None:
+    if not plausible_offset(_own(raw, key)):
+        return None
+    return struct_time(_own(raw, f"{key}_parsed"))
 
 
 def _own(raw: Mapping[str, Any], key: str) -> Any:
