@@ -120,7 +120,7 @@ def _parse_xml(
 ) -> ParsedFeed:
     text, encoding_note = decode_xml(content, charset)
     # Stray control characters are a common reason an otherwise fine feed is not XML.
-    text = strip_xml_illegal(strip_doctype(text))[0]
+    text = drop_illegal_char_refs(strip_xml_illegal(strip_doctype(text))[0])
     text, dropped = cap_entries(text)
     if dropped:
         encoding_note = join_notes(encoding_note, entries_dropped(dropped))
@@ -132,13 +132,13 @@ def _parse_xml(
             except NeedsFeedparser:
                 pass
     content_language = headers.get("content-language")
-    parsed = _feedparser(text, content_language)
+    parsed = _feedparser(text, content_language, url)
     if parsed.get("bozo") and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
         # The commonest breakage is a bare "&" (in titles, in URLs). feedparser's lenient
         # parser mangles those ("?a=1&b=2" -> "?a=1&b;=2"), so escape them and retry.
         repaired = escape_bare_ampersands(text)
         if repaired != text:
-            second = _feedparser(repaired, content_language)
+            second = _feedparser(repaired, content_language, url)
             if not second.get("bozo"):
                 parsed = second
                 encoding_note = join_notes(encoding_note, "unescaped '&' characters repaired")
@@ -176,7 +176,7 @@ def _parse_xml(
     )
 
 
-def _feedparser(text: str, content_language: str | None) -> Any:
+def _feedparser(text: str, content_language: str | None, url: str) -> Any:
     data = ('<?xml version="1.0" encoding="utf-8"?>\n' + text).encode("utf-8")
     headers = {
         # We transcoded to UTF-8 ourselves; an XML media type keeps feedparser on
@@ -192,9 +192,43 @@ def _feedparser(text: str, content_language: str | None) -> Any:
     # feedparser sanitises, but URL resolution in HTML is left to sanitize_html: feedparser
     # resolves attribute values before decoding character references, so it turns
     # "&#106;avascript:" into a path on the feed's host instead of rejecting it.
-    return feedparser.parse(
-        io.BytesIO(data), response_headers=headers, sanitize_html=True, resolve_relative_uris=False
-    )
+    try:
+        return feedparser.parse(
+            io.BytesIO(data),
+            response_headers=headers,
+            sanitize_html=True,
+            resolve_relative_uris=False,
+        )
+    except MemoryError:
+        raise
+    except Exception as exc:
+        # feedparser's own bug on a hostile document: that document's problem,
+        # reported with its source, never the build's.
+        raise ParseError(f"feedparser failed: {type(exc).__name__}: {exc}"[:300], url=url) from None
+
+
+# A character reference to something XML cannot carry (NUL, a surrogate, past
+# U+10FFFF): feedparser's lenient parser crashes on some, publishers on all.
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9A-Fa-f]{1,16})|([0-9]{1,24}));?")
+
+
+def drop_illegal_char_refs(text: str) -> str:
+    """``text`` without character references to characters XML 1.0 forbids."""
+    if "&#" not in text:
+        return text
+
+    def keep(match: re.Match[str]) -> str:
+        hex_digits, digits = match.groups()
+        code = int(hex_digits, 16) if hex_digits else int(digits)
+        legal = (
+            code in (0x9, 0xA, 0xD)
+            or 0x20 <= code <= 0xD7FF
+            or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF
+        )
+        return match.group(0) if legal else ""
+
+    return _CHAR_REF.sub(keep, text)
 
 
 _BARE_AMPERSAND = re.compile(r"&(?!(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8}|[A-Za-z][\w.-]{0,40});)")
