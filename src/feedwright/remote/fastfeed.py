@@ -127,6 +127,7 @@ class FastFeed:
     language: str | None
     authors: list[FastPerson]
     entries: list[FastEntry] = field(default_factory=list)
+    link_from_id: bool = False  # no alternate link: the id stands in (never resolved)
 
 
 def read(text: str, headers: Mapping[str, str]) -> FastFeed | None:
@@ -311,6 +312,9 @@ def _atom(root: etree._Element, lang: str | None) -> FastFeed:
             raise Unsupported
     if alternates > 1:
         raise Unsupported
+    if alternates == 0 and feed.id is not None:
+        # feedparser: an Atom id is the link when there is no alternate link.
+        feed.link, feed.link_from_id = feed.id, True
     return feed
 
 
@@ -379,12 +383,15 @@ def _atom_entry(entry: etree._Element, lang: str | None, ids: set[str]) -> FastE
             content_lang = scoped_lang(child, lang)
     if alternates > 1:
         raise Unsupported
+    from_id = alternates == 0 and entry_id is not None
+    if from_id:
+        link = entry_id  # as feedparser does, see _atom
     check_id(entry_id, link, ids)
     return FastEntry(
         id=entry_id,
         title=title or "",
         link=link,
-        link_from_guid=False,
+        link_from_guid=from_id,
         published=published,
         updated=updated,
         authors=authors,

@@ -31,7 +31,7 @@ def from_fast(
 ) -> ParsedFeed:
     """What :func:`_parse_xml` would give for ``feed``; NeedsFeedparser if unsure."""
     title = opt_text(feed.title)
-    link = safe_url(feed.link, url)
+    link = safe_url(feed.link, None if feed.link_from_id else url)
     feed_id = opt_text(feed.id)
     feed_language = opt_text(feed.language)
     feed_authors = _fast_people(feed.authors, url)

@@ -153,7 +153,9 @@ def _parse_xml(
     notes = [n for n in (encoding_note, str(problem) if problem else None) if n]
 
     title = opt_text(feed.get("title"))
-    link = safe_url(feed.get("link"), url)
+    # An id standing in for the link ("guidislink") is no path to resolve.
+    from_id = bool(feed.get("guidislink")) and feed.get("link") == feed.get("id")
+    link = safe_url(feed.get("link"), None if from_id else url)
     feed_id = opt_text(feed.get("id"))
     feed_language = opt_text(feed.get("language")) or opt_text(headers.get("content-language"))
     feed_authors = _fp_authors(feed.get("authors"), url)
