@@ -113,7 +113,9 @@ _FLAT = frozenset(
 
 
 def _too_deep(value: str) -> bool:
-    if value.count("<") <= MAX_DEPTH:
+    # Nesting past MAX_DEPTH takes at least 3 characters a level: most values
+    # are answered by their length alone.
+    if len(value) <= 3 * MAX_DEPTH or value.count("<") <= MAX_DEPTH:
         return False
     depth = 0
     for match in _ANY_TAG.finditer(value):
@@ -250,9 +252,9 @@ def plain_text(value: str) -> str:
     HTML: publishers escape it when writing.
     """
     value = _clean_chars(value)
-    if _too_deep(value):
-        value = _text_of(value)
     if "<" in value or "&" in value:
+        if _too_deep(value):
+            value = _text_of(value)
         # nh3 with no allowed tags keeps only text (escaped); unescaping that once
         # gives the text a browser would have shown.
         value = html.unescape(_TEXT_ONLY.clean(value))
