@@ -49,7 +49,6 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 # Children whose values we either read or know feedparser's output of is unused.
 _RSS_CHANNEL = frozenset(
