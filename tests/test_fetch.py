@@ -940,3 +940,29 @@ def test_both_transports_send_every_url_alike(http_server: LoopbackServer, tmp_p
         seen[transport] = [(r.path, r.headers["host"]) for r in http_server.requests]
     assert len(seen["asyncio"]) == len(urls)
     assert seen["asyncio"] == seen["httpx"]
+
+
+def test_an_international_name_is_resolved_checked_and_sent_as_its_a_label(
+    http_server: LoopbackServer, tmp_path: Path, transport: str
+) -> None:
+    port = http_server.port
+    http_server.route("/feed.xml", body=RSS)
+    http_server.route(
+        "/start", status=302, headers={"Location": f"http://bücher.test:{port}/feed.xml"}
+    )
+    asked: list[str] = []
+
+    async def resolve(host: str) -> Sequence[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    response = fetch(
+        f"http://café.test:{port}/start", config(tmp_path, transport), resolver=resolve
+    )
+
+    assert response.content == RSS
+    assert asked == ["xn--caf-dma.test", "xn--bcher-kva.test"]
+    assert [r.headers["host"] for r in http_server.requests] == [
+        f"xn--caf-dma.test:{port}",
+        f"xn--bcher-kva.test:{port}",
+    ]

@@ -366,7 +366,8 @@ def _host(target: str, url: str) -> str:
     if plain is not None:
         return plain[1].decode("ascii")  # lowercase already
     try:
-        host = httpx.URL(target).host
+        # The A-label (punycode) form: the one DNS, the pool and TLS all use.
+        host = httpx.URL(target).raw_host.decode("ascii")
     except (httpx.InvalidURL, UnicodeError) as exc:
         raise FetchError(f"invalid URL {target[:200]!r}: {exc}", url=url) from None
     if not host:

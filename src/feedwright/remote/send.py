@@ -116,7 +116,8 @@ class Sender:
             raise httpx.InvalidURL(f"no host in {url!r}")
         if self._proxies and self._proxied(parsed or httpx.URL(url)):
             return await self._via_httpx(parsed or httpx.URL(url), headers, None)
-        host = plain[1].decode("ascii") if plain is not None else (parsed or httpx.URL(url)).host
+        # The A-label (punycode) form, as httpcore will ask the backend for it.
+        host = (plain[1] if plain is not None else httpx.URL(url).raw_host).decode("ascii")
         addresses = await self._guard.addresses(host, origin)
         if self._fast is not None:
             if plain is not None:
@@ -156,7 +157,7 @@ class Sender:
         if address is not None:
             sent["Host"] = url.netloc.decode("ascii")
             if url.scheme == "https":
-                extensions["sni_hostname"] = url.host
+                extensions["sni_hostname"] = url.raw_host.decode("ascii")
             url = url.copy_with(host=address)
         request = httpx.Request("GET", url, headers=sent, extensions=extensions)
         if self._transport is not None:
