@@ -966,3 +966,17 @@ def test_an_international_name_is_resolved_checked_and_sent_as_its_a_label(
         f"xn--caf-dma.test:{port}",
         f"xn--bcher-kva.test:{port}",
     ]
+
+
+def test_every_checked_address_is_tried_until_one_answers(
+    http_server: LoopbackServer, tmp_path: Path, transport: str
+) -> None:
+    # Nothing listens on 127.0.0.2 or 127.0.0.3: refused at once, the next is tried.
+    url = f"http://many.test:{http_server.port}/feed.xml"
+    http_server.route("/feed.xml", body=RSS)
+    names = resolver({"many.test": ["127.0.0.2", "127.0.0.3", "127.0.0.1"]})
+
+    assert fetch(url, config(tmp_path, transport), resolver=names).content == RSS
+
+    with pytest.raises(feedwright.FetchError, match="cannot connect"):
+        fetch(url, config(tmp_path, transport), resolver=resolver({"many.test": ["127.0.0.2"]}))
