@@ -67,6 +67,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "fetch.concurrency": "fetch:\n  concurrency: 4\n",
     "fetch.user_agent": "fetch:\n  user_agent: x/1\n",
     "fetch.deadline": "fetch:\n  deadline: 5m\n",
+    "fetch.transport": "fetch:\n  transport: httpx\n",
     "schedule.every": "schedule:\n  every: 2h\n",
     "schedule.jitter": "schedule:\n  jitter: 0.2\n",
     "state": "state: s.db\n",

@@ -107,6 +107,7 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
                 "new": r.new,
                 "updated": r.updated,
                 "error": str(r.error) if r.error else None,
+                "note": r.note,
             }
             for r in report.sources
         ],

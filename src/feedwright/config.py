@@ -84,6 +84,8 @@ class Fetch:
     concurrency: int = 32
     user_agent: str | None = None  # None: "feedwright/<version> (+site.url)"
     deadline: timedelta = timedelta(minutes=10)  # a whole refresh round
+    # The network backend: our asyncio one (remote/aionet.py) or httpx's own client.
+    transport: Literal["asyncio", "httpx"] = "asyncio"
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +423,10 @@ def parse(text: str, path: Path) -> Config:
         concurrency=fet.get("concurrency", _int(1), 32),
         user_agent=fet.get("user_agent", _str, None),
         deadline=fet.get("deadline", _duration, timedelta(minutes=10)),
+        transport=cast(
+            Literal["asyncio", "httpx"],
+            fet.get("transport", _choice("asyncio", "httpx"), "asyncio"),
+        ),
     )
     fet.finish()
 
