@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedwright",
         description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
-        epilog="Documentation: https://github.com/feedwright/feedwright#readme",
+        epilog="Every config.yaml key, its type and default: python -m pydoc feedwright.config",
     )
     parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
