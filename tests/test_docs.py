@@ -67,6 +67,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "fetch.concurrency": "fetch:\n  concurrency: 4\n",
     "fetch.user_agent": "fetch:\n  user_agent: x/1\n",
     "fetch.deadline": "fetch:\n  deadline: 5m\n",
+    "fetch.transport": "fetch:\n  transport: httpx\n",
     "schedule.every": "schedule:\n  every: 2h\n",
     "schedule.jitter": "schedule:\n  jitter: 0.2\n",
     "state": "state: s.db\n",
@@ -97,3 +98,42 @@ def test_readme_shows_the_two_commands() -> None:
     assert "pip install -e '.[test]' && pytest" in README
     ci = (ROOT / ".ci" / "run").read_text()
     assert "pip install -e '.[test]' && pytest" in ci
+
+
+API_DOC = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+
+
+def test_the_api_page_examples_run_and_print_what_they_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fnmatch
+
+    from feedwright.cli import main
+
+    assert main(["init", str(tmp_path)]) == 0
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    blocks = re.findall(r"```python\n(.*?)```", API_DOC, flags=re.S)
+    assert len(blocks) >= 6
+    for block in blocks:
+        expected = [
+            line.split("#", 1)[1].strip()
+            for line in block.splitlines()
+            if line.lstrip().startswith("print(") and "#" in line
+        ]
+        exec(compile(block, "docs/api.md", "exec"), namespace)
+        printed = capsys.readouterr().out.splitlines()
+        if expected:
+            assert len(printed) >= len(expected), block
+            for want, got in zip(expected, printed, strict=False):
+                pattern = want.replace("[", "[[]").replace("...", "*")
+                assert fnmatch.fnmatchcase(got, pattern), (want, got)
+
+
+def test_the_config_module_carries_the_readme_reference() -> None:
+    # A pip-installed user has no README: `python -m pydoc feedwright.config` shows it.
+    section = README.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip() for line in section.splitlines() if line.strip()]
+    doc = [line.strip() for line in (cfgmod.__doc__ or "").splitlines() if line.strip()]
+    assert all(row in doc for row in rows)

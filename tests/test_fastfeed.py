@@ -1,20 +1,21 @@
-"""The lxml fast path gives exactly what the feedparser path gives, or steps aside."""
+"""The lxml fast path gives exactly what feedparser gives, or steps aside.
+
+``feedwright.parse_feed(..., fast=True)`` says which reader it used
+(``ParsedFeed.parser``); ``fast=False`` is feedparser, the parser of record.
+The corpus-wide version of these checks is tests/test_corpora.py.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from feedwright.config import FeedSource
-from feedwright.exceptions import ParseError
-from feedwright.sanitize import feedparser_attribute_order
-from feedwright.sources import fastfeed
-from feedwright.sources import feeds as feeds_module
-from feedwright.sources.feeds import ParsedFeed, decode_xml, parse_feed, parse_feed_slow
+import feedwright
+from feedwright import ParsedFeed, ParseError
 
 DATA = Path(__file__).parent / "data" / "feeds"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -25,12 +26,16 @@ SAMPLES = sorted(
 )
 
 
+def _parse(data: bytes, url: str, headers: dict[str, str], *, fast: bool) -> ParsedFeed:
+    return feedwright.parse_feed(data, url=url, headers=headers, now=NOW, fast=fast)
+
+
 def _both(data: bytes, url: str, headers: dict[str, str]) -> tuple[object, object]:
-    source = FeedSource(url=url, categories=("news",))
+    """What each reader gives, the reader's name aside."""
     out: list[object] = []
-    for parse in (parse_feed, parse_feed_slow):
+    for fast in (True, False):
         try:
-            out.append(parse(data, url=url, headers=headers, source=source, now=NOW))
+            out.append(replace(_parse(data, url, headers, fast=fast), parser="feedparser"))
         except ParseError as exc:
             out.append(str(exc))
     return out[0], out[1]
@@ -100,8 +105,7 @@ def _atom(cut: int) -> bytes:
 def test_generated_feeds_take_fast_path_and_match(make: object, cut: int) -> None:
     assert callable(make)
     data: bytes = make(cut)
-    text, _ = decode_xml(data, None)
-    assert fastfeed.read(text, {}) is not None
+    assert _parse(data, "https://s.example/feed.xml", {}, fast=True).parser == "lxml"
     fast, slow = _both(data, "https://s.example/feed.xml", {})
     assert isinstance(fast, ParsedFeed)
     assert fast == slow
@@ -111,7 +115,8 @@ def test_generated_feeds_take_fast_path_and_match(make: object, cut: int) -> Non
 @pytest.mark.parametrize(
     "doc",
     [
-        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>',
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns="http://purl.org/rss/1.0/"><channel><title>x</title></channel></rdf:RDF>',
         '<feed xmlns="http://purl.org/atom/ns#" version="0.3"><title>x</title></feed>',
         '<rss version="0.91"><channel><title>x</title></channel></rss>',
         '<rss version="2.0"><channel><title>a & b</title></channel></rss>',
@@ -121,31 +126,19 @@ def test_generated_feeds_take_fast_path_and_match(make: object, cut: int) -> Non
     ],
 )
 def test_fast_path_declines_what_it_does_not_reproduce(doc: str) -> None:
-    assert fastfeed.read(doc, {}) is None
+    assert _parse(doc.encode(), "https://d.example/", {}, fast=True).parser == "feedparser"
 
 
 def test_attribute_order_matches_feedparser() -> None:
     html = '<img src="a" alt="b"> <a href="x" title="t" rel="noopener noreferrer">y</a>'
-    assert feedparser_attribute_order(html) == (
-        '<img alt="b" src="a"> <a href="x" title="t" rel="noopener noreferrer">y</a>'
+    fast = _parse(_rss_items([html]), "https://s.example/feed.xml", {}, fast=True)
+    slow = _parse(_rss_items([html]), "https://s.example/feed.xml", {}, fast=False)
+    assert fast.parser == "lxml"
+    assert fast.entries == slow.entries
+    assert fast.entries[0].summary == (
+        '<img alt="b" src="https://s.example/a"> '
+        '<a href="https://s.example/x" title="t" rel="noopener noreferrer">y</a>'
     )
-
-
-def _fast_only(monkeypatch: pytest.MonkeyPatch, data: bytes, url: str) -> ParsedFeed:
-    """parse_feed with feedparser's whole-feed parse forbidden: proof of the fast path."""
-
-    def forbidden(*args: object) -> None:
-        raise AssertionError("whole feed sent to feedparser")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(feeds_module, "_feedparser", forbidden)
-        source = FeedSource(url=url, categories=("news",))
-        return parse_feed(data, url=url, headers={}, source=source, now=NOW)
-
-
-def _slow(data: bytes, url: str) -> ParsedFeed:
-    source = FeedSource(url=url, categories=("news",))
-    return parse_feed_slow(data, url=url, headers={}, source=source, now=NOW)
 
 
 TRUNCATED = [
@@ -194,9 +187,7 @@ def _atom_entries(summaries: list[str]) -> bytes:
 
 
 @pytest.mark.parametrize("make", [_rss_items, _atom_entries])
-def test_truncated_html_stays_on_fast_path_and_matches(
-    make: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_truncated_html_stays_on_fast_path_and_matches(make: object) -> None:
     assert callable(make)
     # Every cut of the sample paragraphs: mid-tag after whitespace, mid-attribute,
     # unclosed elements, an open <script> at the end.
@@ -204,8 +195,9 @@ def test_truncated_html_stays_on_fast_path_and_matches(
     summaries = [*TRUNCATED, *(whole[:cut] for cut in range(1, len(whole), 7))]
     data: bytes = make(summaries)
     url = "https://s.example/feed.xml"
-    fast = _fast_only(monkeypatch, data, url)
-    assert fast == _slow(data, url)
+    fast = _parse(data, url, {}, fast=True)
+    assert fast.parser == "lxml"
+    assert fast.entries == _parse(data, url, {}, fast=False).entries
     assert len(fast.entries) == len(summaries)
 
 
@@ -213,18 +205,8 @@ def test_repaired_text_in_a_cut_off_value_takes_the_slow_path() -> None:
     # "cafÃ©" is UTF-8 read as Latin-1: feedparser repairs it only after sanitising,
     # so a value that needs its sanitiser cannot be done on its own.
     data = _rss_items(["caf\u00c3\u00a9 <b>x</b> <script>alert(1)", "plain <b>y</b>"])
-    calls: list[object] = []
-    real = feeds_module._feedparser
-
-    def counting(*args: Any) -> Any:
-        calls.append(args)
-        return real(*args)
-
     url = "https://s.example/feed.xml"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(feeds_module, "_feedparser", counting)
-        source = FeedSource(url=url, categories=("news",))
-        fast = parse_feed(data, url=url, headers={}, source=source, now=NOW)
-    assert len(calls) == 1
-    assert fast == _slow(data, url)
+    fast = _parse(data, url, {}, fast=True)
+    assert fast.parser == "feedparser"
+    assert fast == _parse(data, url, {}, fast=False)
     assert fast.entries[0].summary is not None and "café" in fast.entries[0].summary

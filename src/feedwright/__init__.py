@@ -12,6 +12,7 @@ The Python API (see ``docs/api.md``)::
     feedwright.status(config)                     # each remote source's state
     feedwright.read_post("posts/a.md", config)    # one post as an Entry
     feedwright.parse_feed(data, url=url)          # one fetched feed as entries
+    feedwright.fetch_feed(url, config)            # one feed fetched as build does
 
 Names are imported on first use, so ``import feedwright`` costs nothing.
 """
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
     from .api import (
         BuildReport,
         CheckReport,
+        FetchResponse,
         ParsedFeed,
         SourceStatus,
         build,
         check,
+        fetch_feed,
         load_config,
         parse_feed,
         read_post,
@@ -43,13 +46,16 @@ if TYPE_CHECKING:
         ConfigError,
         FeedwrightError,
         FetchError,
+        GoneError,
         IdChangeError,
         LockError,
         ParseError,
         PostError,
         PublishError,
+        RateLimitedError,
         SourceError,
         StoreError,
+        TooLargeError,
     )
     from .model import Body, Enclosure, Entry, Person, Provenance
 
@@ -59,6 +65,8 @@ _HOMES = {
         ["BuildReport", "CheckReport", "ParsedFeed", "SourceStatus", "build", "check"], ".api"
     ),
     **dict.fromkeys(["load_config", "parse_feed", "read_post", "status"], ".api"),
+    **dict.fromkeys(["FetchResponse", "fetch_feed"], ".api"),
+    **dict.fromkeys(["GoneError", "RateLimitedError", "TooLargeError"], ".exceptions"),
     **dict.fromkeys(["Body", "Enclosure", "Entry", "Person", "Provenance"], ".model"),
     **dict.fromkeys(
         ["ConfigError", "FeedwrightError", "FetchError", "IdChangeError", "LockError"],
@@ -108,6 +116,8 @@ __all__ = [
     "Entry",
     "FeedwrightError",
     "FetchError",
+    "FetchResponse",
+    "GoneError",
     "IdChangeError",
     "LockError",
     "ParseError",
@@ -116,12 +126,15 @@ __all__ = [
     "PostError",
     "Provenance",
     "PublishError",
+    "RateLimitedError",
     "SourceError",
     "SourceStatus",
     "StoreError",
+    "TooLargeError",
     "__version__",
     "build",
     "check",
+    "fetch_feed",
     "load_config",
     "parse_feed",
     "read_post",

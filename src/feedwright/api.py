@@ -27,7 +27,9 @@ from .model import Entry
 if TYPE_CHECKING:
     from .parallel import Pool
     from .pipeline import BuildReport
-    from .sources.feeds import ParsedFeed
+    from .remote.fetch import FetchResponse
+    from .remote.guard import Resolver
+    from .remote.parse import ParsedFeed
 
 ConfigLike = Config | str | Path
 
@@ -86,6 +88,7 @@ class CheckReport:
     drafts: int
     feeds: int  # remote feeds configured
     problems: list[PostError] = field(default_factory=list)
+    stripped: int = 0  # characters XML (or YAML) cannot carry, removed from the posts
 
     def scheduled(self, now: datetime) -> int:
         """How many posts are dated after ``now`` (published when their time comes)."""
@@ -103,11 +106,51 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         read = read_posts(cfg, None, found, pool)
     return CheckReport(
         config=cfg.path,
-        posts=read.entries,
+        posts=read.every,
         drafts=read.drafts,
         feeds=len(cfg.feed_sources),
         problems=read.problems,
+        stripped=read.stripped,
     )
+
+
+def fetch_feed(
+    url: str,
+    config: ConfigLike | None = None,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    now: datetime | None = None,
+    resolver: Resolver | None = None,
+) -> FetchResponse:
+    """Fetch one feed the way :func:`build` does, and return what came back.
+
+    The same request (conditional with ``etag`` / ``last_modified``), limits
+    (``config``'s ``fetch`` section, defaults without one), redirects, SSRF
+    guard and HTML-page discovery; ``FetchResponse.status`` is 200 or 304.
+    ``resolver`` is an ``async resolve(host) -> [IP address, ...]`` used for
+    every name instead of the system's (a DNS-over-HTTPS client, a fixed
+    table); connections go to exactly the addresses it gave. Raises
+    FetchError (GoneError, RateLimitedError, TooLargeError) naming ``url``.
+    Runs its own event loop: call it where none is running.
+    """
+    import asyncio
+
+    from .config import Fetch
+    from .remote.fetch import Fetcher, FetchRequest, default_user_agent
+
+    cfg = None if config is None else _config(config)
+    settings = cfg.fetch if cfg is not None else Fetch()
+    agent = settings.user_agent or default_user_agent(
+        cfg.site.url if cfg is not None else "https://github.com/feedwright"
+    )
+    moment = _now(now)
+
+    async def fetch() -> FetchResponse:
+        async with Fetcher(settings, user_agent=agent, resolver=resolver) as fetcher:
+            return await fetcher.fetch(FetchRequest(url, etag, last_modified), now=moment)
+
+    return asyncio.run(fetch())
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +208,14 @@ def read_post(path: str | Path, config: ConfigLike) -> Entry | None:
     from . import posts
 
     cfg = _config(config)
-    file = Path(path).absolute()
+    file = Path(path)
+    absolute = file.absolute()
     source = next(
-        (s for s in cfg.posts_sources if file.is_relative_to(s.path)),
-        PostsSource(path=file.parent),
+        (s for s in cfg.posts_sources if absolute.is_relative_to(s.path)),
+        PostsSource(path=absolute.parent),
     )
-    return posts.read(file, file.relative_to(source.path).as_posix(), source, cfg.site).entry
+    rel = absolute.relative_to(source.path).as_posix()
+    return posts.read(file, rel, source, cfg.site).entry
 
 
 def parse_feed(
@@ -186,9 +231,11 @@ def parse_feed(
     ``headers`` are the HTTP response's (the charset and content type
     matter). ``fast=False`` reads every document with feedparser, the
     parser of record; by default well-formed RSS 2.0 and Atom 1.0 take the
-    lxml reader that gives the same entries faster. Raises ParseError.
+    lxml reader that gives the same entries faster (``ParsedFeed.parser``
+    says which read it; ``ParsedFeed.note`` what was repaired). Raises
+    ParseError.
     """
-    from .sources.feeds import parse_feed as parse
+    from .remote.parse import parse_feed as parse
 
     return parse(
         content,
@@ -202,9 +249,13 @@ def parse_feed(
 
 def __getattr__(name: str) -> Any:
     if name == "ParsedFeed":
-        from .sources.feeds import ParsedFeed
+        from .remote.parse import ParsedFeed
 
         return ParsedFeed
+    if name == "FetchResponse":
+        from .remote.fetch import FetchResponse
+
+        return FetchResponse
     if name == "BuildReport":
         from .pipeline import BuildReport
 
@@ -215,10 +266,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BuildReport",
     "CheckReport",
+    "FetchResponse",
     "ParsedFeed",
     "SourceStatus",
     "build",
     "check",
+    "fetch_feed",
     "load_config",
     "parse_feed",
     "read_post",

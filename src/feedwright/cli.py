@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +107,7 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
                 "new": r.new,
                 "updated": r.updated,
                 "error": str(r.error) if r.error else None,
+                "note": r.note,
             }
             for r in report.sources
         ],
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedwright",
         description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
-        epilog="Documentation: https://github.com/feedwright/feedwright#readme",
+        epilog="Every config.yaml key, its type and default: python -m pydoc feedwright.config",
     )
     parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -380,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
+        import traceback
+
         details = traceback.format_exc()
         where = _crash_log(args, details)
         if args.verbose:

@@ -4,6 +4,46 @@
 naming the key and its line) and returns a frozen :class:`Config`. Relative
 paths resolve against the config file's folder. Nothing else in the library
 reads the YAML.
+
+Every key (the README's configuration reference, kept equal by a test, so a
+pip-installed user reads it with ``python -m pydoc feedwright.config``)::
+
+    Unknown keys are errors naming the key and line. Durations: `30s`, `15m`,
+    `2h`, `1d`. Sizes: `500KB`, `10MB` (KB = 1000 bytes; `KiB`, `MiB` also accepted).
+
+    | key | type | default | meaning |
+    |---|---|---|---|
+    | `site.title` | string | required | feed titles derive from it |
+    | `site.url` | URL | required | where the output folder's parent is served; resolves relative links |
+    | `site.description` | string | `""` | feed subtitle/description |
+    | `site.author` | string or `{name, email, uri}` | none | default author of entries without one |
+    | `site.language` | string | none | e.g. `zh-CN` |
+    | `site.timezone` | IANA zone | `UTC` | zone for dates written without one |
+    | `sources[].posts` | path | — | a folder of local posts, searched recursively |
+    | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` `{category}` `{filename}` |
+    | `sources[].feed` | URL | — | a remote RSS/Atom/JSON feed (or an HTML page that links to one) |
+    | `sources[].title` | string | the feed's | title override for a remote feed |
+    | `sources[].categories` | list | `[]` | categories added to every entry of this source (posts or feed) |
+    | `sources[].category_map` | mapping | `{}` | rename incoming categories; `null` drops one |
+    | `sources[].keep_categories` | bool | `true` | keep the remote entries' own categories |
+    | `sources[].every` | duration | `schedule.every` | refresh interval of this feed |
+    | `output.dir` | path | `feeds` | where feeds are written |
+    | `output.formats` | list | `[atom, rss]` | also `json` (JSON Feed 1.1) |
+    | `output.limit` | int | `50` | entries per feed, newest first; `0` = all |
+    | `output.content` | `full` or `summary` | `full` | publish full content or summaries only |
+    | `output.categories` | `all` or list | `all` | which category feeds to publish |
+    | `output.slugs` | `unicode` or `ascii` | `unicode` | category folder names |
+    | `output.rename` | mapping | `{}` | explicit slug per category |
+    | `fetch.timeout` | duration | `20s` | connect/read timeout, and the total deadline of one fetch |
+    | `fetch.max_bytes` | size | `10MB` | larger (decoded) bodies are refused |
+    | `fetch.concurrency` | int | `32` | feeds fetched at once |
+    | `fetch.user_agent` | string | `feedwright/<version> (+site.url)` | the User-Agent header |
+    | `fetch.deadline` | duration | `10m` | a whole refresh round; feeds not done by then are reported as timed out and tried again next run |
+    | `fetch.transport` | `asyncio` or `httpx` | `asyncio` | the network backend: feedwright's own asyncio one (faster on big rounds) or httpx's client; URLs a proxy applies to always go through httpx |
+    | `schedule.every` | duration | `1h` | default refresh interval of remote feeds |
+    | `schedule.jitter` | 0–1 | `0.1` | spread each feed's refresh by up to this fraction of its interval |
+    | `state` | path | `.feedwright/state.db` | the SQLite store |
+    | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
 """
 
 from __future__ import annotations
@@ -84,6 +124,8 @@ class Fetch:
     concurrency: int = 32
     user_agent: str | None = None  # None: "feedwright/<version> (+site.url)"
     deadline: timedelta = timedelta(minutes=10)  # a whole refresh round
+    # The network backend: our asyncio one (remote/aionet.py) or httpx's own client.
+    transport: Literal["asyncio", "httpx"] = "asyncio"
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +463,10 @@ def parse(text: str, path: Path) -> Config:
         concurrency=fet.get("concurrency", _int(1), 32),
         user_agent=fet.get("user_agent", _str, None),
         deadline=fet.get("deadline", _duration, timedelta(minutes=10)),
+        transport=cast(
+            Literal["asyncio", "httpx"],
+            fet.get("transport", _choice("asyncio", "httpx"), "asyncio"),
+        ),
     )
     fet.finish()
 

@@ -156,6 +156,7 @@ class PostsRead:
     """Every post of every posts folder, as a build needs them."""
 
     entries: list[Entry] = field(default_factory=list)  # one per id; future-dated ones too
+    every: list[Entry] = field(default_factory=list)  # every readable post, ids shared or not
     where: dict[str, tuple[PostsSource, str]] = field(default_factory=dict)  # id -> folder, rel
     hashes: dict[str, str] = field(default_factory=dict)  # id -> content hash
     problems: list[PostError] = field(default_factory=list)
@@ -169,9 +170,13 @@ _Read = tuple[tuple[int, int], tuple[Any, ...] | None, str | None, int, str]
 
 
 def read_chunk(
-    source: PostsSource, site: Site, files: list[tuple[str, tuple[int, int]]]
+    source: PostsSource,
+    site: Site,
+    files: list[tuple[str, tuple[int, int]]],
+    keep_text: bool = False,
 ) -> list[tuple[str, _Read]]:
-    """Read some files of one posts folder (in a worker process, or here)."""
+    """Read some files of one posts folder (in a worker process, or here);
+    bodies without their text unless ``keep_text`` (the file keeps it)."""
     out: list[tuple[str, _Read]] = []
     for rel, stamp in files:
         try:
@@ -187,7 +192,7 @@ def read_chunk(
             out.append((rel, (stamp, None, None, post.stripped, "")))
             continue
         digest = entry.content_hash()
-        if entry.body is not None:
+        if entry.body is not None and not keep_text:
             entry = replace(entry, body=replace(entry.body, text=None))
         out.append((rel, (stamp, to_tuple(entry), None, post.stripped, digest)))
     return out
@@ -200,19 +205,25 @@ def _cache_root(config: Config, source: PostsSource) -> str:
 
 
 def _read_files(
-    source: PostsSource, site: Site, todo: list[tuple[str, tuple[int, int]]], pool: Pool
+    source: PostsSource,
+    site: Site,
+    todo: list[tuple[str, tuple[int, int]]],
+    pool: Pool,
+    keep_text: bool,
 ) -> dict[str, _Read]:
     if len(todo) < PARALLEL_POSTS or worker_count() < 2:
-        return dict(read_chunk(source, site, todo))
+        return dict(read_chunk(source, site, todo, keep_text))
     chunks = list(chunked(todo, _CHUNK))
     out: dict[str, _Read] = {}
-    results = pool.map(_read_item, [(source, site, chunk) for chunk in chunks])
+    results = pool.map(_read_item, [(source, site, chunk, keep_text) for chunk in chunks])
     for chunk, result in zip(chunks, results, strict=True):
         if isinstance(result, Failed):
             # One file killed its worker: read the chunk's files one by one,
             # so that only that file fails.
             for one, alone in zip(
-                chunk, pool.map(_read_item, [(source, site, [f]) for f in chunk]), strict=True
+                chunk,
+                pool.map(_read_item, [(source, site, [f], keep_text) for f in chunk]),
+                strict=True,
             ):
                 if isinstance(alone, Failed):
                     out[one[0]] = (one[1], None, f"cannot read: {alone.reason}", 0, "")
@@ -223,14 +234,15 @@ def _read_files(
     return out
 
 
-def _read_item(args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]]]) -> Any:
+def _read_item(args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]], bool]) -> Any:
     return read_chunk(*args)
 
 
 def read_posts(
     config: Config, store: Store | None, found: Mapping[str, Found], pool: Pool
 ) -> PostsRead:
-    """Every posts folder's posts, reusing the store's post cache for unchanged files."""
+    """Every posts folder's posts, reusing the store's post cache for unchanged
+    files. Without a store (``check``), the entries keep their body text."""
     result = PostsRead()
     roots = []
     for source in config.posts_sources:
@@ -248,7 +260,7 @@ def read_posts(
             else:
                 todo.append((rel, stamp))
         for rel, (stamp, values, error, stripped, digest) in _read_files(
-            source, config.site, todo, pool
+            source, config.site, todo, pool, store is None
         ).items():
             entry = None if values is None else from_tuple(values)
             old = cached.get(rel)
@@ -283,8 +295,8 @@ def _collect(
             continue
         result.stripped += post.stripped
         good[rel] = post.entry
-    for problem in posts.conflicts(good):
-        result.problems.append(PostError(problem.message, path=str(source.path / problem.path)))
+    result.problems.extend(posts.conflicts({str(source.path / r): e for r, e in good.items()}))
+    result.every.extend(good.values())
     for rel, entry in good.items():
         if entry.id not in result.where:
             result.where[entry.id] = (source, rel)
@@ -295,29 +307,26 @@ def _collect(
 # --------------------------------------------------------------------------- rendering
 
 
-def render_one(entry_values: tuple[Any, ...], path: str) -> tuple[str, str | None] | str:
-    """A post's (content, summary) HTML, its body read again from ``path``;
-    the problem as a message when the file cannot be read any more, or holds
-    another body than the one its entry was made from (never a mix of two
-    versions: the file changed since, or the entry is a broken post's last
-    good version)."""
+def render_one(entry_values: tuple[Any, ...], path: str, root: str) -> tuple[str, str | None] | str:
+    """A post's (content, summary) HTML, its body read again from ``path``
+    inside the posts folder ``root``; the problem as a message when the file
+    cannot be read any more, or holds another body than the one its entry was
+    made from (never a mix of two versions: the file changed since, or the
+    entry is a broken post's last good version)."""
     from .normalize import render
 
     entry = from_tuple(entry_values)
     try:
-        text = posts.read_body(Path(path))
+        text = posts.read_body(Path(path), Path(root))
     except PostError as exc:
         return exc.message
     if entry.body is not None and entry.body.digest not in ("", posts.body_digest(text)):
         return "its body is no longer the one read (the file changed): left out of this build"
-    try:
-        done = render(entry, text=text)
-    except Exception as exc:  # a bug's victim is that post alone, as in a worker
-        return f"cannot render: {type(exc).__name__}: {exc}"
+    done = render(entry, text=text)
     return done.content or "", done.summary
 
 
-def _render_item(items: list[tuple[tuple[Any, ...], str]]) -> list[Any]:
+def _render_item(items: list[tuple[tuple[Any, ...], str, str]]) -> list[Any]:
     return [render_one(*item) for item in items]
 
 
@@ -353,7 +362,7 @@ def render_posts(
     items = []
     for entry in todo:
         source, rel = read.where[entry.id]
-        items.append((to_tuple(entry), str(source.path / rel)))
+        items.append((to_tuple(entry), str(source.path / rel), str(source.path)))
     if len(items) < PARALLEL_POSTS or worker_count() < 2:
         results = _render_item(items)
     else:

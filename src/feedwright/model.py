@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import operator
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -112,14 +111,14 @@ class Entry:
 
     def content_hash(self) -> str:
         """A hash of everything a reader sees (all but ``origin``; a body's text
-        stands in by its digest when it has one), so "changed?" is one comparison."""
-        data = to_dict(self)
-        data.pop("origin", None)
-        body = data.get("body")
-        if body is not None and body.get("digest"):
-            body.pop("text", None)
-        text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        stands in by its digest when it has one), so "changed?" is one comparison.
+        Stable within one feedwright version (stored hashes carry its build)."""
+        values = list(to_tuple(self))
+        values[_ORIGIN] = ""
+        body = values[_BODY]
+        if body is not None and body[3]:  # (text, format, base_url, digest)
+            values[_BODY] = (None, *body[1:])
+        return hashlib.sha256(repr(values).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --------------------------------------------------------------------------- codecs
@@ -180,6 +179,8 @@ _FIELDS = tuple(dataclasses.fields(Entry))
 #: The entry's field names, in order: the one list.
 ENTRY_FIELDS = tuple(f.name for f in _FIELDS)
 _CODECS = tuple(_codec(_HINTS[name]) for name in ENTRY_FIELDS)
+_ORIGIN = ENTRY_FIELDS.index("origin")
+_BODY = ENTRY_FIELDS.index("body")
 _DEFAULTS = tuple(
     f.default if f.default is not dataclasses.MISSING else dataclasses.MISSING for f in _FIELDS
 )

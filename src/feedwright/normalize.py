@@ -1,6 +1,6 @@
 """Render a post's body to feed-ready HTML (pure functions, no I/O).
 
-Rendering is the expensive part of reading posts, so ``sources.posts`` leaves
+Rendering is the expensive part of reading posts, so ``posts`` leaves
 bodies unrendered and :func:`render` runs only for entries that reach a feed::
 
     Body.text --(markdown: CommonMark + tables, raw HTML kept | html: as is)--> HTML

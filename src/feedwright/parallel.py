@@ -32,21 +32,24 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import faulthandler
 import itertools
-import multiprocessing as mp
 import os
 import signal
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+    from multiprocessing.connection import Connection
+
+# (asyncio and multiprocessing are imported where a pool first needs them: a
+# build with nothing to do needs neither.)
 
 # A worker whose result cannot be sent back (it does not pickle) reports this.
 _UNSENDABLE = "its result could not be sent back"
@@ -77,10 +80,14 @@ def worker_count() -> int:
 
 def fork_is_safe() -> bool:
     """Whether forking now copies no other thread's held locks."""
+    import multiprocessing as mp
+
     return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
 
 
 def _context(fork: bool) -> Any:
+    import multiprocessing as mp
+
     if fork and fork_is_safe():
         return mp.get_context("fork")
     methods = mp.get_all_start_methods()
@@ -126,11 +133,17 @@ def _serve(conn: Connection, nice: int, inherited: list[int]) -> None:
             return  # start afresh: the heap may be in pieces
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            outcome = ("failed", Failed(reason, traceback.format_exc()))
+            outcome = ("failed", Failed(reason, _traceback()))
         try:
             conn.send(outcome)
         except Exception:
-            conn.send(("failed", Failed(_UNSENDABLE, traceback.format_exc())))
+            conn.send(("failed", Failed(_UNSENDABLE, _traceback())))
+
+
+def _traceback() -> str:
+    import traceback
+
+    return traceback.format_exc()
 
 
 @dataclass(slots=True)
@@ -199,6 +212,8 @@ class Pool:
 
     async def apply(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker, awaited; :class:`Failed` if it failed."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
 
@@ -299,6 +314,8 @@ class Pool:
         busy = [w for w in self._workers if w.task is not None]
         if not busy:
             raise RuntimeError("nothing to wait for")
+        from multiprocessing.connection import wait
+
         waits = {w.conn: w for w in busy} | {w.process.sentinel: w for w in busy}
         ready = wait(list(waits), self._wait_time(busy))
         for obj in ready:

@@ -23,9 +23,7 @@ needs them, so a build with nothing to do costs about a walk of the posts.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import uuid
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -104,6 +102,8 @@ def scope_id(entry: Entry) -> Entry:
     published scoped by the subscription, as a stable name-based UUID URN."""
     if _GLOBAL_ID.match(entry.id):
         return entry
+    import uuid
+
     scoped = uuid.uuid5(uuid.NAMESPACE_URL, f"{entry.origin}\x00{entry.id}")
     return replace(entry, id=f"urn:uuid:{scoped}")
 
@@ -178,6 +178,8 @@ def refresh(
     progress: Progress | None = None,
 ) -> list[SourceResult]:
     """Refresh the due remote feeds (or those in ``only``) into the store."""
+    import asyncio
+
     from .update import refresh as refresh_feeds
 
     # The workers are started now, before the event loop's resolver threads

@@ -98,6 +98,43 @@ def _clean_chars(value: str) -> str:
     return strip_xml_illegal(value)[0]
 
 
+# html5ever (under nh3) looks through the stack of open elements for each new
+# block element, so markup nested tens of thousands deep costs quadratic time
+# (100,000 nested <div>s: minutes). No real content nests this deep; such a
+# value is reduced to its text before nh3 sees it.
+MAX_DEPTH = 512
+_ANY_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^<>]*?(/?)>")
+_ANY_MARKUP = re.compile(r"<[^<>]*>?")
+# Elements that never stay open: void ones, and those the next sibling closes.
+_FLAT = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "rp", "rt"}
+)  # fmt: skip
+
+
+def _too_deep(value: str) -> bool:
+    # Nesting past MAX_DEPTH takes at least 3 characters a level: most values
+    # are answered by their length alone.
+    if len(value) <= 3 * MAX_DEPTH or value.count("<") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for match in _ANY_TAG.finditer(value):
+        if match.group(3) or match.group(2).lower() in _FLAT:
+            continue
+        if match.group(1):
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+    return False
+
+
+def _text_of(value: str) -> str:
+    """Markup too deep to parse, as escaped text: every tag dropped."""
+    return html.escape(html.unescape(_ANY_MARKUP.sub(" ", value)), quote=False)
+
+
 def safe_url(url: str | None, base: str | None = None) -> str | None:
     """``url`` made absolute against ``base``, or None if it is empty or not http(s)/mailto.
 
@@ -149,6 +186,8 @@ def _url_attribute(base: str | None, value: str) -> str | None:
 
 def sanitize_html(html_text: str, base_url: str | None = None) -> str:
     """Safe HTML: allowlisted tags and attributes, absolute http(s)/mailto URLs only."""
+    if _too_deep(html_text):
+        html_text = _text_of(html_text)
     cleaned = _cleaner(base_url).clean(_clean_chars(html_text))
     return _clean_chars(cleaned).strip()
 
@@ -214,6 +253,8 @@ def plain_text(value: str) -> str:
     """
     value = _clean_chars(value)
     if "<" in value or "&" in value:
+        if _too_deep(value):
+            value = _text_of(value)
         # nh3 with no allowed tags keeps only text (escaped); unescaping that once
         # gives the text a browser would have shown.
         value = html.unescape(_TEXT_ONLY.clean(value))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 CONFIG = """\
-# feedwright configuration: see README.md for every key.
+# feedwright configuration. Commands and options: `feedwright --help`;
+# every key with its type and default: `python -m pydoc feedwright.config`.
 site:
   title: My Site
   url: https://example.com/          # where the output folder's parent is served

@@ -33,9 +33,9 @@ from datetime import datetime
 from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
 from .parallel import Failed, Pool
+from .remote.fetch import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
+from .remote.parse import parse_feed
 from .schedule import next_check
-from .sources.feeds import parse_feed
-from .sources.http import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
 from .store import EntryRow, SourceState, Store, entry_row
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def parse_job(
         # first_seen, which only the store knows); this one is then unused.
         rows=[entry_row(entry) for entry in feed.entries],
         body_hash=body_hash,
-        note=feed.bozo,
+        note=feed.note,
     )
 
 

@@ -1,89 +1,133 @@
-"""Local posts: find the files of a posts folder and read each into an Entry.
+"""Local posts (Hexo, Jekyll, Hugo conventions) read into entries.
 
-(A stand-in over ``sources.posts`` until the package's own modules land.)
+The stages, one module each, data flowing down::
+
+    walk.py         find(): the post files of a folder (regular files inside it
+                    only) and their stamps; read_bytes(): one file, opened once
+    decode          feedwright.decode.decode_post: BOM (UTF-8, UTF-16), UTF-8,
+                    GB18030/GBK; anything else (Latin-1...) is a PostError
+                    then control characters are stripped (XML-illegal ones, DEL,
+                    C1), and counted
+    frontmatter.py  python-frontmatter with our handlers: YAML ``---`` (safe
+                    scalars, no tags, alias cap), TOML ``+++``, JSON ``{``/``;;;``
+    dates.py        the one date parser
+    entry.py        front matter + body -> Entry (body unrendered)
+    links.py        links, ids, slugs
+
+Every function here is pure but for reading the file named, and takes and
+gives plain picklable values, so it can run in a worker process. Nothing here
+knows of caches or processes.
+
+Use::
+
+    found = find(source.path)
+    for rel in found.files:
+        post = read(source.path / rel, rel, source, site)  # raises PostError
+    problems = [*found.problems, *conflicts({rel: entry, ...})]
 """
 
 from __future__ import annotations
 
-import os
+import re
+from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import PostsSource, Site
+from ..decode import DecodeError, decode_post
 from ..exceptions import PostError
 from ..model import Entry
+from ..text import strip_xml_illegal
+from . import entry as _entry
+from . import frontmatter
+from .walk import Found, Stamp, find, read_bytes
 
-Stamp = tuple[int, int]  # (size, mtime_ns)
+# DEL and the C1 controls: XML 1.0 allows them but YAML cannot read them, and
+# in text they are debris of a wrong encoding. NEL (U+0085) is a line break to
+# YAML and whitespace to a title: it becomes a space.
+_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
-    """The post files of one folder."""
-
-    files: dict[str, Stamp] = field(default_factory=dict)  # rel POSIX path -> stamp, in order
-    drafts: frozenset[str] = frozenset()  # files under _drafts/ (counted, not read)
-    problems: tuple[PostError, ...] = ()
+def _control(found: re.Match[str]) -> str:
+    return " " if found[0] == "\x85" else ""
 
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    entry: Entry | None  # None: a draft or `published: false`
-    stripped: int = 0  # XML-illegal characters removed from the text
+    """What reading one post file gave."""
+
+    entry: Entry | None  # None: a draft or ``published: false``
+    stripped: int  # control characters removed from the text (XML-illegal ones, DEL, C1)
 
 
-def find(root: Path) -> Found:
-    from ..sources.files import snapshot
-
-    base = str(root)
-    if not os.path.isdir(base):
-        return Found(problems=(PostError("posts folder does not exist", path=base),))
-    files: dict[str, Stamp] = {}
-    drafts = set()
-    for (_, rel), stamp in sorted(snapshot([base]).items(), key=lambda i: i[0][1].split("/")):
-        if "_drafts" in rel.split("/")[:-1]:
-            drafts.add(rel)
-        else:
-            files[rel] = stamp
-    return Found(files, frozenset(drafts))
+def _text(
+    path: Path, root: Path | None, rel: str | None = None
+) -> tuple[dict[str, object], str, int, int]:
+    """(front matter, body, characters stripped, mtime) of the post at ``path``."""
+    where = str(path)
+    raw, mtime = read_bytes(path, root, rel)
+    try:
+        text = decode_post(raw)
+    except DecodeError as exc:
+        raise PostError(str(exc), path=where) from None
+    text = text.removeprefix("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text, stripped = strip_xml_illegal(text)
+    if _CONTROLS.search(text):
+        text, more = _CONTROLS.subn(_control, text)
+        stripped += more
+    meta, body = frontmatter.split(text, where)
+    return meta, body, stripped, mtime
 
 
 def read(path: Path, rel: str, source: PostsSource, site: Site) -> Post:
-    from ..sources import posts
+    """Read the post file at ``path`` (``rel``: its POSIX path relative to
+    ``source.path``, what its id is made of). The file must be a regular file
+    inside ``source.path``. Raises PostError naming ``path``."""
+    meta, body, stripped, mtime = _text(path, source.path, rel)
+    built = _entry.build(meta, body, rel, source, site, mtime, str(path))
+    return Post(built, stripped)
 
-    counts: list[int] = []
-    entry = posts._read(str(path), rel, source, site, True, counts)
-    return Post(entry, sum(counts))
 
-
-def read_body(path: Path) -> str:
-    from ..sources.posts import read_body as body
-
-    return body(path)
+def read_body(path: Path, root: Path | None = None) -> str:
+    """The body text :func:`read` gives the file (to render a post whose entry
+    was cached without it). ``root``: the posts folder the file must be in.
+    Raises PostError naming ``path``."""
+    return _text(path, root)[1]
 
 
 def body_digest(text: str) -> str:
     """What a post's ``Body.digest`` is for the body ``text``."""
-    from ..sources.posts import _digest
-
-    return _digest(text)
+    return _entry.body_digest(text)
 
 
 def conflicts(posts: Mapping[str, Entry]) -> list[PostError]:
-    by_id: dict[str, list[str]] = {}
-    by_link: dict[str, list[str]] = {}
-    for rel, entry in posts.items():
-        by_id.setdefault(entry.id, []).append(rel)
+    """One PostError per file whose post shares its id or its link with
+    another of ``posts`` (path -> entry, one folder's posts), naming the others.
+
+    Two posts with one id are one entry to a reader (one of them is lost);
+    two with one link (the same slug and date under a date pattern) send a
+    reader of either to the same page.
+    """
+    by_id: defaultdict[str, list[str]] = defaultdict(list)
+    by_link: defaultdict[str, list[str]] = defaultdict(list)
+    for path, entry in posts.items():
+        by_id[entry.id].append(path)
         if entry.link:
-            by_link.setdefault(entry.link, []).append(rel)
-    problems = []
-    for what, groups in (("id", by_id), ("link", by_link)):
-        for value, rels in groups.items():
-            if len(rels) > 1:
-                for rel in rels:
-                    others = ", ".join(r for r in rels if r != rel)
-                    problems.append(PostError(f"same {what} {value} as {others}", path=rel))
-    return problems
+            by_link[entry.link].append(path)
+    said: defaultdict[str, list[str]] = defaultdict(list)
+    for kind, groups in (("id", by_id), ("link", by_link)):
+        for value, paths in groups.items():
+            if len(paths) < 2:
+                continue
+            for path in paths:
+                others = ", ".join(p for p in paths if p != path)
+                if kind == "link" and set(paths) <= set(by_id[posts[path].id]):
+                    continue  # the same posts as the id: said once
+                said[path].append(f"its {kind} {value} is also the {kind} of {others}")
+    return [PostError("; ".join(said[path]), path=path) for path in posts if path in said]
 
 
 __all__ = ["Found", "Post", "Stamp", "body_digest", "conflicts", "find", "read", "read_body"]

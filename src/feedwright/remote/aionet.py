@@ -1,4 +1,4 @@
-"""httpx on plain asyncio: the transport :class:`~feedwright.sources.http.Fetcher` uses.
+"""httpx on plain asyncio: the transport :class:`~feedwright.remote.fetch.Fetcher` uses.
 
 httpx's own async transport runs httpcore's connection pool over anyio's
 socket streams. For a feed refresh, where most answers are a bodiless 304,
@@ -20,6 +20,12 @@ see the README's Performance section). Two things made the difference:
 It is still httpcore (h11) that speaks HTTP: only the sockets and the
 wrapping are ours. Timeouts passed by httpcore are honoured per read, write,
 connect and TLS handshake, as anyio's backend does.
+
+The backend never resolves a name itself: it connects to the addresses the
+Fetcher's guard resolved and checked (``pins``), racing them as happy
+eyeballs does, so the address checked is the address connected to.
+``fetch.transport: httpx`` swaps all of this for httpx's own client; the
+corpus test holds the two to the same answers.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -240,8 +246,22 @@ class _Stream(httpcore.AsyncNetworkStream):
         return self._transport.get_extra_info(names[info]) if info in names else None
 
 
+Pins = Callable[[str], Sequence[str] | None]
+"""``pins(host)``: the checked addresses to connect to for ``host`` (None: not resolved)."""
+
+# Happy eyeballs (RFC 8305): the next address is tried this long after the last.
+_STAGGER = 0.25
+
+
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend on asyncio's own transports (TCP and TLS)."""
+    """httpcore's network backend on asyncio's own transports (TCP and TLS).
+
+    With ``pins``, a host is connected to only at the addresses ``pins`` gives
+    (a host it gives none for is refused); without, by name as asyncio resolves it.
+    """
+
+    def __init__(self, pins: Pins | None = None) -> None:
+        self._pins = pins
 
     async def connect_tcp(
         self,
@@ -251,19 +271,20 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
         local = None if local_address is None else (local_address, 0)
+        addresses: Sequence[str] = [host]
+        if self._pins is not None:
+            pinned = self._pins(host)
+            if not pinned:
+                raise httpcore.ConnectError(f"{host} was not resolved and checked first")
+            addresses = pinned
         try:
             async with asyncio.timeout(timeout):
-                # Happy eyeballs as anyio does it: IPv6 and IPv4 raced 250 ms apart.
-                transport, protocol = await loop.create_connection(
-                    _Protocol, host, port, local_addr=local, happy_eyeballs_delay=0.25
-                )
+                transport, protocol = await _race(addresses, port, local)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}") from None
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc
-        assert isinstance(transport, asyncio.Transport)
         for option in socket_options or ():
             transport.get_extra_info("socket").setsockopt(*option)
         return _Stream(transport, protocol)
@@ -278,6 +299,46 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _race(
+    addresses: Sequence[str], port: int, local: tuple[str, int] | None
+) -> tuple[asyncio.Transport, _Protocol]:
+    """A connection to the first of ``addresses`` to answer, each tried
+    :data:`_STAGGER` after the previous (happy eyeballs); the rest are dropped."""
+    loop = asyncio.get_running_loop()
+    waiting = list(addresses)
+    pending: set[asyncio.Task[tuple[asyncio.BaseTransport, _Protocol]]] = set()
+    errors: list[BaseException] = []
+    try:
+        while waiting or pending:
+            if waiting:
+                connect = loop.create_connection(
+                    _Protocol, waiting.pop(0), port, local_addr=local, happy_eyeballs_delay=_STAGGER
+                )
+                pending.add(asyncio.ensure_future(connect))
+            done, pending = await asyncio.wait(
+                pending, timeout=_STAGGER if waiting else None, return_when=asyncio.FIRST_COMPLETED
+            )
+            winner: tuple[asyncio.Transport, _Protocol] | None = None
+            for task in done:
+                error = task.exception()
+                if error is not None:
+                    errors.append(error)
+                    continue
+                transport, protocol = task.result()
+                assert isinstance(transport, asyncio.Transport)
+                if winner is None:
+                    winner = transport, protocol
+                else:
+                    transport.close()  # two answered at once: keep one
+            if winner is not None:
+                return winner
+    finally:
+        for task in pending:
+            task.cancel()
+    error = next((e for e in errors if not isinstance(e, OSError)), None)
+    raise error or (errors[0] if errors else OSError("no address to connect to"))
 
 
 class _Body(httpx.AsyncByteStream):
@@ -304,6 +365,7 @@ class Transport(httpx.AsyncBaseTransport):
         max_connections: int,
         keepalive_expiry: float = 5.0,
         timeout: float | None = None,
+        pins: Pins | None = None,
     ) -> None:
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         self._pool = httpcore.AsyncConnectionPool(
@@ -311,7 +373,7 @@ class Transport(httpx.AsyncBaseTransport):
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=keepalive_expiry,
-            network_backend=AsyncioBackend(),
+            network_backend=AsyncioBackend(pins),
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -359,4 +421,4 @@ class Transport(httpx.AsyncBaseTransport):
         await self._pool.aclose()
 
 
-__all__ = ["AsyncioBackend", "Transport", "split_url"]
+__all__ = ["AsyncioBackend", "Pins", "Transport", "split_url"]

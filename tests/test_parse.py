@@ -1,11 +1,12 @@
-"""Remote feed bytes -> entries, against the sample corpus in tests/data/feeds/.
+"""Remote feed bytes -> entries through ``feedwright.parse_feed``, against the
+sample corpus in tests/data/feeds/.
 
 Each sample ``NAME.<ext>`` sits beside ``NAME.expected.json`` (the normalised
 result, or the error it must raise) and optionally ``NAME.headers.json`` (the
 HTTP response headers it is served with). After an intended change, rewrite
 the expected files and review the diff::
 
-    FEEDWRIGHT_REGEN=1 PYTHONPATH=src pytest tests/test_feeds.py
+    FEEDWRIGHT_REGEN=1 pytest tests/test_parse.py
 """
 
 from __future__ import annotations
@@ -13,23 +14,15 @@ from __future__ import annotations
 import json
 import os
 import pickle
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from feedwright.config import FeedSource
-from feedwright.exceptions import ParseError
-from feedwright.model import Entry
-from feedwright.sources.feeds import (
-    ParsedFeed,
-    decode_xml,
-    escape_bare_ampersands,
-    parse_feed,
-    strip_doctype,
-)
+import feedwright
+from feedwright import Entry, ParsedFeed, ParseError
 
 DATA = Path(__file__).parent / "data" / "feeds"
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -72,9 +65,7 @@ def _jsonable(value: Any) -> Any:
 def _result(path: Path) -> dict[str, Any]:
     url = _url(path)
     try:
-        parsed = parse_feed(
-            path.read_bytes(), url=url, headers=_headers(path), source=FeedSource(url=url), now=NOW
-        )
+        parsed = feedwright.parse_feed(path.read_bytes(), url=url, headers=_headers(path), now=NOW)
     except ParseError as exc:
         assert exc.url == url
         return {"error": "ParseError"}
@@ -105,15 +96,10 @@ def test_sample_feed(path: Path) -> None:
 # regeneration cannot quietly accept a regression.
 
 
-def _parse(name: str, source: FeedSource | None = None, now: datetime = NOW) -> ParsedFeed:
+def _parse(name: str, now: datetime = NOW, fast: bool = True) -> ParsedFeed:
     path = DATA / name
-    url = _url(path)
-    return parse_feed(
-        path.read_bytes(),
-        url=url,
-        headers=_headers(path),
-        source=source or FeedSource(url=url),
-        now=now,
+    return feedwright.parse_feed(
+        path.read_bytes(), url=_url(path), headers=_headers(path), now=now, fast=fast
     )
 
 
@@ -240,13 +226,7 @@ def test_not_a_feed(name: str) -> None:
 )
 def test_more_non_feeds(body: bytes) -> None:
     with pytest.raises(ParseError):
-        parse_feed(
-            body,
-            url="https://x.example/",
-            headers={},
-            source=FeedSource(url="https://x.example/"),
-            now=NOW,
-        )
+        feedwright.parse_feed(body, url="https://x.example/", now=NOW)
 
 
 def test_duplicate_ids_are_disambiguated_stably() -> None:
@@ -326,7 +306,7 @@ def test_entity_expansion_never_happens() -> None:
     assert "expanded" not in (entry.summary or "")
 
     url = "https://laughs.example/big"
-    big = parse_feed(_big_laughs(), url=url, headers={}, source=FeedSource(url=url), now=NOW)
+    big = feedwright.parse_feed(_big_laughs(), url=url, now=NOW)
     (entry,) = big.entries
     assert len(entry.title) + len(entry.summary or "") < 300_000
     assert "aaaa" not in entry.title
@@ -341,66 +321,59 @@ def test_external_entities_are_never_loaded() -> None:
     assert entry.summary is not None and entry.summary.startswith("Before")
 
 
-def test_strip_doctype() -> None:
-    assert strip_doctype('<!DOCTYPE rss [<!ENTITY a "]>">]>\n<rss/>') == "\n<rss/>"
-    assert strip_doctype("<?pi x?><!-- c --><!DOCTYPE rss SYSTEM 'x.dtd'><rss/>") == (
-        "<?pi x?><!-- c --><rss/>"
-    )
-    assert strip_doctype("<!DOCTYPE rss [ <!-- ]> --> ]><rss/>") == "<rss/>"
-    assert strip_doctype('<!DOCTYPE rss [ <!ENTITY a "unterminated') == ""
-    assert strip_doctype("<rss><!DOCTYPE inside/></rss>") == "<rss><!DOCTYPE inside/></rss>"
-    # Pathological input stays linear: many unterminated openers.
-    assert strip_doctype("<!DOCTYPE x [" + "<!--" * 50_000) == ""
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        '<!DOCTYPE rss [<!ENTITY a "]>">]>\n',
+        "<?pi x?><!-- c --><!DOCTYPE rss SYSTEM 'x.dtd'>",
+        "<!DOCTYPE rss [ <!-- ]> --> ]>",
+        '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://x/rss.dtd">',
+    ],
+)
+def test_doctypes_are_dropped_whatever_they_hold(prolog: str) -> None:
+    body = prolog + '<rss version="2.0"><channel><title>Kept</title></channel></rss>'
+    assert _parse_bytes(body.encode()).title == "Kept"
 
 
-def test_decode_xml() -> None:
-    text, note = decode_xml('<?xml version="1.0" encoding="gbk"?><a>中文</a>'.encode("gbk"), None)
-    assert text == "<a>中文</a>" and note is None
-    text, note = decode_xml("\ufeff<a>é</a>".encode(), "iso-8859-1")
-    assert text == "<a>é</a>"
-    text, note = decode_xml("<a>é</a>".encode("cp1252"), None)
-    assert text == "<a>é</a>" and note is not None
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<!DOCTYPE rss [ <!ENTITY a "unterminated',
+        "<!DOCTYPE x [" + "<!--" * 50_000,  # many unterminated openers: still linear
+    ],
+)
+def test_an_unterminated_doctype_is_not_a_feed(body: str) -> None:
+    with pytest.raises(ParseError):
+        _parse_bytes(body.encode())
 
 
-# --------------------------------------------------------------------------- categories
+def _channel(title: str) -> str:
+    return f'<rss version="2.0"><channel><title>{title}</title></channel></rss>'
 
 
-def test_category_map_keep_and_extra() -> None:
-    url = "https://feeds.example/rss20.xml"
-    source = FeedSource(
-        url=url,
-        categories=("Radio", "podcasts"),
-        category_map={"PODCASTS": "Audio", "local history": None},
-    )
-    (ep12, ep11) = _parse("rss20.xml", source).entries
-    assert ep12.categories == ("Audio", "Radio", "podcasts")
-    assert ep11.categories == ("Radio", "podcasts")
-
-    drop = replace(source, keep_categories=False)
-    assert _parse("rss20.xml", drop).entries[0].categories == ("Radio", "podcasts")
-
-
-def test_category_map_onto_extra_dedupes() -> None:
-    url = "https://feeds.example/rss20.xml"
-    source = FeedSource(url=url, categories=("Audio",), category_map={"Podcasts": "audio"})
-    assert _parse("rss20.xml", source).entries[0].categories == ("audio", "Local History")
-
-
-def test_source_title_overrides_provenance_title() -> None:
-    url = "https://feeds.example/rss20.xml"
-    parsed = _parse("rss20.xml", FeedSource(url=url, title="My Radio"))
-    assert parsed.title == "Riverside Radio"  # the origin's own title, as published
-    assert parsed.entries[0].source is not None
-    assert parsed.entries[0].source.title == "My Radio"
+@pytest.mark.parametrize(
+    ("body", "headers", "title", "noted"),
+    [
+        (b'<?xml version="1.0" encoding="gbk"?>' + _channel("中文").encode("gbk"), {}, "中文", 0),
+        (("\ufeff" + _channel("é")).encode(), {"Content-Type": "text/xml;charset=latin-1"}, "é", 0),
+        (_channel("é").encode("cp1252"), {}, "é", 1),
+    ],
+)  # fmt: skip
+def test_declared_and_guessed_encodings(
+    body: bytes, headers: dict[str, str], title: str, noted: int
+) -> None:
+    parsed = _parse_bytes(body, headers)
+    assert parsed.title == title
+    assert (parsed.bozo is not None) == bool(noted)
 
 
 # --------------------------------------------------------------------------- process-pool readiness
 
 
-def test_arguments_and_result_pickle() -> None:
-    parsed = _parse("rss20.xml")
-    assert pickle.loads(pickle.dumps(parsed)) == parsed
-    assert pickle.loads(pickle.dumps(parse_feed)) is parse_feed
+def test_the_result_pickles() -> None:
+    for fast in (True, False):
+        parsed = _parse("rss20.xml", fast=fast)
+        assert pickle.loads(pickle.dumps(parsed)) == parsed
 
 
 def test_now_must_be_aware() -> None:
@@ -412,8 +385,7 @@ def test_now_must_be_aware() -> None:
 
 
 def _parse_bytes(body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed:
-    url = "https://edge.example/feed"
-    return parse_feed(body, url=url, headers=headers or {}, source=FeedSource(url=url), now=NOW)
+    return feedwright.parse_feed(body, url="https://edge.example/feed", headers=headers, now=NOW)
 
 
 def test_body_is_never_taken_for_a_path_or_url(tmp_path: Path) -> None:
@@ -426,12 +398,14 @@ def test_body_is_never_taken_for_a_path_or_url(tmp_path: Path) -> None:
         _parse_bytes(b"http://127.0.0.1:9/feed.xml")
 
 
-def test_escape_bare_ampersands_keeps_cdata_and_entities() -> None:
-    text = "<a>x & y &amp; &#38; &#x26; &nbsp; &b=2</a><![CDATA[p?a=1&b=2]]><c>&</c>"
-    assert escape_bare_ampersands(text) == (
-        "<a>x &amp; y &amp; &#38; &#x26; &nbsp; &amp;b=2</a><![CDATA[p?a=1&b=2]]><c>&amp;</c>"
+def test_bare_ampersands_are_repaired_but_entities_and_cdata_kept() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>x & y &amp; &#38; &#x26; &b=2</title><item>'
+        b"<guid>g</guid><title><![CDATA[p?a=1&b=2]]></title></item></channel></rss>"
     )
-    assert escape_bare_ampersands("<![CDATA[unterminated & ") == "<![CDATA[unterminated & "
+    parsed = _parse_bytes(body)
+    assert parsed.title == "x & y & & & &b=2"
+    assert parsed.entries[0].title == "p?a=1&b=2"
 
 
 def test_repair_leaves_cdata_urls_alone() -> None:

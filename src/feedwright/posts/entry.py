@@ -1,0 +1,296 @@
+"""Front matter + body -> :class:`~feedwright.model.Entry`: the one entry builder.
+
+The body is left unrendered (``Entry.body``, a :class:`~feedwright.model.Body`
+in the file's format); Markdown is rendered later, only for entries that
+reach a feed. ``Entry.summary`` is in the body's format too until then.
+
+Fields:
+
+- ``title``; else the first ``# heading`` / ``<h1>`` of the body; else the
+  file name (Jekyll date prefix removed, ``-``/``_`` as spaces).
+- ``date`` (or Hugo ``publishDate``/``pubdate``/date-valued ``published``);
+  else the Jekyll file-name date (``2022-06-27-slug.md``); else the file's
+  modification time, which is what Hexo does (a fresh git checkout resets
+  mtimes: give posts a date). ``updated``/``lastmod``/``modified``/
+  ``last_modified_at``, else the date.
+- ``categories``/``category`` and ``tags``/``tag``: a list (Hexo nested lists
+  are flattened) or a string split on commas if it has any, else on spaces;
+  the source's ``categories`` are added; duplicates (case-insensitive) dropped.
+- ``author``/``authors``: a name, ``{name, email, uri|url|link}``, or a list.
+- ``headimg``/``thumbnail``/``image``/``cover``/``images``: image enclosures.
+- ``draft: true`` or ``published: false``: not published (None).
+- ``summary``/``description``/``excerpt``; ``lang``/``language``, else
+  ``site.language``; ``slug``; ids and links: see ``links.py``.
+
+Relative URLs (images, the body's base) resolve against the post's link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..config import PostsSource, Site
+from ..exceptions import PostError
+from ..model import Body, Enclosure, Entry, Person
+from ..sanitize import safe_url
+from ..text import category_key
+from . import links
+from .dates import first_date, zone
+
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
+_DATE_KEYS = ("date", "publishDate", "pubdate")
+_UPDATED_KEYS = ("updated", "lastmod", "modified", "last_modified_at")
+_SUMMARY_KEYS = ("summary", "description", "excerpt")
+_IMAGE_KEYS = ("headimg", "thumbnail", "image", "cover", "images")
+# Our own table: the mimetypes module reads /etc/mime.types, which differs by
+# machine, and the output must not.
+_IMAGE_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "jpe": "image/jpeg", "png": "image/png",
+    "gif": "image/gif", "webp": "image/webp", "avif": "image/avif", "svg": "image/svg+xml",
+    "bmp": "image/bmp", "ico": "image/x-icon", "tif": "image/tiff", "tiff": "image/tiff",
+    "heic": "image/heic",
+}  # fmt: skip
+_SPLIT_COMMAS = re.compile(r"[,，、]")
+_SPACES = re.compile(r"\s+")
+_MD_HEADING = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
+_HTML_H1 = re.compile(r"<h1(?:\s[^>]*)?>(.*?)</h1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+_MD_INLINE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`]+")
+
+
+def build(
+    meta: Mapping[str, Any],
+    body: str,
+    rel: str,
+    source: PostsSource,
+    site: Site,
+    mtime: int,
+    path: str,
+) -> Entry | None:
+    """The entry a post makes; None for a draft. ``rel``: its path relative to
+    the posts folder; ``mtime``: its modification time (seconds), the date of
+    last resort. Raises PostError naming ``path``."""
+    if _is_draft(meta, path):
+        return None
+    local = zone(site.timezone)
+    name = links.file_name(rel)
+
+    title = _clean(_text(meta.get("title"), "title", path) or "")
+    if not title:
+        title = (
+            _first_heading(body) or name.slug.replace("-", " ").replace("_", " ").strip()
+        ) or name.stem
+
+    published = first_date(meta, _DATE_KEYS, local, path)
+    if published is None and _bool_word(meta.get("published")) is None:
+        published = first_date(meta, ("published",), local, path)
+    if published is None and name.date is not None:
+        published = datetime.combine(name.date, time(), local).astimezone(UTC)
+    if published is None:
+        published = datetime.fromtimestamp(mtime, UTC)
+    updated = first_date(meta, _UPDATED_KEYS, local, path)
+    if updated is None or updated < published:
+        updated = published
+
+    categories = _names([meta.get("categories"), meta.get("category"), source.categories], path)
+    tags = _names([meta.get("tags"), meta.get("tag")], path)
+
+    slug = (_text(meta.get("slug"), "slug", path) or "").strip().strip("/") or name.slug
+    explicit = links.explicit_link(
+        _text(meta.get("permalink"), "permalink", path) or _text(meta.get("link"), "link", path),
+        site.url,
+    )
+    try:
+        link = explicit or links.derived_link(
+            source.permalink, site.url, local, published, name, slug, title, categories
+        )
+    except ValueError as exc:
+        raise PostError(str(exc), path=path) from None
+    explicit_id = _text(meta.get("id"), "id", path) or _text(meta.get("guid"), "guid", path)
+
+    summary = None
+    for key in _SUMMARY_KEYS:
+        value = _text(meta.get(key), key, path)
+        if value and value.strip():
+            summary = value.strip()
+            break
+    language = _text(meta.get("lang"), "lang", path) or _text(
+        meta.get("language"), "language", path
+    )
+    digest = body_digest(body)
+    return Entry(
+        id=links.entry_id(explicit_id, explicit, name.rel_stem, site.url),
+        title=title,
+        published=published,
+        updated=updated,
+        link=link,
+        authors=_authors(meta.get("author", meta.get("authors")), path),
+        categories=categories,
+        tags=tags,
+        summary=summary,
+        content=None,
+        body=Body(body, name.format, link, digest),
+        enclosures=_images(meta, link, path),
+        language=(language.strip() if language else None) or site.language,
+        origin=rel,
+    )
+
+
+def body_digest(body: str) -> str:
+    """What identifies a body's text (``Body.digest``): an entry cached without
+    its text hashes the same, and a render can tell the file still holds it."""
+    return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _bool_word(value: object) -> bool | None:
+    """Booleans as YAML 1.1 authors write them (``draft: yes``), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    return None
+
+
+def _is_draft(meta: Mapping[str, Any], path: str) -> bool:
+    draft = meta.get("draft")
+    if draft is not None and _bool_word(draft) is None:
+        raise PostError(f"draft: expected true or false, got {draft!r}", path=path)
+    return _bool_word(draft) is True or _bool_word(meta.get("published")) is False
+
+
+def _text(value: object, key: str, path: str) -> str | None:
+    """A scalar front matter value as the text the author wrote."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    raise PostError(f"{key}: expected text, got a {type(value).__name__}", path=path)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _first_heading(body: str) -> str | None:
+    found: list[tuple[int, str]] = []
+    md = _MD_HEADING.search(body)
+    if md:
+        found.append((md.start(), _MD_INLINE.sub(lambda m: m.group(1) or "", md.group(1))))
+    h1 = _HTML_H1.search(body)
+    if h1:
+        found.append((h1.start(), _TAG.sub("", h1.group(1))))
+    for _, raw in sorted(found):
+        title = _clean(html.unescape(raw))
+        if title:
+            return title
+    return None
+
+
+def _names(values: Iterable[object], path: str) -> tuple[str, ...]:
+    """Categories or tags in first-seen order, one per case-insensitive name."""
+    seen: dict[str, str] = {}
+    for name in _flatten(values, path):
+        name = _clean(name)
+        key = category_key(name)
+        if key and key not in seen:
+            seen[key] = name
+    return tuple(seen.values())
+
+
+def _flatten(values: Iterable[object], path: str) -> Iterator[str]:
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, list | tuple):
+                    yield from _flatten(item, path)
+                elif item is not None:
+                    yield _text(item, "categories", path) or ""
+        elif isinstance(value, str):
+            yield from (_SPLIT_COMMAS if _SPLIT_COMMAS.search(value) else _SPACES).split(value)
+        else:
+            yield _text(value, "categories", path) or ""
+
+
+def _authors(value: object, path: str) -> tuple[Person, ...]:
+    items = value if isinstance(value, list) else [value]
+    people: list[Person] = []
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, dict):
+            name = _text(item.get("name"), "author.name", path)
+            email = _text(item.get("email"), "author.email", path)
+            uri = next(
+                (
+                    _text(item[k], f"author.{k}", path)
+                    for k in ("uri", "url", "link")
+                    if item.get(k) is not None
+                ),
+                None,
+            )
+            name = _clean(name or "") or (email or "").strip()
+            if name:
+                people.append(
+                    Person(name, (email or "").strip() or None, (uri or "").strip() or None)
+                )
+        else:
+            name = _clean(_text(item, "author", path) or "")
+            if name:
+                people.append(Person(name))
+    return tuple(dict.fromkeys(people))
+
+
+def _images(meta: Mapping[str, Any], base: str, path: str) -> tuple[Enclosure, ...]:
+    urls: dict[str, None] = {}
+    for key in _IMAGE_KEYS:
+        for raw in _image_values(meta.get(key), key, path):
+            text = raw.strip()
+            url = safe_url(links.join(base, text)) if text else None
+            if url and url.startswith(("http://", "https://")):
+                urls[url] = None
+    return tuple(Enclosure(url, image_type(url)) for url in urls)
+
+
+def _image_values(value: object, key: str, path: str) -> Iterator[str]:
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            yield from _image_values(item, key, path)
+    elif isinstance(value, dict):
+        # Hugo themes write ``cover: {image: ..., alt: ...}``.
+        for sub in ("image", "url", "src"):
+            if value.get(sub) is not None:
+                yield from _image_values(value[sub], key, path)
+                return
+    else:
+        yield _text(value, key, path) or ""
+
+
+def image_type(url: str) -> str:
+    """The media type an image URL's extension suggests; ``image/jpeg`` if unknown."""
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return _IMAGE_TYPES.get(ext, "image/jpeg")
+
+
+__all__ = ["body_digest", "build", "image_type"]

@@ -1,0 +1,174 @@
+"""Where a post lives on the site and what it is called for good: links, ids, slugs.
+
+Identity (``Entry.id``) never depends on the title, date, body, categories,
+the checkout folder or the machine. The first of:
+
+1. ``id`` or ``guid`` front matter (a value without a URI scheme becomes
+   ``tag:<host>,2000:<value>``);
+2. an explicit ``permalink``/``link`` front matter (made absolute);
+3. ``tag:<site host>,2000:<site path><path relative to the posts folder,
+   without suffix>`` (for ``index.md`` the folder is the path: Hugo page
+   bundles).
+
+The source's ``permalink`` pattern is deliberately *not* used for the id: a
+pattern with ``{year}`` or ``{title}`` changes when the date or title is
+edited, and a reader would see a duplicate.
+
+Link: ``permalink``/``link`` front matter (relative ones resolve against
+``site.url``; only http(s) links are kept); else ``site.url`` + the source's
+``permalink`` pattern, with ``{year} {month} {day}`` (zero-padded, in
+``site.timezone``), ``{slug}`` (``slug`` front matter, else the file name
+without a Jekyll date prefix), ``{title}`` (the title, slugified),
+``{category}`` (the first one), ``{filename}`` (file name without suffix);
+else ``site.url`` + the folder relative to the posts folder + the slug + ``/``
+(like Hugo's default: ``news/2023-11-02-opening.md`` -> ``<site.url>news/opening/``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import unicodedata
+from datetime import date, datetime, tzinfo
+from functools import cache
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
+
+from ..model import BodyFormat
+from ..sanitize import safe_url
+from ..text import join_url
+
+PLACEHOLDERS = ("year", "month", "day", "slug", "title", "category", "filename")
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+_HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_URI_SAFE = "/:@!$&'()*+,;=-._~"
+_TAG_DATE = "2000"
+_JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+_HTML_SUFFIXES = (".html", ".htm")
+_SLUG_JUNK = re.compile(r"[^\w]+")
+
+
+class FileName(NamedTuple):
+    """What a post's path relative to its folder says about it."""
+
+    rel_stem: str  # without suffix; for a page bundle's index, the folder
+    format: BodyFormat
+    parent: str  # the folder of rel_stem ("" at the top)
+    stem: str  # file (or bundle folder) name without suffix
+    slug: str  # the stem without a Jekyll date prefix
+    date: date | None  # the Jekyll date prefix
+
+
+def file_name(rel: str) -> FileName:
+    rel_stem, suffix = posixpath.splitext(rel)
+    parent, _, stem = rel_stem.rpartition("/")
+    if stem in ("index", "_index") and parent:
+        # A Hugo page bundle: the folder is the post.
+        rel_stem = parent
+        parent, _, stem = parent.rpartition("/")
+    name_date: date | None = None
+    slug = stem
+    jekyll = _JEKYLL_NAME.match(stem)
+    if jekyll:
+        try:
+            name_date = date(int(jekyll[1]), int(jekyll[2]), int(jekyll[3]))
+            slug = jekyll[4]
+        except ValueError:
+            name_date = None
+    fmt: BodyFormat = "html" if suffix.lower() in _HTML_SUFFIXES else "markdown"
+    return FileName(rel_stem, fmt, parent, stem, slug, name_date)
+
+
+@cache  # one site URL per config: parsed once
+def tag_prefix(site_url: str) -> str:
+    """``tag:host,2000:path/`` (RFC 4151): ids that do not pretend to be links."""
+    parts = urlsplit(site_url)
+    host = (parts.hostname or "localhost").lower()
+    path = parts.path.strip("/")
+    return f"tag:{host},{_TAG_DATE}:{path + '/' if path else ''}"
+
+
+def explicit_link(value: str | None, site_url: str) -> str | None:
+    """A ``permalink``/``link`` from front matter, absolute, if it is http(s)."""
+    if not value or not value.strip():
+        return None
+    url = safe_url(join(site_url, value.strip()))
+    return url if url and url.startswith(("http://", "https://")) else None
+
+
+def entry_id(explicit: str | None, link: str | None, rel_stem: str, site_url: str) -> str:
+    """The id: ``explicit`` (``id``/``guid``), else an explicit ``link``, else the path."""
+    if explicit and explicit.strip():
+        value = explicit.strip()
+        if _HAS_SCHEME.match(value):
+            return value
+        return tag_prefix(site_url) + quote(value, safe=_URI_SAFE)
+    if link:
+        return link
+    return tag_prefix(site_url) + quote(rel_stem)
+
+
+def derived_link(
+    pattern: str | None,
+    site_url: str,
+    local: tzinfo,
+    published: datetime,
+    name: FileName,
+    slug: str,
+    title: str,
+    categories: tuple[str, ...],
+) -> str:
+    """The link of a post without a ``permalink``/``link`` of its own.
+
+    Raises ValueError for a pattern with an unknown placeholder.
+    """
+    if not pattern:
+        return join(site_url, quote(f"{name.parent}/{slug}/" if name.parent else f"{slug}/"))
+    day = published.astimezone(local)
+    values = {
+        "year": f"{day.year:04d}",
+        "month": f"{day.month:02d}",
+        "day": f"{day.day:02d}",
+        "slug": slug,
+        "filename": name.stem,
+    }
+    parts = _PLACEHOLDER.split(pattern.lstrip("/"))
+    if "title" in parts[1::2]:
+        values["title"] = slugify(title) or slug
+    if "category" in parts[1::2]:
+        values["category"] = slugify(categories[0]) if categories else "uncategorized"
+    for i in range(1, len(parts), 2):
+        key = parts[i]
+        if key not in values:
+            raise ValueError(
+                f"permalink pattern {pattern!r}: unknown placeholder {{{key}}}"
+                f" (use {', '.join('{' + k + '}' for k in PLACEHOLDERS)})"
+            )
+        value = values[key]
+        numeric = key in ("year", "month", "day")  # nothing to quote
+        parts[i] = value if numeric else quote(value, safe="/" if key == "slug" else "")
+    return join(site_url, "".join(parts))
+
+
+def slugify(text: str) -> str:
+    return _SLUG_JUNK.sub("-", unicodedata.normalize("NFKC", text).lower()).strip("-_")
+
+
+def join(base: str, ref: str) -> str:
+    """``urljoin``, except that a URL with a scheme is taken as it is."""
+    if _HAS_SCHEME.match(ref):
+        return ref
+    return join_url(base, ref)
+
+
+__all__ = [
+    "PLACEHOLDERS",
+    "FileName",
+    "derived_link",
+    "entry_id",
+    "explicit_link",
+    "file_name",
+    "join",
+    "slugify",
+    "tag_prefix",
+]

@@ -1,0 +1,260 @@
+"""The posts folder on disk: which files are posts, and their bytes, never more.
+
+Two rules hold for everything here:
+
+- **Regular files only.** A FIFO, socket or device is never opened (opening
+  a FIFO for reading blocks until someone writes): :func:`find` reports one
+  whose name is a post's and skips it, and :func:`read_bytes` checks the
+  file it opened, on the descriptor, before reading.
+- **Never outside the folder.** A symlink, to a file or a folder, is
+  followed only when what it resolves to is inside the posts folder
+  (itself resolved, so a posts folder that is a link works). Any other is
+  reported and skipped; a link to a folder that contains it (a loop) is
+  reported and not followed again.
+
+Hidden files and folders (``.x``), editor backups (``x~``) and files of
+other suffixes are skipped without a word; files under a ``_drafts`` folder
+are listed apart (counted as drafts, never read).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..exceptions import PostError
+
+POST_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
+DRAFTS_DIR = "_drafts"
+# A post is text someone wrote; anything bigger is a mistake or an attack.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+Stamp = tuple[int, int]  # (size, mtime_ns): "has this file changed?" without reading it
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | _NOFOLLOW
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO that appeared since the check opens, not blocks
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What :func:`find` saw in one posts folder."""
+
+    files: dict[str, Stamp]  # POSIX path relative to the folder -> stamp, in order
+    drafts: frozenset[str]  # files under _drafts/ (counted, not read)
+    problems: tuple[PostError, ...]  # symlinks out, FIFOs, unreadable folders
+
+
+def is_post_name(name: str) -> bool:
+    """Whether a file of this name is a post (hidden files and backups are not)."""
+    if not name or name[0] == "." or name[-1] == "~":
+        return False
+    return os.path.splitext(name)[1].lower() in POST_SUFFIXES
+
+
+def _kind(mode: int) -> str:
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def find(root: Path) -> Found:
+    """Every post file under ``root``, depth first in name order ("a/b" before
+    "a-c"): an order that depends only on the names."""
+    base = os.fspath(root)
+    try:
+        real_root = os.path.realpath(base, strict=True)
+        is_dir = os.path.isdir(real_root)
+    except OSError:
+        is_dir = False
+    if not is_dir:
+        return Found({}, frozenset(), (PostError("posts folder does not exist", path=base),))
+    files: dict[str, Stamp] = {}
+    drafts: set[str] = set()
+    problems: list[PostError] = []
+
+    def walk(folder: str, real: str, prefix: str, in_drafts: bool, seen: frozenset[str]) -> None:
+        try:
+            with os.scandir(folder) as it:
+                items = sorted(it, key=lambda item: item.name)
+        except OSError as exc:
+            problems.append(PostError(f"cannot read folder: {exc.strerror or exc}", path=folder))
+            return
+        for item in items:
+            name = item.name
+            if name[0] == "." or name[-1] == "~":
+                continue
+            rel = prefix + name
+            where = item.path
+            try:
+                if item.is_symlink():
+                    target = os.path.realpath(where)
+                    if not _inside(target, real_root):
+                        if is_post_name(name) or os.path.isdir(target):
+                            problems.append(
+                                PostError(
+                                    f"symlink to {target} outside the posts folder: not read",
+                                    path=where,
+                                )
+                            )
+                        continue
+                    st = os.stat(where)
+                else:
+                    target = os.path.join(real, name)
+                    st = item.stat(follow_symlinks=False)
+            except OSError as exc:
+                if is_post_name(name):
+                    problems.append(PostError(f"cannot read: {exc.strerror or exc}", path=where))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if target in seen:
+                    problems.append(
+                        PostError("symlink to a folder that contains it: not followed", path=where)
+                    )
+                    continue
+                walk(where, target, rel + "/", in_drafts or name == DRAFTS_DIR, seen | {target})
+            elif not is_post_name(name):
+                continue
+            elif not stat.S_ISREG(st.st_mode):
+                problems.append(PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where))
+            elif in_drafts:
+                drafts.add(rel)
+            else:
+                files[rel] = (st.st_size, st.st_mtime_ns)
+
+    walk(base, real_root, "", False, frozenset({real_root}))
+    return Found(files, frozenset(drafts), tuple(problems))
+
+
+def read_bytes(path: Path, root: Path | None, rel: str | None = None) -> tuple[bytes, int]:
+    """The bytes of the post file at ``path`` and its modification time (seconds).
+
+    With ``root`` (``rel``: the POSIX path of ``path`` relative to it, when
+    known), the file must be inside that folder once every link is resolved:
+    it is opened from ``root`` down one name at a time without following
+    links; a link met on the way is resolved, checked to stay inside, and the
+    walk starts again along the resolved path. A link swapped in meanwhile is
+    refused, never followed. Raises PostError naming ``path``.
+    """
+    where = os.fspath(path)
+    try:
+        if root is None:
+            st = os.stat(where)
+            if not stat.S_ISREG(st.st_mode):
+                raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
+            fd = os.open(where, _OPEN_FLAGS & ~_NOFOLLOW)
+        else:
+            fd = _open_inside(where, os.fspath(root), rel)
+        try:
+            st = os.fstat(fd)  # what was opened, not what was checked
+            if not stat.S_ISREG(st.st_mode):
+                raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
+            if st.st_size > MAX_FILE_BYTES:
+                raise PostError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB", path=where)
+            data = _read_all(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise PostError(f"cannot read: {exc.strerror or exc}", path=where) from None
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise PostError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB", path=where)
+    return data, int(st.st_mtime)
+
+
+class _Link(Exception):  # a signal inside this module, never raised out of it
+    """A link (or ``..``) on the way down: resolve the path before going on."""
+
+
+def _open_inside(where: str, root: str, rel: str | None) -> int:
+    parts = (rel if rel is not None else os.path.relpath(where, root)).split("/")
+    try:
+        return _walk_down(root, parts, where)
+    except _Link:
+        pass
+    real = os.path.realpath(where, strict=True)
+    real_root = os.path.realpath(root)
+    if not _inside(real, real_root):
+        raise PostError(f"resolves to {real}, outside the posts folder: not read", path=where)
+    try:
+        return _walk_down(real_root, os.path.relpath(real, real_root).split(os.sep), where)
+    except _Link:
+        raise PostError("changed while being read (a link swapped in)", path=where) from None
+
+
+def _walk_down(top: str, parts: list[str], where: str) -> int:
+    """``top``/``parts`` opened one name at a time without following links."""
+    if any(part in ("", ".", "..") for part in parts):
+        raise _Link
+    fd = os.open(top, _DIR_FLAGS)
+    for part in parts[:-1]:
+        try:
+            child = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise _Link from None
+            raise
+        os.close(fd)
+        fd = child
+    return _open_file(parts[-1], fd, where)
+
+
+def _open_file(name: str, folder: int, where: str) -> int:
+    """The regular file ``name`` of the open ``folder`` (closed here), opened
+    without following a link and without blocking; anything else is never opened."""
+    try:
+        st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            raise _Link
+        if not stat.S_ISREG(st.st_mode):
+            raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
+        try:
+            return os.open(name, _OPEN_FLAGS, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # became a link since the stat
+                raise _Link from None
+            raise
+    finally:
+        os.close(folder)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total <= MAX_FILE_BYTES:
+        # In 64 KB reads: asking for 16 MB at once allocates 16 MB for every post.
+        chunk = os.read(fd, min(1 << 16, MAX_FILE_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "POST_SUFFIXES",
+    "Found",
+    "Stamp",
+    "find",
+    "is_post_name",
+    "read_bytes",
+]
