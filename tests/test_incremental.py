@@ -209,19 +209,6 @@ def test_parallel_read_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert parallel.records == serial.records
 
 
-def test_parallel_serialisation_gives_the_same_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    make(tmp_path / "serial", n=30)
-    make(tmp_path / "parallel", n=30)
-    build(tmp_path / "serial" / "config.yaml")
-    monkeypatch.setattr(publish_module, "PARALLEL_ENTRIES", 1)
-    monkeypatch.setattr(publish_module.os, "cpu_count", lambda: 2)
-    report = build(tmp_path / "parallel" / "config.yaml")
-    assert report.publish.written
-    assert output(tmp_path / "parallel") == output(tmp_path / "serial")
-
-
 def test_snapshot_order_depends_on_names_only(tmp_path: Path) -> None:
     # The no-change fingerprint hashes the snapshot in its own order.
     from feedwright.sources.files import snapshot

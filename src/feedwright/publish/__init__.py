@@ -1,17 +1,17 @@
 """Publishers: entries in, Atom/RSS/JSON Feed/OPML files under ``output.dir`` out.
 
-The sequence::
+The sequence, all of it in this process::
 
     plan        which feeds exist (combined + one per category), which entries each gets
-    skip        a feed whose inputs (its entries' content hashes, the settings) are
-                what produced the file now on disk is not rendered at all
-    prepare     render each entry that reaches some feed, once; strip XML-illegal
-                characters from every string (counted); percent-encode URLs
-                (many entries: shared among forked processes)
-    serialise   each output file exactly once, to bytes          (render_outputs)
-    write       atomically, only files whose bytes changed; stale ones removed
-                (many entries: each forked process writes the files it serialised,
-                once the manifest owns every path of the plan)
+    skip        a feed whose inputs (its entries' digests, the settings) are what
+                produced the files now on disk is not rendered or serialised at all
+    prepare     render each entry that reaches a feed still to write, once however
+                many feeds it is in; strip XML-illegal characters from every
+                string (counted); percent-encode URLs
+    serialise   each output file exactly once, to bytes: feedgen for Atom and RSS
+                (``render_outputs`` stops here)
+    write       every changed file of the build or none (``write.write_files``);
+                unchanged bytes are left alone, stale files of ours removed
 
 Layout under ``output.dir``::
 
@@ -25,21 +25,19 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from .. import build_id, forking
+from .. import build_id
 from ..config import Config, Format, Output, Site
-from ..exceptions import PublishError
 from ..model import Enclosure, Entry, Person, Provenance
 from ..packing import entry_digest
 from ..text import strip_xml_illegal
-from .atom_rss import EntryMemo, feed_xml
+from .atom_rss import FeedWriter
 from .json_feed import feed_json
 from .opml import Outline, opml
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
-from .write import WriteResult, begin_outputs, finish_outputs, put, write_outputs
+from .write import write_files
 
 Render = Callable[[Entry], Entry]
 
@@ -141,8 +139,8 @@ class _Cleaner:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    ready: list[FeedPlan]  # to serialise: rendered entries
-    feeds: list[FeedPlan]
+    ready: list[FeedPlan]  # to serialise: rendered, cleaned entries
+    feeds: list[FeedPlan]  # every feed (skipped ones as planned)
     site: Site  # cleaned
     opml: bytes
     stripped: int
@@ -153,59 +151,60 @@ class _Prepared:
 Skip = Callable[[str, str], bool]  # (relative path, inputs key) -> already on disk?
 
 
-def _feed_key(feed: FeedPlan, config: Config, hashes: dict[str, str]) -> str:
+def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str]) -> str:
     """A hash of everything a feed file is made from; equal keys give equal bytes."""
     h = hashlib.sha256()
     settings = (build_id(), config.site, config.output, feed.slug, feed.category, feed.title)
     h.update(repr(settings).encode("utf-8"))
     for entry in feed.entries:
-        digest = hashes.get(entry.id)
+        digest = digests.get(entry.id)
         if digest is None:
-            digest = hashes[entry.id] = entry_digest(entry)
+            digest = digests[entry.id] = entry_digest(entry)
         h.update(digest.encode("ascii"))
     return h.hexdigest()
+
+
+def prepare_entries(entries: Iterable[Entry], render: Render) -> tuple[dict[str, Entry], int]:
+    """Each entry rendered (unless it already is) and cleaned, by its id as given,
+    and how many XML-illegal characters were stripped.
+
+    Rendering is most of a cold publish; this is the one place it happens,
+    each entry independently of the others.
+    """
+    clean = _Cleaner()
+    prepared = {e.id: clean.entry(e if e.is_rendered else render(e)) for e in entries}
+    return prepared, clean.stripped
 
 
 def _prepare_feeds(
     entries: Iterable[Entry], config: Config, render: Render | None, skip: Skip | None = None
 ) -> _Prepared:
-    """Plan, skip what is up to date, render the rest's entries; everything but serialising."""
+    """Plan, skip what is up to date, prepare the rest's entries; all but serialising."""
     output = config.output
-    render = render or _default_render
     plans = plan(entries, output, config.site)
 
     keys: dict[str, str] = {}
-    hashes: dict[str, str] = {}
+    digests: dict[str, str] = {}  # of the entries as given, before rendering
     todo: list[FeedPlan] = []
     skipped: list[str] = []
-    if skip is None:
-        # Nothing to compare the keys with before rendering, so the entries'
-        # hashes (half a second for 10,000) are taken in the rendering workers.
-        todo = list(plans)
-    else:
-        for p in plans:
-            rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
-            key = _feed_key(p, config, hashes)
-            keys.update((rel, key) for rel in rels)
-            if all(skip(rel, key) for rel in rels):
-                skipped.extend(rels)
-            else:
-                todo.append(p)
+    for p in plans:
+        rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
+        key = _feed_key(p, config, digests)
+        keys.update((rel, key) for rel in rels)
+        if skip is not None and all(skip(rel, key) for rel in rels):
+            skipped.extend(rels)
+        else:
+            todo.append(p)
 
     clean = _Cleaner()
     site = clean.site(config.site)
-    # Render each entry once however many feeds it is in; entries no feed
-    # reaches (beyond every limit), or only feeds that are up to date, are
-    # never rendered at all.
+    # Each entry once however many feeds it is in; entries no feed reaches
+    # (beyond every limit), or only feeds that are up to date, never at all.
     unique: dict[str, Entry] = {}
     for p in todo:
         for entry in p.entries:
             unique.setdefault(entry.id, entry)
-    prepared = _prepare_all(list(unique.values()), render, clean, hashes if skip is None else None)
-    if skip is None:
-        for p in plans:
-            key = _feed_key(p, config, hashes)
-            keys.update((p.path(FILENAMES[fmt]), key) for fmt in output.formats)
+    prepared, stripped = prepare_entries(unique.values(), render or _default_render)
 
     outlines: list[Outline] = []
     feeds: list[FeedPlan] = []
@@ -225,254 +224,24 @@ def _prepare_feeds(
     owner = site.author.name if site.author is not None else None
     index = opml(site.title, outlines, owner=owner)
     keys[OPML_NAME] = hashlib.sha256(index).hexdigest()
-    return _Prepared(ready, feeds, site, index, clean.stripped, keys, skipped)
+    return _Prepared(ready, feeds, site, index, clean.stripped + stripped, keys, skipped)
 
 
 def _files(prepared: _Prepared, output: Output) -> dict[str, bytes]:
-    """Every file to write as bytes (index.opml last)."""
-    files = _serialise_all(prepared.ready, prepared.site, output)
+    """Every file to write as bytes, each serialised once (index.opml last)."""
+    site = prepared.site
+    xml = FeedWriter(site, output.content)
+    files: dict[str, bytes] = {}
+    for feed in prepared.ready:
+        for fmt in output.formats:
+            rel = feed.path(FILENAMES[fmt])
+            url = feed_url(site, output, rel)
+            if fmt == "json":
+                files[rel] = feed_json(feed, site, self_url=url, content=output.content)
+            else:
+                files[rel] = xml.xml(fmt, feed, self_url=url)
     files[OPML_NAME] = prepared.opml
     return files
-
-
-# Below this many entries to render, forking a second process costs more than
-# it saves. Measured on the 10,000-post bench corpus (2-core VM): the fork, the
-# round trip and the pool's shutdown cost a fixed ~20 ms, rendering one post
-# (read again, Markdown, URLs, cleaning) ~0.7 ms. With a free second core the
-# split saves ~0.35 ms an entry, so it breaks even near 60 entries; with that
-# core busy elsewhere it loses the 20 ms plus ~10% (copy-on-write, sending the
-# results back). At 200 the likely gain (~50 ms) outweighs the worst loss.
-PARALLEL_RENDER = 200
-_RENDER_WORK: tuple[list[Entry], Render, bool] | None = None  # inherited by forked workers
-_ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
-# One prepared entry as sent back by a worker: the fields that differ from its
-# input. Pickling whole entries (10,000 posts, a full-history build) took about
-# 0.75 s in and out; the changed fields, mostly the new HTML, about 0.1 s.
-_Changes = tuple[tuple[str, Any], ...]  # (field name, its new value)
-
-
-def _prepare(entry: Entry, render: Render, clean: _Cleaner) -> Entry:
-    return clean.entry(entry if entry.is_rendered else render(entry))
-
-
-def _prepare_share(indexes: range) -> tuple[list[_Changes], list[str], int, bool]:
-    """Prepare the inherited entries at ``indexes``: (changes, the input entries'
-    digests if asked for, characters stripped, whether all of them rendered)."""
-    assert _RENDER_WORK is not None
-    entries, render, want_hashes = _RENDER_WORK
-    clean = _Cleaner()
-    changes: list[_Changes] = []
-    hashes: list[str] = []
-    for i in indexes:
-        entry = entries[i]
-        try:
-            done = _prepare(entry, render, clean)
-        except Exception:
-            # An exception may not survive pickling (keyword-only arguments);
-            # the parent renders again instead, to raise it as a serial run would.
-            return changes, hashes, clean.stripped, False
-        if want_hashes:
-            hashes.append(entry_digest(entry))
-        changes.append(
-            tuple(
-                (name, value)
-                for name in _ENTRY_FIELDS
-                if (value := getattr(done, name)) != getattr(entry, name)
-            )
-        )
-    return changes, hashes, clean.stripped, True
-
-
-def _prepare_all(
-    entries: list[Entry], render: Render, clean: _Cleaner, hashes: dict[str, str] | None = None
-) -> dict[str, Entry]:
-    """Each entry rendered (unless it already is) and cleaned, by id, in input order;
-    with ``hashes``, each input entry's ``entry_digest`` put there by its id.
-
-    Rendering is most of a cold publish and nearly all of a full-history one,
-    so with many entries to render they are shared among forked processes,
-    this one included. The workers inherit the entries and ``render`` (often a
-    closure, which pickle cannot carry) and send back only what changed.
-    """
-    global _RENDER_WORK
-    workers = forking.workers()
-    pending = sum(1 for e in entries if not e.is_rendered)
-    if workers < 2 or pending < PARALLEL_RENDER or not forking.fork_safe():
-        if hashes is not None:
-            hashes.update((e.id, entry_digest(e)) for e in entries)
-        return {e.id: _prepare(e, render, clean) for e in entries}
-    # Interleaved, so posts (to render) and remote entries (only to clean) are
-    # spread evenly whatever their order.
-    shares = [range(k, len(entries), workers) for k in range(workers)]
-    _RENDER_WORK = (entries, render, hashes is not None)
-    try:
-        results = forking.in_shares(_prepare_share, shares)
-    finally:
-        _RENDER_WORK = None
-    if not all(ok for *_, ok in results):
-        # Again in order: the first entry that fails raises, as serially.
-        return {e.id: _prepare(e, render, clean) for e in entries}
-    prepared = list(entries)
-    for share, (changes, digests, stripped, _) in zip(shares, results, strict=True):
-        clean.stripped += stripped
-        for i, change in zip(share, changes, strict=True):
-            if change:
-                prepared[i] = replace(entries[i], **dict(change))
-        if hashes is not None:
-            hashes.update((entries[i].id, digest) for i, digest in zip(share, digests, strict=True))
-    # Keyed by the ids as given: cleaning may change an id.
-    return {e.id: done for e, done in zip(entries, prepared, strict=True)}
-
-
-# Below this many entries to serialise, forking a second process costs more
-# than it saves (a 10,000-post site with limit 20 has about 2,000).
-PARALLEL_ENTRIES = 1000
-# Inherited by forked workers: the feeds, the cleaned site, the output
-# settings, and where to write each file (None: send the bytes back instead).
-_WORK: tuple[list[FeedPlan], Site, Output, Mapping[str, Path] | None] | None = None
-# A file a worker could not write: (its relative path, the PublishError's
-# message and path). PublishError itself does not survive pickling.
-_Failure = tuple[str, str, str]
-
-
-def _serialise(
-    feed: FeedPlan, site: Site, output: Output, memo: EntryMemo | None = None
-) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    for fmt in output.formats:
-        rel = feed.path(FILENAMES[fmt])
-        url = feed_url(site, output, rel)
-        if fmt == "json":
-            files[rel] = feed_json(feed, site, self_url=url, content=output.content)
-        else:
-            files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content, memo=memo)
-    return files
-
-
-def _serialise_share(indexes: list[int]) -> dict[str, bytes]:
-    assert _WORK is not None
-    feeds, site, output, _ = _WORK
-    files: dict[str, bytes] = {}
-    memo: EntryMemo = {}
-    for i in indexes:
-        files.update(_serialise(feeds[i], site, output, memo))
-    return files
-
-
-def _put_one(rel: str, target: Path, data: bytes) -> tuple[bool, _Failure | None]:
-    """Write one file if it changed: (whether it was written, its failure if any)."""
-    try:
-        return put(target, data), None
-    except PublishError as exc:
-        # Carry on: the serial path stops at the first failure in path
-        # order, and only every share's failures together tell which that is.
-        return False, (rel, exc.message, exc.path)
-
-
-def _put_all(
-    files: Mapping[str, bytes], targets: Mapping[str, Path]
-) -> tuple[list[str], list[_Failure]]:
-    """Write each file that changed: (the paths written, the ones that failed)."""
-    written: list[str] = []
-    failed: list[_Failure] = []
-    for rel, data in files.items():
-        done, failure = _put_one(rel, targets[rel], data)
-        if done:
-            written.append(rel)
-        if failure is not None:
-            failed.append(failure)
-    return written, failed
-
-
-# Files a worker has handed to its writer threads: each file's fsync (a
-# journal commit) then waits beside the serialising of the next feeds instead
-# of stopping it, and the filesystem can commit several at once. In a cold
-# limit-20 build fsync was ~0.1-0.2 s of ~0.4 s of writing.
-WRITER_THREADS = 4
-
-
-def _write_share(indexes: list[int]) -> tuple[list[str], list[_Failure]]:
-    """Serialise the inherited feeds at ``indexes`` and write their files here,
-    so their bytes (half of a 400 MB full-history build) never cross a pipe and
-    writing them, fsync included, runs on every core."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    assert _WORK is not None
-    feeds, site, output, targets = _WORK
-    assert targets is not None
-    memo: EntryMemo = {}
-    with ThreadPoolExecutor(WRITER_THREADS) as writers:
-        jobs = [
-            (rel, writers.submit(_put_one, rel, targets[rel], data))
-            for i in indexes
-            for rel, data in _serialise(feeds[i], site, output, memo).items()
-        ]
-    outcomes = [(rel, job.result()) for rel, job in jobs]
-    written = [rel for rel, (done, _) in outcomes if done]
-    failed = [failure for _, (_, failure) in outcomes if failure is not None]
-    return written, failed
-
-
-def _shares(feeds: list[FeedPlan]) -> list[list[int]] | None:
-    """The feeds' indexes split among forked workers by their entries, or None
-    when there are too few entries to pay for a fork (or no fork is allowed)."""
-    workers = forking.workers()
-    total = sum(len(f.entries) for f in feeds)
-    if workers < 2 or total < PARALLEL_ENTRIES or not forking.fork_safe():
-        return None
-    shares: list[list[int]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for i in sorted(range(len(feeds)), key=lambda i: -len(feeds[i].entries)):
-        k = loads.index(min(loads))
-        shares[k].append(i)
-        loads[k] += len(feeds[i].entries) + 1
-    return shares
-
-
-def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[str, bytes]:
-    """Every feed file; serialising is the costliest step of a big publish, so
-    with many entries the feeds are shared among forked processes (which
-    inherit the rendered entries instead of receiving them pickled)."""
-    global _WORK
-    shares = _shares(feeds)
-    if shares is None:
-        files: dict[str, bytes] = {}
-        memo: EntryMemo = {}
-        for feed in feeds:
-            files.update(_serialise(feed, site, output, memo))
-        return files
-    _WORK = (feeds, site, output, None)
-    done: dict[str, bytes] = {}
-    try:
-        for files in forking.in_shares(_serialise_share, shares):
-            done.update(files)
-    finally:
-        _WORK = None
-    # The same order as a serial run, so nothing downstream depends on timing.
-    order = [feed.path(FILENAMES[fmt]) for feed in feeds for fmt in output.formats]
-    return {rel: done[rel] for rel in order}
-
-
-def _write_all(prepared: _Prepared, output: Output, shares: list[list[int]]) -> WriteResult:
-    """Serialise and write every file in forked workers, with ``write_outputs``'s
-    result and guarantees: the manifest owns every path before any is written,
-    and a failure raises the PublishError the serial path would have."""
-    global _WORK
-    feeds = prepared.ready
-    rels = [feed.path(FILENAMES[fmt]) for feed in feeds for fmt in output.formats]
-    pending = begin_outputs(output.dir, [*rels, OPML_NAME], keep=prepared.skipped)
-    _WORK = (feeds, prepared.site, output, pending.targets)
-    try:
-        results = forking.in_shares(_write_share, shares)
-    finally:
-        _WORK = None
-    done, bad = _put_all({OPML_NAME: prepared.opml}, pending.targets)
-    written = [*done, *(rel for share, _ in results for rel in share)]
-    failed = [*bad, *(failure for _, share in results for failure in share)]
-    if failed:
-        _, message, path = min(failed)
-        raise PublishError(message, path=path)
-    return finish_outputs(pending, written)
 
 
 def render_outputs(
@@ -519,11 +288,7 @@ def publish(
             )
 
     result = _prepare_feeds(entries, config, render, skip)
-    shares = _shares(result.ready)
-    if shares is None:
-        written = write_outputs(root, _files(result, config.output), keep=result.skipped)
-    else:
-        written = _write_all(result, config.output, shares)
+    written = write_files(root, _files(result, config.output), keep=result.skipped)
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
         if rel in result.skipped and previous is not None:
