@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -227,28 +227,27 @@ def _prepare_feeds(
     return _Prepared(ready, feeds, site, index, clean.stripped + stripped, keys, skipped)
 
 
-def _files(prepared: _Prepared, output: Output) -> dict[str, bytes]:
-    """Every file to write as bytes, each serialised once (index.opml last)."""
+def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, bytes]]:
+    """Every file to write and its bytes, each serialised once, one at a time
+    (index.opml last): a full-history build's feeds are hundreds of megabytes."""
     site = prepared.site
     xml = FeedWriter(site, output.content)
-    files: dict[str, bytes] = {}
     for feed in prepared.ready:
         for fmt in output.formats:
             rel = feed.path(FILENAMES[fmt])
             url = feed_url(site, output, rel)
             if fmt == "json":
-                files[rel] = feed_json(feed, site, self_url=url, content=output.content)
+                yield rel, feed_json(feed, site, self_url=url, content=output.content)
             else:
-                files[rel] = xml.xml(fmt, feed, self_url=url)
-    files[OPML_NAME] = prepared.opml
-    return files
+                yield rel, xml.xml(fmt, feed, self_url=url)
+    yield OPML_NAME, prepared.opml
 
 
 def render_outputs(
     entries: Iterable[Entry], config: Config, render: Render | None = None
 ) -> dict[str, bytes]:
     """Every output file as exact bytes, keyed by POSIX path relative to output.dir; no I/O."""
-    return _files(_prepare_feeds(entries, config, render), config.output)
+    return dict(_serialised(_prepare_feeds(entries, config, render), config.output))
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -288,7 +287,7 @@ def publish(
             )
 
     result = _prepare_feeds(entries, config, render, skip)
-    written = write_files(root, _files(result, config.output), keep=result.skipped)
+    written = write_files(root, _serialised(result, config.output), keep=result.skipped)
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
         if rel in result.skipped and previous is not None:

@@ -54,7 +54,7 @@ from datetime import datetime
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.util import xml_elem
+from lxml.etree import SubElement
 
 from ..model import Enclosure
 
@@ -98,7 +98,7 @@ class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if self.language:
             entry.set(XML_LANG, self.language)
         for enc in self.enclosures:
-            link = xml_elem("link", entry, rel="enclosure", href=enc.url, type=enc.type)
+            link = SubElement(entry, "link", rel="enclosure", href=enc.url, type=enc.type)
             if enc.length > 0:
                 link.set("length", str(enc.length))
         if self.source is not None:
@@ -111,14 +111,14 @@ class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
 
 def _source(entry: Any, source: Source) -> None:
-    element = xml_elem("source", entry)
-    xml_elem("id", element).text = source.id
+    element = SubElement(entry, "source")
+    SubElement(element, "id").text = source.id
     if source.title:
-        xml_elem("title", element).text = source.title
-    xml_elem("updated", element).text = source.updated.isoformat()
+        SubElement(element, "title").text = source.title
+    SubElement(element, "updated").text = source.updated.isoformat()
     if source.link:
-        xml_elem("link", element, rel="alternate", href=source.link)
-    xml_elem("link", element, rel="self", href=source.url)
+        SubElement(element, "link", rel="alternate", href=source.link)
+    SubElement(element, "link", rel="self", href=source.url)
 
 
 __all__ = ["XML_LANG", "FeedwrightEntryExtension", "FeedwrightExtension", "Source"]

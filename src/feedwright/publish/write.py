@@ -4,15 +4,16 @@
 sequence for one build::
 
     sweep       temp files of ours that a killed build left anywhere under output.dir
-    check       every path: relative, no '..', resolving inside output.dir
-                (symlinks included), not a folder where a file must go
-    compare     a file whose bytes are already on disk is left alone (mtime kept,
-                so ETags stay valid)
-    stage       each changed file to a temp file beside its target, fsync'd;
-                the manifest first, owning every new path, so no crash below can
-                orphan a file we made
-      failure?  remove every temp file and folder this build made and raise
-                PublishError (path, reason): every published file is as it was
+    for each file, as the caller serialises it:
+      check     its path: relative, no '..', resolving inside output.dir (symlinks
+                included), not a folder where a file must go
+      compare   bytes already on disk? left alone (mtime kept, so ETags stay valid)
+      stage     else to a temp file beside its target (folders made as needed), fsync'd
+    stage       the manifest, owning every new path (renamed first below, so no
+                crash can orphan a file we made)
+    failure?    anywhere above: remove every temp file and folder this build made
+                and raise PublishError (path, reason): every published file is as
+                it was
     commit      rename each temp file over its target, fsync the folders
     tidy        remove files the manifest lists that this build no longer has;
                 the manifest = exactly this build's files
@@ -160,8 +161,9 @@ class _Stage:
                 raise PublishError(f"cannot create folder: {_reason(exc)}", path=str(path)) from exc
             self.made.append(path)
 
-    def add(self, target: Path, data: bytes) -> None:
-        """Write ``data`` to a new temp file beside ``target`` and fsync it."""
+    def add(self, target: Path, data: bytes, *, first: bool = False) -> None:
+        """Write ``data`` to a new temp file beside ``target`` and fsync it; it
+        is renamed in the order added, or before all others if ``first``."""
         if target.is_dir() and not target.is_symlink():
             raise PublishError(f"cannot write: {os.strerror(errno.EISDIR)}", path=str(target))
         self._folder(target.parent)
@@ -174,7 +176,7 @@ class _Stage:
             except OSError as exc:
                 raise PublishError(f"cannot write: {_reason(exc)}", path=str(target)) from exc
             break
-        self.temps.append((temp, target))
+        self.temps.insert(0 if first else len(self.temps), (temp, target))
         try:
             # The umask may have taken bits away; a web server must read feeds.
             os.fchmod(fd, FILE_MODE)
@@ -272,46 +274,61 @@ def _remove(root: Path, relpath: str) -> bool:
     return True
 
 
-def write_files(root: Path, files: Mapping[str, bytes], *, keep: Iterable[str] = ()) -> WriteResult:
+def write_files(
+    root: Path,
+    files: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+    *,
+    keep: Iterable[str] = (),
+) -> WriteResult:
     """Make output.dir hold exactly ``files`` (plus ``keep``) among the files feedwright
     owns: every changed file or none of them.
 
-    ``files`` maps POSIX paths relative to ``root`` to their bytes. ``keep``
+    ``files`` gives POSIX paths relative to ``root`` and their bytes, as a
+    mapping or as pairs; pairs are staged as they come, so a caller that
+    serialises one file at a time holds one file's bytes at a time. ``keep``
     names files the caller knows are already up to date (it did not even
     serialise them): they count as unchanged and stay owned. Raises
     PublishError naming the path and the reason when anything cannot be
-    written, having changed no published file.
+    written, having changed no published file; an exception from ``files``
+    itself also leaves every published file as it was.
     """
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PublishError(f"cannot create folder: {_reason(exc)}", path=str(root)) from exc
     sweep_temp_files(root)
-
-    names = set(files)
-    kept = sorted(set(keep) - names)
-    if MANIFEST_NAME in names:
-        raise PublishError("reserved for feedwright's manifest", path=MANIFEST_NAME)
-    targets = {rel: safe_path(root, rel) for rel in sorted(names)}
-    changed = [rel for rel, target in targets.items() if not _same(target, files[rel])]
     owned = _read_manifest(root)
+    pairs = files.items() if isinstance(files, Mapping) else files
 
+    names: set[str] = set()
+    changed: list[str] = []
     stage = _Stage(root)
     try:
+        for rel, data in pairs:
+            if rel == MANIFEST_NAME:
+                raise PublishError("reserved for feedwright's manifest", path=rel)
+            if rel in names:
+                raise PublishError("two files for one path in one build", path=rel)
+            names.add(rel)
+            target = safe_path(root, rel)
+            if not _same(target, data):
+                stage.add(target, data)
+                changed.append(rel)
         if not names <= set(owned):
-            manifest = _manifest_bytes([*owned, *names])
-            stage.add(root / MANIFEST_NAME, manifest)  # renamed first
-        for rel in changed:
-            stage.add(targets[rel], files[rel])
+            # Renamed first: the manifest owns every new file before it appears.
+            stage.add(root / MANIFEST_NAME, _manifest_bytes([*owned, *names]), first=True)
         stage.commit()
     except BaseException:
         stage.undo()
         raise
 
-    result = WriteResult(written=changed)
+    kept = set(keep) - names
     written = set(changed)
-    result.unchanged.extend(sorted([*kept, *(rel for rel in targets if rel not in written)]))
-    for rel in sorted(set(owned) - names - set(kept)):
+    result = WriteResult(
+        written=sorted(changed),
+        unchanged=sorted([*kept, *(rel for rel in names if rel not in written)]),
+    )
+    for rel in sorted(set(owned) - names - kept):
         if _remove(root, rel):
             result.removed.append(rel)
     _write_manifest(root, [*names, *kept])
