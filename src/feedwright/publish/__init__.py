@@ -311,6 +311,7 @@ __all__ = [
     "FeedPlan",
     "FileStamp",
     "PublishReport",
+    "prepare_entries",
     "publish",
     "render_outputs",
 ]

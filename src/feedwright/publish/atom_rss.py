@@ -1,6 +1,7 @@
 """Atom 1.0 and RSS 2.0 documents, written by feedgen.
 
-:func:`feed_xml` is the one entry point. Where the two formats differ is in
+:class:`FeedWriter` is the one entry point: one per publish, one call of
+:meth:`FeedWriter.xml` per document. Where the two formats differ is in
 two functions, :func:`_channel` for the feed and :func:`_feed_entry` for an
 entry (pelican's ``_add_item_to_the_feed`` shape), so a reader sees at once
 what RSS loses (one enclosure, one author with an e-mail) and what Atom adds
@@ -128,18 +129,6 @@ class FeedWriter:
         if found is None:
             found = self._entries[key] = (entry, _feed_entry(kind, entry, self.site, self.content))
         return found[1]
-
-
-def feed_xml(
-    kind: XmlKind,
-    feed: FeedPlan,
-    site: Site,
-    *,
-    self_url: str,
-    content: ContentMode = "full",
-) -> bytes:
-    """One Atom or RSS document for ``feed`` on its own (see :class:`FeedWriter`)."""
-    return FeedWriter(site, content).xml(kind, feed, self_url=self_url)
 
 
 _RSS_TITLE = re.compile(rb"<title>([^<]*)</title>")
@@ -305,5 +294,4 @@ __all__ = [
     "FeedWriter",
     "XmlKind",
     "atom_id",
-    "feed_xml",
 ]
