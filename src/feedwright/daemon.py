@@ -48,6 +48,7 @@ from .lock import output_lock
 from .logs import daemon_logging, fields
 from .parallel import Pool
 from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, BuildReport, run_once
+from .publish.write import sweep_temp_files
 from .store import SourceState, Store
 from .update import SourceResult, is_due, refresh
 
@@ -479,7 +480,7 @@ def _run(
             if server is not None:
                 server.shutdown()
                 server.server_close()
-            _sweep_temp_files(config.output.dir)
+            sweep_temp_files(config.output.dir)
 
 
 async def _main(config: Config, pool: Pool, offline: bool, interval: float, server: Any) -> None:
@@ -542,15 +543,6 @@ async def _main(config: Config, pool: Pool, offline: bool, interval: float, serv
 def _url_host(address: Any) -> str:
     host, port = address[0], address[1]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _sweep_temp_files(output_dir: Path) -> None:
-    """Remove temporary files an abandoned publish may have left (never finished files)."""
-    for dirpath, _dirnames, filenames in os.walk(output_dir):
-        for name in filenames:
-            if name.startswith(".") and name.endswith(".tmp"):
-                with suppress(OSError):
-                    os.unlink(os.path.join(dirpath, name))
 
 
 __all__ = [

@@ -330,13 +330,24 @@ def _render_item(items: list[tuple[tuple[Any, ...], str, str]]) -> list[Any]:
     return [render_one(*item) for item in items]
 
 
+# posts folder (cache root) -> rel path -> HTML rendered by this build
+Fresh = dict[str, dict[str, Rendered]]
+
+
+def save_rendered(store: Store, fresh: Fresh) -> None:
+    """Keep the HTML a build rendered, for the next build's unchanged posts."""
+    for root, rendered in fresh.items():
+        store.save_rendered(root, rendered)
+
+
 def render_posts(
     entries: Iterable[Entry], read: PostsRead, store: Store | None, pool: Pool, config: Config
-) -> tuple[dict[str, Entry], dict[str, PostError]]:
+) -> tuple[dict[str, Entry], dict[str, PostError], Fresh]:
     """Each unrendered post among ``entries`` with its HTML (by id): from the
     store when the entry it was rendered from is unchanged, else rendered (in
-    worker processes when many) and stored. A post whose file can no longer
-    be read is not rendered but reported (by id): never published empty."""
+    worker processes when many). A post whose file can no longer be read is
+    not rendered but reported (by id): never published empty. The HTML made
+    here comes back too, for :func:`save_rendered` once the build is published."""
     todo: list[Entry] = []
     done: dict[str, Entry] = {}
     by_root: dict[str, dict[str, Entry]] = {}
@@ -373,7 +384,7 @@ def render_posts(
                 out = [f"cannot render: {out.reason}"] * len(chunk)
             results.extend(out)
     problems: dict[str, PostError] = {}
-    fresh: dict[str, dict[str, Rendered]] = {}
+    fresh: Fresh = {}
     for entry, outcome in zip(todo, results, strict=True):
         source, rel = read.where[entry.id]
         if isinstance(outcome, str):
@@ -383,10 +394,7 @@ def render_posts(
         done[entry.id] = replace(entry, content=content, summary=summary, body=None)
         digest = read.hashes.get(entry.id, "")
         fresh.setdefault(_cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
-    if store is not None:
-        for root, rendered in fresh.items():
-            store.save_rendered(root, rendered)
-    return done, problems
+    return done, problems, fresh
 
 
 __all__ = [

@@ -37,6 +37,7 @@ from .incremental import FileStamp, Record
 from .lock import output_lock
 from .model import Entry, newest_first
 from .parallel import Pool
+from .publish.write import sweep_temp_files
 from .store import Store
 
 if TYPE_CHECKING:
@@ -50,6 +51,17 @@ WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True, slots=True)
+class FeedSummary:
+    """One published feed: the combined one (``slug`` None) or a category's."""
+
+    slug: str | None  # its folder under output.dir
+    category: str | None  # the category's display name
+    title: str
+    entries: tuple[str, ...]  # the ids it holds, in order
+    updated: datetime  # its newest entry's time (2000-01-01 for an empty feed)
+
+
+@dataclass(frozen=True, slots=True)
 class PublishSummary:
     """What a publish did."""
 
@@ -58,6 +70,7 @@ class PublishSummary:
     removed: list[str]
     stripped_chars: int  # XML-illegal characters removed from the published text
     categories: int  # category feeds published
+    feeds: list[FeedSummary] = field(default_factory=list)  # empty when nothing changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +121,14 @@ def scope_id(entry: Entry) -> Entry:
     return replace(entry, id=f"urn:uuid:{scoped}")
 
 
-def remote_entries(config: Config, store: Store) -> list[Entry]:
-    """Stored remote entries, ids scoped, the copy seen first (then the one whose
-    subscription comes first in the config) ahead of later duplicates."""
+def remote_entries(config: Config, store: Store) -> list[tuple[Entry, str]]:
+    """Stored remote entries with their content hashes, ids scoped, the copy
+    seen first (then the one whose subscription comes first in the config)
+    ahead of later duplicates."""
     order = {s.key: i for i, s in enumerate(config.feed_sources)}
     stored = store.entries(list(order))
     stored.sort(key=lambda s: (s.first_seen, order.get(s.entry.origin, 0)))
-    return [scope_id(s.entry) for s in stored]
+    return [(scope_id(s.entry), s.content_hash) for s in stored]
 
 
 def dedupe(entries: Iterable[Entry]) -> list[Entry]:
@@ -220,6 +234,9 @@ def run_once(
         Store.open(config.state) as store,
         nullcontext(pool) if pool is not None else _own_pool() as workers,
     ):
+        # A build killed earlier may have left temp files: a build with
+        # nothing to publish removes them too.
+        sweep_temp_files(config.output.dir)
         sources: list[SourceResult] = []
         if config.feed_sources and not offline:
             sources = refresh(config, store, workers, now=now, daemon=daemon, progress=progress)
@@ -272,13 +289,21 @@ def _build(
     read = incremental.read_posts(config, store, found, pool)
     due = [e for e in read.entries if e.published <= now]
     future = [e.published for e in read.entries if e.published > now]
-    remote = remote_entries(config, store) if config.feed_sources else []
+    stored = remote_entries(config, store) if config.feed_sources else []
+    remote = [entry for entry, _ in stored]
     entries = dedupe([*newest_first(due), *remote])
+    # The hashes known already: a post's, a stored entry's (unless dedupe
+    # merged another subscription's categories into it: then it is new).
+    hashes = dict(read.hashes)
+    kept = {id(entry) for entry in entries}
+    hashes.update((entry.id, digest) for entry, digest in stored if id(entry) in kept)
 
-    reaching = {e.id: e for p in plan(entries, config.output, config.site) for e in p.entries}
-    rendered, failed = incremental.render_posts(reaching.values(), read, store, pool, config)
-    if failed:
+    plans = plan(entries, config.output, config.site)
+    reaching = {e.id: e for p in plans for e in p.entries}
+    rendered, failed, fresh = incremental.render_posts(reaching.values(), read, store, pool, config)
+    if failed:  # never published empty: left out (and reported) until readable again
         entries = [e for e in entries if e.id not in failed]
+        plans = plan(entries, config.output, config.site)
 
     def render(entry: Entry) -> Entry:
         done = rendered.get(entry.id)
@@ -292,7 +317,10 @@ def _build(
         config,
         render=render,
         previous={rel: PublishStamp(s.key, s.size, s.mtime_ns) for rel, s in previous.items()},
+        plans=plans,
+        hashes=hashes,
     )
+    incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
     post_errors = [*read.problems, *failed.values()]
     summary = PublishSummary(
         written=report.written,
@@ -300,6 +328,10 @@ def _build(
         removed=report.removed,
         stripped_chars=report.stripped_chars + read.stripped,
         categories=sum(1 for f in report.feeds if f.category is not None),
+        feeds=[
+            FeedSummary(f.slug, f.category, f.title, tuple(e.id for e in f.entries), f.updated)
+            for f in report.feeds
+        ],
     )
     build = BuildReport(
         posts=sum(1 for e in entries if e.source is None),
@@ -338,6 +370,7 @@ def _summary(build: BuildReport) -> dict[str, Any]:
 
 __all__ = [
     "BuildReport",
+    "FeedSummary",
     "PublishSummary",
     "dedupe",
     "find_posts",

@@ -39,8 +39,6 @@ from ..decode import DecodeError, decode_post
 from ..exceptions import PostError
 from ..model import Entry
 from ..text import strip_xml_illegal
-from . import entry as _entry
-from . import frontmatter
 from .walk import Found, Stamp, find, read_bytes
 
 # DEL and the C1 controls: XML 1.0 allows them but YAML cannot read them, and
@@ -78,6 +76,8 @@ def _text(
     if _CONTROLS.search(text):
         text, more = _CONTROLS.subn(_control, text)
         stripped += more
+    from . import frontmatter  # (python-frontmatter, PyYAML: only when a post is read)
+
     meta, body = frontmatter.split(text, where)
     return meta, body, stripped, mtime
 
@@ -87,6 +87,8 @@ def read(path: Path, rel: str, source: PostsSource, site: Site) -> Post:
     ``source.path``, what its id is made of). The file must be a regular file
     inside ``source.path``. Raises PostError naming ``path``."""
     meta, body, stripped, mtime = _text(path, source.path, rel)
+    from . import entry as _entry
+
     built = _entry.build(meta, body, rel, source, site, mtime, str(path))
     return Post(built, stripped)
 
@@ -100,6 +102,8 @@ def read_body(path: Path, root: Path | None = None) -> str:
 
 def body_digest(text: str) -> str:
     """What a post's ``Body.digest`` is for the body ``text``."""
+    from . import entry as _entry
+
     return _entry.body_digest(text)
 
 

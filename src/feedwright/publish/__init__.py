@@ -1,17 +1,17 @@
 """Publishers: entries in, Atom/RSS/JSON Feed/OPML files under ``output.dir`` out.
 
-The sequence::
+The sequence, all of it in this process::
 
     plan        which feeds exist (combined + one per category), which entries each gets
-    skip        a feed whose inputs (its entries' content hashes, the settings) are
-                what produced the file now on disk is not rendered at all
-    prepare     render each entry that reaches some feed, once; strip XML-illegal
-                characters from every string (counted); percent-encode URLs
-                (many entries: shared among forked processes)
-    serialise   each output file exactly once, to bytes          (render_outputs)
-    write       atomically, only files whose bytes changed; stale ones removed
-                (many entries: each forked process writes the files it serialised,
-                once the manifest owns every path of the plan)
+    skip        a feed whose inputs (its entries' digests, the settings) are what
+                produced the files now on disk is not rendered or serialised at all
+    prepare     render each entry that reaches a feed still to write, once however
+                many feeds it is in; strip XML-illegal characters from every
+                string (counted); percent-encode URLs
+    serialise   each output file exactly once, to bytes: feedgen for Atom and RSS
+                (``render_outputs`` stops here)
+    write       every changed file of the build or none (``write.write_files``);
+                unchanged bytes are left alone, stale files of ours removed
 
 Layout under ``output.dir``::
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,18 +32,10 @@ from .. import build_id
 from ..config import Config, Format, Output, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
-from .atom_rss import EntryMemo, feed_xml
-from .json_feed import feed_json
-from .opml import Outline, opml
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
-from .write import write_outputs
+from .write import write_files
 
 Render = Callable[[Entry], Entry]
-
-
-def entry_digest(entry: Entry) -> str:
-    return entry.content_hash()
-
 
 FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML_NAME = "index.opml"
@@ -143,8 +135,8 @@ class _Cleaner:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    ready: list[FeedPlan]  # to serialise: rendered entries
-    feeds: list[FeedPlan]
+    ready: list[FeedPlan]  # to serialise: rendered, cleaned entries
+    feeds: list[FeedPlan]  # every feed (skipped ones as planned)
     site: Site  # cleaned
     opml: bytes
     stripped: int
@@ -155,59 +147,69 @@ class _Prepared:
 Skip = Callable[[str, str], bool]  # (relative path, inputs key) -> already on disk?
 
 
-def _feed_key(feed: FeedPlan, config: Config, hashes: dict[str, str]) -> str:
-    """A hash of everything a feed file is made from; equal keys give equal bytes."""
+def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str]) -> str:
+    """A hash of everything a feed file is made from; equal keys give equal bytes.
+    ``digests``: entry id -> content hash, those known already (filled in here)."""
     h = hashlib.sha256()
     settings = (build_id(), config.site, config.output, feed.slug, feed.category, feed.title)
     h.update(repr(settings).encode("utf-8"))
     for entry in feed.entries:
-        digest = hashes.get(entry.id)
+        digest = digests.get(entry.id)
         if digest is None:
-            digest = hashes[entry.id] = entry_digest(entry)
+            digest = digests[entry.id] = entry.content_hash()
         h.update(digest.encode("ascii"))
     return h.hexdigest()
 
 
+def prepare_entries(entries: Iterable[Entry], render: Render) -> tuple[dict[str, Entry], int]:
+    """Each entry rendered (unless it already is) and cleaned, by its id as given,
+    and how many XML-illegal characters were stripped.
+
+    Rendering is most of a cold publish; this is the one place it happens,
+    each entry independently of the others.
+    """
+    clean = _Cleaner()
+    prepared = {e.id: clean.entry(e if e.is_rendered else render(e)) for e in entries}
+    return prepared, clean.stripped
+
+
 def _prepare_feeds(
-    entries: Iterable[Entry], config: Config, render: Render | None, skip: Skip | None = None
+    entries: Iterable[Entry],
+    config: Config,
+    render: Render | None,
+    skip: Skip | None = None,
+    plans: list[FeedPlan] | None = None,
+    hashes: Mapping[str, str] | None = None,
 ) -> _Prepared:
-    """Plan, skip what is up to date, render the rest's entries; everything but serialising."""
+    """Plan, skip what is up to date, prepare the rest's entries; all but serialising."""
     output = config.output
-    render = render or _default_render
-    plans = plan(entries, output, config.site)
+    if plans is None:
+        plans = plan(entries, output, config.site)
 
     keys: dict[str, str] = {}
-    hashes: dict[str, str] = {}
+    digests: dict[str, str] = dict(hashes or {})  # of the entries as given, before rendering
     todo: list[FeedPlan] = []
     skipped: list[str] = []
-    if skip is None:
-        # Nothing to compare the keys with before rendering, so the entries'
-        # hashes (half a second for 10,000) are taken in the rendering workers.
-        todo = list(plans)
-    else:
-        for p in plans:
-            rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
-            key = _feed_key(p, config, hashes)
-            keys.update((rel, key) for rel in rels)
-            if all(skip(rel, key) for rel in rels):
-                skipped.extend(rels)
-            else:
-                todo.append(p)
+    for p in plans:
+        rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
+        key = _feed_key(p, config, digests)
+        keys.update((rel, key) for rel in rels)
+        if skip is not None and all(skip(rel, key) for rel in rels):
+            skipped.extend(rels)
+        else:
+            todo.append(p)
 
     clean = _Cleaner()
     site = clean.site(config.site)
-    # Render each entry once however many feeds it is in; entries no feed
-    # reaches (beyond every limit), or only feeds that are up to date, are
-    # never rendered at all.
+    # Each entry once however many feeds it is in; entries no feed reaches
+    # (beyond every limit), or only feeds that are up to date, never at all.
     unique: dict[str, Entry] = {}
     for p in todo:
         for entry in p.entries:
             unique.setdefault(entry.id, entry)
-    prepared = _prepare_all(list(unique.values()), render, clean, hashes if skip is None else None)
-    if skip is None:
-        for p in plans:
-            key = _feed_key(p, config, hashes)
-            keys.update((p.path(FILENAMES[fmt]), key) for fmt in output.formats)
+    prepared, stripped = prepare_entries(unique.values(), render or _default_render)
+
+    from .opml import Outline, opml
 
     outlines: list[Outline] = []
     feeds: list[FeedPlan] = []
@@ -227,58 +229,33 @@ def _prepare_feeds(
     owner = site.author.name if site.author is not None else None
     index = opml(site.title, outlines, owner=owner)
     keys[OPML_NAME] = hashlib.sha256(index).hexdigest()
-    return _Prepared(ready, feeds, site, index, clean.stripped, keys, skipped)
+    return _Prepared(ready, feeds, site, index, clean.stripped + stripped, keys, skipped)
 
 
-def _files(prepared: _Prepared, output: Output) -> dict[str, bytes]:
-    """Every file to write as bytes (index.opml last)."""
-    files = _serialise_all(prepared.ready, prepared.site, output)
-    files[OPML_NAME] = prepared.opml
-    return files
+def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, bytes]]:
+    """Every file to write and its bytes, each serialised once, one at a time
+    (index.opml last): a full-history build's feeds are hundreds of megabytes."""
+    site = prepared.site
+    from .atom_rss import FeedWriter  # (feedgen and lxml: only for a build that writes)
+    from .json_feed import feed_json
 
-
-def _prepare(entry: Entry, render: Render, clean: _Cleaner) -> Entry:
-    return clean.entry(entry if entry.is_rendered else render(entry))
-
-
-def _prepare_all(
-    entries: list[Entry], render: Render, clean: _Cleaner, hashes: dict[str, str] | None = None
-) -> dict[str, Entry]:
-    """Each entry rendered (unless it already is) and cleaned, by id, in input order;
-    with ``hashes``, each input entry's digest put there by its id."""
-    if hashes is not None:
-        hashes.update((e.id, entry_digest(e)) for e in entries)
-    return {e.id: _prepare(e, render, clean) for e in entries}
-
-
-def _serialise(
-    feed: FeedPlan, site: Site, output: Output, memo: EntryMemo | None = None
-) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    for fmt in output.formats:
-        rel = feed.path(FILENAMES[fmt])
-        url = feed_url(site, output, rel)
-        if fmt == "json":
-            files[rel] = feed_json(feed, site, self_url=url, content=output.content)
-        else:
-            files[rel] = feed_xml(fmt, feed, site, self_url=url, content=output.content, memo=memo)
-    return files
-
-
-def _serialise_all(feeds: list[FeedPlan], site: Site, output: Output) -> dict[str, bytes]:
-    """Every feed file, in plan order."""
-    files: dict[str, bytes] = {}
-    memo: EntryMemo = {}
-    for feed in feeds:
-        files.update(_serialise(feed, site, output, memo))
-    return files
+    xml = FeedWriter(site, output.content)
+    for feed in prepared.ready:
+        for fmt in output.formats:
+            rel = feed.path(FILENAMES[fmt])
+            url = feed_url(site, output, rel)
+            if fmt == "json":
+                yield rel, feed_json(feed, site, self_url=url, content=output.content)
+            else:
+                yield rel, xml.xml(fmt, feed, self_url=url)
+    yield OPML_NAME, prepared.opml
 
 
 def render_outputs(
     entries: Iterable[Entry], config: Config, render: Render | None = None
 ) -> dict[str, bytes]:
     """Every output file as exact bytes, keyed by POSIX path relative to output.dir; no I/O."""
-    return _files(_prepare_feeds(entries, config, render), config.output)
+    return dict(_serialised(_prepare_feeds(entries, config, render), config.output))
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -295,6 +272,8 @@ def publish(
     *,
     render: Render | None = None,
     previous: Mapping[str, FileStamp] | None = None,
+    plans: list[FeedPlan] | None = None,
+    hashes: Mapping[str, str] | None = None,
 ) -> PublishReport:
     """Plan, render, serialise and write every feed; only changed files are rewritten.
 
@@ -302,6 +281,9 @@ def publish(
     defaults to ``normalize.render``. ``previous`` is the ``stamps`` of the
     last publish: a feed whose inputs are unchanged and whose files are on
     disk as that publish left them is not rendered or serialised again.
+    ``plans`` (``plan(entries, ...)``, when the caller has it) and ``hashes``
+    (entry id -> ``Entry.content_hash()``, those the caller knows) save
+    doing that work again.
     Raises PublishError naming the path when a file cannot be written.
     """
     root = config.output.dir
@@ -317,8 +299,8 @@ def publish(
                 and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
             )
 
-    result = _prepare_feeds(entries, config, render, skip)
-    written = write_outputs(root, _files(result, config.output), keep=result.skipped)
+    result = _prepare_feeds(entries, config, render, skip, plans, hashes)
+    written = write_files(root, _serialised(result, config.output), keep=result.skipped)
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
         if rel in result.skipped and previous is not None:
@@ -342,6 +324,7 @@ __all__ = [
     "FeedPlan",
     "FileStamp",
     "PublishReport",
+    "prepare_entries",
     "publish",
     "render_outputs",
 ]

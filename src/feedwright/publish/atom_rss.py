@@ -1,20 +1,20 @@
-"""Atom 1.0 and RSS 2.0 documents.
+"""Atom 1.0 and RSS 2.0 documents, written by feedgen.
 
-Both formats come out of :func:`feed_xml`; every place where they differ is
-in that one function and :func:`_write_entry` (pelican's
-``_add_item_to_the_feed`` shape), so a reader of the code sees at once what
-RSS loses (one enclosure, one author with an e-mail) and what Atom adds
-(``<source>``, per-entry language).
-
-The documents are written directly with :class:`.xmlwriter.XmlWriter`
-rather than through feedgen, whose per-entry bookkeeping was most of the
-time of a big build. They keep feedgen's layout byte for byte (element and
-attribute order, namespace declarations, RFC 822 dates), so published feeds
-did not change; ``tests/test_xmlwriter.py`` holds feedgen as the oracle.
+:class:`FeedWriter` is the one entry point: one per publish, one call of
+:meth:`FeedWriter.xml` per document. Where the two formats differ is in
+two functions, :func:`_channel` for the feed and :func:`_feed_entry` for an
+entry (pelican's ``_add_item_to_the_feed`` shape), so a reader sees at once
+what RSS loses (one enclosure, one author with an e-mail) and what Atom adds
+(``<source>``, per-entry language). What feedgen cannot say is in our
+extension, :mod:`.feedgen_ext`; feedgen's ``media`` extension writes image
+thumbnails, its ``dc`` extension RSS's ``dc:creator``.
 
 Callers hand in *prepared* data: entries already rendered, every string free
 of XML-illegal characters and every URL percent-encoded. Nothing here reads
-the clock: ``updated``/``lastBuildDate`` are the feed's newest entry time.
+the clock: every date feedgen would default to "now" (feed ``updated``,
+``lastBuildDate``, an entry's ``updated``) is set, from the feed's newest
+entry and the entries' own dates, and the generator carries no version, so
+the same feed gives the same bytes on every run and every machine.
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
+
+from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
+from feedgen.feed import FeedGenerator
 
 from ..config import Site
 from ..model import Entry, Person
+from .feedgen_ext import FeedwrightEntryExtension, FeedwrightExtension, Source
 from .plan import FeedPlan, entry_terms, entry_texts, excerpt, html_to_text
-from .xmlwriter import XmlWriter, escape_text
 
 XmlKind = Literal["atom", "rss"]
 ContentMode = Literal["full", "summary"]
@@ -37,16 +42,27 @@ MEDIA_TYPES: dict[XmlKind, str] = {
     "rss": "application/rss+xml",
 }
 GENERATOR = "feedwright"
-RSS_DOCS = "http://www.rssboard.org/rss-specification"
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
-MEDIA_NS = "http://search.yahoo.com/mrss/"
-DC_NS = "http://purl.org/dc/elements/1.1/"
-CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 
-_TYPE_HTML = ' type="html"'
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+class _Zulu(datetime):
+    """A UTC time that feedgen writes as ``2024-03-01T08:00:00Z``.
+
+    feedgen writes Atom dates with ``isoformat()``, which spells UTC
+    ``+00:00``; ``Z`` is the form feeds have always had (RFC 3339 allows
+    both), so a file does not change, and readers fetch it again, only for
+    that. RSS dates are feedgen's RFC 822 either way.
+    """
+
+    __slots__ = ()
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        text = super().isoformat(sep, timespec)
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _utc(dt: datetime) -> datetime:
+    return _Zulu.combine(dt.date(), dt.timetz())
+
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 _URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{1,31}:[^\s]+$", re.I)
@@ -56,12 +72,10 @@ def atom_id(value: str) -> str:
     """An Atom id must be an absolute IRI; a remote guid like ``12345`` or ``urn:x``
     is not. Such ids are published as a name-based UUID URN of the original: the
     same id always gives the same URN, so readers still never see a duplicate."""
-    # uuid is imported only where needed: with platform, it was ~8 ms of
-    # every build's start, and a post's id is a URL.
+    import uuid
+
     lower = value.lower()
     if lower.startswith("urn:uuid:"):
-        import uuid
-
         try:
             uuid.UUID(value[9:])
         except ValueError:
@@ -70,9 +84,118 @@ def atom_id(value: str) -> str:
             return value
     elif _URI.match(value) and (not lower.startswith("urn:") or _URN.match(value)):
         return value
-    import uuid
-
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, value)}"
+
+
+class FeedWriter:
+    """The Atom and RSS documents of one publish (one site, one content mode).
+
+    Each entry becomes a feedgen ``FeedEntry`` once per format, however many
+    feeds it is in (the combined feed and each of its categories), and that
+    one object is added to every ``FeedGenerator`` that needs it: feedgen
+    builds the entry's elements from it for each document, and the work of
+    filling it (feedgen checks and copies every value, and sets up its
+    extensions) is done once rather than once per feed. A writer lives as
+    long as one publish: the entries it has seen stay alive with it.
+    """
+
+    def __init__(self, site: Site, content: ContentMode = "full") -> None:
+        self.site = site
+        self.content = content
+        # By format and object identity (the entry is kept alive beside its
+        # FeedEntry): two entries whose ids cleaned to the same text stay apart.
+        self._entries: dict[tuple[XmlKind, int], tuple[Entry, Any]] = {}
+
+    def xml(self, kind: XmlKind, feed: FeedPlan, *, self_url: str) -> bytes:
+        """One Atom or RSS document for ``feed`` (prepared entries, newest first)."""
+        fg = _channel(kind, feed, self.site, self_url)
+        titles = [feed.title]
+        for entry in feed.entries:
+            fe = self._entry(kind, entry)
+            fg.add_entry(fe, order="append")
+            titles.append(fe.title())
+        out: bytes
+        if kind == "atom":
+            out = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        else:
+            out = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+            if any("&" in t or "<" in t for t in titles):
+                out = _plain_text_refs(out)  # a copy: not made for feeds that need none
+        return out
+
+    def _entry(self, kind: XmlKind, entry: Entry) -> Any:
+        key = (kind, id(entry))
+        found = self._entries.get(key)
+        if found is None:
+            found = self._entries[key] = (entry, _feed_entry(kind, entry, self.site, self.content))
+        return found[1]
+
+
+_RSS_TITLE = re.compile(rb"<title>([^<]*)</title>")
+
+
+def _plain_text_refs(rss: bytes) -> bytes:
+    """``&`` and ``<`` in RSS titles as ``&#x26;``/``&#x3C;``, the same characters.
+
+    RSS never said whether a title is text or HTML; these references are the
+    one spelling every reader decodes to the same plain text (the RSS
+    Advisory Board's best practice; the W3C validator warns about ``&amp;``).
+    lxml always writes ``&amp;``/``&lt;``, so they are respelled in its output:
+    a ``<title>`` holds text only, and its text has no other markup.
+    """
+
+    def refs(match: re.Match[bytes]) -> bytes:
+        text = match.group(1)
+        if b"&" not in text:
+            return match.group(0)
+        text = text.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+        return b"<title>" + text + b"</title>"
+
+    return _RSS_TITLE.sub(refs, rss)
+
+
+def _person(person: Person) -> dict[str, str]:
+    data = {"name": person.name}
+    if person.email:
+        data["email"] = person.email
+    if person.uri:
+        data["uri"] = person.uri
+    return data
+
+
+def _channel(kind: XmlKind, feed: FeedPlan, site: Site, self_url: str) -> Any:
+    """A FeedGenerator holding everything of ``feed`` but its entries."""
+    fg = FeedGenerator()
+    # By class, as load_extension("media") would but without its import of a
+    # module "feedgen.ext.media_entry" that does not exist.
+    fg.register_extension("media", MediaExtension, MediaEntryExtension)
+    if kind == "rss":
+        # dc:creator for authors RSS's <author> cannot say
+        fg.register_extension("dc", DcExtension, DcEntryExtension)
+    fg.register_extension("feedwright", FeedwrightExtension, FeedwrightEntryExtension)
+
+    fg.id(self_url)
+    fg.title(feed.title)
+    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[kind])
+    fg.link(href=site.url, rel="alternate")  # last: feedgen makes the last link RSS's <link>
+    fg.generator(GENERATOR)
+    fg.updated(_utc(feed.updated))  # also lastBuildDate: the newest entry, never the clock
+    if site.language:
+        fg.language(site.language)
+    if feed.category is not None:
+        fg.category(term=feed.category)
+
+    if kind == "atom":
+        # Atom requires an author for every entry; a feed-level one covers them all.
+        fg.author(_person(site.author or Person(name=site.title)))
+        if site.description:
+            fg.subtitle(site.description)
+    else:
+        # RSS requires a non-empty channel description.
+        fg.description(site.description or feed.title)
+        if site.author is not None and site.author.email:
+            fg.managingEditor(f"{site.author.email} ({site.author.name})")
+    return fg
 
 
 def _title(entry: Entry) -> str:
@@ -83,252 +206,92 @@ def _title(entry: Entry) -> str:
     return text or entry.link or entry.id
 
 
-def _atom_date(dt: datetime) -> str:
-    """``2024-03-01T08:00:00Z``: every date here is UTC."""
-    text = dt.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _rss_date(dt: datetime) -> str:
-    """RFC 822 with English names whatever the locale (``Fri, 01 Mar 2024 08:00:00 +0000``)."""
-    return dt.strftime(f"{_DAYS[dt.weekday()]}, %d {_MONTHS[dt.month - 1]} %Y %H:%M:%S %z")
-
-
-def _rss_title(text: str) -> str:
-    """``&`` and ``<`` in RSS titles as ``&#x26;``/``&#x3C;``.
-
-    RSS never said whether a title is text or HTML; numeric references are
-    the one spelling every reader decodes to the same plain text (RSS
-    Advisory Board best practice, and what the W3C validator asks for).
-    """
-    return (
-        text.replace("&", "&#x26;")
-        .replace("<", "&#x3C;")
-        .replace(">", "&gt;")
-        .replace("\r", "&#13;")
-    )
-
-
-def _atom_person(w: XmlWriter, tag: str, person: Person) -> None:
-    if not person.name:
-        return  # Atom requires a name
-    w.start(tag)
-    w.leaf("name", person.name)
-    if person.email:
-        w.leaf("email", person.email)
-    if person.uri:
-        w.leaf("uri", person.uri)
-    w.end()
-
-
-def _link(href: str, rel: str, type_: str = "") -> list[tuple[str, str]]:
-    attrs = [("href", href), ("rel", rel)]
-    if type_:
-        attrs.append(("type", type_))
-    return attrs
-
-
-# Written entries as UTF-8, by format and entry object: a prepared entry is
-# the same bytes in every feed of one format (combined, each of its
-# categories), so it is escaped, encoded and checked once. Keyed by identity,
-# not by id: the memo lives only while the feeds holding the entries do, and
-# two entries whose ids clean to the same text stay apart.
-EntryMemo = dict[tuple[XmlKind, int], bytes]
-
-
-def feed_xml(
-    kind: XmlKind,
-    feed: FeedPlan,
-    site: Site,
-    *,
-    self_url: str,
-    content: ContentMode = "full",
-    memo: EntryMemo | None = None,
-) -> bytes:
-    """One Atom or RSS document for ``feed`` (prepared entries, newest first).
-
-    ``memo``, shared by the documents of one publish (same site and content
-    mode, entries prepared once), lets each entry be written once per format
-    rather than once per feed it is in."""
-    if not (feed.title and self_url):
-        raise ValueError("Required fields not set (title, id)")
-    w = XmlWriter()
-    self_link = _link(self_url, "self", MEDIA_TYPES[kind])
-    if kind == "atom":
-        root = [("xmlns:media", MEDIA_NS), ("xmlns", ATOM_NS)]
-        if site.language:
-            root.append(("xml:lang", site.language))
-        w.start("feed", root)
-        w.leaf("id", self_url)
-        w.leaf("title", feed.title)
-        w.leaf("updated", _atom_date(feed.updated))
-        # Atom requires an author for every entry; a feed-level one covers them all.
-        _atom_person(w, "author", site.author or Person(name=site.title))
-        w.leaf("link", None, self_link)
-        w.leaf("link", None, _link(site.url, "alternate"))
-        if feed.category is not None:
-            w.leaf("category", None, [("term", feed.category)])
-        w.leaf("generator", GENERATOR)
-        if site.description:
-            w.leaf("subtitle", site.description)
-    else:
-        # RSS requires a link and a non-empty channel description.
-        if not site.url:
-            raise ValueError("Required fields not set (link)")
-        root = [
-            ("xmlns:media", MEDIA_NS),
-            ("xmlns:dc", DC_NS),
-            ("xmlns:atom", ATOM_NS),
-            ("xmlns:content", CONTENT_NS),
-            ("version", "2.0"),
-        ]
-        w.start("rss", root)
-        w.start("channel")
-        w.raw_leaf("title", _rss_title(feed.title))
-        w.leaf("link", site.url)
-        w.leaf("description", site.description or feed.title)
-        w.leaf("atom:link", None, self_link)
-        if feed.category is not None:
-            w.leaf("category", feed.category)
-        w.leaf("docs", RSS_DOCS)
-        w.leaf("generator", GENERATOR)
-        if site.language:
-            w.leaf("language", site.language)
-        w.leaf("lastBuildDate", _rss_date(feed.updated))
-        if site.author is not None and site.author.email:
-            w.leaf("managingEditor", f"{site.author.email} ({site.author.name})")
-
-    if memo is None:
-        for entry in feed.entries:
-            _write_entry(w, kind, entry, site, content)
-        if kind == "rss":
-            w.end()  # channel
-        w.end()
-        return w.getvalue()
-
-    # Joined as bytes: with limit 0 a 10,000-post site's feeds hold each entry
-    # ~3.6 times (combined + its categories); encoding every document whole
-    # cost a third of serialising them.
-    chunks = [w.take()]
-    for entry in feed.entries:
-        data = memo.get((kind, id(entry)))
-        if data is None:
-            _write_entry(w, kind, entry, site, content)
-            data = memo[kind, id(entry)] = w.take()
-        chunks.append(data)
+def _feed_entry(kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> Any:
+    """``entry`` as a feedgen FeedEntry for ``kind`` documents, with our extensions."""
+    fe = FeedEntry()
+    # The same extensions, in the same order, as _channel registers: feedgen
+    # calls them in this order, and skips them when the entry joins a feed.
+    # By class: FeedEntry.load_extension("media") first tries to import a
+    # module "feedgen.ext.media_entry", and a failing import searches every
+    # folder of sys.path again each time (~70 us an entry and extension).
+    fe.register_extension("media", MediaEntryExtension)
     if kind == "rss":
-        w.end()  # channel
-    w.end()
-    chunks.append(w.getvalue())
-    return b"".join(chunks)
-
-
-def _write_entry(w: XmlWriter, kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> None:
+        fe.register_extension("dc", DcEntryExtension)
+    fe.register_extension("feedwright", FeedwrightEntryExtension)
     summary, body = entry_texts(entry, mode)
     title = _title(entry)
+    fe.title(title)
+    if entry.link:
+        fe.link(href=entry.link, rel="alternate")
+    fe.published(_utc(entry.published))
+    fe.updated(_utc(entry.updated))
     terms = entry_terms(entry)
+    if terms:
+        fe.category([{"term": t} for t in terms])
 
     if kind == "atom":
-        if not title:
-            raise ValueError("Required fields not set")
+        ext: FeedwrightEntryExtension = fe.feedwright
+        fe.id(atom_id(entry.id))
         if body is None and not entry.link:
             # Atom: an entry without an alternate link must carry content.
             body = entry.content or summary or html.escape(title, quote=False)
-        if entry.language and entry.language != site.language:
-            w.start("entry", [("xml:lang", entry.language)])
-        else:
-            w.start("entry")
-        w.leaf("id", atom_id(entry.id))
-        w.leaf("title", title)
-        w.leaf("updated", _atom_date(entry.updated))
-        for person in entry.authors:
-            _atom_person(w, "author", person)
-        if body:
-            w.raw_leaf("content", escape_text(body), _TYPE_HTML)
-        elif body is not None:
-            w.leaf("content", None, [("type", "html")])
-        if entry.link:
-            w.leaf("link", None, [("href", entry.link)])
+        if body is not None:
+            fe.content(body, type="html")
         if summary is not None:
-            w.raw_leaf("summary", escape_text(summary), _TYPE_HTML)
-        for term in terms:
-            w.leaf("category", None, [("term", term)])
-        w.leaf("published", _atom_date(entry.published))
-        _write_media(w, entry)
-        for enc in entry.enclosures:
-            attrs = [("rel", "enclosure"), ("href", enc.url), ("type", enc.type)]
-            if enc.length > 0:
-                attrs.append(("length", str(enc.length)))
-            w.leaf("link", None, attrs)
+            fe.summary(summary, type="html")
+        if entry.authors:
+            fe.author([_person(a) for a in entry.authors])
+        ext.enclosures = entry.enclosures
+        if entry.language and entry.language != site.language:
+            ext.language = entry.language
         if entry.source is not None:
             prov = entry.source
-            w.start("source")
-            w.leaf("id", atom_id(prov.id or prov.url))
-            if prov.title:
-                w.leaf("title", prov.title)
-            # The origin feed changed no earlier than this entry did: the best
-            # deterministic value we have for <source><updated>.
-            w.leaf("updated", _atom_date(entry.updated))
-            if prov.link:
-                w.leaf("link", None, [("rel", "alternate"), ("href", prov.link)])
-            w.leaf("link", None, [("rel", "self"), ("href", prov.url)])
-            w.end()
+            ext.source = Source(
+                id=atom_id(prov.id or prov.url),
+                url=prov.url,
+                # The origin feed changed no earlier than this entry did: the
+                # best deterministic value we have for <source><updated>.
+                updated=_utc(entry.updated),
+                title=prov.title,
+                link=prov.link,
+            )
     else:
+        fe.guid(entry.id, permalink=entry.link is not None and entry.id == entry.link)
         description = summary if summary is not None else body
-        if not (title or description):
-            raise ValueError("Required fields not set")
-        w.start("item")
-        if title:
-            w.raw_leaf("title", _rss_title(title))
-        if entry.link:
-            w.leaf("link", entry.link)
         if description is not None:
-            escaped = escape_text(description)
-            w.raw_leaf("description", escaped)
-            if body is not None:
-                # content:encoded: the full text, beside the description
-                w.raw_leaf("content:encoded", escaped if body is description else escape_text(body))
+            fe.description(description)
+        if body is not None:
+            fe.content(body)  # content:encoded: the full text, beside the description
         # RSS <author> is one e-mail address. Anything else (no e-mail, several
         # authors) is said with dc:creator alone: validators flag an item with both.
-        one_mail = len(entry.authors) == 1 and bool(entry.authors[0].email)
-        if one_mail:
-            person = entry.authors[0]
-            w.leaf("author", f"{person.email} ({person.name})" if person.name else person.email)
-        if entry.id:
-            permalink = entry.link is not None and entry.id == entry.link
-            w.leaf("guid", entry.id, [("isPermaLink", "true" if permalink else "false")])
-        for term in terms:
-            w.leaf("category", term)
+        if len(entry.authors) == 1 and entry.authors[0].email:
+            fe.author(_person(entry.authors[0]))
+        else:
+            for person in entry.authors:
+                fe.dc.dc_creator(person.name)
         if entry.enclosures:
             first = entry.enclosures[0]  # RSS allows one enclosure per item
-            attrs = [("url", first.url), ("length", str(first.length)), ("type", first.type)]
-            w.leaf("enclosure", None, attrs)
-        w.leaf("pubDate", _rss_date(entry.published))
+            fe.enclosure(first.url, str(first.length), first.type)
         if entry.source is not None:
             prov = entry.source
-            w.leaf("source", prov.title or prov.link or prov.url, [("url", prov.url)])
-        _write_media(w, entry)
-        if not one_mail:
-            for person in entry.authors:
-                w.leaf("dc:creator", person.name)
-    w.end()
+            fe.source(url=prov.url, title=prov.title or prov.link or prov.url)
 
-
-def _write_media(w: XmlWriter, entry: Entry) -> None:
-    """Media RSS for images, in both formats: every image, the first as thumbnail."""
-    images = entry.images
-    for image in images:
-        attrs = [("url", image.url)] if image.url else []
+    # Media RSS for images, in both formats: every image, the first as thumbnail.
+    for i, image in enumerate(entry.images):
+        media = {"url": image.url, "type": image.type, "medium": "image"}
         if image.length > 0:
-            attrs.append(("fileSize", str(image.length)))
-        if image.type:
-            attrs.append(("type", image.type))
-        attrs.append(("medium", "image"))
-        w.leaf("media:content", None, attrs)
-    if images and images[0].url:
-        w.leaf("media:thumbnail", None, [("url", images[0].url)])
-    elif images:
-        w.leaf("media:thumbnail")
+            media["fileSize"] = str(image.length)
+        fe.media.content(media, group=None)
+        if i == 0:
+            fe.media.thumbnail({"url": image.url}, group=None)
+    return fe
 
 
-__all__ = ["GENERATOR", "MEDIA_TYPES", "ContentMode", "EntryMemo", "XmlKind", "feed_xml"]
+__all__ = [
+    "GENERATOR",
+    "MEDIA_TYPES",
+    "ContentMode",
+    "FeedWriter",
+    "XmlKind",
+    "atom_id",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .xmlwriter import XmlWriter
+from lxml import etree
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,34 +22,29 @@ class Outline:
 
 
 def opml(title: str, outlines: Sequence[Outline], *, owner: str | None = None) -> bytes:
-    """The OPML 2.0 document listing ``outlines`` in the order given.
-
-    Written with the feeds' :class:`XmlWriter` (lxml's exact layout; a test
-    holds the two together), so a build does not import lxml for one file.
-    """
-    w = XmlWriter()
-    w.start("opml", [("version", "2.0")])
-    w.start("head")
-    w.leaf("title", title)
+    """The OPML 2.0 document listing ``outlines`` in the order given (lxml's
+    pretty layout; ValueError for a string XML cannot carry)."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = title
     if owner:
-        w.leaf("ownerName", owner)
-    w.end()
-    if not outlines:
-        w.leaf("body")
-    else:
-        w.start("body")
-        for item in outlines:
-            attrs = [
-                ("type", "rss"),  # OPML's word for any feed, Atom and JSON included
-                ("text", item.title),
-                ("title", item.title),
-                ("xmlUrl", item.xml_url),
-                ("htmlUrl", item.html_url),
-            ]
-            w.leaf("outline", None, attrs)
-        w.end()
-    w.end()
-    return w.getvalue()
+        etree.SubElement(head, "ownerName").text = owner
+    body = etree.SubElement(root, "body")
+    for item in outlines:
+        etree.SubElement(
+            body,
+            "outline",
+            # "rss" is OPML's word for any feed, Atom and JSON Feed included.
+            {
+                "type": "rss",
+                "text": item.title,
+                "title": item.title,
+                "xmlUrl": item.xml_url,
+                "htmlUrl": item.html_url,
+            },
+        )
+    out: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    return out
 
 
 __all__ = ["Outline", "opml"]

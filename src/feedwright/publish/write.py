@@ -1,27 +1,44 @@
-"""Put published files on disk: atomically, only when changed, never outside output.dir.
+"""Put a build's files on disk: all or nothing, crash-safe, never outside output.dir.
 
-The sequence for one publish::
+:func:`write_files` is the one way the rest of feedwright writes output. The
+sequence for one build::
 
-    check every path (relative, no '..', resolves inside output.dir)
-    manifest += new paths          so a crash below never orphans a file we made
-    for each file: same bytes on disk? keep it (mtime, hence ETag, unchanged)
-                   else temp file beside it, fsync, os.replace
-                   (any order, any process: a big publish's forked workers
-                   each write the files they serialised)
-    remove files the manifest lists that this publish no longer has
-    manifest = exactly this publish's paths
+    sweep       temp files of ours that a killed build left anywhere under output.dir
+    for each file, as the caller serialises it:
+      check     its path: relative, no '..', resolving inside output.dir (symlinks
+                included), not a folder where a file must go
+      compare   bytes already on disk? left alone (mtime kept, so ETags stay valid)
+      stage     else to a temp file beside its target (folders made as needed), fsync'd
+    stage       the manifest, owning every new path (renamed first below, so no
+                crash can orphan a file we made)
+    failure?    anywhere above: remove every temp file and folder this build made
+                and raise PublishError (path, reason): every published file is as
+                it was
+    commit      rename each temp file over its target, fsync the folders
+    tidy        remove files the manifest lists that this build no longer has;
+                the manifest = exactly this build's files
+
+Until the commit nothing published has changed, and the commit only
+renames files within their own folders, which the checks leave nothing to
+refuse. A reader sees each file whole, old or new, and the feeds of one
+build agree with each other. A build killed during the commit leaves each
+file old or new and complete; the next build makes the rest new.
 
 The manifest (``.feedwright-manifest.json``) is how we know which files are
 ours: anything else in output.dir (a README, the lock file, a favicon) is
-never touched.
+never touched. Temp files are ``.<name>.feedwright-<8 hex>.tmp``; the sweep
+removes that pattern only (and the ``.<name>.<8 chars>.tmp`` of our own file
+names that builds before it used).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -31,6 +48,13 @@ from .plan import MANIFEST_NAME
 
 _MANIFEST_VERSION = 1
 FILE_MODE = 0o644
+_TEMP_MARK = ".feedwright-"
+_OUR_TEMP = re.compile(r"\..+\.feedwright-[0-9a-f]{8}\.tmp")
+# What tempfile.mkstemp made for the files of builds before write_files.
+_OLD_TEMP = re.compile(
+    r"\.(?:atom\.xml|rss\.xml|feed\.json|index\.opml|\.feedwright-manifest\.json)"
+    r"\.[a-z0-9_]{8}\.tmp"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +62,10 @@ class WriteResult:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def safe_path(root: Path, relpath: str) -> Path:
@@ -54,15 +82,38 @@ def safe_path(root: Path, relpath: str) -> Path:
     target = root.joinpath(*pure.parts)
     resolved_root = root.resolve()
     # Resolving also follows symlinks a user (or attacker) left in output.dir.
-    if not target.resolve().is_relative_to(resolved_root) or target.resolve() == resolved_root:
+    resolved = target.resolve()
+    if not resolved.is_relative_to(resolved_root) or resolved == resolved_root:
         raise PublishError("refusing to write outside the output folder", path=str(target))
     if not target.parent.resolve().is_relative_to(resolved_root):
         raise PublishError("refusing to write outside the output folder", path=str(target))
     return target
 
 
+def is_temp_file(name: str) -> bool:
+    """Whether a file name is one of our temp files (this version's or an older one's)."""
+    return bool(_OUR_TEMP.fullmatch(name) or _OLD_TEMP.fullmatch(name))
+
+
+def sweep_temp_files(root: Path) -> list[str]:
+    """Remove temp files of ours that a killed build left under ``root``; their
+    paths relative to it. Symlinks are never followed, other files never touched."""
+    removed: list[str] = []
+    for folder, dirs, names in os.walk(root):  # os.walk does not enter linked folders
+        dirs.sort()
+        for name in sorted(names):
+            if not is_temp_file(name):
+                continue
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                if os.path.isfile(path) and not os.path.islink(path):
+                    os.unlink(path)
+                    removed.append(os.path.relpath(path, root).replace(os.sep, "/"))
+    return removed
+
+
 def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable; not every platform can open a folder.
+    # Makes renames and new entries durable; not every platform can open a folder.
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -75,30 +126,95 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    """Replace ``target`` with ``data`` so readers see the old file or the new, never half."""
-    folder = target.parent
+def _same(target: Path, data: bytes) -> bool:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise PublishError(f"cannot write: {exc.strerror or exc}", path=str(target)) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes 0600 files; a web server must be able to read feeds.
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise PublishError(f"cannot write: {exc.strerror or exc}", path=str(target)) from exc
-        raise
-    _fsync_dir(folder)
+        if target.is_symlink() or not target.is_file() or target.stat().st_size != len(data):
+            return False
+        return target.read_bytes() == data
+    except OSError:
+        return False
+
+
+class _Stage:
+    """Temp files written beside their targets, and the folders made for them;
+    committed by renaming, or undone."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.temps: list[tuple[Path, Path]] = []  # (temp file, its target), in order
+        self.made: list[Path] = []  # folders this stage created, outermost first
+
+    def _folder(self, folder: Path) -> None:
+        missing: list[Path] = []
+        at = folder
+        while not at.is_dir():
+            missing.append(at)
+            at = at.parent
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+            except FileExistsError as exc:
+                raise PublishError(
+                    "cannot create folder: a file of that name is in the way", path=str(path)
+                ) from exc
+            except OSError as exc:
+                raise PublishError(f"cannot create folder: {_reason(exc)}", path=str(path)) from exc
+            self.made.append(path)
+
+    def add(self, target: Path, data: bytes, *, first: bool = False) -> None:
+        """Write ``data`` to a new temp file beside ``target`` and fsync it; it
+        is renamed in the order added, or before all others if ``first``."""
+        if target.is_dir() and not target.is_symlink():
+            raise PublishError(f"cannot write: {os.strerror(errno.EISDIR)}", path=str(target))
+        self._folder(target.parent)
+        while True:
+            temp = target.with_name(f".{target.name}{_TEMP_MARK}{secrets.token_hex(4)}.tmp")
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise PublishError(f"cannot write: {_reason(exc)}", path=str(target)) from exc
+            break
+        self.temps.insert(0 if first else len(self.temps), (temp, target))
+        try:
+            # The umask may have taken bits away; a web server must read feeds.
+            os.fchmod(fd, FILE_MODE)
+            with open(fd, "wb", closefd=True) as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise PublishError(f"cannot write: {_reason(exc)}", path=str(target)) from exc
+
+    def undo(self) -> None:
+        """Remove every temp file and folder this stage made (published files untouched)."""
+        for temp, _ in self.temps:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        self.temps = []
+        for folder in reversed(self.made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self.made = []
+
+    def commit(self) -> None:
+        """Rename every temp file over its target, then make it all durable."""
+        folders: dict[Path, None] = {}
+        try:
+            while self.temps:
+                temp, target = self.temps[0]
+                os.replace(temp, target)
+                self.temps.pop(0)
+                folders[target.parent] = None
+        except OSError as exc:
+            self.undo()
+            raise PublishError(f"cannot write: {_reason(exc)}", path=str(target)) from exc
+        for folder in self.made:
+            folders[folder.parent] = None  # the new folder's own entry
+        self.made = []
+        for folder in folders:
+            _fsync_dir(folder)
 
 
 def _read_manifest(root: Path) -> list[str]:
@@ -112,22 +228,27 @@ def _read_manifest(root: Path) -> list[str]:
     return [f for f in files if isinstance(f, str)]
 
 
-def _write_manifest(root: Path, files: Iterable[str]) -> None:
+def _manifest_bytes(files: Iterable[str]) -> bytes:
     doc = {"version": _MANIFEST_VERSION, "generator": "feedwright", "files": sorted(set(files))}
-    data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _write_manifest(root: Path, files: Iterable[str]) -> None:
+    data = _manifest_bytes(files)
     target = root / MANIFEST_NAME
-    if _same(target, data):
-        return
-    atomic_write(target, data)
+    if not _same(target, data):
+        atomic_write(target, data)
 
 
-def _same(target: Path, data: bytes) -> bool:
+def atomic_write(target: Path, data: bytes) -> None:
+    """Replace one file with ``data`` so readers see the old file or the new, never half."""
+    stage = _Stage(target.parent)
     try:
-        if target.is_symlink() or not target.is_file() or target.stat().st_size != len(data):
-            return False
-        return target.read_bytes() == data
-    except OSError:
-        return False
+        stage.add(target, data)
+        stage.commit()
+    except BaseException:
+        stage.undo()
+        raise
 
 
 def _remove(root: Path, relpath: str) -> bool:
@@ -141,7 +262,7 @@ def _remove(root: Path, relpath: str) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise PublishError(f"cannot remove: {exc.strerror or exc}", path=str(target)) from exc
+        raise PublishError(f"cannot remove: {_reason(exc)}", path=str(target)) from exc
     folder = target.parent
     resolved_root = root.resolve()
     while folder.resolve() != resolved_root and folder.resolve().is_relative_to(resolved_root):
@@ -153,86 +274,72 @@ def _remove(root: Path, relpath: str) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A publish under way: its checked targets and the files owned before it."""
+def write_files(
+    root: Path,
+    files: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+    *,
+    keep: Iterable[str] = (),
+) -> WriteResult:
+    """Make output.dir hold exactly ``files`` (plus ``keep``) among the files feedwright
+    owns: every changed file or none of them.
 
-    root: Path
-    targets: dict[str, Path]  # every path to write, sorted, each checked by safe_path
-    kept: list[str]
-    owned: list[str]
-
-
-def begin_outputs(root: Path, rels: Iterable[str], *, keep: Iterable[str] = ()) -> Pending:
-    """Check every path and make the manifest own them all, before any file is written.
-
-    Called with every path of the publish (known from the plan before
-    serialising), so files may then be written in any order, by any process.
+    ``files`` gives POSIX paths relative to ``root`` and their bytes, as a
+    mapping or as pairs; pairs are staged as they come, so a caller that
+    serialises one file at a time holds one file's bytes at a time. ``keep``
+    names files the caller knows are already up to date (it did not even
+    serialise them): they count as unchanged and stay owned. Raises
+    PublishError naming the path and the reason when anything cannot be
+    written, having changed no published file; an exception from ``files``
+    itself also leaves every published file as it was.
     """
-    names = set(rels)
-    kept = sorted(set(keep) - names)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PublishError(f"cannot create: {exc.strerror or exc}", path=str(root)) from exc
-    targets = {rel: safe_path(root, rel) for rel in sorted(names)}
-    if MANIFEST_NAME in targets:
-        raise PublishError("reserved for feedwright's manifest", path=MANIFEST_NAME)
-
+        raise PublishError(f"cannot create folder: {_reason(exc)}", path=str(root)) from exc
+    sweep_temp_files(root)
     owned = _read_manifest(root)
-    if not names <= set(owned):
-        _write_manifest(root, [*owned, *names])
-    return Pending(root, targets, kept, owned)
+    pairs = files.items() if isinstance(files, Mapping) else files
 
+    names: set[str] = set()
+    changed: list[str] = []
+    stage = _Stage(root)
+    try:
+        for rel, data in pairs:
+            if rel == MANIFEST_NAME:
+                raise PublishError("reserved for feedwright's manifest", path=rel)
+            if rel in names:
+                raise PublishError("two files for one path in one build", path=rel)
+            names.add(rel)
+            target = safe_path(root, rel)
+            if not _same(target, data):
+                stage.add(target, data)
+                changed.append(rel)
+        if not names <= set(owned):
+            # Renamed first: the manifest owns every new file before it appears.
+            stage.add(root / MANIFEST_NAME, _manifest_bytes([*owned, *names]), first=True)
+        stage.commit()
+    except BaseException:
+        stage.undo()
+        raise
 
-def put(target: Path, data: bytes) -> bool:
-    """Write ``data`` to ``target`` unless it already holds exactly that; True if written."""
-    if _same(target, data):
-        return False
-    atomic_write(target, data)
-    return True
-
-
-def finish_outputs(pending: Pending, written: Iterable[str]) -> WriteResult:
-    """Every file is in place: remove stale ones, and let the manifest own exactly
-    this publish's files. ``written`` names the files rewritten; the rest unchanged."""
-    root = pending.root
-    names = set(pending.targets)
-    kept = pending.kept
-    result = WriteResult(written=sorted(written))
-    changed = set(result.written)
-    result.unchanged.extend(kept)
-    result.unchanged.extend(rel for rel in pending.targets if rel not in changed)
-
-    for rel in sorted(set(pending.owned) - names - set(kept)):
+    kept = set(keep) - names
+    written = set(changed)
+    result = WriteResult(
+        written=sorted(changed),
+        unchanged=sorted([*kept, *(rel for rel in names if rel not in written)]),
+    )
+    for rel in sorted(set(owned) - names - kept):
         if _remove(root, rel):
             result.removed.append(rel)
-
     _write_manifest(root, [*names, *kept])
-    result.unchanged.sort()
     return result
 
 
-def write_outputs(
-    root: Path, files: Mapping[str, bytes], *, keep: Iterable[str] = ()
-) -> WriteResult:
-    """Make output.dir hold exactly ``files`` (plus ``keep``) among the files feedwright owns.
-
-    ``keep`` names files the caller knows are already up to date (it did not
-    even serialise them): they count as unchanged and stay owned.
-    """
-    pending = begin_outputs(root, files, keep=keep)
-    written = [rel for rel, target in pending.targets.items() if put(target, files[rel])]
-    return finish_outputs(pending, written)
-
-
 __all__ = [
-    "Pending",
     "WriteResult",
     "atomic_write",
-    "begin_outputs",
-    "finish_outputs",
-    "put",
+    "is_temp_file",
     "safe_path",
-    "write_outputs",
+    "sweep_temp_files",
+    "write_files",
 ]

@@ -1,0 +1,124 @@
+"""What feedgen cannot say, as one feedgen extension of ours.
+
+feedgen (1.0) writes every Atom and RSS document; :mod:`.atom_rss` drives
+it. This module adds what feedgen lacks, the way its own ``media`` and
+``podcast`` extensions do: a :class:`~feedgen.ext.base.BaseExtension` for
+the feed and a :class:`~feedgen.ext.base.BaseEntryExtension` for each
+entry, registered together under the name ``feedwright``::
+
+    fg.register_extension("feedwright", FeedwrightExtension, FeedwrightEntryExtension)
+    fg.feedwright          # this feed's FeedwrightExtension
+    fe.feedwright          # one entry's FeedwrightEntryExtension
+
+feedgen calls ``extend_atom``/``extend_rss`` on the feed extension with the
+document's root element (``<feed>``, ``<rss>``) before it appends the
+entries, and on each entry's extension with the entry's element once
+feedgen has written it. Extensions are called in the order they were
+registered, so ``media`` (registered first) keeps its elements before ours.
+
+Per entry, today:
+
+- an Atom ``<source>`` that says where a remote entry came from: the origin
+  feed's id, title, ``updated``, its home page and its own URL (feedgen
+  writes only a title and a bare link);
+- ``xml:lang`` on an Atom entry in another language than its feed;
+- Atom enclosure links with their ``rel``, ``type`` and ``length``
+  (feedgen 1.0's ``FeedEntry.atom_entry`` keeps only the ``href`` of an
+  entry's links, so an enclosure given to feedgen would come out as a
+  second alternate link).
+
+Feed level, where the planned features go (one attribute each on
+:class:`FeedwrightExtension`, its namespace in :meth:`~FeedwrightExtension.extend_ns`
+only while it is used, so documents never declare what they do not use):
+
+- ``<?xml-stylesheet?>``: a processing instruction before the root,
+  ``root.addprevious(etree.ProcessingInstruction("xml-stylesheet", ...))``;
+  lxml serialises a root's preceding siblings with the document.
+- RFC 5005 archives: ``<fh:archive/>`` in archive documents. Their
+  ``prev-archive``/``next-archive``/``current`` links are feedgen's in Atom
+  (``fg.link`` accepts those relations); RSS keeps only the ``self`` link,
+  so the others become ``atom:link`` elements of the channel here.
+- RFC 6721 tombstones: ``<at:deleted-entry ref= when=>`` children of the
+  feed (Atom) or the channel (RSS, as an extension element).
+- WebSub: ``<link rel="hub">`` is feedgen's in Atom, an ``atom:link`` of the
+  channel here for RSS.
+
+Nothing here reads the clock or depends on the order of a dict we did not
+build: the same data gives the same elements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from lxml.etree import SubElement
+
+from ..model import Enclosure
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """An Atom ``<source>``: the feed a remote entry was taken from."""
+
+    id: str  # an absolute IRI (atom_id of the origin's id, else of its URL)
+    url: str  # the origin feed's own URL: link rel="self"
+    updated: datetime  # when the origin feed last changed, as far as we know
+    title: str | None = None
+    link: str | None = None  # the origin's home page: link rel="alternate"
+
+
+class FeedwrightExtension(BaseExtension):  # type: ignore[misc]
+    """The feed half. Nothing of ours is at feed level yet (see the module
+    docstring for what will be); feedgen requires it to register the entry half."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+    def extend_rss(self, rss: Any) -> Any:
+        return rss
+
+
+class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """The entry half: set its attributes, feedgen calls ``extend_atom``."""
+
+    def __init__(self) -> None:
+        self.language: str | None = None  # xml:lang, when it differs from the feed's
+        self.enclosures: tuple[Enclosure, ...] = ()  # Atom link rel="enclosure"
+        self.source: Source | None = None
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.language:
+            entry.set(XML_LANG, self.language)
+        for enc in self.enclosures:
+            link = SubElement(entry, "link", rel="enclosure", href=enc.url, type=enc.type)
+            if enc.length > 0:
+                link.set("length", str(enc.length))
+        if self.source is not None:
+            _source(entry, self.source)
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        # RSS says all of ours with feedgen alone (<source url>, one enclosure).
+        return item
+
+
+def _source(entry: Any, source: Source) -> None:
+    element = SubElement(entry, "source")
+    SubElement(element, "id").text = source.id
+    if source.title:
+        SubElement(element, "title").text = source.title
+    SubElement(element, "updated").text = source.updated.isoformat()
+    if source.link:
+        SubElement(element, "link", rel="alternate", href=source.link)
+    SubElement(element, "link", rel="self", href=source.url)
+
+
+__all__ = ["XML_LANG", "FeedwrightEntryExtension", "FeedwrightExtension", "Source"]
