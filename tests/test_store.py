@@ -32,7 +32,7 @@ from test_model import CASES, FULL, IDS
 
 import feedwright
 from feedwright.exceptions import StoreError
-from feedwright.model import Body, Enclosure, Entry, Person, Provenance
+from feedwright.model import Body, Enclosure, Entry, Person, Provenance, to_tuple
 from feedwright.store import (
     SCHEMA_VERSION,
     CachedPost,
@@ -126,8 +126,11 @@ def without_text(entry: Entry | None) -> Entry | None:
     return replace(entry, body=replace(entry.body, text=None))
 
 
-def as_cached(post: CachedPost) -> CachedPost:
-    return replace(post, entry=without_text(post.entry))
+def cached(size: int, mtime_ns: int, entry: Entry | None = None, *rest: Any) -> CachedPost:
+    """A CachedPost of ``entry`` as a build makes it: plain values, body text left out."""
+    kept = without_text(entry)
+    values = None if kept is None else to_tuple(kept)
+    return CachedPost(size, mtime_ns, values, *rest)
 
 
 # --------------------------------------------------------------------------- open
@@ -383,9 +386,9 @@ def test_a_stored_entry_round_trips(store: Store, entry: Entry) -> None:
 
 @pytest.mark.parametrize("entry", ROUND_TRIP, ids=ROUND_TRIP_IDS)
 def test_a_cached_post_round_trips(store: Store, entry: Entry) -> None:
-    post = CachedPost(1, 2, entry, None, 3, entry.content_hash())
+    post = cached(1, 2, entry, None, 3, entry.content_hash())
     store.update_posts("/posts", {"p.md": post})
-    assert store.cached_posts("/posts") == {"p.md": as_cached(post)}
+    assert store.cached_posts("/posts") == {"p.md": post}
 
 
 def test_prune_keeps_the_newest_by_published(store: Store) -> None:
@@ -444,7 +447,7 @@ def test_the_entries_generation_moves_whenever_remote_entries_change(store: Stor
     assert moved()
     store.set_meta("x", "y")
     store.save_source_state(SourceState(KEY_A, KEY_A, etag='"e"'))
-    store.update_posts("/p", {"a.md": CachedPost(1, 1)})
+    store.update_posts("/p", {"a.md": cached(1, 1)})
     store.save_rendered("/p", {"a.md": Rendered("h", "<p>x</p>", None)})
     assert not moved()  # only remote entries count
     assert store.prune(KEY_A, 1) == 2
@@ -470,33 +473,33 @@ def post_entry(name: str) -> Entry:
 def test_the_post_cache_round_trip_and_updates(store: Store) -> None:
     entry = replace(FULL, content=None, source=None)
     first = {
-        "2024/a.md": CachedPost(10, 1_700_000_000_123_456_789, entry, None, 0, "h1"),
-        "bad.md": CachedPost(3, 5, None, "bad.md: no closing ---"),
-        "draft.md": CachedPost(4, 6),
-        "broken-later.md": CachedPost(7, 8, post_entry("kept"), "a typo", 2, "h2"),
-        "张家港/新闻.md": CachedPost(9, 9, post_entry("中文")),
+        "2024/a.md": cached(10, 1_700_000_000_123_456_789, entry, None, 0, "h1"),
+        "bad.md": cached(3, 5, None, "bad.md: no closing ---"),
+        "draft.md": cached(4, 6),
+        "broken-later.md": cached(7, 8, post_entry("kept"), "a typo", 2, "h2"),
+        "张家港/新闻.md": cached(9, 9, post_entry("中文")),
     }
     store.update_posts("/posts", first)
-    store.update_posts("/other", {"x.md": CachedPost(1, 1)})
-    expected = {rel: as_cached(p) for rel, p in first.items()}
+    store.update_posts("/other", {"x.md": cached(1, 1)})
+    expected = {rel: p for rel, p in first.items()}
     assert store.cached_posts("/posts") == expected
 
-    edited = CachedPost(11, 12, post_entry("a2"), None, 0, "h3")
-    store.update_posts("/posts", {"2024/a.md": edited, "new.md": CachedPost(2, 2)}, ["bad.md"])
-    expected |= {"2024/a.md": as_cached(edited), "new.md": CachedPost(2, 2)}
+    edited = cached(11, 12, post_entry("a2"), None, 0, "h3")
+    store.update_posts("/posts", {"2024/a.md": edited, "new.md": cached(2, 2)}, ["bad.md"])
+    expected |= {"2024/a.md": edited, "new.md": cached(2, 2)}
     del expected["bad.md"]
     assert store.cached_posts("/posts") == expected
-    assert store.cached_posts("/other") == {"x.md": CachedPost(1, 1)}
+    assert store.cached_posts("/other") == {"x.md": cached(1, 1)}
 
     store.update_posts("/posts", {}, [*expected, "never-there.md"])
     assert store.cached_posts("/posts") == {}
     assert store.cached_posts("/never") == {}
-    assert store.cached_posts("/other") == {"x.md": CachedPost(1, 1)}
+    assert store.cached_posts("/other") == {"x.md": cached(1, 1)}
 
 
 def test_a_post_cache_of_ten_thousand_posts(store: Store) -> None:
     posts = {
-        f"{i:05}.md": CachedPost(
+        f"{i:05}.md": cached(
             i,
             i * 1000,
             make_entry(f"p{i}", body=Body(None, "markdown", "https://s.example/", f"d{i}")),
@@ -506,15 +509,15 @@ def test_a_post_cache_of_ten_thousand_posts(store: Store) -> None:
     store.update_posts("/posts", posts)
     got = store.cached_posts("/posts")
     assert got == posts
-    store.update_posts("/posts", {"04242.md": CachedPost(1, 1)}, ["00000.md"])
+    store.update_posts("/posts", {"04242.md": cached(1, 1)}, ["00000.md"])
     got = store.cached_posts("/posts")
-    assert len(got) == 9_999 and got["04242.md"] == CachedPost(1, 1)
+    assert len(got) == 9_999 and got["04242.md"] == cached(1, 1)
     assert got["09999.md"] == posts["09999.md"]
 
 
 def test_forget_post_caches(store: Store) -> None:
     for root in ("/a", "/b", "/c"):
-        store.update_posts(root, {"x.md": CachedPost(1, 1, post_entry(root))})
+        store.update_posts(root, {"x.md": cached(1, 1, post_entry(root))})
         store.save_rendered(root, {"x.md": Rendered("h", f"<p>{root}</p>", None)})
     store.forget_post_caches(iter(["/b", "/elsewhere"]))
     assert store.cached_posts("/a") == store.cached_posts("/c") == {}
@@ -531,11 +534,11 @@ def test_forget_post_caches(store: Store) -> None:
     ids=["empty", "text", "zeros", "json"],
 )
 def test_a_damaged_post_cache_reads_as_empty(backend: Backend, store: Store, damage: bytes) -> None:
-    store.update_posts("/p", {f"{n}.md": CachedPost(n, n, post_entry(str(n))) for n in range(40)})
+    store.update_posts("/p", {f"{n}.md": cached(n, n, post_entry(str(n))) for n in range(40)})
     backend.execute("UPDATE post_caches SET data = ?", (damage,))
     assert store.cached_posts("/p") == {}  # only a cache: the posts are read again
-    store.update_posts("/p", {"0.md": CachedPost(5, 5)}, ["1.md"])  # and it can be refilled
-    fresh = {f"{n}.md": CachedPost(n, n) for n in range(40)}
+    store.update_posts("/p", {"0.md": cached(5, 5)}, ["1.md"])  # and it can be refilled
+    fresh = {f"{n}.md": cached(n, n) for n in range(40)}
     store.update_posts("/p", fresh)
     assert store.cached_posts("/p") == fresh
 
@@ -545,7 +548,7 @@ def test_a_post_cache_damaged_anywhere_is_never_trusted(backend: Backend, store:
     # empty (or, where the change means nothing, as written), never as other posts
     # or an exception, and the next update rewrites it.
     entry = replace(FULL, content=None, source=None)
-    post = CachedPost(1, 2, entry, "e", 3, "h")
+    post = cached(1, 2, entry, "e", 3, "h")
     store.update_posts("/p", {"a.md": post})
     ((blob,),) = backend.execute("SELECT data FROM post_caches")
     damaged = [blob[:n] for n in range(0, len(blob), 3)]
@@ -554,9 +557,9 @@ def test_a_post_cache_damaged_anywhere_is_never_trusted(backend: Backend, store:
             damaged.append(blob[:i] + bytes([value]) + blob[i + 1 :])
     for data in damaged:
         backend.execute("UPDATE post_caches SET data = ?", (data,))
-        assert store.cached_posts("/p") in ({}, {"a.md": as_cached(post)}), data
-        store.update_posts("/p", {"b.md": CachedPost(1, 3)})
-        assert store.cached_posts("/p").get("b.md") == CachedPost(1, 3), data
+        assert store.cached_posts("/p") in ({}, {"a.md": post}), data
+        store.update_posts("/p", {"b.md": cached(1, 3)})
+        assert store.cached_posts("/p").get("b.md") == cached(1, 3), data
         store.update_posts("/p", {"a.md": post}, ["b.md"])
 
 
@@ -578,15 +581,13 @@ ODD_NAMES = [
 def test_any_path_is_a_key_of_its_own(store: Store) -> None:
     roots = ["/site/posts", os.fsdecode(b"/srv/caf\xe9/posts"), "\x01/r"]
     for n, root in enumerate(roots):
-        posts = {name: CachedPost(n, i, post_entry(name)) for i, name in enumerate(ODD_NAMES)}
+        posts = {name: cached(n, i, post_entry(name)) for i, name in enumerate(ODD_NAMES)}
         store.update_posts(root, posts)
         html = {name: Rendered(f"h{i}", f"<p>{n} {i}</p>", None) for i, name in enumerate(posts)}
         store.save_rendered(root, html)
     for n, root in enumerate(roots):
         got = store.cached_posts(root)
-        assert got == {
-            name: as_cached(CachedPost(n, i, post_entry(name))) for i, name in enumerate(ODD_NAMES)
-        }
+        assert got == {name: cached(n, i, post_entry(name)) for i, name in enumerate(ODD_NAMES)}
         assert store.rendered(root, ODD_NAMES) == {
             name: Rendered(f"h{i}", f"<p>{n} {i}</p>", None) for i, name in enumerate(ODD_NAMES)
         }
@@ -618,7 +619,7 @@ def test_rendered_round_trip(store: Store) -> None:
 
 
 def test_a_post_removed_from_the_cache_loses_its_html(store: Store) -> None:
-    store.update_posts("/p", {"a.md": CachedPost(1, 1), "b.md": CachedPost(2, 2)})
+    store.update_posts("/p", {"a.md": cached(1, 1), "b.md": cached(2, 2)})
     store.save_rendered("/p", {"a.md": Rendered("h", "A", None), "b.md": Rendered("h", "B", None)})
     store.update_posts("/p", {}, ["a.md"])
     assert store.rendered("/p", ["a.md", "b.md"]) == {"b.md": Rendered("h", "B", None)}
@@ -630,19 +631,19 @@ def test_a_post_removed_from_the_cache_loses_its_html(store: Store) -> None:
 def test_an_exception_inside_a_transaction_keeps_what_was_there(store: Store) -> None:
     save(store, KEY_A, [make_entry("kept")])
     store.set_meta("m", "before")
-    store.update_posts("/p", {"a.md": CachedPost(1, 1)})
+    store.update_posts("/p", {"a.md": cached(1, 1)})
     with pytest.raises(RuntimeError), store.transaction():
         save(store, KEY_A, [make_entry("lost"), make_entry("kept", title="lost")])
         store.set_meta("m", "after")
         store.save_source_state(SourceState(KEY_A, KEY_A))
-        store.update_posts("/p", {"b.md": CachedPost(2, 2)}, ["a.md"])
+        store.update_posts("/p", {"b.md": cached(2, 2)}, ["a.md"])
         store.save_rendered("/p", {"a.md": Rendered("h", "lost", None)})
         store.forget_sources([])
         raise RuntimeError("crash mid-save")
     assert [(e.id, e.title) for e in stored(store)] == [("kept", "Title kept")]
     assert store.get_meta("m") == "before"
     assert store.source_states() == {}
-    assert store.cached_posts("/p") == {"a.md": CachedPost(1, 1)}
+    assert store.cached_posts("/p") == {"a.md": cached(1, 1)}
     assert store.rendered("/p", ["a.md"]) == {}
     # The connection is usable again afterwards.
     store.set_meta("m", "later")
@@ -1018,9 +1019,9 @@ def test_an_older_database_keeps_its_remote_entries_and_source_state(
         assert store.entries([KEY_A])[0].first_seen == got.first_seen
         # The post cache was only a cache: the next build reads the posts and fills it.
         assert store.cached_posts("/p") == {}
-        post = CachedPost(1, 2, post_entry("a"))
+        post = cached(1, 2, post_entry("a"))
         store.update_posts("/p", {"a.md": post})
-        assert store.cached_posts("/p") == {"a.md": as_cached(post)}
+        assert store.cached_posts("/p") == {"a.md": post}
         generation = store.entries_generation()
         save(store, KEY_A, [make_entry("new")])
         assert store.entries_generation() != generation

@@ -99,6 +99,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     """Validate the config and read every post; writes nothing."""
     from . import posts
     from .incremental import read_posts
+    from .model import from_tuple
 
     cfg = _config(config)
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
@@ -106,7 +107,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         read = read_posts(cfg, None, found, pool)
     return CheckReport(
         config=cfg.path,
-        posts=read.every,
+        posts=[from_tuple(values) for values in read.every],
         drafts=read.drafts,
         feeds=len(cfg.feed_sources),
         problems=read.problems,

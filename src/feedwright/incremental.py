@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from . import build_id, posts
 from .config import Config, PostsSource, Site
 from .exceptions import PostError
-from .model import Entry, from_tuple, to_tuple
+from .model import Entry, Head, from_tuple, head_of, to_tuple
 from .parallel import Failed, Pool, chunked, worker_count
 from .store import CachedPost, Rendered, Store
 
@@ -153,15 +154,21 @@ def unchanged(record: Record | None, fingerprint: str, now: datetime, output: Pa
 
 @dataclass(slots=True)
 class PostsRead:
-    """Every post of every posts folder, as a build needs them."""
+    """Every post of every posts folder, as a build needs them: the head of
+    each (all planning needs) and its entry as plain values, made into an
+    :class:`Entry` only for the posts a build publishes (:meth:`entry`)."""
 
-    entries: list[Entry] = field(default_factory=list)  # one per id; future-dated ones too
-    every: list[Entry] = field(default_factory=list)  # every readable post, ids shared or not
+    heads: list[Head] = field(default_factory=list)  # one per id; future-dated ones too
+    values: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # id -> model.to_tuple
+    every: list[tuple[Any, ...]] = field(default_factory=list)  # every readable post's values
     where: dict[str, tuple[PostsSource, str]] = field(default_factory=dict)  # id -> folder, rel
     hashes: dict[str, str] = field(default_factory=dict)  # id -> content hash
     problems: list[PostError] = field(default_factory=list)
     drafts: int = 0
     stripped: int = 0  # XML-illegal characters removed from the posts' text
+
+    def entry(self, entry_id: str) -> Entry:
+        return from_tuple(self.values[entry_id])
 
 
 # What reading one file gives, as plain values: (stamp, entry as model.to_tuple
@@ -191,7 +198,7 @@ def read_chunk(
         if entry is None:
             out.append((rel, (stamp, None, None, post.stripped, "")))
             continue
-        digest = entry.content_hash()
+        digest = post.digest
         if entry.body is not None and not keep_text:
             entry = replace(entry, body=replace(entry.body, text=None))
         out.append((rel, (stamp, to_tuple(entry), None, post.stripped, digest)))
@@ -262,46 +269,56 @@ def read_posts(
         for rel, (stamp, values, error, stripped, digest) in _read_files(
             source, config.site, todo, pool, store is None
         ).items():
-            entry = None if values is None else from_tuple(values)
             old = cached.get(rel)
-            if error is not None and old is not None and old.entry is not None:
+            if error is not None and old is not None and old.values is not None:
                 # Published before and broken now: the last good version stays.
-                entry, digest = old.entry, old.content_hash
+                values, digest = old.values, old.content_hash
                 error += " (its last good version stays published until this is fixed)"
-            current[rel] = CachedPost(*stamp, entry, error, stripped, digest)
+            current[rel] = CachedPost(*stamp, values, error, stripped, digest)
         if store is not None:
             changed = {rel: post for rel, post in current.items() if cached.get(rel) is not post}
             removed = [rel for rel in cached if rel not in current]
             if changed or removed:
                 store.update_posts(root, changed, removed)
-        _collect(result, source, current, seen)
+        _collect(result, source, current, seen, root)
     if store is not None:
         store.forget_post_caches(roots)
     return result
 
 
 def _collect(
-    result: PostsRead, source: PostsSource, current: Mapping[str, CachedPost], seen: Found
+    result: PostsRead,
+    source: PostsSource,
+    current: Mapping[str, CachedPost],
+    seen: Found,
+    root: str,
 ) -> None:
-    """Add one folder's posts to ``result``: one per id, the first in path order."""
+    """Add one folder's posts to ``result``: one per id, the first in path order.
+    A post's hash is its file's with its folder's settings (``root``): either
+    changes the entry."""
     result.drafts += len(seen.drafts)
-    good: dict[str, Entry] = {}
+    base = str(source.path) + os.sep
+    good: dict[str, tuple[Head, CachedPost]] = {}
     for rel, post in current.items():
         if post.error is not None:
-            result.problems.append(PostError(post.error, path=str(source.path / rel)))
-        if post.entry is None:
+            result.problems.append(PostError(post.error, path=base + rel))
+        if post.values is None:
             if post.error is None:
                 result.drafts += 1
             continue
         result.stripped += post.stripped
-        good[rel] = post.entry
-    result.problems.extend(posts.conflicts({str(source.path / r): e for r, e in good.items()}))
-    result.every.extend(good.values())
-    for rel, entry in good.items():
-        if entry.id not in result.where:
-            result.where[entry.id] = (source, rel)
-            result.hashes[entry.id] = current[rel].content_hash
-            result.entries.append(entry)
+        good[rel] = (head_of(post.values), post)
+    result.problems.extend(posts.conflicts({base + r: h for r, (h, _) in good.items()}))
+    settings = hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    for rel, (head, post) in good.items():
+        assert post.values is not None
+        result.every.append(post.values)
+        if head.id not in result.where:
+            result.where[head.id] = (source, rel)
+            made_of = hashlib.blake2b(settings + post.content_hash.encode(), digest_size=16)
+            result.hashes[head.id] = made_of.hexdigest()
+            result.values[head.id] = post.values
+            result.heads.append(head)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -341,21 +358,22 @@ def save_rendered(store: Store, fresh: Fresh) -> None:
 
 
 def render_posts(
-    entries: Iterable[Entry], read: PostsRead, store: Store | None, pool: Pool, config: Config
+    ids: Iterable[str], read: PostsRead, store: Store | None, pool: Pool, config: Config
 ) -> tuple[dict[str, Entry], dict[str, PostError], Fresh]:
-    """Each unrendered post among ``entries`` with its HTML (by id): from the
-    store when the entry it was rendered from is unchanged, else rendered (in
-    worker processes when many). A post whose file can no longer be read is
-    not rendered but reported (by id): never published empty. The HTML made
-    here comes back too, for :func:`save_rendered` once the build is published."""
+    """The posts of ``ids`` (others are ignored) as entries with their HTML (by
+    id): from the store when the file it was rendered from is unchanged, else
+    rendered (in worker processes when many). A post whose file can no longer
+    be read is not rendered but reported (by id): never published empty. The
+    HTML made here comes back too, for :func:`save_rendered` once the build
+    is published."""
     todo: list[Entry] = []
     done: dict[str, Entry] = {}
     by_root: dict[str, dict[str, Entry]] = {}
-    for entry in entries:
-        if entry.is_rendered or entry.id not in read.where:
+    for entry_id in ids:
+        if entry_id not in read.where:
             continue
-        source, rel = read.where[entry.id]
-        by_root.setdefault(_cache_root(config, source), {})[rel] = entry
+        source, rel = read.where[entry_id]
+        by_root.setdefault(_cache_root(config, source), {})[rel] = read.entry(entry_id)
     stored: dict[str, Rendered] = {}
     for root, members in by_root.items():
         if store is not None:
@@ -373,7 +391,7 @@ def render_posts(
     items = []
     for entry in todo:
         source, rel = read.where[entry.id]
-        items.append((to_tuple(entry), str(source.path / rel), str(source.path)))
+        items.append((read.values[entry.id], str(source.path / rel), str(source.path)))
     if len(items) < PARALLEL_POSTS or worker_count() < 2:
         results = _render_item(items)
     else:

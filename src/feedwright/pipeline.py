@@ -28,14 +28,14 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import incremental, posts
 from .config import Config, PostsSource
 from .exceptions import ConfigError, PostError, SourceError
 from .incremental import FileStamp, Record
 from .lock import output_lock
-from .model import Entry, newest_first
+from .model import Entry, Head, P, newest_first
 from .parallel import Pool
 from .publish.write import sweep_temp_files
 from .store import Store
@@ -131,11 +131,11 @@ def remote_entries(config: Config, store: Store) -> list[tuple[Entry, str]]:
     return [(scope_id(s.entry), s.content_hash) for s in stored]
 
 
-def dedupe(entries: Iterable[Entry]) -> list[Entry]:
+def dedupe(entries: Iterable[P]) -> list[P]:
     """One entry per id: the first one wins (callers order posts before remote
     entries). An entry reached through several subscriptions is published once,
     in the categories all of them give it."""
-    kept: dict[str, Entry] = {}
+    kept: dict[str, P] = {}
     for entry in entries:
         first = kept.get(entry.id)
         if first is None:
@@ -143,7 +143,8 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
         elif first.source is not None and entry.source is not None:
             extra = tuple(c for c in entry.categories if c not in first.categories)
             if extra:
-                kept[entry.id] = replace(first, categories=first.categories + extra)
+                merged: Any = replace(cast(Entry, first), categories=first.categories + extra)
+                kept[entry.id] = merged
     return list(kept.values())
 
 
@@ -284,40 +285,40 @@ def _build(
 ) -> BuildReport:
     from .publish import FileStamp as PublishStamp
     from .publish import publish
-    from .publish.plan import plan
+    from .publish.plan import FeedOf, plan
 
     read = incremental.read_posts(config, store, found, pool)
-    due = [e for e in read.entries if e.published <= now]
-    future = [e.published for e in read.entries if e.published > now]
+    due = [h for h in read.heads if h.published <= now]
+    future = [h.published for h in read.heads if h.published > now]
     stored = remote_entries(config, store) if config.feed_sources else []
     remote = [entry for entry, _ in stored]
-    entries = dedupe([*newest_first(due), *remote])
+    # Posts are planned by their heads; only those that reach a feed become
+    # entries (and are rendered).
+    planned: list[Head | Entry] = dedupe([*newest_first(due), *remote])
     # The hashes known already: a post's, a stored entry's (unless dedupe
     # merged another subscription's categories into it: then it is new).
     hashes = dict(read.hashes)
-    kept = {id(entry) for entry in entries}
+    kept = {id(entry) for entry in planned}
     hashes.update((entry.id, digest) for entry, digest in stored if id(entry) in kept)
 
-    plans = plan(entries, config.output, config.site)
-    reaching = {e.id: e for p in plans for e in p.entries}
-    rendered, failed, fresh = incremental.render_posts(reaching.values(), read, store, pool, config)
+    plans = plan(planned, config.output, config.site)
+    reaching = {e.id for p in plans for e in p.entries}
+    rendered, failed, fresh = incremental.render_posts(reaching, read, store, pool, config)
     if failed:  # never published empty: left out (and reported) until readable again
-        entries = [e for e in entries if e.id not in failed]
-        plans = plan(entries, config.output, config.site)
-
-    def render(entry: Entry) -> Entry:
-        done = rendered.get(entry.id)
-        if done is None:
-            raise PostError("was not rendered", path=entry.origin)
-        return done
+        planned = [e for e in planned if e.id not in failed]
+        plans = plan(planned, config.output, config.site)
+    full: dict[str, Entry] = {e.id: e for e in planned if isinstance(e, Entry)}
+    full.update(rendered)
 
     previous = {} if record is None else record.stamps
     report = publish(
-        entries,
+        [],
         config,
-        render=render,
         previous={rel: PublishStamp(s.key, s.size, s.mtime_ns) for rel, s in previous.items()},
-        plans=plans,
+        plans=[
+            FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
+            for p in plans
+        ],
         hashes=hashes,
     )
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
@@ -334,7 +335,7 @@ def _build(
         ],
     )
     build = BuildReport(
-        posts=sum(1 for e in entries if e.source is None),
+        posts=sum(1 for e in planned if e.source is None),
         remote=len(remote),
         held=len(future),
         skipped=read.drafts,

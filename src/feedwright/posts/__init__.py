@@ -28,6 +28,7 @@ Use::
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -37,7 +38,7 @@ from pathlib import Path
 from ..config import PostsSource, Site
 from ..decode import DecodeError, decode_post
 from ..exceptions import PostError
-from ..model import Entry
+from ..model import Entry, Head
 from ..text import strip_xml_illegal
 from .walk import Found, Stamp, find, read_bytes
 
@@ -45,6 +46,8 @@ from .walk import Found, Stamp, find, read_bytes
 # in text they are debris of a wrong encoding. NEL (U+0085) is a line break to
 # YAML and whitespace to a title: it becomes a space.
 _CONTROLS = re.compile("[\x7f-\x9f]")
+# What a UTF-8 file holds of those and of the C0 controls XML forbids.
+_BAD_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13)) + b"\x7f"
 
 
 def _control(found: re.Match[str]) -> str:
@@ -57,14 +60,35 @@ class Post:
 
     entry: Entry | None  # None: a draft or ``published: false``
     stripped: int  # control characters removed from the text (XML-illegal ones, DEL, C1)
+    # The file's identity as read: a hash of its bytes and modification time
+    # (the date of an undated post). The same digest, the same entry, as long
+    # as the posts folder's settings are the same: "changed?" without a look
+    # at the entry.
+    digest: str = ""
+
+
+def _clean(raw: bytes, text: str) -> bool:
+    """Whether ``text``, decoded from ``raw``, surely holds no character to strip:
+    a scan of the bytes in C, where nearly every post ends."""
+    return (
+        len(raw.translate(None, _BAD_BYTES)) == len(raw)
+        and b"\xc2" not in raw  # the lead byte of every C1 control in UTF-8
+        and "\ufffe" not in text
+        and "\uffff" not in text
+        and text.encode("utf-8", "surrogatepass") == raw.removeprefix(b"\xef\xbb\xbf")
+    )
 
 
 def _text(
     path: Path, root: Path | None, rel: str | None = None
-) -> tuple[dict[str, object], str, int, int]:
-    """(front matter, body, characters stripped, mtime) of the post at ``path``."""
+) -> tuple[dict[str, object], str, int, int, str]:
+    """(front matter, body, characters stripped, mtime, digest) of the post at ``path``."""
     where = str(path)
     raw, mtime = read_bytes(path, root, rel)
+    # What the entry is made of (with the folder's settings, which key the cache).
+    made_of = hashlib.blake2b(f"{rel}\0{mtime}\0".encode("utf-8", "surrogatepass"))
+    made_of.update(raw)
+    digest = made_of.hexdigest()[:32]
     try:
         text = decode_post(raw)
     except DecodeError as exc:
@@ -72,25 +96,27 @@ def _text(
     text = text.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text, stripped = strip_xml_illegal(text)
-    if _CONTROLS.search(text):
-        text, more = _CONTROLS.subn(_control, text)
-        stripped += more
+    stripped = 0
+    if not _clean(raw, text):
+        text, stripped = strip_xml_illegal(text)
+        if _CONTROLS.search(text):
+            text, more = _CONTROLS.subn(_control, text)
+            stripped += more
     from . import frontmatter  # (python-frontmatter, PyYAML: only when a post is read)
 
     meta, body = frontmatter.split(text, where)
-    return meta, body, stripped, mtime
+    return meta, body, stripped, mtime, digest
 
 
 def read(path: Path, rel: str, source: PostsSource, site: Site) -> Post:
     """Read the post file at ``path`` (``rel``: its POSIX path relative to
     ``source.path``, what its id is made of). The file must be a regular file
     inside ``source.path``. Raises PostError naming ``path``."""
-    meta, body, stripped, mtime = _text(path, source.path, rel)
+    meta, body, stripped, mtime, digest = _text(path, source.path, rel)
     from . import entry as _entry
 
     built = _entry.build(meta, body, rel, source, site, mtime, str(path))
-    return Post(built, stripped)
+    return Post(built, stripped, digest)
 
 
 def read_body(path: Path, root: Path | None = None) -> str:
@@ -107,7 +133,7 @@ def body_digest(text: str) -> str:
     return _entry.body_digest(text)
 
 
-def conflicts(posts: Mapping[str, Entry]) -> list[PostError]:
+def conflicts(posts: Mapping[str, Entry | Head]) -> list[PostError]:
     """One PostError per file whose post shares its id or its link with
     another of ``posts`` (path -> entry, one folder's posts), naming the others.
 

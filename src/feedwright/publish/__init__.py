@@ -157,7 +157,7 @@ def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str]) -> str:
         digest = digests.get(entry.id)
         if digest is None:
             digest = digests[entry.id] = entry.content_hash()
-        h.update(digest.encode("ascii"))
+        h.update(f"{entry.id}\0{digest}\0".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 

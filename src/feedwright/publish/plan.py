@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
-from typing import Literal
+from typing import Generic, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..config import Output, Site
-from ..model import Entry, newest_first
+from ..model import Entry, P, newest_first
 from ..text import category_key, strip_xml_illegal
 
 SlugMode = Literal["unicode", "ascii"]
@@ -95,18 +95,24 @@ _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
 @dataclass(frozen=True, slots=True)
-class FeedPlan:
-    """One feed to publish: the combined feed (``slug is None``) or one category."""
+class FeedOf(Generic[P]):
+    """One feed to publish: the combined feed (``slug is None``) or one category.
+
+    Planned on entries or on their heads (``model.Head``: a build plans every
+    post but publishes a few); publishers take :data:`FeedPlan`, of entries."""
 
     slug: str | None  # folder under output.dir; None for the combined feed
     category: str | None  # display name; None for the combined feed
     title: str
-    entries: tuple[Entry, ...]  # newest first, at most output.limit (0 = all)
+    entries: tuple[P, ...]  # newest first, at most output.limit (0 = all)
     updated: datetime  # newest change among the entries; EPOCH when there are none
 
     def path(self, filename: str) -> str:
         """Where one of this feed's files lives, relative to output.dir (POSIX)."""
         return filename if self.slug is None else f"{self.slug}/{filename}"
+
+
+FeedPlan = FeedOf[Entry]
 
 
 def short_hash(text: str) -> str:
@@ -285,7 +291,7 @@ def _keys(categories: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([key for _, key in _cleaned(categories)]))
 
 
-def _groups(pool: list[Entry]) -> dict[tuple[str, ...], list[int]]:
+def _groups(pool: list[P]) -> dict[tuple[str, ...], list[int]]:
     """The positions in ``pool`` of the entries with each tuple of categories,
     ascending (so each group is newest first too), in order of first appearance.
     A 10,000-post site has a few thousand distinct tuples: the rest of the
@@ -303,7 +309,7 @@ def _groups(pool: list[Entry]) -> dict[tuple[str, ...], list[int]]:
 
 
 def _display_names(
-    pool: list[Entry], groups: dict[tuple[str, ...], list[int]] | None = None
+    pool: list[P], groups: dict[tuple[str, ...], list[int]] | None = None
 ) -> dict[str, str]:
     """Category key -> its spelling in the oldest entry that has it (by
     published, then id), in the order the keys first appear oldest first.
@@ -333,11 +339,11 @@ def _display_names(
 
 
 def _members(
-    pool: list[Entry],
+    pool: list[P],
     groups: dict[tuple[str, ...], list[int]],
     wanted: Iterable[str],
     limit: int,
-) -> dict[str, tuple[Entry, ...]]:
+) -> dict[str, tuple[P, ...]]:
     """Each wanted category key's entries, newest first, at most ``limit`` (0: all).
 
     Each group gives its newest ``limit`` to every key of its tuple; a key's
@@ -349,7 +355,7 @@ def _members(
         for key in _keys(categories):
             if (found := runs.get(key)) is not None:
                 found.append(head)
-    members: dict[str, tuple[Entry, ...]] = {}
+    members: dict[str, tuple[P, ...]] = {}
     for key, found in runs.items():
         if len(found) == 1:
             merged = found[0]
@@ -361,11 +367,11 @@ def _members(
     return members
 
 
-def _newest(entries: Iterable[Entry]) -> datetime:
+def _newest(entries: Iterable[P]) -> datetime:
     return max((max(e.updated, e.published) for e in entries), default=EPOCH)
 
 
-def _limited(ordered: list[Entry], limit: int) -> tuple[Entry, ...]:
+def _limited(ordered: list[P], limit: int) -> tuple[P, ...]:
     return tuple(ordered[:limit] if limit > 0 else ordered)
 
 
@@ -373,7 +379,7 @@ def category_title(site: Site, category: str) -> str:
     return f"{site.title} - {category}"
 
 
-def plan(entries: Iterable[Entry], output: Output, site: Site) -> list[FeedPlan]:
+def plan(entries: Iterable[P], output: Output, site: Site) -> list[FeedOf[P]]:
     """Every feed to publish: combined first, then one per category ordered by slug.
 
     Entries sharing an id are published once (the first one given wins).
@@ -382,7 +388,7 @@ def plan(entries: Iterable[Entry], output: Output, site: Site) -> list[FeedPlan]
     and each gets one even while it has no entries (subscribers see an empty
     feed rather than a 404); the combined feed always has everything.
     """
-    unique: dict[str, Entry] = {}
+    unique: dict[str, P] = {}
     for entry in entries:
         unique.setdefault(entry.id, entry)
     # Sorted once, newest first: every feed's members are then collected in
@@ -406,11 +412,11 @@ def plan(entries: Iterable[Entry], output: Output, site: Site) -> list[FeedPlan]
     members = _members(pool, groups, wanted, output.limit)
 
     combined = _limited(pool, output.limit)
-    plans = [FeedPlan(None, None, site.title, combined, _newest(combined))]
+    plans = [FeedOf(None, None, site.title, combined, _newest(combined))]
     for key in sorted(wanted, key=lambda k: slugs[k]):
         chosen = members[key]
         plans.append(
-            FeedPlan(
+            FeedOf(
                 slug=slugs[key],
                 category=wanted[key],
                 title=category_title(site, wanted[key]),

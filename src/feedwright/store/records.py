@@ -54,17 +54,19 @@ class StoredEntry:
 class CachedPost:
     """A local post file as last read: its stamp and what it gave.
 
-    ``entry`` is the last good entry (body text left out: the file has it);
-    ``error`` the problem of the last read. Both at once: the file broke after
-    it was published, and its last good version is kept meanwhile.
+    ``values`` is the last good entry as plain values (``model.to_tuple``,
+    its body's text left out: the file has it), kept as they are so that
+    10,000 cached posts load without making 10,000 entries; ``error`` the
+    problem of the last read. Both at once: the file broke after it was
+    published, and its last good version is kept meanwhile.
     """
 
     size: int
     mtime_ns: int
-    entry: Entry | None = None
+    values: tuple[Any, ...] | None = None
     error: str | None = None
     stripped: int = 0  # XML-illegal characters removed from the file's text
-    content_hash: str = ""  # of ``entry``
+    content_hash: str = ""  # of the entry (for a post: of its file)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,6 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 from ..exceptions import StoreError
-from ..model import from_tuple, to_tuple
 from .migrations import migrate
 from .records import (
     CachedPost,
@@ -136,12 +135,7 @@ def _bucket(rel: str) -> int:
 
 
 def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
-    entry = post.entry
-    values = None
-    if entry is not None:
-        if entry.body is not None and entry.body.text is not None:
-            entry = replace(entry, body=replace(entry.body, text=None))  # the file has it
-        values = to_tuple(entry)
+    values = None if post.values is None else tuple(post.values)
     return (rel, post.size, post.mtime_ns, post.error, post.stripped, values, post.content_hash)
 
 
@@ -444,9 +438,8 @@ class Store:
 
     @_guarded
     def cached_posts(self, root: str) -> dict[str, CachedPost]:
-        """The cache of one posts folder: relative path -> CachedPost (entries
-        without their body text). The posts of a damaged part of it are absent:
-        it is only a cache, they are read again."""
+        """The cache of one posts folder: relative path -> CachedPost. The posts
+        of a damaged part of it are absent: it is only a cache, they are read again."""
         out: dict[str, CachedPost] = {}
         query = "SELECT data FROM post_caches WHERE root = ?"
         for (data,) in self._db.execute(query, (_key(root),)):
@@ -454,8 +447,7 @@ class Store:
             if rows is None:
                 continue
             for rel, size, mtime_ns, error, stripped, values, digest in rows:
-                entry = None if values is None else from_tuple(values)
-                out[rel] = CachedPost(size, mtime_ns, entry, error, stripped, digest)
+                out[rel] = CachedPost(size, mtime_ns, values, error, stripped, digest)
         return out
 
     @_guarded
