@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from . import build_id, posts
 from .config import Config, PostsSource, Site
 from .exceptions import PostError
-from .model import Entry, Head, from_tuple, head_of, to_tuple
+from .model import ENTRY_FIELDS, Entry, Head, from_tuple, head_of, to_tuple
 from .parallel import Failed, Pool, chunked, worker_count
 from .store import CachedPost, Rendered, Store
 
@@ -171,6 +171,8 @@ class PostsRead:
         return from_tuple(self.values[entry_id])
 
 
+_BODY = ENTRY_FIELDS.index("body")  # in model.to_tuple: (text, format, base_url, digest)
+
 # What reading one file gives, as plain values: (stamp, entry as model.to_tuple
 # without body text, error message, characters stripped, content hash).
 _Read = tuple[tuple[int, int], tuple[Any, ...] | None, str | None, int, str]
@@ -198,10 +200,10 @@ def read_chunk(
         if entry is None:
             out.append((rel, (stamp, None, None, post.stripped, "")))
             continue
-        digest = post.digest
-        if entry.body is not None and not keep_text:
-            entry = replace(entry, body=replace(entry.body, text=None))
-        out.append((rel, (stamp, to_tuple(entry), None, post.stripped, digest)))
+        values = to_tuple(entry)
+        if entry.body is not None and not keep_text:  # the file keeps it
+            values = (*values[:_BODY], (None, *values[_BODY][1:]), *values[_BODY + 1 :])
+        out.append((rel, (stamp, values, None, post.stripped, post.digest)))
     return out
 
 
