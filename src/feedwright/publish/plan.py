@@ -281,7 +281,7 @@ def _clean_name(category: str) -> tuple[str, str]:
 def _cleaned(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(cleaned name, category key) of each. A 10,000-post site has ~4,000
     distinct tuples but only tens of names: each name is cleaned once (a
-    build's first plan spent ~45 ms cleaning every tuple's names anew)."""
+    build would clean every tuple's names anew)."""
     return tuple(map(_clean_name, categories))
 
 
@@ -486,7 +486,7 @@ def html_to_text(fragment: str) -> str:
     """The visible text of an HTML fragment, whitespace collapsed."""
     if not fragment.strip():
         return ""
-    # Imported here: most builds never need it, and lxml.html costs ~20 ms to import.
+    # Imported here: most builds never need it, and lxml.html is slow to import.
     import lxml.html
     from lxml import etree
 

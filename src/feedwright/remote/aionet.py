@@ -2,9 +2,9 @@
 
 httpx's own async transport runs httpcore's connection pool over anyio's
 socket streams. For a feed refresh, where most answers are a bodiless 304,
-that layering was most of the cost: 2.3 ms of CPU per request on the 2-core
-bench VM, against 1.2 ms here (``bench/bench_aggregate.py``'s all-304 round;
-see the README's Performance section). Two things made the difference:
+that layering was most of the cost: about twice the CPU per request of this
+transport (``bench/bench_aggregate.py``'s all-304 round; figures in
+docs/performance.md). Two things make the difference:
 
 * anyio's stream answers httpcore's ``get_extra_info("is_readable")`` (asked
   of every idle connection in the pool on every request, to drop ones the

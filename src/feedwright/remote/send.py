@@ -21,7 +21,7 @@ try:
     import sniffio  # noqa: F401
 except ImportError:
     # httpcore asks "import sniffio" several times per request; when it is not
-    # installed, each failed import searches sys.path (~0.3 ms a request). A
+    # installed, each failed import searches sys.path on every request. A
     # None entry makes the same ImportError immediate.
     import sys
 
@@ -42,7 +42,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 @functools.cache
 def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
-    # Loading the CA bundle takes 0.06-0.2 s, and the daemon makes a Fetcher
+    # Loading the CA bundle is slow, and the daemon makes a Fetcher
     # every round: one context serves them all (it is never changed). httpx
     # reads SSL_CERT_FILE / SSL_CERT_DIR, so those are the cache key.
     return httpx.create_ssl_context()
