@@ -10,14 +10,13 @@ import pytest
 
 from feedwright.config import Output, Site
 from feedwright.model import Entry, newest_first
-from feedwright.publish.plan import (
+from feedwright.publish.plan import plan, to_uri
+from feedwright.publish.slugs import (
     MAX_SLUG_BYTES,
     TOP_LEVEL_FILES,
     assign_slugs,
     is_safe_slug,
-    plan,
     slugify,
-    to_uri,
 )
 from feedwright.text import category_key, strip_xml_illegal
 

@@ -32,25 +32,23 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from . import posts
-from .config import Config, FeedSource
+from .config import Config
 from .exceptions import ConfigError
 from .lock import output_lock
 from .logs import daemon_logging, fields
 from .parallel import Pool
 from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, BuildReport, run_once
 from .publish.write import sweep_temp_files
-from .store import SourceState, Store
+from .store import Store
 from .update import SourceResult, is_due, refresh
+from .watch import PostChanges, Snapshot, diff_snapshots, earliest_due, snapshot_posts
 
 log = logging.getLogger("feedwright.daemon")
 
@@ -64,69 +62,9 @@ MAX_RETRY = 60.0  # longest wait before retrying a rebuild that failed
 MAX_REFRESH_PAUSE = 300.0  # longest pause of all fetching after a refresh crashed
 STOP_GRACE = 10.0  # how long a stop waits for the step under way (deploy/: TimeoutStopSec)
 
-# A post folder entry: (posts folder, path relative to it) -> (size, mtime_ns).
-Snapshot = dict[tuple[str, str], tuple[int, int]]
-
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def snapshot_posts(roots: Iterable[Path]) -> Snapshot:
-    """Every post file's stamp under ``roots`` (what a build would read)."""
-    snap: Snapshot = {}
-    for root in roots:
-        for rel, stamp in posts.find(root).files.items():
-            snap[(str(root), rel)] = stamp
-    return snap
-
-
-@dataclass(frozen=True, slots=True)
-class PostChanges:
-    added: tuple[str, ...] = ()
-    edited: tuple[str, ...] = ()
-    deleted: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.edited or self.deleted)
-
-    def describe(self) -> str:
-        return f"{len(self.added)} new, {len(self.edited)} edited, {len(self.deleted)} deleted"
-
-
-def diff_snapshots(old: Snapshot, new: Snapshot) -> PostChanges:
-    """What happened between two snapshots, as sorted relative paths."""
-
-    def names(keys: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-        return tuple(sorted(rel for _, rel in keys))
-
-    return PostChanges(
-        added=names(new.keys() - old.keys()),
-        edited=names(k for k in new.keys() & old.keys() if new[k] != old[k]),
-        deleted=names(old.keys() - new.keys()),
-    )
-
-
-def earliest_due(
-    states: Mapping[str, SourceState], sources: Iterable[FeedSource]
-) -> datetime | None:
-    """When the first of ``sources`` becomes due (``update.is_due`` with ``daemon=True``).
-
-    None when one is due at once (never fetched, or no next check recorded);
-    ``datetime.max`` when every source is gone.
-    """
-    earliest = datetime.max.replace(tzinfo=UTC)
-    for source in sources:
-        state = states.get(source.key)
-        if state is None or state.next_check is None:
-            if state is None or state.status != "gone":
-                return None
-            continue
-        if state.status == "gone":
-            continue
-        due = max(state.next_check, state.retry_after or state.next_check)
-        earliest = min(earliest, due)
-    return earliest
 
 
 class Daemon:
@@ -545,12 +483,4 @@ def _url_host(address: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-__all__ = [
-    "Daemon",
-    "PostChanges",
-    "diff_snapshots",
-    "earliest_due",
-    "parse_address",
-    "run_daemon",
-    "snapshot_posts",
-]
+__all__ = ["Daemon", "parse_address", "run_daemon"]

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..exceptions import PublishError
-from .plan import MANIFEST_NAME
+from .slugs import MANIFEST_NAME
 
 _MANIFEST_VERSION = 1
 FILE_MODE = 0o644

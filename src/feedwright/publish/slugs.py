@@ -1,0 +1,248 @@
+"""Category slugs: the folder names of category feeds under ``output.dir``.
+
+A slug is derived from its category alone wherever possible (``C++`` ->
+``c-plus-plus``, ``C#`` -> ``c-sharp``), so adding a category never renames
+another's feed; only a true collision, a reserved name or an unreadable name
+falls back to a short hash of the category key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Literal
+
+from ..config import Output
+from ..text import category_key
+
+SlugMode = Literal["unicode", "ascii"]
+
+#: Feed files at the top of ``output.dir``; no category folder may take these names.
+TOP_LEVEL_FILES = ("atom.xml", "rss.xml", "feed.json", "index.opml")
+MANIFEST_NAME = ".feedwright-manifest.json"
+# Files of other parts of feedwright that live in output.dir (the build lock).
+_OTHER_RESERVED = (MANIFEST_NAME, ".feedwright.lock")
+
+# `updated` of a feed with no entries: fixed, never the clock; 1970 would trip
+# validators' "implausible date" check (anything before 1990).
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_SLUG_BYTES = 80
+_HASH_LEN = 8
+
+# Names Windows refuses as files or folders, whatever the extension.
+_WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"]
+    + [f"com{i}" for i in range(10)]
+    + [f"lpt{i}" for i in range(10)]
+    + ["com¹", "com²", "com³", "lpt¹", "lpt²", "lpt³"]
+)
+
+# Symbols that carry meaning in category names (C++ vs C# vs C): spelled out, not dropped.
+_SYMBOL_WORDS = {
+    "+": "plus",
+    "#": "sharp",
+    "&": "and",
+    "@": "at",
+    "%": "percent",
+    "=": "equals",
+    "<": "lt",
+    ">": "gt",
+    "$": "dollar",
+    "€": "euro",
+    "£": "pound",
+    "¥": "yen",
+    "*": "star",
+    "~": "tilde",
+    "|": "pipe",
+}
+
+# Latin letters NFKD does not decompose into ASCII.
+_ASCII_LETTERS = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ł": "l",
+    "ı": "i",
+    "ŋ": "ng",
+    "ħ": "h",
+}
+
+# Emoji presentation selectors and joiners: invisible, never part of a slug.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufe00-\ufe0f\U000e0000-\U000e007f]")
+_DASHES = re.compile("-{2,}")
+# Characters no file system accepts in a name (besides the separators handled above).
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_LEN]
+
+
+def _word_chars(text: str, keep: str) -> str:
+    """Letters and digits kept; meaningful symbols spelled out; the rest become ``-``."""
+    out: list[str] = []
+    for ch in text:
+        if ch in _SYMBOL_WORDS:
+            out.append(f"-{_SYMBOL_WORDS[ch]}-")
+            continue
+        cat = unicodedata.category(ch)
+        if cat[0] in keep:
+            out.append(ch)
+        elif cat == "So":
+            # Emoji and pictographs: their Unicode name is a readable, stable slug part.
+            name = unicodedata.name(ch, "")
+            out.append(f"-{name.lower().replace(' ', '-')}-" if name else "-")
+        else:
+            out.append("-")
+    return "".join(out)
+
+
+def _to_ascii(text: str) -> tuple[str, bool]:
+    """Transliterate Latin letters; report whether any letter had to be dropped."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    out: list[str] = []
+    lost = False
+    for ch in decomposed:
+        if ch.isascii():
+            out.append(ch)
+        elif unicodedata.category(ch) == "Mn":
+            continue  # accents: é -> e
+        elif ch in _ASCII_LETTERS:
+            out.append(_ASCII_LETTERS[ch])
+        elif unicodedata.category(ch)[0] in "LN":
+            lost = True
+            out.append("-")
+        else:
+            out.append(ch)  # symbols: spelled out or turned into separators later
+    return "".join(out), lost
+
+
+def _with_hash(base: str, digest: str) -> str:
+    """``base-digest``, trimming ``base`` so the whole stays within MAX_SLUG_BYTES."""
+    budget = MAX_SLUG_BYTES - len(digest) - 1
+    cut = base.encode("utf-8")[:budget].decode("utf-8", "ignore").rstrip("-")
+    return f"{cut}-{digest}" if cut else f"c-{digest}"
+
+
+def _cap(slug: str, key: str) -> str:
+    if len(slug.encode("utf-8")) <= MAX_SLUG_BYTES:
+        return slug
+    return _with_hash(slug, short_hash(key))
+
+
+def slugify(name: str, mode: SlugMode) -> str:
+    """A safe folder name for a category; depends on the category alone.
+
+    ``unicode`` keeps letters of every script (NFKC, lower case, ``-``
+    between words); ``ascii`` transliterates Latin accents and, when letters
+    cannot be transliterated (CJK, ...), keeps what it can plus a hash of the
+    category so distinct categories stay distinct.
+    """
+    key = category_key(name)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", name)).casefold()
+    lost = False
+    if mode == "ascii":
+        text, lost = _to_ascii(text)
+        text = _word_chars(text, keep="LN")
+        text = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "-") else "-" for ch in text)
+    else:
+        text = _word_chars(text, keep="LNM")
+    slug = _DASHES.sub("-", text).strip("-")
+    if not slug:
+        return f"c-{short_hash(key)}"
+    if lost:
+        slug = f"{slug}-{short_hash(key)}"
+    if slug in _WINDOWS_RESERVED:
+        slug = f"{slug}-{short_hash(key)}"
+    return _cap(slug, key)
+
+
+def is_safe_slug(slug: str) -> bool:
+    """A single, portable folder name that cannot clash with feedwright's own files."""
+    return bool(
+        slug
+        and not slug.startswith(".")
+        and not slug.endswith((".", " "))
+        and not _UNSAFE_IN_NAME.search(slug)
+        and slug.split(".")[0].casefold() not in _WINDOWS_RESERVED
+        and _fold(slug) not in _RESERVED_FOLDED
+        and len(slug.encode("utf-8")) <= MAX_SLUG_BYTES
+    )
+
+
+def _fold(slug: str) -> str:
+    # Case-insensitive, normalisation-insensitive file systems (macOS, Windows)
+    # treat these as the same name, so collisions are judged on this form.
+    return unicodedata.normalize("NFC", slug).casefold()
+
+
+_RESERVED_FOLDED = frozenset(_fold(n) for n in (*TOP_LEVEL_FILES, *_OTHER_RESERVED))
+
+
+def _renames(output: Output) -> dict[str, str]:
+    return {category_key(name): slug for name, slug in sorted(output.rename.items())}
+
+
+def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
+    """Map each category key to its folder name; distinct keys never share one.
+
+    Explicit ``output.rename`` slugs are honoured first (if safe). A
+    generated slug that collides with another (or with a reserved name) gets
+    a hash of its category key appended; when several generated slugs
+    collide, a category whose name equals the slug keeps it, else the key
+    that sorts first.
+    """
+    renames = _renames(output)
+    names: dict[str, str] = {}
+    for name in categories:
+        names.setdefault(category_key(name), name)
+    keys = sorted(names)
+    wanted: dict[str, str] = {}
+    explicit: set[str] = set()
+    for key in keys:
+        chosen = renames.get(key)
+        if chosen is not None and is_safe_slug(chosen):
+            wanted[key] = chosen
+            explicit.add(key)
+        else:
+            wanted[key] = slugify(chosen if chosen is not None else names[key], output.slugs)
+
+    result: dict[str, str] = {}
+    used: set[str] = set(_RESERVED_FOLDED)
+
+    # Explicit slugs claim their names first, then categories whose name *is*
+    # the slug ("a-b" before "A B"): a newcomer that merely slugifies to an
+    # existing category's folder takes the hashed one, so existing feed URLs
+    # do not change hands.
+    def rank(key: str) -> tuple[bool, bool, str]:
+        return (key not in explicit, _fold(wanted[key]) != _fold(key), key)
+
+    for key in sorted(keys, key=rank):
+        slug = wanted[key]
+        length = _HASH_LEN
+        while _fold(slug) in used:
+            # Longer digests only matter if two keys share a prefix of their hash.
+            slug = _with_hash(wanted[key], hashlib.sha256(key.encode("utf-8")).hexdigest()[:length])
+            length += 4
+        used.add(_fold(slug))
+        result[key] = slug
+    return result
+
+
+__all__ = [
+    "EPOCH",
+    "MANIFEST_NAME",
+    "MAX_SLUG_BYTES",
+    "TOP_LEVEL_FILES",
+    "assign_slugs",
+    "is_safe_slug",
+    "short_hash",
+    "slugify",
+]
