@@ -206,3 +206,27 @@ def test_entries_saved_before_a_failed_publish_are_published_next_time(
     assert build(site) == 0  # every feed answers 304 now, yet the entry must appear
     finance = feedparser.parse((site / "feeds" / "金融" / "atom.xml").read_bytes())
     assert "Rates & bonds, revised" in [e.title for e in finance.entries]
+
+
+def test_a_feed_taken_out_of_the_config_leaves_the_store_and_the_feeds(
+    site: Path,
+    http_server,  # type: ignore[no-untyped-def]
+) -> None:
+    build(site)
+    combined = site / "feeds" / "atom.xml"
+    assert "港口新航线开通" in combined.read_text(encoding="utf-8")
+    config = site / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace(f"  - feed: {http_server.url('/harbour-old.xml')}\n    title: 港口博客\n", ""),
+        encoding="utf-8",
+    )
+    build(site, "--offline")
+    assert "港口新航线开通" not in combined.read_text(encoding="utf-8")
+    assert "Rates &amp; bonds" in combined.read_text(encoding="utf-8")
+    # Put back, it is a new subscription: fetched again, nothing of it was kept.
+    config.write_text(text, encoding="utf-8")
+    build(site, "--offline")
+    assert "港口新航线开通" not in combined.read_text(encoding="utf-8")
+    build(site)
+    assert "港口新航线开通" in combined.read_text(encoding="utf-8")

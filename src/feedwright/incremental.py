@@ -332,7 +332,7 @@ def render_one(entry_values: tuple[Any, ...], path: str, root: str) -> tuple[str
     cannot be read any more, or holds another body than the one its entry was
     made from (never a mix of two versions: the file changed since, or the
     entry is a broken post's last good version)."""
-    from .normalize import render
+    from .render import render
 
     entry = from_tuple(entry_values)
     try:

@@ -238,6 +238,9 @@ def run_once(
         # A build killed earlier may have left temp files: a build with
         # nothing to publish removes them too.
         sweep_temp_files(config.output.dir)
+        # A feed taken out of the config leaves the store, so its entries
+        # leave the published feeds.
+        store.forget_sources(s.key for s in config.feed_sources)
         sources: list[SourceResult] = []
         if config.feed_sources and not offline:
             sources = refresh(config, store, workers, now=now, daemon=daemon, progress=progress)

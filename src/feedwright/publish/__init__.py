@@ -66,7 +66,7 @@ class PublishReport:
 def _default_render(entry: Entry) -> Entry:
     # Imported on first use: a build whose entries are all rendered (remote
     # feeds) never loads the Markdown machinery.
-    from ..normalize import render
+    from ..render import render
 
     return render(entry)
 
@@ -278,7 +278,7 @@ def publish(
     """Plan, render, serialise and write every feed; only changed files are rewritten.
 
     ``render`` turns an unrendered entry (``entry.body``) into HTML; it
-    defaults to ``normalize.render``. ``previous`` is the ``stamps`` of the
+    defaults to ``render.render``. ``previous`` is the ``stamps`` of the
     last publish: a feed whose inputs are unchanged and whose files are on
     disk as that publish left them is not rendered or serialised again.
     ``plans`` (``plan(entries, ...)``, when the caller has it) and ``hashes``

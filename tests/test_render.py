@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from feedwright.model import Body, BodyFormat, Entry
-from feedwright.normalize import absolutize_urls, render, render_markdown
+from feedwright.render import absolutize_urls, render, render_markdown
 
 BASE = "https://news.example.com/2023/03/14/post/"
 WHEN = datetime(2023, 3, 14, 9, 30, tzinfo=UTC)
