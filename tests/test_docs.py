@@ -87,7 +87,7 @@ def test_every_documented_key_is_accepted(key: str, tmp_path: Path) -> None:
 
 def test_readme_commands_exist() -> None:
     listed = build_parser().format_help().split("COMMAND", 2)[2]  # "    build   refresh ..."
-    commands = set(re.findall(r"^ {4}([a-z-]+) ", listed, flags=re.M))
+    commands = set(re.findall(r"^ {4}([a-z-]+)(?: |$)", listed, flags=re.M))
     documented = set(re.findall(r"^\| `feedwright ([a-z-]+)", README, flags=re.M))
     assert documented == commands
 
