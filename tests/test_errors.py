@@ -52,3 +52,39 @@ def test_every_error_pickles_to_an_equal_error(cls: type[FeedwrightError]) -> No
     assert back == error
     assert str(back) == str(error)
     assert vars(back) == vars(error)
+
+
+def test_every_report_type_pickles(tmp_path: object, http_server: object) -> None:
+    # Reports cross process boundaries as values too: each one, made for real.
+    from pathlib import Path
+
+    import feedwright
+
+    site = Path(str(tmp_path))
+    (site / "posts").mkdir()
+    (site / "posts" / "a.md").write_text(
+        "---\ntitle: A\ndate: 2024-01-01\ncategories: [x]\n---\nhi"
+    )
+    (site / "posts" / "bad.md").write_text("---\ntitle: [unclosed\n---\n")
+    rss = (
+        b'<rss version="2.0"><channel><title>W</title><item><title>T</title>'
+        b"<link>https://w.example/1</link></item></channel></rss>"
+    )
+    good = http_server.route("/f.xml", body=rss, headers={"Content-Type": "text/xml"})  # type: ignore[attr-defined]
+    bad = http_server.route("/gone.xml", status=410)  # type: ignore[attr-defined]
+    (site / "config.yaml").write_text(
+        "site:\n  title: S\n  url: https://s.example/\n"
+        f"sources:\n  - posts: posts\n  - feed: {good}\n  - feed: {bad}\n"
+    )
+    reports: list[object] = [
+        feedwright.build(site / "config.yaml"),
+        feedwright.build(site / "config.yaml", offline=True),  # the no-change report
+        feedwright.check(site / "config.yaml"),
+        *feedwright.status(site / "config.yaml"),
+        feedwright.parse_feed(rss, url=good),
+        feedwright.fetch_feed(good),
+    ]
+    for report in reports:
+        back = pickle.loads(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+        assert type(back) is type(report)
+        assert back == report
