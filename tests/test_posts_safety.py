@@ -496,3 +496,21 @@ def test_damaged_posts_give_an_entry_none_or_a_post_error(
     texts.append(entry.body.text)
     assert not any(_XML_ILLEGAL.search(t) for t in texts)
     assert entry.link is not None and entry.link.startswith("https://")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.lists(damaged_posts(), min_size=1, max_size=4))
+def test_a_site_of_damaged_posts_builds_well_formed_feeds(
+    tmp_path_factory: pytest.TempPathFactory, data: list[bytes]
+) -> None:
+    # Through the whole build: never a traceback, every file whole and well-formed.
+    from lxml import etree
+
+    config, posts = make_site(tmp_path_factory.mktemp("fuzzbuild"))
+    for n, raw in enumerate(data):
+        write(posts / f"p{n}.md", raw)
+    report = feedwright.build(config)
+    assert report.posts + len(report.post_errors) + report.skipped >= 1
+    out = Path(config).parent / "feeds"
+    for feed in [*out.rglob("*.xml"), *out.rglob("*.opml")]:
+        etree.fromstring(feed.read_bytes())  # raises on anything not well-formed
