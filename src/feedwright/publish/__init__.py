@@ -10,14 +10,18 @@ The sequence, all of it in this process::
                 string (counted); percent-encode URLs
     serialise   each output file exactly once, to bytes: feedgen for Atom and RSS
                 (``render_outputs`` stops here)
+                beside each feed its page (``pages.py``, ``output.pages``); once,
+                the XSLT stylesheet the Atom and RSS files name (``stylesheet.py``)
     write       every changed file of the build or none (``write.write_files``);
                 unchanged bytes are left alone, stale files of ours removed
 
 Layout under ``output.dir``::
 
-    atom.xml  rss.xml  [feed.json]             the combined feed
-    <slug>/atom.xml  <slug>/rss.xml  [<slug>/feed.json]
-    index.opml                                  every published feed
+    atom.xml  rss.xml  [feed.json]  [index.html]   the combined feed (and its page,
+                                                   which lists every category's)
+    <slug>/atom.xml  <slug>/rss.xml  [<slug>/feed.json]  [<slug>/index.html]
+    index.opml                                     every published feed
+    [feed.xsl]                                     output.stylesheet
 """
 
 from __future__ import annotations
@@ -27,12 +31,24 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from .. import build_id
-from ..config import Config, Format, Output, Site
+from ..config import Config, Format, Output, Podcast, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
-from .plan import FeedPlan, category_title, feed_url, plan, to_uri
+from .pages import PAGE_NAME, feed_page
+from .plan import (
+    FeedPlan,
+    category_title,
+    entry_texts,
+    excerpt,
+    feed_url,
+    html_to_text,
+    plan,
+    to_uri,
+)
+from .stylesheet import STYLESHEET_NAME, href, stylesheet
 from .write import write_files
 
 Render = Callable[[Entry], Entry]
@@ -130,6 +146,9 @@ class _Cleaner:
                 id=self.opt(source.id),
             ),
             language=self.opt(entry.language),
+            episode=None
+            if entry.episode is None
+            else replace(entry.episode, image=self.url(entry.episode.image)),
         )
 
 
@@ -142,16 +161,29 @@ class _Prepared:
     stripped: int
     keys: dict[str, str]  # every published file -> the hash of its inputs
     skipped: list[str]
+    hubs: tuple[str, ...] = ()  # WebSub hubs every feed names
+    podcast: Podcast | None = None
 
 
 Skip = Callable[[str, str], bool]  # (relative path, inputs key) -> already on disk?
 
 
-def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str]) -> str:
+def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str], extra: object = None) -> str:
     """A hash of everything a feed file is made from; equal keys give equal bytes.
-    ``digests``: entry id -> content hash, those known already (filled in here)."""
+    ``digests``: entry id -> content hash, those known already (filled in here);
+    ``extra``: anything else its files show (the top page: every category)."""
     h = hashlib.sha256()
-    settings = (build_id(), config.site, config.output, feed.slug, feed.category, feed.title)
+    settings = (
+        build_id(),
+        config.site,
+        config.output,
+        config.websub,
+        config.podcast,
+        feed.slug,
+        feed.category,
+        feed.title,
+        extra,
+    )
     h.update(repr(settings).encode("utf-8"))
     for entry in feed.entries:
         digest = digests.get(entry.id)
@@ -190,9 +222,10 @@ def _prepare_feeds(
     digests: dict[str, str] = dict(hashes or {})  # of the entries as given, before rendering
     todo: list[FeedPlan] = []
     skipped: list[str] = []
+    listed = [(p.slug, p.category) for p in plans] if output.pages else None
     for p in plans:
-        rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
-        key = _feed_key(p, config, digests)
+        rels = [p.path(name) for name in _names(output)]
+        key = _feed_key(p, config, digests, listed if p.slug is None else None)
         keys.update((rel, key) for rel in rels)
         if skip is not None and all(skip(rel, key) for rel in rels):
             skipped.extend(rels)
@@ -229,7 +262,11 @@ def _prepare_feeds(
     owner = site.author.name if site.author is not None else None
     index = opml(site.title, outlines, owner=owner)
     keys[OPML_NAME] = hashlib.sha256(index).hexdigest()
-    return _Prepared(ready, feeds, site, index, clean.stripped + stripped, keys, skipped)
+    if output.stylesheet:
+        keys[STYLESHEET_NAME] = hashlib.sha256(stylesheet(output)).hexdigest()
+    hubs = tuple(clean.url(hub) or hub for hub in config.websub.hub)
+    stripped += clean.stripped
+    return _Prepared(ready, feeds, site, index, stripped, keys, skipped, hubs, config.podcast)
 
 
 def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, bytes]]:
@@ -239,16 +276,47 @@ def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, byte
     from .atom_rss import FeedWriter  # (feedgen and lxml: only for a build that writes)
     from .json_feed import feed_json
 
-    xml = FeedWriter(site, output.content)
+    hubs = prepared.hubs
+    xml = FeedWriter(site, output.content, hubs=hubs, podcast=prepared.podcast)
+    categories = [f for f in prepared.feeds if f.slug is not None]
+    excerpt = _Excerpts(output.content)
     for feed in prepared.ready:
         for fmt in output.formats:
             rel = feed.path(FILENAMES[fmt])
             url = feed_url(site, output, rel)
             if fmt == "json":
-                yield rel, feed_json(feed, site, self_url=url, content=output.content)
+                yield rel, feed_json(feed, site, self_url=url, content=output.content, hubs=hubs)
             else:
-                yield rel, xml.xml(fmt, feed, self_url=url)
+                pi = href(rel) if output.stylesheet else None
+                yield rel, xml.xml(fmt, feed, self_url=url, stylesheet=pi)
+        if output.pages:
+            top = categories if feed.slug is None else ()
+            page = feed_page(feed, site, output, excerpt, categories=top)
+            yield feed.path(PAGE_NAME), page
+    if output.stylesheet:
+        yield STYLESHEET_NAME, stylesheet(output)
     yield OPML_NAME, prepared.opml
+
+
+class _Excerpts:
+    """Each entry's plain-text excerpt for the pages, once however many feeds it is in."""
+
+    def __init__(self, content: Literal["full", "summary"]) -> None:
+        self.content = content
+        self.done: dict[int, str] = {}
+
+    def __call__(self, entry: Entry) -> str:
+        found = self.done.get(id(entry))
+        if found is None:
+            summary, body = entry_texts(entry, self.content)
+            found = self.done[id(entry)] = excerpt(html_to_text(summary or body or ""), 300)
+        return found
+
+
+def _names(output: Output) -> list[str]:
+    """The files of one feed."""
+    names = [FILENAMES[fmt] for fmt in output.formats]
+    return [*names, PAGE_NAME] if output.pages else names
 
 
 def render_outputs(
