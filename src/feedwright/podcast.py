@@ -121,8 +121,8 @@ def audio_type(path: str) -> str | None:
 def site_path(value: str) -> str | None:
     """A path in the site folder (``media/a.mp3``, ``/media/a.mp3``) as a clean
     relative POSIX path; None if it leaves the folder."""
-    clean = posixpath.normpath("/" + value.strip().replace("\\", "/")).lstrip("/")
-    if not clean or clean == "." or clean.startswith("../") or "\x00" in clean:
+    clean = posixpath.normpath(value.strip().replace("\\", "/").lstrip("/"))
+    if clean in (".", "..") or clean.startswith("../") or "\x00" in clean:
         return None
     return clean
 
