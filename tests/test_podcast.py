@@ -238,6 +238,18 @@ def test_a_server_that_will_not_say_the_length_on_head_is_asked_for_one_byte(
     assert item.find("enclosure").get("length") == str(len(AUDIO))
 
 
+def test_a_redirecting_audio_url_is_followed_for_its_length(
+    tmp_path: Path, http_server: Any
+) -> None:
+    serve_audio(http_server, "/files/ep.mp3")
+    url = http_server.route("/go/ep.mp3", status=302, headers={"Location": "/files/ep.mp3"})
+    config = make_site(tmp_path, {"ep.md": episode("Moved", 1, url)})
+    assert not feedwright.build(config, now=NOW).problems
+    item = rss(tmp_path / "feeds" / "rss.xml").find("item")
+    assert item.find("enclosure").attrib["url"] == url  # the address as written
+    assert item.find("enclosure").attrib["length"] == str(len(AUDIO))
+
+
 def test_the_daemon_learns_a_length_in_its_tick_and_publishes_the_episode(
     tmp_path: Path, http_server: Any
 ) -> None:

@@ -268,8 +268,10 @@ def run_once(
 
 def ping(config: Config, store: Store, report: BuildReport, now: datetime) -> BuildReport:
     """Send every pending WebSub ping (this build's and those that failed before)."""
-    store.forget_hubs(config.websub.hub)
-    if not store.pending_pings():
+    pending = store.pending_pings()
+    if any(p.hub not in config.websub.hub for p in pending):
+        store.forget_hubs(config.websub.hub)  # hubs taken out of the config
+    if not any(p.hub in config.websub.hub for p in pending):
         return report
     import asyncio
 

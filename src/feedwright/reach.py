@@ -39,7 +39,8 @@ async def pay_due(config: Config, now: datetime) -> Paid:
     with Store.open(config.state) as store:
         pings: list[PingResult] = []
         if config.websub.hub:
-            store.forget_hubs(config.websub.hub)
+            if any(p.hub not in config.websub.hub for p in store.pending_pings()):
+                store.forget_hubs(config.websub.hub)  # hubs taken out of the config
             pings = await websub.send_due(config, store, now)
         learnt = await media.learn_due(config, store, now)
         owed = [p.next_try for p in store.pending_pings()]

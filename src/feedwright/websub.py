@@ -5,9 +5,9 @@ publish, each hub is told about exactly the feeds whose bytes changed::
 
     queue       the feed files a publish wrote -> one pending ping per hub and
                 feed URL, in the store (pings of hubs taken out of the config
-                are dropped)
-    send        per hub, one form-encoded POST (hub.mode=publish and a hub.url
-                per feed, at most BATCH a request); 2xx: those pings are done;
+                are dropped before a send)
+    send        per hub (hubs at once), one form-encoded POST (hub.mode=publish and
+                a hub.url per feed, at most BATCH a request); 2xx: those pings are done;
                 anything else (an error status, a timeout, a refused
                 connection): they stay pending, with the reason and when to try
                 again (``retry_at``: backing off up to a day)
@@ -21,6 +21,7 @@ pings and send none.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,7 +74,6 @@ def changed_feeds(written: Iterable[str], config: Config) -> list[str]:
 def queue(store: Store, config: Config, written: Iterable[str], now: datetime) -> int:
     """Remember a ping per hub for each feed file among ``written``; how many."""
     hubs = config.websub.hub
-    store.forget_hubs(hubs)
     urls = changed_feeds(written, config) if hubs else []
     store.queue_pings(((hub, url) for hub in hubs for url in urls), now)
     return len(urls) * len(hubs)
@@ -94,8 +94,9 @@ async def send(
     by_hub: dict[str, list[PendingPing]] = {}
     for ping in pending:
         by_hub.setdefault(ping.hub, []).append(ping)
-    results: list[PingResult] = []
-    for hub, pings in sorted(by_hub.items()):
+
+    async def one_hub(hub: str, pings: list[PendingPing]) -> list[PingResult]:
+        results: list[PingResult] = []
         for at in range(0, len(pings), BATCH):
             batch = pings[at : at + BATCH]
             urls = tuple(p.url for p in batch)
@@ -109,7 +110,11 @@ async def send(
             else:
                 store.pings_sent(hub, urls)
                 results.append(PingResult(hub, urls))
-    return results
+        return results
+
+    # Hubs at once: a silent one costs the others no time.
+    done = await asyncio.gather(*(one_hub(hub, by_hub[hub]) for hub in sorted(by_hub)))
+    return [result for results in done for result in results]
 
 
 async def send_due(

@@ -298,6 +298,9 @@ def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, byte
     yield OPML_NAME, prepared.opml
 
 
+_EXCERPT_HTML = 3000
+
+
 class _Excerpts:
     """Each entry's plain-text excerpt for the pages, once however many feeds it is in."""
 
@@ -309,7 +312,10 @@ class _Excerpts:
         found = self.done.get(id(entry))
         if found is None:
             summary, body = entry_texts(entry, self.content)
-            found = self.done[id(entry)] = excerpt(html_to_text(summary or body or ""), 300)
+            # The head of the HTML is enough for a 300-character excerpt (lxml
+            # mends what the cut leaves open); a whole body is a parse for nothing.
+            head = (summary or body or "")[:_EXCERPT_HTML]
+            found = self.done[id(entry)] = excerpt(html_to_text(head), 300)
         return found
 
 

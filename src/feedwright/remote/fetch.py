@@ -346,55 +346,49 @@ class Fetcher:
         *,
         follow: bool,
     ) -> Reply:
+        """One request (and its redirects, when ``follow``) within ``fetch.timeout``."""
         _check_scheme(url, url)
         per_host = self._hosts.setdefault(_host(url, url), asyncio.Semaphore(PER_HOST))
+
+        async def attempt() -> Reply:
+            visited = [url]
+            target = url
+            while True:
+                try:
+                    response = await self._sender.send(
+                        target, headers, url, method=method, content=content
+                    )
+                    try:
+                        status = response.status_code
+                        location = response.headers.get("location", "").strip()
+                        if follow and status in _REDIRECTS and location:
+                            hop = _join(target, location, url)
+                        else:
+                            if 300 <= status < 400:
+                                where = "" if target == url else f" (at {target})"
+                                reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+                                raise FetchError(
+                                    f"{reason}{where}: not followed", url=url, status=status
+                                )
+                            self._classify(response, target, FetchRequest(url), now)
+                            return Reply(target, status, dict(response.headers.items()))
+                    finally:
+                        await response.aclose()
+                except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
+                    raise FetchError(network_reason(exc), url=url) from None
+                if hop in visited or len(visited) > MAX_REDIRECTS:
+                    raise FetchError("redirect loop or too many redirects", url=url, status=status)
+                _check_scheme(hop, url)
+                await self._check_hop(target, hop, url)
+                visited.append(hop)
+                target = hop
+
         async with per_host, self._slots:
             try:
                 async with asyncio.timeout(self._seconds):
-                    return await self._request(method, url, headers, content, now, follow)
+                    return await attempt()
             except TimeoutError:
                 raise FetchError(f"timed out after {self._seconds:g}s", url=url) from None
-
-    async def _request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        content: bytes | None,
-        now: datetime,
-        follow: bool,
-    ) -> Reply:
-        visited = [url]
-        target = url
-        while True:
-            try:
-                response = await self._sender.send(
-                    target, headers, url, method=method, content=content
-                )
-                try:
-                    status = response.status_code
-                    location = response.headers.get("location", "").strip()
-                    if follow and status in _REDIRECTS and location:
-                        hop = _join(target, location, url)
-                    else:
-                        if 300 <= status < 400:
-                            where = "" if target == url else f" (at {target})"
-                            reason = f"HTTP {status} {response.reason_phrase}".rstrip()
-                            raise FetchError(
-                                f"{reason}{where}: not followed", url=url, status=status
-                            )
-                        self._classify(response, target, FetchRequest(url), now)
-                        return Reply(target, status, dict(response.headers.items()))
-                finally:
-                    await response.aclose()
-            except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
-                raise FetchError(network_reason(exc), url=url) from None
-            if hop in visited or len(visited) > MAX_REDIRECTS:
-                raise FetchError("redirect loop or too many redirects", url=url, status=status)
-            _check_scheme(hop, url)
-            await self._check_hop(target, hop, url)
-            visited.append(hop)
-            target = hop
 
 
 @dataclass(frozen=True, slots=True)
