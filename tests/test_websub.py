@@ -274,3 +274,31 @@ def test_hubs_are_validated_in_the_config(tmp_path: Path, capsys: Any) -> None:
     config = make_site(tmp_path, ["ftp://hub.example/"])
     assert main(["check", "-c", str(config)]) == 2
     assert "websub.hub" in capsys.readouterr().err
+
+
+def test_a_no_change_build_of_a_site_with_hubs_and_episodes_imports_nothing_heavy(
+    tmp_path: Path, http_server: Any
+) -> None:
+    import subprocess
+    import sys
+
+    hub = http_server.route("/hub", status=204)
+    extra = "podcast:\n  image: /c.jpg\n  category: Technology\n"
+    config = make_site(tmp_path, [hub], extra)
+    (tmp_path / "posts" / "ep.md").write_text(
+        "---\ntitle: Ep\ndate: 2024-04-03\naudio: https://cdn.example/ep.mp3\nlength: 5\n---\nx\n"
+    )
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    probe = (
+        "import sys\n"
+        "from feedwright.cli import main\n"
+        f"assert main(['build', '-q', '-c', {str(config)!r}]) == 0\n"
+        "heavy = ('feedgen', 'lxml', 'httpx', 'httpcore', 'frontmatter', 'feedparser')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+        "    or m in ('feedwright.posts.entry', 'feedwright.posts.frontmatter',\n"
+        "             'feedwright.media', 'feedwright.websub', 'feedwright.render')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert len(pings(http_server)) == 1  # and pinged nobody

@@ -298,7 +298,7 @@ def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, byte
     yield OPML_NAME, prepared.opml
 
 
-_EXCERPT_HTML = 3000
+_EXCERPT_HTML = 2000  # (as much as feed.xsl reads)
 
 
 class _Excerpts:
