@@ -44,6 +44,7 @@ from .publish.write import sweep_temp_files
 from .store import Store
 
 if TYPE_CHECKING:
+    from .media import Settled
     from .update import Progress, SourceResult
     from .websub import PingResult
 
@@ -420,8 +421,8 @@ def _settle(
     store: Store,
     now: datetime,
     network: bool,
-) -> Any:
-    """Episodes' audio lengths (media.py): ``media.Settled``."""
+) -> Settled:
+    """Episodes' audio lengths (media.py)."""
     from . import media
 
     def path_of(entry: Entry) -> str:
