@@ -323,6 +323,7 @@ def _build(
             for p in plans
         ],
         hashes=hashes,
+        pool=pool,
     )
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
     post_errors = [*read.problems, *failed.values()]

@@ -31,6 +31,7 @@ from pathlib import Path
 from .. import build_id
 from ..config import Config, Format, Output, Site
 from ..model import Enclosure, Entry, Person, Provenance
+from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
 from .write import write_files
@@ -232,22 +233,69 @@ def _prepare_feeds(
     return _Prepared(ready, feeds, site, index, clean.stripped + stripped, keys, skipped)
 
 
-def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, bytes]]:
-    """Every file to write and its bytes, each serialised once, one at a time
-    (index.opml last): a full-history build's feeds are hundreds of megabytes."""
-    site = prepared.site
+# Below this many entries to write (all feeds together), worker processes
+# cost more than they save.
+PARALLEL_ENTRIES = 1000
+# Entries per share of the feeds handed to one worker: shares come back as
+# they are done, so a full-history build holds a few of them, not all.
+_SHARE_ENTRIES = 2000
+
+
+def serialise_feeds(feeds: list[FeedPlan], site: Site, output: Output) -> list[tuple[str, bytes]]:
+    """The files of ``feeds`` (prepared entries) and their bytes, in order; a
+    pure function of its arguments, so a worker process can run it."""
     from .atom_rss import FeedWriter  # (feedgen and lxml: only for a build that writes)
     from .json_feed import feed_json
 
     xml = FeedWriter(site, output.content)
-    for feed in prepared.ready:
+    files: list[tuple[str, bytes]] = []
+    for feed in feeds:
         for fmt in output.formats:
             rel = feed.path(FILENAMES[fmt])
             url = feed_url(site, output, rel)
             if fmt == "json":
-                yield rel, feed_json(feed, site, self_url=url, content=output.content)
+                files.append((rel, feed_json(feed, site, self_url=url, content=output.content)))
             else:
-                yield rel, xml.xml(fmt, feed, self_url=url)
+                files.append((rel, xml.xml(fmt, feed, self_url=url)))
+    return files
+
+
+def _shares(feeds: list[FeedPlan]) -> list[list[FeedPlan]]:
+    """The feeds in consecutive shares of about _SHARE_ENTRIES entries each."""
+    shares: list[list[FeedPlan]] = [[]]
+    size = 0
+    for feed in feeds:
+        if size >= _SHARE_ENTRIES:
+            shares.append([])
+            size = 0
+        shares[-1].append(feed)
+        size += len(feed.entries) + 1
+    return shares
+
+
+def _serialise_share(args: tuple[list[FeedPlan], Site, Output]) -> list[tuple[str, bytes]]:
+    return serialise_feeds(*args)
+
+
+def _serialised(
+    prepared: _Prepared, output: Output, pool: Pool | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Every file to write and its bytes, each serialised once (index.opml
+    last), a share of the feeds at a time: a full-history build's feeds are
+    hundreds of megabytes. With many entries and a pool, shares are
+    serialised in its worker processes."""
+    site = prepared.site
+    shares = _shares(prepared.ready)
+    many = sum(len(f.entries) for f in prepared.ready) >= PARALLEL_ENTRIES
+    if pool is None or not many or len(shares) < 2:
+        for share in shares:
+            yield from serialise_feeds(share, site, output)
+    else:
+        done = pool.map(_serialise_share, [(share, site, output) for share in shares])
+        for share, files in zip(shares, done, strict=True):
+            if isinstance(files, Failed):
+                files = serialise_feeds(share, site, output)  # here: its error is raised
+            yield from files
     yield OPML_NAME, prepared.opml
 
 
@@ -274,6 +322,7 @@ def publish(
     previous: Mapping[str, FileStamp] | None = None,
     plans: list[FeedPlan] | None = None,
     hashes: Mapping[str, str] | None = None,
+    pool: Pool | None = None,
 ) -> PublishReport:
     """Plan, render, serialise and write every feed; only changed files are rewritten.
 
@@ -283,7 +332,7 @@ def publish(
     disk as that publish left them is not rendered or serialised again.
     ``plans`` (``plan(entries, ...)``, when the caller has it) and ``hashes``
     (entry id -> ``Entry.content_hash()``, those the caller knows) save
-    doing that work again.
+    doing that work again. ``pool``: worker processes that may serialise feeds.
     Raises PublishError naming the path when a file cannot be written.
     """
     root = config.output.dir
@@ -300,7 +349,7 @@ def publish(
             )
 
     result = _prepare_feeds(entries, config, render, skip, plans, hashes)
-    written = write_files(root, _serialised(result, config.output), keep=result.skipped)
+    written = write_files(root, _serialised(result, config.output, pool), keep=result.skipped)
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
         if rel in result.skipped and previous is not None:
