@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 from . import incremental, posts
 from .config import Config, PostsSource
 from .exceptions import ConfigError, PostError, SourceError
-from .incremental import FileStamp, Record
+from .incremental import Record
 from .lock import output_lock
 from .model import Entry, Head, P, newest_first
 from .parallel import Pool
@@ -286,7 +286,6 @@ def _build(
     record: Record | None,
     sources: list[SourceResult],
 ) -> BuildReport:
-    from .publish import FileStamp as PublishStamp
     from .publish import publish
     from .publish.plan import FeedOf, plan
 
@@ -317,7 +316,7 @@ def _build(
     report = publish(
         [],
         config,
-        previous={rel: PublishStamp(s.key, s.size, s.mtime_ns) for rel, s in previous.items()},
+        previous=previous,
         plans=[
             FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
             for p in plans
@@ -348,7 +347,7 @@ def _build(
         post_errors=post_errors,
         next_post_at=min(future) if future else None,
     )
-    stamps = {rel: FileStamp(s.key, s.size, s.mtime_ns) for rel, s in report.stamps.items()}
+    stamps = report.stamps
     incremental.save_record(
         store,
         Record(

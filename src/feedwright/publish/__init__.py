@@ -34,7 +34,7 @@ from ..model import Enclosure, Entry, Person, Provenance
 from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
-from .write import write_files
+from .write import FileStamp, write_files
 
 Render = Callable[[Entry], Entry]
 
@@ -42,15 +42,6 @@ FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "f
 OPML_NAME = "index.opml"
 # The format index.opml points readers at, most widely supported first.
 _OPML_PREFERENCE: tuple[Format, ...] = ("rss", "atom", "json")
-
-
-@dataclass(frozen=True, slots=True)
-class FileStamp:
-    """What produced a published file, and the file as it was left on disk."""
-
-    key: str  # hash of the feed's inputs
-    size: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True, slots=True)
