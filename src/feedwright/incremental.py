@@ -37,6 +37,7 @@ from .config import Config, PostsSource, Site
 from .exceptions import PostError
 from .model import ENTRY_FIELDS, Entry, Head, from_tuple, head_of, to_tuple
 from .parallel import Failed, Pool, chunked, worker_count
+from .publish.write import FileStamp
 from .store import CachedPost, Rendered, Store
 
 if TYPE_CHECKING:
@@ -49,15 +50,6 @@ _CHUNK = 100  # posts per item handed to a worker
 
 
 # --------------------------------------------------------------------------- the record
-
-
-@dataclass(frozen=True, slots=True)
-class FileStamp:
-    """What produced a published file, and the file as it was left on disk."""
-
-    key: str  # hash of the feed's inputs
-    size: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True, slots=True)

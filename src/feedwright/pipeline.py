@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 from . import incremental, posts
 from .config import Config, PostsSource
 from .exceptions import ConfigError, PostError, SourceError
-from .incremental import FileStamp, Record
+from .incremental import Record
 from .lock import output_lock
 from .model import Entry, Head, P, newest_first
 from .parallel import Pool
@@ -313,7 +313,6 @@ def _build(
     sources: list[SourceResult],
     network: bool = True,
 ) -> BuildReport:
-    from .publish import FileStamp as PublishStamp
     from .publish import publish
     from .publish.plan import FeedOf, plan
 
@@ -366,12 +365,13 @@ def _build(
     report = publish(
         [],
         config,
-        previous={rel: PublishStamp(s.key, s.size, s.mtime_ns) for rel, s in previous.items()},
+        previous=previous,
         plans=[
             FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
             for p in plans
         ],
         hashes=hashes,
+        pool=pool,
     )
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
     post_errors = [*read.problems, *failed.values()]
@@ -400,7 +400,7 @@ def _build(
         from .websub import queue
 
         queue(store, config, report.written, now)
-    stamps = {rel: FileStamp(s.key, s.size, s.mtime_ns) for rel, s in report.stamps.items()}
+    stamps = report.stamps
     incremental.save_record(
         store,
         Record(

@@ -141,6 +141,10 @@ def conflicts(posts: Mapping[str, Entry | Head]) -> list[PostError]:
     two with one link (the same slug and date under a date pattern) send a
     reader of either to the same page.
     """
+    ids = {entry.id for entry in posts.values()}
+    links = [entry.link for entry in posts.values() if entry.link]
+    if len(ids) == len(posts) and len(set(links)) == len(links):
+        return []  # the usual case, told without a list per post
     by_id: defaultdict[str, list[str]] = defaultdict(list)
     by_link: defaultdict[str, list[str]] = defaultdict(list)
     for path, entry in posts.items():

@@ -36,6 +36,7 @@ from typing import Literal
 from .. import build_id
 from ..config import Config, Format, Output, Podcast, Site
 from ..model import Enclosure, Entry, Person, Provenance
+from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
 from .pages import PAGE_NAME, feed_page
 from .plan import (
@@ -49,7 +50,7 @@ from .plan import (
     to_uri,
 )
 from .stylesheet import STYLESHEET_NAME, href, stylesheet
-from .write import write_files
+from .write import FileStamp, write_files
 
 Render = Callable[[Entry], Entry]
 
@@ -57,15 +58,6 @@ FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "f
 OPML_NAME = "index.opml"
 # The format index.opml points readers at, most widely supported first.
 _OPML_PREFERENCE: tuple[Format, ...] = ("rss", "atom", "json")
-
-
-@dataclass(frozen=True, slots=True)
-class FileStamp:
-    """What produced a published file, and the file as it was left on disk."""
-
-    key: str  # hash of the feed's inputs
-    size: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,30 +261,95 @@ def _prepare_feeds(
     return _Prepared(ready, feeds, site, index, stripped, keys, skipped, hubs, config.podcast)
 
 
-def _serialised(prepared: _Prepared, output: Output) -> Iterator[tuple[str, bytes]]:
-    """Every file to write and its bytes, each serialised once, one at a time
-    (index.opml last): a full-history build's feeds are hundreds of megabytes."""
-    site = prepared.site
+# Below this many entries to write (all feeds together), worker processes
+# cost more than they save.
+PARALLEL_ENTRIES = 1000
+# Entries per share of the feeds handed to one worker: shares come back as
+# they are done, so a full-history build holds a few of them, not all.
+_SHARE_ENTRIES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a feed's files say besides its own entries; plain values, so it
+    goes to the worker processes with them."""
+
+    hubs: tuple[str, ...] = ()  # WebSub hubs every feed names
+    podcast: Podcast | None = None  # feeds holding episodes are podcasts
+    categories: tuple[tuple[str, str], ...] = ()  # every category feed's (slug, name): the top page
+
+
+def serialise_feeds(
+    feeds: list[FeedPlan], site: Site, output: Output, extras: Extras = Extras()
+) -> list[tuple[str, bytes]]:
+    """The files of ``feeds`` (prepared entries) and their bytes, in order
+    (each feed's formats, then its page); a pure function of its arguments,
+    so a worker process can run it."""
     from .atom_rss import FeedWriter  # (feedgen and lxml: only for a build that writes)
     from .json_feed import feed_json
 
-    hubs = prepared.hubs
-    xml = FeedWriter(site, output.content, hubs=hubs, podcast=prepared.podcast)
-    categories = [f for f in prepared.feeds if f.slug is not None]
+    hubs = extras.hubs
+    xml = FeedWriter(site, output.content, hubs=hubs, podcast=extras.podcast)
     excerpt = _Excerpts(output.content)
-    for feed in prepared.ready:
+    files: list[tuple[str, bytes]] = []
+    for feed in feeds:
         for fmt in output.formats:
             rel = feed.path(FILENAMES[fmt])
             url = feed_url(site, output, rel)
             if fmt == "json":
-                yield rel, feed_json(feed, site, self_url=url, content=output.content, hubs=hubs)
+                data = feed_json(feed, site, self_url=url, content=output.content, hubs=hubs)
             else:
                 pi = href(rel) if output.stylesheet else None
-                yield rel, xml.xml(fmt, feed, self_url=url, stylesheet=pi)
+                data = xml.xml(fmt, feed, self_url=url, stylesheet=pi)
+            files.append((rel, data))
         if output.pages:
-            top = categories if feed.slug is None else ()
-            page = feed_page(feed, site, output, excerpt, categories=top)
-            yield feed.path(PAGE_NAME), page
+            top = extras.categories if feed.slug is None else ()
+            files.append((feed.path(PAGE_NAME), feed_page(feed, site, output, excerpt, top)))
+    return files
+
+
+def _shares(feeds: list[FeedPlan]) -> list[list[FeedPlan]]:
+    """The feeds in consecutive shares of about _SHARE_ENTRIES entries each."""
+    shares: list[list[FeedPlan]] = [[]]
+    size = 0
+    for feed in feeds:
+        if size >= _SHARE_ENTRIES:
+            shares.append([])
+            size = 0
+        shares[-1].append(feed)
+        size += len(feed.entries) + 1
+    return shares
+
+
+def _serialise_share(
+    args: tuple[list[FeedPlan], Site, Output, Extras],
+) -> list[tuple[str, bytes]]:
+    return serialise_feeds(*args)
+
+
+def _serialised(
+    prepared: _Prepared, output: Output, pool: Pool | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Every file to write and its bytes, each serialised once (the stylesheet,
+    then index.opml last), a share of the feeds at a time: a full-history
+    build's feeds are hundreds of megabytes. With many entries and a pool,
+    shares are serialised in its worker processes."""
+    site = prepared.site
+    categories = tuple(
+        (f.slug, f.category or f.title) for f in prepared.feeds if f.slug is not None
+    )
+    extras = Extras(prepared.hubs, prepared.podcast, categories)
+    shares = _shares(prepared.ready)
+    many = sum(len(f.entries) for f in prepared.ready) >= PARALLEL_ENTRIES
+    if pool is None or not many or len(shares) < 2:
+        for share in shares:
+            yield from serialise_feeds(share, site, output, extras)
+    else:
+        done = pool.map(_serialise_share, [(share, site, output, extras) for share in shares])
+        for share, files in zip(shares, done, strict=True):
+            if isinstance(files, Failed):
+                files = serialise_feeds(share, site, output, extras)  # here: its error is raised
+            yield from files
     if output.stylesheet:
         yield STYLESHEET_NAME, stylesheet(output)
     yield OPML_NAME, prepared.opml
@@ -348,6 +405,7 @@ def publish(
     previous: Mapping[str, FileStamp] | None = None,
     plans: list[FeedPlan] | None = None,
     hashes: Mapping[str, str] | None = None,
+    pool: Pool | None = None,
 ) -> PublishReport:
     """Plan, render, serialise and write every feed; only changed files are rewritten.
 
@@ -357,7 +415,7 @@ def publish(
     disk as that publish left them is not rendered or serialised again.
     ``plans`` (``plan(entries, ...)``, when the caller has it) and ``hashes``
     (entry id -> ``Entry.content_hash()``, those the caller knows) save
-    doing that work again.
+    doing that work again. ``pool``: worker processes that may serialise feeds.
     Raises PublishError naming the path when a file cannot be written.
     """
     root = config.output.dir
@@ -374,7 +432,7 @@ def publish(
             )
 
     result = _prepare_feeds(entries, config, render, skip, plans, hashes)
-    written = write_files(root, _serialised(result, config.output), keep=result.skipped)
+    written = write_files(root, _serialised(result, config.output, pool), keep=result.skipped)
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
         if rel in result.skipped and previous is not None:

@@ -106,12 +106,11 @@ def feed_page(
     site: Site,
     output: Output,
     excerpt: Excerpt,
-    *,
-    categories: Sequence[FeedPlan] = (),
+    categories: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """The ``index.html`` of ``feed`` (prepared entries, newest first);
-    ``categories``: the category feeds the top page lists (its own feed's
-    page leaves it empty)."""
+    ``categories``: the (slug, name) of each category feed, which the top
+    page lists (a category's page leaves it empty)."""
     from . import FILENAMES
 
     head = [
@@ -151,9 +150,9 @@ def feed_page(
     body.append("</main>")
     if categories:
         body += ["<nav>", "<h2>Categories</h2>", '<ul class="feeds">']
-        for cat in categories:
-            folder = quote(cat.slug or "", safe="") + "/"
-            name = _e(cat.category or cat.title)
+        for slug, category in categories:
+            folder = quote(slug, safe="") + "/"
+            name = _e(category)
             page = f'<a href="{_e(folder + PAGE_NAME)}">{name}</a>'
             body.append(f"<li>{page}: {' · '.join(_links(output, folder))}</li>")
         body += ["</ul>", "</nav>"]

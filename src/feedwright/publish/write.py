@@ -58,6 +58,15 @@ _OLD_TEMP = re.compile(
 
 
 @dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What produced a published file, and the file as it was left on disk."""
+
+    key: str  # hash of the feed's inputs
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -336,6 +345,7 @@ def write_files(
 
 
 __all__ = [
+    "FileStamp",
     "WriteResult",
     "atomic_write",
     "is_temp_file",
