@@ -38,7 +38,6 @@ from ..config import Config, Format, Output, Podcast, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
-from .pages import PAGE_NAME, feed_page
 from .plan import (
     FeedPlan,
     category_title,
@@ -49,7 +48,6 @@ from .plan import (
     plan,
     to_uri,
 )
-from .stylesheet import STYLESHEET_NAME, href, stylesheet
 from .write import FileStamp, write_files
 
 Render = Callable[[Entry], Entry]
@@ -255,6 +253,8 @@ def _prepare_feeds(
     index = opml(site.title, outlines, owner=owner)
     keys[OPML_NAME] = hashlib.sha256(index).hexdigest()
     if output.stylesheet:
+        from .stylesheet import STYLESHEET_NAME, stylesheet
+
         keys[STYLESHEET_NAME] = hashlib.sha256(stylesheet(output)).hexdigest()
     hubs = tuple(clean.url(hub) or hub for hub in config.websub.hub)
     stripped += clean.stripped
@@ -287,6 +287,8 @@ def serialise_feeds(
     so a worker process can run it."""
     from .atom_rss import FeedWriter  # (feedgen and lxml: only for a build that writes)
     from .json_feed import feed_json
+    from .pages import PAGE_NAME, feed_page
+    from .stylesheet import href
 
     hubs = extras.hubs
     xml = FeedWriter(site, output.content, hubs=hubs, podcast=extras.podcast)
@@ -351,6 +353,8 @@ def _serialised(
                 files = serialise_feeds(share, site, output, extras)  # here: its error is raised
             yield from files
     if output.stylesheet:
+        from .stylesheet import STYLESHEET_NAME, stylesheet
+
         yield STYLESHEET_NAME, stylesheet(output)
     yield OPML_NAME, prepared.opml
 
@@ -379,7 +383,7 @@ class _Excerpts:
 def _names(output: Output) -> list[str]:
     """The files of one feed."""
     names = [FILENAMES[fmt] for fmt in output.formats]
-    return [*names, PAGE_NAME] if output.pages else names
+    return [*names, "index.html"] if output.pages else names  # (pages.PAGE_NAME)
 
 
 def render_outputs(
