@@ -25,7 +25,9 @@ hangs up raises ``BrokenPipeError``/``ConnectionResetError`` there, which the
 server ignores.
 
 Every request is recorded in ``http_server.requests`` as a
-:class:`Recorded` (method, path, headers, peer) in arrival order.
+:class:`Recorded` (method, path, headers, peer, body) in arrival order. GET,
+HEAD (the route's headers, no body) and POST (its body read and recorded, the
+route's answer sent) are served: a route can stand for a WebSub hub.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Recorded:
     path: str
     headers: dict[str, str]  # lower-case names
     peer: tuple[str, int]  # client address and port: one port per connection (keep-alive)
+    body: bytes = b""  # what a POST sent
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -82,6 +85,12 @@ class LoopbackServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                server._answer(self)
+
+            def do_HEAD(self) -> None:
+                server._answer(self)
+
+            def do_POST(self) -> None:
                 server._answer(self)
 
             def log_message(self, format: str, *args: object) -> None:
@@ -119,6 +128,8 @@ class LoopbackServer:
         self._thread.join(timeout=5)
 
     def _answer(self, request: BaseHTTPRequestHandler) -> None:
+        length = request.headers.get("Content-Length", "")
+        body = request.rfile.read(int(length)) if length.isdigit() else b""
         with self._lock:
             self.requests.append(
                 Recorded(
@@ -126,6 +137,7 @@ class LoopbackServer:
                     request.path,
                     {name.lower(): value for name, value in request.headers.items()},
                     (str(request.client_address[0]), int(request.client_address[1])),
+                    body,
                 )
             )
             route = self.routes.get(request.path, Route(status=404, body=b"not found"))
@@ -143,7 +155,7 @@ class LoopbackServer:
             if "content-length" not in names:
                 request.send_header("Content-Length", str(len(body)))
             request.end_headers()
-            if route.status != 304:
+            if route.status != 304 and request.command != "HEAD":
                 request.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             request.close_connection = True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import feedparser
 import pytest
 
+import feedwright
 from feedwright.cli import main
 from feedwright.lock import output_lock
 
@@ -198,6 +200,16 @@ def test_init_then_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "nothing changed" in capsys.readouterr().out
     assert build(site / "config.yaml") == 0
     assert (site / "feeds" / "general" / "atom.xml").is_file()
+    # The page it points to is there; the commented blocks are valid once uncommented.
+    assert "feeds/index.html" in (site / "posts" / "hello.md").read_text()
+    assert (site / "feeds" / "index.html").is_file() and (site / "feeds" / "feed.xsl").is_file()
+    text = (site / "config.yaml").read_text()
+    uncommented = re.sub(r"(?m)^# ((?:websub|podcast):|  \w+:)", r"\1", text)
+    assert uncommented.count("\n# ") < text.count("\n# ") - 6
+    (site / "config.yaml").write_text(uncommented)
+    config = feedwright.load_config(site / "config.yaml")
+    assert config.podcast is not None and config.podcast.category == ("Technology",)
+    assert config.websub.hub == ("https://pubsubhubbub.appspot.com/",)
 
 
 def test_relative_config_path_resolves_against_its_folder(

@@ -29,6 +29,8 @@ def accepted_keys() -> set[str]:
         ("output", cfgmod.Output),
         ("fetch", cfgmod.Fetch),
         ("schedule", cfgmod.Schedule),
+        ("websub", cfgmod.WebSub),
+        ("podcast", cfgmod.Podcast),
     ]:
         keys |= {f"{prefix}.{f.name}" for f in dataclasses.fields(cls)}
     for cls in (cfgmod.PostsSource, cfgmod.FeedSource):
@@ -46,6 +48,7 @@ SAMPLES: dict[str, str] = {
     "site.timezone": "site:\n  title: T\n  url: https://x/\n  timezone: Asia/Shanghai\n",
 }
 BASE = "site:\n  title: T\n  url: https://x/\n"
+PODCAST = "podcast:\n  image: /cover.jpg\n  category: [Arts, Books]\n"
 SAMPLE_VALUES: dict[str, str] = {
     "sources[].posts": "sources:\n  - posts: .\n",
     "sources[].permalink": "sources:\n  - posts: .\n    permalink: '{slug}/'\n",
@@ -62,6 +65,14 @@ SAMPLE_VALUES: dict[str, str] = {
     "output.categories": "output:\n  categories: [a]\n",
     "output.slugs": "output:\n  slugs: ascii\n",
     "output.rename": "output:\n  rename: {金融: finance}\n",
+    "output.pages": "output:\n  pages: false\n",
+    "output.stylesheet": "output:\n  stylesheet: false\n",
+    "websub.hub": "websub:\n  hub: [https://hub.example/, https://pubsubhubbub.appspot.com/]\n",
+    "podcast.image": PODCAST,
+    "podcast.category": PODCAST,
+    "podcast.explicit": PODCAST + "  explicit: true\n",
+    "podcast.owner": PODCAST + "  owner: {name: A, email: a@x.example}\n",
+    "podcast.type": PODCAST + "  type: serial\n",
     "fetch.timeout": "fetch:\n  timeout: 5s\n",
     "fetch.max_bytes": "fetch:\n  max_bytes: 1MB\n",
     "fetch.concurrency": "fetch:\n  concurrency: 4\n",

@@ -72,9 +72,11 @@ def test_every_report_type_pickles(tmp_path: object, http_server: object) -> Non
     )
     good = http_server.route("/f.xml", body=rss, headers={"Content-Type": "text/xml"})  # type: ignore[attr-defined]
     bad = http_server.route("/gone.xml", status=410)  # type: ignore[attr-defined]
+    hub = http_server.route("/hub", status=500)  # type: ignore[attr-defined]
     (site / "config.yaml").write_text(
         "site:\n  title: S\n  url: https://s.example/\n"
         f"sources:\n  - posts: posts\n  - feed: {good}\n  - feed: {bad}\n"
+        f"websub:\n  hub: {hub}\n"  # a failing hub: its pings are in the build's report
     )
     reports: list[object] = [
         feedwright.build(site / "config.yaml"),
@@ -84,6 +86,7 @@ def test_every_report_type_pickles(tmp_path: object, http_server: object) -> Non
         feedwright.parse_feed(rss, url=good),
         feedwright.fetch_feed(good),
     ]
+    assert reports[0].pings and reports[0].pings[0].error  # type: ignore[attr-defined]
     for report in reports:
         back = pickle.loads(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
         assert type(back) is type(report)

@@ -223,7 +223,8 @@ def test_an_edit_rewrites_only_the_feeds_holding_the_post(site: Path, tmp_path: 
     report = build(config)
     assert not report.cached
     assert sorted(report.publish.written) == [
-        "a/atom.xml", "a/rss.xml", "atom.xml", "b/atom.xml", "b/rss.xml", "rss.xml",
+        "a/atom.xml", "a/index.html", "a/rss.xml", "atom.xml", "b/atom.xml", "b/index.html",
+        "b/rss.xml", "index.html", "rss.xml",
     ]  # fmt: skip
     assert "c/atom.xml" in report.publish.unchanged
     after = stamps(site)
@@ -292,7 +293,7 @@ def test_damaged_output_is_repaired(site: Path) -> None:
     report = build(config)
     assert not report.cached
     assert sorted(report.publish.written) == [
-        "a/rss.xml", "b/atom.xml", "c/atom.xml", "c/rss.xml",
+        "a/rss.xml", "b/atom.xml", "c/atom.xml", "c/index.html", "c/rss.xml",
     ]  # fmt: skip
     assert output(site) == good
 

@@ -14,6 +14,7 @@ from feedwright.model import (
     Body,
     Enclosure,
     Entry,
+    Episode,
     Person,
     Provenance,
     from_dict,
@@ -43,6 +44,7 @@ FULL = Entry(
     source=Provenance("https://a.example/feed.xml", "A", "https://a.example/", "urn:a"),
     language="zh-CN",
     origin="2024/post.md",
+    episode=Episode(duration=3723, episode=3, season=1, explicit=False, image="https://a/c.jpg"),
 )
 
 

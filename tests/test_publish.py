@@ -203,7 +203,12 @@ def test_golden_layout_names_every_category_safely(
     assert folders == ["c", "c-plus-plus", "c-sharp", "etc", "finance", "rocket", "tech", "金融"]
     for folder in folders:
         assert (out / folder).resolve().parent == out.resolve()
-        assert {p.name for p in (out / folder).iterdir()} == {"atom.xml", "rss.xml", "feed.json"}
+        assert {p.name for p in (out / folder).iterdir()} == {
+            "atom.xml",
+            "rss.xml",
+            "feed.json",
+            "index.html",
+        }
     # Tech and tech are one category, one feed, named as first written.
     tech = parse_xml(files["tech/atom.xml"])
     assert [c.get("term") for c in tech.findall(f"{ATOM}category")] == ["Tech"]
@@ -327,7 +332,13 @@ def test_every_output_is_well_formed_with_required_elements(
                 assert doc["version"] == "https://jsonfeed.org/version/1.1"
                 assert all(i["id"] and "content_html" in i for i in doc["items"])
             continue
-        root = parse_xml(data)
+        root = parse_xml(data)  # the pages too: well-formed XML as well as HTML
+        if name.endswith(".html"):
+            assert data.startswith(b"<!DOCTYPE html>\n")
+            continue
+        if name.endswith(".xsl"):
+            assert root.tag == "{http://www.w3.org/1999/XSL/Transform}stylesheet"
+            continue
         assert data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n")
         if name.endswith("rss.xml"):
             channel = root.find("channel")
@@ -421,15 +432,16 @@ def test_unchanged_build_rewrites_nothing(tmp_path: Path) -> None:
     (tmp_path / "site" / "posts" / "new.md").write_text(
         "---\ntitle: New\ndate: 2024-03-01T11:00:00Z\n---\nNew.\n", encoding="utf-8"
     )
+    combined = ["atom.xml", "feed.json", "index.html", "rss.xml"]
     second = build(config)
-    assert sorted(second.publish.written) == ["atom.xml", "feed.json", "rss.xml"]
+    assert sorted(second.publish.written) == combined
     (tmp_path / "site" / "posts" / "new.md").unlink()
     third = build(config)
-    assert sorted(third.publish.written) == ["atom.xml", "feed.json", "rss.xml"]
+    assert sorted(third.publish.written) == combined
     assert third.publish.removed == []
-    # Every file is as the first build left it, and only the three were touched.
+    # Every file is as the first build left it, and only the combined feed's were touched.
     assert all(
-        (p.stat().st_mtime_ns == old) == (p.name not in {"atom.xml", "feed.json", "rss.xml"})
+        (p.stat().st_mtime_ns == old) == (p.name not in combined)
         for p in out.iterdir()
         if p.is_file() and not p.name.startswith(".")
     )
@@ -443,8 +455,10 @@ def test_unchanged_build_rewrites_nothing(tmp_path: Path) -> None:
         "atom.xml",
         "c/atom.xml",
         "c/feed.json",
+        "c/index.html",
         "c/rss.xml",
         "feed.json",
+        "index.html",
         "rss.xml",
     ]
     assert (out / "c-sharp" / "atom.xml").stat().st_mtime_ns == old
@@ -464,9 +478,11 @@ def test_stale_category_files_removed_but_not_other_files(tmp_path: Path) -> Non
     assert sorted(report.publish.removed) == [
         "c-plus-plus/atom.xml",
         "c-plus-plus/feed.json",
+        "c-plus-plus/index.html",
         "c-plus-plus/rss.xml",
         "c-sharp/atom.xml",
         "c-sharp/feed.json",
+        "c-sharp/index.html",
         "c-sharp/rss.xml",
     ]
     assert not (out / "c-plus-plus").exists()  # emptied folder removed
@@ -509,7 +525,14 @@ def test_the_output_folder_is_created(tmp_path: Path) -> None:
         tmp_path / "site", {"a.md": POSTS["c.md"]}, out="deep/er/feeds", formats="atom"
     )
     report = build(config)
-    assert sorted(report.publish.written) == ["atom.xml", "c/atom.xml", "index.opml"]
+    assert sorted(report.publish.written) == [
+        "atom.xml",
+        "c/atom.xml",
+        "c/index.html",
+        "feed.xsl",
+        "index.html",
+        "index.opml",
+    ]
     assert (tmp_path / "site" / "deep" / "er" / "feeds" / "c" / "atom.xml").is_file()
 
 
@@ -655,7 +678,14 @@ def test_cli_build_reports_the_files_written(tmp_path: Path, capsys: Any) -> Non
     config = make_site(tmp_path / "site", {"a.md": post(1, "A")}, formats="rss")
     assert main(["build", "-c", str(config), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["written"] == ["a/rss.xml", "index.opml", "rss.xml"]
+    assert summary["written"] == [
+        "a/index.html",
+        "a/rss.xml",
+        "feed.xsl",
+        "index.html",
+        "index.opml",
+        "rss.xml",
+    ]
     assert summary["stripped_chars"] == 0
     assert main(["build", "-c", str(config), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["written"] == []

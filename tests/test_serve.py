@@ -141,18 +141,46 @@ def test_gzip_when_accepted(port: int) -> None:
     status, headers, data = get(port, "/atom.xml", Accept_Encoding="br, gzip;q=0.8")
     assert status == 200
     assert headers["Content-Encoding"] == "gzip"
-    assert headers["Vary"] == "Accept-Encoding"
+    assert headers["Vary"] == "Accept, Accept-Encoding"  # (Accept: see the browser test)
     assert gzip.decompress(data) == ATOM
     assert int(headers["Content-Length"]) == len(data) < len(ATOM)
     gz_etag = headers["ETag"]
 
     plain = get(port, "/atom.xml")
     assert "Content-Encoding" not in plain[1]
-    assert plain[1]["Vary"] == "Accept-Encoding"
+    assert plain[1]["Vary"] == "Accept, Accept-Encoding"
     assert plain[2] == ATOM
     assert plain[1]["ETag"] != gz_etag  # two representations, two strong validators
     assert "Content-Encoding" not in get(port, "/atom.xml", Accept_Encoding="gzip;q=0")[1]
     assert get(port, "/atom.xml", Accept_Encoding="gzip", If_None_Match=gz_etag)[0] == 304
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_gets_feeds_as_xml_for_their_stylesheet_and_folders_as_their_page(
+    port: int, site: Path
+) -> None:
+    status, headers, data = get(port, "/atom.xml", Accept=BROWSER_ACCEPT)
+    assert status == 200 and data == ATOM
+    assert headers["Content-Type"] == "application/xml; charset=utf-8"
+    # Readers (feedparser's Accept, ours) get the feed's own type.
+    reader = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/html;q=0.5"
+    for accept in (reader, "*/*", None):
+        extra = {} if accept is None else {"Accept": accept}
+        assert get(port, "/atom.xml", **extra)[1]["Content-Type"].startswith("application/atom+xml")
+    assert get(port, "/feed.json", Accept=BROWSER_ACCEPT)[1]["Content-Type"] == (
+        "application/feed+json"
+    )
+    # With pages published, a folder (the top one too) is its index.html.
+    (site / "index.html").write_text("<!DOCTYPE html><title>top</title>")
+    (site / "金融" / "index.html").write_text("<!DOCTYPE html><title>金融</title>")
+    (site / "feed.xsl").write_text("<xsl:stylesheet/>")
+    status, headers, data = get(port, "/")
+    assert headers["Content-Type"] == "text/html; charset=utf-8" and b"top" in data
+    status, headers, data = get(port, "/" + quote("金融") + "/")
+    assert "金融".encode() in data and b"<ul>" not in data
+    assert get(port, "/feed.xsl")[1]["Content-Type"] == "text/xsl; charset=utf-8"
 
 
 def test_head_sends_headers_only(port: int) -> None:

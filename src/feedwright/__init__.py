@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         StoreError,
         TooLargeError,
     )
-    from .model import Body, Enclosure, Entry, Person, Provenance
+    from .model import Body, Enclosure, Entry, Episode, Person, Provenance
 
 # Where each public name lives; imported on first use.
 _HOMES = {
@@ -67,7 +67,7 @@ _HOMES = {
     **dict.fromkeys(["load_config", "parse_feed", "read_post", "status"], ".api"),
     **dict.fromkeys(["FetchResponse", "fetch_feed"], ".api"),
     **dict.fromkeys(["GoneError", "RateLimitedError", "TooLargeError"], ".exceptions"),
-    **dict.fromkeys(["Body", "Enclosure", "Entry", "Person", "Provenance"], ".model"),
+    **dict.fromkeys(["Body", "Enclosure", "Entry", "Episode", "Person", "Provenance"], ".model"),
     **dict.fromkeys(
         ["ConfigError", "FeedwrightError", "FetchError", "IdChangeError", "LockError"],
         ".exceptions",
@@ -114,6 +114,7 @@ __all__ = [
     "ConfigError",
     "Enclosure",
     "Entry",
+    "Episode",
     "FeedwrightError",
     "FetchError",
     "FetchResponse",

@@ -111,6 +111,7 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
             }
             for r in report.sources
         ],
+        "pings": [{"hub": p.hub, "feeds": len(p.feeds), "error": p.error} for p in report.pings],
         "problems": report.problems,
         "warnings": report.warnings,
     }
@@ -129,6 +130,8 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
             fetched = sum(1 for r in view["sources"] if r["result"] != "skipped")
             entries = _plural(view["remote_entries"], "remote entry", "remote entries")
             extra = f", {_plural(fetched, 'feed')} refreshed, {entries}"
+        if pinged := {p["hub"] for p in view["pings"] if p["error"] is None}:
+            extra += f", {_plural(len(pinged), 'hub')} pinged"
         if view["stripped_chars"]:
             extra += f", {_plural(view['stripped_chars'], 'control character')} stripped"
         print(

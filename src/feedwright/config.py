@@ -34,6 +34,8 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `output.categories` | `all` or list | `all` | which category feeds to publish |
     | `output.slugs` | `unicode` or `ascii` | `unicode` | category folder names |
     | `output.rename` | mapping | `{}` | explicit slug per category |
+    | `output.pages` | bool | `true` | an `index.html` beside each feed: its entries as a plain web page, with autodiscovery links; the top one also lists every category |
+    | `output.stylesheet` | bool | `true` | publish `feed.xsl` and name it in every Atom and RSS file: a browser that applies XSLT shows the feed as a page |
     | `fetch.timeout` | duration | `20s` | connect/read timeout, and the total deadline of one fetch |
     | `fetch.max_bytes` | size | `10MB` | larger (decoded) bodies are refused |
     | `fetch.concurrency` | int | `32` | feeds fetched at once |
@@ -44,6 +46,12 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `schedule.jitter` | 0–1 | `0.1` | spread each feed's refresh by up to this fraction of its interval |
     | `state` | path | `.feedwright/state.db` | the SQLite store |
     | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
+    | `websub.hub` | URL or list | none | WebSub hubs: named in every feed, and told about each feed whose bytes changed |
+    | `podcast.image` | URL or path on the site | required | the podcast's artwork: a `.jpg` or `.png` (Apple asks for 1400–3000 px square) |
+    | `podcast.category` | string or `[category, subcategory]` | required | an Apple Podcasts category, e.g. `Technology` or `[Arts, Books]` |
+    | `podcast.explicit` | bool | `false` | `itunes:explicit` of every podcast feed (an episode's `explicit:` wins for it) |
+    | `podcast.owner` | `{name, email}` | `site.author` | `itunes:owner`: who Apple contacts about the podcast |
+    | `podcast.type` | `episodic` or `serial` | `episodic` | `itunes:type` |
 """
 
 from __future__ import annotations
@@ -115,6 +123,24 @@ class Output:
     categories: Literal["all"] | tuple[str, ...] = "all"
     slugs: Literal["unicode", "ascii"] = "unicode"
     rename: Mapping[str, str] = field(default_factory=dict)
+    pages: bool = True  # an index.html beside each feed
+    stylesheet: bool = True  # feed.xsl, referenced by every Atom and RSS file
+
+
+@dataclass(frozen=True, slots=True)
+class WebSub:
+    hub: tuple[str, ...] = ()  # hubs every feed names and every changed feed is pinged at
+
+
+@dataclass(frozen=True, slots=True)
+class Podcast:
+    """The ``podcast:`` block: iTunes channel tags of every feed holding episodes."""
+
+    image: str  # absolute http(s) URL of a .jpg or .png
+    category: tuple[str, ...]  # (category,) or (category, subcategory), Apple's names
+    explicit: bool = False
+    owner: Person | None = None  # None: site.author
+    type: Literal["episodic", "serial"] = "episodic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +170,8 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     state: Path = Path(DEFAULT_STATE)  # absolute after load()
     retention: int = 1000  # entries kept per remote source in the store; 0 = all
+    websub: WebSub = field(default_factory=WebSub)
+    podcast: Podcast | None = None
 
     @property
     def posts_sources(self) -> tuple[PostsSource, ...]:
@@ -453,8 +481,15 @@ def parse(text: str, path: Path) -> Config:
             Literal["unicode", "ascii"], out.get("slugs", _choice("unicode", "ascii"), "unicode")
         ),
         rename=out.get("rename", _rename, {}),
+        pages=out.get("pages", _bool, True),
+        stylesheet=out.get("stylesheet", _bool, True),
     )
     out.finish()
+
+    hubs = root.section("websub")
+    websub = WebSub(hub=hubs.get("hub", _url_list, ()))
+    hubs.finish()
+    podcast = _podcast(doc, root, site)
 
     fet = root.section("fetch")
     fetch = Fetch(
@@ -486,6 +521,8 @@ def parse(text: str, path: Path) -> Config:
         schedule=schedule,
         state=(base / root.get("state", _str, DEFAULT_STATE)).resolve(),
         retention=root.get("retention", _int(0), 1000),
+        websub=websub,
+        podcast=podcast,
     )
     root.finish()
     return config
@@ -495,3 +532,30 @@ def _fraction(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ValueError(f"must be a number between 0 and 1, got {value!r}")
     return float(value)
+
+
+def _url_list(value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_url(v) for v in _str_list(value)))
+
+
+def _podcast(doc: _Doc, root: _Section, site: Site) -> Podcast | None:
+    """The ``podcast:`` block, or None when there is none."""
+    root.seen.add("podcast")
+    if root.value.get("podcast") is None:
+        return None
+    from .podcast import cover_url, itunes_category
+
+    sec = _Section(doc, "podcast", root.value["podcast"])
+    sec.seen.add("owner")
+    podcast = Podcast(
+        image=sec.require("image", lambda v: cover_url(_str(v), site.url)),
+        category=sec.require("category", lambda v: itunes_category(_str_list(v))),
+        explicit=sec.get("explicit", _bool, False),
+        owner=_person(doc, sec.path("owner"), sec.value.get("owner")),
+        type=cast(
+            Literal["episodic", "serial"],
+            sec.get("type", _choice("episodic", "serial"), "episodic"),
+        ),
+    )
+    sec.finish()
+    return podcast

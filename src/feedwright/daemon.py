@@ -10,6 +10,9 @@ every job is a coroutine, and one lock keeps two steps from ever overlapping::
         refresh the remote feeds whose next check has come
         (schedule.next_check: interval, jitter, backoff, Retry-After, 410)
         a feed with new or updated entries                        -> dirty
+        the outbox (after a rebuild, or when a retry is due): WebSub pings
+        the rebuilds queued or that failed (websub.py), episodes' remote
+        audio lengths still unknown (media.py); a length learnt   -> dirty
     rebuild (a one-off job ~0.5 s after the output became dirty)
         posts still changing? wait for them to settle (at most MAX_DELAY)
         pipeline.run_once(offline=True, locked=True): only changed bytes are written
@@ -97,6 +100,8 @@ class Daemon:
         self.next_post_at: datetime | None = None
         self.next_due: datetime | None = None  # earliest next check of any feed; None: unknown
         self.last_report: BuildReport | None = None
+        # When the outbox (pings, audio lengths) may owe something; None: it owes nothing.
+        self.outbox_at: datetime | None = datetime.min.replace(tzinfo=UTC)
         self.stopping = False
         self._busy = asyncio.Lock()
         self._refreshing: asyncio.Future[list[SourceResult]] | None = None
@@ -137,6 +142,9 @@ class Daemon:
                     log.debug("refresh failed", exc_info=True)
                 finally:
                     self._refreshing = None
+            if not self.offline and not self.stopping:
+                with _step("outbox"):
+                    await self.send_outbox()
             if self.dirty and not self.rebuild_pending:
                 self._schedule_rebuild(self.debounce)
 
@@ -215,6 +223,24 @@ class Daemon:
             self._mark_dirty()
         return results
 
+    async def send_outbox(self) -> None:
+        """Send the WebSub pings and learn the audio lengths whose time has come
+        (reach.py); a length learnt makes the output dirty."""
+        from .reach import pay_due
+
+        now = self.clock()
+        if self.outbox_at is None or now < self.outbox_at:
+            return
+        paid = await pay_due(self.config, now)
+        self.outbox_at = paid.next_at
+        for ping in paid.pings:
+            level = logging.INFO if ping.error is None else logging.WARNING
+            event = "pinged" if ping.error is None else "ping-failed"
+            log.log(level, "%s", ping, extra=fields(event, hub=ping.hub, reason=ping.error))
+        if paid.learnt:
+            log.info("learnt %d audio lengths", paid.learnt, extra=fields("lengths-learnt"))
+            self._mark_dirty()
+
     def rebuild(self) -> BuildReport | None:
         """Publish from the posts and the store; on failure, retry later with backoff."""
         now = self.clock()
@@ -236,6 +262,7 @@ class Daemon:
             return None
         self.failures = 0
         self.last_report = report
+        self.outbox_at = now  # it may have queued pings, or wanted audio lengths
         pub = report.publish
         if pub.written or pub.removed:
             message = "published %d files (%d unchanged, %d removed): %d posts, %d remote entries"

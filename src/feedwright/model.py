@@ -49,6 +49,18 @@ class Enclosure:
 
 
 @dataclass(frozen=True, slots=True)
+class Episode:
+    """A podcast episode's own tags; its audio is the entry's first enclosure."""
+
+    duration: int | None = None  # seconds
+    episode: int | None = None
+    season: int | None = None
+    explicit: bool | None = None
+    image: str | None = None  # artwork: a .jpg or .png URL
+    file: str | None = None  # the audio's path in the site folder; None: a remote URL
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a remote entry came from, published as Atom/RSS ``<source>``."""
 
@@ -90,6 +102,7 @@ class Entry:
     source: Provenance | None = None  # None for local posts
     language: str | None = None
     origin: str = ""  # posts: path relative to the posts folder; remote: the source URL
+    episode: Episode | None = None  # a podcast episode (posts with ``audio:``)
 
     def __post_init__(self) -> None:
         for name in ("published", "updated"):
@@ -295,6 +308,7 @@ __all__ = [
     "BodyFormat",
     "Enclosure",
     "Entry",
+    "Episode",
     "Head",
     "Person",
     "Planned",

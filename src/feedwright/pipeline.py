@@ -12,9 +12,12 @@ The sequence::
                                       one per id
     render                            the posts that reach a feed (their HTML from
                                       the store when unchanged)
+    settle episodes' audio lengths    (media.py) an episode without one is held back
     publish                           feeds whose inputs are unchanged are not even
                                       serialised; every changed file or none is written
     record                            what this build was made from, for the next one
+    ping                              (websub.py) the hubs, for the feeds whose bytes
+                                      changed, and every ping still pending (not offline)
 
 ``now`` is passed in; nothing below reads the clock. Heavy libraries (httpx,
 feedparser, feedgen, the Markdown renderer) are imported only by a build that
@@ -41,7 +44,9 @@ from .publish.write import sweep_temp_files
 from .store import Store
 
 if TYPE_CHECKING:
+    from .media import Settled
     from .update import Progress, SourceResult
+    from .websub import PingResult
 
 # How long one item of work (a feed to parse, a chunk of posts) may take in a
 # worker before it is stopped and reported.
@@ -86,6 +91,7 @@ class BuildReport:
     post_errors: list[PostError] = field(default_factory=list)
     next_post_at: datetime | None = None  # when the earliest held-back post is due
     cached: bool = False  # nothing had changed: no post was read, no feed rendered
+    pings: list[PingResult] = field(default_factory=list)  # WebSub requests sent
 
     @property
     def source_errors(self) -> list[SourceError]:
@@ -94,7 +100,8 @@ class BuildReport:
     @property
     def problems(self) -> list[str]:
         """Every problem as one line: the file or URL, then the reason."""
-        return [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors]
+        failed = [str(p) for p in self.pings if p.error is not None]
+        return [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors] + failed
 
     @property
     def warnings(self) -> list[str]:
@@ -247,12 +254,31 @@ def run_once(
         found = find_posts(config)
         record = incremental.load_record(store)
         fingerprint = incremental.fingerprint(config, found, store.entries_generation())
+        report = None
         if incremental.unchanged(record, fingerprint, now, config.output.dir):
             assert record is not None
-            cached = _cached_report(record, sources)
-            if cached is not None:
-                return cached
-        return _build(config, store, workers, now, found, fingerprint, record, sources)
+            report = _cached_report(record, sources)
+        if report is None:
+            report = _build(
+                config, store, workers, now, found, fingerprint, record, sources, not offline
+            )
+        if config.websub.hub and not offline:
+            report = ping(config, store, report, now)
+        return report
+
+
+def ping(config: Config, store: Store, report: BuildReport, now: datetime) -> BuildReport:
+    """Send every pending WebSub ping (this build's and those that failed before)."""
+    pending = store.pending_pings()
+    if any(p.hub not in config.websub.hub for p in pending):
+        store.forget_hubs(config.websub.hub)  # hubs taken out of the config
+    if not any(p.hub in config.websub.hub for p in pending):
+        return report
+    import asyncio
+
+    from .websub import send_due
+
+    return replace(report, pings=asyncio.run(send_due(config, store, now, every=True)))
 
 
 def find_posts(config: Config) -> dict[str, posts.Found]:
@@ -285,6 +311,7 @@ def _build(
     fingerprint: str,
     record: Record | None,
     sources: list[SourceResult],
+    network: bool = True,
 ) -> BuildReport:
     from .publish import publish
     from .publish.plan import FeedOf, plan
@@ -303,12 +330,34 @@ def _build(
     kept = {id(entry) for entry in planned}
     hashes.update((entry.id, digest) for entry, digest in stored if id(entry) in kept)
 
-    plans = plan(planned, config.output, config.site)
-    reaching = {e.id for p in plans for e in p.entries}
-    rendered, failed, fresh = incremental.render_posts(reaching, read, store, pool, config)
-    if failed:  # never published empty: left out (and reported) until readable again
-        planned = [e for e in planned if e.id not in failed]
+    # Posts that cannot be rendered, or episodes whose audio has no length yet,
+    # are never published empty: left out (and reported) until they can be.
+    # Planning again may bring another post into a feed: it is rendered then.
+    rendered: dict[str, Entry] = {}
+    failed: dict[str, PostError] = {}
+    fresh: incremental.Fresh = {}
+    wanted: set[str] = set()  # remote audio whose length is still unknown
+    held = False  # an episode left out for want of its audio's length
+    while True:
         plans = plan(planned, config.output, config.site)
+        reaching = {e.id for p in plans for e in p.entries} - rendered.keys()
+        more, bad, new = incremental.render_posts(reaching, read, store, pool, config)
+        if config.podcast is not None or any(e.episode for e in more.values()):
+            settled = _settle(more, read, config, store, now, network)
+            more, wanted = settled.entries, wanted | settled.wanted
+            bad.update(settled.problems)
+            held = held or bool(settled.problems)
+            for entry_id in settled.changed:  # its hash was of the post as read
+                hashes.pop(entry_id, None)
+        rendered.update(more)
+        failed.update(bad)
+        for root, done in new.items():
+            fresh.setdefault(root, {}).update(done)
+        if not bad:
+            break
+        planned = [e for e in planned if e.id not in bad]
+    if wanted or store.wanted_lengths():
+        store.forget_wanted_lengths(wanted)
     full: dict[str, Entry] = {e.id: e for e in planned if isinstance(e, Entry)}
     full.update(rendered)
 
@@ -347,17 +396,40 @@ def _build(
         post_errors=post_errors,
         next_post_at=min(future) if future else None,
     )
+    if config.websub.hub and report.written:
+        from .websub import queue
+
+        queue(store, config, report.written, now)
     stamps = report.stamps
     incremental.save_record(
         store,
         Record(
-            fingerprint=fingerprint,
+            # An episode held back for its length: the next build tries again.
+            fingerprint="" if held else fingerprint,
             stamps=stamps,
             summary=_summary(build),
             next_post_at=build.next_post_at,
         ),
     )
     return build
+
+
+def _settle(
+    entries: dict[str, Entry],
+    read: incremental.PostsRead,
+    config: Config,
+    store: Store,
+    now: datetime,
+    network: bool,
+) -> Settled:
+    """Episodes' audio lengths (media.py)."""
+    from . import media
+
+    def path_of(entry: Entry) -> str:
+        source, rel = read.where[entry.id]
+        return str(source.path / rel)
+
+    return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
 
 
 def _summary(build: BuildReport) -> dict[str, Any]:

@@ -14,8 +14,11 @@ for trying things out). It serves *only* the published files under
   build that changes nothing rewrites nothing, polling readers mostly get 304s;
 - ``gzip`` when the client accepts it (with ``Vary: Accept-Encoding``); the
   gzip copy has its own ETag, as a different representation must;
-- ``GET`` and ``HEAD``; ``/`` is ``index.opml`` (else a listing), a folder is
-  a tiny HTML listing of its feeds.
+- ``GET`` and ``HEAD``; a folder is its ``index.html`` (the feed's page,
+  ``output.pages``), else ``/`` is ``index.opml``, else a tiny HTML listing;
+- a browser (its ``Accept`` prefers ``text/html`` to the feed types) gets
+  ``atom.xml`` and ``rss.xml`` as ``application/xml``, which it shows through
+  their ``feed.xsl`` (``Vary: Accept``); a reader gets the feed's own type.
 
 Access logs go to the ``feedwright.serve`` logger at debug level.
 """
@@ -52,9 +55,13 @@ SUFFIX_TYPES = {
     ".xml": "application/xml; charset=utf-8",
     ".json": "application/json",
     ".html": "text/html; charset=utf-8",
+    ".xsl": "text/xsl; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
 INDEX = "index.opml"
+PAGE = "index.html"
+# The feed files a browser is given as plain XML, so that it applies their stylesheet.
+BROWSER_XML = frozenset({"atom.xml", "rss.xml"})
 MIN_GZIP_BYTES = 256  # below this, gzip's header costs more than it saves
 CACHE_FILES = 256  # bodies (and their gzip copies) kept in memory, keyed by stat
 MAX_CACHED_BYTES = 4 * 1024 * 1024  # bigger files are hashed and compressed per request
@@ -68,6 +75,26 @@ def content_type(name: str) -> str:
         return SUFFIX_TYPES[suffix]
     guessed, _ = mimetypes.guess_type(name)
     return guessed or "application/octet-stream"
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether an ``Accept`` header (a browser's) ranks ``text/html`` above every
+    feed type: then a feed is sent as ``application/xml``, for its stylesheet."""
+    ranks: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        kind, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        ranks[kind] = max(q, ranks.get(kind, 0.0))
+    html_q = ranks.get("text/html", 0.0)
+    feeds = ("application/atom+xml", "application/rss+xml")
+    return html_q > 0 and all(html_q > ranks.get(kind, 0.0) for kind in feeds)
 
 
 def _compressible(ctype: str) -> bool:
@@ -197,7 +224,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._redirect(url_path + "/", head=head)
                 return
             index = target / INDEX
-            if target == root and index.is_file():
+            if (target / PAGE).is_file():
+                target = target / PAGE
+            elif target == root and index.is_file():
                 target = index
             else:
                 self._listing(target, url_path, head=head)
@@ -217,7 +246,10 @@ class Handler(BaseHTTPRequestHandler):
             self._plain(HTTPStatus.NOT_FOUND, "not found\n", head=head)
             return
         ctype = content_type(path.name)
+        browser = path.name in BROWSER_XML and prefers_html(self.headers.get("Accept", ""))
         body = self.server.cache.get(str(path), st, data, ctype)
+        if browser:
+            ctype = "application/xml; charset=utf-8"
         gz_etag = f'{body.etag[:-1]}-gzip"'
         use_gzip = body.gz is not None and _accepts_gzip(self.headers.get("Accept-Encoding"))
         etag = gz_etag if use_gzip else body.etag
@@ -229,8 +261,11 @@ class Handler(BaseHTTPRequestHandler):
             "Last-Modified": last_modified,
             "Cache-Control": "no-cache",  # readers may keep it, but revalidate (cheap: 304)
         }
+        vary = ["Accept"] if path.name in BROWSER_XML else []
         if body.gz is not None:
-            headers["Vary"] = "Accept-Encoding"
+            vary.append("Accept-Encoding")
+        if vary:
+            headers["Vary"] = ", ".join(vary)
         if self._not_modified(st, (body.etag, gz_etag)):
             self._send(HTTPStatus.NOT_MODIFIED, headers, b"", head=True)
             return

@@ -26,9 +26,23 @@ output:
   dir: feeds
   formats: [atom, rss]
   limit: 50
+  pages: true                        # feeds/index.html: open it in a browser
+  stylesheet: true                   # feeds/feed.xsl: the feeds read as pages too
 
 schedule:
   every: 1h
+
+# websub:                            # readers that support WebSub get new posts at once
+#   hub: https://pubsubhubbub.appspot.com/
+
+# A podcast: posts with `audio:` are episodes, and every feed holding some
+# becomes a podcast feed (the "Podcast" category's feed is a show of its own).
+# podcast:
+#   image: cover.jpg                 # a .jpg or .png on the site, 1400-3000 px square
+#   category: Technology             # or [Arts, Books]: Apple's names
+#   explicit: false
+#   owner: {name: Me, email: me@example.com}
+#   type: episodic                   # or serial
 """
 
 POST = """\
@@ -37,10 +51,15 @@ title: Hello, feeds
 date: {date}
 categories: [General]
 tags: [feedwright]
+# An episode of a podcast (see `podcast:` in config.yaml) also has:
+# audio: media/episode-1.mp3       # in the site folder (or an http(s) URL)
+# duration: 1:02:03
+# episode: 1
 ---
 
 This is your first post. Edit it, add more files to `posts/`, then run
-`feedwright build` and subscribe to `feeds/atom.xml`.
+`feedwright build`, open `feeds/index.html` in a browser to see it as a
+page, and subscribe to `feeds/atom.xml`.
 
 <!-- more -->
 

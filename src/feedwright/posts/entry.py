@@ -18,6 +18,8 @@ Fields:
   the source's ``categories`` are added; duplicates (case-insensitive) dropped.
 - ``author``/``authors``: a name, ``{name, email, uri|url|link}``, or a list.
 - ``headimg``/``thumbnail``/``image``/``cover``/``images``: image enclosures.
+- ``audio`` (with ``length``, ``duration``, ``episode``, ``season``,
+  ``explicit``): a podcast episode, its audio the first enclosure (``podcast.py``).
 - ``draft: true`` or ``published: false``: not published (None).
 - ``summary``/``description``/``excerpt``; ``lang``/``language``, else
   ``site.language``; ``slug``; ids and links: see ``links.py``.
@@ -38,6 +40,7 @@ from urllib.parse import urlsplit
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Body, Enclosure, Entry, Person
+from ..podcast import episode_of
 from ..sanitize import safe_url
 from ..text import category_key
 from . import links
@@ -125,6 +128,8 @@ def build(
         meta.get("language"), "language", path
     )
     digest = body_digest(body)
+    images = _images(meta, link, path)
+    episode = episode_of(meta, site.url, path, images)  # (podcast.py: ``audio:`` and its tags)
     return Entry(
         id=links.entry_id(explicit_id, explicit, name.rel_stem, site.url),
         title=title,
@@ -137,9 +142,10 @@ def build(
         summary=summary,
         content=None,
         body=Body(body, name.format, link, digest),
-        enclosures=_images(meta, link, path),
+        enclosures=images if episode is None else (episode[0], *images),
         language=(language.strip() if language else None) or site.language,
         origin=rel,
+        episode=None if episode is None else episode[1],
     )
 
 

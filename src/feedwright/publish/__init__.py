@@ -10,14 +10,18 @@ The sequence, all of it in this process::
                 string (counted); percent-encode URLs
     serialise   each output file exactly once, to bytes: feedgen for Atom and RSS
                 (``render_outputs`` stops here)
+                beside each feed its page (``pages.py``, ``output.pages``); once,
+                the XSLT stylesheet the Atom and RSS files name (``stylesheet.py``)
     write       every changed file of the build or none (``write.write_files``);
                 unchanged bytes are left alone, stale files of ours removed
 
 Layout under ``output.dir``::
 
-    atom.xml  rss.xml  [feed.json]             the combined feed
-    <slug>/atom.xml  <slug>/rss.xml  [<slug>/feed.json]
-    index.opml                                  every published feed
+    atom.xml  rss.xml  [feed.json]  [index.html]   the combined feed (and its page,
+                                                   which lists every category's)
+    <slug>/atom.xml  <slug>/rss.xml  [<slug>/feed.json]  [<slug>/index.html]
+    index.opml                                     every published feed
+    [feed.xsl]                                     output.stylesheet
 """
 
 from __future__ import annotations
@@ -27,13 +31,23 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from .. import build_id
-from ..config import Config, Format, Output, Site
+from ..config import Config, Format, Output, Podcast, Site
 from ..model import Enclosure, Entry, Person, Provenance
 from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
-from .plan import FeedPlan, category_title, feed_url, plan, to_uri
+from .plan import (
+    FeedPlan,
+    category_title,
+    entry_texts,
+    excerpt,
+    feed_url,
+    html_to_text,
+    plan,
+    to_uri,
+)
 from .write import FileStamp, write_files
 
 Render = Callable[[Entry], Entry]
@@ -122,6 +136,9 @@ class _Cleaner:
                 id=self.opt(source.id),
             ),
             language=self.opt(entry.language),
+            episode=None
+            if entry.episode is None
+            else replace(entry.episode, image=self.url(entry.episode.image)),
         )
 
 
@@ -134,16 +151,29 @@ class _Prepared:
     stripped: int
     keys: dict[str, str]  # every published file -> the hash of its inputs
     skipped: list[str]
+    hubs: tuple[str, ...] = ()  # WebSub hubs every feed names
+    podcast: Podcast | None = None
 
 
 Skip = Callable[[str, str], bool]  # (relative path, inputs key) -> already on disk?
 
 
-def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str]) -> str:
+def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str], extra: object = None) -> str:
     """A hash of everything a feed file is made from; equal keys give equal bytes.
-    ``digests``: entry id -> content hash, those known already (filled in here)."""
+    ``digests``: entry id -> content hash, those known already (filled in here);
+    ``extra``: anything else its files show (the top page: every category)."""
     h = hashlib.sha256()
-    settings = (build_id(), config.site, config.output, feed.slug, feed.category, feed.title)
+    settings = (
+        build_id(),
+        config.site,
+        config.output,
+        config.websub,
+        config.podcast,
+        feed.slug,
+        feed.category,
+        feed.title,
+        extra,
+    )
     h.update(repr(settings).encode("utf-8"))
     for entry in feed.entries:
         digest = digests.get(entry.id)
@@ -182,9 +212,10 @@ def _prepare_feeds(
     digests: dict[str, str] = dict(hashes or {})  # of the entries as given, before rendering
     todo: list[FeedPlan] = []
     skipped: list[str] = []
+    listed = [(p.slug, p.category) for p in plans] if output.pages else None
     for p in plans:
-        rels = [p.path(FILENAMES[fmt]) for fmt in output.formats]
-        key = _feed_key(p, config, digests)
+        rels = [p.path(name) for name in _names(output)]
+        key = _feed_key(p, config, digests, listed if p.slug is None else None)
         keys.update((rel, key) for rel in rels)
         if skip is not None and all(skip(rel, key) for rel in rels):
             skipped.extend(rels)
@@ -221,7 +252,13 @@ def _prepare_feeds(
     owner = site.author.name if site.author is not None else None
     index = opml(site.title, outlines, owner=owner)
     keys[OPML_NAME] = hashlib.sha256(index).hexdigest()
-    return _Prepared(ready, feeds, site, index, clean.stripped + stripped, keys, skipped)
+    if output.stylesheet:
+        from .stylesheet import STYLESHEET_NAME, stylesheet
+
+        keys[STYLESHEET_NAME] = hashlib.sha256(stylesheet(output)).hexdigest()
+    hubs = tuple(clean.url(hub) or hub for hub in config.websub.hub)
+    stripped += clean.stripped
+    return _Prepared(ready, feeds, site, index, stripped, keys, skipped, hubs, config.podcast)
 
 
 # Below this many entries to write (all feeds together), worker processes
@@ -232,22 +269,44 @@ PARALLEL_ENTRIES = 1000
 _SHARE_ENTRIES = 2000
 
 
-def serialise_feeds(feeds: list[FeedPlan], site: Site, output: Output) -> list[tuple[str, bytes]]:
-    """The files of ``feeds`` (prepared entries) and their bytes, in order; a
-    pure function of its arguments, so a worker process can run it."""
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a feed's files say besides its own entries; plain values, so it
+    goes to the worker processes with them."""
+
+    hubs: tuple[str, ...] = ()  # WebSub hubs every feed names
+    podcast: Podcast | None = None  # feeds holding episodes are podcasts
+    categories: tuple[tuple[str, str], ...] = ()  # every category feed's (slug, name): the top page
+
+
+def serialise_feeds(
+    feeds: list[FeedPlan], site: Site, output: Output, extras: Extras = Extras()
+) -> list[tuple[str, bytes]]:
+    """The files of ``feeds`` (prepared entries) and their bytes, in order
+    (each feed's formats, then its page); a pure function of its arguments,
+    so a worker process can run it."""
     from .atom_rss import FeedWriter  # (feedgen and lxml: only for a build that writes)
     from .json_feed import feed_json
+    from .pages import PAGE_NAME, feed_page
+    from .stylesheet import href
 
-    xml = FeedWriter(site, output.content)
+    hubs = extras.hubs
+    xml = FeedWriter(site, output.content, hubs=hubs, podcast=extras.podcast)
+    excerpt = _Excerpts(output.content)
     files: list[tuple[str, bytes]] = []
     for feed in feeds:
         for fmt in output.formats:
             rel = feed.path(FILENAMES[fmt])
             url = feed_url(site, output, rel)
             if fmt == "json":
-                files.append((rel, feed_json(feed, site, self_url=url, content=output.content)))
+                data = feed_json(feed, site, self_url=url, content=output.content, hubs=hubs)
             else:
-                files.append((rel, xml.xml(fmt, feed, self_url=url)))
+                pi = href(rel) if output.stylesheet else None
+                data = xml.xml(fmt, feed, self_url=url, stylesheet=pi)
+            files.append((rel, data))
+        if output.pages:
+            top = extras.categories if feed.slug is None else ()
+            files.append((feed.path(PAGE_NAME), feed_page(feed, site, output, excerpt, top)))
     return files
 
 
@@ -264,30 +323,67 @@ def _shares(feeds: list[FeedPlan]) -> list[list[FeedPlan]]:
     return shares
 
 
-def _serialise_share(args: tuple[list[FeedPlan], Site, Output]) -> list[tuple[str, bytes]]:
+def _serialise_share(
+    args: tuple[list[FeedPlan], Site, Output, Extras],
+) -> list[tuple[str, bytes]]:
     return serialise_feeds(*args)
 
 
 def _serialised(
     prepared: _Prepared, output: Output, pool: Pool | None = None
 ) -> Iterator[tuple[str, bytes]]:
-    """Every file to write and its bytes, each serialised once (index.opml
-    last), a share of the feeds at a time: a full-history build's feeds are
-    hundreds of megabytes. With many entries and a pool, shares are
-    serialised in its worker processes."""
+    """Every file to write and its bytes, each serialised once (the stylesheet,
+    then index.opml last), a share of the feeds at a time: a full-history
+    build's feeds are hundreds of megabytes. With many entries and a pool,
+    shares are serialised in its worker processes."""
     site = prepared.site
+    categories = tuple(
+        (f.slug, f.category or f.title) for f in prepared.feeds if f.slug is not None
+    )
+    extras = Extras(prepared.hubs, prepared.podcast, categories)
     shares = _shares(prepared.ready)
     many = sum(len(f.entries) for f in prepared.ready) >= PARALLEL_ENTRIES
     if pool is None or not many or len(shares) < 2:
         for share in shares:
-            yield from serialise_feeds(share, site, output)
+            yield from serialise_feeds(share, site, output, extras)
     else:
-        done = pool.map(_serialise_share, [(share, site, output) for share in shares])
+        done = pool.map(_serialise_share, [(share, site, output, extras) for share in shares])
         for share, files in zip(shares, done, strict=True):
             if isinstance(files, Failed):
-                files = serialise_feeds(share, site, output)  # here: its error is raised
+                files = serialise_feeds(share, site, output, extras)  # here: its error is raised
             yield from files
+    if output.stylesheet:
+        from .stylesheet import STYLESHEET_NAME, stylesheet
+
+        yield STYLESHEET_NAME, stylesheet(output)
     yield OPML_NAME, prepared.opml
+
+
+_EXCERPT_HTML = 2000  # (as much as feed.xsl reads)
+
+
+class _Excerpts:
+    """Each entry's plain-text excerpt for the pages, once however many feeds it is in."""
+
+    def __init__(self, content: Literal["full", "summary"]) -> None:
+        self.content = content
+        self.done: dict[int, str] = {}
+
+    def __call__(self, entry: Entry) -> str:
+        found = self.done.get(id(entry))
+        if found is None:
+            summary, body = entry_texts(entry, self.content)
+            # The head of the HTML is enough for a 300-character excerpt (lxml
+            # mends what the cut leaves open); a whole body is a parse for nothing.
+            head = (summary or body or "")[:_EXCERPT_HTML]
+            found = self.done[id(entry)] = excerpt(html_to_text(head), 300)
+        return found
+
+
+def _names(output: Output) -> list[str]:
+    """The files of one feed."""
+    names = [FILENAMES[fmt] for fmt in output.formats]
+    return [*names, "index.html"] if output.pages else names  # (pages.PAGE_NAME)
 
 
 def render_outputs(

@@ -27,9 +27,11 @@ from typing import Any, Literal
 from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.ext.media import MediaEntryExtension, MediaExtension
+from feedgen.ext.podcast import PodcastExtension
+from feedgen.ext.podcast_entry import PodcastEntryExtension
 from feedgen.feed import FeedGenerator
 
-from ..config import Site
+from ..config import Podcast, Site
 from ..model import Entry, Person
 from .feedgen_ext import FeedwrightEntryExtension, FeedwrightExtension, Source
 from .plan import FeedPlan, entry_terms, entry_texts, excerpt, html_to_text
@@ -99,16 +101,33 @@ class FeedWriter:
     long as one publish: the entries it has seen stay alive with it.
     """
 
-    def __init__(self, site: Site, content: ContentMode = "full") -> None:
+    def __init__(
+        self,
+        site: Site,
+        content: ContentMode = "full",
+        *,
+        hubs: tuple[str, ...] = (),
+        podcast: Podcast | None = None,
+    ) -> None:
         self.site = site
         self.content = content
+        self.hubs = hubs  # WebSub hubs, named by every document
+        self.podcast = podcast  # a feed holding episodes is a podcast (RSS: itunes tags)
         # By format and object identity (the entry is kept alive beside its
         # FeedEntry): two entries whose ids cleaned to the same text stay apart.
         self._entries: dict[tuple[XmlKind, int], tuple[Entry, Any]] = {}
 
-    def xml(self, kind: XmlKind, feed: FeedPlan, *, self_url: str) -> bytes:
-        """One Atom or RSS document for ``feed`` (prepared entries, newest first)."""
-        fg = _channel(kind, feed, self.site, self_url)
+    def xml(
+        self, kind: XmlKind, feed: FeedPlan, *, self_url: str, stylesheet: str | None = None
+    ) -> bytes:
+        """One Atom or RSS document for ``feed`` (prepared entries, newest first);
+        ``stylesheet``: the href of its ``<?xml-stylesheet?>``, if any."""
+        fg = _channel(kind, feed, self.site, self_url, self.hubs)
+        ext: FeedwrightExtension = fg.feedwright
+        ext.stylesheet = stylesheet
+        podcast = self.podcast if kind == "rss" else None
+        if podcast is not None and any(e.episode is not None for e in feed.entries):
+            _podcast(fg, podcast, self.site)
         titles = [feed.title]
         for entry in feed.entries:
             fe = self._entry(kind, entry)
@@ -127,7 +146,10 @@ class FeedWriter:
         key = (kind, id(entry))
         found = self._entries.get(key)
         if found is None:
-            found = self._entries[key] = (entry, _feed_entry(kind, entry, self.site, self.content))
+            fe = _feed_entry(kind, entry, self.site, self.content)
+            if kind == "rss" and self.podcast is not None:
+                _episode(fe, entry)
+            found = self._entries[key] = (entry, fe)
         return found[1]
 
 
@@ -163,7 +185,9 @@ def _person(person: Person) -> dict[str, str]:
     return data
 
 
-def _channel(kind: XmlKind, feed: FeedPlan, site: Site, self_url: str) -> Any:
+def _channel(
+    kind: XmlKind, feed: FeedPlan, site: Site, self_url: str, hubs: tuple[str, ...] = ()
+) -> Any:
     """A FeedGenerator holding everything of ``feed`` but its entries."""
     fg = FeedGenerator()
     # By class, as load_extension("media") would but without its import of a
@@ -177,6 +201,11 @@ def _channel(kind: XmlKind, feed: FeedPlan, site: Site, self_url: str) -> Any:
     fg.id(self_url)
     fg.title(feed.title)
     fg.link(href=self_url, rel="self", type=MEDIA_TYPES[kind])
+    if kind == "atom":
+        for hub in hubs:
+            fg.link(href=hub, rel="hub")
+    else:
+        fg.feedwright.hubs = hubs  # feedgen's RSS keeps only the self link
     fg.link(href=site.url, rel="alternate")  # last: feedgen makes the last link RSS's <link>
     fg.generator(GENERATOR)
     fg.updated(_utc(feed.updated))  # also lastBuildDate: the newest entry, never the clock
@@ -196,6 +225,40 @@ def _channel(kind: XmlKind, feed: FeedPlan, site: Site, self_url: str) -> Any:
         if site.author is not None and site.author.email:
             fg.managingEditor(f"{site.author.email} ({site.author.name})")
     return fg
+
+
+def _podcast(fg: Any, podcast: Podcast, site: Site) -> None:
+    """The iTunes channel tags: ``fg`` is a podcast (it holds episodes)."""
+    fg.register_extension("podcast", PodcastExtension, PodcastEntryExtension)
+    fg.podcast.itunes_author(site.author.name if site.author is not None else site.title)
+    fg.podcast.itunes_image(podcast.image)
+    category = {"cat": podcast.category[0]}
+    if len(podcast.category) > 1:
+        category["sub"] = podcast.category[1]
+    fg.podcast.itunes_category(category)
+    owner = podcast.owner or site.author
+    if owner is not None and owner.email:
+        fg.podcast.itunes_owner(name=owner.name, email=owner.email)
+    fg.podcast.itunes_type(podcast.type)
+    fg.feedwright.explicit = podcast.explicit
+
+
+def _episode(fe: Any, entry: Entry) -> None:
+    """An RSS item's iTunes tags (feedgen's podcast extension, and our explicit)."""
+    fe.register_extension("podcast", PodcastEntryExtension, atom=False)
+    episode = entry.episode
+    if episode is None:
+        return
+    if episode.duration is not None:
+        fe.podcast.itunes_duration(str(episode.duration))
+    if episode.episode is not None:
+        fe.podcast.itunes_episode(episode.episode)
+    if episode.season is not None:
+        fe.podcast.itunes_season(episode.season)
+    if episode.image is not None:
+        fe.podcast.itunes_image(episode.image)
+    ext: FeedwrightEntryExtension = fe.feedwright
+    ext.explicit = episode.explicit
 
 
 def _title(entry: Entry) -> str:
@@ -270,7 +333,10 @@ def _feed_entry(kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> A
             for person in entry.authors:
                 fe.dc.dc_creator(person.name)
         if entry.enclosures:
-            first = entry.enclosures[0]  # RSS allows one enclosure per item
+            # RSS allows one enclosure per item: the first that is not an
+            # image (images are Media RSS below), else the first.
+            first = next((e for e in entry.enclosures if e not in entry.images), None)
+            first = first or entry.enclosures[0]
             fe.enclosure(first.url, str(first.length), first.type)
         if entry.source is not None:
             prov = entry.source

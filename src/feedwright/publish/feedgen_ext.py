@@ -27,11 +27,16 @@ Per entry, today:
   entry's links, so an enclosure given to feedgen would come out as a
   second alternate link).
 
+Per entry, for podcasts: ``<itunes:explicit>true|false</itunes:explicit>``
+(feedgen's ``podcast`` extension writes ``yes``/``no``/``clean``, which the
+W3C validator now refuses); feedgen's extension writes the rest.
+
 Feed level, where the planned features go (one attribute each on
 :class:`FeedwrightExtension`, its namespace in :meth:`~FeedwrightExtension.extend_ns`
 only while it is used, so documents never declare what they do not use):
 
-- ``<?xml-stylesheet?>``: a processing instruction before the root,
+- ``<?xml-stylesheet?>`` (``stylesheet``, done): a processing instruction
+  before the root,
   ``root.addprevious(etree.ProcessingInstruction("xml-stylesheet", ...))``;
   lxml serialises a root's preceding siblings with the document.
 - RFC 5005 archives: ``<fh:archive/>`` in archive documents. Their
@@ -40,8 +45,10 @@ only while it is used, so documents never declare what they do not use):
   so the others become ``atom:link`` elements of the channel here.
 - RFC 6721 tombstones: ``<at:deleted-entry ref= when=>`` children of the
   feed (Atom) or the channel (RSS, as an extension element).
-- WebSub: ``<link rel="hub">`` is feedgen's in Atom, an ``atom:link`` of the
+- WebSub (``hubs``, done): ``<link rel="hub">`` is feedgen's in Atom, an ``atom:link`` of the
   channel here for RSS.
+- ``<itunes:explicit>`` of a podcast's channel (``explicit``, done; the
+  namespace is feedgen's ``podcast`` extension's).
 
 Nothing here reads the clock or depends on the order of a dict we did not
 build: the same data gives the same elements.
@@ -54,11 +61,13 @@ from datetime import datetime
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from lxml.etree import SubElement
+from lxml.etree import ProcessingInstruction, SubElement
 
 from ..model import Enclosure
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
+ITUNES_EXPLICIT = "{http://www.itunes.com/dtds/podcast-1.0.dtd}explicit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +82,34 @@ class Source:
 
 
 class FeedwrightExtension(BaseExtension):  # type: ignore[misc]
-    """The feed half. Nothing of ours is at feed level yet (see the module
-    docstring for what will be); feedgen requires it to register the entry half."""
+    """The feed half: set its attributes, feedgen calls ``extend_atom``/``extend_rss``."""
+
+    def __init__(self) -> None:
+        self.stylesheet: str | None = None  # the href of an XSLT stylesheet
+        self.hubs: tuple[str, ...] = ()  # WebSub hubs (RSS; Atom's are feedgen's links)
+        self.explicit: bool | None = None  # a podcast channel's itunes:explicit
 
     def extend_ns(self) -> dict[str, str]:
         return {}
 
     def extend_atom(self, feed: Any) -> Any:
+        self._stylesheet(feed)
         return feed
 
     def extend_rss(self, rss: Any) -> Any:
+        self._stylesheet(rss)
+        channel = rss[0]
+        for hub in self.hubs:
+            SubElement(channel, ATOM_LINK, rel="hub", href=hub)
+        if self.explicit is not None:
+            SubElement(channel, ITUNES_EXPLICIT).text = _truth(self.explicit)
         return rss
+
+    def _stylesheet(self, root: Any) -> None:
+        if self.stylesheet:
+            href = self.stylesheet.replace("&", "&amp;").replace('"', "&quot;")
+            pi = ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{href}"')
+            root.addprevious(pi)
 
 
 class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
@@ -93,6 +119,7 @@ class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         self.language: str | None = None  # xml:lang, when it differs from the feed's
         self.enclosures: tuple[Enclosure, ...] = ()  # Atom link rel="enclosure"
         self.source: Source | None = None
+        self.explicit: bool | None = None  # an episode's itunes:explicit (RSS)
 
     def extend_atom(self, entry: Any) -> Any:
         if self.language:
@@ -106,8 +133,14 @@ class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
     def extend_rss(self, item: Any) -> Any:
-        # RSS says all of ours with feedgen alone (<source url>, one enclosure).
+        # RSS says the rest of ours with feedgen alone (<source url>, one enclosure).
+        if self.explicit is not None:
+            SubElement(item, ITUNES_EXPLICIT).text = _truth(self.explicit)
         return item
+
+
+def _truth(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _source(entry: Any, source: Source) -> None:
@@ -121,4 +154,11 @@ def _source(entry: Any, source: Source) -> None:
     SubElement(element, "link", rel="self", href=source.url)
 
 
-__all__ = ["XML_LANG", "FeedwrightEntryExtension", "FeedwrightExtension", "Source"]
+__all__ = [
+    "ATOM_LINK",
+    "ITUNES_EXPLICIT",
+    "XML_LANG",
+    "FeedwrightEntryExtension",
+    "FeedwrightExtension",
+    "Source",
+]

@@ -60,6 +60,8 @@ def _item(entry: Entry, mode: Literal["full", "summary"]) -> dict[str, Any]:
             {"url": e.url, "mime_type": e.type, **({"size_in_bytes": e.length} if e.length else {})}
             for e in entry.enclosures
         ]
+        if entry.episode is not None and entry.episode.duration is not None:
+            item["attachments"][0]["duration_in_seconds"] = entry.episode.duration
     if entry.source is not None:
         # Not in the JSON Feed spec: an extension key (leading underscore) says where it came from.
         item["_source"] = {
@@ -80,8 +82,10 @@ def feed_json(
     *,
     self_url: str,
     content: Literal["full", "summary"] = "full",
+    hubs: tuple[str, ...] = (),
 ) -> bytes:
-    """One JSON Feed document for ``feed`` (prepared entries, newest first)."""
+    """One JSON Feed document for ``feed`` (prepared entries, newest first);
+    ``hubs``: the WebSub hubs to name."""
     doc: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,
@@ -94,6 +98,8 @@ def feed_json(
         doc["authors"] = [_author(site.author)]
     if site.language:
         doc["language"] = site.language
+    if hubs:
+        doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs]
     doc["_feedwright"] = {"generator": GENERATOR, "updated": _date(feed.updated)}
     if feed.category is not None:
         doc["_feedwright"]["category"] = feed.category

@@ -21,7 +21,7 @@ from ..text import category_key
 SlugMode = Literal["unicode", "ascii"]
 
 #: Feed files at the top of ``output.dir``; no category folder may take these names.
-TOP_LEVEL_FILES = ("atom.xml", "rss.xml", "feed.json", "index.opml")
+TOP_LEVEL_FILES = ("atom.xml", "rss.xml", "feed.json", "index.opml", "index.html", "feed.xsl")
 MANIFEST_NAME = ".feedwright-manifest.json"
 # Files of other parts of feedwright that live in output.dir (the build lock).
 _OTHER_RESERVED = (MANIFEST_NAME, ".feedwright.lock")

@@ -22,8 +22,11 @@ Every status is classified in one place (:meth:`Fetcher._classify`). The
 whole fetch, name lookups, redirects and discovery included, must finish
 within ``fetch.timeout``: a server dripping one byte a second is cut off. At
 most ``fetch.concurrency`` fetches run at once, and at most :data:`PER_HOST`
-to any one host. Cookies a server sets live for one fetch (a consent or bot
-check that redirects gets them back on the next hop).
+to any one host. :meth:`Fetcher.head` and :meth:`Fetcher.post_form` send the
+other requests feedwright makes (an episode's audio length, WebSub pings)
+through the same guard, limits and connections. Cookies a server sets live
+for one fetch (a consent or bot check that redirects gets them back on the
+next hop).
 """
 
 from __future__ import annotations
@@ -310,6 +313,93 @@ class Fetcher:
             )
         return b"".join(chunks)
 
+    # ----------------------------------------------------------------------- other requests
+
+    async def head(
+        self,
+        url: str,
+        *,
+        now: datetime,
+        headers: Mapping[str, str] | None = None,
+        method: str = "HEAD",
+    ) -> Reply:
+        """A HEAD request (or a GET whose body is never read: ``method``), with
+        redirects followed as a fetch follows them; FetchError on failure."""
+        return await self._exchange(method, url, dict(headers or {}), None, now, follow=True)
+
+    async def post_form(self, url: str, fields: list[tuple[str, str]], *, now: datetime) -> Reply:
+        """POST ``fields`` form-encoded; any 2xx is success, anything else
+        (a redirect included) FetchError naming ``url``."""
+        from urllib.parse import urlencode
+
+        body = urlencode(fields).encode("ascii")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return await self._exchange("POST", url, headers, body, now, follow=False)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        now: datetime,
+        *,
+        follow: bool,
+    ) -> Reply:
+        """One request (and its redirects, when ``follow``) within ``fetch.timeout``."""
+        _check_scheme(url, url)
+        per_host = self._hosts.setdefault(_host(url, url), asyncio.Semaphore(PER_HOST))
+
+        async def attempt() -> Reply:
+            visited = [url]
+            target = url
+            while True:
+                try:
+                    response = await self._sender.send(
+                        target, headers, url, method=method, content=content
+                    )
+                    try:
+                        status = response.status_code
+                        location = response.headers.get("location", "").strip()
+                        if follow and status in _REDIRECTS and location:
+                            hop = _join(target, location, url)
+                        else:
+                            if 300 <= status < 400:
+                                where = "" if target == url else f" (at {target})"
+                                reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+                                raise FetchError(
+                                    f"{reason}{where}: not followed", url=url, status=status
+                                )
+                            self._classify(response, target, FetchRequest(url), now)
+                            return Reply(target, status, dict(response.headers.items()))
+                    finally:
+                        await response.aclose()
+                except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
+                    raise FetchError(network_reason(exc), url=url) from None
+                if hop in visited or len(visited) > MAX_REDIRECTS:
+                    raise FetchError("redirect loop or too many redirects", url=url, status=status)
+                _check_scheme(hop, url)
+                await self._check_hop(target, hop, url)
+                visited.append(hop)
+                target = hop
+
+        async with per_host, self._slots:
+            try:
+                async with asyncio.timeout(self._seconds):
+                    return await attempt()
+            except TimeoutError:
+                raise FetchError(f"timed out after {self._seconds:g}s", url=url) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The answer to a HEAD or POST: where it came from, its status and headers
+    (lower-case names); its body is not read."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+
 
 async def fetch_or_error(
     fetcher: Fetcher, request: FetchRequest, *, now: datetime
@@ -380,6 +470,7 @@ __all__ = [
     "FetchRequest",
     "FetchResponse",
     "Fetcher",
+    "Reply",
     "Resolver",
     "default_user_agent",
     "fetch_or_error",

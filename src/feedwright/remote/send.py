@@ -1,4 +1,4 @@
-"""How a GET reaches the server: which backend, to which address.
+"""How a request (a GET; a HEAD or POST for media and WebSub) reaches the server.
 
 :class:`Sender` holds a round's connections: the aionet pool
 (``fetch.transport: asyncio``), httpx clients (``fetch.transport: httpx``,
@@ -104,9 +104,18 @@ class Sender:
             return False
         return not urllib.request.proxy_bypass(url.host)
 
-    async def send(self, url: str, headers: dict[str, str], origin: str) -> httpx.Response:
-        """One GET to the addresses the guard resolved, its body not read yet
-        (the caller closes the response).
+    async def send(
+        self,
+        url: str,
+        headers: dict[str, str],
+        origin: str,
+        *,
+        method: str = "GET",
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """One request (a GET unless ``method`` says otherwise; ``content``: its
+        body) to the addresses the guard resolved, its body not read yet (the
+        caller closes the response).
 
         The response's ``request`` is set only when it went through an
         ``httpx.Request`` (not the aionet fast path)."""
@@ -115,12 +124,12 @@ class Sender:
         if parsed is not None and not parsed.host:
             raise httpx.InvalidURL(f"no host in {url!r}")
         if self._proxies and self._proxied(parsed or httpx.URL(url)):
-            return await self._via_httpx(parsed or httpx.URL(url), headers, None)
+            return await self._via_httpx(parsed or httpx.URL(url), headers, None, method, content)
         # The A-label (punycode) form, as httpcore will ask the backend for it.
         host = (plain[1] if plain is not None else httpx.URL(url).raw_host).decode("ascii")
         addresses = await self._guard.addresses(host, origin)
         if self._fast is not None:
-            if plain is not None:
+            if plain is not None and method == "GET":
                 try:
                     sent = [
                         (name.encode("ascii"), value.encode("ascii"))
@@ -133,7 +142,11 @@ class Sender:
                     assert fast is not None
                     return fast
             request = httpx.Request(
-                "GET", url, headers={**self._headers, **headers}, extensions=self._extensions
+                method,
+                url,
+                headers={**self._headers, **headers},
+                content=content,
+                extensions=self._extensions,
             )
             response = await self._fast.handle_async_request(request)
             response.request = request
@@ -141,17 +154,22 @@ class Sender:
         target = parsed or httpx.URL(url)
         for n, address in enumerate(addresses):
             try:
-                return await self._via_httpx(target, headers, address)
+                return await self._via_httpx(target, headers, address, method, content)
             except httpx.ConnectError:
                 if n == len(addresses) - 1:
                     raise
         raise AssertionError("unreachable: a guard answer is never empty")
 
     async def _via_httpx(
-        self, url: httpx.URL, headers: dict[str, str], address: str | None
+        self,
+        url: httpx.URL,
+        headers: dict[str, str],
+        address: str | None,
+        method: str = "GET",
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """GET through httpx: to ``address`` with ``url``'s Host header and TLS
-        server name when given, else (a proxy) to ``url`` as it is."""
+        """A request through httpx: to ``address`` with ``url``'s Host header and
+        TLS server name when given, else (a proxy) to ``url`` as it is."""
         extensions: dict[str, object] = dict(self._extensions)
         sent = {**self._headers, **headers}
         if address is not None:
@@ -159,7 +177,7 @@ class Sender:
             if url.scheme == "https":
                 extensions["sni_hostname"] = url.raw_host.decode("ascii")
             url = url.copy_with(host=address)
-        request = httpx.Request("GET", url, headers=sent, extensions=extensions)
+        request = httpx.Request(method, url, headers=sent, content=content, extensions=extensions)
         if self._transport is not None:
             response = await self._transport.handle_async_request(request)
             response.request = request

@@ -23,6 +23,9 @@ that ``state:`` names::
     store.update_posts(root, changed, removed)
     store.forget_post_caches(keep_roots)
     store.rendered(root, rels) -> {rel: Rendered};  store.save_rendered(root, {rel: Rendered})
+  for other servers (outbox.py): WebSub pings to send, remote audio lengths to learn
+    store.queue_pings / pending_pings / pings_sent / pings_failed / forget_hubs
+    store.media_lengths / save_media_length / wanted_lengths / forget_wanted_lengths
 
 All datetimes in and out are timezone-aware UTC. Any database failure is a
 :class:`~feedwright.exceptions.StoreError` carrying ``.path``. A Store
@@ -34,6 +37,8 @@ from .migrations import SCHEMA_VERSION
 from .records import (
     CachedPost,
     EntryRow,
+    MediaLength,
+    PendingPing,
     Rendered,
     SaveResult,
     SourceState,
@@ -47,6 +52,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "CachedPost",
     "EntryRow",
+    "MediaLength",
+    "PendingPing",
     "Rendered",
     "SaveResult",
     "SourceState",

@@ -188,7 +188,34 @@ def _v5(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _v5)
+# 6: what must reach other servers and has not yet: WebSub pings per hub and
+# feed (kept until a hub takes them), and the lengths of remote episodes'
+# audio (HEAD requests), answered or still to be learnt.
+_V6 = _statements(
+    """
+    CREATE TABLE pings (
+        hub TEXT NOT NULL,
+        url TEXT NOT NULL,
+        since TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_try TEXT,
+        PRIMARY KEY (hub, url)
+    )
+    """,
+    """
+    CREATE TABLE media_lengths (
+        url TEXT PRIMARY KEY,
+        length INTEGER,
+        checked TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_try TEXT
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _v5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

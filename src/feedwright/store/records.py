@@ -78,6 +78,30 @@ class Rendered:
     summary: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PendingPing:
+    """A WebSub ping a hub has not taken yet: its feed changed ``since``."""
+
+    hub: str
+    url: str  # the feed that changed
+    since: datetime
+    attempts: int = 0  # failed so far
+    last_error: str | None = None
+    next_try: datetime | None = None  # None: at once
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLength:
+    """What a HEAD request said of a remote enclosure (``length`` None: not yet learnt)."""
+
+    url: str
+    length: int | None
+    checked: datetime
+    attempts: int = 0  # failed so far
+    last_error: str | None = None
+    next_try: datetime | None = None
+
+
 # An entry ready to store: (id, published timestamp, content hash, data JSON).
 EntryRow = tuple[str, float, str, str]
 
@@ -105,6 +129,8 @@ def row_entry(data: str | bytes, origin: str | None = None) -> Entry:
 __all__ = [
     "CachedPost",
     "EntryRow",
+    "MediaLength",
+    "PendingPing",
     "Rendered",
     "SaveResult",
     "SourceState",

@@ -42,6 +42,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 from ..exceptions import StoreError
 from .migrations import migrate
+from .outbox import Outbox
 from .records import (
     CachedPost,
     EntryRow,
@@ -174,7 +175,7 @@ def _use_wal(db: sqlite3.Connection, timeout: float) -> None:
             time.sleep(0.005)
 
 
-class Store:
+class Store(Outbox):
     """An open state database; create with :meth:`Store.open`.
 
     One Store belongs to one thread (sqlite3's own check enforces it); other
