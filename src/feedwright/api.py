@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, FeedSource, PostsSource, load
 from .exceptions import PostError
-from .model import Entry
+from .model import ENTRY_FIELDS, Entry
 
 if TYPE_CHECKING:
     from .parallel import Pool
@@ -89,6 +89,10 @@ class CheckReport:
     feeds: int  # remote feeds configured
     problems: list[PostError] = field(default_factory=list)
     stripped: int = 0  # characters XML (or YAML) cannot carry, removed from the posts
+    # What publishes, but probably not as meant ("path: what"): a post without
+    # a title or date, a near-miss front matter key, an output category no
+    # post or source has.
+    warnings: list[str] = field(default_factory=list)
 
     def scheduled(self, now: datetime) -> int:
         """How many posts are dated after ``now`` (published when their time comes)."""
@@ -98,13 +102,26 @@ class CheckReport:
 def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     """Validate the config and read every post; writes nothing."""
     from . import posts
-    from .incremental import read_posts
+    from .checks import empty_categories, inspect_posts
+    from .incremental import PARALLEL_POSTS, read_posts
     from .model import from_tuple
 
     cfg = _config(config)
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
     with _pool(fork) as pool:
         read = read_posts(cfg, None, found, pool)
+        files = {root: list(f.files) for root, f in found.items()}
+        many = sum(map(len, files.values())) >= PARALLEL_POSTS
+        warnings = inspect_posts(cfg, files, pool, parallel=many)
+    categories_at = ENTRY_FIELDS.index("categories")
+    seen = [c for values in read.every for c in values[categories_at]]
+    if cfg.state.exists() and cfg.feed_sources:
+        from .store import Store
+
+        with Store.open(cfg.state) as store:
+            stored = store.entries([s.key for s in cfg.feed_sources])
+        seen += [c for s in stored for c in s.entry.categories]
+    warnings += empty_categories(cfg, seen)
     return CheckReport(
         config=cfg.path,
         posts=[from_tuple(values) for values in read.every],
@@ -112,6 +129,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         feeds=len(cfg.feed_sources),
         problems=read.problems,
         stripped=read.stripped,
+        warnings=warnings,
     )
 
 

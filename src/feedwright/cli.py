@@ -73,6 +73,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, run_once
 
     config = _load(args)
+    only = _refresh_keys(config, args.refresh, args.offline)
     with Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool:
         report = run_once(
             config,
@@ -81,8 +82,27 @@ def cmd_build(args: argparse.Namespace) -> int:
             lock_wait=args.wait,
             pool=pool,
             progress=_progress(),
+            refresh_only=only,
         )
     return _show_build(_build_view(report), as_json=args.json, quiet=args.quiet)
+
+
+def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list[str] | None:
+    """The sources ``build --refresh [URL...]`` names (every one when none is named)."""
+    if urls is None:
+        return None
+    if offline:
+        raise ConfigError("--refresh fetches, --offline does not: choose one", path="--refresh")
+    keys = [s.key for s in config.feed_sources]
+    if not urls:
+        return keys
+    by_url = {k.rstrip("/"): k for k in keys}
+    unknown = [u for u in urls if u.rstrip("/") not in by_url]
+    if unknown:
+        raise ConfigError(
+            f"not a feed in {config.path.name}: {', '.join(unknown)}", path="--refresh"
+        )
+    return [by_url[u.rstrip("/")] for u in urls]
 
 
 def _build_view(report: BuildReport) -> dict[str, Any]:
@@ -108,9 +128,13 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
                 "updated": r.updated,
                 "error": str(r.error) if r.error else None,
                 "note": r.note,
+                "error_streak": r.streak,
+                "last_error": r.last_error,
+                "next_due": _dt(r.next_due),
             }
             for r in report.sources
         ],
+        "failing_sources": list(report.failing),
         "problems": report.problems,
         "warnings": report.warnings,
     }
@@ -129,8 +153,15 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
             fetched = sum(1 for r in view["sources"] if r["result"] != "skipped")
             entries = _plural(view["remote_entries"], "remote entry", "remote entries")
             extra = f", {_plural(fetched, 'feed')} refreshed, {entries}"
+        if view["held_future_posts"]:
+            extra += f", {view['held_future_posts']} scheduled"
+        if view["skipped_drafts"]:
+            extra += f", {_plural(view['skipped_drafts'], 'draft')}"
         if view["stripped_chars"]:
             extra += f", {_plural(view['stripped_chars'], 'control character')} stripped"
+        if view["failing_sources"]:
+            failing = _plural(len(view["failing_sources"]), "source")
+            extra += f"; {failing} failing, see `feedwright status`"
         print(
             f"{_plural(view['posts'], 'post')}, "
             f"{_plural(view['categories'], 'category', 'categories')}, "
@@ -146,6 +177,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = check(_load(args), fork=True)
     for problem in report.problems:
         _err(str(problem))
+    for warning in report.warnings:
+        _err(f"warning: {warning}")
     held = report.scheduled(datetime.now(UTC))
     if args.json:
         summary = {
@@ -155,6 +188,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             "drafts": report.drafts,
             "feeds": report.feeds,
             "problems": [str(e) for e in report.problems],
+            "warnings": report.warnings,
         }
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not args.quiet:
@@ -162,6 +196,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"config ok; {_plural(len(report.posts), 'post')} ({held} scheduled), "
             f"{_plural(report.drafts, 'draft')}, {_plural(report.feeds, 'remote feed')}, "
             f"{_plural(len(report.problems), 'problem')}"
+            + (f", {_plural(len(report.warnings), 'warning')}" if report.warnings else "")
         )
     return EXIT_PROBLEMS if report.problems else EXIT_OK
 
@@ -288,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the lock"
     )
+    p.add_argument(
+        "--refresh",
+        nargs="*",
+        metavar="URL",
+        help="fetch now whatever the schedule says: every feed, or the ones named",
+    )
     p.set_defaults(func=cmd_build)
 
     p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
@@ -346,17 +387,42 @@ def _crash_log(args: argparse.Namespace, details: str) -> str:
     return "nowhere (no writable folder)"
 
 
+def _verbose_logging() -> tuple[Any, int]:
+    """``-v``: each step of ours on stderr (the libraries' own chatter, such as
+    httpcore's every socket, stays out) until :func:`_quiet`."""
+    import logging
+
+    ours = logging.getLogger("feedwright")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = ours.level
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG)
+    return handler, level
+
+
+def _quiet(verbose: tuple[Any, int]) -> None:
+    import logging
+
+    handler, level = verbose
+    ours = logging.getLogger("feedwright")
+    ours.removeHandler(handler)
+    ours.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.verbose:
-        import logging
+    if args.verbose and args.command != "run":  # the daemon sets up its own logging
+        verbose = _verbose_logging()
+        try:
+            return _main(args)
+        finally:
+            _quiet(verbose)
+    return _main(args)
 
-        logging.basicConfig(
-            level=logging.DEBUG,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+
+def _main(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
     except ConfigError as exc:

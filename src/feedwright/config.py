@@ -49,7 +49,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -177,9 +177,11 @@ class _Doc:
             finally:
                 loader.dispose()
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            from .yamlwords import yaml_problem
+
+            problem, mark = yaml_problem(exc)
             line = mark.line + 1 if mark is not None else None
-            raise ConfigError(f"not valid YAML: {exc}", line=line, path=str(path)) from None
+            raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
         if node is not None:
             self._index(node, "")
 
@@ -241,7 +243,17 @@ class _Section:
     def finish(self) -> None:
         for name in self.value:
             if name not in self.seen:
-                raise self.doc.error(self.path(str(name)), "unknown key")
+                raise self.doc.error(
+                    self.path(str(name)), "unknown key" + _did_you_mean(str(name), self.seen)
+                )
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean `title`?)`` for a near miss of a known key, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 def _str(value: Any) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import marshal
 import os
 from collections.abc import Iterable, Mapping
@@ -41,6 +42,8 @@ from .store import CachedPost, Rendered, Store
 
 if TYPE_CHECKING:
     from .posts import Found
+
+log = logging.getLogger("feedwright.build")
 
 RECORD_KEY = "build"  # store meta: what the last successful publish was made from
 # Below this many posts to read or render, worker processes cost more than they save.
@@ -268,6 +271,16 @@ def read_posts(
                 current[rel] = old
             else:
                 todo.append((rel, stamp))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s: %d post files, %d from the cache, %d to read",
+                source.path,
+                len(seen.files),
+                len(seen.files) - len(todo),
+                len(todo),
+            )
+            for rel, _ in todo[:50]:
+                log.debug("reading %s", rel)
         for rel, (stamp, values, error, stripped, digest) in _read_files(
             source, config.site, todo, pool, store is None
         ).items():

@@ -23,6 +23,7 @@ needs them, so a build with nothing to do costs about a walk of the posts.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -42,6 +43,8 @@ from .store import Store
 
 if TYPE_CHECKING:
     from .update import Progress, SourceResult
+
+log = logging.getLogger("feedwright.build")
 
 # How long one item of work (a feed to parse, a chunk of posts) may take in a
 # worker before it is stopped and reported.
@@ -86,6 +89,9 @@ class BuildReport:
     post_errors: list[PostError] = field(default_factory=list)
     next_post_at: datetime | None = None  # when the earliest held-back post is due
     cached: bool = False  # nothing had changed: no post was read, no feed rendered
+    # Remote sources failing, backing off or gone now (their keys), whether or
+    # not this build fetched them: every build says so until they recover.
+    failing: tuple[str, ...] = ()
 
     @property
     def source_errors(self) -> list[SourceError]:
@@ -223,8 +229,12 @@ def run_once(
     locked: bool = False,
     pool: Pool | None = None,
     progress: Progress | None = None,
+    refresh_only: Iterable[str] | None = None,
 ) -> BuildReport:
     """Refresh, read, publish; problems come back in the report, not as exceptions.
+
+    ``refresh_only``: fetch these sources (keys) now, whatever the schedule
+    says, and no others (``build --refresh``).
 
     ``locked=True``: the caller (the daemon) holds the output lock already.
     ``pool``: worker processes to use (the daemon keeps one); else the build
@@ -243,16 +253,37 @@ def run_once(
         store.forget_sources(s.key for s in config.feed_sources)
         sources: list[SourceResult] = []
         if config.feed_sources and not offline:
-            sources = refresh(config, store, workers, now=now, daemon=daemon, progress=progress)
+            sources = refresh(
+                config,
+                store,
+                workers,
+                now=now,
+                daemon=daemon,
+                progress=progress,
+                only=refresh_only,
+            )
+        failing = _failing(config, store)
         found = find_posts(config)
         record = incremental.load_record(store)
         fingerprint = incremental.fingerprint(config, found, store.entries_generation())
         if incremental.unchanged(record, fingerprint, now, config.output.dir):
             assert record is not None
             cached = _cached_report(record, sources)
+            log.debug("nothing changed since the last build: nothing read, nothing written")
             if cached is not None:
-                return cached
-        return _build(config, store, workers, now, found, fingerprint, record, sources)
+                return replace(cached, failing=failing)
+        built = _build(config, store, workers, now, found, fingerprint, record, sources)
+        return replace(built, failing=failing)
+
+
+def _failing(config: Config, store: Store) -> tuple[str, ...]:
+    """The configured remote sources whose last fetch failed (backing off, gone)."""
+    if not config.feed_sources:
+        return ()
+    states = store.source_states()
+    return tuple(
+        s.key for s in config.feed_sources if (st := states.get(s.key)) and st.error_count > 0
+    )
 
 
 def find_posts(config: Config) -> dict[str, posts.Found]:
@@ -325,6 +356,11 @@ def _build(
         hashes=hashes,
     )
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
+    for rel in report.written:
+        log.debug("wrote %s", config.output.dir / rel)
+    for rel in report.removed:
+        log.debug("removed %s", config.output.dir / rel)
+    log.debug("%d files unchanged (not rewritten)", len(report.unchanged))
     post_errors = [*read.problems, *failed.values()]
     summary = PublishSummary(
         written=report.written,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -76,6 +77,15 @@ class SourceResult:
     updated: int = 0
     error: SourceError | None = None
     note: str | None = None  # a problem the parser recovered from, worth a warning
+    # A source skipped while failing or backing off (or gone): its streak and
+    # last error, so every build can say so, not only the one it failed in.
+    streak: int = 0
+    last_error: str | None = None
+    next_due: datetime | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.error is not None or self.streak > 0
 
 
 def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daemon: bool) -> bool:
@@ -150,11 +160,23 @@ async def refresh(
     for source in config.feed_sources:
         state = states.get(source.key) or SourceState(key=source.key, url=source.url)
         if only is not None:
-            wanted = source.key in only and state.status != "gone"
+            # Asked for by name (build --refresh): fetched whatever the schedule says.
+            wanted = source.key in only
         else:
             wanted = is_due(states.get(source.key), source, now, daemon=daemon)
         if wanted:
             due.append((source, state))
+        elif state.error_count or state.status == "gone":
+            results.append(
+                SourceResult(
+                    source.key,
+                    state.url,
+                    "skipped",
+                    streak=state.error_count,
+                    last_error=state.last_error,
+                    next_due=None if state.status == "gone" else state.next_check,
+                )
+            )
         else:
             results.append(SourceResult(source.key, state.url, "skipped"))
     if not due:
@@ -166,7 +188,15 @@ async def refresh(
     async def one(source: FeedSource, state: SourceState) -> _Outcome:
         nonlocal done
         request = FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
+        started = time.monotonic()
         response = await fetch_or_error(fetcher, request, now=now)
+        if log.isEnabledFor(logging.DEBUG):
+            took = time.monotonic() - started
+            if isinstance(response, FetchError):
+                log.debug("GET %s: failed in %.2fs: %s", state.url, took, response.message)
+            else:
+                size = len(response.content)
+                log.debug("GET %s: %d in %.2fs, %d bytes", state.url, response.status, took, size)
         done += 1
         if progress is not None:
             progress(done, len(due))
