@@ -11,6 +11,7 @@ import pytest
 
 from feedwright.model import (
     ENTRY_FIELDS,
+    Alternate,
     Body,
     Enclosure,
     Entry,
@@ -43,6 +44,10 @@ FULL = Entry(
     source=Provenance("https://a.example/feed.xml", "A", "https://a.example/", "urn:a"),
     language="zh-CN",
     origin="2024/post.md",
+    alternates=(
+        Alternate("https://planet.example/a", "https://planet.example/feed", "Planet"),
+        Alternate("https://b.example/a"),
+    ),
 )
 
 

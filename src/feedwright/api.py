@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,6 +185,18 @@ class SourceStatus:
     last_error: str | None
     next_due: datetime | None  # None: due now (or never, when gone)
     entries: int
+    filtered: int = 0  # stored entries its `filters` keep from being published
+    # Politeness (politeness.py): what fetching it cost and saved.
+    requests: int = 0
+    not_modified: int = 0  # 304s
+    unchanged: int = 0  # 200s with the body parsed last time
+    bytes_down: int = 0
+    bytes_saved: int = 0  # by 304s
+    validators_ignored: int = 0
+    churned: int = 0  # bodies that changed while their entries did not
+    every: timedelta | None = None  # the refresh interval in force
+    hints: str | None = None  # the feed's ttl / skipHours / skipDays, as said
+    notes: tuple[str, ...] = ()  # its habits worth knowing (ignores validators, ...)
 
 
 def status(config: ConfigLike) -> list[SourceStatus]:
@@ -194,13 +206,32 @@ def status(config: ConfigLike) -> list[SourceStatus]:
     cfg = _config(config)
     states: dict[str, SourceState] = {}
     counts: dict[str, int] = {}
+    filtered: dict[str, int] = {}
     if cfg.state.exists():
         with Store.open(cfg.state) as store:
             states = store.source_states()
             counts = store.entry_counts()
+            filtered = _filtered(cfg, store)
+    from .politeness import describe_hints, interval_of, notes
+
     rows = []
     for source in cfg.feed_sources:
         state = states.get(source.key)
+        polite: dict[str, Any] = (
+            {
+                "requests": state.requests,
+                "not_modified": state.not_modified,
+                "unchanged": state.unchanged,
+                "bytes_down": state.bytes_down,
+                "bytes_saved": state.bytes_saved,
+                "validators_ignored": state.validators_ignored,
+                "churned": state.churned,
+                "hints": describe_hints(state),
+                "notes": tuple(notes(state)),
+            }
+            if state
+            else {}
+        )
         rows.append(
             SourceStatus(
                 source=source.key,
@@ -212,9 +243,27 @@ def status(config: ConfigLike) -> list[SourceStatus]:
                 last_error=state.last_error if state else None,
                 next_due=state.next_check if state and state.status != "gone" else None,
                 entries=counts.get(source.key, 0),
+                filtered=filtered.get(source.key, 0),
+                every=interval_of(state, source, cfg),
+                **polite,
             )
         )
     return rows
+
+
+def _filtered(config: Config, store: Any) -> dict[str, int]:
+    """How many stored entries of each filtered source are kept out of the feeds."""
+    from .filters import keep
+
+    with_filters = {s.key: s.filters for s in config.feed_sources if s.filters}
+    if not with_filters:
+        return {}
+    out: dict[str, int] = {}
+    for stored in store.entries(list(with_filters)):
+        key = stored.entry.origin
+        if not keep(stored.entry, with_filters[key]):
+            out[key] = out.get(key, 0) + 1
+    return out
 
 
 def read_post(path: str | Path, config: ConfigLike) -> Entry | None:

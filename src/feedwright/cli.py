@@ -203,6 +203,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .api import status
+    from .politeness import human_bytes
 
     rows = status(_load(args))
     if args.json:
@@ -217,6 +218,17 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "last_error": r.last_error,
                 "next_due": None if r.status == "gone" else (_dt(r.next_due) or "now"),
                 "entries": r.entries,
+                "filtered": r.filtered,
+                "every_seconds": r.every.total_seconds() if r.every else None,
+                "requests": r.requests,
+                "not_modified": r.not_modified,
+                "unchanged": r.unchanged,
+                "bytes_downloaded": r.bytes_down,
+                "bytes_saved": r.bytes_saved,
+                "validators_ignored": r.validators_ignored,
+                "churned": r.churned,
+                "hints": r.hints,
+                "notes": list(r.notes),
             }
             for r in rows
         ]
@@ -225,23 +237,59 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not rows:
         print("no remote feeds configured")
         return EXIT_OK
-    headers = ["source", "last fetch", "result", "errors", "next due", "entries"]
+    headers = [
+        "source", "last fetch", "result", "errors", "next due", "every", "entries",
+        "filtered", "requests", "304", "same", "downloaded", "saved",
+    ]  # fmt: skip
     table = [
         [
             r.source,
             _dt(r.last_fetch) or "-",
-            r.result + (f" ({r.last_error})" if r.last_error else ""),
+            r.result,
             str(r.error_streak),
             "never (gone)" if r.status == "gone" else (_dt(r.next_due) or "now"),
+            _duration(r.every),
             str(r.entries),
+            str(r.filtered),
+            str(r.requests),
+            str(r.not_modified),
+            str(r.unchanged),
+            human_bytes(r.bytes_down),
+            human_bytes(r.bytes_saved),
         ]
         for r in rows
     ]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for row in table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    right = set(range(3, len(headers))) - {4, 5}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    print(line(headers))
+    for r, row in zip(rows, table, strict=True):
+        print(line(row))
+        said = [f"error: {r.last_error}"] if r.last_error else []
+        said += [f"feed says: {r.hints}"] if r.hints else []
+        said += list(r.notes)
+        for words in said:
+            print(f"    {words}")
     return EXIT_OK
+
+
+def _duration(value: Any) -> str:
+    """``30m``, ``1h``, ``1h30m``, ``2d``: a timedelta as config.yaml writes it."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts[:2]) or "0s"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -342,7 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     p.set_defaults(func=cmd_check)
 
-    p = command("status", "each remote source: last fetch, result, errors, next due, entries")
+    p = command(
+        "status",
+        "each remote source: last fetch, result, errors, next due, entries, what fetching cost",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)
 

@@ -134,6 +134,13 @@ def remote_entries(config: Config, store: Store) -> list[tuple[Entry, str]]:
     order = {s.key: i for i, s in enumerate(config.feed_sources)}
     stored = store.entries(list(order))
     stored.sort(key=lambda s: (s.first_seen, order.get(s.entry.origin, 0)))
+    filtering = {s.key: s.filters for s in config.feed_sources if s.filters}
+    if filtering:  # a source's filters decide which of its stored entries are published
+        from .filters import keep
+
+        stored = [
+            s for s in stored if (f := filtering.get(s.entry.origin)) is None or keep(s.entry, f)
+        ]
     return [(scope_id(s.entry), s.content_hash) for s in stored]
 
 
@@ -332,6 +339,13 @@ def _build(
     # The hashes known already: a post's, a stored entry's (unless dedupe
     # merged another subscription's categories into it: then it is new).
     hashes = dict(read.hashes)
+    won: dict[str, Any] = {}  # posts that are the best copy of something remote
+    if remote:
+        from .bestcopy import choose
+
+        planned, won = choose(planned, config, lambda id_: _folder(read, id_))
+        for id_ in won:
+            hashes.pop(id_, None)
     kept = {id(entry) for entry in planned}
     hashes.update((entry.id, digest) for entry, digest in stored if id(entry) in kept)
 
@@ -343,6 +357,9 @@ def _build(
         plans = plan(planned, config.output, config.site)
     full: dict[str, Entry] = {e.id: e for e in planned if isinstance(e, Entry)}
     full.update(rendered)
+    for id_, (categories, alternates) in won.items():
+        if id_ in full:
+            full[id_] = replace(full[id_], categories=categories, alternates=alternates)
 
     previous = {} if record is None else record.stamps
     report = publish(
@@ -394,6 +411,11 @@ def _build(
         ),
     )
     return build
+
+
+def _folder(read: incremental.PostsRead, id_: str) -> PostsSource | None:
+    where = read.where.get(id_)
+    return None if where is None else where[0]
 
 
 def _summary(build: BuildReport) -> dict[str, Any]:

@@ -28,15 +28,16 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
 from .parallel import Failed, Pool
+from .politeness import Hints, account, feed_hints, hints_of, interval_of, with_hints
 from .remote.fetch import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
 from .remote.parse import parse_feed
-from .schedule import next_check
+from .schedule import ADAPT_WINDOW, adaptive_interval, next_check
 from .store import EntryRow, SourceState, Store, entry_row
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Ready:
     rows: list[EntryRow]
     body_hash: str
     note: str | None = None  # a problem the parser recovered from (bad bytes replaced)
+    hints: Hints = field(default_factory=Hints)  # the feed's own <ttl>, <skipHours>, <skipDays>
 
 
 ParseOutcome = Ready | ParseError | None  # None: nothing to parse (304, same body)
@@ -92,8 +94,10 @@ def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daem
     """Whether ``source`` should be fetched now.
 
     A one-shot build fetches every source (conditionally) except those that
-    are gone, under Retry-After, backing off after errors, or that have an
-    explicit ``every`` not yet elapsed. The daemon follows ``next_check``.
+    are gone, under Retry-After, backing off after errors, or not due yet
+    while they have an explicit ``every``, an adapted interval
+    (``schedule.adaptive``) or hints of their own (RSS ``ttl``,
+    ``skipHours``, ``skipDays``). The daemon follows ``next_check``.
     """
     if state is None:
         return True
@@ -102,7 +106,9 @@ def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daem
     if state.retry_after is not None and state.retry_after > now:
         return False
     waiting = state.next_check is not None and state.next_check > now
-    if daemon or state.error_count > 0 or source.every is not None:
+    scheduled = source.every is not None or state.interval is not None
+    hinted = bool(state.ttl or state.skip_hours or state.skip_days)
+    if daemon or state.error_count > 0 or scheduled or hinted:
         return not waiting
     return True
 
@@ -135,6 +141,7 @@ def parse_job(
         rows=[entry_row(entry) for entry in feed.entries],
         body_hash=body_hash,
         note=feed.note,
+        hints=feed_hints(content),
     )
 
 
@@ -270,24 +277,50 @@ def _save(
 ) -> SourceResult:
     """Record one source's outcome in the store (inside the caller's transaction)."""
     if isinstance(response, FetchError):
-        store.save_source_state(_failed(state, source, response, config, now))
+        counted = account(state, status=None)
+        store.save_source_state(_failed(counted, source, response, config, now))
         return SourceResult(source.key, state.url, _error_outcome(response), error=response)
+    validated = bool(state.etag or state.last_modified)
+    size = len(response.content)
     if response.status == 304:
-        store.save_source_state(_succeeded(state, source, response, config, now, "not-modified"))
+        counted = account(state, status=304, validated=True)
+        store.save_source_state(_succeeded(counted, source, response, config, now, "not-modified"))
         return SourceResult(source.key, state.url, "not-modified")
     if feed is None:
-        store.save_source_state(_succeeded(state, source, response, config, now, "unchanged"))
+        counted = account(
+            state, status=response.status, size=size, validated=validated, same_body=True
+        )
+        store.save_source_state(_succeeded(counted, source, response, config, now, "unchanged"))
         return SourceResult(source.key, state.url, "unchanged")
     if isinstance(feed, ParseError):
         # Keep the last good entries and do not store the validators, so the
         # next round fetches and parses again instead of getting a 304.
-        store.save_source_state(_failed(state, source, feed, config, now))
+        counted = account(state, status=response.status, size=size)
+        store.save_source_state(_failed(counted, source, feed, config, now))
         return SourceResult(source.key, state.url, "error", error=feed)
     with store.transaction():
         saved = store.save_entry_rows(source.key, feed.rows, now, undated=feed.undated_ids)
         if config.retention:
             store.prune(source.key, config.retention)
-        new_state = _succeeded(state, source, response, config, now, "ok")
+        counted = account(
+            state,
+            status=response.status,
+            size=size,
+            entries_changed=bool(saved.new or saved.updated),
+        )
+        counted = with_hints(counted, feed.hints)
+        if source.every is None and config.schedule.adaptive:
+            seen = store.published_since([source.key], now - ADAPT_WINDOW).get(source.key, [])
+            interval = adaptive_interval(
+                seen,
+                now,
+                minimum=config.schedule.min_every,
+                maximum=config.schedule.max_every,
+            )
+            counted = replace(counted, interval=interval.total_seconds())
+        else:
+            counted = replace(counted, interval=None)
+        new_state = _succeeded(counted, source, response, config, now, "ok")
         store.save_source_state(
             replace(
                 new_state,
@@ -318,7 +351,8 @@ def _succeeded(
     now: datetime,
     outcome: str,
 ) -> SourceState:
-    every = source.every or config.schedule.every
+    every = interval_of(state, source, config)
+    hints = hints_of(state)
     return replace(
         state,
         url=response.permanent_url or state.url,
@@ -341,6 +375,9 @@ def _succeeded(
             key=source.key,
             jitter=config.schedule.jitter,
             max_age=response.max_age,
+            ttl=None if hints.ttl is None else timedelta(minutes=hints.ttl),
+            skip_hours=hints.skip_hours,
+            skip_days=hints.skip_days,
         ),
     )
 
@@ -348,7 +385,7 @@ def _succeeded(
 def _failed(
     state: SourceState, source: FeedSource, error: SourceError, config: Config, now: datetime
 ) -> SourceState:
-    every = source.every or config.schedule.every
+    every = interval_of(state, source, config)
     errors = state.error_count + 1
     retry_after = error.retry_after if isinstance(error, FetchError) else None
     gone = isinstance(error, GoneError)

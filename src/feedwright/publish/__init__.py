@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .. import build_id
 from ..config import Config, Format, Output, Site
-from ..model import Enclosure, Entry, Person, Provenance
+from ..model import Alternate, Enclosure, Entry, Person, Provenance
 from ..text import strip_xml_illegal
 from .plan import FeedPlan, category_title, feed_url, plan, to_uri
 from .write import write_files
@@ -130,6 +130,10 @@ class _Cleaner:
                 id=self.opt(source.id),
             ),
             language=self.opt(entry.language),
+            alternates=tuple(
+                Alternate(self.url(a.link), self.url(a.feed), self.opt(a.title))
+                for a in entry.alternates
+            ),
         )
 
 
