@@ -54,17 +54,6 @@ def _plural(count: int, word: str, words: str = "") -> str:
     return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
 
 
-def _progress() -> Any:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        print(f"\rfetching feeds: {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    return show
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -74,16 +63,25 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     config = _load(args)
     only = _refresh_keys(config, args.refresh, args.offline)
-    with Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool:
-        report = run_once(
-            config,
-            now=datetime.now(UTC),
-            offline=args.offline,
-            lock_wait=args.wait,
-            pool=pool,
-            progress=_progress(),
-            refresh_only=only,
-        )
+    display = None
+    if not (args.quiet or args.json):
+        from .progress import for_terminal
+
+        display = for_terminal(sys.stderr, quiet=False)
+    try:
+        with Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool:
+            report = run_once(
+                config,
+                now=datetime.now(UTC),
+                offline=args.offline,
+                lock_wait=args.wait,
+                pool=pool,
+                progress=display,
+                refresh_only=only,
+            )
+    finally:
+        if display is not None:
+            display.close()
     return _show_build(_build_view(report), as_json=args.json, quiet=args.quiet)
 
 

@@ -31,6 +31,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
@@ -45,6 +46,7 @@ from .lock import output_lock
 from .logs import daemon_logging, fields
 from .parallel import Pool
 from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, BuildReport, run_once
+from .progress import Display
 from .publish.write import sweep_temp_files
 from .store import Store
 from .update import SourceResult, is_due, refresh
@@ -80,8 +82,11 @@ class Daemon:
         clock: Clock = system_clock,
         debounce: float = DEBOUNCE,
         scheduler: AsyncIOScheduler | None = None,
+        progress: Display | None = None,
     ) -> None:
         self.config = config
+        # A terminal's progress display, for the start-up round only.
+        self.progress = progress
         self.pool = pool
         self.offline = offline
         self.clock = clock
@@ -206,7 +211,15 @@ class Daemon:
             if any(
                 is_due(states.get(s.key), s, now, daemon=True) for s in self.config.feed_sources
             ):
-                results = await refresh(self.config, store, now=now, pool=self.pool, daemon=True)
+                show = self.progress
+                results = await refresh(
+                    self.config,
+                    store,
+                    now=now,
+                    pool=self.pool,
+                    daemon=True,
+                    progress=None if show is None else (lambda d, t: show("fetching", d, t)),
+                )
                 states = store.source_states()
         self.next_due = earliest_due(states, self.config.feed_sources)
         for result in results:
@@ -220,7 +233,14 @@ class Daemon:
         now = self.clock()
         self.dirty, since, self.dirty_since = False, self.dirty_since, None
         try:
-            report = run_once(self.config, now=now, offline=True, locked=True, pool=self.pool)
+            report = run_once(
+                self.config,
+                now=now,
+                offline=True,
+                locked=True,
+                pool=self.pool,
+                progress=self.progress,
+            )
         except Exception as exc:
             self.failures += 1
             self.dirty, self.dirty_since = True, since
@@ -236,6 +256,9 @@ class Daemon:
             return None
         self.failures = 0
         self.last_report = report
+        if self.progress is not None:  # start-up is over: log lines only from now on
+            self.progress.close()
+            self.progress = None
         pub = report.publish
         if pub.written or pub.removed:
             message = "published %d files (%d unchanged, %d removed): %d posts, %d remote entries"
@@ -384,7 +407,7 @@ def run_daemon(
     """
     address = parse_address(serve) if serve else None
     with daemon_logging(json_logs, verbose):
-        _run(config, offline, address, serve, tick)
+        _run(config, offline, address, serve, tick, json_logs)
         log.info("stopped: lock released", extra=fields("stopped"))
     return 0
 
@@ -395,6 +418,7 @@ def _run(
     address: tuple[str, int] | None,
     serve: str | None,
     tick: float | None,
+    json_logs: bool = False,
 ) -> None:
     with (
         output_lock(config.output.dir),
@@ -413,7 +437,7 @@ def _run(
                     f"cannot listen on {serve}: {exc.strerror or exc}", path="--serve"
                 ) from None
         try:
-            asyncio.run(_main(config, pool, offline, tick or TICK, server))
+            asyncio.run(_main(config, pool, offline, tick or TICK, server, json_logs))
         finally:
             if server is not None:
                 server.shutdown()
@@ -421,7 +445,14 @@ def _run(
             sweep_temp_files(config.output.dir)
 
 
-async def _main(config: Config, pool: Pool, offline: bool, interval: float, server: Any) -> None:
+async def _main(
+    config: Config,
+    pool: Pool,
+    offline: bool,
+    interval: float,
+    server: Any,
+    json_logs: bool = False,
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -432,7 +463,10 @@ async def _main(config: Config, pool: Pool, offline: bool, interval: float, serv
 
         loop.add_signal_handler(sig, handle)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    daemon = Daemon(config, pool, offline=offline, scheduler=scheduler)
+    from .progress import for_terminal
+
+    show = None if json_logs else for_terminal(sys.stderr, quiet=False)
+    daemon = Daemon(config, pool, offline=offline, scheduler=scheduler, progress=show)
     scheduler.start()
     daemon._schedule_rebuild(0.0)
     scheduler.add_job(

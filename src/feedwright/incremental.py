@@ -27,7 +27,7 @@ import json
 import logging
 import marshal
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -222,6 +222,7 @@ def _read_files(
     todo: list[tuple[str, tuple[int, int]]],
     pool: Pool,
     keep_text: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, _Read]:
     if len(todo) < PARALLEL_POSTS or worker_count() < 2:
         return dict(read_chunk(source, site, todo, keep_text))
@@ -229,6 +230,8 @@ def _read_files(
     out: dict[str, _Read] = {}
     results = pool.map(_read_item, [(source, site, chunk, keep_text) for chunk in chunks])
     for chunk, result in zip(chunks, results, strict=True):
+        if progress is not None:
+            progress(len(out) + len(chunk), len(todo))
         if isinstance(result, Failed):
             # One file killed its worker: read the chunk's files one by one,
             # so that only that file fails.
@@ -251,7 +254,11 @@ def _read_item(args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]],
 
 
 def read_posts(
-    config: Config, store: Store | None, found: Mapping[str, Found], pool: Pool
+    config: Config,
+    store: Store | None,
+    found: Mapping[str, Found],
+    pool: Pool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PostsRead:
     """Every posts folder's posts, reusing the store's post cache for unchanged
     files. Without a store (``check``), the entries keep their body text."""
@@ -282,7 +289,7 @@ def read_posts(
             for rel, _ in todo[:50]:
                 log.debug("reading %s", rel)
         for rel, (stamp, values, error, stripped, digest) in _read_files(
-            source, config.site, todo, pool, store is None
+            source, config.site, todo, pool, store is None, progress
         ).items():
             old = cached.get(rel)
             if error is not None and old is not None and old.values is not None:

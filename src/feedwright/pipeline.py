@@ -42,6 +42,7 @@ from .publish.write import sweep_temp_files
 from .store import Store
 
 if TYPE_CHECKING:
+    from .progress import Report
     from .update import Progress, SourceResult
 
 log = logging.getLogger("feedwright.build")
@@ -235,7 +236,7 @@ def run_once(
     lock_wait: float = 0.0,
     locked: bool = False,
     pool: Pool | None = None,
-    progress: Progress | None = None,
+    progress: Report | None = None,
     refresh_only: Iterable[str] | None = None,
 ) -> BuildReport:
     """Refresh, read, publish; problems come back in the report, not as exceptions.
@@ -266,7 +267,7 @@ def run_once(
                 workers,
                 now=now,
                 daemon=daemon,
-                progress=progress,
+                progress=None if progress is None else _phase(progress, "fetching"),
                 only=refresh_only,
             )
         failing = _failing(config, store)
@@ -279,8 +280,12 @@ def run_once(
             log.debug("nothing changed since the last build: nothing read, nothing written")
             if cached is not None:
                 return replace(cached, failing=failing)
-        built = _build(config, store, workers, now, found, fingerprint, record, sources)
+        built = _build(config, store, workers, now, found, fingerprint, record, sources, progress)
         return replace(built, failing=failing)
+
+
+def _phase(report: Report, phase: str) -> Progress:
+    return lambda done, total: report(phase, done, total)
 
 
 def _failing(config: Config, store: Store) -> tuple[str, ...]:
@@ -323,12 +328,15 @@ def _build(
     fingerprint: str,
     record: Record | None,
     sources: list[SourceResult],
+    progress: Report | None = None,
 ) -> BuildReport:
     from .publish import FileStamp as PublishStamp
     from .publish import publish
     from .publish.plan import FeedOf, plan
 
-    read = incremental.read_posts(config, store, found, pool)
+    read = incremental.read_posts(
+        config, store, found, pool, None if progress is None else _phase(progress, "reading")
+    )
     due = [h for h in read.heads if h.published <= now]
     future = [h.published for h in read.heads if h.published > now]
     stored = remote_entries(config, store) if config.feed_sources else []
@@ -362,6 +370,8 @@ def _build(
             full[id_] = replace(full[id_], categories=categories, alternates=alternates)
 
     previous = {} if record is None else record.stamps
+    if progress is not None:
+        progress("publishing", 0, len(plans))
     report = publish(
         [],
         config,
@@ -372,6 +382,8 @@ def _build(
         ],
         hashes=hashes,
     )
+    if progress is not None:
+        progress("publishing", len(plans), len(plans))
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
     for rel in report.written:
         log.debug("wrote %s", config.output.dir / rel)
@@ -400,6 +412,21 @@ def _build(
         post_errors=post_errors,
         next_post_at=min(future) if future else None,
     )
+    if report.written or report.removed:
+        from .store import BuildLog
+
+        # What it changed, for the daemon's /status page (the newest few are kept).
+        store.log_build(
+            BuildLog(
+                now,
+                {
+                    **_summary(build),
+                    "post_errors": len(build.post_errors),
+                    "written": report.written,
+                    "removed": report.removed,
+                },
+            )
+        )
     stamps = {rel: FileStamp(s.key, s.size, s.mtime_ns) for rel, s in report.stamps.items()}
     incremental.save_record(
         store,

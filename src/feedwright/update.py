@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # end of the round): big enough that a commit is rare, small enough that saving
 # starts while most feeds are still being fetched and parsed.
 SAVE_BATCH_ENTRIES = 2000
+HEARTBEAT = 0.25  # seconds between progress reports while a round waits on the network
 
 Progress = Callable[[int, int], None]
 Fetched = FetchResponse | FetchError
@@ -231,6 +232,15 @@ async def refresh(
         pending.clear()
 
     deadline = config.fetch.deadline.total_seconds()
+    beat = None
+    if progress is not None:
+        # A heartbeat, so that a display can show a slow round while no feed finishes.
+        async def heartbeat() -> None:
+            while True:
+                progress(done, len(due))
+                await asyncio.sleep(HEARTBEAT)
+
+        beat = asyncio.ensure_future(heartbeat())
     async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
         tasks = [asyncio.ensure_future(one(source, state)) for source, state in due]
         try:
@@ -249,7 +259,9 @@ async def refresh(
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if beat is not None:
+                beat.cancel()
+            await asyncio.gather(*tasks, *([beat] if beat else []), return_exceptions=True)
     if pending:
         save_pending()
     for source, state in due:
