@@ -10,6 +10,8 @@ every job is a coroutine, and one lock keeps two steps from ever overlapping::
         refresh the remote feeds whose next check has come
         (schedule.next_check: interval, jitter, backoff, Retry-After, 410)
         a feed with new or updated entries                        -> dirty
+        config.yaml changed (or SIGHUP)   -> read again (reload.py); an invalid one is
+                                             logged and the old one keeps running
     rebuild (a one-off job ~0.5 s after the output became dirty)
         posts still changing? wait for them to settle (at most MAX_DELAY)
         pipeline.run_once(offline=True, locked=True): only changed bytes are written
@@ -48,6 +50,8 @@ from .parallel import Pool
 from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, BuildReport, run_once
 from .progress import Display
 from .publish.write import sweep_temp_files
+from .reload import reload as reload_config
+from .reload import stamp as config_stamp
 from .store import Store
 from .update import SourceResult, is_due, refresh
 from .watch import PostChanges, Snapshot, diff_snapshots, earliest_due, snapshot_posts
@@ -105,6 +109,8 @@ class Daemon:
         self.stopping = False
         self._busy = asyncio.Lock()
         self._refreshing: asyncio.Future[list[SourceResult]] | None = None
+        self.config_stamp = config_stamp(config)
+        self.reload_requested = False  # SIGHUP
 
     # ------------------------------------------------------------------ jobs
 
@@ -113,6 +119,8 @@ class Daemon:
         async with self._busy:
             if self.stopping:
                 return
+            with _step("reload"):
+                self.check_config()
             with _step("tick"):
                 self.scan_posts()
             if self._refresh_wanted():
@@ -170,6 +178,43 @@ class Daemon:
             self._mark_dirty()
             with _step("rebuild"):
                 self.rebuild()
+
+    def request_reload(self) -> None:
+        """SIGHUP: read config.yaml again at the next tick, changed or not."""
+        log.info("received SIGHUP: reloading the config", extra=fields("signal", signum=1))
+        self.reload_requested = True
+
+    def check_config(self) -> bool:
+        """Reload config.yaml if it changed (or SIGHUP asked); whether the config
+        in force changed. An invalid file is logged (key and line) and the old
+        config keeps running."""
+        now_stamp = config_stamp(self.config)
+        if not self.reload_requested and now_stamp == self.config_stamp:
+            return False
+        self.reload_requested = False
+        self.config_stamp = now_stamp
+        outcome = reload_config(self.config)
+        if outcome.config is None:
+            error = outcome.error
+            log.error(
+                "%s",
+                outcome.message,
+                extra=fields(
+                    "config-invalid",
+                    key=error.key if error else None,
+                    line=error.line if error else None,
+                ),
+            )
+            return False
+        log.info("%s", outcome.message, extra=fields("config-reloaded"))
+        if outcome.config == self.config:
+            return False
+        self.config = outcome.config
+        # New or changed feeds are looked at now; the posts folders may be others.
+        self.next_due = None
+        self.snapshot = snapshot_posts(s.path for s in self.config.posts_sources)
+        self._mark_dirty()
+        return True
 
     def stop(self) -> None:
         """The daemon is stopping: abandon a refresh under way (a publish under
@@ -431,7 +476,9 @@ def _run(
             from .serve import start_server
 
             try:
-                server = start_server(config.output.dir, *address)
+                server = start_server(
+                    config.output.dir, *address, status=lambda as_json: _status_page(as_json)
+                )
             except OSError as exc:
                 raise ConfigError(
                     f"cannot listen on {serve}: {exc.strerror or exc}", path="--serve"
@@ -462,11 +509,21 @@ async def _main(
             stop.set()
 
         loop.add_signal_handler(sig, handle)
+    reload_on: list[Daemon] = []
+
+    def hangup() -> None:
+        for each in reload_on:
+            each.request_reload()
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
     scheduler = AsyncIOScheduler(timezone=UTC)
     from .progress import for_terminal
 
     show = None if json_logs else for_terminal(sys.stderr, quiet=False)
     daemon = Daemon(config, pool, offline=offline, scheduler=scheduler, progress=show)
+    global _current
+    _current = daemon
+    reload_on.append(daemon)
     scheduler.start()
     daemon._schedule_rebuild(0.0)
     scheduler.add_job(
@@ -510,6 +567,21 @@ async def _main(
             task.cancel()
         with suppress(asyncio.CancelledError):
             await asyncio.gather(*late, return_exceptions=True)
+
+
+# The daemon whose status the page shows (set while it runs; the page is made
+# on the server's thread, from the config in force, with the store opened anew).
+_current: Daemon | None = None
+
+
+def _status_page(as_json: bool) -> bytes:
+    from .statuspage import render_html, render_json, status_data
+
+    daemon = _current
+    if daemon is None:
+        raise RuntimeError("the daemon is starting")
+    data = status_data(daemon.config, daemon.clock())
+    return render_json(data) if as_json else render_html(data)
 
 
 def _url_host(address: Any) -> str:

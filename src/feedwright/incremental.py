@@ -3,7 +3,7 @@
 Everything that lets a build skip work lives here::
 
     fingerprint(config, found, generation)  every input of a build, cheaply: the
-                                            version, the config's bytes, every post
+                                            version, the config, every post
                                             file's stamp, the stored entries' generation
     unchanged(record, fingerprint, now, output)
                                             THE no-change check: same fingerprint, no
@@ -74,13 +74,12 @@ class Record:
 
 
 def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
-    """Everything a build reads, cheaply: version, config bytes, post stamps,
+    """Everything a build reads, cheaply: version, the config, post stamps,
     the stored remote entries' generation."""
     h = hashlib.sha256(f"{build_id()}|{generation}|".encode())
-    try:
-        h.update(config.path.read_bytes())
-    except OSError:
-        h.update(repr(config).encode())
+    # The config in force, not the file's bytes now: the daemon may run from a
+    # config read before the file changed (and reload it later).
+    h.update(repr(config).encode("utf-8", "surrogatepass"))
     for root in sorted(found):
         h.update(marshal.dumps((root, sorted(found[root].files.items()))))
         h.update(marshal.dumps(sorted(found[root].drafts)))
