@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
+from daemon_process import DaemonProcess, wait_until
 
 import feedwright
 
@@ -38,44 +36,6 @@ def config_text(*feeds: str, extra: str = "") -> str:
         "site:\n  title: Reload\n  url: https://example.com/\n"
         f"sources:\n  - posts: posts\n{lines}{extra}output:\n  dir: out\nstate: state.db\n"
     )
-
-
-class Daemon:
-    def __init__(self, config: Path) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feedwright.cli", "run", "-c", str(config)],
-            cwd=config.parent,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.seen = 0
-
-    def wait_log(self, pattern: str, timeout: float = 30) -> str:
-        """The first line matching ``pattern`` after the last one waited for."""
-        assert self.proc.stderr is not None
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            while self.seen < len(self.lines):
-                line = self.lines[self.seen]
-                self.seen += 1
-                if re.search(pattern, line):
-                    return line
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if ready:
-                line = self.proc.stderr.readline()
-                if not line and self.proc.poll() is not None:
-                    break
-                self.lines.append(line)
-        pytest.fail(f"no log line {pattern!r}; got:\n{''.join(self.lines)}")
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
 
 
 def titles(tmp_path: Path) -> list[str]:
@@ -113,21 +73,15 @@ def test_a_changed_config_is_reloaded_and_a_removed_feed_leaves_store_and_feeds(
     site: tuple[Path, str, str],
 ) -> None:
     config, _, b = site
-    daemon = Daemon(config)
+    daemon = DaemonProcess(config)
     try:
         daemon.wait_log(r"published \d+ files")
-        deadline = time.monotonic() + 30
-        while titles(config.parent) != ["Own post", "alpha news"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert titles(config.parent) == ["Own post", "alpha news"]
+        wait_until("alpha", lambda: titles(config.parent) == ["Own post", "alpha news"])
 
         rewrite(config, config_text(b))
-        line = daemon.wait_log(r"config reloaded")
+        line = daemon.wait_log(r".*config reloaded.*")[0]
         assert "1 source added, 1 source removed" in line
-        deadline = time.monotonic() + 30
-        while titles(config.parent) != ["Own post", "beta news"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert titles(config.parent) == ["Own post", "beta news"]
+        wait_until("beta", lambda: titles(config.parent) == ["Own post", "beta news"])
         assert [s.source for s in feedwright.status(config)] == [b]
     finally:
         assert daemon.stop() == 0
@@ -140,26 +94,23 @@ def test_an_invalid_config_is_logged_with_key_and_line_and_the_old_one_runs_on(
     site: tuple[Path, str, str],
 ) -> None:
     config, a, _ = site
-    daemon = Daemon(config)
+    daemon = DaemonProcess(config)
     try:
         daemon.wait_log(r"published \d+ files")
         rewrite(config, config_text(a, extra="    filters: {include: ['(']}\n"))
-        line = daemon.wait_log(r"config not reloaded")
+        line = daemon.wait_log(r".*config not reloaded.*")[0]
         assert re.search(r"config\.yaml:\d+: sources\[1\]\.filters\.include\[0\]", line)
         assert "the old one keeps running" in line
 
         rewrite(config, config_text(a).replace("  dir: out", "  dir: out\n  limt: 5"))
-        line = daemon.wait_log(r"config not reloaded")
+        line = daemon.wait_log(r".*config not reloaded.*")[0]
         assert "output.limt: unknown key (did you mean `limit`?)" in line
 
         # Still publishing, with the config it had.
         (config.parent / "posts" / "new.md").write_text(
             "---\ntitle: New post\ndate: 2024-01-02\n---\n"
         )
-        deadline = time.monotonic() + 30
-        while "New post" not in titles(config.parent) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "New post" in titles(config.parent)
+        wait_until("the new post", lambda: "New post" in titles(config.parent))
         assert daemon.proc.poll() is None
     finally:
         assert daemon.stop() == 0
@@ -167,7 +118,7 @@ def test_an_invalid_config_is_logged_with_key_and_line_and_the_old_one_runs_on(
 
 def test_sighup_reloads_even_when_the_file_looks_unchanged(site: tuple[Path, str, str]) -> None:
     config, _, _ = site
-    daemon = Daemon(config)
+    daemon = DaemonProcess(config)
     try:
         daemon.wait_log(r"published \d+ files")
         old = config.read_text()
@@ -177,11 +128,8 @@ def test_sighup_reloads_even_when_the_file_looks_unchanged(site: tuple[Path, str
         assert not any("config reloaded" in line for line in daemon.lines)
         daemon.proc.send_signal(signal.SIGHUP)
         daemon.wait_log(r"received SIGHUP")
-        assert "settings changed" in daemon.wait_log(r"config reloaded")
-        deadline = time.monotonic() + 30
+        assert "settings changed" in daemon.wait_log(r".*config reloaded.*")[0]
         feed = config.parent / "out" / "atom.xml"
-        while b"Reloa2" not in feed.read_bytes() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert b"<title>Reloa2</title>" in feed.read_bytes(), "".join(daemon.lines)
+        wait_until("the new title", lambda: b"<title>Reloa2</title>" in feed.read_bytes())
     finally:
         assert daemon.stop() == 0

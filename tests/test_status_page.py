@@ -15,12 +15,9 @@ import base64
 import contextlib
 import json
 import os
-import re
 import select
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -28,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_process import DaemonProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -47,51 +45,6 @@ def rss(name: str, days: list[int]) -> bytes:
     ).encode()
 
 
-class Daemon:
-    """``feedwright run --serve 127.0.0.1:0`` in a subprocess; its log lines in ``lines``."""
-
-    def __init__(self, config: Path) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "feedwright.cli",
-                "run",
-                "--serve",
-                "127.0.0.1:0",
-                "-c",
-                str(config),
-            ],
-            cwd=config.parent,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-
-    def wait_log(self, pattern: str, timeout: float = 30) -> re.Match[str]:
-        assert self.proc.stderr is not None
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            for line in self.lines:
-                if found := re.search(pattern, line):
-                    return found
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if ready:
-                line = self.proc.stderr.readline()
-                if not line and self.proc.poll() is not None:
-                    break
-                self.lines.append(line)
-        pytest.fail(f"no log line {pattern!r}; got:\n{''.join(self.lines)}")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
-
 @pytest.fixture
 def daemon(tmp_path: Path, http_server: Any) -> Any:
     busy = http_server.route("/busy.xml", body=rss("busy", [0, 0, 0, 1, 2, 2, 5, 9, 9, 20, 29]))
@@ -108,7 +61,7 @@ def daemon(tmp_path: Path, http_server: Any) -> Any:
         "output:\n  dir: out\nstate: state.db\n",
         encoding="utf-8",
     )
-    running = Daemon(config)
+    running = DaemonProcess(config, "--serve", "127.0.0.1:0")
     try:
         base = running.wait_log(r"serving (http://\S+/)")[1]
         running.wait_log(r"published \d+ files")

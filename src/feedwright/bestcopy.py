@@ -24,6 +24,7 @@ reports two posts with one link).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -49,9 +50,11 @@ _AMP_CACHE = re.compile(r"^[^/]+\.cdn\.ampproject\.org$")
 _WORDS = re.compile(r"\w+")
 _TAGS = re.compile(r"<[^>]*>")
 FINGERPRINT_TEXT = 300  # characters of text a fingerprint takes (after the title)
+HTML_LOOKED_AT = 1500  # characters of an entry's HTML read to find them
 MIN_FINGERPRINT_TEXT = 40  # less text than this: too little to tell two articles apart
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the daemon plans the same links build after build
 def canonical_link(link: str | None) -> str | None:
     """The page a link names, for comparing: ``https://www.Example.com/a/?utm_source=x``
     and ``http://example.com/a`` are one. None for what is not an http(s) URL."""
@@ -94,15 +97,22 @@ def canonical_link(link: str | None) -> str | None:
 def fingerprint(entry: Entry) -> str | None:
     """Title + the start of the text, lower-cased, punctuation and spacing
     ignored; None when the text is too short to tell two articles apart."""
-    text = entry.content or entry.summary or ""
+    # The start is all a fingerprint takes: bound the work for a long article.
+    text = (entry.content or entry.summary or "")[:HTML_LOOKED_AT]
     if "<" in text:
         text = _TAGS.sub(" ", text)
     words = " ".join(_WORDS.findall(unicodedata.normalize("NFKC", text).casefold()))
     if len(words) < MIN_FINGERPRINT_TEXT:
         return None
-    title = " ".join(_WORDS.findall(unicodedata.normalize("NFKC", entry.title).casefold()))
-    digest = hashlib.sha256(f"{title}\0{words[:FINGERPRINT_TEXT]}".encode()).hexdigest()
-    return digest[:32]
+    digest = hashlib.sha256(f"{title_key(entry)}\0{words[:FINGERPRINT_TEXT]}".encode())
+    return digest.hexdigest()[:32]
+
+
+def title_key(entry: Entry | Head) -> str:
+    """A title's words, lower-cased: copies with different links are only
+    fingerprinted when their titles agree (cheap, and most titles are unique)."""
+    title = getattr(entry, "title", "") or ""
+    return " ".join(_WORDS.findall(unicodedata.normalize("NFKC", title).casefold()))
 
 
 Candidate = Head | Entry
@@ -178,12 +188,17 @@ def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
 
     first: dict[str, int] = {}
     has_post = [c.source is None for c in candidates]  # by root
+    titles: dict[str, int] = {}
+    for c in candidates:
+        if isinstance(c, Entry) and c.source is not None:
+            key = title_key(c)
+            titles[key] = titles.get(key, 0) + 1
     for i, c in enumerate(candidates):
         keys = []
         link = canonical_link(c.link)
         if link is not None:
             keys.append("L" + link)
-        if isinstance(c, Entry) and c.source is not None:
+        if isinstance(c, Entry) and c.source is not None and titles[title_key(c)] > 1:
             print_ = fingerprint(c)
             if print_ is not None:
                 keys.append("F" + print_)
