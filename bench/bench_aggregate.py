@@ -342,7 +342,13 @@ def client(config_path: Path, base: str, result: Path, profile: Path | None, inl
     cfg = fwconfig.load(config_path)
     if cfg.state.exists():
         measure.fail(f"state {cfg.state} should have been removed before the run")
-    executor = InlineExecutor() if inline else None
+    from feedwright.parallel import Pool
+    from feedwright.pipeline import WORK_TIMEOUT, WORKER_NICENESS
+
+    # Parsing always runs in the worker pool now (update.refresh takes a Pool);
+    # --serial/--profile keep their flags but no longer parse inline.
+    pool = Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS, fork=True)
+    pool.start()
     if profile is not None:
         # cProfile sees one thread only; refresh hands parsing to a worker thread.
         async def to_thread(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -358,9 +364,7 @@ def client(config_path: Path, base: str, result: Path, profile: Path | None, inl
             prof = cProfile.Profile() if profile is not None else None
             if prof is not None:
                 prof.enable()
-            results = asyncio.run(
-                update.refresh(cfg, store, now=datetime.now(UTC), executor=executor)
-            )
+            results = asyncio.run(update.refresh(cfg, store, now=datetime.now(UTC), pool=pool))
             if prof is not None:
                 prof.disable()
                 prof.dump_stats(f"{profile}.{n}")
@@ -379,6 +383,7 @@ def client(config_path: Path, base: str, result: Path, profile: Path | None, inl
                 }
             )
         entries = len(store.entries([s.key for s in cfg.feed_sources]))
+    pool.close()
     result.write_text(json.dumps({"import": imported, "rounds": rounds, "entries": entries}))
     return 0
 

@@ -58,6 +58,8 @@ SAMPLE_VALUES: dict[str, str] = {
     "sources[].category_map": "sources:\n  - feed: https://a/\n    category_map: {a: b}\n",
     "sources[].keep_categories": "sources:\n  - feed: https://a/\n    keep_categories: false\n",
     "sources[].every": "sources:\n  - feed: https://a/\n    every: 30m\n",
+    "sources[].filters": "sources:\n  - feed: https://a/\n    filters: {exclude: [ads]}\n",
+    "sources[].priority": "sources:\n  - feed: https://a/\n    priority: 5\n",
     "output.dir": "output:\n  dir: out\n",
     "output.formats": "output:\n  formats: [atom, rss, json]\n",
     "output.limit": "output:\n  limit: 0\n",
@@ -81,6 +83,9 @@ SAMPLE_VALUES: dict[str, str] = {
     "fetch.transport": "fetch:\n  transport: httpx\n",
     "schedule.every": "schedule:\n  every: 2h\n",
     "schedule.jitter": "schedule:\n  jitter: 0.2\n",
+    "schedule.adaptive": "schedule:\n  adaptive: true\n",
+    "schedule.min_every": "schedule:\n  min_every: 5m\n",
+    "schedule.max_every": "schedule:\n  max_every: 12h\n",
     "state": "state: s.db\n",
     "retention": "retention: 10\n",
 }

@@ -11,6 +11,7 @@ import pytest
 
 from feedwright.model import (
     ENTRY_FIELDS,
+    Alternate,
     Body,
     Enclosure,
     Entry,
@@ -45,6 +46,10 @@ FULL = Entry(
     language="zh-CN",
     origin="2024/post.md",
     episode=Episode(duration=3723, episode=3, season=1, explicit=False, image="https://a/c.jpg"),
+    alternates=(
+        Alternate("https://planet.example/a", "https://planet.example/feed", "Planet"),
+        Alternate("https://b.example/a"),
+    ),
 )
 
 

@@ -522,11 +522,12 @@ def test_categories_nested_lists_are_flattened_and_deduped(result: CheckReport) 
     assert entry.tags == ("Python",)
 
 
-def test_category_strings_split_on_commas_else_spaces(result: CheckReport) -> None:
+def test_plural_category_strings_split_on_commas_else_spaces(result: CheckReport) -> None:
     found = by_origin(result)
     assert found["jekyll/2023-03-14-pi-day-notes.md"].categories == ("Finance", "Stock Market")
     assert found["jekyll/2023-03-14-pi-day-notes.md"].tags == ("math", "fun")
-    assert found["traps/categories-space.md"].categories == ("金融", "资讯")
+    # `category:` (singular) names one category, as in Jekyll and Hexo.
+    assert found["traps/categories-space.md"].categories == ("金融 资讯",)
     assert found["traps/categories-space.md"].tags == ("alpha", "beta gamma")
 
 

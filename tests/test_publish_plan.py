@@ -205,16 +205,21 @@ def test_plan_is_independent_of_input_order(tmp_path: Path) -> None:
 
 
 def display_names_by_sorting(entries: list[Entry]) -> dict[str, str]:
-    """The definition the plan's category names must keep: walk every entry
-    oldest first (published, then id) and keep each key's first spelling."""
-    names: dict[str, str] = {}
+    """The definition the plan's category names must keep: each key's most
+    used spelling (entries that use it), ties to the spelling seen first when
+    every entry is walked oldest first (published, then id)."""
+    uses: dict[str, dict[str, int]] = {}
     for entry in sorted(entries, key=lambda e: (e.published, e.id)):
+        spelt = {}
         for category in entry.categories:
             cat = strip_xml_illegal(category)[0]
             key = category_key(cat)
-            if key and key not in names:
-                names[key] = " ".join(cat.split())
-    return names
+            if key:
+                spelt[" ".join(cat.split())] = key
+        for spelling, key in spelt.items():
+            counts = uses.setdefault(key, {})
+            counts[spelling] = counts.get(spelling, 0) + 1
+    return {key: max(counts, key=lambda s: counts[s]) for key, counts in uses.items()}
 
 
 def _random_entries(
@@ -234,7 +239,7 @@ def _random_entries(
     ]
 
 
-def test_display_names_agree_with_walking_every_entry_oldest_first() -> None:
+def test_display_names_agree_with_counting_every_entry_oldest_first() -> None:
     rng = random.Random(11)
     spellings = ["Tech", "tech", " TECH ", "港口", "Sport", "sport\x01", "C++", "c++", "", "  "]
     site = Site(title="S", url="https://s.example/")

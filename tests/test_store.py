@@ -35,6 +35,7 @@ from feedwright.exceptions import StoreError
 from feedwright.model import Body, Enclosure, Entry, Person, Provenance, to_tuple
 from feedwright.store import (
     SCHEMA_VERSION,
+    BuildLog,
     CachedPost,
     Rendered,
     SaveResult,
@@ -196,6 +197,36 @@ def test_concurrent_first_opens(backend: Backend) -> None:
 # --------------------------------------------------------------------------- sources
 
 
+def test_published_since_gives_each_sources_entry_dates_oldest_first(store: Store) -> None:
+    def entry(n: int, hours: int) -> Entry:
+        when = NOW - timedelta(hours=hours)
+        return Entry(id=f"urn:{n}", title="t", published=when, updated=when)
+
+    store.save_entry_rows(KEY_A, [entry_row(entry(1, 1)), entry_row(entry(2, 50))], NOW)
+    store.save_entry_rows(KEY_B, [entry_row(entry(3, 3)), entry_row(entry(4, 2))], NOW)
+    since = NOW - timedelta(days=1)
+    assert store.published_since([KEY_A, KEY_B], since) == {
+        KEY_A: [NOW - timedelta(hours=1)],
+        KEY_B: [NOW - timedelta(hours=3), NOW - timedelta(hours=2)],
+    }
+    assert store.published_since([KEY_B], NOW) == {}
+
+
+def test_logged_builds_come_back_newest_first_and_only_the_newest_are_kept(
+    store: Store,
+) -> None:
+    assert store.recent_builds() == []
+    for n in range(5):
+        store.log_build(
+            BuildLog(NOW + timedelta(minutes=n), {"n": n, "written": ["金融/atom.xml"]}), keep=3
+        )
+    logs = store.recent_builds(10)
+    assert [log.summary["n"] for log in logs] == [4, 3, 2]
+    assert logs[0].at == NOW + timedelta(minutes=4)
+    assert logs[0].summary["written"] == ["金融/atom.xml"]
+    assert [log.summary["n"] for log in store.recent_builds(1)] == [4]
+
+
 def test_source_state_round_trip(store: Store) -> None:
     state = SourceState(
         key=KEY_A,
@@ -214,6 +245,18 @@ def test_source_state_round_trip(store: Store) -> None:
         last_error="HTTP 500",
         status="active",
         retry_after=NOW + timedelta(hours=2),
+        requests=12,
+        not_modified=7,
+        unchanged=2,
+        bytes_down=123_456,
+        bytes_saved=98_765,
+        body_size=20_000,
+        validators_ignored=2,
+        churned=1,
+        ttl=60,
+        skip_hours="0,1,2",
+        skip_days="5,6",
+        interval=5400.0,
     )
     # Every field differs from its default, so the round trip covers them all.
     defaults = {f.name: f.default for f in fields(SourceState) if f.default is not MISSING}

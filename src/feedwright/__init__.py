@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         StoreError,
         TooLargeError,
     )
-    from .model import Body, Enclosure, Entry, Episode, Person, Provenance
+    from .model import Alternate, Body, Enclosure, Entry, Episode, Person, Provenance
 
 # Where each public name lives; imported on first use.
 _HOMES = {
@@ -67,7 +67,9 @@ _HOMES = {
     **dict.fromkeys(["load_config", "parse_feed", "read_post", "status"], ".api"),
     **dict.fromkeys(["FetchResponse", "fetch_feed"], ".api"),
     **dict.fromkeys(["GoneError", "RateLimitedError", "TooLargeError"], ".exceptions"),
-    **dict.fromkeys(["Body", "Enclosure", "Entry", "Episode", "Person", "Provenance"], ".model"),
+    **dict.fromkeys(
+        ["Alternate", "Body", "Enclosure", "Entry", "Episode", "Person", "Provenance"], ".model"
+    ),
     **dict.fromkeys(
         ["ConfigError", "FeedwrightError", "FetchError", "IdChangeError", "LockError"],
         ".exceptions",
@@ -107,6 +109,7 @@ def build_id() -> str:
 
 
 __all__ = [
+    "Alternate",
     "Body",
     "BuildReport",
     "CheckReport",

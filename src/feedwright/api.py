@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, FeedSource, PostsSource, load
 from .exceptions import PostError
-from .model import Entry
+from .model import ENTRY_FIELDS, Entry
 
 if TYPE_CHECKING:
     from .parallel import Pool
@@ -89,6 +89,10 @@ class CheckReport:
     feeds: int  # remote feeds configured
     problems: list[PostError] = field(default_factory=list)
     stripped: int = 0  # characters XML (or YAML) cannot carry, removed from the posts
+    # What publishes, but probably not as meant ("path: what"): a post without
+    # a title or date, a near-miss front matter key, an output category no
+    # post or source has.
+    warnings: list[str] = field(default_factory=list)
 
     def scheduled(self, now: datetime) -> int:
         """How many posts are dated after ``now`` (published when their time comes)."""
@@ -98,13 +102,26 @@ class CheckReport:
 def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     """Validate the config and read every post; writes nothing."""
     from . import posts
-    from .incremental import read_posts
+    from .checks import empty_categories, inspect_posts
+    from .incremental import PARALLEL_POSTS, read_posts
     from .model import from_tuple
 
     cfg = _config(config)
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
     with _pool(fork) as pool:
         read = read_posts(cfg, None, found, pool)
+        files = {root: list(f.files) for root, f in found.items()}
+        many = sum(map(len, files.values())) >= PARALLEL_POSTS
+        warnings = inspect_posts(cfg, files, pool, parallel=many)
+    categories_at = ENTRY_FIELDS.index("categories")
+    seen = [c for values in read.every for c in values[categories_at]]
+    if cfg.state.exists() and cfg.feed_sources:
+        from .store import Store
+
+        with Store.open(cfg.state) as store:
+            stored = store.entries([s.key for s in cfg.feed_sources])
+        seen += [c for s in stored for c in s.entry.categories]
+    warnings += empty_categories(cfg, seen)
     return CheckReport(
         config=cfg.path,
         posts=[from_tuple(values) for values in read.every],
@@ -112,6 +129,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         feeds=len(cfg.feed_sources),
         problems=read.problems,
         stripped=read.stripped,
+        warnings=warnings,
     )
 
 
@@ -167,6 +185,18 @@ class SourceStatus:
     last_error: str | None
     next_due: datetime | None  # None: due now (or never, when gone)
     entries: int
+    filtered: int = 0  # stored entries its `filters` keep from being published
+    # Politeness (politeness.py): what fetching it cost and saved.
+    requests: int = 0
+    not_modified: int = 0  # 304s
+    unchanged: int = 0  # 200s with the body parsed last time
+    bytes_down: int = 0
+    bytes_saved: int = 0  # by 304s
+    validators_ignored: int = 0
+    churned: int = 0  # bodies that changed while their entries did not
+    every: timedelta | None = None  # the refresh interval in force
+    hints: str | None = None  # the feed's ttl / skipHours / skipDays, as said
+    notes: tuple[str, ...] = ()  # its habits worth knowing (ignores validators, ...)
 
 
 def status(config: ConfigLike) -> list[SourceStatus]:
@@ -176,13 +206,32 @@ def status(config: ConfigLike) -> list[SourceStatus]:
     cfg = _config(config)
     states: dict[str, SourceState] = {}
     counts: dict[str, int] = {}
+    filtered: dict[str, int] = {}
     if cfg.state.exists():
         with Store.open(cfg.state) as store:
             states = store.source_states()
             counts = store.entry_counts()
+            filtered = _filtered(cfg, store)
+    from .politeness import describe_hints, interval_of, notes
+
     rows = []
     for source in cfg.feed_sources:
         state = states.get(source.key)
+        polite: dict[str, Any] = (
+            {
+                "requests": state.requests,
+                "not_modified": state.not_modified,
+                "unchanged": state.unchanged,
+                "bytes_down": state.bytes_down,
+                "bytes_saved": state.bytes_saved,
+                "validators_ignored": state.validators_ignored,
+                "churned": state.churned,
+                "hints": describe_hints(state),
+                "notes": tuple(notes(state)),
+            }
+            if state
+            else {}
+        )
         rows.append(
             SourceStatus(
                 source=source.key,
@@ -194,9 +243,27 @@ def status(config: ConfigLike) -> list[SourceStatus]:
                 last_error=state.last_error if state else None,
                 next_due=state.next_check if state and state.status != "gone" else None,
                 entries=counts.get(source.key, 0),
+                filtered=filtered.get(source.key, 0),
+                every=interval_of(state, source, cfg),
+                **polite,
             )
         )
     return rows
+
+
+def _filtered(config: Config, store: Any) -> dict[str, int]:
+    """How many stored entries of each filtered source are kept out of the feeds."""
+    from .filters import keep
+
+    with_filters = {s.key: s.filters for s in config.feed_sources if s.filters}
+    if not with_filters:
+        return {}
+    out: dict[str, int] = {}
+    for stored in store.entries(list(with_filters)):
+        key = stored.entry.origin
+        if not keep(stored.entry, with_filters[key]):
+            out[key] = out.get(key, 0) + 1
+    return out
 
 
 def read_post(path: str | Path, config: ConfigLike) -> Entry | None:

@@ -54,17 +54,6 @@ def _plural(count: int, word: str, words: str = "") -> str:
     return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
 
 
-def _progress() -> Any:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        print(f"\rfetching feeds: {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    return show
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -73,16 +62,45 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, run_once
 
     config = _load(args)
-    with Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool:
-        report = run_once(
-            config,
-            now=datetime.now(UTC),
-            offline=args.offline,
-            lock_wait=args.wait,
-            pool=pool,
-            progress=_progress(),
-        )
+    only = _refresh_keys(config, args.refresh, args.offline)
+    display = None
+    if not (args.quiet or args.json):
+        from .progress import for_terminal
+
+        display = for_terminal(sys.stderr, quiet=False)
+    try:
+        with Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool:
+            report = run_once(
+                config,
+                now=datetime.now(UTC),
+                offline=args.offline,
+                lock_wait=args.wait,
+                pool=pool,
+                progress=display,
+                refresh_only=only,
+            )
+    finally:
+        if display is not None:
+            display.close()
     return _show_build(_build_view(report), as_json=args.json, quiet=args.quiet)
+
+
+def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list[str] | None:
+    """The sources ``build --refresh [URL...]`` names (every one when none is named)."""
+    if urls is None:
+        return None
+    if offline:
+        raise ConfigError("--refresh fetches, --offline does not: choose one", path="--refresh")
+    keys = [s.key for s in config.feed_sources]
+    if not urls:
+        return keys
+    by_url = {k.rstrip("/"): k for k in keys}
+    unknown = [u for u in urls if u.rstrip("/") not in by_url]
+    if unknown:
+        raise ConfigError(
+            f"not a feed in {config.path.name}: {', '.join(unknown)}", path="--refresh"
+        )
+    return [by_url[u.rstrip("/")] for u in urls]
 
 
 def _build_view(report: BuildReport) -> dict[str, Any]:
@@ -108,10 +126,14 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
                 "updated": r.updated,
                 "error": str(r.error) if r.error else None,
                 "note": r.note,
+                "error_streak": r.streak,
+                "last_error": r.last_error,
+                "next_due": _dt(r.next_due),
             }
             for r in report.sources
         ],
         "pings": [{"hub": p.hub, "feeds": len(p.feeds), "error": p.error} for p in report.pings],
+        "failing_sources": list(report.failing),
         "problems": report.problems,
         "warnings": report.warnings,
     }
@@ -132,8 +154,15 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
             extra = f", {_plural(fetched, 'feed')} refreshed, {entries}"
         if pinged := {p["hub"] for p in view["pings"] if p["error"] is None}:
             extra += f", {_plural(len(pinged), 'hub')} pinged"
+        if view["held_future_posts"]:
+            extra += f", {view['held_future_posts']} scheduled"
+        if view["skipped_drafts"]:
+            extra += f", {_plural(view['skipped_drafts'], 'draft')}"
         if view["stripped_chars"]:
             extra += f", {_plural(view['stripped_chars'], 'control character')} stripped"
+        if view["failing_sources"]:
+            failing = _plural(len(view["failing_sources"]), "source")
+            extra += f"; {failing} failing, see `feedwright status`"
         print(
             f"{_plural(view['posts'], 'post')}, "
             f"{_plural(view['categories'], 'category', 'categories')}, "
@@ -149,6 +178,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = check(_load(args), fork=True)
     for problem in report.problems:
         _err(str(problem))
+    for warning in report.warnings:
+        _err(f"warning: {warning}")
     held = report.scheduled(datetime.now(UTC))
     if args.json:
         summary = {
@@ -158,6 +189,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             "drafts": report.drafts,
             "feeds": report.feeds,
             "problems": [str(e) for e in report.problems],
+            "warnings": report.warnings,
         }
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not args.quiet:
@@ -165,12 +197,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"config ok; {_plural(len(report.posts), 'post')} ({held} scheduled), "
             f"{_plural(report.drafts, 'draft')}, {_plural(report.feeds, 'remote feed')}, "
             f"{_plural(len(report.problems), 'problem')}"
+            + (f", {_plural(len(report.warnings), 'warning')}" if report.warnings else "")
         )
     return EXIT_PROBLEMS if report.problems else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .api import status
+    from .politeness import human_bytes
 
     rows = status(_load(args))
     if args.json:
@@ -185,6 +219,17 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "last_error": r.last_error,
                 "next_due": None if r.status == "gone" else (_dt(r.next_due) or "now"),
                 "entries": r.entries,
+                "filtered": r.filtered,
+                "every_seconds": r.every.total_seconds() if r.every else None,
+                "requests": r.requests,
+                "not_modified": r.not_modified,
+                "unchanged": r.unchanged,
+                "bytes_downloaded": r.bytes_down,
+                "bytes_saved": r.bytes_saved,
+                "validators_ignored": r.validators_ignored,
+                "churned": r.churned,
+                "hints": r.hints,
+                "notes": list(r.notes),
             }
             for r in rows
         ]
@@ -193,23 +238,59 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not rows:
         print("no remote feeds configured")
         return EXIT_OK
-    headers = ["source", "last fetch", "result", "errors", "next due", "entries"]
+    headers = [
+        "source", "last fetch", "result", "errors", "next due", "every", "entries",
+        "filtered", "requests", "304", "same", "downloaded", "saved",
+    ]  # fmt: skip
     table = [
         [
             r.source,
             _dt(r.last_fetch) or "-",
-            r.result + (f" ({r.last_error})" if r.last_error else ""),
+            r.result,
             str(r.error_streak),
             "never (gone)" if r.status == "gone" else (_dt(r.next_due) or "now"),
+            _duration(r.every),
             str(r.entries),
+            str(r.filtered),
+            str(r.requests),
+            str(r.not_modified),
+            str(r.unchanged),
+            human_bytes(r.bytes_down),
+            human_bytes(r.bytes_saved),
         ]
         for r in rows
     ]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for row in table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    right = set(range(3, len(headers))) - {4, 5}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    print(line(headers))
+    for r, row in zip(rows, table, strict=True):
+        print(line(row))
+        said = [f"error: {r.last_error}"] if r.last_error else []
+        said += [f"feed says: {r.hints}"] if r.hints else []
+        said += list(r.notes)
+        for words in said:
+            print(f"    {words}")
     return EXIT_OK
+
+
+def _duration(value: Any) -> str:
+    """``30m``, ``1h``, ``1h30m``, ``2d``: a timedelta as config.yaml writes it."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts[:2]) or "0s"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -291,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the lock"
     )
+    p.add_argument(
+        "--refresh",
+        nargs="*",
+        metavar="URL",
+        help="fetch now whatever the schedule says: every feed, or the ones named",
+    )
     p.set_defaults(func=cmd_build)
 
     p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
@@ -304,7 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     p.set_defaults(func=cmd_check)
 
-    p = command("status", "each remote source: last fetch, result, errors, next due, entries")
+    p = command(
+        "status",
+        "each remote source: last fetch, result, errors, next due, entries, what fetching cost",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)
 
@@ -349,17 +439,42 @@ def _crash_log(args: argparse.Namespace, details: str) -> str:
     return "nowhere (no writable folder)"
 
 
+def _verbose_logging() -> tuple[Any, int]:
+    """``-v``: each step of ours on stderr (the libraries' own chatter, such as
+    httpcore's every socket, stays out) until :func:`_quiet`."""
+    import logging
+
+    ours = logging.getLogger("feedwright")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = ours.level
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG)
+    return handler, level
+
+
+def _quiet(verbose: tuple[Any, int]) -> None:
+    import logging
+
+    handler, level = verbose
+    ours = logging.getLogger("feedwright")
+    ours.removeHandler(handler)
+    ours.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.verbose:
-        import logging
+    if args.verbose and args.command != "run":  # the daemon sets up its own logging
+        verbose = _verbose_logging()
+        try:
+            return _main(args)
+        finally:
+            _quiet(verbose)
+    return _main(args)
 
-        logging.basicConfig(
-            level=logging.DEBUG,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+
+def _main(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
     except ConfigError as exc:

@@ -27,6 +27,8 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `sources[].category_map` | mapping | `{}` | rename incoming categories; `null` drops one |
     | `sources[].keep_categories` | bool | `true` | keep the remote entries' own categories |
     | `sources[].every` | duration | `schedule.every` | refresh interval of this feed |
+    | `sources[].filters` | `{include, exclude}` | none | which of a feed's entries are published: lists of regular expressions (title and text, any case) or `{field, match}` (field: `title`, `content`, `category`, `author` or `link`); kept if any include rule matches (or there is none) and no exclude rule does |
+    | `sources[].priority` | int | `0` | the same article from several sources is published once, from the source with the highest priority (ties: local posts, then the feed of the article's own site, then config order) |
     | `output.dir` | path | `feeds` | where feeds are written |
     | `output.formats` | list | `[atom, rss]` | also `json` (JSON Feed 1.1) |
     | `output.limit` | int | `50` | entries per feed, newest first; `0` = all |
@@ -44,6 +46,9 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `fetch.transport` | `asyncio` or `httpx` | `asyncio` | the network backend: feedwright's own asyncio one (faster on big rounds) or httpx's client; URLs a proxy applies to always go through httpx |
     | `schedule.every` | duration | `1h` | default refresh interval of remote feeds |
     | `schedule.jitter` | 0–1 | `0.1` | spread each feed's refresh by up to this fraction of its interval |
+    | `schedule.adaptive` | bool | `false` | adapt each feed's interval (unless it sets `every`) to how often it really publishes: twice per mean gap between its entries of the last 30 days |
+    | `schedule.min_every` | duration | `15m` | the shortest adapted interval |
+    | `schedule.max_every` | duration | `1d` | the longest adapted interval (a feed silent for 30 days) |
     | `state` | path | `.feedwright/state.db` | the SQLite store |
     | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
     | `websub.hub` | URL or list | none | WebSub hubs: named in every feed, and told about each feed whose bytes changed |
@@ -57,7 +62,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -65,6 +70,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from .exceptions import ConfigError
+from .filters import Filters
 from .model import Person
 from .schedule import parse_duration, parse_size
 
@@ -91,6 +97,7 @@ class PostsSource:
     path: Path  # absolute
     permalink: str | None = None  # e.g. "{year}/{month}/{day}/{slug}/"
     categories: tuple[str, ...] = ()  # added to every post of this folder
+    priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
 
     @property
     def key(self) -> str:
@@ -105,6 +112,8 @@ class FeedSource:
     category_map: Mapping[str, str | None] = field(default_factory=dict)
     keep_categories: bool = True
     every: timedelta | None = None  # None: schedule.every
+    filters: Filters = field(default_factory=Filters)  # which entries are published
+    priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
 
     @property
     def key(self) -> str:
@@ -158,6 +167,11 @@ class Fetch:
 class Schedule:
     every: timedelta = timedelta(hours=1)
     jitter: float = 0.1  # fraction of the interval, spread deterministically per feed
+    # Adapt each feed's interval (those without their own `every`) to how often
+    # it really publishes, within [min_every, max_every] (schedule.adaptive_interval).
+    adaptive: bool = False
+    min_every: timedelta = timedelta(minutes=15)
+    max_every: timedelta = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +219,11 @@ class _Doc:
             finally:
                 loader.dispose()
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            from .yamlwords import yaml_problem
+
+            problem, mark = yaml_problem(exc)
             line = mark.line + 1 if mark is not None else None
-            raise ConfigError(f"not valid YAML: {exc}", line=line, path=str(path)) from None
+            raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
         if node is not None:
             self._index(node, "")
 
@@ -269,7 +285,17 @@ class _Section:
     def finish(self) -> None:
         for name in self.value:
             if name not in self.seen:
-                raise self.doc.error(self.path(str(name)), "unknown key")
+                raise self.doc.error(
+                    self.path(str(name)), "unknown key" + _did_you_mean(str(name), self.seen)
+                )
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean `title`?)`` for a near miss of a known key, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 def _str(value: Any) -> str:
@@ -406,6 +432,7 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
             path=folder,
             permalink=sec.get("permalink", _str, None),
             categories=sec.get("categories", _str_list, ()),
+            priority=sec.get("priority", _any_int, 0),
         )
     elif "feed" in sec.value:
         source = FeedSource(
@@ -415,11 +442,47 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
             category_map=sec.get("category_map", _category_map, {}),
             keep_categories=sec.get("keep_categories", _bool, True),
             every=sec.get("every", _duration, None),
+            filters=_filters(doc, sec, "filters"),
+            priority=sec.get("priority", _any_int, 0),
         )
     else:
         raise doc.error(key, "a source needs `posts: <folder>` or `feed: <url>`")
     sec.finish()
     return source
+
+
+def _any_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    return value
+
+
+def _filters(doc: _Doc, parent: _Section, name: str) -> Filters:
+    """``filters: {include: [rule, ...], exclude: [...]}``; a bad rule names its own line."""
+    from .filters import rule
+
+    if parent.value.get(name) is None:
+        parent.seen.add(name)
+        return Filters()
+    sec = parent.section(name)
+    lists: dict[str, tuple[Any, ...]] = {}
+    for kind in ("include", "exclude"):
+        sec.seen.add(kind)
+        raw = sec.value.get(kind)
+        if raw is None:
+            lists[kind] = ()
+            continue
+        items = raw if isinstance(raw, list) else [raw]
+        rules = []
+        for i, item in enumerate(items):
+            key = sec.path(kind) + (f"[{i}]" if isinstance(raw, list) else "")
+            try:
+                rules.append(rule(item))
+            except ValueError as exc:
+                raise doc.error(key, str(exc)) from None
+        lists[kind] = tuple(rules)
+    sec.finish()
+    return Filters(include=lists["include"], exclude=lists["exclude"])
 
 
 def _formats(value: Any) -> tuple[Format, ...]:
@@ -509,7 +572,12 @@ def parse(text: str, path: Path) -> Config:
     schedule = Schedule(
         every=sch.get("every", _duration, timedelta(hours=1)),
         jitter=sch.get("jitter", _fraction, 0.1),
+        adaptive=sch.get("adaptive", _bool, False),
+        min_every=sch.get("min_every", _duration, timedelta(minutes=15)),
+        max_every=sch.get("max_every", _duration, timedelta(days=1)),
     )
+    if schedule.min_every > schedule.max_every:
+        raise doc.error("schedule.min_every", "must not be longer than schedule.max_every")
     sch.finish()
 
     config = Config(

@@ -13,6 +13,8 @@ every job is a coroutine, and one lock keeps two steps from ever overlapping::
         the outbox (after a rebuild, or when a retry is due): WebSub pings
         the rebuilds queued or that failed (websub.py), episodes' remote
         audio lengths still unknown (media.py); a length learnt   -> dirty
+        config.yaml changed (or SIGHUP)   -> read again (reload.py); an invalid one is
+                                             logged and the old one keeps running
     rebuild (a one-off job ~0.5 s after the output became dirty)
         posts still changing? wait for them to settle (at most MAX_DELAY)
         pipeline.run_once(offline=True, locked=True): only changed bytes are written
@@ -34,6 +36,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
@@ -48,7 +51,10 @@ from .lock import output_lock
 from .logs import daemon_logging, fields
 from .parallel import Pool
 from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, BuildReport, run_once
+from .progress import Display
 from .publish.write import sweep_temp_files
+from .reload import reload as reload_config
+from .reload import stamp as config_stamp
 from .store import Store
 from .update import SourceResult, is_due, refresh
 from .watch import PostChanges, Snapshot, diff_snapshots, earliest_due, snapshot_posts
@@ -83,8 +89,11 @@ class Daemon:
         clock: Clock = system_clock,
         debounce: float = DEBOUNCE,
         scheduler: AsyncIOScheduler | None = None,
+        progress: Display | None = None,
     ) -> None:
         self.config = config
+        # A terminal's progress display, for the start-up round only.
+        self.progress = progress
         self.pool = pool
         self.offline = offline
         self.clock = clock
@@ -105,6 +114,8 @@ class Daemon:
         self.stopping = False
         self._busy = asyncio.Lock()
         self._refreshing: asyncio.Future[list[SourceResult]] | None = None
+        self.config_stamp = config_stamp(config)
+        self.reload_requested = False  # SIGHUP
 
     # ------------------------------------------------------------------ jobs
 
@@ -113,6 +124,8 @@ class Daemon:
         async with self._busy:
             if self.stopping:
                 return
+            with _step("reload"):
+                self.check_config()
             with _step("tick"):
                 self.scan_posts()
             if self._refresh_wanted():
@@ -174,6 +187,43 @@ class Daemon:
             with _step("rebuild"):
                 self.rebuild()
 
+    def request_reload(self) -> None:
+        """SIGHUP: read config.yaml again at the next tick, changed or not."""
+        log.info("received SIGHUP: reloading the config", extra=fields("signal", signum=1))
+        self.reload_requested = True
+
+    def check_config(self) -> bool:
+        """Reload config.yaml if it changed (or SIGHUP asked); whether the config
+        in force changed. An invalid file is logged (key and line) and the old
+        config keeps running."""
+        now_stamp = config_stamp(self.config)
+        if not self.reload_requested and now_stamp == self.config_stamp:
+            return False
+        self.reload_requested = False
+        self.config_stamp = now_stamp
+        outcome = reload_config(self.config)
+        if outcome.config is None:
+            error = outcome.error
+            log.error(
+                "%s",
+                outcome.message,
+                extra=fields(
+                    "config-invalid",
+                    key=error.key if error else None,
+                    line=error.line if error else None,
+                ),
+            )
+            return False
+        log.info("%s", outcome.message, extra=fields("config-reloaded"))
+        if outcome.config == self.config:
+            return False
+        self.config = outcome.config
+        # New or changed feeds are looked at now; the posts folders may be others.
+        self.next_due = None
+        self.snapshot = snapshot_posts(s.path for s in self.config.posts_sources)
+        self._mark_dirty()
+        return True
+
     def stop(self) -> None:
         """The daemon is stopping: abandon a refresh under way (a publish under
         way finishes: it is not interrupted), start no new step."""
@@ -214,7 +264,15 @@ class Daemon:
             if any(
                 is_due(states.get(s.key), s, now, daemon=True) for s in self.config.feed_sources
             ):
-                results = await refresh(self.config, store, now=now, pool=self.pool, daemon=True)
+                show = self.progress
+                results = await refresh(
+                    self.config,
+                    store,
+                    now=now,
+                    pool=self.pool,
+                    daemon=True,
+                    progress=None if show is None else (lambda d, t: show("fetching", d, t)),
+                )
                 states = store.source_states()
         self.next_due = earliest_due(states, self.config.feed_sources)
         for result in results:
@@ -246,7 +304,14 @@ class Daemon:
         now = self.clock()
         self.dirty, since, self.dirty_since = False, self.dirty_since, None
         try:
-            report = run_once(self.config, now=now, offline=True, locked=True, pool=self.pool)
+            report = run_once(
+                self.config,
+                now=now,
+                offline=True,
+                locked=True,
+                pool=self.pool,
+                progress=self.progress,
+            )
         except Exception as exc:
             self.failures += 1
             self.dirty, self.dirty_since = True, since
@@ -263,6 +328,9 @@ class Daemon:
         self.failures = 0
         self.last_report = report
         self.outbox_at = now  # it may have queued pings, or wanted audio lengths
+        if self.progress is not None:  # start-up is over: log lines only from now on
+            self.progress.close()
+            self.progress = None
         pub = report.publish
         if pub.written or pub.removed:
             message = "published %d files (%d unchanged, %d removed): %d posts, %d remote entries"
@@ -411,7 +479,7 @@ def run_daemon(
     """
     address = parse_address(serve) if serve else None
     with daemon_logging(json_logs, verbose):
-        _run(config, offline, address, serve, tick)
+        _run(config, offline, address, serve, tick, json_logs)
         log.info("stopped: lock released", extra=fields("stopped"))
     return 0
 
@@ -422,6 +490,7 @@ def _run(
     address: tuple[str, int] | None,
     serve: str | None,
     tick: float | None,
+    json_logs: bool = False,
 ) -> None:
     with (
         output_lock(config.output.dir),
@@ -434,13 +503,15 @@ def _run(
             from .serve import start_server
 
             try:
-                server = start_server(config.output.dir, *address)
+                server = start_server(
+                    config.output.dir, *address, status=lambda as_json: _status_page(as_json)
+                )
             except OSError as exc:
                 raise ConfigError(
                     f"cannot listen on {serve}: {exc.strerror or exc}", path="--serve"
                 ) from None
         try:
-            asyncio.run(_main(config, pool, offline, tick or TICK, server))
+            asyncio.run(_main(config, pool, offline, tick or TICK, server, json_logs))
         finally:
             if server is not None:
                 server.shutdown()
@@ -448,7 +519,14 @@ def _run(
             sweep_temp_files(config.output.dir)
 
 
-async def _main(config: Config, pool: Pool, offline: bool, interval: float, server: Any) -> None:
+async def _main(
+    config: Config,
+    pool: Pool,
+    offline: bool,
+    interval: float,
+    server: Any,
+    json_logs: bool = False,
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -458,8 +536,21 @@ async def _main(config: Config, pool: Pool, offline: bool, interval: float, serv
             stop.set()
 
         loop.add_signal_handler(sig, handle)
+    reload_on: list[Daemon] = []
+
+    def hangup() -> None:
+        for each in reload_on:
+            each.request_reload()
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    daemon = Daemon(config, pool, offline=offline, scheduler=scheduler)
+    from .progress import for_terminal
+
+    show = None if json_logs else for_terminal(sys.stderr, quiet=False)
+    daemon = Daemon(config, pool, offline=offline, scheduler=scheduler, progress=show)
+    global _current
+    _current = daemon
+    reload_on.append(daemon)
     scheduler.start()
     daemon._schedule_rebuild(0.0)
     scheduler.add_job(
@@ -503,6 +594,21 @@ async def _main(config: Config, pool: Pool, offline: bool, interval: float, serv
             task.cancel()
         with suppress(asyncio.CancelledError):
             await asyncio.gather(*late, return_exceptions=True)
+
+
+# The daemon whose status the page shows (set while it runs; the page is made
+# on the server's thread, from the config in force, with the store opened anew).
+_current: Daemon | None = None
+
+
+def _status_page(as_json: bool) -> bytes:
+    from .statuspage import render_html, render_json, status_data
+
+    daemon = _current
+    if daemon is None:
+        raise RuntimeError("the daemon is starting")
+    data = status_data(daemon.config, daemon.clock())
+    return render_json(data) if as_json else render_html(data)
 
 
 def _url_host(address: Any) -> str:

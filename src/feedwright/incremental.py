@@ -3,7 +3,7 @@
 Everything that lets a build skip work lives here::
 
     fingerprint(config, found, generation)  every input of a build, cheaply: the
-                                            version, the config's bytes, every post
+                                            version, the config, every post
                                             file's stamp, the stored entries' generation
     unchanged(record, fingerprint, now, output)
                                             THE no-change check: same fingerprint, no
@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import marshal
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +43,8 @@ from .store import CachedPost, Rendered, Store
 
 if TYPE_CHECKING:
     from .posts import Found
+
+log = logging.getLogger("feedwright.build")
 
 RECORD_KEY = "build"  # store meta: what the last successful publish was made from
 # Below this many posts to read or render, worker processes cost more than they save.
@@ -63,13 +66,12 @@ class Record:
 
 
 def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
-    """Everything a build reads, cheaply: version, config bytes, post stamps,
+    """Everything a build reads, cheaply: version, the config, post stamps,
     the stored remote entries' generation."""
     h = hashlib.sha256(f"{build_id()}|{generation}|".encode())
-    try:
-        h.update(config.path.read_bytes())
-    except OSError:
-        h.update(repr(config).encode())
+    # The config in force, not the file's bytes now: the daemon may run from a
+    # config read before the file changed (and reload it later).
+    h.update(repr(config).encode("utf-8", "surrogatepass"))
     for root in sorted(found):
         h.update(marshal.dumps((root, sorted(found[root].files.items()))))
         h.update(marshal.dumps(sorted(found[root].drafts)))
@@ -211,6 +213,7 @@ def _read_files(
     todo: list[tuple[str, tuple[int, int]]],
     pool: Pool,
     keep_text: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, _Read]:
     if len(todo) < PARALLEL_POSTS or worker_count() < 2:
         return dict(read_chunk(source, site, todo, keep_text))
@@ -218,6 +221,8 @@ def _read_files(
     out: dict[str, _Read] = {}
     results = pool.map(_read_item, [(source, site, chunk, keep_text) for chunk in chunks])
     for chunk, result in zip(chunks, results, strict=True):
+        if progress is not None:
+            progress(len(out) + len(chunk), len(todo))
         if isinstance(result, Failed):
             # One file killed its worker: read the chunk's files one by one,
             # so that only that file fails.
@@ -240,7 +245,11 @@ def _read_item(args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]],
 
 
 def read_posts(
-    config: Config, store: Store | None, found: Mapping[str, Found], pool: Pool
+    config: Config,
+    store: Store | None,
+    found: Mapping[str, Found],
+    pool: Pool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PostsRead:
     """Every posts folder's posts, reusing the store's post cache for unchanged
     files. Without a store (``check``), the entries keep their body text."""
@@ -260,8 +269,18 @@ def read_posts(
                 current[rel] = old
             else:
                 todo.append((rel, stamp))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s: %d post files, %d from the cache, %d to read",
+                source.path,
+                len(seen.files),
+                len(seen.files) - len(todo),
+                len(todo),
+            )
+            for rel, _ in todo[:50]:
+                log.debug("reading %s", rel)
         for rel, (stamp, values, error, stripped, digest) in _read_files(
-            source, config.site, todo, pool, store is None
+            source, config.site, todo, pool, store is None, progress
         ).items():
             old = cached.get(rel)
             if error is not None and old is not None and old.values is not None:

@@ -46,6 +46,59 @@ def unlock(fd: int) -> None:
         os.close(fd)
 
 
+def holder(lock_file: Path) -> str | None:
+    """Who holds ``lock_file``: "PID 123: feedwright run -c config.yaml, since
+    2024-05-14 18:00:00 UTC", from the kernel's table of locks (Linux's
+    /proc/locks; nothing is written to the lock file). None where that cannot
+    be known."""
+    try:
+        st = os.stat(lock_file)
+        device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        with open("/proc/locks", encoding="ascii", errors="replace") as table:
+            pids = [
+                int(parts[4])
+                for line in table
+                if len(parts := line.split()) > 5 and parts[1] == "FLOCK" and parts[5] == device
+            ]
+    except (OSError, ValueError):
+        return None
+    if not pids:
+        return None
+    pid = pids[0]
+    said = f"PID {pid}"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = [a.decode("utf-8", "replace") for a in fh.read().split(b"\0") if a]
+        started = _started(pid)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return said
+    command = " ".join(_short(argv))
+    since = f", since {started}" if started else ""
+    return f"{said}: {command}{since}" if command else said
+
+
+def _short(argv: list[str]) -> list[str]:
+    """``python -m feedwright.cli run`` and ``/venv/bin/feedwright run`` as ``feedwright run``."""
+    for at, arg in enumerate(argv):
+        if os.path.basename(arg) == "feedwright" or arg in ("feedwright.cli", "feedwright"):
+            return ["feedwright", *argv[at + 1 :]]
+    return argv
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started, in UTC (its start time in clock ticks after boot)."""
+    import datetime
+
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[19])  # field 22 of the line; the first two are before the ")"
+    with open("/proc/stat", encoding="ascii") as fh:
+        boot = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+    at = boot + ticks / os.sysconf("SC_CLK_TCK")
+    moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 @contextmanager
 def output_lock(output_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
     """Hold the output lock for the block; LockError if still held after ``wait`` seconds."""
@@ -53,8 +106,12 @@ def output_lock(output_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
     deadline = time.monotonic() + wait
     while (fd := try_lock(str(output_dir))) is None:
         if time.monotonic() >= deadline:
+            who = holder(output_dir / LOCK_NAME)
             raise LockError(
-                "another feedwright build or daemon is publishing here; try again later",
+                "another feedwright build or daemon"
+                + (f" ({who})" if who else "")
+                + " is publishing here;"
+                " try again later, or wait for it with --wait SECONDS",
                 path=str(output_dir / LOCK_NAME),
             )
         time.sleep(0.05)

@@ -71,6 +71,17 @@ class Provenance:
 
 
 @dataclass(frozen=True, slots=True)
+class Alternate:
+    """Another copy of the same article, reached through another source and
+    not published (the entry is the best copy): where it is, and through which
+    feed (None: a local post)."""
+
+    link: str | None
+    feed: str | None = None  # the source feed's URL
+    title: str | None = None  # the source's title
+
+
+@dataclass(frozen=True, slots=True)
 class Body:
     """A post body as written, not yet rendered to HTML.
 
@@ -103,6 +114,9 @@ class Entry:
     language: str | None = None
     origin: str = ""  # posts: path relative to the posts folder; remote: the source URL
     episode: Episode | None = None  # a podcast episode (posts with ``audio:``)
+    # The same article reached through other sources (bestcopy.py): the copies
+    # not published, best first.
+    alternates: tuple[Alternate, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("published", "updated"):
@@ -304,6 +318,7 @@ def utc(dt: datetime) -> datetime:
 
 __all__ = [
     "ENTRY_FIELDS",
+    "Alternate",
     "Body",
     "BodyFormat",
     "Enclosure",

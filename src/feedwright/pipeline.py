@@ -26,6 +26,7 @@ needs them, so a build with nothing to do costs about a walk of the posts.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -45,8 +46,11 @@ from .store import Store
 
 if TYPE_CHECKING:
     from .media import Settled
+    from .progress import Report
     from .update import Progress, SourceResult
     from .websub import PingResult
+
+log = logging.getLogger("feedwright.build")
 
 # How long one item of work (a feed to parse, a chunk of posts) may take in a
 # worker before it is stopped and reported.
@@ -92,6 +96,9 @@ class BuildReport:
     next_post_at: datetime | None = None  # when the earliest held-back post is due
     cached: bool = False  # nothing had changed: no post was read, no feed rendered
     pings: list[PingResult] = field(default_factory=list)  # WebSub requests sent
+    # Remote sources failing, backing off or gone now (their keys), whether or
+    # not this build fetched them: every build says so until they recover.
+    failing: tuple[str, ...] = ()
 
     @property
     def source_errors(self) -> list[SourceError]:
@@ -135,6 +142,13 @@ def remote_entries(config: Config, store: Store) -> list[tuple[Entry, str]]:
     order = {s.key: i for i, s in enumerate(config.feed_sources)}
     stored = store.entries(list(order))
     stored.sort(key=lambda s: (s.first_seen, order.get(s.entry.origin, 0)))
+    filtering = {s.key: s.filters for s in config.feed_sources if s.filters}
+    if filtering:  # a source's filters decide which of its stored entries are published
+        from .filters import keep
+
+        stored = [
+            s for s in stored if (f := filtering.get(s.entry.origin)) is None or keep(s.entry, f)
+        ]
     return [(scope_id(s.entry), s.content_hash) for s in stored]
 
 
@@ -229,9 +243,13 @@ def run_once(
     lock_wait: float = 0.0,
     locked: bool = False,
     pool: Pool | None = None,
-    progress: Progress | None = None,
+    progress: Report | None = None,
+    refresh_only: Iterable[str] | None = None,
 ) -> BuildReport:
     """Refresh, read, publish; problems come back in the report, not as exceptions.
+
+    ``refresh_only``: fetch these sources (keys) now, whatever the schedule
+    says, and no others (``build --refresh``).
 
     ``locked=True``: the caller (the daemon) holds the output lock already.
     ``pool``: worker processes to use (the daemon keeps one); else the build
@@ -250,18 +268,40 @@ def run_once(
         store.forget_sources(s.key for s in config.feed_sources)
         sources: list[SourceResult] = []
         if config.feed_sources and not offline:
-            sources = refresh(config, store, workers, now=now, daemon=daemon, progress=progress)
+            sources = refresh(
+                config,
+                store,
+                workers,
+                now=now,
+                daemon=daemon,
+                progress=None if progress is None else _phase(progress, "fetching"),
+                only=refresh_only,
+            )
+        failing = _failing(config, store)
         found = find_posts(config)
         record = incremental.load_record(store)
         fingerprint = incremental.fingerprint(config, found, store.entries_generation())
         report = None
         if incremental.unchanged(record, fingerprint, now, config.output.dir):
             assert record is not None
-            report = _cached_report(record, sources)
+            cached = _cached_report(record, sources)
+            log.debug("nothing changed since the last build: nothing read, nothing written")
+            if cached is not None:
+                report = replace(cached, failing=failing)
         if report is None:
-            report = _build(
-                config, store, workers, now, found, fingerprint, record, sources, not offline
+            built = _build(
+                config,
+                store,
+                workers,
+                now,
+                found,
+                fingerprint,
+                record,
+                sources,
+                not offline,
+                progress,
             )
+            report = replace(built, failing=failing)
         if config.websub.hub and not offline:
             report = ping(config, store, report, now)
         return report
@@ -279,6 +319,20 @@ def ping(config: Config, store: Store, report: BuildReport, now: datetime) -> Bu
     from .websub import send_due
 
     return replace(report, pings=asyncio.run(send_due(config, store, now, every=True)))
+
+
+def _phase(report: Report, phase: str) -> Progress:
+    return lambda done, total: report(phase, done, total)
+
+
+def _failing(config: Config, store: Store) -> tuple[str, ...]:
+    """The configured remote sources whose last fetch failed (backing off, gone)."""
+    if not config.feed_sources:
+        return ()
+    states = store.source_states()
+    return tuple(
+        s.key for s in config.feed_sources if (st := states.get(s.key)) and st.error_count > 0
+    )
 
 
 def find_posts(config: Config) -> dict[str, posts.Found]:
@@ -312,11 +366,14 @@ def _build(
     record: Record | None,
     sources: list[SourceResult],
     network: bool = True,
+    progress: Report | None = None,
 ) -> BuildReport:
     from .publish import publish
     from .publish.plan import FeedOf, plan
 
-    read = incremental.read_posts(config, store, found, pool)
+    read = incremental.read_posts(
+        config, store, found, pool, None if progress is None else _phase(progress, "reading")
+    )
     due = [h for h in read.heads if h.published <= now]
     future = [h.published for h in read.heads if h.published > now]
     stored = remote_entries(config, store) if config.feed_sources else []
@@ -327,6 +384,13 @@ def _build(
     # The hashes known already: a post's, a stored entry's (unless dedupe
     # merged another subscription's categories into it: then it is new).
     hashes = dict(read.hashes)
+    won: dict[str, Any] = {}  # posts that are the best copy of something remote
+    if remote:
+        from .bestcopy import choose
+
+        planned, won = choose(planned, config, lambda id_: _folder(read, id_))
+        for id_ in won:
+            hashes.pop(id_, None)
     kept = {id(entry) for entry in planned}
     hashes.update((entry.id, digest) for entry, digest in stored if id(entry) in kept)
 
@@ -360,8 +424,13 @@ def _build(
         store.forget_wanted_lengths(wanted)
     full: dict[str, Entry] = {e.id: e for e in planned if isinstance(e, Entry)}
     full.update(rendered)
+    for id_, (categories, alternates) in won.items():
+        if id_ in full:
+            full[id_] = replace(full[id_], categories=categories, alternates=alternates)
 
     previous = {} if record is None else record.stamps
+    if progress is not None:
+        progress("publishing", 0, len(plans))
     report = publish(
         [],
         config,
@@ -373,7 +442,14 @@ def _build(
         hashes=hashes,
         pool=pool,
     )
+    if progress is not None:
+        progress("publishing", len(plans), len(plans))
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
+    for rel in report.written:
+        log.debug("wrote %s", config.output.dir / rel)
+    for rel in report.removed:
+        log.debug("removed %s", config.output.dir / rel)
+    log.debug("%d files unchanged (not rewritten)", len(report.unchanged))
     post_errors = [*read.problems, *failed.values()]
     summary = PublishSummary(
         written=report.written,
@@ -400,6 +476,21 @@ def _build(
         from .websub import queue
 
         queue(store, config, report.written, now)
+    if report.written or report.removed:
+        from .store import BuildLog
+
+        # What it changed, for the daemon's /status page (the newest few are kept).
+        store.log_build(
+            BuildLog(
+                now,
+                {
+                    **_summary(build),
+                    "post_errors": len(build.post_errors),
+                    "written": report.written,
+                    "removed": report.removed,
+                },
+            )
+        )
     stamps = report.stamps
     incremental.save_record(
         store,
@@ -430,6 +521,11 @@ def _settle(
         return str(source.path / rel)
 
     return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
+
+
+def _folder(read: incremental.PostsRead, id_: str) -> PostsSource | None:
+    where = read.where.get(id_)
+    return None if where is None else where[0]
 
 
 def _summary(build: BuildReport) -> dict[str, Any]:

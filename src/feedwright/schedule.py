@@ -4,7 +4,11 @@ Everything here is a pure function of its arguments (no clock, no I/O), so
 the scheduling policy can be read and tested in one place::
 
     success  -> now + every + jitter
-                but not before now + Cache-Control max-age (capped at a day)
+                (every: the source's own, or, with schedule.adaptive, one
+                adapted to how often the feed really publishes: adaptive_interval)
+                but not before now + Cache-Control max-age or RSS <ttl>
+                (each capped at a day), and never in an hour or on a day the
+                feed's <skipHours> / <skipDays> rule out
     error n  -> now + backoff(n, every) + jitter    (every, 2*every, 4*every, ... <= a day)
     error n with Retry-After (capped at a week)
              -> when the server said, even if sooner than the backoff; but a
@@ -21,7 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 # Neither an erroring feed nor a Cache-Control header may push the next check
 # further out than this (unless the feed's own interval is longer).
@@ -44,8 +49,14 @@ def next_check(
     error_count: int = 0,
     retry_after: datetime | None = None,
     max_age: timedelta | None = None,
+    ttl: timedelta | None = None,
+    skip_hours: frozenset[int] = frozenset(),
+    skip_days: frozenset[int] = frozenset(),
 ) -> datetime:
-    """The moment a feed keyed ``key`` is due again (see the module docstring for the rules)."""
+    """The moment a feed keyed ``key`` is due again (see the module docstring for the rules).
+
+    ``skip_hours`` are UTC hours (0-23), ``skip_days`` weekdays (0 = Monday).
+    """
     if retry_after is not None and error_count > 0:
         retry_after = min(retry_after, now + MAX_RETRY_AFTER)
         if error_count == 1:
@@ -53,11 +64,58 @@ def next_check(
         return max(retry_after, now + backoff(error_count - 1, every))
     interval = backoff(error_count, every) if error_count > 0 else every
     when = now + interval + jitter_for(key, interval, jitter)
-    if max_age is not None and error_count <= 0:
-        when = max(when, now + min(max_age, MAX_CACHE_WAIT))
+    if error_count <= 0:
+        for wait in (max_age, ttl):
+            if wait is not None:
+                when = max(when, now + min(wait, MAX_CACHE_WAIT))
+        when = skip_ahead(when, skip_hours, skip_days)
     if retry_after is not None:
         when = max(when, retry_after)
     return when
+
+
+def skip_ahead(when: datetime, skip_hours: frozenset[int], skip_days: frozenset[int]) -> datetime:
+    """``when``, or the start of the first later hour that is neither a skipped
+    hour nor on a skipped day (UTC). A feed that skips every hour of the week is
+    not believed."""
+    if not skip_hours and not skip_days:
+        return when
+    if len(skip_hours) >= 24 or len(skip_days) >= 7:
+        return when
+    at = when.astimezone(UTC)
+    moved = False
+    for _ in range(24 * 7):
+        if at.hour not in skip_hours and at.weekday() not in skip_days:
+            return at if moved else when
+        at = at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        moved = True
+    return when  # pragma: no cover (every hour of the week cannot be skipped here)
+
+
+# How far back adaptive_interval looks, and how many checks it wants per gap
+# between two posts.
+ADAPT_WINDOW = timedelta(days=30)
+CHECKS_PER_GAP = 2
+
+
+def adaptive_interval(
+    published: Sequence[datetime],
+    now: datetime,
+    *,
+    minimum: timedelta,
+    maximum: timedelta,
+    window: timedelta = ADAPT_WINDOW,
+) -> timedelta:
+    """A refresh interval from how often a feed really publishes: its entries
+    dated in the last ``window``; the mean gap between them, checked
+    :data:`CHECKS_PER_GAP` times, within ``[minimum, maximum]``. A feed with
+    nothing new in the window is checked every ``maximum``."""
+    since = now - window
+    count = sum(1 for p in published if since < p <= now)
+    if count == 0:
+        return maximum
+    gap = window / count
+    return min(max(gap / CHECKS_PER_GAP, minimum), maximum)
 
 
 def backoff(error_count: int, every: timedelta) -> timedelta:

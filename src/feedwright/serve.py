@@ -18,7 +18,9 @@ for trying things out). It serves *only* the published files under
   ``output.pages``), else ``/`` is ``index.opml``, else a tiny HTML listing;
 - a browser (its ``Accept`` prefers ``text/html`` to the feed types) gets
   ``atom.xml`` and ``rss.xml`` as ``application/xml``, which it shows through
-  their ``feed.xsl`` (``Vary: Accept``); a reader gets the feed's own type.
+  their ``feed.xsl`` (``Vary: Accept``); a reader gets the feed's own type;
+- from the daemon, ``/status`` and ``/status.json``: every source's state and
+  the last builds (statuspage.py), made fresh for each request.
 
 Access logs go to the ``feedwright.serve`` logger at debug level.
 """
@@ -35,6 +37,7 @@ import socket
 import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
@@ -214,6 +217,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self, *, head: bool) -> None:
         url_path = urlsplit(self.path).path
+        if url_path in ("/status", "/status.json") and self.server.status is not None:
+            self._status(url_path.endswith(".json"), head=head)
+            return
         root = self.server.root
         target = resolve(root, url_path)
         if target is None:
@@ -316,6 +322,20 @@ class Handler(BaseHTTPRequestHandler):
             head=head,
         )
 
+    def _status(self, as_json: bool, *, head: bool) -> None:
+        """The daemon's status page (statuspage.py), made fresh for each request."""
+        assert self.server.status is not None
+        try:
+            body = self.server.status(as_json)
+        except Exception as exc:  # a page must not take the server down
+            log.warning("status page failed: %s", exc)
+            self._plain(HTTPStatus.SERVICE_UNAVAILABLE, "status unavailable\n", head=head)
+            return
+        ctype = "application/json" if as_json else "text/html; charset=utf-8"
+        self._send(
+            HTTPStatus.OK, {"Content-Type": ctype, "Cache-Control": "no-store"}, body, head=head
+        )
+
     def _redirect(self, location: str, *, head: bool) -> None:
         self._send(
             HTTPStatus.MOVED_PERMANENTLY,
@@ -345,22 +365,34 @@ class FeedServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], root: Path) -> None:
+    def __init__(
+        self, address: tuple[str, int], root: Path, status: StatusPage | None = None
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.root = root.resolve()
         self.cache = _BodyCache()
+        self.status = status
 
 
-def make_server(directory: Path, host: str, port: int) -> ThreadingHTTPServer:
-    """A server for ``directory`` bound to ``host:port`` (port 0: any free one); not started."""
-    return FeedServer((host, port), directory)
+# ``status(as_json)`` -> the body of /status (HTML) or /status.json.
+StatusPage = Callable[[bool], bytes]
 
 
-def start_server(directory: Path, host: str, port: int) -> ThreadingHTTPServer:
+def make_server(
+    directory: Path, host: str, port: int, status: StatusPage | None = None
+) -> ThreadingHTTPServer:
+    """A server for ``directory`` bound to ``host:port`` (port 0: any free one); not
+    started. ``status``: what ``/status`` and ``/status.json`` answer (the daemon's)."""
+    return FeedServer((host, port), directory, status)
+
+
+def start_server(
+    directory: Path, host: str, port: int, status: StatusPage | None = None
+) -> ThreadingHTTPServer:
     """``make_server`` and serve it in a background thread; stop with ``shutdown()``."""
-    server = make_server(directory, host, port)
+    server = make_server(directory, host, port, status)
     # A short poll interval so that shutdown() (which waits one interval) is quick.
     thread = threading.Thread(
         target=server.serve_forever, args=(0.1,), name="feedwright-serve", daemon=True

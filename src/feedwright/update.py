@@ -26,16 +26,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
 from .parallel import Failed, Pool
+from .politeness import Hints, account, feed_hints, hints_of, interval_of, with_hints
 from .remote.fetch import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
 from .remote.parse import parse_feed
-from .schedule import next_check
+from .schedule import ADAPT_WINDOW, adaptive_interval, next_check
 from .store import EntryRow, SourceState, Store, entry_row
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 # end of the round): big enough that a commit is rare, small enough that saving
 # starts while most feeds are still being fetched and parsed.
 SAVE_BATCH_ENTRIES = 2000
+HEARTBEAT = 0.25  # seconds between progress reports while a round waits on the network
 
 Progress = Callable[[int, int], None]
 Fetched = FetchResponse | FetchError
@@ -60,6 +63,7 @@ class Ready:
     rows: list[EntryRow]
     body_hash: str
     note: str | None = None  # a problem the parser recovered from (bad bytes replaced)
+    hints: Hints = field(default_factory=Hints)  # the feed's own <ttl>, <skipHours>, <skipDays>
 
 
 ParseOutcome = Ready | ParseError | None  # None: nothing to parse (304, same body)
@@ -76,14 +80,25 @@ class SourceResult:
     updated: int = 0
     error: SourceError | None = None
     note: str | None = None  # a problem the parser recovered from, worth a warning
+    # A source skipped while failing or backing off (or gone): its streak and
+    # last error, so every build can say so, not only the one it failed in.
+    streak: int = 0
+    last_error: str | None = None
+    next_due: datetime | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.error is not None or self.streak > 0
 
 
 def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daemon: bool) -> bool:
     """Whether ``source`` should be fetched now.
 
     A one-shot build fetches every source (conditionally) except those that
-    are gone, under Retry-After, backing off after errors, or that have an
-    explicit ``every`` not yet elapsed. The daemon follows ``next_check``.
+    are gone, under Retry-After, backing off after errors, or not due yet
+    while they have an explicit ``every``, an adapted interval
+    (``schedule.adaptive``) or hints of their own (RSS ``ttl``,
+    ``skipHours``, ``skipDays``). The daemon follows ``next_check``.
     """
     if state is None:
         return True
@@ -92,7 +107,9 @@ def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daem
     if state.retry_after is not None and state.retry_after > now:
         return False
     waiting = state.next_check is not None and state.next_check > now
-    if daemon or state.error_count > 0 or source.every is not None:
+    scheduled = source.every is not None or state.interval is not None
+    hinted = bool(state.ttl or state.skip_hours or state.skip_days)
+    if daemon or state.error_count > 0 or scheduled or hinted:
         return not waiting
     return True
 
@@ -125,6 +142,7 @@ def parse_job(
         rows=[entry_row(entry) for entry in feed.entries],
         body_hash=body_hash,
         note=feed.note,
+        hints=feed_hints(content),
     )
 
 
@@ -150,11 +168,23 @@ async def refresh(
     for source in config.feed_sources:
         state = states.get(source.key) or SourceState(key=source.key, url=source.url)
         if only is not None:
-            wanted = source.key in only and state.status != "gone"
+            # Asked for by name (build --refresh): fetched whatever the schedule says.
+            wanted = source.key in only
         else:
             wanted = is_due(states.get(source.key), source, now, daemon=daemon)
         if wanted:
             due.append((source, state))
+        elif state.error_count or state.status == "gone":
+            results.append(
+                SourceResult(
+                    source.key,
+                    state.url,
+                    "skipped",
+                    streak=state.error_count,
+                    last_error=state.last_error,
+                    next_due=None if state.status == "gone" else state.next_check,
+                )
+            )
         else:
             results.append(SourceResult(source.key, state.url, "skipped"))
     if not due:
@@ -166,7 +196,15 @@ async def refresh(
     async def one(source: FeedSource, state: SourceState) -> _Outcome:
         nonlocal done
         request = FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
+        started = time.monotonic()
         response = await fetch_or_error(fetcher, request, now=now)
+        if log.isEnabledFor(logging.DEBUG):
+            took = time.monotonic() - started
+            if isinstance(response, FetchError):
+                log.debug("GET %s: failed in %.2fs: %s", state.url, took, response.message)
+            else:
+                size = len(response.content)
+                log.debug("GET %s: %d in %.2fs, %d bytes", state.url, response.status, took, size)
         done += 1
         if progress is not None:
             progress(done, len(due))
@@ -194,6 +232,15 @@ async def refresh(
         pending.clear()
 
     deadline = config.fetch.deadline.total_seconds()
+    beat = None
+    if progress is not None:
+        # A heartbeat, so that a display can show a slow round while no feed finishes.
+        async def heartbeat() -> None:
+            while True:
+                progress(done, len(due))
+                await asyncio.sleep(HEARTBEAT)
+
+        beat = asyncio.ensure_future(heartbeat())
     async with Fetcher(config.fetch, user_agent=user_agent) as fetcher:
         tasks = [asyncio.ensure_future(one(source, state)) for source, state in due]
         try:
@@ -212,7 +259,9 @@ async def refresh(
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if beat is not None:
+                beat.cancel()
+            await asyncio.gather(*tasks, *([beat] if beat else []), return_exceptions=True)
     if pending:
         save_pending()
     for source, state in due:
@@ -240,24 +289,50 @@ def _save(
 ) -> SourceResult:
     """Record one source's outcome in the store (inside the caller's transaction)."""
     if isinstance(response, FetchError):
-        store.save_source_state(_failed(state, source, response, config, now))
+        counted = account(state, status=None)
+        store.save_source_state(_failed(counted, source, response, config, now))
         return SourceResult(source.key, state.url, _error_outcome(response), error=response)
+    validated = bool(state.etag or state.last_modified)
+    size = len(response.content)
     if response.status == 304:
-        store.save_source_state(_succeeded(state, source, response, config, now, "not-modified"))
+        counted = account(state, status=304, validated=True)
+        store.save_source_state(_succeeded(counted, source, response, config, now, "not-modified"))
         return SourceResult(source.key, state.url, "not-modified")
     if feed is None:
-        store.save_source_state(_succeeded(state, source, response, config, now, "unchanged"))
+        counted = account(
+            state, status=response.status, size=size, validated=validated, same_body=True
+        )
+        store.save_source_state(_succeeded(counted, source, response, config, now, "unchanged"))
         return SourceResult(source.key, state.url, "unchanged")
     if isinstance(feed, ParseError):
         # Keep the last good entries and do not store the validators, so the
         # next round fetches and parses again instead of getting a 304.
-        store.save_source_state(_failed(state, source, feed, config, now))
+        counted = account(state, status=response.status, size=size)
+        store.save_source_state(_failed(counted, source, feed, config, now))
         return SourceResult(source.key, state.url, "error", error=feed)
     with store.transaction():
         saved = store.save_entry_rows(source.key, feed.rows, now, undated=feed.undated_ids)
         if config.retention:
             store.prune(source.key, config.retention)
-        new_state = _succeeded(state, source, response, config, now, "ok")
+        counted = account(
+            state,
+            status=response.status,
+            size=size,
+            entries_changed=bool(saved.new or saved.updated),
+        )
+        counted = with_hints(counted, feed.hints)
+        if source.every is None and config.schedule.adaptive:
+            seen = store.published_since([source.key], now - ADAPT_WINDOW).get(source.key, [])
+            interval = adaptive_interval(
+                seen,
+                now,
+                minimum=config.schedule.min_every,
+                maximum=config.schedule.max_every,
+            )
+            counted = replace(counted, interval=interval.total_seconds())
+        else:
+            counted = replace(counted, interval=None)
+        new_state = _succeeded(counted, source, response, config, now, "ok")
         store.save_source_state(
             replace(
                 new_state,
@@ -288,7 +363,8 @@ def _succeeded(
     now: datetime,
     outcome: str,
 ) -> SourceState:
-    every = source.every or config.schedule.every
+    every = interval_of(state, source, config)
+    hints = hints_of(state)
     return replace(
         state,
         url=response.permanent_url or state.url,
@@ -311,6 +387,9 @@ def _succeeded(
             key=source.key,
             jitter=config.schedule.jitter,
             max_age=response.max_age,
+            ttl=None if hints.ttl is None else timedelta(minutes=hints.ttl),
+            skip_hours=hints.skip_hours,
+            skip_days=hints.skip_days,
         ),
     )
 
@@ -318,7 +397,7 @@ def _succeeded(
 def _failed(
     state: SourceState, source: FeedSource, error: SourceError, config: Config, now: datetime
 ) -> SourceState:
-    every = source.every or config.schedule.every
+    every = interval_of(state, source, config)
     errors = state.error_count + 1
     retry_after = error.retry_after if isinstance(error, FetchError) else None
     gone = isinstance(error, GoneError)

@@ -119,6 +119,12 @@ def read(path: Path, rel: str, source: PostsSource, site: Site) -> Post:
     return Post(built, stripped, digest)
 
 
+def read_meta(path: Path, root: Path | None = None) -> dict[str, object]:
+    """The front matter of the post at ``path`` (``check`` looks at its keys).
+    Raises PostError naming ``path``."""
+    return _text(path, root)[0]
+
+
 def read_body(path: Path, root: Path | None = None) -> str:
     """The body text :func:`read` gives the file (to render a post whose entry
     was cached without it). ``root``: the posts folder the file must be in.
@@ -164,4 +170,14 @@ def conflicts(posts: Mapping[str, Entry | Head]) -> list[PostError]:
     return [PostError("; ".join(said[path]), path=path) for path in posts if path in said]
 
 
-__all__ = ["Found", "Post", "Stamp", "body_digest", "conflicts", "find", "read", "read_body"]
+__all__ = [
+    "Found",
+    "Post",
+    "Stamp",
+    "body_digest",
+    "conflicts",
+    "find",
+    "read",
+    "read_body",
+    "read_meta",
+]

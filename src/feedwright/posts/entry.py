@@ -14,7 +14,8 @@ Fields:
   mtimes: give posts a date). ``updated``/``lastmod``/``modified``/
   ``last_modified_at``, else the date.
 - ``categories``/``category`` and ``tags``/``tag``: a list (Hexo nested lists
-  are flattened) or a string split on commas if it has any, else on spaces;
+  are flattened) or, for the plural keys, a string split on commas if it has
+  any, else on spaces (Jekyll); a singular key's string is one name;
   the source's ``categories`` are added; duplicates (case-insensitive) dropped.
 - ``author``/``authors``: a name, ``{name, email, uri|url|link}``, or a list.
 - ``headimg``/``thumbnail``/``image``/``cover``/``images``: image enclosures.
@@ -60,6 +61,14 @@ _IMAGE_TYPES = {
     "bmp": "image/bmp", "ico": "image/x-icon", "tif": "image/tiff", "tiff": "image/tiff",
     "heic": "image/heic",
 }  # fmt: skip
+# Every front matter key a post's entry is made of (``check`` suggests the
+# nearest one for a near miss such as ``titel:``).
+FRONT_MATTER_KEYS = frozenset(
+    {"title", "categories", "category", "tags", "tag", "author", "authors", "draft"}
+    | {"published", "slug", "id", "guid", "link", "permalink", "lang", "language"}
+    | set(_DATE_KEYS + _UPDATED_KEYS + _SUMMARY_KEYS + _IMAGE_KEYS)
+)
+DATE_KEYS = (*_DATE_KEYS, "published")
 _SPLIT_COMMAS = re.compile(r"[,，、]")
 _SPACES = re.compile(r"\s+")
 _MD_HEADING = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
@@ -102,8 +111,10 @@ def build(
     if updated is None or updated < published:
         updated = published
 
-    categories = _names([meta.get("categories"), meta.get("category"), source.categories], path)
-    tags = _names([meta.get("tags"), meta.get("tag")], path)
+    categories = _names(
+        [meta.get("categories"), _one(meta.get("category")), source.categories], path
+    )
+    tags = _names([meta.get("tags"), _one(meta.get("tag"))], path)
 
     slug = (_text(meta.get("slug"), "slug", path) or "").strip().strip("/") or name.slug
     explicit = links.explicit_link(
@@ -218,6 +229,12 @@ def _names(values: Iterable[object], path: str) -> tuple[str, ...]:
         if key and key not in seen:
             seen[key] = name
     return tuple(seen.values())
+
+
+def _one(value: object) -> object:
+    """A singular key (``category: New York``) names one category, as in Jekyll
+    and Hexo: only the plural keys' strings are split."""
+    return [value] if isinstance(value, str) else value
 
 
 def _flatten(values: Iterable[object], path: str) -> Iterator[str]:

@@ -36,6 +36,7 @@ import yaml
 from frontmatter.default_handlers import BaseHandler
 
 from ..exceptions import PostError
+from ..yamlwords import yaml_problem
 
 MAX_FRONT_MATTER_BYTES = 4 * 1024 * 1024
 # YAML nodes visited when walking the front matter *through* aliases: a real
@@ -100,35 +101,8 @@ def _loader() -> type[yaml.CSafeLoader]:
     return Loader
 
 
-# libyaml's problems as an author can act on them; True: the mistake is where
-# the construct began (an unclosed list), not where the parser gave up.
-_YAML_PROBLEMS = (
-    ("did not find expected ',' or ']'", "a [list] is not closed with ']'", True),
-    ("did not find expected ',' or '}'", "a {mapping} is not closed with '}'", True),
-    ("end of stream", "a quoted value is never closed", True),
-    ("could not find expected ':'", "a line that is neither 'key: value' nor a list item", True),
-    ("unhashable key", "a key that is a list or a mapping", True),
-    ("mapping values are not allowed", "a ': ' where YAML takes none (quote the value)", False),
-    ("tab character", "a tab where YAML allows only spaces", False),
-    ("found character '\\t'", "a tab where YAML allows only spaces", False),
-    ("undefined alias", "an alias (*name) with no anchor (&name) before it", False),
-    ("duplicate anchor", "an anchor (&name) defined twice", False),
-    ("did not find expected key", "a line not in line with the keys above it", False),
-    ("expected '-' indicator", "a line not in line with the list above it", False),
-    ("cannot start any token", "a value that starts with @ or ` (quote it)", False),
-)
-
-
 def _yaml_mistake(exc: yaml.YAMLError) -> _Mistake:
-    context = getattr(exc, "context", None) or ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    mark = getattr(exc, "problem_mark", None)
-    for words, says, at_start in _YAML_PROBLEMS:
-        if words in f"{context} {problem}":
-            problem = says
-            if at_start and getattr(exc, "context_mark", None) is not None:
-                mark = exc.context_mark  # type: ignore[attr-defined]
-            break
+    problem, mark = yaml_problem(exc)
     return _Mistake(f"front matter is not valid YAML: {problem}", _line(mark))
 
 

@@ -35,7 +35,7 @@ from typing import Literal
 
 from .. import build_id
 from ..config import Config, Format, Output, Podcast, Site
-from ..model import Enclosure, Entry, Person, Provenance
+from ..model import Alternate, Enclosure, Entry, Person, Provenance
 from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
 from .plan import (
@@ -139,6 +139,10 @@ class _Cleaner:
             episode=None
             if entry.episode is None
             else replace(entry.episode, image=self.url(entry.episode.image)),
+            alternates=tuple(
+                Alternate(self.url(a.link), self.url(a.feed), self.opt(a.title))
+                for a in entry.alternates
+            ),
         )
 
 

@@ -295,6 +295,10 @@ def _feed_entry(kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> A
     if kind == "atom":
         ext: FeedwrightEntryExtension = fe.feedwright
         fe.id(atom_id(entry.id))
+        # The same article elsewhere (bestcopy.py).
+        ext.related = tuple(
+            dict.fromkeys(a.link for a in entry.alternates if a.link and a.link != entry.link)
+        )
         if body is None and not entry.link:
             # Atom: an entry without an alternate link must carry content.
             body = entry.content or summary or html.escape(title, quote=False)

@@ -120,6 +120,9 @@ class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         self.enclosures: tuple[Enclosure, ...] = ()  # Atom link rel="enclosure"
         self.source: Source | None = None
         self.explicit: bool | None = None  # an episode's itunes:explicit (RSS)
+        # Atom link rel="related": other copies of the article (feedgen drops
+        # the rel of an entry's links, so they are written here).
+        self.related: tuple[str, ...] = ()
 
     def extend_atom(self, entry: Any) -> Any:
         if self.language:
@@ -128,6 +131,8 @@ class FeedwrightEntryExtension(BaseEntryExtension):  # type: ignore[misc]
             link = SubElement(entry, "link", rel="enclosure", href=enc.url, type=enc.type)
             if enc.length > 0:
                 link.set("length", str(enc.length))
+        for href in self.related:
+            SubElement(entry, "link", rel="related", href=href)
         if self.source is not None:
             _source(entry, self.source)
         return entry

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import Generic, Literal
+from typing import Any, Generic, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..config import Output, Site
@@ -90,18 +90,22 @@ def _groups(pool: list[P]) -> dict[tuple[str, ...], list[int]]:
 
 
 def _display_names(
-    pool: list[P], groups: dict[tuple[str, ...], list[int]] | None = None
+    pool: list[P],
+    groups: dict[tuple[str, ...], list[int]] | None = None,
+    preferred: Iterable[str] = (),
 ) -> dict[str, str]:
-    """Category key -> its spelling in the oldest entry that has it (by
-    published, then id), in the order the keys first appear oldest first.
+    """Category key -> the spelling most of its entries use; ties go to the
+    spelling first in ``preferred`` (the config's), then to the oldest entry's
+    (by published, then id). Keys in the order they first appear oldest first.
 
     ``pool`` is newest first (:func:`newest_first`), ``groups`` its
-    :func:`_groups`. The oldest entry, not the newest, so a feed's title does
-    not change when a new post spells the category differently.
+    :func:`_groups`. Most used, then oldest, so a feed's title does not change
+    when one new post spells the category differently.
     """
     if groups is None:
         groups = _groups(pool)
-    first: dict[str, tuple[tuple[datetime, str], int, str]] = {}
+    # key -> spelling -> [entries using it, the oldest of them (published, id), position]
+    spellings: dict[str, dict[str, list[Any]]] = {}
     for categories, group in groups.items():
         # Newest first with ties by id: the oldest time is at the end, and of
         # the entries sharing it, the first has the smallest id.
@@ -110,13 +114,33 @@ def _display_names(
         while at > 0 and pool[group[at - 1]].published == oldest:
             at -= 1
         mark = (oldest, pool[group[at]].id)
+        counted: set[str] = set()
         for index, (cat, key) in enumerate(_cleaned(categories)):
             if key:
-                found = first.get(key)
-                if found is None or mark < found[0]:
-                    first[key] = (mark, index, cat)
-    order = sorted(first, key=lambda key: first[key][:2])
-    return {key: " ".join(first[key][2].split()) for key in order}
+                spelling = " ".join(cat.split())
+                if spelling in counted:
+                    continue
+                counted.add(spelling)
+                seen = spellings.setdefault(key, {}).get(spelling)
+                if seen is None:
+                    spellings[key][spelling] = [len(group), mark, index]
+                else:
+                    seen[0] += len(group)
+                    if mark < seen[1]:
+                        seen[1:] = [mark, index]
+    rank: dict[str, int] = {}
+    for name in preferred:
+        rank.setdefault(" ".join(strip_xml_illegal(name)[0].split()), len(rank))
+    last = len(rank)
+    chosen: dict[str, tuple[str, tuple[Any, ...]]] = {}
+    for key, options in spellings.items():
+        spelling = min(
+            options, key=lambda s: (-options[s][0], rank.get(s, last), options[s][1], options[s][2])
+        )
+        first = min((o[1], o[2]) for o in options.values())
+        chosen[key] = (spelling, first)
+    order = sorted(chosen, key=lambda key: chosen[key][1])
+    return {key: chosen[key][0] for key in order}
 
 
 def _members(
@@ -177,7 +201,8 @@ def plan(entries: Iterable[P], output: Output, site: Site) -> list[FeedOf[P]]:
     pool = newest_first(unique.values())
     groups = _groups(pool)
 
-    names = _display_names(pool, groups)
+    preferred = [] if output.categories == "all" else list(output.categories)
+    names = _display_names(pool, groups, [*preferred, *output.rename])
     wanted: Mapping[str, str]
     if output.categories == "all":
         wanted = names

@@ -16,6 +16,11 @@ that ``state:`` names::
     store.entry_counts() -> {key: n}
     store.prune(key, keep) -> removed         keep the newest `keep` by published
     store.entries_generation() -> int         moves whenever remote entries change
+    store.published_since(keys, since) -> {key: [published]}
+                                              each source's entry dates after `since`
+  builds (the daemon's status page)
+    store.log_build(BuildLog, keep)           the newest `keep` are kept
+    store.recent_builds(n) -> [BuildLog]      newest first
   metadata
     store.get_meta(key) / store.set_meta(key, value)
   local posts, per posts folder ("root")
@@ -35,6 +40,7 @@ belongs to the thread that opened it; several processes (the daemon, a
 
 from .migrations import SCHEMA_VERSION
 from .records import (
+    BuildLog,
     CachedPost,
     EntryRow,
     MediaLength,
@@ -50,6 +56,7 @@ from .sqlite import Store
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BuildLog",
     "CachedPost",
     "EntryRow",
     "MediaLength",

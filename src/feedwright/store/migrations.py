@@ -215,7 +215,38 @@ _V6 = _statements(
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _v5, _V6)
+
+# 7: politeness you can see (issue 17): per source, what its fetches cost and
+# saved, servers that ignore our validators, the feed's own scheduling hints
+# (RSS ttl, skipHours, skipDays) and the interval in force; and a short log
+# of the builds that changed something (the daemon's /status page).
+_V7 = _statements(
+    *(
+        f"ALTER TABLE sources ADD COLUMN {column}"
+        for column in (
+            "requests INTEGER NOT NULL DEFAULT 0",
+            "not_modified INTEGER NOT NULL DEFAULT 0",
+            "unchanged INTEGER NOT NULL DEFAULT 0",
+            "bytes_down INTEGER NOT NULL DEFAULT 0",
+            "bytes_saved INTEGER NOT NULL DEFAULT 0",
+            "body_size INTEGER",
+            "validators_ignored INTEGER NOT NULL DEFAULT 0",
+            "churned INTEGER NOT NULL DEFAULT 0",
+            "ttl INTEGER",
+            "skip_hours TEXT",
+            "skip_days TEXT",
+            "interval REAL",
+        )
+    ),
+    """
+    CREATE TABLE builds (
+        at TEXT NOT NULL,
+        summary TEXT NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _v5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -30,6 +30,27 @@ class SourceState:
     last_error: str | None = None
     status: str = "active"  # active | gone
     retry_after: datetime | None = None
+    # Politeness you can see (politeness.py): what fetching it cost and saved.
+    requests: int = 0  # fetches made (each counts once, redirects and all)
+    not_modified: int = 0  # 304s
+    unchanged: int = 0  # 200s whose body was the one parsed last time
+    bytes_down: int = 0  # decoded body bytes downloaded
+    bytes_saved: int = 0  # bytes a 304 spared (the last full body's size each time)
+    body_size: int | None = None  # the last full body's size
+    validators_ignored: int = 0  # 200 with the same body although we sent ETag/date
+    churned: int = 0  # bodies that changed while none of their entries did
+    ttl: int | None = None  # RSS <ttl>, minutes
+    skip_hours: str | None = None  # RSS <skipHours>: UTC hours, "0,1,23"
+    skip_days: str | None = None  # RSS <skipDays>: weekdays, 0 = Monday, "5,6"
+    interval: float | None = None  # seconds: the refresh interval in force (adaptive)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildLog:
+    """One build that published something, as the daemon's status page lists it."""
+
+    at: datetime
+    summary: dict[str, Any]  # JSON: counts, files written and removed, problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +148,7 @@ def row_entry(data: str | bytes, origin: str | None = None) -> Entry:
 
 
 __all__ = [
+    "BuildLog",
     "CachedPost",
     "EntryRow",
     "MediaLength",

@@ -44,6 +44,7 @@ from ..exceptions import StoreError
 from .migrations import migrate
 from .outbox import Outbox
 from .records import (
+    BuildLog,
     CachedPost,
     EntryRow,
     Rendered,
@@ -408,6 +409,53 @@ class Store(Outbox):
             if cursor.rowcount:
                 self._bump_generation()
         return cursor.rowcount
+
+    @_guarded
+    def published_since(
+        self, source_keys: Iterable[str], since: datetime
+    ) -> dict[str, list[datetime]]:
+        """Each source's stored entries' published times after ``since``, oldest first."""
+        rows = self._db.execute(
+            "SELECT source_key, published FROM entries"
+            " WHERE source_key IN (SELECT value FROM json_each(?)) AND published > ?"
+            " ORDER BY source_key, published",
+            (json.dumps(list(source_keys)), since.timestamp()),
+        )
+        out: dict[str, list[datetime]] = {}
+        for key, published in rows:
+            out.setdefault(key, []).append(datetime.fromtimestamp(published, UTC))
+        return out
+
+    # ----------------------------------------------------------------- builds
+
+    @_guarded
+    def log_build(self, log: BuildLog, keep: int = 50) -> None:
+        """Remember one build (its summary as JSON); only the newest ``keep`` stay."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO builds (at, summary) VALUES (?, ?)",
+                (_iso(log.at), json.dumps(log.summary, ensure_ascii=False)),
+            )
+            self._db.execute(
+                "DELETE FROM builds WHERE rowid NOT IN"
+                " (SELECT rowid FROM builds ORDER BY at DESC, rowid DESC LIMIT ?)",
+                (keep,),
+            )
+
+    @_guarded
+    def recent_builds(self, count: int = 10) -> list[BuildLog]:
+        """The newest ``count`` logged builds, newest first (unreadable ones left out)."""
+        out = []
+        for at, summary in self._db.execute(
+            "SELECT at, summary FROM builds ORDER BY at DESC, rowid DESC LIMIT ?", (count,)
+        ):
+            try:
+                data = json.loads(summary)
+                if isinstance(data, dict):
+                    out.append(BuildLog(_dt(at), data))
+            except ValueError:
+                continue
+        return out
 
     # ----------------------------------------------------------------- meta
 

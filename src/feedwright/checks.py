@@ -1,0 +1,97 @@
+"""What ``feedwright check`` warns about beyond errors: things that publish,
+but probably not as the author meant (pure but for reading the post files).
+
+- a post without a ``title`` (its feed shows the first heading or the file
+  name) or without a date (its file's modification time is used, which a
+  fresh checkout changes);
+- a front matter key that is a near miss of one feedwright reads (``titel:``:
+  did you mean ``title``?); other unknown keys are the author's own, and fine;
+- a category in ``output.categories`` that no post and no source has: its
+  feed would be published empty.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+from .config import Config, PostsSource
+from .exceptions import PostError
+from .parallel import Failed, Pool, chunked
+from .text import category_key
+
+_CHUNK = 200
+
+
+def inspect_posts(
+    config: Config, files: dict[str, list[str]], pool: Pool, *, parallel: bool
+) -> list[str]:
+    """Warnings about the posts ``files`` (posts folder -> paths relative to it)."""
+    items = []
+    for source in config.posts_sources:
+        rels = files.get(str(source.path), [])
+        items += [(source, chunk) for chunk in chunked(sorted(rels), _CHUNK)]
+    results = pool.map(_inspect_chunk, items) if parallel else map(_inspect_chunk, items)
+    warnings: list[str] = []
+    for result in results:
+        if isinstance(result, Failed):
+            continue  # reading them again reports the problem as an error
+        warnings += result
+    return warnings
+
+
+def _inspect_chunk(item: tuple[PostsSource, list[str]]) -> list[str]:
+    source, rels = item
+    return [w for rel in rels for w in inspect_post(source.path, rel)]
+
+
+def inspect_post(root: Path, rel: str) -> list[str]:
+    """What looks unintended in one post's front matter ("path: warning")."""
+    from .posts import read_meta
+    from .posts.entry import DATE_KEYS, FRONT_MATTER_KEYS
+    from .posts.links import file_name
+
+    path = root / rel
+    try:
+        meta = read_meta(path, root)
+    except PostError:
+        return []  # an error, reported as one
+    if meta.get("draft") is True or meta.get("published") is False:
+        return []
+    said = []
+    if not meta.get("title"):
+        said.append("no title: its feed shows the first heading or the file name")
+    if not any(meta.get(k) not in (None, "", True, False) for k in DATE_KEYS) and (
+        file_name(rel).date is None
+    ):
+        said.append("no date: the file's modification time is used, which a fresh checkout changes")
+    for key in meta:
+        name = str(key)
+        if name in FRONT_MATTER_KEYS or name.lower() in FRONT_MATTER_KEYS:
+            continue
+        close = difflib.get_close_matches(name, sorted(FRONT_MATTER_KEYS), n=1, cutoff=0.8)
+        if close:
+            said.append(f"unknown key `{name}` (did you mean `{close[0]}`?)")
+    return [f"{path}: {words}" for words in said]
+
+
+def empty_categories(config: Config, seen: Iterable[str]) -> list[str]:
+    """Warnings for categories in ``output.categories`` that none of ``seen``
+    (every post's and stored entry's categories) nor any source gives."""
+    if config.output.categories == "all":
+        return []
+    have = {category_key(c) for c in seen}
+    for source in config.sources:
+        have.update(category_key(c) for c in source.categories)
+        mapped = getattr(source, "category_map", {})
+        have.update(category_key(v) for v in mapped.values() if v)
+    return [
+        f"{config.path}: output.categories lists “{name}”, which no post, source or"
+        " stored remote entry has: its feed would be published empty"
+        for name in config.output.categories
+        if category_key(name) not in have
+    ]
+
+
+__all__ = ["empty_categories", "inspect_post", "inspect_posts"]

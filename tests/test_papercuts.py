@@ -1,0 +1,307 @@
+"""Papercuts a new user hit (issue 17), each held by a test through the CLI or the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+import feedwright
+from feedwright.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE = """\
+site:
+  title: Papercuts
+  url: https://example.com/
+sources:
+  - posts: posts
+output:
+  dir: out
+state: state.db
+"""
+
+
+def site(tmp_path: Path, config: str = BASE, **posts: str) -> Path:
+    (tmp_path / "posts").mkdir(exist_ok=True)
+    for name, text in posts.items():
+        (tmp_path / "posts" / name).write_text(text, encoding="utf-8")
+    path = tmp_path / "config.yaml"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
+def post(title: str, date: str = "2024-05-01", **meta: str) -> str:
+    lines = [f"title: {title}", f"date: {date}", *(f"{k}: {v}" for k, v in meta.items())]
+    return "---\n" + "\n".join(lines) + "\n---\n\nBody.\n"
+
+
+def feed_category(path: Path) -> str:
+    return str(feedparser.parse(path.read_bytes()).feed.tags[0].term)
+
+
+# --------------------------------------------------------------------------- categories
+
+
+def test_singular_category_key_is_one_category(tmp_path: Path) -> None:
+    config = site(tmp_path, **{"a.md": post("A", category="New York")})
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert len(folders) == 1 and "new" not in folders and "york" not in folders
+    assert feed_category(tmp_path / "out" / folders[0] / "atom.xml") == "New York"
+
+
+def test_plural_categories_string_still_splits_on_spaces_as_jekyll_does(tmp_path: Path) -> None:
+    config = site(tmp_path, **{"a.md": post("A", categories="New York")})
+    entry = feedwright.read_post(tmp_path / "posts" / "a.md", config)
+    assert entry is not None and entry.categories == ("New", "York")
+
+
+def test_singular_tag_is_one_tag(tmp_path: Path) -> None:
+    config = site(tmp_path, **{"a.md": post("A", tag="machine learning")})
+    entry = feedwright.read_post(tmp_path / "posts" / "a.md", config)
+    assert entry is not None and entry.tags == ("machine learning",)
+
+
+def test_categories_differing_in_case_take_the_most_used_spelling(tmp_path: Path) -> None:
+    posts = {
+        "1.md": post("One", "2024-01-01", categories="[Tech]"),  # oldest
+        "2.md": post("Two", "2024-01-02", categories="[tech]"),
+        "3.md": post("Three", "2024-01-03", categories="[tech]"),
+    }
+    config = site(tmp_path, **posts)
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    assert feed_category(tmp_path / "out" / "tech" / "atom.xml") == "tech"
+
+
+def test_a_tie_goes_to_the_spelling_in_the_config_then_to_the_first_seen(tmp_path: Path) -> None:
+    posts = {
+        "1.md": post("One", "2024-01-01", categories="[tech]"),  # oldest: first seen
+        "2.md": post("Two", "2024-01-02", categories="[TECH]"),
+    }
+    config = site(tmp_path, **posts)
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    assert feed_category(tmp_path / "out" / "tech" / "atom.xml") == "tech"
+
+    config.write_text(BASE.replace("  dir: out\n", "  dir: out\n  categories: [TECH]\n"))
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    assert feed_category(tmp_path / "out" / "tech" / "atom.xml") == "TECH"
+
+
+# --------------------------------------------------------------------------- check
+
+
+def test_check_warns_about_posts_without_title_or_date_and_near_miss_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = site(
+        tmp_path,
+        **{
+            "untitled.md": "---\ndate: 2024-05-01\n---\n\nNo title.\n",
+            "undated.md": "---\ntitle: Undated\n---\n\nNo date.\n",
+            "2024-05-02-jekyll.md": "---\ntitle: Dated by name\n---\n\nFine.\n",
+            "typo.md": "---\ntitle: Typo\ndate: 2024-05-01\ncatagories: [x]\nmood: calm\n---\n",
+            "fine.md": post("Fine"),
+        },
+    )
+    assert main(["check", "-c", str(config)]) == 0  # warnings are not problems
+    err = capsys.readouterr()
+    lines = err.err.splitlines()
+    assert any("untitled.md: no title" in line for line in lines)
+    assert any("undated.md: no date" in line for line in lines)
+    assert any(
+        "typo.md: unknown key `catagories` (did you mean `categories`?)" in line for line in lines
+    )
+    assert not any("mood" in line for line in lines)  # the author's own key
+    assert not any("jekyll.md" in line or "fine.md" in line for line in lines)
+    assert "3 warnings" in err.out
+
+    report = feedwright.check(config)
+    assert len(report.warnings) == 3
+
+
+def test_check_warns_about_an_output_category_no_post_or_source_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = site(
+        tmp_path,
+        BASE.replace("  dir: out\n", "  dir: out\n  categories: [Tech, Sport]\n"),
+        **{"a.md": post("A", categories="[tech]")},
+    )
+    assert main(["check", "--json", "-c", str(config)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["warnings"]) == 1
+    assert "“Sport”" in out["warnings"][0] and "empty" in out["warnings"][0]
+
+
+def test_an_unknown_config_key_gets_a_did_you_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = site(tmp_path, BASE.replace("  dir: out\n", "  dir: out\n  limt: 5\n"))
+    assert main(["check", "-c", str(config)]) == 2
+    assert "output.limt: unknown key (did you mean `limit`?)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            BASE.replace("title: Papercuts", 'title: "Papercuts'),
+            2,
+            "a quoted value is never closed",
+        ),
+        (BASE.replace("  dir: out", "  dir: [out"), 7, "a [list] is not closed"),
+        (BASE.replace("  dir: out", "\tdir: out"), 7, "a tab where YAML allows only spaces"),
+    ],
+)
+def test_yaml_errors_name_the_line_of_the_mistake_in_plain_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: int, words: str
+) -> None:
+    config = site(tmp_path, text)
+    assert main(["build", "-c", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"config.yaml:{line}: not valid YAML: {words}" in err
+    assert "while scanning" not in err and "while parsing" not in err
+
+
+# --------------------------------------------------------------------------- build
+
+
+def test_build_summary_counts_scheduled_posts_and_drafts_with_right_plurals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = site(
+        tmp_path,
+        **{
+            "a.md": post("A", categories="[x]"),
+            "future.md": post("Later", "2999-01-01"),
+            "draft.md": post("Draft", draft="true"),
+        },
+    )
+    assert main(["build", "-c", str(config)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("1 post, 1 category, ")
+    assert "1 scheduled" in line and "1 draft" in line
+
+
+def test_verbose_logs_each_step_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = site(tmp_path, **{"a.md": post("A", categories="[x]")})
+    assert main(["build", "-v", "-c", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"1 post files, 0 from the cache, 1 to read", err)
+    assert "reading a.md" in err
+    assert re.search(r"wrote .*out/x/atom\.xml", err)
+    assert main(["build", "-v", "-c", str(config)]) == 0
+    assert "nothing changed since the last build" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+def test_the_lock_message_names_the_holder_and_mentions_wait(tmp_path: Path) -> None:
+    if not Path("/proc/locks").exists():
+        pytest.skip("the holder of a lock is read from Linux's /proc/locks")
+    config = site(tmp_path, **{"a.md": post("A")})
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "feedwright.cli", "run", "-c", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            result = subprocess.run(
+                [sys.executable, "-m", "feedwright.cli", "build", "-c", str(config)],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            if result.returncode == 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert result.returncode == 3, result.stderr
+        holder = f"(PID {daemon.pid}: feedwright run -c {config}, since 20"
+        assert holder in result.stderr, result.stderr
+        assert "--wait" in result.stderr
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+
+
+def test_readme_says_which_zone_permalink_dates_use() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(
+        r"permalink.{0,200}site\.timezone|site\.timezone.{0,200}permalink", readme, re.S
+    )
+
+
+# --------------------------------------------------------------------------- failing sources
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>
+<link>https://w.example/</link><item><title>One</title><link>https://w.example/1</link>
+<guid>https://w.example/1</guid><pubDate>Tue, 14 May 2024 18:00:00 +0000</pubDate></item>
+</channel></rss>"""
+
+
+def test_failing_sources_are_counted_on_every_build_and_refresh_fetches_now(
+    tmp_path: Path, http_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = http_server.route("/good.xml", body=RSS)
+    bad = http_server.route("/bad.xml", status=500, body=b"oops")
+    config = site(
+        tmp_path,
+        BASE.replace(
+            "  - posts: posts\n", f"  - posts: posts\n  - feed: {good}\n  - feed: {bad}\n"
+        ),
+        **{"a.md": post("A")},
+    )
+    assert main(["build", "-c", str(config)]) == 1  # the failure itself is a problem
+    assert "1 source failing, see `feedwright status`" in capsys.readouterr().out
+
+    # Backing off now: skipped, not a problem for the exit code, but still said.
+    assert main(["build", "-c", str(config)]) == 0
+    assert "1 source failing, see `feedwright status`" in capsys.readouterr().out
+    assert main(["build", "--json", "-c", str(config)]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert view["failing_sources"] == [bad]
+    row = next(r for r in view["sources"] if r["source"] == bad)
+    assert row["result"] == "skipped" and row["error_streak"] == 1
+    assert "500" in row["last_error"] and row["next_due"]
+
+    # --refresh URL fetches it now, whatever the backoff says; only it.
+    http_server.route("/bad.xml", body=RSS.replace(b"w.example/1", b"w.example/2"))
+    before = len(http_server.requests)
+    assert main(["build", "--refresh", bad, "-c", str(config)]) == 0
+    assert [r.path for r in http_server.requests[before:]] == ["/bad.xml"]
+    assert "failing" not in capsys.readouterr().out
+
+    # --refresh alone fetches every feed.
+    before = len(http_server.requests)
+    assert main(["build", "-q", "--refresh", "-c", str(config)]) == 0
+    assert sorted(r.path for r in http_server.requests[before:]) == ["/bad.xml", "/good.xml"]
+
+
+def test_refresh_of_an_unknown_url_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = site(tmp_path, **{"a.md": post("A")})
+    assert main(["build", "--refresh", "https://nowhere.example/feed", "-c", str(config)]) == 2
+    assert "not a feed in config.yaml: https://nowhere.example/feed" in capsys.readouterr().err
