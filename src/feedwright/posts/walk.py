@@ -65,7 +65,8 @@ def is_post_name(name: str) -> bool:
     """Whether a file of this name is a post (hidden files and backups are not)."""
     if not name or name[0] == "." or name[-1] == "~":
         return False
-    return os.path.splitext(name)[1].lower() in POST_SUFFIXES
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot and stem.strip(".")) and "." + suffix.lower() in POST_SUFFIXES
 
 
 def _kind(mode: int) -> str:
@@ -117,8 +118,13 @@ def find(root: Path) -> Found:
                             )
                         continue
                     st = os.stat(where)
-                else:
+                elif item.is_dir(follow_symlinks=False):  # (from the folder listing: no stat)
                     target = os.path.join(real, name)
+                    st = item.stat(follow_symlinks=False)
+                elif not is_post_name(name):
+                    continue
+                else:
+                    target = ""  # a file: only a folder's target matters
                     st = item.stat(follow_symlinks=False)
             except OSError as exc:
                 if is_post_name(name):
