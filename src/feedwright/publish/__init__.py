@@ -314,12 +314,15 @@ def serialise_feeds(
     return files
 
 
-def _shares(feeds: list[FeedPlan]) -> list[list[FeedPlan]]:
-    """The feeds in consecutive shares of about _SHARE_ENTRIES entries each."""
+def _shares(feeds: list[FeedPlan], workers: int = 1) -> list[list[FeedPlan]]:
+    """The feeds in consecutive shares: at most _SHARE_ENTRIES entries each, and
+    at least two shares for each of ``workers`` (a slower core takes fewer)."""
+    total = sum(len(f.entries) + 1 for f in feeds)
+    limit = max(100, min(_SHARE_ENTRIES, total // (2 * workers)))
     shares: list[list[FeedPlan]] = [[]]
     size = 0
     for feed in feeds:
-        if size >= _SHARE_ENTRIES:
+        if size >= limit:
             shares.append([])
             size = 0
         shares[-1].append(feed)
@@ -345,7 +348,7 @@ def _serialised(
         (f.slug, f.category or f.title) for f in prepared.feeds if f.slug is not None
     )
     extras = Extras(prepared.hubs, prepared.podcast, categories)
-    shares = _shares(prepared.ready)
+    shares = _shares(prepared.ready, 1 if pool is None else pool.size)
     many = sum(len(f.entries) for f in prepared.ready) >= PARALLEL_ENTRIES
     if pool is None or not many or len(shares) < 2:
         for share in shares:
