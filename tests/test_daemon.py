@@ -37,10 +37,11 @@ import pytest
 import feedwright
 from feedwright.cli import build_parser
 from feedwright.config import Config
-from feedwright.daemon import STOP_GRACE, Daemon, parse_address
+from feedwright.daemon import STOP_GRACE, Daemon
 from feedwright.exceptions import ConfigError
 from feedwright.logs import JsonFormatter
 from feedwright.parallel import Pool
+from feedwright.rundaemon import parse_address
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = 15.0  # seconds any awaited effect may take before the test fails

@@ -331,7 +331,7 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .daemon import run_daemon
+    from .rundaemon import run_daemon
 
     return run_daemon(
         _load(args),

@@ -61,21 +61,60 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from .configdoc import (
+    Doc as _Doc,
+)
+from .configdoc import (
+    Section as _Section,
+)
+from .configdoc import (
+    any_int as _any_int,
+)
+from .configdoc import (
+    boolean as _bool,
+)
+from .configdoc import (
+    choice as _choice,
+)
+from .configdoc import (
+    duration as _duration,
+)
+from .configdoc import (
+    fraction as _fraction,
+)
+from .configdoc import (
+    size as _size,
+)
+from .configdoc import (
+    str_list as _str_list,
+)
+from .configdoc import (
+    string as _str,
+)
+from .configdoc import (
+    timezone as _timezone,
+)
+from .configdoc import (
+    url as _url,
+)
+from .configdoc import (
+    url_list as _url_list,
+)
+from .configdoc import (
+    whole as _int,
+)
 from .exceptions import ConfigError
 from .filters import Filters
 from .model import Person
-from .schedule import parse_duration, parse_size
 
 if TYPE_CHECKING:
-    import yaml
+    pass
 
 Format = Literal["atom", "rss", "json"]
 
@@ -198,176 +237,6 @@ class Config:
 
 # --------------------------------------------------------------------------- loading
 
-T = TypeVar("T")
-_MISSING = object()
-
-
-class _Doc:
-    """The parsed YAML plus where each key sits, for errors that name the line."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines: dict[str, int] = {}
-        import yaml
-
-        try:
-            # Parse once: the node tree gives the line numbers, then the values.
-            loader = yaml.SafeLoader(text)
-            try:
-                node = loader.get_single_node()
-                self.data: Any = None if node is None else loader.construct_document(node)
-            finally:
-                loader.dispose()
-        except yaml.YAMLError as exc:
-            from .yamlwords import yaml_problem
-
-            problem, mark = yaml_problem(exc)
-            line = mark.line + 1 if mark is not None else None
-            raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
-        if node is not None:
-            self._index(node, "")
-
-    def _index(self, node: yaml.Node, prefix: str) -> None:
-        import yaml
-
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
-                self.lines[key] = key_node.start_mark.line + 1
-                self._index(value_node, key)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                key = f"{prefix}[{i}]"
-                self.lines[key] = item.start_mark.line + 1
-                self._index(item, key)
-
-    def error(self, key: str, message: str) -> ConfigError:
-        line = self.lines.get(key)
-        if line is None and "." in key:
-            line = self.lines.get(key.rsplit(".", 1)[0])
-        return ConfigError(message, key=key, line=line, path=str(self.path))
-
-
-class _Section:
-    """One mapping of the config: typed getters that remember which keys were read."""
-
-    def __init__(self, doc: _Doc, key: str, value: object) -> None:
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise doc.error(key or "config", "must be a mapping of keys to values")
-        self.doc, self.key, self.value = doc, key, value
-        self.seen: set[str] = set()
-
-    def path(self, name: str) -> str:
-        return f"{self.key}.{name}" if self.key else name
-
-    def get(self, name: str, convert: Callable[[Any], T], default: T) -> T:
-        self.seen.add(name)
-        raw = self.value.get(name, _MISSING)
-        if raw is _MISSING or raw is None:
-            return default
-        try:
-            return convert(raw)
-        except (TypeError, ValueError) as exc:
-            raise self.doc.error(self.path(name), str(exc)) from None
-
-    def require(self, name: str, convert: Callable[[Any], T]) -> T:
-        if self.value.get(name) is None:
-            self.seen.add(name)
-            raise self.doc.error(self.path(name), "is required")
-        return self.get(name, convert, cast(T, None))
-
-    def section(self, name: str) -> _Section:
-        self.seen.add(name)
-        return _Section(self.doc, self.path(name), self.value.get(name))
-
-    def finish(self) -> None:
-        for name in self.value:
-            if name not in self.seen:
-                raise self.doc.error(
-                    self.path(str(name)), "unknown key" + _did_you_mean(str(name), self.seen)
-                )
-
-
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    """`` (did you mean `title`?)`` for a near miss of a known key, else ``""``."""
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""
-
-
-def _str(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"must be a string, got {value!r}")
-    return str(value)
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {value!r}")
-    return value
-
-
-def _int(minimum: int) -> Callable[[Any], int]:
-    def convert(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"must be a whole number >= {minimum}, got {value!r}")
-        return value
-
-    return convert
-
-
-def _str_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list):
-        raise ValueError(f"must be a list of strings, got {value!r}")
-    return tuple(_str(v) for v in value)
-
-
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, bool):
-        raise ValueError(f"must be a duration like 30s, 15m, 2h or 1d, got {value!r}")
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    return parse_duration(_str(value))
-
-
-def _size(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"must be a size like 500KB or 10MB, got {value!r}")
-    return parse_size(value if isinstance(value, int) else _str(value))
-
-
-def _url(value: Any) -> str:
-    text = _str(value).strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"must be an absolute http(s) URL, got {text!r}")
-    return text
-
-
-def _choice(*choices: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}; got {value!r}")
-        return cast(str, value)
-
-    return convert
-
-
-def _timezone(value: Any) -> str:
-    name = _str(value)
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
-        ) from None
-    return name
-
 
 def _person(doc: _Doc, key: str, value: Any) -> Person | None:
     if value is None:
@@ -449,12 +318,6 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
         raise doc.error(key, "a source needs `posts: <folder>` or `feed: <url>`")
     sec.finish()
     return source
-
-
-def _any_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a whole number, got {value!r}")
-    return value
 
 
 def _filters(doc: _Doc, parent: _Section, name: str) -> Filters:
@@ -594,16 +457,6 @@ def parse(text: str, path: Path) -> Config:
     )
     root.finish()
     return config
-
-
-def _fraction(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"must be a number between 0 and 1, got {value!r}")
-    return float(value)
-
-
-def _url_list(value: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_url(v) for v in _str_list(value)))
 
 
 def _podcast(doc: _Doc, root: _Section, site: Site) -> Podcast | None:

@@ -1,0 +1,207 @@
+"""Reading a YAML config document: where each key sits, typed getters, value converters.
+
+config.py declares the keys; this module knows how to read and check one value
+and how to name the key and line of a mistake (:class:`Doc`, :class:`Section`).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from .exceptions import ConfigError
+from .schedule import parse_duration, parse_size
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import yaml
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class Doc:
+    """The parsed YAML plus where each key sits, for errors that name the line."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines: dict[str, int] = {}
+        import yaml
+
+        try:
+            # Parse once: the node tree gives the line numbers, then the values.
+            loader = yaml.SafeLoader(text)
+            try:
+                node = loader.get_single_node()
+                self.data: Any = None if node is None else loader.construct_document(node)
+            finally:
+                loader.dispose()
+        except yaml.YAMLError as exc:
+            from .yamlwords import yaml_problem
+
+            problem, mark = yaml_problem(exc)
+            line = mark.line + 1 if mark is not None else None
+            raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
+        if node is not None:
+            self._index(node, "")
+
+    def _index(self, node: yaml.Node, prefix: str) -> None:
+        import yaml
+
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                self.lines[key] = key_node.start_mark.line + 1
+                self._index(value_node, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                key = f"{prefix}[{i}]"
+                self.lines[key] = item.start_mark.line + 1
+                self._index(item, key)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        line = self.lines.get(key)
+        if line is None and "." in key:
+            line = self.lines.get(key.rsplit(".", 1)[0])
+        return ConfigError(message, key=key, line=line, path=str(self.path))
+
+
+class Section:
+    """One mapping of the config: typed getters that remember which keys were read."""
+
+    def __init__(self, doc: Doc, key: str, value: object) -> None:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise doc.error(key or "config", "must be a mapping of keys to values")
+        self.doc, self.key, self.value = doc, key, value
+        self.seen: set[str] = set()
+
+    def path(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def get(self, name: str, convert: Callable[[Any], T], default: T) -> T:
+        self.seen.add(name)
+        raw = self.value.get(name, _MISSING)
+        if raw is _MISSING or raw is None:
+            return default
+        try:
+            return convert(raw)
+        except (TypeError, ValueError) as exc:
+            raise self.doc.error(self.path(name), str(exc)) from None
+
+    def require(self, name: str, convert: Callable[[Any], T]) -> T:
+        if self.value.get(name) is None:
+            self.seen.add(name)
+            raise self.doc.error(self.path(name), "is required")
+        return self.get(name, convert, cast(T, None))
+
+    def section(self, name: str) -> Section:
+        self.seen.add(name)
+        return Section(self.doc, self.path(name), self.value.get(name))
+
+    def finish(self) -> None:
+        for name in self.value:
+            if name not in self.seen:
+                raise self.doc.error(
+                    self.path(str(name)), "unknown key" + did_you_mean(str(name), self.seen)
+                )
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean `title`?)`` for a near miss of a known key, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def string(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"must be a string, got {value!r}")
+    return str(value)
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value
+
+
+def whole(minimum: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"must be a whole number >= {minimum}, got {value!r}")
+        return value
+
+    return convert
+
+
+def str_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list of strings, got {value!r}")
+    return tuple(string(v) for v in value)
+
+
+def duration(value: Any) -> timedelta:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a duration like 30s, 15m, 2h or 1d, got {value!r}")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    return parse_duration(string(value))
+
+
+def size(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a size like 500KB or 10MB, got {value!r}")
+    return parse_size(value if isinstance(value, int) else string(value))
+
+
+def url(value: Any) -> str:
+    text = string(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an absolute http(s) URL, got {text!r}")
+    return text
+
+
+def choice(*choices: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}; got {value!r}")
+        return cast(str, value)
+
+    return convert
+
+
+def timezone(value: Any) -> str:
+    name = string(value)
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
+        ) from None
+    return name
+
+
+def any_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    return value
+
+
+def fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"must be a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def url_list(value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(url(v) for v in str_list(value)))
