@@ -289,3 +289,42 @@ def etree_parse(data: bytes) -> None:
 
     if data.lstrip().startswith(b"<"):
         etree.fromstring(data)
+
+
+def test_a_worker_that_outlives_a_killed_build_does_not_keep_the_output_locked(
+    tmp_path: Path,
+) -> None:
+    # A build's forked workers notice a lost parent only at their next message;
+    # until then they must not hold the output folder's lock (a flock is shared
+    # across fork), or the next build after a kill -9 exits 3.
+    config = make_site(tmp_path / "site", [])
+    out = tmp_path / "site" / "feeds"
+    script = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from feedwright.lock import output_lock\n"
+        "with output_lock(Path(sys.argv[1])):\n"
+        "    child = os.fork()\n"
+        "    if child == 0:\n"
+        "        os.close(1)\n"
+        "        os.close(2)\n"
+        "        time.sleep(30)\n"
+        "        os._exit(0)\n"
+        "    print(child, flush=True)\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    parent = subprocess.run(
+        [sys.executable, "-c", script, str(out)], capture_output=True, text=True, timeout=60
+    )
+    assert parent.returncode == -9, parent.stderr
+    child = int(parent.stdout)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "feedwright.cli", "build", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    finally:
+        os.kill(child, 9)

@@ -3,6 +3,9 @@
 The lock is an advisory ``fcntl.flock`` on ``<output.dir>/.feedwright.lock``.
 The kernel drops it when the process dies, so a crash never leaves a stale
 lock behind. The file itself is left in place (deleting it would race).
+A flock belongs to the open file, which a fork shares: a forked worker closes
+its copy at once, so a worker that outlives a killed build (it notices the
+lost parent only at its next message) never keeps the folder locked.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import fcntl
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from .exceptions import LockError
@@ -20,6 +23,18 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 LOCK_NAME = ".feedwright.lock"
+
+_held: set[int] = set()  # this process's lock descriptors
+
+
+def _close_inherited() -> None:
+    for fd in _held:
+        with suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited)
 
 
 def try_lock(output_dir: str) -> int | None:
@@ -36,10 +51,12 @@ def try_lock(output_dir: str) -> int | None:
     except BaseException:
         os.close(fd)
         raise
+    _held.add(fd)
     return fd
 
 
 def unlock(fd: int) -> None:
+    _held.discard(fd)
     try:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
