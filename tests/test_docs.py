@@ -152,3 +152,38 @@ def test_the_config_module_carries_the_readme_reference() -> None:
     rows = [line.strip() for line in section.splitlines() if line.strip()]
     doc = [line.strip() for line in (cfgmod.__doc__ or "").splitlines() if line.strip()]
     assert all(row in doc for row in rows)
+
+
+def test_the_shipped_feeds_are_what_a_fresh_checkout_builds(tmp_path: Path) -> None:
+    # `pip install . && feedwright build` on a fresh clone must publish the
+    # committed feeds/ unchanged: files copied anew (new mtimes, no state).
+    import shutil
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(ROOT / "config.yaml", site / "config.yaml")
+    shutil.copytree(ROOT / "posts", site / "posts")
+    shutil.copytree(ROOT / "feeds", site / "feeds")
+    for extra in ("feedwright.ids",):
+        if (ROOT / extra).exists():
+            shutil.copy(ROOT / extra, site / extra)
+    before = {p: p.read_bytes() for p in sorted((site / "feeds").rglob("*")) if p.is_file()}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "feedwright.cli",
+            "build",
+            "--json",
+            "-c",
+            str(site / "config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    after = {p: p.read_bytes() for p in sorted((site / "feeds").rglob("*")) if p.is_file()}
+    changed = sorted(str(p.relative_to(site)) for p in after if before.get(p) != after[p])
+    assert not changed, f"rebuild feeds/ with `feedwright build` and commit it: {changed}"
