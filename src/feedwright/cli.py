@@ -342,6 +342,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config.queue is None:
+        raise ConfigError("`queue:` is not set: a worker needs a queue", path=str(config.path))
+    from .cluster.worker import run_worker
+
+    return run_worker(config, concurrency=args.concurrency, verbose=args.verbose)
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -385,6 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="log JSON lines instead of text")
     p.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP")
     p.set_defaults(func=cmd_run)
+
+    p = command("worker", "refresh the batches `run` sends through `queue:` (docs/scale.md)")
+    p.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="batches at once (default 4)"
+    )
+    p.set_defaults(func=cmd_worker)
 
     p = command("check", "validate config and every post; writes nothing")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")

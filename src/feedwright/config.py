@@ -52,6 +52,9 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `state` | path | `.feedwright/state.db` | the SQLite store |
     | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
     | `websub.hub` | URL or list | none | WebSub hubs: named in every feed, and told about each feed whose bytes changed |
+    | `queue` | `redis://` or `amqp://` URL | none | distributed refresh: `run` becomes the dispatcher and `feedwright worker` processes fetch (Celery; the `scale` extra; docs/scale.md); none = everything in `run` |
+    | `queue_lease` | duration | `5m` | how long a claimed source is a worker's before another may claim it again |
+    | `queue_batch` | int | `100` | sources per task sent to the workers |
     | `podcast.image` | URL or path on the site | required | the podcast's artwork: a `.jpg` or `.png` (Apple asks for 1400–3000 px square) |
     | `podcast.category` | string or `[category, subcategory]` | required | an Apple Podcasts category, e.g. `Technology` or `[Arts, Books]` |
     | `podcast.explicit` | bool | `false` | `itunes:explicit` of every podcast feed (an episode's `explicit:` wins for it) |
@@ -225,6 +228,10 @@ class Config:
     retention: int = 1000  # entries kept per remote source in the store; 0 = all
     websub: WebSub = field(default_factory=WebSub)
     podcast: Podcast | None = None
+    # Distributed refresh (cluster/): the Celery broker, a claim's lease, sources per task.
+    queue: str | None = None
+    queue_lease: timedelta = timedelta(minutes=5)
+    queue_batch: int = 100
 
     @property
     def posts_sources(self) -> tuple[PostsSource, ...]:
@@ -364,6 +371,13 @@ def _categories(value: Any) -> Literal["all"] | tuple[str, ...]:
     return _str_list(value)
 
 
+def _queue_url(value: Any) -> str:
+    text = _str(value)
+    if not text.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+        raise ValueError(f"expected a redis:// or amqp:// URL, got {text!r}")
+    return text
+
+
 def load(path: Path | str) -> Config:
     """Read and validate a config file; raise ConfigError naming the key and line."""
     path = Path(path).absolute()
@@ -454,6 +468,9 @@ def parse(text: str, path: Path) -> Config:
         retention=root.get("retention", _int(0), 1000),
         websub=websub,
         podcast=podcast,
+        queue=root.get("queue", _queue_url, None),
+        queue_lease=root.get("queue_lease", _duration, timedelta(minutes=5)),
+        queue_batch=root.get("queue_batch", _int(1), 100),
     )
     root.finish()
     return config

@@ -127,7 +127,10 @@ async def _main(
     from .progress import for_terminal
 
     show = None if json_logs else for_terminal(sys.stderr, quiet=False)
-    daemon = Daemon(config, pool, offline=offline, scheduler=scheduler, progress=show)
+    kind = Daemon
+    if config.queue is not None:  # distributed refresh: fetching is the workers' (cluster/)
+        from .cluster.dispatch import Dispatcher as kind
+    daemon = kind(config, pool, offline=offline, scheduler=scheduler, progress=show)
     running.append(daemon)
     reload_on.append(daemon)
     scheduler.start()

@@ -1,0 +1,233 @@
+"""The dispatcher: ``feedwright run`` with ``queue:`` set.
+
+It is the daemon (daemon.py: the tick, posts, the outbox, the debounced
+rebuild, reloads, signals) with two steps of its own::
+
+    tick    the batches sent earlier that finished: log each source, and a
+            batch that changed entries makes the output dirty (one publish,
+            coalesced, for every batch that ends before it)
+            claim due sources (store.claim_due: a lease of `queue_lease`, FOR
+            UPDATE SKIP LOCKED on PostgreSQL) and send them in batches of
+            `queue_batch` to the workers
+    rebuild only while holding the cluster-wide publish lock
+            (store.publish_lock); another publisher busy -> try again shortly
+
+Politeness across workers: every source of a host goes into one batch, and a
+host is in at most one batch in flight, so the fetcher's per-host limit
+(remote/fetch.py) holds across all the workers of this dispatcher. (Two
+dispatchers on one store each keep their own hosts apart: at most two
+batches per host then.) The host is that of the URL in the config.
+
+A batch whose result never comes (its worker died, the broker lost it) is
+forgotten once its lease ran out: its sources are due again and are claimed
+again. Celery is called from one thread of its own, never the event loop's,
+so a broker that is down slows the dispatcher's sends, not its publishing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..config import Config
+from ..daemon import Daemon, _log_source
+from ..exceptions import FetchError
+from ..logs import fields
+from ..pipeline import BuildReport
+from ..store import Store
+from ..update import SourceResult
+from .app import TASK, make_app
+
+log = logging.getLogger("feedwright.daemon")
+
+MAX_IN_FLIGHT = 16  # batches sent and not finished: more wait in the store, not the queue
+PUBLISH_RETRY = 2.0  # seconds: another process holds the publish lock
+
+
+@dataclass
+class Batch:
+    owner: str
+    keys: list[str]
+    hosts: frozenset[str]
+    sent: float  # time.time()
+    result: Any = None  # celery AsyncResult
+    done: bool = False
+    value: dict[str, Any] = field(default_factory=dict)
+
+
+class Dispatcher(Daemon):
+    """The daemon that leaves fetching to ``feedwright worker`` processes."""
+
+    def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.app = make_app(config)
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.claims = itertools.count(1)
+        self.in_flight: list[Batch] = []
+        self.registered: Config | None = None
+        # Celery's client is not thread-safe and may block on a broker that is
+        # down: it lives on this one thread.
+        self.celery_thread = ThreadPoolExecutor(1, thread_name_prefix="feedwright-queue")
+
+    async def refresh_due(self) -> list[SourceResult]:
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(self.celery_thread, self.dispatch_round)
+        for result in results:
+            _log_source(result)
+        if any(r.new or r.updated for r in results):
+            self._mark_dirty()
+        return results
+
+    def dispatch_round(self) -> list[SourceResult]:
+        """Collect finished batches, claim due sources, send them; the results collected."""
+        config = self.config
+        lease = config.queue_lease.total_seconds()
+        now = time.time()
+        results = self.collect(now, lease)
+        with Store.open(config.state) as store:
+            if self.registered is not config:
+                store.add_sources((s.key, s.url) for s in config.feed_sources)
+                self.registered = config
+            room = MAX_IN_FLIGHT - len(self.in_flight)
+            if room <= 0:
+                return results
+            owner = f"{self.name}:{next(self.claims)}"
+            keys = store.claim_due(owner, now, room * config.queue_batch, lease)
+            if not keys:
+                return results
+            busy = frozenset().union(*(b.hosts for b in self.in_flight))
+            batches, held_back = plan_batches(keys, hosts_of(config), busy, config.queue_batch)
+            batches, extra = batches[:room], [k for b in batches[room:] for k in b]
+            for batch_keys in batches:
+                if not self.send(owner, batch_keys, hosts_of(config), now, lease):
+                    held_back.extend(batch_keys)
+            if held_back or extra:
+                store.release(owner, held_back + extra)
+        return results
+
+    def send(
+        self, owner: str, keys: list[str], hosts: dict[str, str], now: float, lease: float
+    ) -> bool:
+        batch = Batch(owner, keys, frozenset(hosts.get(k, "") for k in keys), now)
+        try:
+            batch.result = self.app.send_task(
+                TASK,
+                args=[keys, owner, lease],
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            )
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                "cannot send %d sources to the queue (tried again next tick): %s",
+                len(keys),
+                error,
+                extra=fields("queue-failed", error=error, sources=len(keys)),
+            )
+            return False
+        self.in_flight.append(batch)
+        log.debug("sent %d sources (%s)", len(keys), owner, extra=fields("batch-sent"))
+        return True
+
+    def collect(self, now: float, lease: float) -> list[SourceResult]:
+        """The results of the batches that finished; forget those whose lease ran out."""
+        results: list[SourceResult] = []
+        for batch in list(self.in_flight):
+            try:
+                ready = bool(batch.result.ready())
+                value = batch.result.get(timeout=5, propagate=False) if ready else None
+            except Exception as exc:  # the result backend is down: ask again next tick
+                log.debug("result of %s unknown yet: %s", batch.owner, exc)
+                ready, value = False, None
+            if ready:
+                self.in_flight.remove(batch)
+                if isinstance(value, dict):
+                    results.extend(source_result(v) for v in value.get("results", []))
+                else:
+                    # The task raised (e.g. the store was unreachable): its sources
+                    # stay leased until the lease runs out, then are claimed again.
+                    log.warning(
+                        "a batch of %d sources failed: %s",
+                        len(batch.keys),
+                        value,
+                        extra=fields("batch-failed", error=str(value), sources=len(batch.keys)),
+                    )
+                with suppress(Exception):
+                    batch.result.forget()
+            elif now > batch.sent + lease:
+                self.in_flight.remove(batch)
+                log.warning(
+                    "a batch of %d sources did not finish within queue_lease: claimed again",
+                    len(batch.keys),
+                    extra=fields("batch-lost", sources=len(batch.keys)),
+                )
+        return results
+
+    def rebuild(self) -> BuildReport | None:
+        """Publish, holding the cluster-wide publish lock; if another process
+        holds it, publish a moment later (this output is still dirty)."""
+        with Store.open(self.config.state) as store, store.publish_lock() as taken:
+            if taken:
+                return super().rebuild()
+        log.info("another process is publishing: waiting", extra=fields("publish-waiting"))
+        self._mark_dirty()
+        self._schedule_rebuild(PUBLISH_RETRY)
+        return None
+
+    def stop(self) -> None:
+        super().stop()
+        self.celery_thread.shutdown(wait=False, cancel_futures=True)
+
+
+def hosts_of(config: Config) -> dict[str, str]:
+    """Each feed source's key -> the host of its URL (lower case)."""
+    return {s.key: (urlsplit(s.url).hostname or "") for s in config.feed_sources}
+
+
+def plan_batches(
+    keys: Iterable[str], hosts: dict[str, str], busy: frozenset[str], size: int
+) -> tuple[list[list[str]], list[str]]:
+    """Group claimed keys into batches of at most ``size``: every source of a
+    host in one batch, hosts in ``busy`` (a batch in flight) held back; a
+    host with more than ``size`` sources sends ``size`` and holds back the
+    rest. Returns (batches, held back)."""
+    by_host: dict[str, list[str]] = {}
+    held: list[str] = []
+    for key in keys:
+        host = hosts.get(key, "")
+        if host in busy:
+            held.append(key)
+        else:
+            by_host.setdefault(host, []).append(key)
+    batches: list[list[str]] = []
+    current: list[str] = []
+    for group in by_host.values():
+        group, rest = group[:size], group[size:]
+        held.extend(rest)
+        if current and len(current) + len(group) > size:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches, held
+
+
+def source_result(value: list[Any]) -> SourceResult:
+    """A worker's plain result (worker.result_value) as a SourceResult."""
+    key, url, outcome, new, updated, error = value
+    failure = None if error is None else FetchError(str(error), url=str(url))
+    return SourceResult(str(key), str(url), str(outcome), int(new), int(updated), error=failure)
+
+
+__all__ = ["Dispatcher", "plan_batches"]

@@ -1,0 +1,151 @@
+"""``feedwright worker``: a Celery worker that refreshes the batches the dispatcher sends.
+
+Each batch is refreshed by :func:`feedwright.update.refresh`, the code
+``run`` uses alone: the same conditional GET, parsing in worker processes
+(``parallel.Pool``), normalising, saving and scheduling. The process runs::
+
+    main thread      the Celery worker (a thread pool: ``--concurrency`` batches at once)
+    one loop thread  an asyncio event loop that owns the parse pool; every batch
+                     is a coroutine on it (update.refresh), so batches share the
+                     pool and the network backend's timers
+    parse workers    parallel.Pool, started before any thread (forked)
+
+A batch first renews its lease (``store.renew``): the keys it gets back are
+the sources still its own. A message redelivered after its lease ran out
+(a worker killed mid-batch, a broker that restarted) finds them claimed
+anew, by a later batch, and does nothing. Saving a source's state ends its
+lease; a source not saved (the round's deadline) stays leased until the
+lease runs out, then is due again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..config import Config
+from ..logs import daemon_logging, fields
+from ..parallel import Pool
+from ..pipeline import WORK_TIMEOUT, WORKER_NICENESS
+from ..store import Store
+from ..update import SourceResult, refresh
+from .app import QUEUE, TASK, make_app
+
+log = logging.getLogger("feedwright.worker")
+
+
+@dataclass
+class _Context:
+    config: Config
+    pool: Pool
+    loop: asyncio.AbstractEventLoop
+
+
+_running: list[_Context] = []  # the one context of this worker process
+
+
+def refresh_batch(keys: list[str], owner: str, lease: float) -> dict[str, Any]:
+    """The Celery task: refresh the sources ``keys`` claimed by ``owner``;
+    plain values back (see :func:`result_value`)."""
+    ctx = _running[0]
+    future: Future[dict[str, Any]] = asyncio.run_coroutine_threadsafe(
+        _refresh(ctx, keys, owner, lease), ctx.loop
+    )
+    return future.result()
+
+
+async def _refresh(ctx: _Context, keys: list[str], owner: str, lease: float) -> dict[str, Any]:
+    config = ctx.config
+    with Store.open(config.state) as store:
+        held = store.renew(owner, keys, time.time() + lease)
+        if not held:
+            log.info(
+                "batch of %d sources: no longer ours (claimed again), skipped",
+                len(keys),
+                extra=fields("batch-stale", owner=owner, sources=len(keys)),
+            )
+            return {"held": 0, "results": []}
+        known = {s.key for s in config.feed_sources}
+        unknown = [key for key in held if key not in known]
+        if unknown:
+            log.warning(
+                "%d sources of the batch are not in %s (is it the dispatcher's config?): %s",
+                len(unknown),
+                config.path,
+                ", ".join(unknown[:5]),
+                extra=fields("batch-unknown", sources=unknown[:20]),
+            )
+        mine = set(held)
+        results = await refresh(
+            config, store, now=datetime.now(UTC), pool=ctx.pool, daemon=True, only=held
+        )
+    done = [r for r in results if r.key in mine]
+    log.info(
+        "batch of %d sources refreshed: %d new, %d updated entries",
+        len(done),
+        sum(r.new for r in done),
+        sum(r.updated for r in done),
+        extra=fields("batch-done", owner=owner, sources=len(done)),
+    )
+    return {"held": len(held), "results": [result_value(r) for r in done]}
+
+
+def result_value(result: SourceResult) -> list[Any]:
+    """A source's result as JSON-able values: key, url, outcome, new, updated, error."""
+    error = None if result.error is None else result.error.message
+    return [result.key, result.url, result.outcome, result.new, result.updated, error]
+
+
+def run_worker(config: Config, *, concurrency: int = 4, verbose: bool = False) -> int:
+    """Run a Celery worker for ``config.queue`` until SIGTERM/SIGINT; its exit code."""
+    with daemon_logging(False, verbose), Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool:
+        pool.start()  # forked now, while this process has one thread
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="feedwright-batches", daemon=True)
+        thread.start()
+        _running[:] = [_Context(config, pool, loop)]
+        app = make_app(config)
+        app.task(name=TASK)(refresh_batch)
+        log.info(
+            "worker started: %d batches at once, queue %s",
+            concurrency,
+            _safe_url(config.queue or ""),
+            extra=fields("worker-started", pid=os.getpid(), concurrency=concurrency),
+        )
+        worker = app.Worker(
+            pool="threads",
+            concurrency=concurrency,
+            queues=[QUEUE],
+            hostname=f"feedwright-{os.getpid()}@{socket.gethostname()}",
+            loglevel="DEBUG" if verbose else "WARNING",
+            without_gossip=True,
+            without_mingle=True,
+            without_heartbeat=False,
+        )
+        try:
+            worker.start()
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            _running.clear()
+        log.info("worker stopped", extra=fields("worker-stopped"))
+        return int(worker.exitcode or 0)
+
+
+def _safe_url(url: str) -> str:
+    """A broker URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = rest.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+__all__ = ["refresh_batch", "result_value", "run_worker"]
