@@ -13,6 +13,9 @@ process needs from a server database:
   not (its earlier writes are gone): the transaction fails as a whole.
 - The connection belongs to the thread that opened it, as SQLite's does.
 - Autocommit: transactions are the store's own ``BEGIN``/``COMMIT``.
+- Any Python string round-trips, as in SQLite: PostgreSQL text holds no NUL
+  and no lone surrogate, so such a string is stored as a mark and the hex of
+  its bytes, and read back as it was (:class:`_SafeStrDumper`, ``_SafeTextLoader``).
 """
 
 from __future__ import annotations
@@ -28,17 +31,42 @@ from .dialects import Dialect, postgres_dialect
 try:
     import psycopg
     from psycopg import pq
+    from psycopg.types.string import StrDumperUnknown, TextLoader
 except ImportError:  # the extra is not installed: only a postgresql:// state needs it
     psycopg = None  # type: ignore[assignment]
+
+_MARK = "\x01\x02"  # a string PostgreSQL cannot hold: the mark, then the hex of its bytes
+
+if psycopg is not None:
+
+    class _SafeStrDumper(StrDumperUnknown):
+        def dump(self, obj: str) -> bytes:
+            if "\x00" not in obj and not obj.startswith(_MARK):
+                try:
+                    return obj.encode("utf-8")
+                except UnicodeEncodeError:
+                    pass
+            return (_MARK + obj.encode("utf-8", "surrogatepass").hex()).encode("ascii")
+
+    class _SafeTextLoader(TextLoader):
+        def load(self, data: Any) -> str:
+            text = bytes(data).decode("utf-8")
+            if text.startswith(_MARK):
+                return bytes.fromhex(text[len(_MARK) :]).decode("utf-8", "surrogatepass")
+            return text
 
 
 class MisuseError(Exception):
     """The connection was used from another thread, or after close()."""
 
 
+class LockedError(Exception):
+    """A write waited longer than the store's timeout for another writer's rows."""
+
+
 def dialect() -> Dialect:
     assert psycopg is not None
-    return postgres_dialect((psycopg.Error, MisuseError))
+    return postgres_dialect((psycopg.Error, MisuseError, LockedError))
 
 
 def _translate(sql: str) -> str:
@@ -74,9 +102,15 @@ class PgConnection:
         delay = 0.05
         while True:
             try:
-                return psycopg.connect(
+                conn = psycopg.connect(
                     self.url, autocommit=True, connect_timeout=max(2, int(self.timeout))
                 )
+                conn.execute("SET client_encoding = 'UTF8'")
+                conn.adapters.register_dumper(str, _SafeStrDumper)
+                conn.adapters.register_loader("text", _SafeTextLoader)
+                # Wait for another writer's rows as long as SQLite waits for its lock.
+                conn.execute(f"SET lock_timeout = {max(1, int(self.timeout * 1000))}")
+                return conn
             except psycopg.OperationalError:
                 if time.monotonic() + delay >= deadline:
                     raise
@@ -109,6 +143,10 @@ class PgConnection:
         idle = not self.in_transaction
         try:
             return conn.execute(self._query(sql), tuple(params))
+        except psycopg.errors.LockNotAvailable:
+            raise LockedError(
+                f"database is locked: another writer held the rows for {self.timeout:g}s"
+            ) from None
         except psycopg.OperationalError:
             if not (idle and conn.closed):
                 raise
@@ -139,4 +177,4 @@ def open_postgres(url: str, timeout: float) -> PgConnection:
         raise StoreError(f"cannot connect: {message}", path=redact(url)) from None
 
 
-__all__ = ["MisuseError", "PgConnection", "dialect", "open_postgres", "redact"]
+__all__ = ["LockedError", "MisuseError", "PgConnection", "dialect", "open_postgres", "redact"]

@@ -98,7 +98,13 @@ def _steps() -> dict[int, Callable[[Any, Dialect], None]]:
 
 def _version(db: Any) -> int | None:
     """The stored version; None when the version table does not exist."""
-    if db.execute("SELECT to_regclass('feedwright_schema')").fetchone()[0] is None:
+    # pg_tables, not to_regclass(): a name lookup may not yet see a table that
+    # another process created while this one waited for the migration lock.
+    found = db.execute(
+        "SELECT count(*) FROM pg_tables"
+        " WHERE schemaname = current_schema() AND tablename = 'feedwright_schema'"
+    ).fetchone()
+    if not found[0]:
         return None
     row = db.execute("SELECT version FROM feedwright_schema").fetchone()
     return 0 if row is None else int(row[0])
