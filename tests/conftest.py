@@ -33,8 +33,10 @@ route's answer sent) are served: a route can stand for a WebSub hub.
 from __future__ import annotations
 
 import gzip as gzip_module
+import os
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +45,45 @@ from typing import Any
 import pytest
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
+
+# The PostgreSQL server the store tests use (issue 18): trust auth, database `test`.
+PG_SERVER = os.environ.get("FEEDWRIGHT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+_pg_problem: list[str] = []  # why PostgreSQL cannot be used, once known
+
+
+def postgres_unreachable() -> str | None:
+    """Why the test PostgreSQL server cannot be used (None: it can)."""
+    if not _pg_problem:
+        try:
+            import psycopg
+        except ImportError:
+            _pg_problem.append("psycopg is not installed (pip install -e '.[test]')")
+        else:
+            try:
+                psycopg.connect(PG_SERVER, connect_timeout=3).close()
+                _pg_problem.append("")
+            except psycopg.Error as exc:
+                _pg_problem.append(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}".strip())
+    return _pg_problem[0] or None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A ``postgresql://`` URL of a new, empty schema on the test server, dropped
+    afterwards; the test is skipped, saying why, where the server is unreachable."""
+    problem = postgres_unreachable()
+    if problem:
+        pytest.skip(problem)
+    import psycopg
+
+    schema = f"fwtest_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_SERVER else "?"
+    yield f"{PG_SERVER}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+        # Connections a test left open (a killed child's) must not hold the drop up.
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @dataclass(frozen=True)

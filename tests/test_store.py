@@ -3,8 +3,9 @@
 Every test here goes through the store's public interface (the package
 docstring of ``feedwright.store``), so that another back end can be held to
 the same suite: the ``backend`` fixture is the one place that knows which
-database is under test. Today it yields SQLite only; a PostgreSQL back end
-adds itself to ``BACKENDS``. Tests of what only a file database has (a
+database is under test: a SQLite file, and a new schema on the test
+PostgreSQL server (``postgres_url`` in conftest.py; skipped, saying so,
+where that server is unreachable). Tests of what only a file database has (a
 garbage file, a folder, another application's SQLite file, migrations from
 the schema versions feedwright released on SQLite) are in their own section.
 
@@ -78,12 +79,22 @@ def sqlite_backend(tmp_path: Path) -> Backend:
     return Backend("sqlite", str(path), lambda **kw: Store.open(path, **kw), execute)
 
 
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": sqlite_backend}
+def postgres_backend(url: str) -> Backend:
+    import psycopg
+
+    def execute(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with psycopg.connect(url, autocommit=True) as raw:
+            cursor = raw.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+
+    return Backend("postgresql", url, lambda **kw: Store.open(url, **kw), execute)
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=["postgresql", "sqlite"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return BACKENDS[request.param](tmp_path)
+    if request.param == "sqlite":
+        return sqlite_backend(tmp_path)
+    return postgres_backend(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

@@ -115,10 +115,10 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         warnings = inspect_posts(cfg, files, pool, parallel=many)
     categories_at = ENTRY_FIELDS.index("categories")
     seen = [c for values in read.every for c in values[categories_at]]
-    if cfg.state.exists() and cfg.feed_sources:
-        from .store import Store
+    from . import store as state_store
 
-        with Store.open(cfg.state) as store:
+    if cfg.feed_sources and state_store.exists(cfg.state):
+        with state_store.open(cfg.state) as store:
             stored = store.entries([s.key for s in cfg.feed_sources])
         seen += [c for s in stored for c in s.entry.categories]
     warnings += empty_categories(cfg, seen)
@@ -201,14 +201,15 @@ class SourceStatus:
 
 def status(config: ConfigLike) -> list[SourceStatus]:
     """Each configured remote source: last fetch, result, error streak, next due, entries."""
-    from .store import SourceState, Store
+    from . import store as state_store
+    from .store import SourceState
 
     cfg = _config(config)
     states: dict[str, SourceState] = {}
     counts: dict[str, int] = {}
     filtered: dict[str, int] = {}
-    if cfg.state.exists():
-        with Store.open(cfg.state) as store:
+    if state_store.exists(cfg.state):
+        with state_store.open(cfg.state) as store:
             states = store.source_states()
             counts = store.entry_counts()
             filtered = _filtered(cfg, store)

@@ -314,13 +314,13 @@ def cmd_import_opml(args: argparse.Namespace) -> int:
 
 
 def cmd_export_opml(args: argparse.Namespace) -> int:
-    from .store import Store
+    from . import store as state_store
     from .subscriptions import export_opml
 
     config = _load(args)
     titles: dict[str, str] = {}
-    if config.state.exists():
-        with Store.open(config.state) as store:
+    if state_store.exists(config.state):
+        with state_store.open(config.state) as store:
             titles = {k: s.title for k, s in store.source_states().items() if s.title}
     data = export_opml(config, titles)
     if args.output and args.output != "-":

@@ -49,7 +49,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `schedule.adaptive` | bool | `false` | adapt each feed's interval (unless it sets `every`) to how often it really publishes: twice per mean gap between its entries of the last 30 days |
     | `schedule.min_every` | duration | `15m` | the shortest adapted interval |
     | `schedule.max_every` | duration | `1d` | the longest adapted interval (a feed silent for 30 days) |
-    | `state` | path | `.feedwright/state.db` | the SQLite store |
+    | `state` | path or `postgresql://` URL | `.feedwright/state.db` | the store: a SQLite file, or a PostgreSQL database (`postgresql://user@host:5432/db`, the `postgres` extra; docs/postgres.md) |
     | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
     | `websub.hub` | URL or list | none | WebSub hubs: named in every feed, and told about each feed whose bytes changed |
     | `queue` | `redis://` or `amqp://` URL | none | distributed refresh: `run` becomes the dispatcher and `feedwright worker` processes fetch (Celery; the `scale` extra; docs/scale.md); none = everything in `run` |
@@ -224,7 +224,7 @@ class Config:
     output: Output = field(default_factory=lambda: Output(dir=Path("feeds").absolute()))
     fetch: Fetch = field(default_factory=Fetch)
     schedule: Schedule = field(default_factory=Schedule)
-    state: Path = Path(DEFAULT_STATE)  # absolute after load()
+    state: Path | str = Path(DEFAULT_STATE)  # absolute after load(); str: a postgresql:// URL
     retention: int = 1000  # entries kept per remote source in the store; 0 = all
     websub: WebSub = field(default_factory=WebSub)
     podcast: Podcast | None = None
@@ -378,6 +378,13 @@ def _queue_url(value: Any) -> str:
     return text
 
 
+def _state(base: Path, value: str) -> Path | str:
+    """``state:``: a PostgreSQL URL as written, or a file path made absolute."""
+    if value.startswith(("postgresql://", "postgres://")):
+        return value
+    return (base / value).resolve()
+
+
 def load(path: Path | str) -> Config:
     """Read and validate a config file; raise ConfigError naming the key and line."""
     path = Path(path).absolute()
@@ -464,7 +471,7 @@ def parse(text: str, path: Path) -> Config:
         output=output,
         fetch=fetch,
         schedule=schedule,
-        state=(base / root.get("state", _str, DEFAULT_STATE)).resolve(),
+        state=_state(base, root.get("state", _str, DEFAULT_STATE)),
         retention=root.get("retention", _int(0), 1000),
         websub=websub,
         podcast=podcast,

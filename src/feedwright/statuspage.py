@@ -35,10 +35,10 @@ def status_data(config: Config, now: datetime) -> dict[str, Any]:
     per_day: dict[str, list[int]] = {}
     builds: list[dict[str, Any]] = []
     today = now.date()
-    if config.state.exists():
-        from .store import Store
+    from . import store as state_store
 
-        with Store.open(config.state) as store:
+    if state_store.exists(config.state):
+        with state_store.open(config.state) as store:
             since = datetime.combine(
                 today - timedelta(days=DAYS - 1), datetime.min.time(), now.tzinfo
             )

@@ -1,7 +1,10 @@
 """The state store: what feedwright learnt between runs, behind one small interface.
 
-``Store.open(path)`` opens (creating and migrating) the embedded SQLite file
-that ``state:`` names::
+``Store.open(location)`` (or ``store.open(config.state)``) opens, creating
+and migrating, what ``state:`` names: the embedded SQLite file (a path, the
+default) or a PostgreSQL database (a ``postgresql://`` URL, psycopg 3: the
+``postgres`` extra). Both run the same schema, migrations and SQL
+(``sql.py``, ``dialects.py``)::
 
     store.transaction()                       writes inside commit together or not at all
   remote sources (SourceState, keyed by the configured URL)
@@ -31,13 +34,21 @@ that ``state:`` names::
   for other servers (outbox.py): WebSub pings to send, remote audio lengths to learn
     store.queue_pings / pending_pings / pings_sent / pings_failed / forget_hubs
     store.media_lengths / save_media_length / wanted_lengths / forget_wanted_lengths
+  sharing sources out among processes (claims.py): leases on due sources
+    store.add_sources / claim_due / renew / release;  store.publish_lock()
 
 All datetimes in and out are timezone-aware UTC. Any database failure is a
-:class:`~feedwright.exceptions.StoreError` carrying ``.path``. A Store
-belongs to the thread that opened it; several processes (the daemon, a
-``build``, ``status``) may share the file.
+:class:`~feedwright.exceptions.StoreError` carrying ``.path`` (the file, or
+the URL without its password). A Store belongs to the thread that opened it;
+several processes (the daemon, a ``build``, ``status``, workers) may share
+the database.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
+from .dialects import is_postgres_url
 from .migrations import SCHEMA_VERSION
 from .records import (
     BuildLog,
@@ -52,7 +63,19 @@ from .records import (
     entry_row,
     row_entry,
 )
-from .sqlite import Store
+from .sql import DEFAULT_TIMEOUT, Store
+
+
+def exists(location: Path | str) -> bool:
+    """Whether there is a state database to read at ``location`` (a server
+    database always counts: opening it creates the schema, nothing on disk)."""
+    return is_postgres_url(location) or Path(location).exists()
+
+
+def open(location: Path | str, *, timeout: float = DEFAULT_TIMEOUT) -> Store:
+    """``Store.open(location)``: what ``state:`` names, opened and migrated."""
+    return Store.open(location, timeout=timeout)
+
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -67,5 +90,8 @@ __all__ = [
     "Store",
     "StoredEntry",
     "entry_row",
+    "exists",
+    "is_postgres_url",
+    "open",
     "row_entry",
 ]

@@ -1,25 +1,36 @@
 """Schema migrations for the state database, run automatically on open.
 
-The schema version lives in ``PRAGMA user_version``: a fresh file is 0, and
-after migration *n* (1-based position in :data:`MIGRATIONS`) it is *n*. Each
-migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the
-version bump, so a crash or error mid-migration leaves the previous version
-intact. Migrations are only ever appended; a released one is never edited.
+The schema version is a number: a new database is 0, and after migration *n*
+it is *n*. SQLite keeps it in ``PRAGMA user_version`` (and marks the file as
+ours with ``PRAGMA application_id``); PostgreSQL in a one-row table
+``feedwright_schema`` (``schema_pg.py``). Each migration runs in its own
+write transaction together with the version bump, so a crash or error
+mid-migration leaves the previous version intact; in PostgreSQL an advisory
+lock lets one process migrate at a time. Migrations are only ever appended; a
+released one is never edited.
+
+SQLite files go through every migration from the version they have. A
+PostgreSQL database starts at the schema of version 7 in one step (PostgreSQL
+support came with version 8: no older database exists there), then follows
+the shared migrations from 8 on, written against the dialect.
 
 A database whose version is newer than :data:`SCHEMA_VERSION` was written by
-a newer feedwright and is refused rather than guessed at. ``PRAGMA
-application_id`` marks the file as ours, so pointing ``state:`` at some other
-SQLite database is refused too instead of being written into.
+a newer feedwright and is refused rather than guessed at; so is some other
+application's database (SQLite: a foreign ``application_id`` or tables
+without a version; PostgreSQL: tables in the schema but no version table).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 from ..exceptions import StoreError
+from .dialects import SQLITE, Dialect
 
-Migration = Callable[[sqlite3.Connection], None]
+Migration = Callable[[Any], None]
 
 # "fwst" in ASCII: tells our files from any other SQLite database.
 APPLICATION_ID = 0x66777374
@@ -246,7 +257,42 @@ _V7 = _statements(
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _v5, _V6, _V7)
+
+def due_at(state: tuple[str | None, str | None, str | None]) -> float | None:
+    """``sources.due_at`` for (status, next_check, retry_after) as stored: when the
+    source is next due, in epoch seconds (0: now); None for a gone source."""
+    status, next_check, retry_after = state
+    if status == "gone":
+        return None
+    times = [datetime.fromisoformat(t).timestamp() for t in (next_check, retry_after) if t]
+    return max(times, default=0.0)
+
+
+def v8(db: Any, dialect: Dialect) -> None:
+    """8: sources that several processes share out (issue 18): ``due_at`` (epoch
+    seconds, kept by the store from next_check and retry_after, pushed to the
+    lease's end while one is held), who holds a source (``lease_owner``) and
+    until when (``lease_until``); an index that finds the due ones in order."""
+    for column in (f"due_at {dialect.real}", "lease_owner TEXT", f"lease_until {dialect.real}"):
+        db.execute(f"ALTER TABLE sources ADD COLUMN {column}")
+    rows = db.execute("SELECT key, status, next_check, retry_after FROM sources").fetchall()
+    db.executemany(
+        "UPDATE sources SET due_at = ? WHERE key = ?",
+        [(due_at((status, nc, ra)), key) for key, status, nc, ra in rows],
+    )
+    db.execute("CREATE INDEX sources_by_due ON sources (due_at)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _v5,
+    _V6,
+    _V7,
+    lambda db: v8(db, SQLITE),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -256,14 +302,22 @@ def user_version(db: sqlite3.Connection) -> int:
 
 
 def migrate(
-    db: sqlite3.Connection, *, path: str, migrations: Sequence[Migration] = MIGRATIONS
+    db: Any,
+    dialect: Dialect = SQLITE,
+    *,
+    path: str,
+    migrations: Sequence[Migration] = MIGRATIONS,
 ) -> int:
     """Bring ``db`` (an autocommit connection) up to date; return the final version.
 
-    Raises StoreError if the file is newer than ``migrations`` knows, is some
-    other application's database, or a migration fails (that migration is
-    rolled back; earlier ones stay applied).
+    Raises StoreError if the database is newer than ``migrations`` knows, is
+    some other application's, or a migration fails (that migration is rolled
+    back; earlier ones stay applied).
     """
+    if dialect.is_postgres:
+        from .schema_pg import migrate_pg
+
+        return migrate_pg(db, dialect, path=path)
     latest = len(migrations)
     while True:
         # Cheap check first, so an up-to-date database never takes the write lock.

@@ -18,7 +18,6 @@ A part of :class:`~feedwright.store.Store` (it inherits these methods)::
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import StoreError
+from .dialects import Dialect
 from .records import MediaLength, PendingPing
 
 
@@ -44,21 +44,22 @@ def _maybe(text: str | None) -> datetime | None:
 class Outbox:
     """The outbox half of the Store (see the module docstring)."""
 
-    _db: sqlite3.Connection
-    path: Path
+    _db: Any
+    _dialect: Dialect
+    path: Path | str
     transaction: Callable[[], AbstractContextManager[None]]
 
     def _run(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         try:
-            return self._db.execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
+            return list(self._db.execute(sql, tuple(params)).fetchall())
+        except self._dialect.errors as exc:
             raise StoreError(str(exc), path=str(self.path)) from exc
 
     def _write(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         try:
             with self.transaction():
                 self._db.executemany(sql, (tuple(row) for row in rows))
-        except sqlite3.Error as exc:
+        except self._dialect.errors as exc:
             raise StoreError(str(exc), path=str(self.path)) from exc
 
     # ----------------------------------------------------------------- pings
@@ -91,14 +92,14 @@ class Outbox:
 
     def forget_hubs(self, keep: Iterable[str]) -> None:
         kept = json.dumps(sorted(set(keep)))
-        self._write("DELETE FROM pings WHERE hub NOT IN (SELECT value FROM json_each(?))", [[kept]])
+        self._write(f"DELETE FROM pings WHERE hub NOT IN ({self._dialect.values})", [[kept]])
 
     # ----------------------------------------------------------------- lengths
 
     def media_lengths(self, urls: Iterable[str]) -> dict[str, MediaLength]:
         rows = self._run(
             "SELECT url, length, checked, attempts, last_error, next_try FROM media_lengths"
-            " WHERE url IN (SELECT value FROM json_each(?))",
+            f" WHERE url IN ({self._dialect.values})",
             [json.dumps(sorted(set(urls)))],
         )
         return {row[0]: _length(row) for row in rows}
@@ -150,7 +151,7 @@ class Outbox:
         kept = json.dumps(sorted(set(keep)))
         self._write(
             "DELETE FROM media_lengths WHERE length IS NULL"
-            " AND url NOT IN (SELECT value FROM json_each(?))",
+            f" AND url NOT IN ({self._dialect.values})",
             [[kept]],
         )
 

@@ -1,0 +1,578 @@
+"""The state database behind :class:`Store`: one class, one SQL text, two databases.
+
+See the package docstring (``feedwright.store``) for the interface. The SQL
+is written once; ``dialects.py`` holds what SQLite and PostgreSQL spell
+differently, ``sqlite.py`` and ``postgres.py`` open the connection. Notes on
+how it is built:
+
+- The connection is in autocommit mode and every write runs inside
+  :meth:`Store.transaction` (SQLite: ``BEGIN IMMEDIATE``, so a writer waits
+  for the lock up front, under ``busy_timeout``, instead of failing half-way
+  when it upgrades a read lock; PostgreSQL: ``BEGIN``). Nested
+  ``transaction()`` blocks are savepoints.
+- SQLite runs in WAL with ``synchronous=NORMAL``: a crash (even SIGKILL)
+  loses at most uncommitted work; readers (``feedwright status``) never
+  block the writer.
+- A remote entry is one JSON object (``records.entry_row``) beside plain
+  columns for lookups and ordering (published, first_seen, content hash).
+- A posts folder's cache is a few rows ("buckets", by a hash of the path),
+  each a marshal blob of its posts' rows (``model.to_tuple`` entries): an
+  edit rewrites one bucket, not the whole folder's cache, and loading
+  10,000 posts is a few blobs, not 10,000 rows. Each blob carries a CRC of
+  its rows: a damaged bucket (or one of another format) reads as absent, so
+  its posts are read again and the bucket is written anew, never trusted.
+- A posts folder or post path is stored as it is, or, when it cannot be
+  UTF-8 (a file name in another encoding arrives with surrogates), as a mark
+  and the hex of its bytes: any two paths stay two keys.
+- Every driver error leaving a public method becomes ``StoreError``
+  carrying the database's path (or URL, without its password).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import marshal
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from contextlib import contextmanager
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+
+from ..exceptions import StoreError
+from .claims import Claims
+from .dialects import SQLITE, Dialect, is_postgres_url
+from .migrations import due_at, migrate
+from .outbox import Outbox
+from .records import (
+    BuildLog,
+    CachedPost,
+    EntryRow,
+    Rendered,
+    SaveResult,
+    SourceState,
+    StoredEntry,
+    entry_row,
+    row_entry,
+)
+
+# Long enough that a daemon and a `build` (or `status`) sharing the file wait
+# for each other's short write transactions instead of failing.
+DEFAULT_TIMEOUT = 10.0
+GENERATION_KEY = "entries-generation"  # meta: moves whenever remote entries change
+
+_CACHE_FORMAT = 4
+_KEY_MARK = "\x01"
+_BUCKETS = 32
+# rel path, size, mtime_ns, error, stripped, entry (model.to_tuple) or None, content hash
+_CacheRow = tuple[str, int, int, str | None, int, tuple[Any, ...] | None, str]
+
+_STATE_FIELDS = tuple(f.name for f in fields(SourceState))
+_STATE_TIMES = frozenset({"last_fetch", "last_success", "next_check", "retry_after"})
+# Saving a state ends any lease on the source (claims.py) and sets when it is due.
+_STATE_INSERT = (
+    f"INSERT INTO sources ({', '.join(_STATE_FIELDS)}, due_at, lease_owner, lease_until) "
+    f"VALUES ({', '.join('?' for _ in _STATE_FIELDS)}, ?, NULL, NULL) ON CONFLICT (key) "
+    f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in _STATE_FIELDS[1:])}, "
+    "due_at = excluded.due_at, lease_owner = NULL, lease_until = NULL"
+)
+_STATE_SELECT = f"SELECT {', '.join(_STATE_FIELDS)} FROM sources"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _iso(dt: datetime) -> str:
+    # Fixed precision keeps stored text sortable in time order.
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """Turn driver errors into StoreError naming the database."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except self._dialect.errors as exc:
+            raise StoreError(str(exc), path=str(self.path)) from exc
+
+    return wrapper
+
+
+def _state_row(state: SourceState) -> tuple[object, ...]:
+    row = tuple(
+        (None if (v := getattr(state, name)) is None else _iso(v))
+        if name in _STATE_TIMES
+        else getattr(state, name)
+        for name in _STATE_FIELDS
+    )
+    named = dict(zip(_STATE_FIELDS, row, strict=True))
+    return (*row, due_at((state.status, named["next_check"], named["retry_after"])))
+
+
+def _state_from_row(row: Sequence[Any]) -> SourceState:
+    values: dict[str, Any] = {
+        name: (None if value is None else _dt(value)) if name in _STATE_TIMES else value
+        for name, value in zip(_STATE_FIELDS, row, strict=True)
+    }
+    return SourceState(**values)
+
+
+def _key(name: str) -> str:
+    """A posts folder or post path as stored: itself, unless it cannot be UTF-8
+    (a file name in another encoding comes as surrogates) or starts with the
+    mark; then the mark and the hex of its bytes. (JSON-safe: SQLite's JSON
+    functions stop at a NUL.)"""
+    if not name.startswith(_KEY_MARK):
+        try:
+            name.encode("utf-8")
+            return name
+        except UnicodeEncodeError:
+            pass
+    return _KEY_MARK + name.encode("utf-8", "surrogatepass").hex()
+
+
+def _bucket(rel: str) -> int:
+    return zlib.crc32(rel.encode("utf-8", "surrogatepass")) % _BUCKETS
+
+
+def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
+    values = None if post.values is None else tuple(post.values)
+    return (rel, post.size, post.mtime_ns, post.error, post.stripped, values, post.content_hash)
+
+
+def _pack_bucket(rows: Iterable[_CacheRow]) -> bytes:
+    data = marshal.dumps(sorted(rows))
+    return marshal.dumps((_CACHE_FORMAT, zlib.crc32(data), data))
+
+
+def _bucket_rows(blob: bytes) -> list[_CacheRow] | None:
+    """A bucket's rows; None when it is damaged or of another format."""
+    try:
+        version, crc, data = marshal.loads(blob)
+        if version != _CACHE_FORMAT or zlib.crc32(data) != crc:
+            return None
+        rows: list[_CacheRow] = marshal.loads(data)
+        return rows
+    except Exception:  # whatever damaged bytes decode to (or fail with)
+        return None
+
+
+class Store(Outbox, Claims):
+    """An open state database; create with :meth:`Store.open`.
+
+    One Store belongs to one thread (the connection checks it); other
+    processes may open the same database at the same time.
+    """
+
+    def __init__(self, db: Any, path: Path | str, dialect: Dialect = SQLITE) -> None:
+        self._db = db
+        self.path = path  # the file, or the URL without its password
+        self._dialect = dialect
+        self._depth = 0  # transaction nesting
+
+    @classmethod
+    def open(cls, location: Path | str, *, timeout: float = DEFAULT_TIMEOUT) -> Store:
+        """Open and migrate the database at ``location``: a ``postgresql://`` URL,
+        or a SQLite file's path (the file and its folders are created).
+
+        Raises StoreError if it cannot be opened or reached, is not ours (another
+        application's file or tables), or has a newer schema.
+        """
+        if is_postgres_url(location):
+            from . import postgres
+
+            url = str(location)
+            where = postgres.redact(url)
+            pg = postgres.open_postgres(url, timeout)
+            dialect = postgres.dialect()
+            try:
+                migrate(pg, dialect, path=where)
+            except dialect.errors as exc:
+                pg.close()
+                raise StoreError(f"cannot use as a state database: {exc}", path=where) from None
+            except BaseException:
+                pg.close()
+                raise
+            return cls(pg, where, dialect)
+        from .sqlite import open_sqlite
+
+        path = Path(location)
+        return cls(open_sqlite(path, timeout), path)
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        try:
+            if not self._db.in_transaction and not self._dialect.is_postgres:
+                self._db.execute("PRAGMA optimize")  # keeps query plans good as tables grow
+        except self._dialect.errors:
+            pass
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all of them are committed, or (on an exception) none.
+
+        Nested blocks are savepoints: an exception caught inside the outer
+        block undoes only the inner block's writes.
+        """
+        depth = self._depth
+        name = f"fw_sp{depth}"
+        try:
+            self._db.execute(self._dialect.begin if depth == 0 else f"SAVEPOINT {name}")
+        except self._dialect.errors as exc:
+            raise StoreError(f"cannot start a write: {exc}", path=str(self.path)) from exc
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth = depth
+            self._rollback(depth, name)
+            raise
+        self._depth = depth
+        try:
+            self._db.execute("COMMIT" if depth == 0 else f"RELEASE {name}")
+        except self._dialect.errors as exc:
+            self._rollback(depth, name)
+            raise StoreError(f"cannot commit: {exc}", path=str(self.path)) from exc
+
+    def _rollback(self, depth: int, name: str) -> None:
+        if not self._db.in_transaction:
+            return  # already rolled back (SQLite: e.g. disk full; a dropped connection)
+        try:
+            if depth == 0:
+                self._db.execute("ROLLBACK")
+            else:
+                self._db.execute(f"ROLLBACK TO {name}")
+                self._db.execute(f"RELEASE {name}")
+        except self._dialect.errors:
+            if depth == 0 and self._dialect.is_postgres:
+                return  # the connection died with the transaction: nothing is left of it
+            raise
+
+    # ----------------------------------------------------------------- sources
+
+    @_guarded
+    def source_states(self) -> dict[str, SourceState]:
+        rows = self._db.execute(f"{_STATE_SELECT} ORDER BY key").fetchall()
+        return {row[0]: _state_from_row(row) for row in rows}
+
+    @_guarded
+    def save_source_state(self, state: SourceState) -> None:
+        with self.transaction():
+            self._db.execute(_STATE_INSERT, _state_row(state))
+
+    @_guarded
+    def forget_sources(self, keep_keys: Iterable[str]) -> list[str]:
+        """Drop state and entries of every source not in ``keep_keys``; return their keys."""
+        keep = set(keep_keys)
+        with self.transaction():
+            known = {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT key FROM sources UNION SELECT DISTINCT source_key FROM entries"
+                )
+            }
+            gone = sorted(known - keep)
+            self._db.executemany("DELETE FROM sources WHERE key = ?", [(k,) for k in gone])
+            self._db.executemany("DELETE FROM entries WHERE source_key = ?", [(k,) for k in gone])
+            if gone:
+                self._bump_generation()
+        return gone
+
+    # ----------------------------------------------------------------- entries
+
+    @_guarded
+    def save_entry_rows(
+        self,
+        source_key: str,
+        rows: Sequence[EntryRow],
+        now: datetime,
+        *,
+        undated: Set[str] = frozenset(),
+    ) -> SaveResult:
+        """Insert or update one source's entries (``records.entry_row``), keyed by
+        ``(source_key, id)``.
+
+        ``first_seen`` is ``now`` on insert and never changes. Ids in
+        ``undated`` (the feed gave no date) get ``published = updated =
+        first_seen``, so their dates never move between fetches. A repeated id:
+        the first wins. Entries absent from ``rows`` are kept (see :meth:`prune`).
+        """
+        now_iso = _iso(now)
+        new = updated = unchanged = 0
+        out: list[tuple[object, ...]] = []
+        with self.transaction():
+            existing = {
+                row[0]: (row[1], row[2])
+                for row in self._db.execute(
+                    "SELECT id, content_hash, first_seen FROM entries WHERE source_key = ?",
+                    (source_key,),
+                )
+            }
+            seen: set[str] = set()
+            for row in rows:
+                id_ = row[0]
+                if id_ in seen:
+                    continue
+                seen.add(id_)
+                old = existing.get(id_)
+                first_seen = now_iso if old is None else old[1]
+                if id_ in undated:
+                    when = _dt(first_seen)
+                    row = entry_row(replace(row_entry(row[3]), published=when, updated=when))
+                if old is None:
+                    new += 1
+                elif old[0] != row[2]:
+                    updated += 1
+                else:
+                    unchanged += 1
+                    continue
+                out.append((source_key, row[0], row[1], first_seen, row[2], row[3]))
+            self._db.executemany(
+                "INSERT INTO entries (source_key, id, published, first_seen, content_hash, data)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_key, id) DO UPDATE SET"
+                " published = excluded.published, content_hash = excluded.content_hash,"
+                " data = excluded.data",
+                out,
+            )
+            if out:
+                self._bump_generation()
+        return SaveResult(new, updated, unchanged)
+
+    @_guarded
+    def entries(self, source_keys: Iterable[str]) -> list[StoredEntry]:
+        """Every stored entry of ``source_keys``, ``origin`` = its source key,
+        ordered by (first_seen, source key, id)."""
+        rows = self._db.execute(
+            "SELECT first_seen, source_key, id, content_hash, data FROM entries"
+            f" WHERE source_key IN ({self._dialect.values})",
+            (json.dumps(list(source_keys)),),
+        ).fetchall()
+        rows.sort()
+        out = []
+        for first_seen, key, _id, digest, data in rows:
+            try:
+                entry = row_entry(data, key)
+            except (ValueError, TypeError, KeyError) as exc:
+                message = f"a stored entry of {key} cannot be read: {exc!r}"
+                raise StoreError(message, path=str(self.path)) from exc
+            out.append(StoredEntry(entry, _dt(first_seen), digest))
+        return out
+
+    @_guarded
+    def entry_counts(self) -> dict[str, int]:
+        """How many entries each source has stored."""
+        rows = self._db.execute("SELECT source_key, count(*) FROM entries GROUP BY source_key")
+        return {key: int(count) for key, count in rows}
+
+    @_guarded
+    def prune(self, source_key: str, keep: int) -> int:
+        """Keep the newest ``keep`` entries of a source by published (ties: id); 0 keeps
+        all. Returns how many were removed."""
+        if keep <= 0:
+            return 0
+        with self.transaction():
+            cursor = self._db.execute(
+                "DELETE FROM entries WHERE source_key = ? AND id NOT IN ("
+                " SELECT id FROM entries WHERE source_key = ?"
+                " ORDER BY published DESC, id LIMIT ?)",
+                (source_key, source_key, keep),
+            )
+            if cursor.rowcount:
+                self._bump_generation()
+        return int(cursor.rowcount)
+
+    @_guarded
+    def published_since(
+        self, source_keys: Iterable[str], since: datetime
+    ) -> dict[str, list[datetime]]:
+        """Each source's stored entries' published times after ``since``, oldest first."""
+        rows = self._db.execute(
+            "SELECT source_key, published FROM entries"
+            f" WHERE source_key IN ({self._dialect.values}) AND published > ?"
+            " ORDER BY source_key, published",
+            (json.dumps(list(source_keys)), since.timestamp()),
+        )
+        out: dict[str, list[datetime]] = {}
+        for key, published in rows:
+            out.setdefault(key, []).append(datetime.fromtimestamp(published, UTC))
+        return out
+
+    # ----------------------------------------------------------------- builds
+
+    @_guarded
+    def log_build(self, log: BuildLog, keep: int = 50) -> None:
+        """Remember one build (its summary as JSON); only the newest ``keep`` stay."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO builds (at, summary) VALUES (?, ?)",
+                (_iso(log.at), json.dumps(log.summary, ensure_ascii=False)),
+            )
+            row_id = self._dialect.row_id
+            self._db.execute(
+                f"DELETE FROM builds WHERE {row_id} NOT IN"
+                f" (SELECT {row_id} FROM builds ORDER BY at DESC, {row_id} DESC LIMIT ?)",
+                (keep,),
+            )
+
+    @_guarded
+    def recent_builds(self, count: int = 10) -> list[BuildLog]:
+        """The newest ``count`` logged builds, newest first (unreadable ones left out)."""
+        out = []
+        for at, summary in self._db.execute(
+            f"SELECT at, summary FROM builds ORDER BY at DESC, {self._dialect.row_id} DESC LIMIT ?",
+            (count,),
+        ):
+            try:
+                data = json.loads(summary)
+                if isinstance(data, dict):
+                    out.append(BuildLog(_dt(at), data))
+            except ValueError:
+                continue
+        return out
+
+    # ----------------------------------------------------------------- meta
+
+    def _bump_generation(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1')"
+            " ON CONFLICT (key) DO UPDATE SET"
+            " value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
+            (GENERATION_KEY,),
+        )
+
+    @_guarded
+    def entries_generation(self) -> int:
+        """A counter that moves whenever stored remote entries are added, changed or
+        removed: "did anything arrive?" without loading a single entry."""
+        value = self.get_meta(GENERATION_KEY)
+        return int(value) if value else 0
+
+    @_guarded
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @_guarded
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # ----------------------------------------------------------------- post cache
+
+    @_guarded
+    def cached_posts(self, root: str) -> dict[str, CachedPost]:
+        """The cache of one posts folder: relative path -> CachedPost. The posts
+        of a damaged part of it are absent: it is only a cache, they are read again."""
+        out: dict[str, CachedPost] = {}
+        query = "SELECT data FROM post_caches WHERE root = ?"
+        for (data,) in self._db.execute(query, (_key(root),)):
+            rows = _bucket_rows(data)
+            if rows is None:
+                continue
+            for rel, size, mtime_ns, error, stripped, values, digest in rows:
+                out[rel] = CachedPost(size, mtime_ns, values, error, stripped, digest)
+        return out
+
+    @_guarded
+    def update_posts(
+        self, root: str, changed: Mapping[str, CachedPost], removed: Iterable[str] = ()
+    ) -> None:
+        """Replace ``changed`` posts and drop ``removed`` ones in the cache of
+        ``root``; only the buckets holding them are rewritten."""
+        touched: dict[int, tuple[dict[str, CachedPost], list[str]]] = {}
+        for rel, post in changed.items():
+            touched.setdefault(_bucket(rel), ({}, []))[0][rel] = post
+        for rel in removed:
+            touched.setdefault(_bucket(rel), ({}, []))[1].append(rel)
+        root = _key(root)
+        with self.transaction():
+            for bucket, (put, drop) in touched.items():
+                found = self._db.execute(
+                    "SELECT data FROM post_caches WHERE root = ? AND bucket = ?", (root, bucket)
+                ).fetchone()
+                old = None if found is None else _bucket_rows(found[0])
+                rows = {row[0]: row for row in old or ()}
+                for rel in drop:
+                    rows.pop(rel, None)
+                rows.update((rel, _cache_row(rel, post)) for rel, post in put.items())
+                if rows:
+                    self._db.execute(
+                        "INSERT INTO post_caches (root, bucket, data) VALUES (?, ?, ?)"
+                        " ON CONFLICT (root, bucket) DO UPDATE SET data = excluded.data",
+                        (root, bucket, _pack_bucket(rows.values())),
+                    )
+                else:
+                    self._db.execute(
+                        "DELETE FROM post_caches WHERE root = ? AND bucket = ?", (root, bucket)
+                    )
+                for rel in drop:
+                    self._db.execute(
+                        "DELETE FROM rendered WHERE root = ? AND rel_path = ?", (root, _key(rel))
+                    )
+
+    @_guarded
+    def forget_post_caches(self, keep_roots: Iterable[str]) -> None:
+        """Drop the caches of every posts folder not in ``keep_roots``."""
+        keep = json.dumps(sorted({_key(root) for root in keep_roots}))
+        with self.transaction():
+            for table in ("post_caches", "rendered"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE root NOT IN ({self._dialect.values})",
+                    (keep,),
+                )
+
+    @_guarded
+    def rendered(self, root: str, rels: Iterable[str]) -> dict[str, Rendered]:
+        """The stored HTML of these posts of ``root`` (those that have any)."""
+        names = {_key(rel): rel for rel in rels}
+        rows = self._db.execute(
+            "SELECT rel_path, content_hash, content, summary FROM rendered"
+            f" WHERE root = ? AND rel_path IN ({self._dialect.values})",
+            (_key(root), json.dumps(list(names))),
+        )
+        return {
+            names[key]: Rendered(digest, content, summary) for key, digest, content, summary in rows
+        }
+
+    @_guarded
+    def save_rendered(self, root: str, rendered: Mapping[str, Rendered]) -> None:
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO rendered (root, rel_path, content_hash, content, summary)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (root, rel_path) DO UPDATE SET"
+                " content_hash = excluded.content_hash, content = excluded.content,"
+                " summary = excluded.summary",
+                [
+                    (_key(root), _key(rel), r.content_hash, r.content, r.summary)
+                    for rel, r in rendered.items()
+                ],
+            )
+
+
+__all__ = ["DEFAULT_TIMEOUT", "GENERATION_KEY", "Store"]
