@@ -11,12 +11,19 @@ redelivered batch finds its sources claimed anew and does nothing
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..config import Config
 
 TASK = "feedwright.refresh_batch"
-QUEUE = "feedwright"
+
+
+def queue_name(config: Config) -> str:
+    """The broker queue of this site: named after its store, so that sites
+    (or tests) sharing one broker never take each other's batches."""
+    digest = hashlib.sha256(str(config.state).encode("utf-8")).hexdigest()[:12]
+    return f"feedwright-{digest}"
 
 
 def make_app(config: Config) -> Any:
@@ -32,7 +39,7 @@ def make_app(config: Config) -> Any:
     backend = url if url.startswith(("redis://", "rediss://")) else "rpc://"
     app = Celery("feedwright", broker=url, backend=backend, set_as_current=False)
     app.conf.update(
-        task_default_queue=QUEUE,
+        task_default_queue=queue_name(config),
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -53,4 +60,4 @@ def make_app(config: Config) -> Any:
     return app
 
 
-__all__ = ["QUEUE", "TASK", "make_app"]
+__all__ = ["TASK", "make_app", "queue_name"]

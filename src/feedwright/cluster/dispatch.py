@@ -75,6 +75,10 @@ class Dispatcher(Daemon):
         self.claims = itertools.count(1)
         self.in_flight: list[Batch] = []
         self.registered: Config | None = None
+        # A batch ended without a result we could read (it failed, or was lost
+        # with its worker or the broker): what it saved is not known, so publish
+        # (the pipeline's no-change check makes that cheap if nothing changed).
+        self.unknown_outcome = False
         # Celery's client is not thread-safe and may block on a broker that is
         # down: it lives on this one thread.
         self.celery_thread = ThreadPoolExecutor(1, thread_name_prefix="feedwright-queue")
@@ -84,8 +88,9 @@ class Dispatcher(Daemon):
         results = await loop.run_in_executor(self.celery_thread, self.dispatch_round)
         for result in results:
             _log_source(result)
-        if any(r.new or r.updated for r in results):
+        if any(r.new or r.updated for r in results) or self.unknown_outcome:
             self._mark_dirty()
+            self.unknown_outcome = False
         return results
 
     def dispatch_round(self) -> list[SourceResult]:
@@ -154,6 +159,7 @@ class Dispatcher(Daemon):
                 if isinstance(value, dict):
                     results.extend(source_result(v) for v in value.get("results", []))
                 else:
+                    self.unknown_outcome = True
                     # The task raised (e.g. the store was unreachable): its sources
                     # stay leased until the lease runs out, then are claimed again.
                     log.warning(
@@ -166,6 +172,7 @@ class Dispatcher(Daemon):
                     batch.result.forget()
             elif now > batch.sent + lease:
                 self.in_flight.remove(batch)
+                self.unknown_outcome = True
                 log.warning(
                     "a batch of %d sources did not finish within queue_lease: claimed again",
                     len(batch.keys),

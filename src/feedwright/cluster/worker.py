@@ -37,9 +37,11 @@ from ..parallel import Pool
 from ..pipeline import WORK_TIMEOUT, WORKER_NICENESS
 from ..store import Store
 from ..update import SourceResult, refresh
-from .app import QUEUE, TASK, make_app
+from .app import TASK, make_app, queue_name
 
 log = logging.getLogger("feedwright.worker")
+
+RESTART_PAUSE = 2.0  # seconds before the Celery worker is started again after an error
 
 
 @dataclass
@@ -120,24 +122,41 @@ def run_worker(config: Config, *, concurrency: int = 4, verbose: bool = False) -
             _safe_url(config.queue or ""),
             extra=fields("worker-started", pid=os.getpid(), concurrency=concurrency),
         )
-        worker = app.Worker(
-            pool="threads",
-            concurrency=concurrency,
-            queues=[QUEUE],
-            hostname=f"feedwright-{os.getpid()}@{socket.gethostname()}",
-            loglevel="DEBUG" if verbose else "WARNING",
-            without_gossip=True,
-            without_mingle=True,
-            without_heartbeat=False,
-        )
         try:
-            worker.start()
+            code = _serve(app, config, concurrency, verbose)
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
             _running.clear()
         log.info("worker stopped", extra=fields("worker-stopped"))
-        return int(worker.exitcode or 0)
+        return code
+
+
+def _serve(app: Any, config: Config, concurrency: int, verbose: bool) -> int:
+    """Run the Celery worker; start it again after an error that ended it
+    (a broker that went away can end Celery's consumer for good), stop on a
+    signal. The batches it held are not lost: their leases run out."""
+    while True:
+        worker = app.Worker(
+            pool="threads",
+            concurrency=concurrency,
+            queues=[queue_name(config)],
+            hostname=f"feedwright-{os.getpid()}@{socket.gethostname()}",
+            loglevel="DEBUG" if verbose else "WARNING",
+            without_gossip=True,
+            without_mingle=True,
+        )
+        worker.start()
+        code = int(worker.exitcode or 0)
+        if code == 0:
+            return 0
+        log.error(
+            "the Celery worker stopped (exit %d): starting it again in %.0fs",
+            code,
+            RESTART_PAUSE,
+            extra=fields("worker-restart", code=code),
+        )
+        time.sleep(RESTART_PAUSE)
 
 
 def _safe_url(url: str) -> str:
