@@ -35,7 +35,7 @@ def accepted_keys() -> set[str]:
         keys |= {f"{prefix}.{f.name}" for f in dataclasses.fields(cls)}
     for cls in (cfgmod.PostsSource, cfgmod.FeedSource):
         keys |= {f"sources[].{renames.get(f.name, f.name)}" for f in dataclasses.fields(cls)}
-    keys |= {"state", "retention"}
+    keys |= {"state", "retention", "queue", "queue_lease", "queue_batch"}
     return keys
 
 
@@ -88,6 +88,9 @@ SAMPLE_VALUES: dict[str, str] = {
     "schedule.max_every": "schedule:\n  max_every: 12h\n",
     "state": "state: s.db\n",
     "retention": "retention: 10\n",
+    "queue": "queue: redis://127.0.0.1:6379/0\n",
+    "queue_lease": "queue_lease: 2m\n",
+    "queue_batch": "queue_batch: 50\n",
 }
 
 

@@ -51,10 +51,10 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `schedule.max_every` | duration | `1d` | the longest adapted interval (a feed silent for 30 days) |
     | `state` | path or `postgresql://` URL | `.feedwright/state.db` | the store: a SQLite file, or a PostgreSQL database (`postgresql://user@host:5432/db`, the `postgres` extra; docs/postgres.md) |
     | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
-    | `websub.hub` | URL or list | none | WebSub hubs: named in every feed, and told about each feed whose bytes changed |
     | `queue` | `redis://` or `amqp://` URL | none | distributed refresh: `run` becomes the dispatcher and `feedwright worker` processes fetch (Celery; the `scale` extra; docs/scale.md); none = everything in `run` |
     | `queue_lease` | duration | `5m` | how long a claimed source is a worker's before another may claim it again |
     | `queue_batch` | int | `100` | sources per task sent to the workers |
+    | `websub.hub` | URL or list | none | WebSub hubs: named in every feed, and told about each feed whose bytes changed |
     | `podcast.image` | URL or path on the site | required | the podcast's artwork: a `.jpg` or `.png` (Apple asks for 1400–3000 px square) |
     | `podcast.category` | string or `[category, subcategory]` | required | an Apple Podcasts category, e.g. `Technology` or `[Arts, Books]` |
     | `podcast.explicit` | bool | `false` | `itunes:explicit` of every podcast feed (an episode's `explicit:` wins for it) |
