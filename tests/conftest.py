@@ -1,4 +1,10 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1 whose routes each test sets.
+"""Shared fixtures: a real HTTP server on 127.0.0.1 whose routes each test sets,
+and the state store's back ends.
+
+``backend`` runs a test twice: on a SQLite file, and on a new schema of the
+test PostgreSQL server (``postgres_url``: ``FEEDWRIGHT_TEST_POSTGRES``,
+default postgresql://postgres@127.0.0.1:5432/test), skipped with the reason
+where that server is unreachable.
 
 ``http_server`` starts a threaded ``http.server`` on an ephemeral loopback
 port (HTTP/1.1, keep-alive, daemon threads) and shuts it down after the test::
@@ -34,15 +40,19 @@ from __future__ import annotations
 
 import gzip as gzip_module
 import os
+import sqlite3
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from feedwright.store import Store
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -210,3 +220,50 @@ def http_server() -> Iterator[LoopbackServer]:
         yield server
     finally:
         server.close()
+
+
+# --------------------------------------------------------------------------- store back ends
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One database the suite runs on: how to open it, where it is, raw SQL on it."""
+
+    name: str
+    location: str  # what Store.open takes, and what a StoreError's .path names
+    open: Callable[..., Store]  # open(timeout=...) a new connection to the same database
+    execute: Callable[..., list[tuple[Any, ...]]]  # SQL beside the store, committed: its rows
+
+
+def sqlite_backend(tmp_path: Path) -> Backend:
+    path = tmp_path / "state.db"
+
+    def execute(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        raw = sqlite3.connect(path)
+        try:
+            rows = raw.execute(sql, params).fetchall()
+            raw.commit()
+            return rows
+        finally:
+            raw.close()
+
+    return Backend("sqlite", str(path), lambda **kw: Store.open(path, **kw), execute)
+
+
+def postgres_backend(url: str) -> Backend:
+    """The test PostgreSQL server, in the schema ``url`` names (``postgres_url``)."""
+    import psycopg
+
+    def execute(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with psycopg.connect(url, autocommit=True) as raw:
+            cursor = raw.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+
+    return Backend("postgresql", url, lambda **kw: Store.open(url, **kw), execute)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        return sqlite_backend(tmp_path)
+    return postgres_backend(request.getfixturevalue("postgres_url"))

@@ -9,7 +9,8 @@ where that server is unreachable). Tests of what only a file database has (a
 garbage file, a folder, another application's SQLite file, migrations from
 the schema versions feedwright released on SQLite) are in their own section.
 
-``Backend.execute`` runs SQL on the database beside the store, for the few
+``backend`` (tests/conftest.py) is a SQLite file, then a new PostgreSQL
+schema. ``Backend.execute`` runs SQL on the database beside the store, for the few
 tests that damage what the store wrote; nothing else reaches past the store.
 """
 
@@ -22,13 +23,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import MISSING, dataclass, fields, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import MISSING, fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Backend
 from test_model import CASES, FULL, IDS
 
 import feedwright
@@ -52,49 +54,6 @@ KEY_B = "https://b.example/feed.xml"
 
 
 # --------------------------------------------------------------------------- back ends
-
-
-@dataclass(frozen=True)
-class Backend:
-    """One database the suite runs on: how to open it, where it is, raw SQL on it."""
-
-    name: str
-    location: str  # what Store.open takes, and what a StoreError's .path names
-    open: Callable[..., Store]  # open(timeout=...) a new connection to the same database
-    execute: Callable[..., list[tuple[Any, ...]]]  # SQL beside the store, committed: its rows
-
-
-def sqlite_backend(tmp_path: Path) -> Backend:
-    path = tmp_path / "state.db"
-
-    def execute(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        raw = sqlite3.connect(path)
-        try:
-            rows = raw.execute(sql, params).fetchall()
-            raw.commit()
-            return rows
-        finally:
-            raw.close()
-
-    return Backend("sqlite", str(path), lambda **kw: Store.open(path, **kw), execute)
-
-
-def postgres_backend(url: str) -> Backend:
-    import psycopg
-
-    def execute(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with psycopg.connect(url, autocommit=True) as raw:
-            cursor = raw.execute(sql.replace("?", "%s"), params)
-            return cursor.fetchall() if cursor.description else []
-
-    return Backend("postgresql", url, lambda **kw: Store.open(url, **kw), execute)
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    if request.param == "sqlite":
-        return sqlite_backend(tmp_path)
-    return postgres_backend(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

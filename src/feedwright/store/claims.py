@@ -5,8 +5,8 @@ A part of :class:`~feedwright.store.Store` (it inherits these methods)::
     store.add_sources([(key, url), ...])         sources never fetched yet: due now
                                                   (those already known are left alone)
     store.claim_due(owner, now, limit, lease_seconds) -> [key]
-                                                  up to ``limit`` due sources, earliest
-                                                  first, leased to ``owner``
+                                                  up to ``limit`` due sources (the
+                                                  earliest due), leased to ``owner``
     store.renew(owner, keys, until) -> [key]     extend ``owner``'s leases (those it holds)
     store.release(owner, keys, due=now)          give leases back unfetched: due at ``due``
     store.publish_lock() -> context manager of bool
@@ -45,12 +45,17 @@ class Claims:
 
     _db: Any
     _dialect: Dialect
+    _depth: int
     path: Path | str
     transaction: Callable[[], AbstractContextManager[None]]
 
     def _claims_sql(self, sql: str, params: Iterable[Any]) -> list[Any]:
         try:
             with self.transaction():
+                if self._dialect.is_postgres and self._depth == 1:
+                    # A lease lost in a server crash only makes its sources due
+                    # again: not worth waiting for the WAL flush.
+                    self._db.execute("SET LOCAL synchronous_commit = off")
                 return list(self._db.execute(sql, tuple(params)).fetchall())
         except self._dialect.errors as exc:
             raise StoreError(str(exc), path=str(self.path)) from exc
@@ -71,8 +76,8 @@ class Claims:
             raise StoreError(str(exc), path=str(self.path)) from exc
 
     def claim_due(self, owner: str, now: float, limit: int, lease_seconds: float) -> list[str]:
-        """Lease up to ``limit`` sources due at ``now`` (earliest first) to ``owner``
-        until ``now + lease_seconds``; return their keys."""
+        """Lease up to ``limit`` sources due at ``now`` (the earliest due) to ``owner``
+        until ``now + lease_seconds``; return their keys (in no particular order)."""
         if limit <= 0:
             return []
         until = now + lease_seconds
