@@ -162,7 +162,8 @@ async def refresh(
 ) -> list[SourceResult]:
     """Fetch every due remote source (or those keyed in ``only``) and save what
     changed; the results in config order."""
-    states = store.source_states()
+    # Asked for a few sources (a worker's batch): their states only, not the table's.
+    states = store.source_states(only) if only is not None else store.source_states()
     results: list[SourceResult] = []
     due: list[tuple[FeedSource, SourceState]] = []
     for source in config.feed_sources:

@@ -75,6 +75,7 @@ class Dispatcher(Daemon):
         self.claims = itertools.count(1)
         self.in_flight: list[Batch] = []
         self.registered: Config | None = None
+        self.hosts: dict[str, str] = {}  # source key -> host, for the registered config
         # A batch ended without a result we could read (it failed, or was lost
         # with its worker or the broker): what it saved is not known, so publish
         # (the pipeline's no-change check makes that cheap if nothing changed).
@@ -102,7 +103,7 @@ class Dispatcher(Daemon):
         with Store.open(config.state) as store:
             if self.registered is not config:
                 store.add_sources((s.key, s.url) for s in config.feed_sources)
-                self.registered = config
+                self.registered, self.hosts = config, hosts_of(config)
             room = MAX_IN_FLIGHT - len(self.in_flight)
             if room <= 0:
                 return results
@@ -111,10 +112,10 @@ class Dispatcher(Daemon):
             if not keys:
                 return results
             busy = frozenset().union(*(b.hosts for b in self.in_flight))
-            batches, held_back = plan_batches(keys, hosts_of(config), busy, config.queue_batch)
+            batches, held_back = plan_batches(keys, self.hosts, busy, config.queue_batch)
             batches, extra = batches[:room], [k for b in batches[room:] for k in b]
             for batch_keys in batches:
-                if not self.send(owner, batch_keys, hosts_of(config), now, lease):
+                if not self.send(owner, batch_keys, self.hosts, now, lease):
                     held_back.extend(batch_keys)
             if held_back or extra:
                 store.release(owner, held_back + extra)

@@ -27,11 +27,11 @@ import socket
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ..config import Config
+from ..config import Config, FeedSource
 from ..logs import daemon_logging, fields
 from ..parallel import Pool
 from ..pipeline import WORK_TIMEOUT, WORKER_NICENESS
@@ -49,6 +49,15 @@ class _Context:
     config: Config
     pool: Pool
     loop: asyncio.AbstractEventLoop
+    by_key: dict[str, FeedSource] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_key = {s.key: s for s in self.config.feed_sources}
+
+    def batch_config(self, keys: list[str]) -> Config:
+        """The config with only the batch's feed sources: a batch costs its own
+        size, not the size of the whole list."""
+        return replace(self.config, sources=tuple(self.by_key[k] for k in keys))
 
 
 _running: list[_Context] = []  # the one context of this worker process
@@ -65,8 +74,7 @@ def refresh_batch(keys: list[str], owner: str, lease: float) -> dict[str, Any]:
 
 
 async def _refresh(ctx: _Context, keys: list[str], owner: str, lease: float) -> dict[str, Any]:
-    config = ctx.config
-    with Store.open(config.state) as store:
+    with Store.open(ctx.config.state) as store:
         held = store.renew(owner, keys, time.time() + lease)
         if not held:
             log.info(
@@ -75,17 +83,17 @@ async def _refresh(ctx: _Context, keys: list[str], owner: str, lease: float) -> 
                 extra=fields("batch-stale", owner=owner, sources=len(keys)),
             )
             return {"held": 0, "results": []}
-        known = {s.key for s in config.feed_sources}
-        unknown = [key for key in held if key not in known]
+        unknown = [key for key in held if key not in ctx.by_key]
         if unknown:
             log.warning(
                 "%d sources of the batch are not in %s (is it the dispatcher's config?): %s",
                 len(unknown),
-                config.path,
+                ctx.config.path,
                 ", ".join(unknown[:5]),
                 extra=fields("batch-unknown", sources=unknown[:20]),
             )
         mine = set(held)
+        config = ctx.batch_config([key for key in held if key in ctx.by_key])
         results = await refresh(
             config, store, now=datetime.now(UTC), pool=ctx.pool, daemon=True, only=held
         )

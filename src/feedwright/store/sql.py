@@ -273,8 +273,15 @@ class Store(Outbox, Claims):
     # ----------------------------------------------------------------- sources
 
     @_guarded
-    def source_states(self) -> dict[str, SourceState]:
-        rows = self._db.execute(f"{_STATE_SELECT} ORDER BY key").fetchall()
+    def source_states(self, keys: Iterable[str] | None = None) -> dict[str, SourceState]:
+        """Every source's state, or those of ``keys`` (a worker's batch)."""
+        if keys is None:
+            rows = self._db.execute(f"{_STATE_SELECT} ORDER BY key").fetchall()
+        else:
+            rows = self._db.execute(
+                f"{_STATE_SELECT} WHERE key IN ({self._dialect.values}) ORDER BY key",
+                (json.dumps(sorted(set(keys))),),
+            ).fetchall()
         return {row[0]: _state_from_row(row) for row in rows}
 
     @_guarded
