@@ -4,7 +4,8 @@ Serves ``--feeds`` RSS feeds (default 400, 20 entries each, with ETags) from
 ``--hosts`` loopback addresses (127.0.0.1, 127.0.0.2, ...: separate hosts for
 the per-host politeness), then times, from a fresh store each:
 
-- embedded: ``feedwright build -q`` (first refresh and publish, one process);
+- embedded: ``feedwright build -q`` (first refresh and publish, one process),
+  on SQLite and on PostgreSQL;
 - distributed: ``feedwright run`` with ``queue:`` (the dispatcher) and 1, then
   2, ``feedwright worker`` processes, from their start until every source
   was fetched once (polling the store), on PostgreSQL and Redis.
@@ -120,10 +121,7 @@ def feedwright(config: Path, *args: str) -> subprocess.Popen[bytes]:
 def distributed(
     folder: Path, urls: list[str], pg: str, queue: str, workers: int
 ) -> tuple[float, int]:
-    schema = f"fw_cluster_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    state = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    schema, state = scratch_schema(pg)
     config = site(folder, urls, state, queue)
     procs = []
     try:
@@ -150,6 +148,27 @@ def distributed(
     return took, done
 
 
+def scratch_schema(pg: str) -> tuple[str, str]:
+    schema = f"fw_cluster_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    return schema, f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+
+
+def embedded_pg(folder: Path, urls: list[str], pg: str) -> float:
+    schema, state = scratch_schema(pg)
+    config = site(folder, urls, state, None)
+    try:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "feedwright.cli", "build", "-q", "-c", str(config)], check=True
+        )
+        return time.perf_counter() - started
+    finally:
+        with psycopg.connect(pg, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=400)
@@ -168,7 +187,9 @@ def main() -> None:
             env=dict(os.environ),
         )
         took = time.perf_counter() - started
-        print(f"embedded build:          {args.feeds / took:7.1f} feeds/s ({took:.1f}s)")
+        print(f"embedded build, SQLite:  {args.feeds / took:7.1f} feeds/s ({took:.1f}s)")
+        took = embedded_pg(root / "embedded-pg", urls, args.pg)
+        print(f"embedded build, PostgreSQL: {args.feeds / took:4.1f} feeds/s ({took:.1f}s)")
         for workers in (1, 2):
             took, done = distributed(root / f"w{workers}", urls, args.pg, args.queue, workers)
             print(

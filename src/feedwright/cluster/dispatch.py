@@ -10,7 +10,8 @@ rebuild, reloads, signals) with two steps of its own::
             UPDATE SKIP LOCKED on PostgreSQL) and send them in batches of
             `queue_batch` to the workers
     rebuild only while holding the cluster-wide publish lock
-            (store.publish_lock); another publisher busy -> try again shortly
+            (store.publish_lock); another publisher busy -> try again shortly;
+            while batches are in flight, at most every COALESCE seconds
 
 Politeness across workers: every source of a host goes into one batch, and a
 host is in at most one batch in flight, so the fetcher's per-host limit
@@ -52,6 +53,9 @@ log = logging.getLogger("feedwright.daemon")
 
 MAX_IN_FLIGHT = 16  # batches sent and not finished: more wait in the store, not the queue
 PUBLISH_RETRY = 2.0  # seconds: another process holds the publish lock
+# While batches are in flight, publish at most this often (seconds): a publish
+# holds the daemon's one step at a time, so no batch is sent meanwhile.
+COALESCE = 10.0
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Dispatcher(Daemon):
         self.claims = itertools.count(1)
         self.in_flight: list[Batch] = []
         self.registered: Config | None = None
+        self.last_publish = 0.0  # time.monotonic()
         self.hosts: dict[str, str] = {}  # source key -> host, for the registered config
         # A batch ended without a result we could read (it failed, or was lost
         # with its worker or the broker): what it saved is not known, so publish
@@ -183,7 +188,13 @@ class Dispatcher(Daemon):
 
     def rebuild(self) -> BuildReport | None:
         """Publish, holding the cluster-wide publish lock; if another process
-        holds it, publish a moment later (this output is still dirty)."""
+        holds it, publish a moment later (this output is still dirty). While
+        batches are in flight, at most once every COALESCE seconds."""
+        since = time.monotonic() - self.last_publish
+        if self.in_flight and since < COALESCE:
+            self._schedule_rebuild(COALESCE - since)
+            return None
+        self.last_publish = time.monotonic()
         with Store.open(self.config.state) as store, store.publish_lock() as taken:
             if taken:
                 return super().rebuild()
