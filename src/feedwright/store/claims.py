@@ -36,8 +36,11 @@ from typing import Any
 from ..exceptions import StoreError
 from .dialects import Dialect
 
-# pg_try_advisory_lock key of the cluster-wide publish lock ("fwpb").
+# pg_try_advisory_lock key of the cluster-wide publish lock ("fwpb"), paired
+# with a hash of the store's schema: stores in other schemas of the same
+# database (other sites, the tests' schemas) publish independently.
 PUBLISH_LOCK = 0x66777062
+_LOCK_ARGS = "?, hashtext(current_schema())"
 
 
 class Claims:
@@ -115,7 +118,7 @@ class Claims:
         """Hold the cluster-wide publish lock while inside: yields whether it was
         taken (False: another process is publishing; do not wait for it).
 
-        PostgreSQL: a session advisory lock, freed at the block's end or when
+        PostgreSQL: a session advisory lock (per schema), freed at the block's end or when
         the holder's connection ends (a killed publisher frees it). SQLite:
         always True; one machine's publishers already take the output folder's
         lock (``lock.py``).
@@ -124,7 +127,9 @@ class Claims:
             yield True
             return
         try:
-            row = self._db.execute("SELECT pg_try_advisory_lock(?)", (PUBLISH_LOCK,)).fetchone()
+            row = self._db.execute(
+                f"SELECT pg_try_advisory_lock({_LOCK_ARGS})", (PUBLISH_LOCK,)
+            ).fetchone()
         except self._dialect.errors as exc:
             raise StoreError(str(exc), path=str(self.path)) from exc
         taken = bool(row[0])
@@ -134,7 +139,7 @@ class Claims:
             if taken:
                 # A connection that is gone took the lock with it.
                 with suppress(*self._dialect.errors):
-                    self._db.execute("SELECT pg_advisory_unlock(?)", (PUBLISH_LOCK,))
+                    self._db.execute(f"SELECT pg_advisory_unlock({_LOCK_ARGS})", (PUBLISH_LOCK,))
 
 
 __all__ = ["PUBLISH_LOCK", "Claims"]
