@@ -30,12 +30,16 @@ from daemon_process import DaemonProcess
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 NOW = datetime.now(UTC)
+# Entries are dated halfway between midnight (UTC) and now, so an entry "d days
+# ago" lands on that calendar day whatever the time of day the test runs (an
+# hour before now was yesterday when CI ran between 00:00 and 01:00).
+MIDDAY = NOW - (NOW - NOW.replace(hour=0, minute=0, second=0, microsecond=0)) / 2
 
 
 def rss(name: str, days: list[int]) -> bytes:
     items = "".join(
         f"<item><title>{name} {n}</title><link>https://{name}.example/{n}</link>"
-        f"<pubDate>{(NOW - timedelta(days=d, hours=1)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
+        f"<pubDate>{(MIDDAY - timedelta(days=d)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
         "</pubDate></item>"
         for n, d in enumerate(days)
     )
