@@ -14,7 +14,8 @@ The sequence::
                                       the store when unchanged)
     settle episodes' audio lengths    (media.py) an episode without one is held back
     publish                           feeds whose inputs are unchanged are not even
-                                      serialised; every changed file or none is written
+                                      serialised; every changed file that passes the
+                                      validation gate, or none, is written
     record                            what this build was made from, for the next one
     ping                              (websub.py) the hubs, for the feeds whose bytes
                                       changed, and every ping still pending (not offline)
@@ -80,6 +81,7 @@ class PublishSummary:
     stripped_chars: int  # XML-illegal characters removed from the published text
     categories: int  # category feeds published
     feeds: list[FeedSummary] = field(default_factory=list)  # empty when nothing changed
+    rejected: list[str] = field(default_factory=list)  # files the gate refused, one line each
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,8 @@ class BuildReport:
     def problems(self) -> list[str]:
         """Every problem as one line: the file or URL, then the reason."""
         failed = [str(p) for p in self.pings if p.error is not None]
-        return [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors] + failed
+        problems = [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors]
+        return problems + self.publish.rejected + failed
 
     @property
     def warnings(self) -> list[str]:
@@ -457,6 +460,10 @@ def _build(
         removed=report.removed,
         stripped_chars=report.stripped_chars + read.stripped,
         categories=sum(1 for f in report.feeds if f.category is not None),
+        rejected=[
+            f"{config.output.dir / v.path}: not published, {v.rule}: {v.message}"
+            for v in report.rejected
+        ],
         feeds=[
             FeedSummary(f.slug, f.category, f.title, tuple(e.id for e in f.entries), f.updated)
             for f in report.feeds
@@ -495,8 +502,9 @@ def _build(
     incremental.save_record(
         store,
         Record(
-            # An episode held back for its length: the next build tries again.
-            fingerprint="" if held else fingerprint,
+            # An episode held back for its length, a file the gate refused:
+            # the next build tries again.
+            fingerprint="" if held or report.rejected else fingerprint,
             stamps=stamps,
             summary=_summary(build),
             next_post_at=build.next_post_at,

@@ -48,6 +48,7 @@ from .plan import (
     plan,
     to_uri,
 )
+from .validate import Violation, check_file
 from .write import FileStamp, write_files
 
 Render = Callable[[Entry], Entry]
@@ -67,6 +68,7 @@ class PublishReport:
     feeds: list[FeedPlan]  # as published: rendered entries, cleaned titles (skipped: as planned)
     stamps: dict[str, FileStamp] = field(default_factory=dict)  # for the next publish
     skipped: list[str] = field(default_factory=list)  # not even serialised: inputs unchanged
+    rejected: list[Violation] = field(default_factory=list)  # failed the gate: not published
 
 
 def _default_render(entry: Entry) -> Entry:
@@ -427,6 +429,8 @@ def publish(
     ``plans`` (``plan(entries, ...)``, when the caller has it) and ``hashes``
     (entry id -> ``Entry.content_hash()``, those the caller knows) save
     doing that work again. ``pool``: worker processes that may serialise feeds.
+    Every changed file passes the validation gate (``validate.py``) first;
+    one that fails is not published (``rejected``), the others are.
     Raises PublishError naming the path when a file cannot be written.
     """
     root = config.output.dir
@@ -443,9 +447,14 @@ def publish(
             )
 
     result = _prepare_feeds(entries, config, render, skip, plans, hashes)
-    written = write_files(root, _serialised(result, config.output, pool), keep=result.skipped)
+    written = write_files(
+        root, _serialised(result, config.output, pool), keep=result.skipped, gate=check_file
+    )
+    refused = {v.path for v in written.rejected}
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
+        if rel in refused:
+            continue  # the next publish makes it again
         if rel in result.skipped and previous is not None:
             stamps[rel] = previous[rel]
         elif (st := _stat(root / rel)) is not None:
@@ -458,6 +467,7 @@ def publish(
         feeds=result.feeds,
         stamps=stamps,
         skipped=result.skipped,
+        rejected=written.rejected,
     )
 
 
