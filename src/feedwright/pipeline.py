@@ -13,6 +13,8 @@ The sequence::
     render                            the posts that reach a feed (their HTML from
                                       the store when unchanged)
     settle episodes' audio lengths    (media.py) an episode without one is held back
+    follow                            (publish/history.py) each feed against what it
+                                      showed: tombstones, archive pages
     publish                           feeds whose inputs are unchanged are not even
                                       serialised; every changed file that passes the
                                       validation gate, or none, is written
@@ -48,6 +50,8 @@ from .store import Store
 if TYPE_CHECKING:
     from .media import Settled
     from .progress import Report
+    from .publish.history import Followed
+    from .publish.plan import FeedPlan
     from .update import Progress, SourceResult
     from .websub import PingResult
 
@@ -405,8 +409,11 @@ def _build(
     fresh: incremental.Fresh = {}
     wanted: set[str] = set()  # remote audio whose length is still unknown
     held = False  # an episode left out for want of its audio's length
+    # Archiving plans every entry of each feed (history.follow splits them).
+    archiving = config.output.archives and config.output.limit > 0
+    planning = replace(config.output, limit=0) if archiving else config.output
     while True:
-        plans = plan(planned, config.output, config.site)
+        plans = plan(planned, planning, config.site)
         reaching = {e.id for p in plans for e in p.entries} - rendered.keys()
         more, bad, new = incremental.render_posts(reaching, read, store, pool, config)
         if config.podcast is not None or any(e.episode for e in more.values()):
@@ -434,17 +441,21 @@ def _build(
     previous = {} if record is None else record.stamps
     if progress is not None:
         progress("publishing", 0, len(plans))
+    feeds = [
+        FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
+        for p in plans
+    ]
+    followed = _follow(feeds, planned, config, store, now)
     report = publish(
         [],
         config,
         previous=previous,
-        plans=[
-            FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
-            for p in plans
-        ],
+        plans=followed.current,
         hashes=hashes,
         pool=pool,
+        archives=followed.archives,
     )
+    store.save_feed_history(followed.changes)
     if progress is not None:
         progress("publishing", len(plans), len(plans))
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
@@ -507,10 +518,25 @@ def _build(
             fingerprint="" if held or report.rejected else fingerprint,
             stamps=stamps,
             summary=_summary(build),
-            next_post_at=build.next_post_at,
+            # A tombstone that expires is a change too.
+            next_post_at=min(
+                (t for t in (build.next_post_at, followed.due) if t is not None), default=None
+            ),
         ),
     )
     return build
+
+
+def _follow(
+    feeds: list[FeedPlan], planned: list[Head | Entry], config: Config, store: Store, now: datetime
+) -> Followed[Entry]:
+    """Tombstones and archive pages (publish/history.py), when either is on."""
+    from .publish.history import Followed, follow
+
+    output = config.output
+    if not output.archives and not output.tombstones:
+        return Followed(feeds, [])
+    return follow(feeds, planned, store.feed_history(), output, now)
 
 
 def _settle(
