@@ -376,6 +376,7 @@ def _build(
     progress: Report | None = None,
 ) -> BuildReport:
     from .publish import publish
+    from .publish.archives import feed_of
     from .publish.plan import FeedOf, plan
 
     read = incremental.read_posts(
@@ -455,7 +456,9 @@ def _build(
         pool=pool,
         archives=followed.archives,
     )
-    store.save_feed_history(followed.changes)
+    # A feed whose file the gate refused still shows what it showed before.
+    refused = {feed_of(v.path) for v in report.rejected}
+    store.save_feed_history({k: h for k, h in followed.changes.items() if k not in refused})
     if progress is not None:
         progress("publishing", len(plans), len(plans))
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there

@@ -309,7 +309,10 @@ def serialise_feeds(
     excerpt = _Excerpts(output.content)
     files: list[tuple[str, bytes]] = []
     for feed in feeds:
+        archive = feed.chain is not None and feed.chain.page > 0
         for fmt in output.formats:
+            if archive and fmt == "json":
+                continue  # RFC 5005 is Atom's (and RSS's); JSON Feed has no archives
             rel = feed.path(FILENAMES[fmt])
             url = feed_url(site, output, rel)
             if fmt == "json":
@@ -320,7 +323,7 @@ def serialise_feeds(
                 urls = tuple((name, feed_url(site, output, to)) for name, to in chain)
                 data = xml.xml(fmt, feed, self_url=url, stylesheet=pi, links=urls)
             files.append((rel, data))
-        if output.pages and (feed.chain is None or feed.chain.page == 0):
+        if output.pages and not archive:
             top = extras.categories if feed.slug is None else ()
             files.append((feed.path(PAGE_NAME), feed_page(feed, site, output, excerpt, top)))
     return files
@@ -400,9 +403,9 @@ class _Excerpts:
 
 
 def _names(output: Output, feed: FeedPlan | None = None) -> list[str]:
-    """The files of one feed (an archive page has no web page)."""
-    names = [FILENAMES[fmt] for fmt in output.formats]
+    """The files of one feed (an archive page: its XML formats only)."""
     archive = feed is not None and feed.chain is not None and feed.chain.page > 0
+    names = [FILENAMES[fmt] for fmt in output.formats if not (archive and fmt == "json")]
     return [*names, "index.html"] if output.pages and not archive else names  # (pages.PAGE_NAME)
 
 

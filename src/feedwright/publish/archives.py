@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 ARCHIVE_DIR = "archive"
 _ARCHIVE_PATH = re.compile(rf"(?:^|/){ARCHIVE_DIR}/[1-9][0-9]*/[^/]+$")
+_FILE = re.compile(r"(?:^|/)[^/]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,11 @@ def folder(slug: str | None, page: int) -> str:
 def is_archive_path(rel: str) -> bool:
     """Whether an output path is an archive page's file."""
     return bool(_ARCHIVE_PATH.search(rel))
+
+
+def feed_of(rel: str) -> str:
+    """The slug of the feed an output file belongs to (``""``: the combined feed)."""
+    return _ARCHIVE_PATH.sub("", rel) if is_archive_path(rel) else _FILE.sub("", rel)
 
 
 def links(chain: Chain, filename: str) -> list[tuple[str, str]]:
@@ -88,4 +94,4 @@ def paginate(
     return tuple(kept), set(rest)
 
 
-__all__ = ["ARCHIVE_DIR", "Chain", "folder", "is_archive_path", "links", "paginate"]
+__all__ = ["ARCHIVE_DIR", "Chain", "feed_of", "folder", "is_archive_path", "links", "paginate"]
