@@ -23,7 +23,7 @@ from typing import Generic
 
 from ..config import Output
 from ..model import Entry, Head, P
-from ..store.history import FeedHistory
+from ..store.records import FeedHistory
 from ..text import category_key, strip_xml_illegal
 from . import tombstones
 from .archives import Chain, folder, paginate

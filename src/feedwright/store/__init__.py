@@ -52,12 +52,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .dialects import is_postgres_url
-from .history import FeedHistory
 from .migrations import SCHEMA_VERSION
 from .records import (
     BuildLog,
     CachedPost,
     EntryRow,
+    FeedHistory,
     MediaLength,
     PendingPing,
     Rendered,

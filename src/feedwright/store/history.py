@@ -15,22 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import StoreError
 from .dialects import Dialect
-
-
-@dataclass(frozen=True, slots=True)
-class FeedHistory:
-    """One feed as the last build left it."""
-
-    shown: tuple[str, ...] = ()  # the entry ids it held (current and archived), sorted
-    tombstones: Mapping[str, datetime] = field(default_factory=dict)  # id -> when it left
-    pages: tuple[tuple[str, ...], ...] = ()  # archive pages, oldest first: their entry ids
+from .records import FeedHistory
 
 
 def _encode(history: FeedHistory) -> tuple[str, str, str]:
