@@ -69,6 +69,8 @@ SAMPLE_VALUES: dict[str, str] = {
     "output.rename": "output:\n  rename: {金融: finance}\n",
     "output.pages": "output:\n  pages: false\n",
     "output.stylesheet": "output:\n  stylesheet: false\n",
+    "output.archives": "output:\n  archives: true\n",
+    "output.tombstones": "output:\n  tombstones: 7d\n",
     "websub.hub": "websub:\n  hub: [https://hub.example/, https://pubsubhubbub.appspot.com/]\n",
     "podcast.image": PODCAST,
     "podcast.category": PODCAST,

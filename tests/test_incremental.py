@@ -46,6 +46,7 @@ sources:
 output:
   dir: feeds
   limit: 3
+  tombstones: 0   # these tests compare with a cold build, which knows of no deletion
 """
 
 

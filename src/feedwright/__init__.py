@@ -9,6 +9,7 @@ The Python API (see ``docs/api.md``)::
     for problem in report.problems:
         print(problem)
     feedwright.check(config)                      # read everything, write nothing
+    feedwright.check_output("feeds")              # the publish gate's rules on a folder
     feedwright.status(config)                     # each remote source's state
     feedwright.read_post("posts/a.md", config)    # one post as an Entry
     feedwright.parse_feed(data, url=url)          # one fetched feed as entries
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         SourceStatus,
         build,
         check,
+        check_output,
         fetch_feed,
         load_config,
         parse_feed,
@@ -65,7 +67,7 @@ _HOMES = {
         ["BuildReport", "CheckReport", "ParsedFeed", "SourceStatus", "build", "check"], ".api"
     ),
     **dict.fromkeys(["load_config", "parse_feed", "read_post", "status"], ".api"),
-    **dict.fromkeys(["FetchResponse", "fetch_feed"], ".api"),
+    **dict.fromkeys(["FetchResponse", "check_output", "fetch_feed"], ".api"),
     **dict.fromkeys(["GoneError", "RateLimitedError", "TooLargeError"], ".exceptions"),
     **dict.fromkeys(
         ["Alternate", "Body", "Enclosure", "Entry", "Episode", "Person", "Provenance"], ".model"
@@ -138,6 +140,7 @@ __all__ = [
     "__version__",
     "build",
     "check",
+    "check_output",
     "fetch_feed",
     "load_config",
     "parse_feed",

@@ -27,6 +27,7 @@ from .model import ENTRY_FIELDS, Entry
 if TYPE_CHECKING:
     from .parallel import Pool
     from .pipeline import BuildReport
+    from .publish.validate import OutputCheck
     from .remote.fetch import FetchResponse
     from .remote.guard import Resolver
     from .remote.parse import ParsedFeed
@@ -332,6 +333,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def check_output(folder: Path | str) -> OutputCheck:
+    """The validation gate's rules (``publish/validate.py``) on every feed file
+    under ``folder``, ours or anyone's; writes nothing."""
+    from .publish.validate import check_output as run_checks
+
+    return run_checks(folder)
+
+
 __all__ = [
     "BuildReport",
     "CheckReport",
@@ -340,6 +349,7 @@ __all__ = [
     "SourceStatus",
     "build",
     "check",
+    "check_output",
     "fetch_feed",
     "load_config",
     "parse_feed",

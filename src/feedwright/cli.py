@@ -175,6 +175,8 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .api import check
 
+    if args.output is not None:
+        return _check_output(args)
     report = check(_load(args), fork=True)
     for problem in report.problems:
         _err(str(problem))
@@ -200,6 +202,33 @@ def cmd_check(args: argparse.Namespace) -> int:
             + (f", {_plural(len(report.warnings), 'warning')}" if report.warnings else "")
         )
     return EXIT_PROBLEMS if report.problems else EXIT_OK
+
+
+def _check_output(args: argparse.Namespace) -> int:
+    """``check --output [DIR]``: the validation gate's rules on a folder's files."""
+    from .publish.validate import check_output
+
+    folder = Path(args.output) if args.output else _load(args).output.dir
+    try:
+        found = check_output(folder)
+    except FileNotFoundError as exc:
+        _err(f"feedwright: {exc}")
+        return EXIT_USAGE
+    for problem in found.problems:
+        _err(str(problem))
+    if args.json:
+        data = {
+            "folder": str(found.folder),
+            "files": found.files,
+            "problems": [
+                {"path": v.path, "rule": v.rule, "message": v.message} for v in found.problems
+            ],
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif not args.quiet:
+        broken = len({v.path for v in found.problems})
+        print(f"{_plural(len(found.files), 'file')} checked, {broken} failing")
+    return EXIT_PROBLEMS if found.problems else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -402,6 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     p = command("check", "validate config and every post; writes nothing")
+    p.add_argument(
+        "--output",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="instead: check the feeds in DIR (default: output.dir) with the publish gate's rules",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     p.set_defaults(func=cmd_check)

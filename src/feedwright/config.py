@@ -38,6 +38,8 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `output.rename` | mapping | `{}` | explicit slug per category |
     | `output.pages` | bool | `true` | an `index.html` beside each feed: its entries as a plain web page, with autodiscovery links; the top one also lists every category |
     | `output.stylesheet` | bool | `true` | publish `feed.xsl` and name it in every Atom and RSS file: a browser that applies XSLT shows the feed as a page |
+    | `output.archives` | bool | `false` | RFC 5005 archived feeds: each feed's older entries in immutable pages of `output.limit` entries (`<feed>/archive/<n>/atom.xml`), chained from the current feed by `prev-archive` |
+    | `output.tombstones` | duration | `30d` | RFC 6721: an entry that leaves a feed (post deleted, made a draft, re-filed, its source removed) is announced as `at:deleted-entry` for this long; `0` = never |
     | `fetch.timeout` | duration | `20s` | connect/read timeout, and the total deadline of one fetch |
     | `fetch.max_bytes` | size | `10MB` | larger (decoded) bodies are refused |
     | `fetch.concurrency` | int | `32` | feeds fetched at once |
@@ -176,6 +178,8 @@ class Output:
     rename: Mapping[str, str] = field(default_factory=dict)
     pages: bool = True  # an index.html beside each feed
     stylesheet: bool = True  # feed.xsl, referenced by every Atom and RSS file
+    archives: bool = False  # RFC 5005 archive pages chained from each current feed
+    tombstones: timedelta = timedelta(days=30)  # RFC 6721, kept this long; 0 = none
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +434,8 @@ def parse(text: str, path: Path) -> Config:
         rename=out.get("rename", _rename, {}),
         pages=out.get("pages", _bool, True),
         stylesheet=out.get("stylesheet", _bool, True),
+        archives=out.get("archives", _bool, False),
+        tombstones=out.get("tombstones", _duration, timedelta(days=30)),
     )
     out.finish()
 

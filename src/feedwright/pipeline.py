@@ -13,8 +13,11 @@ The sequence::
     render                            the posts that reach a feed (their HTML from
                                       the store when unchanged)
     settle episodes' audio lengths    (media.py) an episode without one is held back
+    follow                            (publish/history.py) each feed against what it
+                                      showed: tombstones, archive pages
     publish                           feeds whose inputs are unchanged are not even
-                                      serialised; every changed file or none is written
+                                      serialised; every changed file that passes the
+                                      validation gate, or none, is written
     record                            what this build was made from, for the next one
     ping                              (websub.py) the hubs, for the feeds whose bytes
                                       changed, and every ping still pending (not offline)
@@ -47,6 +50,8 @@ from .store import Store
 if TYPE_CHECKING:
     from .media import Settled
     from .progress import Report
+    from .publish.history import Followed
+    from .publish.plan import FeedPlan
     from .update import Progress, SourceResult
     from .websub import PingResult
 
@@ -80,6 +85,7 @@ class PublishSummary:
     stripped_chars: int  # XML-illegal characters removed from the published text
     categories: int  # category feeds published
     feeds: list[FeedSummary] = field(default_factory=list)  # empty when nothing changed
+    rejected: list[str] = field(default_factory=list)  # files the gate refused, one line each
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,8 @@ class BuildReport:
     def problems(self) -> list[str]:
         """Every problem as one line: the file or URL, then the reason."""
         failed = [str(p) for p in self.pings if p.error is not None]
-        return [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors] + failed
+        problems = [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors]
+        return problems + self.publish.rejected + failed
 
     @property
     def warnings(self) -> list[str]:
@@ -369,6 +376,7 @@ def _build(
     progress: Report | None = None,
 ) -> BuildReport:
     from .publish import publish
+    from .publish.archives import feed_of
     from .publish.plan import FeedOf, plan
 
     read = incremental.read_posts(
@@ -402,8 +410,11 @@ def _build(
     fresh: incremental.Fresh = {}
     wanted: set[str] = set()  # remote audio whose length is still unknown
     held = False  # an episode left out for want of its audio's length
+    # Archiving plans every entry of each feed (history.follow splits them).
+    archiving = config.output.archives and config.output.limit > 0
+    planning = replace(config.output, limit=0) if archiving else config.output
     while True:
-        plans = plan(planned, config.output, config.site)
+        plans = plan(planned, planning, config.site)
         reaching = {e.id for p in plans for e in p.entries} - rendered.keys()
         more, bad, new = incremental.render_posts(reaching, read, store, pool, config)
         if config.podcast is not None or any(e.episode for e in more.values()):
@@ -431,17 +442,23 @@ def _build(
     previous = {} if record is None else record.stamps
     if progress is not None:
         progress("publishing", 0, len(plans))
+    feeds = [
+        FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
+        for p in plans
+    ]
+    followed = _follow(feeds, planned, config, store, now)
     report = publish(
         [],
         config,
         previous=previous,
-        plans=[
-            FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
-            for p in plans
-        ],
+        plans=followed.current,
         hashes=hashes,
         pool=pool,
+        archives=followed.archives,
     )
+    # A feed whose file the gate refused still shows what it showed before.
+    refused = {feed_of(v.path) for v in report.rejected}
+    store.save_feed_history({k: h for k, h in followed.changes.items() if k not in refused})
     if progress is not None:
         progress("publishing", len(plans), len(plans))
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
@@ -457,6 +474,10 @@ def _build(
         removed=report.removed,
         stripped_chars=report.stripped_chars + read.stripped,
         categories=sum(1 for f in report.feeds if f.category is not None),
+        rejected=[
+            f"{config.output.dir / v.path}: not published, {v.rule}: {v.message}"
+            for v in report.rejected
+        ],
         feeds=[
             FeedSummary(f.slug, f.category, f.title, tuple(e.id for e in f.entries), f.updated)
             for f in report.feeds
@@ -495,14 +516,30 @@ def _build(
     incremental.save_record(
         store,
         Record(
-            # An episode held back for its length: the next build tries again.
-            fingerprint="" if held else fingerprint,
+            # An episode held back for its length, a file the gate refused:
+            # the next build tries again.
+            fingerprint="" if held or report.rejected else fingerprint,
             stamps=stamps,
             summary=_summary(build),
-            next_post_at=build.next_post_at,
+            # A tombstone that expires is a change too.
+            next_post_at=min(
+                (t for t in (build.next_post_at, followed.due) if t is not None), default=None
+            ),
         ),
     )
     return build
+
+
+def _follow(
+    feeds: list[FeedPlan], planned: list[Head | Entry], config: Config, store: Store, now: datetime
+) -> Followed[Entry]:
+    """Tombstones and archive pages (publish/history.py), when either is on."""
+    from .publish.history import Followed, follow
+
+    output = config.output
+    if not output.archives and not output.tombstones:
+        return Followed(feeds, [])
+    return follow(feeds, planned, store.feed_history(), output, now)
 
 
 def _settle(

@@ -62,12 +62,13 @@ def retry_at(attempts: int, now: datetime) -> datetime:
 
 def changed_feeds(written: Iterable[str], config: Config) -> list[str]:
     """The public URLs of the feed files among ``written`` (paths relative to output.dir)."""
+    from .publish.archives import is_archive_path
     from .publish.plan import feed_url
 
     return sorted(
         feed_url(config.site, config.output, rel)
         for rel in written
-        if rel.rsplit("/", 1)[-1] in FEED_FILES
+        if rel.rsplit("/", 1)[-1] in FEED_FILES and not is_archive_path(rel)
     )
 
 

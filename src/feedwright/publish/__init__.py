@@ -48,6 +48,7 @@ from .plan import (
     plan,
     to_uri,
 )
+from .validate import Violation, check_file
 from .write import FileStamp, write_files
 
 Render = Callable[[Entry], Entry]
@@ -67,6 +68,7 @@ class PublishReport:
     feeds: list[FeedPlan]  # as published: rendered entries, cleaned titles (skipped: as planned)
     stamps: dict[str, FileStamp] = field(default_factory=dict)  # for the next publish
     skipped: list[str] = field(default_factory=list)  # not even serialised: inputs unchanged
+    rejected: list[Violation] = field(default_factory=list)  # failed the gate: not published
 
 
 def _default_render(entry: Entry) -> Entry:
@@ -176,6 +178,8 @@ def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str], extra: ob
         feed.slug,
         feed.category,
         feed.title,
+        feed.chain,
+        feed.tombstones,
         extra,
     )
     h.update(repr(settings).encode("utf-8"))
@@ -206,8 +210,11 @@ def _prepare_feeds(
     skip: Skip | None = None,
     plans: list[FeedPlan] | None = None,
     hashes: Mapping[str, str] | None = None,
+    archives: Iterable[FeedPlan] = (),
 ) -> _Prepared:
-    """Plan, skip what is up to date, prepare the rest's entries; all but serialising."""
+    """Plan, skip what is up to date, prepare the rest's entries; all but
+    serialising. ``archives``: archive pages, published beside ``plans`` but
+    in no index (OPML, the top page)."""
     output = config.output
     if plans is None:
         plans = plan(entries, output, config.site)
@@ -217,8 +224,8 @@ def _prepare_feeds(
     todo: list[FeedPlan] = []
     skipped: list[str] = []
     listed = [(p.slug, p.category) for p in plans] if output.pages else None
-    for p in plans:
-        rels = [p.path(name) for name in _names(output)]
+    for p in [*plans, *archives]:
+        rels = [p.path(name) for name in _names(output, p)]
         key = _feed_key(p, config, digests, listed if p.slug is None else None)
         keys.update((rel, key) for rel in rels)
         if skip is not None and all(skip(rel, key) for rel in rels):
@@ -242,12 +249,14 @@ def _prepare_feeds(
     feeds: list[FeedPlan] = []
     ready: list[FeedPlan] = []
     rendered = {id(p) for p in todo}
-    for p in plans:
+    for p in [*plans, *archives]:
         title = site.title if p.category is None else category_title(site, p.category)
         feed = replace(p, title=title)
         if id(p) in rendered:
             feed = replace(feed, entries=tuple(prepared[e.id] for e in p.entries))
             ready.append(feed)
+        if p.chain is not None and p.chain.page > 0:
+            continue  # an archive page: in no index
         feeds.append(feed)
         fmt = next(f for f in _OPML_PREFERENCE if f in output.formats)
         outlines.append(
@@ -289,6 +298,7 @@ def serialise_feeds(
     """The files of ``feeds`` (prepared entries) and their bytes, in order
     (each feed's formats, then its page); a pure function of its arguments,
     so a worker process can run it."""
+    from .archives import links
     from .atom_rss import FeedWriter  # (feedgen and lxml: only for a build that writes)
     from .json_feed import feed_json
     from .pages import PAGE_NAME, feed_page
@@ -299,16 +309,21 @@ def serialise_feeds(
     excerpt = _Excerpts(output.content)
     files: list[tuple[str, bytes]] = []
     for feed in feeds:
+        archive = feed.chain is not None and feed.chain.page > 0
         for fmt in output.formats:
+            if archive and fmt == "json":
+                continue  # RFC 5005 is Atom's (and RSS's); JSON Feed has no archives
             rel = feed.path(FILENAMES[fmt])
             url = feed_url(site, output, rel)
             if fmt == "json":
                 data = feed_json(feed, site, self_url=url, content=output.content, hubs=hubs)
             else:
                 pi = href(rel) if output.stylesheet else None
-                data = xml.xml(fmt, feed, self_url=url, stylesheet=pi)
+                chain = () if feed.chain is None else links(feed.chain, FILENAMES[fmt])
+                urls = tuple((name, feed_url(site, output, to)) for name, to in chain)
+                data = xml.xml(fmt, feed, self_url=url, stylesheet=pi, links=urls)
             files.append((rel, data))
-        if output.pages:
+        if output.pages and not archive:
             top = extras.categories if feed.slug is None else ()
             files.append((feed.path(PAGE_NAME), feed_page(feed, site, output, excerpt, top)))
     return files
@@ -387,10 +402,11 @@ class _Excerpts:
         return found
 
 
-def _names(output: Output) -> list[str]:
-    """The files of one feed."""
-    names = [FILENAMES[fmt] for fmt in output.formats]
-    return [*names, "index.html"] if output.pages else names  # (pages.PAGE_NAME)
+def _names(output: Output, feed: FeedPlan | None = None) -> list[str]:
+    """The files of one feed (an archive page: its XML formats only)."""
+    archive = feed is not None and feed.chain is not None and feed.chain.page > 0
+    names = [FILENAMES[fmt] for fmt in output.formats if not (archive and fmt == "json")]
+    return [*names, "index.html"] if output.pages and not archive else names  # (pages.PAGE_NAME)
 
 
 def render_outputs(
@@ -417,6 +433,7 @@ def publish(
     plans: list[FeedPlan] | None = None,
     hashes: Mapping[str, str] | None = None,
     pool: Pool | None = None,
+    archives: list[FeedPlan] | None = None,
 ) -> PublishReport:
     """Plan, render, serialise and write every feed; only changed files are rewritten.
 
@@ -427,6 +444,9 @@ def publish(
     ``plans`` (``plan(entries, ...)``, when the caller has it) and ``hashes``
     (entry id -> ``Entry.content_hash()``, those the caller knows) save
     doing that work again. ``pool``: worker processes that may serialise feeds.
+    ``archives``: RFC 5005 archive pages (``history.follow``) to publish too.
+    Every changed file passes the validation gate (``validate.py``) first;
+    one that fails is not published (``rejected``), the others are.
     Raises PublishError naming the path when a file cannot be written.
     """
     root = config.output.dir
@@ -442,10 +462,15 @@ def publish(
                 and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
             )
 
-    result = _prepare_feeds(entries, config, render, skip, plans, hashes)
-    written = write_files(root, _serialised(result, config.output, pool), keep=result.skipped)
+    result = _prepare_feeds(entries, config, render, skip, plans, hashes, archives or ())
+    written = write_files(
+        root, _serialised(result, config.output, pool), keep=result.skipped, gate=check_file
+    )
+    refused = {v.path for v in written.rejected}
     stamps: dict[str, FileStamp] = {}
     for rel, key in result.keys.items():
+        if rel in refused:
+            continue  # the next publish makes it again
         if rel in result.skipped and previous is not None:
             stamps[rel] = previous[rel]
         elif (st := _stat(root / rel)) is not None:
@@ -458,6 +483,7 @@ def publish(
         feeds=result.feeds,
         stamps=stamps,
         skipped=result.skipped,
+        rejected=written.rejected,
     )
 
 

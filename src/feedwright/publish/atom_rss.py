@@ -118,13 +118,28 @@ class FeedWriter:
         self._entries: dict[tuple[XmlKind, int], tuple[Entry, Any]] = {}
 
     def xml(
-        self, kind: XmlKind, feed: FeedPlan, *, self_url: str, stylesheet: str | None = None
+        self,
+        kind: XmlKind,
+        feed: FeedPlan,
+        *,
+        self_url: str,
+        stylesheet: str | None = None,
+        links: tuple[tuple[str, str], ...] = (),
     ) -> bytes:
         """One Atom or RSS document for ``feed`` (prepared entries, newest first);
-        ``stylesheet``: the href of its ``<?xml-stylesheet?>``, if any."""
-        fg = _channel(kind, feed, self.site, self_url, self.hubs)
+        ``stylesheet``: the href of its ``<?xml-stylesheet?>``, if any; ``links``:
+        (rel, URL) of its RFC 5005 archive chain. An archive page names no hubs
+        (it never changes)."""
+        archive = feed.chain is not None and feed.chain.page > 0
+        hubs = () if archive else self.hubs
+        fg = _channel(kind, feed, self.site, self_url, hubs, links)
         ext: FeedwrightExtension = fg.feedwright
         ext.stylesheet = stylesheet
+        ext.archive = archive
+        ext.tombstones = tuple(
+            (atom_id(ref) if kind == "atom" else ref, _utc(when).isoformat())
+            for ref, when in feed.tombstones
+        )
         podcast = self.podcast if kind == "rss" else None
         if podcast is not None and any(e.episode is not None for e in feed.entries):
             _podcast(fg, podcast, self.site)
@@ -186,7 +201,12 @@ def _person(person: Person) -> dict[str, str]:
 
 
 def _channel(
-    kind: XmlKind, feed: FeedPlan, site: Site, self_url: str, hubs: tuple[str, ...] = ()
+    kind: XmlKind,
+    feed: FeedPlan,
+    site: Site,
+    self_url: str,
+    hubs: tuple[str, ...] = (),
+    links: tuple[tuple[str, str], ...] = (),
 ) -> Any:
     """A FeedGenerator holding everything of ``feed`` but its entries."""
     fg = FeedGenerator()
@@ -204,8 +224,11 @@ def _channel(
     if kind == "atom":
         for hub in hubs:
             fg.link(href=hub, rel="hub")
+        for rel, href in links:
+            fg.link(href=href, rel=rel)
     else:
         fg.feedwright.hubs = hubs  # feedgen's RSS keeps only the self link
+        fg.feedwright.links = links
     fg.link(href=site.url, rel="alternate")  # last: feedgen makes the last link RSS's <link>
     fg.generator(GENERATOR)
     fg.updated(_utc(feed.updated))  # also lastBuildDate: the newest entry, never the clock

@@ -39,12 +39,13 @@ only while it is used, so documents never declare what they do not use):
   before the root,
   ``root.addprevious(etree.ProcessingInstruction("xml-stylesheet", ...))``;
   lxml serialises a root's preceding siblings with the document.
-- RFC 5005 archives: ``<fh:archive/>`` in archive documents. Their
-  ``prev-archive``/``next-archive``/``current`` links are feedgen's in Atom
-  (``fg.link`` accepts those relations); RSS keeps only the ``self`` link,
-  so the others become ``atom:link`` elements of the channel here.
-- RFC 6721 tombstones: ``<at:deleted-entry ref= when=>`` children of the
-  feed (Atom) or the channel (RSS, as an extension element).
+- RFC 5005 archives (``archive``, ``links``, done): ``<fh:archive/>`` in
+  archive documents. Their ``prev-archive``/``next-archive``/``current``
+  links are feedgen's in Atom (``fg.link`` accepts those relations); RSS
+  keeps only the ``self`` link, so the others become ``atom:link`` elements
+  of the channel here.
+- RFC 6721 tombstones (``tombstones``, done): ``<at:deleted-entry ref= when=>``
+  children of the feed (Atom) or the channel (RSS, as an extension element).
 - WebSub (``hubs``, done): ``<link rel="hub">`` is feedgen's in Atom, an ``atom:link`` of the
   channel here for RSS.
 - ``<itunes:explicit>`` of a podcast's channel (``explicit``, done; the
@@ -68,6 +69,8 @@ from ..model import Enclosure
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 ITUNES_EXPLICIT = "{http://www.itunes.com/dtds/podcast-1.0.dtd}explicit"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
+AT_NS = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +91,17 @@ class FeedwrightExtension(BaseExtension):  # type: ignore[misc]
         self.stylesheet: str | None = None  # the href of an XSLT stylesheet
         self.hubs: tuple[str, ...] = ()  # WebSub hubs (RSS; Atom's are feedgen's links)
         self.explicit: bool | None = None  # a podcast channel's itunes:explicit
+        self.archive = False  # an RFC 5005 archive document: <fh:archive/>
+        self.links: tuple[tuple[str, str], ...] = ()  # (rel, href): RSS atom:links
+        self.tombstones: tuple[tuple[str, str], ...] = ()  # (ref, when): at:deleted-entry
 
     def extend_ns(self) -> dict[str, str]:
-        return {}
+        ns = {"fh": FH_NS} if self.archive else {}
+        return {**ns, "at": AT_NS} if self.tombstones else ns
 
     def extend_atom(self, feed: Any) -> Any:
         self._stylesheet(feed)
+        self._history(feed)
         return feed
 
     def extend_rss(self, rss: Any) -> Any:
@@ -101,9 +109,18 @@ class FeedwrightExtension(BaseExtension):  # type: ignore[misc]
         channel = rss[0]
         for hub in self.hubs:
             SubElement(channel, ATOM_LINK, rel="hub", href=hub)
+        for rel, href in self.links:
+            SubElement(channel, ATOM_LINK, rel=rel, href=href)
         if self.explicit is not None:
             SubElement(channel, ITUNES_EXPLICIT).text = _truth(self.explicit)
+        self._history(channel)
         return rss
+
+    def _history(self, parent: Any) -> None:
+        if self.archive:
+            SubElement(parent, f"{{{FH_NS}}}archive")
+        for ref, when in self.tombstones:
+            SubElement(parent, f"{{{AT_NS}}}deleted-entry", ref=ref, when=when)
 
     def _stylesheet(self, root: Any) -> None:
         if self.stylesheet:
@@ -161,6 +178,8 @@ def _source(entry: Any, source: Source) -> None:
 
 __all__ = [
     "ATOM_LINK",
+    "AT_NS",
+    "FH_NS",
     "ITUNES_EXPLICIT",
     "XML_LANG",
     "FeedwrightEntryExtension",

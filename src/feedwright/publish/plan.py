@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from ..config import Output, Site
 from ..model import Entry, P, newest_first
 from ..text import category_key, strip_xml_illegal
+from .archives import Chain
 from .slugs import EPOCH, assign_slugs
 
 
@@ -42,6 +43,8 @@ class FeedOf(Generic[P]):
     title: str
     entries: tuple[P, ...]  # newest first, at most output.limit (0 = all)
     updated: datetime  # newest change among the entries; EPOCH when there are none
+    chain: Chain | None = None  # RFC 5005: where it sits among its archives (history.py)
+    tombstones: tuple[tuple[str, datetime], ...] = ()  # RFC 6721: (entry id, when it left)
 
     def path(self, filename: str) -> str:
         """Where one of this feed's files lives, relative to output.dir (POSIX)."""

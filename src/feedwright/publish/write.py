@@ -39,12 +39,15 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..exceptions import PublishError
 from .slugs import MANIFEST_NAME
+from .validate import Violation
+
+Gate = Callable[[str, bytes], list[Violation]]  # (relative path, bytes) -> what it breaks
 
 _MANIFEST_VERSION = 1
 FILE_MODE = 0o644
@@ -71,6 +74,7 @@ class WriteResult:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    rejected: list[Violation] = field(default_factory=list)  # by the gate: not published
 
 
 def _reason(exc: OSError) -> str:
@@ -288,6 +292,7 @@ def write_files(
     files: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
     *,
     keep: Iterable[str] = (),
+    gate: Gate | None = None,
 ) -> WriteResult:
     """Make output.dir hold exactly ``files`` (plus ``keep``) among the files feedwright
     owns: every changed file or none of them.
@@ -300,6 +305,10 @@ def write_files(
     PublishError naming the path and the reason when anything cannot be
     written, having changed no published file; an exception from ``files``
     itself also leaves every published file as it was.
+
+    ``gate`` (``validate.check_file``) checks each changed file before it is
+    staged: a file that breaks a rule is not written (the published one, if
+    any, stays and stays owned) and is listed in ``rejected``; the rest are.
     """
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -311,6 +320,7 @@ def write_files(
 
     names: set[str] = set()
     changed: list[str] = []
+    rejected: list[Violation] = []
     stage = _Stage(root)
     try:
         for rel, data in pairs:
@@ -321,6 +331,11 @@ def write_files(
             names.add(rel)
             target = safe_path(root, rel)
             if not _same(target, data):
+                if gate is not None and (broken := gate(rel, data)):
+                    rejected.extend(broken)
+                    names.discard(rel)
+                    keep = [*keep, rel]  # the published file (if any) stays ours
+                    continue
                 stage.add(target, data)
                 changed.append(rel)
         if not names <= set(owned):
@@ -335,7 +350,10 @@ def write_files(
     written = set(changed)
     result = WriteResult(
         written=sorted(changed),
-        unchanged=sorted([*kept, *(rel for rel in names if rel not in written)]),
+        unchanged=sorted(
+            [*(kept - {v.path for v in rejected}), *(rel for rel in names if rel not in written)]
+        ),
+        rejected=rejected,
     )
     for rel in sorted(set(owned) - names - kept):
         if _remove(root, rel):

@@ -34,6 +34,9 @@ default) or a PostgreSQL database (a ``postgresql://`` URL, psycopg 3: the
   for other servers (outbox.py): WebSub pings to send, remote audio lengths to learn
     store.queue_pings / pending_pings / pings_sent / pings_failed / forget_hubs
     store.media_lengths / save_media_length / wanted_lengths / forget_wanted_lengths
+  what each published feed showed (history.py): tombstones and archive pages
+    store.feed_history() -> {feed: FeedHistory}
+    store.save_feed_history({feed: FeedHistory | None})
   sharing sources out among processes (claims.py): leases on due sources
     store.add_sources / claim_due / renew / release;  store.publish_lock()
 
@@ -54,6 +57,7 @@ from .records import (
     BuildLog,
     CachedPost,
     EntryRow,
+    FeedHistory,
     MediaLength,
     PendingPing,
     Rendered,
@@ -82,6 +86,7 @@ __all__ = [
     "BuildLog",
     "CachedPost",
     "EntryRow",
+    "FeedHistory",
     "MediaLength",
     "PendingPing",
     "Rendered",

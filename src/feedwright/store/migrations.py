@@ -283,6 +283,17 @@ def v8(db: Any, dialect: Dialect) -> None:
     db.execute("CREATE INDEX sources_by_due ON sources (due_at)")
 
 
+def v9(db: Any, dialect: Dialect) -> None:
+    """9: what each published feed showed (issue 15): per feed (its slug, ``""``
+    for the combined one) the entry ids it held, its RFC 6721 tombstones and
+    its RFC 5005 archive pages, each a JSON text (``history.py``)."""
+    t = dialect.text
+    db.execute(
+        f"CREATE TABLE feed_history (feed {t} PRIMARY KEY, shown {t} NOT NULL,"
+        f" tombstones {t} NOT NULL, pages {t} NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1,
     _V2,
@@ -292,6 +303,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V6,
     _V7,
     lambda db: v8(db, SQLITE),
+    lambda db: v9(db, SQLITE),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

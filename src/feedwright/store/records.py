@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -147,10 +148,20 @@ def row_entry(data: str | bytes, origin: str | None = None) -> Entry:
     return from_dict(values)
 
 
+@dataclass(frozen=True, slots=True)
+class FeedHistory:
+    """One feed as the last build left it."""
+
+    shown: tuple[str, ...] = ()  # the entry ids it held (current and archived), sorted
+    tombstones: Mapping[str, datetime] = field(default_factory=dict)  # id -> when it left
+    pages: tuple[tuple[str, ...], ...] = ()  # archive pages, oldest first: their entry ids
+
+
 __all__ = [
     "BuildLog",
     "CachedPost",
     "EntryRow",
+    "FeedHistory",
     "MediaLength",
     "PendingPing",
     "Rendered",

@@ -45,6 +45,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 from ..exceptions import StoreError
 from .claims import Claims
 from .dialects import SQLITE, Dialect, is_postgres_url
+from .history import History
 from .migrations import due_at, migrate
 from .outbox import Outbox
 from .records import (
@@ -167,7 +168,7 @@ def _bucket_rows(blob: bytes) -> list[_CacheRow] | None:
         return None
 
 
-class Store(Outbox, Claims):
+class Store(Outbox, Claims, History):
     """An open state database; create with :meth:`Store.open`.
 
     One Store belongs to one thread (the connection checks it); other

@@ -1,0 +1,189 @@
+"""The validation gate: nothing invalid replaces a published file, and
+``feedwright check --output`` runs the same rules on any folder.
+
+Builds are real (posts on disk, ``feedwright build`` through ``cli.main``);
+the broken feeds checked by ``check --output`` are files written by hand, as
+a user (or another tool) would leave them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from test_publish import NOW, POSTS, make_site, post, tree
+
+import feedwright
+from feedwright.cli import main
+
+GOOD_ATOM = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <id>https://example.org/feed.xml</id>
+  <title>Example</title>
+  <updated>2024-03-01T00:00:00Z</updated>
+  <author><name>Someone</name></author>
+  <link rel="self" href="https://example.org/feed.xml"/>
+  {entry}
+</feed>
+"""
+GOOD_RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
+  <title>Example</title><link>https://example.org/</link><description>d</description>
+  <atom:link rel="self" href="{self}"/>
+  {item}
+</channel></rss>
+"""
+ENTRY = "<entry><id>{id}</id><title>t</title><updated>{updated}</updated>{extra}</entry>"
+
+
+def run(*argv: str) -> int:
+    return main(list(argv))
+
+
+def write(folder: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_a_build_passes_its_own_gate_and_check_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "site", POSTS)
+    assert run("build", "-c", str(config), "-q") == 0
+    capsys.readouterr()
+    assert run("check", "-c", str(config), "--output") == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    assert "0 failing" in out.out
+    found = feedwright.check_output(tmp_path / "site" / "feeds")
+    assert found.problems == []
+    assert {"atom.xml", "rss.xml", "feed.json", "index.opml", "feed.xsl"} <= set(found.files)
+
+
+def test_check_output_names_each_file_and_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = tmp_path / "foreign"
+    entry = ENTRY.format(id="https://example.org/1", updated="2024-03-01T00:00:00Z", extra="")
+    write(
+        foreign,
+        {
+            "ok.xml": GOOD_ATOM.format(entry=entry),
+            "ok-rss.xml": GOOD_RSS.format(self="https://example.org/rss.xml", item=""),
+            "broken.xml": "<feed><title>cut off",
+            "no-id.xml": GOOD_ATOM.format(entry="<entry><title>t</title></entry>").replace(
+                "<id>https://example.org/feed.xml</id>", ""
+            ),
+            "relative.xml": GOOD_RSS.format(self="/rss.xml", item=""),
+            "enclosure.xml": GOOD_RSS.format(
+                self="https://example.org/rss.xml",
+                item='<item><title>t</title><enclosure url="https://example.org/a.mp3"'
+                ' type="audio/mpeg"/></item>',
+            ),
+            "tag.xml": GOOD_ATOM.format(
+                entry=ENTRY.format(id="tag:example.org:1", updated="2024-03-01T00:00:00Z", extra="")
+            ),
+            "date.xml": GOOD_ATOM.format(
+                entry=ENTRY.format(
+                    id="https://example.org/2", updated="0999-01-01T00:00:00Z", extra=""
+                )
+            ),
+            "bad-date.xml": GOOD_ATOM.format(
+                entry=ENTRY.format(
+                    id="https://example.org/3", updated="2024-02-30T00:00:00Z", extra=""
+                )
+            ),
+            "feed.json": json.dumps(
+                {"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": [{}]}
+            ),
+            "notes.txt": "not a feed: never checked",
+        },
+    )
+    assert run("check", "--output", str(foreign)) == 1
+    out = capsys.readouterr()
+    lines = out.err.splitlines()
+
+    def said(name: str, rule: str) -> bool:
+        return any(line.startswith(f"{foreign / name}: {rule}: ") for line in lines)
+
+    assert said("broken.xml", "well-formed")
+    assert said("no-id.xml", "atom-required")
+    assert said("relative.xml", "self-link")
+    assert said("enclosure.xml", "enclosure")
+    assert said("tag.xml", "tag-uri")
+    assert said("date.xml", "date")
+    assert said("bad-date.xml", "date")
+    assert said("feed.json", "json-required")
+    assert not any(str(foreign / "ok") in line for line in lines)
+    assert "Traceback" not in out.err
+    assert "11 files checked" not in out.out  # notes.txt is not a feed
+    assert "10 files checked, 8 failing" in out.out
+
+    assert run("check", "--output", str(tmp_path / "nowhere")) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_an_invalid_file_is_not_published_the_rest_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    config = make_site(site, {"a.md": post(1, "X"), "b.md": post(2, "Y")})
+    out = site / "feeds"
+    assert run("build", "-c", str(config), "-q") == 0
+    before = tree(out)
+
+    # An id that claims to be a tag: URI but is not one, in X; a good post in Y.
+    (site / "posts" / "bad.md").write_text(post(3, "X", id="tag:oops"), encoding="utf-8")
+    (site / "posts" / "c.md").write_text(post(4, "Y"), encoding="utf-8")
+    capsys.readouterr()
+    assert run("build", "-c", str(config), "-q") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    refused = {"atom.xml", "rss.xml", "feed.json", "x/atom.xml", "x/rss.xml", "x/feed.json"}
+    for rel in refused:
+        assert f"{out / rel}: not published, tag-uri: " in err
+        assert (out / rel).read_bytes() == before[rel]  # the previous one stays
+    assert len(err.splitlines()) == len(refused)
+    assert b"Post 4" in (out / "y" / "atom.xml").read_bytes()  # the rest is published
+    assert b"Post 4" in (out / "y" / "rss.xml").read_bytes()
+
+    # The next build says so again (nothing is cached as done), then a fix publishes it.
+    assert run("build", "-c", str(config), "-q") == 1
+    assert "x/atom.xml: not published, tag-uri" in capsys.readouterr().err
+    (site / "posts" / "bad.md").write_text(
+        post(3, "X", id="tag:example.com,2024:oops"), encoding="utf-8"
+    )
+    assert run("build", "-c", str(config), "-q") == 0
+    assert b"tag:example.com,2024:oops" in (out / "x" / "atom.xml").read_bytes()
+    assert feedwright.check_output(out).problems == []
+
+
+def test_a_date_out_of_range_keeps_the_previous_feed(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    config = make_site(site, {"a.md": post(1, "X")}, formats="atom, rss")
+    feedwright.build(config, now=NOW)
+    before = tree(site / "feeds")
+    (site / "posts" / "old.md").write_text(
+        "---\ntitle: Typo\ndate: 1066-10-14\ncategories: [X]\n---\nHastings.\n", encoding="utf-8"
+    )
+    report = feedwright.build(config, now=NOW)
+    assert any("atom.xml: not published, date: " in p for p in report.problems)
+    assert tree(site / "feeds")["atom.xml"] == before["atom.xml"]
+
+
+def test_a_hand_edited_published_feed_is_checked_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    config = make_site(site, {"a.md": post(1, "X")}, formats="atom")
+    assert run("build", "-c", str(config), "-q") == 0
+    feed = site / "feeds" / "x" / "atom.xml"
+    feed.write_bytes(feed.read_bytes().replace(b"<title>", b"<titel>", 1))
+    capsys.readouterr()
+    assert run("check", "-c", str(config), "--output") == 1
+    assert f"{feed}: well-formed: " in capsys.readouterr().err
+    shutil.rmtree(site / "feeds")
