@@ -65,6 +65,7 @@ def build(
     now: datetime | None = None,
     wait: float = 0.0,
     fork: bool = False,
+    allow_id_changes: bool = False,
 ) -> BuildReport:
     """Refresh due remote feeds (unless ``offline``), read the posts and publish.
 
@@ -72,11 +73,20 @@ def build(
     LockError). Problems with single posts and sources are in the report.
     ``fork=True`` lets worker processes be forked from this one when it has
     no other thread (faster; what the ``feedwright`` command does).
+    Raises IdChangeError, writing nothing, when too many of a feed's entry ids
+    would change (``output.max_id_changes``), unless ``allow_id_changes``.
     """
     from .pipeline import run_once
 
     with _pool(fork) as pool:
-        return run_once(_config(config), now=_now(now), offline=offline, lock_wait=wait, pool=pool)
+        return run_once(
+            _config(config),
+            now=_now(now),
+            offline=offline,
+            lock_wait=wait,
+            pool=pool,
+            allow_id_changes=allow_id_changes,
+        )
 
 
 @dataclass(frozen=True, slots=True)

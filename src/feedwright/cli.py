@@ -78,6 +78,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 pool=pool,
                 progress=display,
                 refresh_only=only,
+                allow_id_changes=args.allow_id_changes,
             )
     finally:
         if display is not None:
@@ -386,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="URL",
         help="fetch now whatever the schedule says: every feed, or the ones named",
+    )
+    p.add_argument(
+        "--allow-id-changes",
+        action="store_true",
+        help="publish even when many entry ids would change (output.max_id_changes)",
     )
     p.set_defaults(func=cmd_build)
 
