@@ -9,6 +9,7 @@ The Python API (see ``docs/api.md``)::
     for problem in report.problems:
         print(problem)
     feedwright.check(config)                      # read everything, write nothing
+    feedwright.plan(config)                       # what the next build would publish
     feedwright.status(config)                     # each remote source's state
     feedwright.read_post("posts/a.md", config)    # one post as an Entry
     feedwright.parse_feed(data, url=url)          # one fetched feed as entries
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         fetch_feed,
         load_config,
         parse_feed,
+        plan,
         read_post,
         status,
     )
@@ -64,7 +66,7 @@ _HOMES = {
     **dict.fromkeys(
         ["BuildReport", "CheckReport", "ParsedFeed", "SourceStatus", "build", "check"], ".api"
     ),
-    **dict.fromkeys(["load_config", "parse_feed", "read_post", "status"], ".api"),
+    **dict.fromkeys(["load_config", "parse_feed", "plan", "read_post", "status"], ".api"),
     **dict.fromkeys(["FetchResponse", "fetch_feed"], ".api"),
     **dict.fromkeys(["GoneError", "RateLimitedError", "TooLargeError"], ".exceptions"),
     **dict.fromkeys(
@@ -141,6 +143,7 @@ __all__ = [
     "fetch_feed",
     "load_config",
     "parse_feed",
+    "plan",
     "read_post",
     "status",
 ]

@@ -27,6 +27,7 @@ from .model import ENTRY_FIELDS, Entry
 if TYPE_CHECKING:
     from .parallel import Pool
     from .pipeline import BuildReport
+    from .preview import Plan
     from .remote.fetch import FetchResponse
     from .remote.guard import Resolver
     from .remote.parse import ParsedFeed
@@ -87,6 +88,16 @@ def build(
             pool=pool,
             allow_id_changes=allow_id_changes,
         )
+
+
+def plan(config: ConfigLike, *, fetch: bool = False, now: datetime | None = None) -> Plan:
+    """What the next build would publish, per feed (entries added, removed,
+    changed, ids changed) and per file, writing nothing: the build runs on
+    temporary copies of the state, the output and the id ledger. Remote feeds
+    are fetched (into the copy) only with ``fetch=True``; no hub is pinged."""
+    from .preview import plan as preview
+
+    return preview(_config(config), now=_now(now), fetch=fetch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +364,7 @@ __all__ = [
     "fetch_feed",
     "load_config",
     "parse_feed",
+    "plan",
     "read_post",
     "status",
 ]

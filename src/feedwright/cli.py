@@ -6,7 +6,8 @@ Errors become one clean line on stderr and an exit code here, and only here::
     1   published, but some posts or sources had problems (each named on stderr)
     2   bad usage or invalid config (the key and line named), nothing written
     3   another build or daemon holds the lock on this output folder
-    4   refused: too many entry ids would change (see --allow-id-changes)
+    4   refused: too many entry ids would change (see --allow-id-changes;
+        `plan` says so with the same code)
     70  an internal error (a bug): one line naming it and the file with the details
     130 interrupted
 
@@ -171,6 +172,85 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
             + extra
         )
     return EXIT_PROBLEMS if view["problems"] else EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .api import plan
+
+    found = plan(_load(args), fetch=args.fetch)
+    for problem in found.report.problems:
+        _err(problem)
+    for warning in found.report.warnings:
+        _err(f"warning: {warning}")
+
+    def entries(changes: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {"id": c.id, "title": c.title}
+            | ({"fields": list(c.fields)} if c.fields else {})
+            | ({"old_id": c.old_id} if c.old_id else {})
+            for c in changes
+        ]
+
+    if args.json:
+        view = {
+            "feeds": [
+                {
+                    "feed": f.feed,
+                    "entries": f.entries,
+                    "added": entries(f.added),
+                    "removed": entries(f.removed),
+                    "changed": entries(f.changed),
+                    "id_changes": entries(f.id_changes),
+                    "refused": f.refused,
+                }
+                for f in found.feeds
+            ],
+            "files": {
+                "created": found.created,
+                "removed": found.removed,
+                "rewritten": found.rewritten,
+                "unchanged": found.unchanged,
+            },
+            "refused": found.refused,
+            "problems": found.report.problems,
+            "warnings": found.report.warnings,
+        }
+        print(json.dumps(view, ensure_ascii=False, indent=2))
+    else:
+        for feed in found.feeds:
+            if feed.quiet:
+                print(f"{feed.feed}: no change")
+                continue
+            counts = [
+                f"{len(feed.added)} added",
+                f"{len(feed.removed)} removed",
+                f"{len(feed.changed)} changed",
+                _plural(len(feed.id_changes), "id change"),
+            ]
+            print(f"{feed.feed}: " + ", ".join(counts))
+            for c in feed.added:
+                print(f"  + {c.id}  {c.title}")
+            for c in feed.removed:
+                print(f"  - {c.id}  {c.title}")
+            for c in feed.changed:
+                print(f"  ~ {c.id}  {c.title} ({', '.join(c.fields)})")
+            for c in feed.id_changes:
+                print(f"  ! {c.old_id} -> {c.id}  {c.title}")
+        print(
+            f"files: {len(found.created)} created, {len(found.removed)} removed,"
+            f" {len(found.rewritten)} rewritten, {found.unchanged} unchanged"
+        )
+        for rel in found.created:
+            print(f"  + {rel}")
+        for rel in found.removed:
+            print(f"  - {rel}")
+    if found.refused:
+        _err(
+            f"feedwright: build would refuse: too many ids would change in "
+            f"{', '.join(found.refused)} (exit 4; --allow-id-changes publishes them)"
+        )
+        return EXIT_IDS
+    return EXIT_PROBLEMS if found.report.problems else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -406,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, default=4, metavar="N", help="batches at once (default 4)"
     )
     p.set_defaults(func=cmd_worker)
+
+    p = command("plan", "what the next build would publish, per feed; writes nothing")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--fetch", action="store_true", help="refresh due remote feeds first")
+    p.set_defaults(func=cmd_plan)
 
     p = command("check", "validate config and every post; writes nothing")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")

@@ -209,7 +209,7 @@ def read_chunk(
     return out
 
 
-def _cache_root(config: Config, source: PostsSource) -> str:
+def cache_root(config: Config, source: PostsSource) -> str:
     """The post cache's key: everything that changes how a file becomes an entry."""
     settings = repr((build_id(), config.site, source))
     return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
@@ -269,7 +269,7 @@ def read_posts(
     for source in config.posts_sources:
         seen = found[str(source.path)]
         result.problems.extend(seen.problems)
-        root = _cache_root(config, source)
+        root = cache_root(config, source)
         roots.append(root)
         cached = store.cached_posts(root) if store is not None else {}
         current: dict[str, CachedPost] = {}
@@ -438,7 +438,7 @@ def render_posts(
         if entry_id not in read.where:
             continue
         source, rel = read.where[entry_id]
-        by_root.setdefault(_cache_root(config, source), {})[rel] = read.entry(entry_id)
+        by_root.setdefault(cache_root(config, source), {})[rel] = read.entry(entry_id)
     stored: dict[str, Rendered] = {}
     for root, members in by_root.items():
         if store is not None:
@@ -476,7 +476,7 @@ def render_posts(
         content, summary = outcome
         done[entry.id] = replace(entry, content=content, summary=summary, body=None)
         digest = read.hashes.get(entry.id, "")
-        fresh.setdefault(_cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
+        fresh.setdefault(cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
     return done, problems, fresh
 
 
@@ -484,6 +484,7 @@ __all__ = [
     "FileStamp",
     "PostsRead",
     "Record",
+    "cache_root",
     "fingerprint",
     "load_record",
     "outputs_intact",
