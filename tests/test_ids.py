@@ -6,6 +6,7 @@ Real sites in temporary folders, built through ``feedwright.cli.main`` and
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -281,3 +282,26 @@ def test_remote_entries_keep_their_own_ids_and_never_count(
     code, _, err = cli("build", "-q", "--refresh", "-c", str(config))
     assert code == 0, err
     assert "https://r.example/b/0" in (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8")
+
+
+def test_the_daemon_logs_a_refusal_once_and_publishes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from feedwright.daemon import Daemon
+    from feedwright.parallel import Pool
+
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    published = {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()}
+    for i in range(3):
+        post = tmp_path / "posts" / f"p{i}.md"
+        own = f"id: tag:d.example,2024:{i}\n---\nBody"
+        post.write_text(post.read_text(encoding="utf-8").replace("---\nBody", own))
+    caplog.set_level(logging.INFO, logger="feedwright")
+    with Pool(1, timeout=60) as pool:
+        daemon = Daemon(feedwright.load_config(config), pool)
+        assert daemon.rebuild() is None
+        assert daemon.rebuild() is None
+    refusals = [r for r in caplog.records if "refused to publish" in r.getMessage()]
+    assert len(refusals) == 1 and "atom.xml (3 of 5)" in refusals[0].getMessage()
+    assert {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()} == published
