@@ -176,74 +176,17 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from .api import plan
+    from .preview import as_dict, as_lines
 
     found = plan(_load(args), fetch=args.fetch)
     for problem in found.report.problems:
         _err(problem)
     for warning in found.report.warnings:
         _err(f"warning: {warning}")
-
-    def entries(changes: list[Any]) -> list[dict[str, Any]]:
-        return [
-            {"id": c.id, "title": c.title}
-            | ({"fields": list(c.fields)} if c.fields else {})
-            | ({"old_id": c.old_id} if c.old_id else {})
-            for c in changes
-        ]
-
     if args.json:
-        view = {
-            "feeds": [
-                {
-                    "feed": f.feed,
-                    "entries": f.entries,
-                    "added": entries(f.added),
-                    "removed": entries(f.removed),
-                    "changed": entries(f.changed),
-                    "id_changes": entries(f.id_changes),
-                    "refused": f.refused,
-                }
-                for f in found.feeds
-            ],
-            "files": {
-                "created": found.created,
-                "removed": found.removed,
-                "rewritten": found.rewritten,
-                "unchanged": found.unchanged,
-            },
-            "refused": found.refused,
-            "problems": found.report.problems,
-            "warnings": found.report.warnings,
-        }
-        print(json.dumps(view, ensure_ascii=False, indent=2))
+        print(json.dumps(as_dict(found), ensure_ascii=False, indent=2))
     else:
-        for feed in found.feeds:
-            if feed.quiet:
-                print(f"{feed.feed}: no change")
-                continue
-            counts = [
-                f"{len(feed.added)} added",
-                f"{len(feed.removed)} removed",
-                f"{len(feed.changed)} changed",
-                _plural(len(feed.id_changes), "id change"),
-            ]
-            print(f"{feed.feed}: " + ", ".join(counts))
-            for c in feed.added:
-                print(f"  + {c.id}  {c.title}")
-            for c in feed.removed:
-                print(f"  - {c.id}  {c.title}")
-            for c in feed.changed:
-                print(f"  ~ {c.id}  {c.title} ({', '.join(c.fields)})")
-            for c in feed.id_changes:
-                print(f"  ! {c.old_id} -> {c.id}  {c.title}")
-        print(
-            f"files: {len(found.created)} created, {len(found.removed)} removed,"
-            f" {len(found.rewritten)} rewritten, {found.unchanged} unchanged"
-        )
-        for rel in found.created:
-            print(f"  + {rel}")
-        for rel in found.removed:
-            print(f"  - {rel}")
+        print("\n".join(as_lines(found)))
     if found.refused:
         _err(
             f"feedwright: build would refuse: too many ids would change in "

@@ -116,6 +116,67 @@ def plan(config: Config, *, now: datetime, fetch: bool = False) -> Plan:
         return _compare(config, config.output.dir, output, report)
 
 
+def as_dict(found: Plan) -> dict[str, Any]:
+    """``plan --json``: plain JSON values."""
+
+    def entries(changes: list[EntryChange]) -> list[dict[str, Any]]:
+        return [
+            {"id": c.id, "title": c.title}
+            | ({"fields": list(c.fields)} if c.fields else {})
+            | ({"old_id": c.old_id} if c.old_id else {})
+            for c in changes
+        ]
+
+    return {
+        "feeds": [
+            {
+                "feed": f.feed,
+                "entries": f.entries,
+                "added": entries(f.added),
+                "removed": entries(f.removed),
+                "changed": entries(f.changed),
+                "id_changes": entries(f.id_changes),
+                "refused": f.refused,
+            }
+            for f in found.feeds
+        ],
+        "files": {
+            "created": found.created,
+            "removed": found.removed,
+            "rewritten": found.rewritten,
+            "unchanged": found.unchanged,
+        },
+        "refused": found.refused,
+        "problems": found.report.problems,
+        "warnings": found.report.warnings,
+    }
+
+
+def as_lines(found: Plan) -> list[str]:
+    """``plan``'s text: a line per feed, then one per entry (``+ - ~ !``), then the files."""
+    out = []
+    for feed in found.feeds:
+        if feed.quiet:
+            out.append(f"{feed.feed}: no change")
+            continue
+        ids = len(feed.id_changes)
+        out.append(
+            f"{feed.feed}: {len(feed.added)} added, {len(feed.removed)} removed,"
+            f" {len(feed.changed)} changed, {ids} id change{'' if ids == 1 else 's'}"
+        )
+        out += [f"  + {c.id}  {c.title}" for c in feed.added]
+        out += [f"  - {c.id}  {c.title}" for c in feed.removed]
+        out += [f"  ~ {c.id}  {c.title} ({', '.join(c.fields)})" for c in feed.changed]
+        out += [f"  ! {c.old_id} -> {c.id}  {c.title}" for c in feed.id_changes]
+    out.append(
+        f"files: {len(found.created)} created, {len(found.removed)} removed,"
+        f" {len(found.rewritten)} rewritten, {found.unchanged} unchanged"
+    )
+    out += [f"  + {rel}" for rel in found.created]
+    out += [f"  - {rel}" for rel in found.removed]
+    return out
+
+
 # --------------------------------------------------------------------------- the copies
 
 
@@ -258,4 +319,4 @@ def _items(root: Any) -> Iterator[Any]:
     yield from root.iterfind("channel/item")
 
 
-__all__ = ["EntryChange", "FeedPreview", "Plan", "plan"]
+__all__ = ["EntryChange", "FeedPreview", "Plan", "as_dict", "as_lines", "plan"]
