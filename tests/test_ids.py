@@ -245,6 +245,9 @@ def test_a_damaged_ledger_is_a_warning_naming_the_line_and_is_left_alone(tmp_pat
     assert len(set(published.values())) == 5  # every post published, each once
     code, _, err = cli("build", "-c", str(config))  # said again, every build
     assert f"{ledger}:4:" in err
+    code, _, err = cli("check", "-c", str(config))  # and by check
+    assert code == 0 and f"warning: {ledger}:5: duplicate id" in err
+    assert ledger.read_text(encoding="utf-8") == damaged
 
 
 def test_a_lost_ledger_is_restored_from_the_state(backend: Backend, tmp_path: Path) -> None:

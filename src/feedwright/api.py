@@ -125,15 +125,18 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     from . import posts
     from .checks import empty_categories, inspect_posts
     from .incremental import PARALLEL_POSTS, read_posts
+    from .ledger import load as load_ledger
     from .model import from_tuple
 
     cfg = _config(config)
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
+    book = load_ledger(cfg.ids, None)  # the ids a build would publish, and its problems
     with _pool(fork) as pool:
-        read = read_posts(cfg, None, found, pool)
+        read = read_posts(cfg, None, found, pool, book=book)
         files = {root: list(f.files) for root, f in found.items()}
         many = sum(map(len, files.values())) >= PARALLEL_POSTS
         warnings = inspect_posts(cfg, files, pool, parallel=many)
+    warnings = [*book.problems, *(read.resolved.notes if read.resolved else ()), *warnings]
     categories_at = ENTRY_FIELDS.index("categories")
     seen = [c for values in read.every for c in values[categories_at]]
     from . import store as state_store
