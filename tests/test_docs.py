@@ -35,7 +35,7 @@ def accepted_keys() -> set[str]:
         keys |= {f"{prefix}.{f.name}" for f in dataclasses.fields(cls)}
     for cls in (cfgmod.PostsSource, cfgmod.FeedSource):
         keys |= {f"sources[].{renames.get(f.name, f.name)}" for f in dataclasses.fields(cls)}
-    keys |= {"state", "retention", "queue", "queue_lease", "queue_batch"}
+    keys |= {"state", "retention", "ids", "queue", "queue_lease", "queue_batch"}
     return keys
 
 
@@ -71,6 +71,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "output.stylesheet": "output:\n  stylesheet: false\n",
     "output.archives": "output:\n  archives: true\n",
     "output.tombstones": "output:\n  tombstones: 7d\n",
+    "output.max_id_changes": "output:\n  max_id_changes: 10%\n",
     "websub.hub": "websub:\n  hub: [https://hub.example/, https://pubsubhubbub.appspot.com/]\n",
     "podcast.image": PODCAST,
     "podcast.category": PODCAST,
@@ -90,6 +91,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "schedule.max_every": "schedule:\n  max_every: 12h\n",
     "state": "state: s.db\n",
     "retention": "retention: 10\n",
+    "ids": "ids: site.ids\n",
     "queue": "queue: redis://127.0.0.1:6379/0\n",
     "queue_lease": "queue_lease: 2m\n",
     "queue_batch": "queue_batch: 50\n",

@@ -107,6 +107,8 @@ def cold_copy(site: Path, tmp: Path, now: datetime = NOW) -> dict[str, bytes]:
         if item.is_dir() and item.name not in ("feeds", ".feedwright"):
             shutil.copytree(item, fresh / item.name, symlinks=True)
     shutil.copy(site / "config.yaml", fresh / "config.yaml")
+    if (site / "feedwright.ids").exists():  # the id ledger is an input, as the posts are
+        shutil.copy(site / "feedwright.ids", fresh / "feedwright.ids")
     report = build(fresh / "config.yaml", now)
     assert not report.cached
     return output(fresh)

@@ -10,6 +10,7 @@ The Python API (see ``docs/api.md``)::
         print(problem)
     feedwright.check(config)                      # read everything, write nothing
     feedwright.check_output("feeds")              # the publish gate's rules on a folder
+    feedwright.plan(config)                       # what the next build would publish
     feedwright.status(config)                     # each remote source's state
     feedwright.read_post("posts/a.md", config)    # one post as an Entry
     feedwright.parse_feed(data, url=url)          # one fetched feed as entries
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         fetch_feed,
         load_config,
         parse_feed,
+        plan,
         read_post,
         status,
     )
@@ -66,7 +68,7 @@ _HOMES = {
     **dict.fromkeys(
         ["BuildReport", "CheckReport", "ParsedFeed", "SourceStatus", "build", "check"], ".api"
     ),
-    **dict.fromkeys(["load_config", "parse_feed", "read_post", "status"], ".api"),
+    **dict.fromkeys(["load_config", "parse_feed", "plan", "read_post", "status"], ".api"),
     **dict.fromkeys(["FetchResponse", "check_output", "fetch_feed"], ".api"),
     **dict.fromkeys(["GoneError", "RateLimitedError", "TooLargeError"], ".exceptions"),
     **dict.fromkeys(
@@ -144,6 +146,7 @@ __all__ = [
     "fetch_feed",
     "load_config",
     "parse_feed",
+    "plan",
     "read_post",
     "status",
 ]

@@ -27,6 +27,7 @@ from .model import ENTRY_FIELDS, Entry
 if TYPE_CHECKING:
     from .parallel import Pool
     from .pipeline import BuildReport
+    from .preview import Plan
     from .publish.validate import OutputCheck
     from .remote.fetch import FetchResponse
     from .remote.guard import Resolver
@@ -66,6 +67,7 @@ def build(
     now: datetime | None = None,
     wait: float = 0.0,
     fork: bool = False,
+    allow_id_changes: bool = False,
 ) -> BuildReport:
     """Refresh due remote feeds (unless ``offline``), read the posts and publish.
 
@@ -73,11 +75,30 @@ def build(
     LockError). Problems with single posts and sources are in the report.
     ``fork=True`` lets worker processes be forked from this one when it has
     no other thread (faster; what the ``feedwright`` command does).
+    Raises IdChangeError, writing nothing, when too many of a feed's entry ids
+    would change (``output.max_id_changes``), unless ``allow_id_changes``.
     """
     from .pipeline import run_once
 
     with _pool(fork) as pool:
-        return run_once(_config(config), now=_now(now), offline=offline, lock_wait=wait, pool=pool)
+        return run_once(
+            _config(config),
+            now=_now(now),
+            offline=offline,
+            lock_wait=wait,
+            pool=pool,
+            allow_id_changes=allow_id_changes,
+        )
+
+
+def plan(config: ConfigLike, *, fetch: bool = False, now: datetime | None = None) -> Plan:
+    """What the next build would publish, per feed (entries added, removed,
+    changed, ids changed) and per file, writing nothing: the build runs on
+    temporary copies of the state, the output and the id ledger. Remote feeds
+    are fetched (into the copy) only with ``fetch=True``; no hub is pinged."""
+    from .preview import plan as preview
+
+    return preview(_config(config), now=_now(now), fetch=fetch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +126,18 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     from . import posts
     from .checks import empty_categories, inspect_posts
     from .incremental import PARALLEL_POSTS, read_posts
+    from .ledger import load as load_ledger
     from .model import from_tuple
 
     cfg = _config(config)
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
+    book = load_ledger(cfg.ids, None)  # the ids a build would publish, and its problems
     with _pool(fork) as pool:
-        read = read_posts(cfg, None, found, pool)
+        read = read_posts(cfg, None, found, pool, book=book)
         files = {root: list(f.files) for root, f in found.items()}
         many = sum(map(len, files.values())) >= PARALLEL_POSTS
         warnings = inspect_posts(cfg, files, pool, parallel=many)
+    warnings = [*book.problems, *(read.resolved.notes if read.resolved else ()), *warnings]
     categories_at = ENTRY_FIELDS.index("categories")
     seen = [c for values in read.every for c in values[categories_at]]
     from . import store as state_store
@@ -353,6 +377,7 @@ __all__ = [
     "fetch_feed",
     "load_config",
     "parse_feed",
+    "plan",
     "read_post",
     "status",
 ]

@@ -6,7 +6,8 @@ Errors become one clean line on stderr and an exit code here, and only here::
     1   published, but some posts or sources had problems (each named on stderr)
     2   bad usage or invalid config (the key and line named), nothing written
     3   another build or daemon holds the lock on this output folder
-    4   refused: too many entry ids would change (see --allow-id-changes)
+    4   refused: too many entry ids would change (see --allow-id-changes;
+        `plan` says so with the same code)
     70  an internal error (a bug): one line naming it and the file with the details
     130 interrupted
 
@@ -78,6 +79,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 pool=pool,
                 progress=display,
                 refresh_only=only,
+                allow_id_changes=args.allow_id_changes,
             )
     finally:
         if display is not None:
@@ -172,6 +174,28 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
     return EXIT_PROBLEMS if view["problems"] else EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .api import plan
+    from .preview import as_dict, as_lines
+
+    found = plan(_load(args), fetch=args.fetch)
+    for problem in found.report.problems:
+        _err(problem)
+    for warning in found.report.warnings:
+        _err(f"warning: {warning}")
+    if args.json:
+        print(json.dumps(as_dict(found), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(as_lines(found)))
+    if found.refused:
+        _err(
+            f"feedwright: build would refuse: too many ids would change in "
+            f"{', '.join(found.refused)} (exit 4; --allow-id-changes publishes them)"
+        )
+        return EXIT_IDS
+    return EXIT_PROBLEMS if found.report.problems else EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .api import check
 
@@ -233,93 +257,14 @@ def _check_output(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .api import status
-    from .politeness import human_bytes
+    from .statuspage import source_view, status_lines
 
     rows = status(_load(args))
     if args.json:
-        data = [
-            {
-                "source": r.source,
-                "url": r.url,
-                "last_fetch": _dt(r.last_fetch),
-                "result": r.result,
-                "status": r.status,
-                "error_streak": r.error_streak,
-                "last_error": r.last_error,
-                "next_due": None if r.status == "gone" else (_dt(r.next_due) or "now"),
-                "entries": r.entries,
-                "filtered": r.filtered,
-                "every_seconds": r.every.total_seconds() if r.every else None,
-                "requests": r.requests,
-                "not_modified": r.not_modified,
-                "unchanged": r.unchanged,
-                "bytes_downloaded": r.bytes_down,
-                "bytes_saved": r.bytes_saved,
-                "validators_ignored": r.validators_ignored,
-                "churned": r.churned,
-                "hints": r.hints,
-                "notes": list(r.notes),
-            }
-            for r in rows
-        ]
-        print(json.dumps(data, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    if not rows:
-        print("no remote feeds configured")
-        return EXIT_OK
-    headers = [
-        "source", "last fetch", "result", "errors", "next due", "every", "entries",
-        "filtered", "requests", "304", "same", "downloaded", "saved",
-    ]  # fmt: skip
-    table = [
-        [
-            r.source,
-            _dt(r.last_fetch) or "-",
-            r.result,
-            str(r.error_streak),
-            "never (gone)" if r.status == "gone" else (_dt(r.next_due) or "now"),
-            _duration(r.every),
-            str(r.entries),
-            str(r.filtered),
-            str(r.requests),
-            str(r.not_modified),
-            str(r.unchanged),
-            human_bytes(r.bytes_down),
-            human_bytes(r.bytes_saved),
-        ]
-        for r in rows
-    ]
-    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-    right = set(range(3, len(headers))) - {4, 5}
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    print(line(headers))
-    for r, row in zip(rows, table, strict=True):
-        print(line(row))
-        said = [f"error: {r.last_error}"] if r.last_error else []
-        said += [f"feed says: {r.hints}"] if r.hints else []
-        said += list(r.notes)
-        for words in said:
-            print(f"    {words}")
+        print(json.dumps([source_view(r) for r in rows], ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(status_lines(rows)) if rows else "no remote feeds configured")
     return EXIT_OK
-
-
-def _duration(value: Any) -> str:
-    """``30m``, ``1h``, ``1h30m``, ``2d``: a timedelta as config.yaml writes it."""
-    if value is None:
-        return "-"
-    seconds = int(value.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts[:2]) or "0s"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -416,6 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="fetch now whatever the schedule says: every feed, or the ones named",
     )
+    p.add_argument(
+        "--allow-id-changes",
+        action="store_true",
+        help="publish even when many entry ids would change (output.max_id_changes)",
+    )
     p.set_defaults(func=cmd_build)
 
     p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
@@ -429,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, default=4, metavar="N", help="batches at once (default 4)"
     )
     p.set_defaults(func=cmd_worker)
+
+    p = command("plan", "what the next build would publish, per feed; writes nothing")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--fetch", action="store_true", help="refresh due remote feeds first")
+    p.set_defaults(func=cmd_plan)
 
     p = command("check", "validate config and every post; writes nothing")
     p.add_argument(

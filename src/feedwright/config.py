@@ -40,6 +40,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `output.stylesheet` | bool | `true` | publish `feed.xsl` and name it in every Atom and RSS file: a browser that applies XSLT shows the feed as a page |
     | `output.archives` | bool | `false` | RFC 5005 archived feeds: each feed's older entries in immutable pages of `output.limit` entries (`<feed>/archive/<n>/atom.xml`), chained from the current feed by `prev-archive` |
     | `output.tombstones` | duration | `30d` | RFC 6721: an entry that leaves a feed (post deleted, made a draft, re-filed, its source removed) is announced as `at:deleted-entry` for this long; `0` = never |
+    | `output.max_id_changes` | share | `20%` | `build` refuses (exit 4) when more of a feed's entries would change id, if at least 3 would; `--allow-id-changes` publishes anyway (docs/ids.md) |
     | `fetch.timeout` | duration | `20s` | connect/read timeout, and the total deadline of one fetch |
     | `fetch.max_bytes` | size | `10MB` | larger (decoded) bodies are refused |
     | `fetch.concurrency` | int | `32` | feeds fetched at once |
@@ -52,6 +53,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `schedule.min_every` | duration | `15m` | the shortest adapted interval |
     | `schedule.max_every` | duration | `1d` | the longest adapted interval (a feed silent for 30 days) |
     | `state` | path or `postgresql://` URL | `.feedwright/state.db` | the store: a SQLite file, or a PostgreSQL database (`postgresql://user@host:5432/db`, the `postgres` extra; docs/postgres.md) |
+    | `ids` | path | `feedwright.ids` | the id ledger: the id and date each post was first published with, kept across new hosts, permalinks, moved files and a lost state; commit it with the site (docs/ids.md) |
     | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
     | `queue` | `redis://` or `amqp://` URL | none | distributed refresh: `run` becomes the dispatcher and `feedwright worker` processes fetch (Celery; the `scale` extra; docs/scale.md); none = everything in `run` |
     | `queue_lease` | duration | `5m` | how long a claimed source is a worker's before another may claim it again |
@@ -94,6 +96,9 @@ from .configdoc import (
     fraction as _fraction,
 )
 from .configdoc import (
+    share as _share,
+)
+from .configdoc import (
     size as _size,
 )
 from .configdoc import (
@@ -124,6 +129,7 @@ if TYPE_CHECKING:
 Format = Literal["atom", "rss", "json"]
 
 DEFAULT_STATE = ".feedwright/state.db"  # relative to the config's folder
+DEFAULT_IDS = "feedwright.ids"  # the id ledger, relative to the config's folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,7 @@ class Output:
     stylesheet: bool = True  # feed.xsl, referenced by every Atom and RSS file
     archives: bool = False  # RFC 5005 archive pages chained from each current feed
     tombstones: timedelta = timedelta(days=30)  # RFC 6721, kept this long; 0 = none
+    max_id_changes: float = 0.2  # the share of a feed's ids a build may change (changes.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +237,7 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     state: Path | str = Path(DEFAULT_STATE)  # absolute after load(); str: a postgresql:// URL
     retention: int = 1000  # entries kept per remote source in the store; 0 = all
+    ids: Path = Path(DEFAULT_IDS)  # the id ledger (ledger.py); absolute after load()
     websub: WebSub = field(default_factory=WebSub)
     podcast: Podcast | None = None
     # Distributed refresh (cluster/): the Celery broker, a claim's lease, sources per task.
@@ -436,6 +444,7 @@ def parse(text: str, path: Path) -> Config:
         stylesheet=out.get("stylesheet", _bool, True),
         archives=out.get("archives", _bool, False),
         tombstones=out.get("tombstones", _duration, timedelta(days=30)),
+        max_id_changes=out.get("max_id_changes", _share, 0.2),
     )
     out.finish()
 
@@ -479,6 +488,7 @@ def parse(text: str, path: Path) -> Config:
         schedule=schedule,
         state=_state(base, root.get("state", _str, DEFAULT_STATE)),
         retention=root.get("retention", _int(0), 1000),
+        ids=(base / root.get("ids", _str, DEFAULT_IDS)).resolve(),
         websub=websub,
         podcast=podcast,
         queue=root.get("queue", _queue_url, None),

@@ -203,5 +203,22 @@ def fraction(value: Any) -> float:
     return float(value)
 
 
+def share(value: Any) -> float:
+    """A share: ``20%`` or a number between 0 and 1."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            number = float(value.strip()[:-1])
+        except ValueError:
+            raise ValueError(f"must be a percentage such as 20%, got {value!r}") from None
+        if not 0 <= number <= 100:
+            raise ValueError(f"must be between 0% and 100%, got {value!r}")
+        return number / 100
+    try:
+        return fraction(value)
+    except ValueError:
+        message = f"must be a percentage (20%) or a number between 0 and 1, got {value!r}"
+        raise ValueError(message) from None
+
+
 def url_list(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(url(v) for v in str_list(value)))

@@ -43,6 +43,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import Config
+from .exceptions import IdChangeError
 from .logs import fields
 from .parallel import Pool
 from .pipeline import BuildReport, run_once
@@ -98,6 +99,7 @@ class Daemon:
         self.dirty_since: float | None = time.monotonic()
         self.rebuild_pending = False
         self.failures = 0  # consecutive failed rebuilds
+        self.refused: str | None = None  # the id-change refusal last logged (changes.py)
         self.refresh_failures = 0  # consecutive refresh rounds that raised
         self._refresh_paused_until = 0.0  # time.monotonic()
         self.next_post_at: datetime | None = None
@@ -322,6 +324,13 @@ class Daemon:
                 pool=self.pool,
                 progress=self.progress,
             )
+        except IdChangeError as exc:
+            # Not a failure to retry: nothing is published until the posts (or
+            # the config) change, and that is said once.
+            if str(exc) != self.refused:
+                self.refused = str(exc)
+                log.error("%s", exc, extra=fields("ids-refused", feeds=list(exc.feeds)))
+            return None
         except Exception as exc:
             self.failures += 1
             self.dirty, self.dirty_since = True, since
@@ -336,6 +345,7 @@ class Daemon:
             self._schedule_rebuild(retry)
             return None
         self.failures = 0
+        self.refused = None
         self.last_report = report
         self.outbox_at = now  # it may have queued pings, or wanted audio lengths
         if self.progress is not None:  # start-up is over: log lines only from now on

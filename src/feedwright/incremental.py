@@ -33,10 +33,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import build_id, posts
+from . import build_id, ledger, posts
 from .config import Config, PostsSource, Site
 from .exceptions import PostError
-from .model import ENTRY_FIELDS, Entry, Head, from_tuple, head_of, to_tuple
+from .model import ENTRY_FIELDS, Entry, Head, from_tuple, head_of, to_tuple, with_identity
 from .parallel import Failed, Pool, chunked, worker_count
 from .publish.write import FileStamp
 from .store import CachedPost, Rendered, Store
@@ -67,7 +67,7 @@ class Record:
 
 def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
     """Everything a build reads, cheaply: version, the config, post stamps,
-    the stored remote entries' generation."""
+    the stored remote entries' generation (then :func:`with_ledger`)."""
     h = hashlib.sha256(f"{build_id()}|{generation}|".encode())
     # The config in force, not the file's bytes now: the daemon may run from a
     # config read before the file changed (and reload it later).
@@ -76,6 +76,13 @@ def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> 
         h.update(marshal.dumps((root, sorted(found[root].files.items()))))
         h.update(marshal.dumps(sorted(found[root].drafts)))
     return h.hexdigest()
+
+
+def with_ledger(fingerprint: str, text: str | None) -> str:
+    """A build's :func:`fingerprint` and the id ledger's text (None: no file)."""
+    if text is None:
+        return fingerprint
+    return hashlib.sha256(f"{fingerprint}|{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def load_record(store: Store) -> Record | None:
@@ -160,6 +167,7 @@ class PostsRead:
     problems: list[PostError] = field(default_factory=list)
     drafts: int = 0
     stripped: int = 0  # XML-illegal characters removed from the posts' text
+    resolved: ledger.Resolved | None = None  # what the id ledger made of them (when given)
 
     def entry(self, entry_id: str) -> Entry:
         return from_tuple(self.values[entry_id])
@@ -201,7 +209,7 @@ def read_chunk(
     return out
 
 
-def _cache_root(config: Config, source: PostsSource) -> str:
+def cache_root(config: Config, source: PostsSource) -> str:
     """The post cache's key: everything that changes how a file becomes an entry."""
     settings = repr((build_id(), config.site, source))
     return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
@@ -250,15 +258,18 @@ def read_posts(
     found: Mapping[str, Found],
     pool: Pool,
     progress: Callable[[int, int], None] | None = None,
+    book: ledger.Ledger | None = None,
 ) -> PostsRead:
     """Every posts folder's posts, reusing the store's post cache for unchanged
-    files. Without a store (``check``), the entries keep their body text."""
+    files. Without a store (``check``), the entries keep their body text.
+    With the id ledger (``book``), each post gets the id and date it keeps."""
     result = PostsRead()
     roots = []
+    folders: list[tuple[PostsSource, dict[str, CachedPost], Found, str]] = []
     for source in config.posts_sources:
         seen = found[str(source.path)]
         result.problems.extend(seen.problems)
-        root = _cache_root(config, source)
+        root = cache_root(config, source)
         roots.append(root)
         cached = store.cached_posts(root) if store is not None else {}
         current: dict[str, CachedPost] = {}
@@ -293,10 +304,45 @@ def read_posts(
             removed = [rel for rel in cached if rel not in current]
             if changed or removed:
                 store.update_posts(root, changed, removed)
-        _collect(result, source, current, seen, root)
+        folders.append((source, current, seen, root))
     if store is not None:
         store.forget_post_caches(roots)
+    ids: dict[str, tuple[str, datetime]] = {}
+    if book is not None:
+        result.resolved = _resolve(config, book, folders)
+        ids = result.resolved.ids
+    for source, current, seen, root in folders:
+        prefix = ledger.key_prefix(config.path.parent, source.path) if ids else ""
+        _collect(result, source, current, seen, root, ids, prefix)
     return result
+
+
+def _resolve(
+    config: Config,
+    book: ledger.Ledger,
+    folders: list[tuple[PostsSource, dict[str, CachedPost], Found, str]],
+) -> ledger.Resolved:
+    """Every post's id and date by the id ledger (ledger.py)."""
+    where: dict[str, tuple[PostsSource, str]] = {}
+    found: list[ledger.Post] = []
+    for source, current, _, _ in folders:
+        prefix = ledger.key_prefix(config.path.parent, source.path)
+        for rel, post in current.items():
+            key = ledger.key_of(prefix, rel)
+            where[key] = (source, rel)
+            if post.values is not None:
+                head = head_of(post.values)
+                mark = ledger.fingerprint(post.values[_BODY][3])
+                found.append(ledger.Post(key, mark, head.id, head.published))
+
+    def declares(key: str, old_id: str) -> tuple[bool, bool]:
+        source, rel = where[key]
+        try:
+            return posts.declares(source.path / rel, rel, source, config.site, old_id)
+        except PostError:
+            return False, False  # unreadable now: its last good version keeps the ledger's
+
+    return ledger.resolve(book, found, where, declares)
 
 
 def _collect(
@@ -305,13 +351,16 @@ def _collect(
     current: Mapping[str, CachedPost],
     seen: Found,
     root: str,
+    ids: Mapping[str, tuple[str, datetime]],
+    prefix: str,
 ) -> None:
     """Add one folder's posts to ``result``: one per id, the first in path order.
-    A post's hash is its file's with its folder's settings (``root``): either
+    A post's hash is its file's with its folder's settings (``root``) and the
+    id and date the ledger gives it (``ids``, by ``prefix`` + path): each
     changes the entry."""
     result.drafts += len(seen.drafts)
     base = str(source.path) + os.sep
-    good: dict[str, tuple[Head, CachedPost]] = {}
+    good: dict[str, tuple[Head, CachedPost, tuple[Any, ...], bytes]] = {}
     for rel, post in current.items():
         if post.error is not None:
             result.problems.append(PostError(post.error, path=base + rel))
@@ -320,17 +369,20 @@ def _collect(
                 result.drafts += 1
             continue
         result.stripped += post.stripped
-        good[rel] = (head_of(post.values), post)
-    result.problems.extend(posts.conflicts({base + r: h for r, (h, _) in good.items()}))
+        values, kept = post.values, b""
+        if ids and (given := ids.get(ledger.key_of(prefix, rel))) is not None:
+            values = with_identity(values, *given)
+            kept = f"\0{given[0]}\0{given[1].isoformat()}".encode("utf-8", "surrogatepass")
+        good[rel] = (head_of(values), post, values, kept)
+    result.problems.extend(posts.conflicts({base + r: g[0] for r, g in good.items()}))
     settings = hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    for rel, (head, post) in good.items():
-        assert post.values is not None
-        result.every.append(post.values)
+    for rel, (head, post, values, kept) in good.items():
+        result.every.append(values)
         if head.id not in result.where:
             result.where[head.id] = (source, rel)
-            made_of = hashlib.blake2b(settings + post.content_hash.encode(), digest_size=16)
+            made_of = hashlib.blake2b(settings + post.content_hash.encode() + kept, digest_size=16)
             result.hashes[head.id] = made_of.hexdigest()
-            result.values[head.id] = post.values
+            result.values[head.id] = values
             result.heads.append(head)
 
 
@@ -386,7 +438,7 @@ def render_posts(
         if entry_id not in read.where:
             continue
         source, rel = read.where[entry_id]
-        by_root.setdefault(_cache_root(config, source), {})[rel] = read.entry(entry_id)
+        by_root.setdefault(cache_root(config, source), {})[rel] = read.entry(entry_id)
     stored: dict[str, Rendered] = {}
     for root, members in by_root.items():
         if store is not None:
@@ -424,7 +476,7 @@ def render_posts(
         content, summary = outcome
         done[entry.id] = replace(entry, content=content, summary=summary, body=None)
         digest = read.hashes.get(entry.id, "")
-        fresh.setdefault(_cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
+        fresh.setdefault(cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
     return done, problems, fresh
 
 
@@ -432,6 +484,7 @@ __all__ = [
     "FileStamp",
     "PostsRead",
     "Record",
+    "cache_root",
     "fingerprint",
     "load_record",
     "outputs_intact",
@@ -440,4 +493,5 @@ __all__ = [
     "render_posts",
     "save_record",
     "unchanged",
+    "with_ledger",
 ]

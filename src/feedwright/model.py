@@ -278,6 +278,19 @@ def head_of(values: tuple[Any, ...]) -> Head:
     )
 
 
+def with_identity(values: tuple[Any, ...], id_: str, published: datetime) -> tuple[Any, ...]:
+    """:func:`to_tuple` values with another id and publication date (the id
+    ledger's); ``updated`` moves with ``published`` unless the post set its
+    own later one."""
+    id_at, published_at, updated_at, _, _ = _HEAD_AT
+    when = (published - _EPOCH) // _MICROSECOND
+    updated = values[updated_at]
+    updated = when if updated == values[published_at] or updated < when else updated
+    out = list(values)
+    out[id_at], out[published_at], out[updated_at] = id_, when, updated
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -335,4 +348,5 @@ __all__ = [
     "to_dict",
     "to_tuple",
     "utc",
+    "with_identity",
 ]

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from . import incremental, posts
+from . import incremental, ledger, posts
+from .changes import gate
 from .config import Config, PostsSource
 from .exceptions import ConfigError, PostError, SourceError
 from .incremental import Record
@@ -50,8 +51,6 @@ from .store import Store
 if TYPE_CHECKING:
     from .media import Settled
     from .progress import Report
-    from .publish.history import Followed
-    from .publish.plan import FeedPlan
     from .update import Progress, SourceResult
     from .websub import PingResult
 
@@ -105,6 +104,10 @@ class BuildReport:
     # Remote sources failing, backing off or gone now (their keys), whether or
     # not this build fetched them: every build says so until they recover.
     failing: tuple[str, ...] = ()
+    # What the id ledger said: posts moved (ids kept), ids changed, damaged lines.
+    ids: tuple[str, ...] = ()
+    # Ids this build changed (new id -> the one published before; ledger.py).
+    id_changes: dict[str, str] = field(default_factory=dict)
 
     @property
     def source_errors(self) -> list[SourceError]:
@@ -119,8 +122,9 @@ class BuildReport:
 
     @property
     def warnings(self) -> list[str]:
-        """Problems a source recovered from (bytes replaced, a guessed encoding)."""
-        return [f"{r.url}: {r.note}" for r in self.sources if r.note]
+        """Problems a source recovered from (bytes replaced, a guessed encoding),
+        and what the id ledger reports."""
+        return [f"{r.url}: {r.note}" for r in self.sources if r.note] + list(self.ids)
 
     @property
     def categories(self) -> int:
@@ -252,8 +256,12 @@ def run_once(
     pool: Pool | None = None,
     progress: Report | None = None,
     refresh_only: Iterable[str] | None = None,
+    allow_id_changes: bool = False,
 ) -> BuildReport:
     """Refresh, read, publish; problems come back in the report, not as exceptions.
+
+    Raises IdChangeError, writing nothing, when too many of a feed's ids would
+    change (changes.py), unless ``allow_id_changes``.
 
     ``refresh_only``: fetch these sources (keys) now, whatever the schedule
     says, and no others (``build --refresh``).
@@ -287,9 +295,12 @@ def run_once(
         failing = _failing(config, store)
         found = find_posts(config)
         record = incremental.load_record(store)
-        fingerprint = incremental.fingerprint(config, found, store.entries_generation())
+        book = ledger.load(config.ids, ledger.stored(store))
+        inputs = incremental.fingerprint(config, found, store.entries_generation())
         report = None
-        if incremental.unchanged(record, fingerprint, now, config.output.dir):
+        if incremental.unchanged(
+            record, incremental.with_ledger(inputs, book.text), now, config.output.dir
+        ):
             assert record is not None
             cached = _cached_report(record, sources)
             log.debug("nothing changed since the last build: nothing read, nothing written")
@@ -302,13 +313,17 @@ def run_once(
                 workers,
                 now,
                 found,
-                fingerprint,
+                inputs,
                 record,
                 sources,
+                book,
+                allow_id_changes,
                 not offline,
                 progress,
             )
             report = replace(built, failing=failing)
+        if book.problems:  # said on every build until the file is fixed
+            report = replace(report, ids=(*book.problems, *report.ids))
         if config.websub.hub and not offline:
             report = ping(config, store, report, now)
         return report
@@ -372,6 +387,8 @@ def _build(
     fingerprint: str,
     record: Record | None,
     sources: list[SourceResult],
+    book: ledger.Ledger,
+    allow_id_changes: bool = False,
     network: bool = True,
     progress: Report | None = None,
 ) -> BuildReport:
@@ -380,8 +397,9 @@ def _build(
     from .publish.plan import FeedOf, plan
 
     read = incremental.read_posts(
-        config, store, found, pool, None if progress is None else _phase(progress, "reading")
+        config, store, found, pool, None if progress is None else _phase(progress, "reading"), book
     )
+    resolved = read.resolved or ledger.Resolved()
     due = [h for h in read.heads if h.published <= now]
     future = [h.published for h in read.heads if h.published > now]
     stored = remote_entries(config, store) if config.feed_sources else []
@@ -396,7 +414,9 @@ def _build(
     if remote:
         from .bestcopy import choose
 
-        planned, won = choose(planned, config, lambda id_: _folder(read, id_))
+        planned, won = choose(
+            planned, config, lambda i: read.where[i][0] if i in read.where else None
+        )
         for id_ in won:
             hashes.pop(id_, None)
     kept = {id(entry) for entry in planned}
@@ -439,6 +459,8 @@ def _build(
         if id_ in full:
             full[id_] = replace(full[id_], categories=categories, alternates=alternates)
 
+    if not allow_id_changes:
+        gate(plans, resolved.changed, config)
     previous = {} if record is None else record.stamps
     if progress is not None:
         progress("publishing", 0, len(plans))
@@ -446,7 +468,9 @@ def _build(
         FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
         for p in plans
     ]
-    followed = _follow(feeds, planned, config, store, now)
+    from .publish.history import follow
+
+    followed = follow(feeds, planned, store.feed_history, config.output, now)
     report = publish(
         [],
         config,
@@ -462,6 +486,8 @@ def _build(
     if progress is not None:
         progress("publishing", len(plans), len(plans))
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
+    # The ledger as this build leaves it is an input of the next one.
+    fingerprint = incremental.with_ledger(fingerprint, ledger.keep(book, resolved.lines, store))
     for rel in report.written:
         log.debug("wrote %s", config.output.dir / rel)
     for rel in report.removed:
@@ -492,6 +518,8 @@ def _build(
         sources=sources,
         post_errors=post_errors,
         next_post_at=min(future) if future else None,
+        ids=tuple(resolved.notes),
+        id_changes=dict(resolved.changed),
     )
     if config.websub.hub and report.written:
         from .websub import queue
@@ -530,18 +558,6 @@ def _build(
     return build
 
 
-def _follow(
-    feeds: list[FeedPlan], planned: list[Head | Entry], config: Config, store: Store, now: datetime
-) -> Followed[Entry]:
-    """Tombstones and archive pages (publish/history.py), when either is on."""
-    from .publish.history import Followed, follow
-
-    output = config.output
-    if not output.archives and not output.tombstones:
-        return Followed(feeds, [])
-    return follow(feeds, planned, store.feed_history(), output, now)
-
-
 def _settle(
     entries: dict[str, Entry],
     read: incremental.PostsRead,
@@ -558,11 +574,6 @@ def _settle(
         return str(source.path / rel)
 
     return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
-
-
-def _folder(read: incremental.PostsRead, id_: str) -> PostsSource | None:
-    where = read.where.get(id_)
-    return None if where is None else where[0]
 
 
 def _summary(build: BuildReport) -> dict[str, Any]:

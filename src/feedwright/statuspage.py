@@ -17,7 +17,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from .api import status
+from .api import SourceStatus, status
 from .config import Config
 from .politeness import human_bytes
 
@@ -27,6 +27,88 @@ BUILDS = 10  # the builds listed
 
 def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+def source_view(r: SourceStatus) -> dict[str, Any]:
+    """One source as ``status --json`` (and ``/status.json``) show it."""
+    return {
+        "source": r.source,
+        "url": r.url,
+        "last_fetch": _iso(r.last_fetch),
+        "result": r.result,
+        "status": r.status,
+        "error_streak": r.error_streak,
+        "last_error": r.last_error,
+        "next_due": None if r.status == "gone" else (_iso(r.next_due) or "now"),
+        "entries": r.entries,
+        "filtered": r.filtered,
+        "every_seconds": r.every.total_seconds() if r.every else None,
+        "requests": r.requests,
+        "not_modified": r.not_modified,
+        "unchanged": r.unchanged,
+        "bytes_downloaded": r.bytes_down,
+        "bytes_saved": r.bytes_saved,
+        "validators_ignored": r.validators_ignored,
+        "churned": r.churned,
+        "hints": r.hints,
+        "notes": list(r.notes),
+    }
+
+
+def status_lines(rows: list[SourceStatus]) -> list[str]:
+    """``feedwright status`` on a terminal: a table, a source's notes under it."""
+    headers = [
+        "source", "last fetch", "result", "errors", "next due", "every", "entries",
+        "filtered", "requests", "304", "same", "downloaded", "saved",
+    ]  # fmt: skip
+    table = [
+        [
+            r.source,
+            _iso(r.last_fetch) or "-",
+            r.result,
+            str(r.error_streak),
+            "never (gone)" if r.status == "gone" else (_iso(r.next_due) or "now"),
+            duration(r.every),
+            str(r.entries),
+            str(r.filtered),
+            str(r.requests),
+            str(r.not_modified),
+            str(r.unchanged),
+            human_bytes(r.bytes_down),
+            human_bytes(r.bytes_saved),
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    right = set(range(3, len(headers))) - {4, 5}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(headers)]
+    for r, row in zip(rows, table, strict=True):
+        out.append(line(row))
+        said = [f"error: {r.last_error}"] if r.last_error else []
+        said += [f"feed says: {r.hints}"] if r.hints else []
+        said += list(r.notes)
+        out += [f"    {words}" for words in said]
+    return out
+
+
+def duration(value: timedelta | None) -> str:
+    """``30m``, ``1h``, ``1h30m``, ``2d``: a timedelta as config.yaml writes it."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts[:2]) or "0s"
 
 
 def status_data(config: Config, now: datetime) -> dict[str, Any]:
@@ -74,24 +156,7 @@ def status_data(config: Config, now: datetime) -> dict[str, Any]:
         else:
             state = "ok"
         sources.append(
-            {
-                "source": r.source,
-                "url": r.url,
-                "state": state,
-                "result": r.result,
-                "last_fetch": _iso(r.last_fetch),
-                "next_due": None if r.status == "gone" else (_iso(r.next_due) or "now"),
-                "error_streak": r.error_streak,
-                "last_error": r.last_error,
-                "entries": r.entries,
-                "filtered": r.filtered,
-                "requests": r.requests,
-                "not_modified": r.not_modified,
-                "bytes_downloaded": r.bytes_down,
-                "bytes_saved": r.bytes_saved,
-                "notes": list(r.notes),
-                "entries_per_day": per_day.get(r.source, [0] * DAYS),
-            }
+            source_view(r) | {"state": state, "entries_per_day": per_day.get(r.source, [0] * DAYS)}
         )
     return {
         "site": config.site.title,

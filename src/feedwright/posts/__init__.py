@@ -125,6 +125,16 @@ def read_meta(path: Path, root: Path | None = None) -> dict[str, object]:
     return _text(path, root)[0]
 
 
+def declares(
+    path: Path, rel: str, source: PostsSource, site: Site, old_id: str
+) -> tuple[bool, bool]:
+    """Whether the post at ``path`` sets an id that replaces ``old_id``, and has
+    a date of its own (``entry.declares``). Raises PostError naming ``path``."""
+    from . import entry as _entry
+
+    return _entry.declares(_text(path, source.path, rel)[0], rel, site, str(path), old_id)
+
+
 def read_body(path: Path, root: Path | None = None) -> str:
     """The body text :func:`read` gives the file (to render a post whose entry
     was cached without it). ``root``: the posts folder the file must be in.
@@ -176,6 +186,7 @@ __all__ = [
     "Stamp",
     "body_digest",
     "conflicts",
+    "declares",
     "find",
     "read",
     "read_body",

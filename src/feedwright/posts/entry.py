@@ -160,6 +160,22 @@ def build(
     )
 
 
+def declares(
+    meta: Mapping[str, Any], rel: str, site: Site, path: str, old_id: str
+) -> tuple[bool, bool]:
+    """Whether a post's own ``id``/``guid`` replaces ``old_id`` (the id ledger's:
+    a scheme-less value is the same id under another site URL), and whether it
+    has a date of its own (front matter or a Jekyll file name), not its file's
+    mtime: what the id ledger may not override. Raises PostError naming ``path``."""
+    explicit = _text(meta.get("id"), "id", path) or _text(meta.get("guid"), "guid", path)
+    wins = bool(explicit and explicit.strip()) and not links.names_value(old_id, explicit or "")
+    local = zone(site.timezone)
+    dated = first_date(meta, _DATE_KEYS, local, path) is not None
+    if not dated and _bool_word(meta.get("published")) is None:
+        dated = first_date(meta, ("published",), local, path) is not None
+    return wins, dated or links.file_name(rel).date is not None
+
+
 def body_digest(body: str) -> str:
     """What identifies a body's text (``Body.digest``): an entry cached without
     its text hashes the same, and a render can tell the file still holds it."""
@@ -316,4 +332,4 @@ def image_type(url: str) -> str:
     return _IMAGE_TYPES.get(ext, "image/jpeg")
 
 
-__all__ = ["body_digest", "build", "image_type"]
+__all__ = ["body_digest", "build", "declares", "image_type"]

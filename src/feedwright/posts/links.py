@@ -46,6 +46,7 @@ _TAG_DATE = "2000"
 _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _HTML_SUFFIXES = (".html", ".htm")
 _SLUG_JUNK = re.compile(r"[^\w]+")
+_TAG_HEAD = re.compile(r"^tag:[^,/]*,2000:(?:.*/)?$")
 
 
 class FileName(NamedTuple):
@@ -86,6 +87,14 @@ def tag_prefix(site_url: str) -> str:
     host = (parts.hostname or "localhost").lower()
     path = parts.path.strip("/")
     return f"tag:{host},{_TAG_DATE}:{path + '/' if path else ''}"
+
+
+def names_value(old_id: str, value: str) -> bool:
+    """Whether ``old_id`` is the id a scheme-less ``id:`` ``value`` made under
+    some site URL (another host or path): the same explicit id."""
+    tail = quote(value.strip(), safe=_URI_SAFE)
+    head = old_id[: len(old_id) - len(tail)]
+    return old_id.endswith(tail) and bool(_TAG_HEAD.match(head))
 
 
 def explicit_link(value: str | None, site_url: str) -> str | None:

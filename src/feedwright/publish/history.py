@@ -16,7 +16,7 @@ Pure: the store's histories in, the feeds and the histories to save out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Generic
@@ -50,12 +50,17 @@ def _keys(categories: Iterable[str]) -> set[str]:
 def follow(
     plans: list[FeedOf[P]],
     pool: Iterable[Head | Entry],
-    before: Mapping[str, FeedHistory],
+    read_history: Callable[[], Mapping[str, FeedHistory]],
     output: Output,
     now: datetime,
 ) -> Followed[P]:
     """``plans`` (every entry of each feed when ``output.archives``, else as
-    published) split and marked; ``pool``: every entry published, any feed."""
+    published) split and marked; ``pool``: every entry published, any feed;
+    ``read_history``: what each feed showed before (read only when archives or
+    tombstones are on)."""
+    if not output.archives and not output.tombstones:
+        return Followed(plans, [])
+    before = read_history()
     archiving = output.archives and output.limit > 0
     now = now.replace(microsecond=0)  # a tombstone's `when`: whole seconds are enough
     found: dict[str, Head | Entry] | None = None

@@ -1,0 +1,84 @@
+"""The id-change gate: a build never silently changes the ids of many entries.
+
+A changed id is a duplicate to every reader (the entry comes again, unread)
+and the old one never goes away. With the id ledger (ledger.py) a post's id
+only changes when its front matter sets another ``id``/``guid``; should that
+happen to many entries of one feed at once (a bulk edit, a script gone
+wrong), the build stops before writing anything::
+
+    refused(plans, changed, config)   the feeds where more than
+                                      output.max_id_changes of the entries would
+                                      have another id, counting only feeds where
+                                      at least MIN_CHANGES would
+    gate(...)                         raises IdChangeError naming them (exit 4)
+
+Remote entries do not count: their ids are their feeds' own, and a feed
+that renumbers its entries must not stop the site's own posts from being
+published (the aggregated copy keeps whatever id its feed gives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from .config import Config
+from .exceptions import IdChangeError
+from .model import Planned
+
+MIN_CHANGES = 3  # fewer changed ids than this never stop a build
+_FILE_OF = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One feed whose ids would change too much."""
+
+    feed: str  # its first format's file, relative to output.dir (``tech/atom.xml``)
+    changed: int
+    entries: int
+
+
+class _Plan(Protocol):  # what the gate reads of a feed's plan (publish.plan.FeedPlan)
+    @property
+    def slug(self) -> str | None: ...
+    @property
+    def entries(self) -> Sequence[Planned]: ...
+
+
+def feed_file(slug: str | None, config: Config) -> str:
+    """A feed's name in messages: its first format's file (``tech/atom.xml``)."""
+    name = _FILE_OF[config.output.formats[0]]
+    return f"{slug}/{name}" if slug else name
+
+
+def refused(plans: Iterable[_Plan], changed: Mapping[str, str], config: Config) -> list[Refusal]:
+    """The feeds of ``plans`` where too many entries would change id
+    (``changed``: new id -> the id it was published with)."""
+    out: list[Refusal] = []
+    if not changed:
+        return out
+    for plan in plans:
+        count = sum(1 for entry in plan.entries if entry.id in changed)
+        if count >= MIN_CHANGES and count > config.output.max_id_changes * len(plan.entries):
+            out.append(Refusal(feed_file(plan.slug, config), count, len(plan.entries)))
+    return out
+
+
+def gate(plans: Iterable[_Plan], changed: Mapping[str, str], config: Config) -> None:
+    """Raise IdChangeError when :func:`refused` names any feed."""
+    refusals = refused(plans, changed, config)
+    if not refusals:
+        return
+    each = ", ".join(f"{r.feed} ({r.changed} of {r.entries})" for r in refusals)
+    share = f"{config.output.max_id_changes:.0%}"
+    raise IdChangeError(
+        f"refused to publish: too many entry ids would change in {each}"
+        f" (output.max_id_changes: {share}); `feedwright plan` lists them,"
+        " `feedwright build --allow-id-changes` publishes them",
+        feeds=tuple(r.feed for r in refusals),
+    )
+
+
+__all__ = ["MIN_CHANGES", "Refusal", "feed_file", "gate", "refused"]

@@ -1,0 +1,311 @@
+"""The id ledger: the id and date each local post was first published with.
+
+A plain-text file beside the config (``ids:``, default ``feedwright.ids``),
+meant to be committed with the site, and mirrored in the state store, so
+that either one alone keeps every id: a fresh clone, a deleted state, a new
+``site.url`` or ``permalink`` pattern never changes an id a reader has seen.
+One line per post, sorted by path, fields separated by a tab::
+
+    posts/2023/hello.md	9f3c2a0d5e7b1c44	tag:example.com,2000:2023/hello	2023-11-02T08:00:00Z
+    path (POSIX, relative to the config's folder), fingerprint (of the body),
+    id, first date
+
+How a build uses it (:func:`resolve`, pure; the caller reads the files)::
+
+    a post whose path has a line      keeps the line's id, unless its front matter
+                                      sets ``id``/``guid`` (that wins: an id change,
+                                      reported); keeps the line's date unless it has
+                                      one of its own (front matter, Jekyll file name)
+    a post new to the ledger whose    moved or renamed: keeps that line's id and date
+    fingerprint is that of exactly    (reported)
+    one line whose file is gone
+    any other post                    its own id and date, recorded
+
+Lines of files that are gone (and not moved) leave the ledger. A damaged line
+is a warning naming the file and line; the file is then left as it is (never
+rewritten over what a person may want back) until it is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .store import Store
+
+log = logging.getLogger("feedwright.build")
+
+META_KEY = "ids"  # the store's copy of the ledger text
+HEADER = (
+    "# feedwright id ledger: the id each post was first published with (docs/ids.md).\n"
+    "# Commit it with the site. path<TAB>fingerprint<TAB>id<TAB>first date\n"
+)
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """What the ledger keeps of one post."""
+
+    path: str  # POSIX, relative to the config's folder
+    fingerprint: str  # of the post's body: finds it again when moved or renamed
+    id: str
+    date: datetime  # UTC
+
+
+@dataclass(slots=True)
+class Ledger:
+    """The ledger as read."""
+
+    file: Path
+    lines: dict[str, Line] = field(default_factory=dict)  # by path
+    text: str | None = None  # the file's text (None: no file)
+    problems: list[str] = field(default_factory=list)  # "file:line: reason"
+    restored: bool = False  # the file was missing: read from the store's copy
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """What resolving needs of one readable post."""
+
+    key: str  # its path, POSIX, relative to the config's folder
+    fingerprint: str
+    id: str  # as its front matter and path make it
+    date: datetime
+
+
+@dataclass(slots=True)
+class Resolved:
+    """What the ledger makes of this build's posts."""
+
+    ids: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # key -> (id, date)
+    changed: dict[str, str] = field(default_factory=dict)  # new id -> the ledger's old id
+    notes: list[str] = field(default_factory=list)  # moves and id changes, one line each
+    lines: dict[str, Line] = field(default_factory=dict)  # the ledger after this build
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def key_prefix(config_dir: Path, folder: Path) -> str:
+    """What a posts folder's files' keys start with (``posts/``; ``../x/`` outside)."""
+    rel = Path(os.path.relpath(folder, config_dir)).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def fingerprint(body_digest: str) -> str:
+    return body_digest[:16] or "-"
+
+
+def _escape(text: str) -> str:
+    return "".join(_ESCAPES.get(c, c) for c in text)
+
+
+def _unescape(text: str) -> str:
+    out, chars = [], iter(text)
+    for c in chars:
+        if c == "\\":
+            nxt = next(chars, "")
+            if nxt not in _UNESCAPES:
+                raise ValueError(f"unknown escape \\{nxt}")
+            c = _UNESCAPES[nxt]
+        out.append(c)
+    return "".join(out)
+
+
+def _date_text(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
+    """The lines of a ledger's text and its problems (``where:N: reason``);
+    a damaged line, or one repeating a path or an id, is left out."""
+    lines: dict[str, Line] = {}
+    by_id: dict[str, int] = {}
+    problems: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        fields = raw.split("\t")
+        try:
+            if len(fields) != 4:
+                raise ValueError(f"expected 4 tab-separated fields, found {len(fields)}")
+            path, mark, id_, date = (_unescape(f) for f in fields)
+            if not path or not id_ or not mark:
+                raise ValueError("an empty path, fingerprint or id")
+            when = datetime.fromisoformat(date.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                raise ValueError(f"date without a zone: {date}")
+        except ValueError as exc:
+            problems.append(f"{where}:{number}: {exc}; line ignored")
+            continue
+        if path in lines:
+            problems.append(f"{where}:{number}: {path} is listed twice; line ignored")
+            continue
+        if id_ in by_id:
+            problems.append(
+                f"{where}:{number}: duplicate id {id_} (also line {by_id[id_]}); line ignored"
+            )
+            continue
+        by_id[id_] = number
+        lines[path] = Line(path, mark, id_, when.astimezone(UTC))
+    return lines, problems
+
+
+def dump(lines: Iterable[Line]) -> str:
+    rows = sorted(lines, key=lambda line: line.path)
+    return HEADER + "".join(
+        "\t".join(_escape(f) for f in (r.path, r.fingerprint, r.id, _date_text(r.date))) + "\n"
+        for r in rows
+    )
+
+
+def stored(store: Store) -> str | None:
+    """The store's copy of the ledger's text."""
+    raw = store.get_meta(META_KEY)
+    try:
+        text = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return text if isinstance(text, str) else None
+
+
+def load(file: Path, stored: str | None) -> Ledger:
+    """The ledger at ``file``; the store's copy (``stored``) when the file is
+    missing. An unreadable file is a problem, never a crash."""
+    ledger = Ledger(file)
+    try:
+        # Paths that are not UTF-8 (file names in a legacy encoding) come back as they went.
+        ledger.text = file.read_bytes().decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        if stored:
+            ledger.lines, ledger.problems = parse(stored, f"{file} (the state's copy)")
+            ledger.restored = True
+        return ledger
+    except (OSError, UnicodeDecodeError) as exc:
+        ledger.problems.append(f"{file}: cannot read: {exc}; left as it is")
+        ledger.text = ""
+        return ledger
+    ledger.lines, ledger.problems = parse(ledger.text, str(file))
+    return ledger
+
+
+def save(ledger: Ledger, lines: Mapping[str, Line]) -> str | None:
+    """Write the ledger's new text atomically if it changed (and the file is
+    sound); the new text, or None if there is nothing to keep."""
+    if not lines and ledger.text is None:
+        return None
+    text = dump(lines.values())
+    if text != ledger.text and not ledger.problems:
+        from .publish.write import atomic_write
+
+        atomic_write(ledger.file, text.encode("utf-8", "surrogateescape"))
+        log.debug("wrote %s (%d posts)", ledger.file, len(lines))
+    return text
+
+
+def keep(ledger: Ledger, lines: Mapping[str, Line], store: Store) -> str | None:
+    """Once published: the ledger's file (:func:`save`) and the store's copy.
+    The file's text now (None: there is no file)."""
+    text = save(ledger, lines)
+    if text is not None and text != stored(store):
+        store.set_meta(META_KEY, json.dumps(text))  # ASCII: a path may not be UTF-8
+    return ledger.text if text is None or ledger.problems else text
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def resolve(
+    ledger: Ledger,
+    posts: Iterable[Post],
+    present: Iterable[str],
+    declares: Callable[[str, str], tuple[bool, bool]],
+) -> Resolved:
+    """Each post's id and date by the ledger (only those that differ from the
+    post's own are in ``Resolved.ids``). ``present``: the keys of every post
+    file there is (drafts and unreadable ones too: their lines stay);
+    ``declares(key, old_id)``: whether that post sets its own id in place of
+    ``old_id``, and whether it has its own date."""
+    out = Resolved()
+    lines = ledger.lines
+    there = set(present)
+    waiting: list[Post] = []
+    for post in posts:
+        line = lines.get(post.key)
+        if line is None:
+            waiting.append(post)
+        else:
+            _keep(out, post, line, declares)
+    # Moved or renamed: one gone file's line and one new post share a fingerprint.
+    gone: dict[str, list[Line]] = {}
+    for line in lines.values():
+        if line.path not in there:
+            gone.setdefault(line.fingerprint, []).append(line)
+    new: dict[str, list[Post]] = {}
+    for post in waiting:
+        new.setdefault(post.fingerprint, []).append(post)
+    for post in waiting:
+        lost = gone.get(post.fingerprint, [])
+        if post.fingerprint != "-" and len(lost) == 1 and len(new[post.fingerprint]) == 1:
+            line = lost[0]
+            out.notes.append(f"{post.key}: moved from {line.path}; keeps its id {line.id}")
+            _keep(out, post, line, declares)
+        else:
+            out.lines[post.key] = Line(post.key, post.fingerprint, post.id, post.date)
+    for key in there:  # drafts, unreadable posts: their lines stay
+        if key not in out.lines and key in lines:
+            out.lines[key] = lines[key]
+    return out
+
+
+def _keep(
+    out: Resolved, post: Post, line: Line, declares: Callable[[str, str], tuple[bool, bool]]
+) -> None:
+    id_, date = line.id, line.date
+    if post.id != line.id or post.date != line.date:
+        own_id, own_date = declares(post.key, line.id)
+        if post.id != line.id and own_id:
+            id_ = post.id
+            out.changed[post.id] = line.id
+            out.notes.append(
+                f"{post.key}: its id changes from {line.id} to {post.id} (its front matter's id)"
+            )
+        if own_date:
+            date = post.date
+    if (id_, date) != (post.id, post.date):
+        out.ids[post.key] = (id_, date)
+    out.lines[post.key] = Line(post.key, post.fingerprint, id_, date)
+
+
+def key_of(prefix: str, rel: str) -> str:
+    return posixpath.normpath(prefix + rel)
+
+
+__all__ = [
+    "HEADER",
+    "META_KEY",
+    "Ledger",
+    "Line",
+    "Post",
+    "Resolved",
+    "dump",
+    "fingerprint",
+    "keep",
+    "key_of",
+    "key_prefix",
+    "load",
+    "parse",
+    "resolve",
+    "save",
+    "stored",
+]

@@ -1,0 +1,310 @@
+"""The id ledger (``feedwright.ids``) and the id-change gate (exit 4).
+
+Real sites in temporary folders, built through ``feedwright.cli.main`` and
+``feedwright.build``; ids read back from the published Atom files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, datetime
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Backend
+
+import feedwright
+from feedwright.cli import main
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+CONFIG = """\
+site:
+  title: Ids
+  url: {url}
+sources:
+  - posts: posts
+    permalink: "{permalink}"
+output:
+  dir: feeds
+  limit: 0
+state: {state}
+"""
+
+
+def site(
+    folder: Path,
+    n: int = 5,
+    *,
+    url: str = "https://one.example/",
+    permalink: str = "{slug}/",
+    state: str = ".feedwright/state.db",
+) -> Path:
+    (folder / "posts").mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (folder / "posts" / f"p{i}.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2024-01-0{i + 1}\ncategories: [Tech]\n---\nBody {i}\n",
+            encoding="utf-8",
+        )
+    return configure(folder, url=url, permalink=permalink, state=state)
+
+
+def configure(
+    folder: Path,
+    *,
+    url: str = "https://one.example/",
+    permalink: str = "{slug}/",
+    state: str = ".feedwright/state.db",
+    extra: str = "",
+) -> Path:
+    config = folder / "config.yaml"
+    config.write_text(
+        CONFIG.format(url=url, permalink=permalink, state=state) + extra, encoding="utf-8"
+    )
+    return config
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def ids(feed: Path) -> dict[str, str]:
+    """title -> id of every entry of an Atom file."""
+    text = feed.read_text(encoding="utf-8")
+    found = re.findall(r"<entry>.*?<id>([^<]+)</id>.*?<title>([^<]*)</title>", text, re.S)
+    return {title: id_ for id_, title in found}
+
+
+def test_the_ledger_is_written_beside_the_config_sorted_and_rewritten_only_on_change(
+    tmp_path: Path,
+) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = tmp_path / "feedwright.ids"
+    lines = [line for line in ledger.read_text(encoding="utf-8").splitlines() if line[:1] != "#"]
+    assert [line.split("\t")[0] for line in lines] == [f"posts/p{i}.md" for i in range(5)]
+    _, _, id_, date = lines[0].split("\t")
+    assert id_ == "tag:one.example,2000:p0" and date == "2024-01-01T00:00:00Z"
+    before = ledger.stat().st_mtime_ns
+    (tmp_path / "posts" / "p9.md").write_text("---\ntitle: New\ndate: 2024-02-01\n---\nx\n")
+    os.utime(ledger, ns=(before - 10**9, before - 10**9))
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    assert "posts/p9.md" in ledger.read_text(encoding="utf-8")
+    kept = ledger.stat().st_mtime_ns
+    (tmp_path / "posts" / "p9.md").write_text("---\ntitle: New!\ndate: 2024-02-01\n---\nx\n")
+    assert cli("build", "-q", "-c", str(config))[0] == 0  # a title edit: the ledger is the same
+    assert ledger.stat().st_mtime_ns == kept
+
+
+def test_ids_survive_a_new_host_a_new_permalink_and_a_lost_state(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    first = ids(tmp_path / "feeds" / "atom.xml")
+    shutil.rmtree(tmp_path / ".feedwright")
+    configure(tmp_path, url="https://two.example/blog/", permalink="{year}/{slug}.html")
+    code, _, err = cli("build", "-q", "-c", str(config))
+    assert code == 0, err
+    assert ids(tmp_path / "feeds" / "atom.xml") == first
+    text = (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8")
+    assert "https://two.example/blog/2024/p1.html" in text  # links do follow the new site
+
+
+def test_ids_survive_a_category_change_and_a_moved_or_renamed_file(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    first = ids(tmp_path / "feeds" / "atom.xml")
+    posts = tmp_path / "posts"
+    (posts / "2024").mkdir()
+    (posts / "p1.md").rename(posts / "2024" / "renamed.md")
+    text = (posts / "p2.md").read_text(encoding="utf-8").replace("[Tech]", "[Life]")
+    (posts / "p2.md").write_text(text, encoding="utf-8")
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0, err
+    assert "posts/2024/renamed.md: moved from posts/p1.md; keeps its id" in err
+    assert ids(tmp_path / "feeds" / "atom.xml") == first
+    assert "Post 2" in ids(tmp_path / "feeds" / "life" / "atom.xml")
+    ledger = (tmp_path / "feedwright.ids").read_text(encoding="utf-8")
+    assert "posts/2024/renamed.md" in ledger and "posts/p1.md" not in ledger
+
+
+def test_a_fresh_clone_keeps_ids_and_the_dates_of_undated_posts(tmp_path: Path) -> None:
+    one = tmp_path / "one"
+    config = site(one, n=0)
+    (one / "posts" / "undated.md").write_text("---\ntitle: Undated\n---\nHello\n")
+    os.utime(one / "posts" / "undated.md", (1_700_000_000, 1_700_000_000))
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    published = (one / "feeds" / "atom.xml").read_text(encoding="utf-8")
+    assert "2023-11-14T22:13:20Z" in published
+    # A clone: the posts and the ledger, not the state or the feeds; every mtime new.
+    two = tmp_path / "two"
+    (two / "posts").mkdir(parents=True)
+    shutil.copy(one / "posts" / "undated.md", two / "posts" / "undated.md")
+    shutil.copy(one / "feedwright.ids", two / "feedwright.ids")
+    shutil.copy(config, two / "config.yaml")
+    assert cli("build", "-q", "-c", str(two / "config.yaml"))[0] == 0
+    assert (two / "feeds" / "atom.xml").read_bytes() == (one / "feeds" / "atom.xml").read_bytes()
+    (one / "posts" / "undated.md").touch()  # a touch no longer re-dates it
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    assert (one / "feeds" / "atom.xml").read_text(encoding="utf-8") == published
+
+
+def test_an_explicit_id_wins_and_its_change_is_reported(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    post = tmp_path / "posts" / "p3.md"
+    text = post.read_text(encoding="utf-8")
+    post.write_text(text.replace("---\nBody", "id: tag:x.example,2024:3\n---\nBody"))
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0, err
+    assert "posts/p3.md: its id changes from tag:one.example,2000:p3 to tag:x.example,2024:3" in err
+    assert ids(tmp_path / "feeds" / "atom.xml")["Post 3"] == "tag:x.example,2024:3"
+    # A scheme-less id is the same id under a new host: no change then.
+    post.write_text(post.read_text(encoding="utf-8").replace("tag:x.example,2024:3", "three"))
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    assert ids(tmp_path / "feeds" / "atom.xml")["Post 3"] == "tag:one.example,2000:three"
+    configure(tmp_path, url="https://two.example/")
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0 and "id changes" not in err
+    assert ids(tmp_path / "feeds" / "atom.xml")["Post 3"] == "tag:one.example,2000:three"
+
+
+def test_many_id_changes_are_refused_with_exit_4_until_allowed(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    published = {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()}
+    ledger = (tmp_path / "feedwright.ids").read_bytes()
+    for i in range(3):
+        post = tmp_path / "posts" / f"p{i}.md"
+        text = post.read_text(encoding="utf-8")
+        post.write_text(text.replace("---\nBody", f"guid: tag:new.example,2024:{i}\n---\nBody"))
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 4
+    assert "atom.xml (3 of 5)" in err and "tech/atom.xml (3 of 5)" in err
+    assert "--allow-id-changes" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()} == published
+    assert (tmp_path / "feedwright.ids").read_bytes() == ledger
+    with pytest.raises(feedwright.IdChangeError) as raised:
+        feedwright.build(config, offline=True, now=NOW)
+    assert raised.value.feeds == ("atom.xml", "tech/atom.xml")
+    code, _, err = cli("build", "-q", "--allow-id-changes", "-c", str(config))
+    assert code == 0, err
+    assert ids(tmp_path / "feeds" / "atom.xml")["Post 0"] == "tag:new.example,2024:0"
+    assert "tag:new.example,2024:0" in (tmp_path / "feedwright.ids").read_text(encoding="utf-8")
+
+
+def test_the_share_is_configurable_and_two_changes_never_count(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    configure(tmp_path, extra="")
+    text = config.read_text(encoding="utf-8").replace(
+        "  limit: 0\n", "  limit: 0\n  max_id_changes: 70%\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    for i in range(3):  # 3 of 5 = 60%: under 70%
+        post = tmp_path / "posts" / f"p{i}.md"
+        own = f"id: tag:n.example,2024:{i}\n---\nBody"
+        post.write_text(post.read_text().replace("---\nBody", own))
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    config.write_text(text.replace("70%", "0"), encoding="utf-8")
+    for i in range(2):  # 2 changes: never refused
+        post = tmp_path / "posts" / f"p{i}.md"
+        post.write_text(post.read_text().replace("tag:n.example", "tag:m.example"))
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    config.write_text(text.replace("70%", "150%"), encoding="utf-8")
+    code, _, err = cli("build", "-q", "-c", str(config))
+    assert code == 2 and "max_id_changes" in err
+
+
+def test_a_damaged_ledger_is_a_warning_naming_the_line_and_is_left_alone(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = tmp_path / "feedwright.ids"
+    lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    first_id = lines[2].split("\t")[2]
+    lines[3] = "posts/p1.md\tno tabs enough\n"  # line 4
+    lines[4] = lines[4].split("\t")[0] + f"\tabc\t{first_id}\t2024-01-03T00:00:00Z\n"  # line 5
+    damaged = "".join(lines)
+    ledger.write_text(damaged, encoding="utf-8")
+    (tmp_path / "posts" / "p4.md").write_text("---\ntitle: Post 4!\ndate: 2024-01-05\n---\nB\n")
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0, err
+    assert f"warning: {ledger}:4: expected 4 tab-separated fields" in err
+    assert f"warning: {ledger}:5: duplicate id {first_id} (also line 3)" in err
+    assert "Traceback" not in err
+    assert ledger.read_text(encoding="utf-8") == damaged  # nothing lost
+    published = ids(tmp_path / "feeds" / "atom.xml")
+    assert len(set(published.values())) == 5  # every post published, each once
+    code, _, err = cli("build", "-c", str(config))  # said again, every build
+    assert f"{ledger}:4:" in err
+    code, _, err = cli("check", "-c", str(config))  # and by check
+    assert code == 0 and f"warning: {ledger}:5: duplicate id" in err
+    assert ledger.read_text(encoding="utf-8") == damaged
+
+
+def test_a_lost_ledger_is_restored_from_the_state(backend: Backend, tmp_path: Path) -> None:
+    config = site(tmp_path, state=backend.location)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    first = ids(tmp_path / "feeds" / "atom.xml")
+    saved = (tmp_path / "feedwright.ids").read_text(encoding="utf-8")
+    (tmp_path / "feedwright.ids").unlink()
+    configure(tmp_path, url="https://three.example/", state=backend.location)
+    code, _, err = cli("build", "-q", "-c", str(config))
+    assert code == 0, err
+    assert ids(tmp_path / "feeds" / "atom.xml") == first
+    assert (tmp_path / "feedwright.ids").read_text(encoding="utf-8") == saved
+
+
+def test_remote_entries_keep_their_own_ids_and_never_count(
+    tmp_path: Path, http_server: Any
+) -> None:
+    def rss(prefix: str) -> bytes:
+        items = "".join(
+            f"<item><title>R{i}{prefix[-2]}</title><guid>{prefix}{i}</guid>"
+            f"<link>{prefix}{i}</link><category>Tech</category>"
+            f"<pubDate>Mon, 0{i + 1} Jan 2024 00:00:00 GMT</pubDate></item>"
+            for i in range(5)
+        )
+        return f'<rss version="2.0"><channel><title>R</title>{items}</channel></rss>'.encode()
+
+    url = http_server.route("/feed.xml", body=rss("https://r.example/a/"))
+    config = site(tmp_path, n=1)
+    config.write_text(config.read_text().replace("sources:\n", f"sources:\n  - feed: {url}\n"))
+    code, _, err = cli("build", "-q", "-c", str(config))
+    assert code == 0, err
+    assert "r.example" not in (tmp_path / "feedwright.ids").read_text(encoding="utf-8")
+    http_server.route("/feed.xml", body=rss("https://r.example/b/"))  # every remote id changes
+    code, _, err = cli("build", "-q", "--refresh", "-c", str(config))
+    assert code == 0, err
+    assert "https://r.example/b/0" in (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8")
+
+
+def test_the_daemon_logs_a_refusal_once_and_publishes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from feedwright.daemon import Daemon
+    from feedwright.parallel import Pool
+
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    published = {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()}
+    for i in range(3):
+        post = tmp_path / "posts" / f"p{i}.md"
+        own = f"id: tag:d.example,2024:{i}\n---\nBody"
+        post.write_text(post.read_text(encoding="utf-8").replace("---\nBody", own))
+    caplog.set_level(logging.INFO, logger="feedwright")
+    with Pool(1, timeout=60) as pool:
+        daemon = Daemon(feedwright.load_config(config), pool)
+        assert daemon.rebuild() is None
+        assert daemon.rebuild() is None
+    refusals = [r for r in caplog.records if "refused to publish" in r.getMessage()]
+    assert len(refusals) == 1 and "atom.xml (3 of 5)" in refusals[0].getMessage()
+    assert {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()} == published
