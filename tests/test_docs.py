@@ -14,10 +14,12 @@ from feedwright.config import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The configuration reference: every key, type, default and meaning.
+REFERENCE = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 
 
 def documented_keys() -> set[str]:
-    section = README.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    section = REFERENCE.split("# Configuration reference", 1)[1]
     return set(re.findall(r"^\| `([a-z_\[\].]+)` \|", section, flags=re.M))
 
 
@@ -155,7 +157,7 @@ def test_the_api_page_examples_run_and_print_what_they_say(
 
 def test_the_config_module_carries_the_readme_reference() -> None:
     # A pip-installed user has no README: `python -m pydoc feedwright.config` shows it.
-    section = README.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    section = "Unknown keys are errors" + REFERENCE.split("Unknown keys are errors", 1)[1]
     rows = [line.strip() for line in section.splitlines() if line.strip()]
     doc = [line.strip() for line in (cfgmod.__doc__ or "").splitlines() if line.strip()]
     assert all(row in doc for row in rows)
@@ -198,3 +200,13 @@ def test_the_shipped_feeds_are_what_a_fresh_checkout_builds(tmp_path: Path) -> N
     changed = sorted(str(p.relative_to(site)) for p in after if before.get(p) != after[p])
     changed = [c for c in changed if not c.endswith(".feedwright.lock")]
     assert not changed, f"rebuild feeds/ with `feedwright build` and commit it: {changed}"
+
+
+def test_every_key_the_readme_names_is_accepted() -> None:
+    # The README names keys in its prose (`output.archives`, `fetch.deadline`):
+    # each must be one config.yaml accepts, and be in the reference.
+    sections = "site|sources\\[\\]|output|fetch|schedule|websub|podcast"
+    named = set(re.findall(rf"`((?:{sections})\.[a-z_]+)", README))
+    assert named, "the README names no keys: the pattern is stale"
+    assert named <= accepted_keys(), named - accepted_keys()
+    assert named <= documented_keys(), named - documented_keys()

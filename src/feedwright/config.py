@@ -5,7 +5,7 @@ naming the key and its line) and returns a frozen :class:`Config`. Relative
 paths resolve against the config file's folder. Nothing else in the library
 reads the YAML.
 
-Every key (the README's configuration reference, kept equal by a test, so a
+Every key (docs/configuration.md, kept equal by a test, so a
 pip-installed user reads it with ``python -m pydoc feedwright.config``)::
 
     Unknown keys are errors naming the key and line. Durations: `30s`, `15m`,
