@@ -131,7 +131,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
 
     cfg = _config(config)
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
-    book = load_ledger(cfg.ids, None)  # the ids a build would publish, and its problems
+    book = load_ledger(cfg.ids, lambda: None)  # the ids a build would publish, and its problems
     with _pool(fork) as pool:
         read = read_posts(cfg, None, found, pool, book=book)
         files = {root: list(f.files) for root, f in found.items()}

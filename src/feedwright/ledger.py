@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ HEADER = (
 )
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +109,14 @@ def fingerprint(body_digest: str) -> str:
 
 
 def _escape(text: str) -> str:
+    if not _NEEDS_ESCAPE.search(text):
+        return text  # nearly always: paths, hex fingerprints, ids, dates
     return "".join(_ESCAPES.get(c, c) for c in text)
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     out, chars = [], iter(text)
     for c in chars:
         if c == "\\":
@@ -179,16 +185,16 @@ def stored(store: Store) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def load(file: Path, stored: str | None) -> Ledger:
-    """The ledger at ``file``; the store's copy (``stored``) when the file is
-    missing. An unreadable file is a problem, never a crash."""
+def load(file: Path, stored: Callable[[], str | None]) -> Ledger:
+    """The ledger at ``file``; the store's copy (``stored()``, read only then)
+    when the file is missing. An unreadable file is a problem, never a crash."""
     ledger = Ledger(file)
     try:
         # Paths that are not UTF-8 (file names in a legacy encoding) come back as they went.
         ledger.text = file.read_bytes().decode("utf-8", "surrogateescape")
     except FileNotFoundError:
-        if stored:
-            ledger.lines, ledger.problems = parse(stored, f"{file} (the state's copy)")
+        if copy := stored():
+            ledger.lines, ledger.problems = parse(copy, f"{file} (the state's copy)")
             ledger.restored = True
         return ledger
     except (OSError, UnicodeDecodeError) as exc:

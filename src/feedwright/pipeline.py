@@ -295,7 +295,7 @@ def run_once(
         failing = _failing(config, store)
         found = find_posts(config)
         record = incremental.load_record(store)
-        book = ledger.load(config.ids, ledger.stored(store))
+        book = ledger.load(config.ids, lambda: ledger.stored(store))
         inputs = incremental.fingerprint(config, found, store.entries_generation())
         report = None
         if incremental.unchanged(
