@@ -39,12 +39,14 @@ route's answer sent) are served: a route can stand for a WebSub hub.
 from __future__ import annotations
 
 import gzip as gzip_module
+import io
 import os
 import sqlite3
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,6 +54,7 @@ from typing import Any
 
 import pytest
 
+from feedwright.cli import main as cli_main
 from feedwright.store import Store
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
@@ -267,3 +270,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         return sqlite_backend(tmp_path)
     return postgres_backend(request.getfixturevalue("postgres_url"))
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """``feedwright ARGV...`` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = cli_main(list(argv))
+    return code, out.getvalue(), err.getvalue()

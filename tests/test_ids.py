@@ -10,17 +10,14 @@ import logging
 import os
 import re
 import shutil
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Backend
+from conftest import Backend, run_cli
 
 import feedwright
-from feedwright.cli import main
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -71,10 +68,7 @@ def configure(
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+    return run_cli(*argv)
 
 
 def ids(feed: Path) -> dict[str, str]:

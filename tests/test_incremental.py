@@ -18,17 +18,15 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
+from conftest import run_cli
 
 import feedwright
-from feedwright.cli import main
 from feedwright.exceptions import ConfigError
 from feedwright.incremental import RECORD_KEY
 from feedwright.lock import output_lock
@@ -91,10 +89,7 @@ def build(config: Path, now: datetime = NOW, **kw: Any) -> feedwright.BuildRepor
 
 
 def cli(config: Path, *args: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(["build", "-c", str(config), *args])
-    return code, out.getvalue(), err.getvalue()
+    return run_cli("build", "-c", str(config), *args)
 
 
 def cold_copy(site: Path, tmp: Path, now: datetime = NOW) -> dict[str, bytes]:

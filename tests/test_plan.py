@@ -8,16 +8,13 @@ the state, are compared before and after each plan.
 from __future__ import annotations
 
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from conftest import Backend
+from conftest import Backend, run_cli
 
 import feedwright
-from feedwright.cli import main
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TABLES = (
@@ -61,10 +58,7 @@ def site(folder: Path, state: str = ".feedwright/state.db", extra: str = "") -> 
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+    return run_cli(*argv)
 
 
 def files(folder: Path) -> dict[str, tuple[bytes, int]]:
