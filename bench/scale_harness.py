@@ -93,6 +93,7 @@ def nginx(binary: str, root: Path, hosts: int) -> Iterator[int]:
     listens = "\n".join(f"    listen 127.0.0.{h + 1}:{port};" for h in range(hosts))
     conf = f"""
 worker_processes 1;
+worker_rlimit_nofile 8192;
 daemon off;
 pid {work}/nginx.pid;
 error_log {work}/error.log warn;
@@ -107,7 +108,6 @@ http {{
   scgi_temp_path {work}/scgi;
   types {{ application/rss+xml xml; }}
   keepalive_requests 100000;
-  open_file_cache max=50000 inactive=10m;
   server {{
 {listens}
     root {root};

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -141,6 +142,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs)")
     args = parser.parse_args()
     binary = check_services(args)
+    # Stopped with SIGTERM (kill, timeout): clean up as after Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     tmp = tempfile.mkdtemp(prefix="fw-scale-")
     root = Path(tmp)
