@@ -232,12 +232,10 @@ class Proc:
     log: Path
     peak: int = 0
     child_peak: int = 0
-    children_seen: set[int] = field(default_factory=set)
 
     def sample(self) -> None:
         self.peak = max(self.peak, peak_rss(self.popen.pid))
         for child in children(self.popen.pid):
-            self.children_seen.add(child)
             self.child_peak = max(self.child_peak, peak_rss(child))
 
     def stop(self) -> None:
