@@ -337,7 +337,9 @@ class Daemon:
     def publish_failed(self, exc: Exception, since: float | None) -> None:
         """A publish raised: the output is dirty again; retry with backoff."""
         self.failures += 1
-        self.dirty, self.dirty_since = True, since
+        self._mark_dirty()  # (dirty since ``since``, or since a change during the publish)
+        if since is not None:
+            self.dirty_since = min(since, self.dirty_since or since)
         retry = min(2.0**self.failures, MAX_RETRY)
         log.error(
             "publishing failed (retrying in %.0fs): %s",

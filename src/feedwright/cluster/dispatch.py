@@ -246,7 +246,7 @@ class Dispatcher(Daemon):
             self.publishing = None
         if report is None:
             log.info("another process is publishing: waiting", extra=fields("publish-waiting"))
-            self.dirty, self.dirty_since = True, since
+            self._mark_dirty()
             self._schedule_rebuild(PUBLISH_RETRY)
             return
         self.published(report, now)
