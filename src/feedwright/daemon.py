@@ -314,36 +314,55 @@ class Daemon:
     def rebuild(self) -> BuildReport | None:
         """Publish from the posts and the store; on failure, retry later with backoff."""
         now = self.clock()
-        self.dirty, since, self.dirty_since = False, self.dirty_since, None
+        since = self.publish_started()
         try:
-            report = run_once(
-                self.config,
-                now=now,
-                offline=True,
-                locked=True,
-                pool=self.pool,
-                progress=self.progress,
-            )
-        except IdChangeError as exc:
-            # Not a failure to retry: nothing is published until the posts (or
-            # the config) change, and that is said once.
+            report = self.publish(self.config, now)
+        except Exception as exc:
+            self.publish_failed(exc, since)
+            return None
+        return self.published(report, now)
+
+    # The three parts of a rebuild; the dispatcher (cluster/dispatch.py) runs
+    # the middle one in a thread of its own, the others on the event loop.
+
+    def publish_started(self) -> float | None:
+        """The output is no longer dirty; when it became so (for publish_failed)."""
+        self.dirty, since, self.dirty_since = False, self.dirty_since, None
+        return since
+
+    def publish(self, config: Config, now: datetime) -> BuildReport:
+        """Publish ``config``'s output (pipeline.run_once, offline, under the output lock)."""
+        return run_once(
+            config, now=now, offline=True, locked=True, pool=self.pool, progress=self.progress
+        )
+
+    def publish_failed(self, exc: Exception, since: float | None) -> None:
+        """A publish raised: the output is dirty again; retry with backoff.
+
+        Refused for changing too many ids (changes.py) is not a failure to
+        retry: nothing is published until the posts or the config change, and
+        that is said once."""
+        if isinstance(exc, IdChangeError):
             if str(exc) != self.refused:
                 self.refused = str(exc)
                 log.error("%s", exc, extra=fields("ids-refused", feeds=list(exc.feeds)))
-            return None
-        except Exception as exc:
-            self.failures += 1
-            self.dirty, self.dirty_since = True, since
-            retry = min(2.0**self.failures, MAX_RETRY)
-            log.error(
-                "publishing failed (retrying in %.0fs): %s",
-                retry,
-                exc,
-                extra=fields("publish-failed", error=str(exc), retry_in=retry),
-            )
-            log.debug("publishing failed", exc_info=True)
-            self._schedule_rebuild(retry)
-            return None
+            return
+        self.failures += 1
+        self._mark_dirty()  # (dirty since ``since``, or since a change during the publish)
+        if since is not None:
+            self.dirty_since = min(since, self.dirty_since or since)
+        retry = min(2.0**self.failures, MAX_RETRY)
+        log.error(
+            "publishing failed (retrying in %.0fs): %s",
+            retry,
+            exc,
+            extra=fields("publish-failed", error=str(exc), retry_in=retry),
+        )
+        log.debug("publishing failed", exc_info=True)
+        self._schedule_rebuild(retry)
+
+    def published(self, report: BuildReport, now: datetime) -> BuildReport:
+        """Log a publish that ended well; schedule what it asks for."""
         self.failures = 0
         self.refused = None
         self.last_report = report

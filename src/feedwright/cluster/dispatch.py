@@ -11,7 +11,12 @@ rebuild, reloads, signals) with two steps of its own::
             `queue_batch` to the workers
     rebuild only while holding the cluster-wide publish lock
             (store.publish_lock); another publisher busy -> try again shortly;
-            while batches are in flight, at most every COALESCE seconds
+            while batches are in flight, not sooner than COALESCE seconds, nor
+            than twice the last publish's time, after the last one ended (so
+            publishing takes at most a third of the time). It runs in a
+            thread of its own: while it publishes, each tick still collects,
+            claims and sends (and does nothing else: config reloads, posts
+            and the outbox wait for it), so the workers always have batches
 
 Politeness across workers: every source of a host goes into one batch, and a
 host is in at most one batch in flight, so the fetcher's per-host limit
@@ -37,6 +42,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,8 +59,8 @@ log = logging.getLogger("feedwright.daemon")
 
 MAX_IN_FLIGHT = 16  # batches sent and not finished: more wait in the store, not the queue
 PUBLISH_RETRY = 2.0  # seconds: another process holds the publish lock
-# While batches are in flight, publish at most this often (seconds): a publish
-# holds the daemon's one step at a time, so no batch is sent meanwhile.
+# While batches are in flight, publish at most this often (seconds after the
+# last publish ended): a publish of a large store takes cores the workers want.
 COALESCE = 10.0
 
 
@@ -79,7 +85,8 @@ class Dispatcher(Daemon):
         self.claims = itertools.count(1)
         self.in_flight: list[Batch] = []
         self.registered: Config | None = None
-        self.last_publish = 0.0  # time.monotonic()
+        self.last_publish = 0.0  # time.monotonic() when the last publish ended
+        self.publish_took = 0.0  # seconds the last publish took
         self.hosts: dict[str, str] = {}  # source key -> host, for the registered config
         # A batch ended without a result we could read (it failed, or was lost
         # with its worker or the broker): what it saved is not known, so publish
@@ -88,6 +95,22 @@ class Dispatcher(Daemon):
         # Celery's client is not thread-safe and may block on a broker that is
         # down: it lives on this one thread.
         self.celery_thread = ThreadPoolExecutor(1, thread_name_prefix="feedwright-queue")
+        # Publishing runs here, off the event loop, one publish at a time.
+        self.publish_thread = ThreadPoolExecutor(1, thread_name_prefix="feedwright-publish")
+        self.publishing: asyncio.Future[None] | None = None
+
+    async def tick(self) -> None:
+        """The daemon's round; while a publish runs, only collect, claim and send."""
+        if self.publishing is None:
+            await super().tick()
+            return
+        if self.stopping or not self._refresh_wanted():
+            return
+        try:
+            await self.refresh_due()
+        except Exception as exc:  # the next tick tries again
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("dispatching failed: %s", error, extra=fields("refresh-failed", error=error))
 
     async def refresh_due(self) -> list[SourceResult]:
         loop = asyncio.get_running_loop()
@@ -187,21 +210,53 @@ class Dispatcher(Daemon):
         return results
 
     def rebuild(self) -> BuildReport | None:
-        """Publish, holding the cluster-wide publish lock; if another process
-        holds it, publish a moment later (this output is still dirty). While
-        batches are in flight, at most once every COALESCE seconds."""
-        since = time.monotonic() - self.last_publish
-        if self.in_flight and since < COALESCE:
-            self._schedule_rebuild(COALESCE - since)
+        """Start publishing in the publish thread (see :meth:`publish_off_loop`);
+        while batches are in flight, coalesced (see the module's docstring).
+        The report is not waited for: None."""
+        if self.publishing is not None:
+            return None  # the output stays dirty: published again after this one
+        wait = max(COALESCE, 2 * self.publish_took) - (time.monotonic() - self.last_publish)
+        if self.in_flight and wait > 0:
+            self._schedule_rebuild(wait)
             return None
-        self.last_publish = time.monotonic()
-        with Store.open(self.config.state) as store, store.publish_lock() as taken:
-            if taken:
-                return super().rebuild()
-        log.info("another process is publishing: waiting", extra=fields("publish-waiting"))
-        self._mark_dirty()
-        self._schedule_rebuild(PUBLISH_RETRY)
+        self.publishing = asyncio.ensure_future(self.publish_off_loop())
         return None
+
+    async def publish_off_loop(self) -> None:
+        """Publish in the publish thread, holding the cluster-wide publish lock;
+        if another process holds it, publish a moment later."""
+        loop = asyncio.get_running_loop()
+        config, now, started = self.config, self.clock(), time.monotonic()
+        since = self.publish_started()
+        report: BuildReport | None = None
+        try:
+            report = await loop.run_in_executor(
+                self.publish_thread, self.publish_locked, config, now
+            )
+        except asyncio.CancelledError:
+            # Stopping: the publish under way ends before the output's lock is released.
+            self.publish_thread.shutdown(wait=True)
+            raise
+        except Exception as exc:
+            self.publish_failed(exc, since)
+            return
+        finally:
+            self.last_publish = time.monotonic()
+            self.publish_took = self.last_publish - started
+            self.publishing = None
+        if report is None:
+            log.info("another process is publishing: waiting", extra=fields("publish-waiting"))
+            self._mark_dirty()
+            self._schedule_rebuild(PUBLISH_RETRY)
+            return
+        self.published(report, now)
+        if self.dirty and not self.rebuild_pending:  # batches that ended meanwhile
+            self._schedule_rebuild(self.debounce)
+
+    def publish_locked(self, config: Config, now: datetime) -> BuildReport | None:
+        """The publish thread: publish if the cluster-wide lock is free (else None)."""
+        with Store.open(config.state) as store, store.publish_lock() as taken:
+            return self.publish(config, now) if taken else None
 
     def stop(self) -> None:
         super().stop()
