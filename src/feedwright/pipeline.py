@@ -33,26 +33,26 @@ import logging
 import re
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from . import incremental, ledger, posts
 from .changes import gate
 from .config import Config, PostsSource
-from .exceptions import ConfigError, PostError, SourceError
+from .exceptions import ConfigError, PostError
 from .incremental import Record
 from .lock import output_lock
 from .model import Entry, Head, P, newest_first
 from .parallel import Pool
 from .publish.write import sweep_temp_files
+from .report import BuildReport, FeedSummary, PublishSummary, cached_report, summary
 from .store import Store
 
 if TYPE_CHECKING:
     from .media import Settled
     from .progress import Report
     from .update import Progress, SourceResult
-    from .websub import PingResult
 
 log = logging.getLogger("feedwright.build")
 
@@ -61,74 +61,6 @@ log = logging.getLogger("feedwright.build")
 WORK_TIMEOUT = 120.0
 # Parse workers yield to this process, which fetches and feeds them.
 WORKER_NICENESS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSummary:
-    """One published feed: the combined one (``slug`` None) or a category's."""
-
-    slug: str | None  # its folder under output.dir
-    category: str | None  # the category's display name
-    title: str
-    entries: tuple[str, ...]  # the ids it holds, in order
-    updated: datetime  # its newest entry's time (2000-01-01 for an empty feed)
-
-
-@dataclass(frozen=True, slots=True)
-class PublishSummary:
-    """What a publish did."""
-
-    written: list[str]  # output paths (POSIX, relative to output.dir)
-    unchanged: list[str]
-    removed: list[str]
-    stripped_chars: int  # XML-illegal characters removed from the published text
-    categories: int  # category feeds published
-    feeds: list[FeedSummary] = field(default_factory=list)  # empty when nothing changed
-    rejected: list[str] = field(default_factory=list)  # files the gate refused, one line each
-
-
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    """What one build did; problems with single posts and sources are in it."""
-
-    posts: int  # local posts published (due by now)
-    remote: int  # remote entries considered
-    held: int  # future-dated posts held back
-    skipped: int  # drafts and unpublished posts
-    publish: PublishSummary
-    sources: list[SourceResult] = field(default_factory=list)
-    post_errors: list[PostError] = field(default_factory=list)
-    next_post_at: datetime | None = None  # when the earliest held-back post is due
-    cached: bool = False  # nothing had changed: no post was read, no feed rendered
-    pings: list[PingResult] = field(default_factory=list)  # WebSub requests sent
-    # Remote sources failing, backing off or gone now (their keys), whether or
-    # not this build fetched them: every build says so until they recover.
-    failing: tuple[str, ...] = ()
-    # What the id ledger said: posts moved (ids kept), ids changed, damaged lines.
-    ids: tuple[str, ...] = ()
-    # Ids this build changed (new id -> the one published before; ledger.py).
-    id_changes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def source_errors(self) -> list[SourceError]:
-        return [r.error for r in self.sources if r.error is not None]
-
-    @property
-    def problems(self) -> list[str]:
-        """Every problem as one line: the file or URL, then the reason."""
-        failed = [str(p) for p in self.pings if p.error is not None]
-        problems = [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors]
-        return problems + self.publish.rejected + failed
-
-    @property
-    def warnings(self) -> list[str]:
-        """Problems a source recovered from (bytes replaced, a guessed encoding),
-        and what the id ledger reports."""
-        return [f"{r.url}: {r.note}" for r in self.sources if r.note] + list(self.ids)
-
-    @property
-    def categories(self) -> int:
-        return self.publish.categories
 
 
 _GLOBAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S{2,}$")
@@ -178,40 +110,6 @@ def dedupe(entries: Iterable[P]) -> list[P]:
                 merged: Any = replace(cast(Entry, first), categories=first.categories + extra)
                 kept[entry.id] = merged
     return list(kept.values())
-
-
-_COUNTS = ("posts", "remote", "held", "skipped", "stripped_chars", "categories")
-
-
-def _cached_report(record: Record, sources: list[SourceResult]) -> BuildReport | None:
-    """The last build's report again; None if its record cannot give one (damaged)."""
-    summary = record.summary
-    try:
-        counts = {name: summary[name] for name in _COUNTS}
-        problems = [PostError(m, path=p) for p, m in summary["post_errors"]]
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not all(type(n) is int for n in counts.values()) or not all(
-        isinstance(e.path, str) and isinstance(e.message, str) for e in problems
-    ):
-        return None
-    return BuildReport(
-        posts=counts["posts"],
-        remote=counts["remote"],
-        held=counts["held"],
-        skipped=counts["skipped"],
-        publish=PublishSummary(
-            written=[],
-            unchanged=sorted(record.stamps),
-            removed=[],
-            stripped_chars=counts["stripped_chars"],
-            categories=counts["categories"],
-        ),
-        sources=sources,
-        post_errors=problems,
-        next_post_at=record.next_post_at,
-        cached=True,
-    )
 
 
 def refresh(
@@ -302,7 +200,7 @@ def run_once(
             record, incremental.with_ledger(inputs, book.text), now, config.output.dir
         ):
             assert record is not None
-            cached = _cached_report(record, sources)
+            cached = cached_report(record, sources)
             log.debug("nothing changed since the last build: nothing read, nothing written")
             if cached is not None:
                 report = replace(cached, failing=failing)
@@ -494,7 +392,7 @@ def _build(
         log.debug("removed %s", config.output.dir / rel)
     log.debug("%d files unchanged (not rewritten)", len(report.unchanged))
     post_errors = [*read.problems, *failed.values()]
-    summary = PublishSummary(
+    published = PublishSummary(
         written=report.written,
         unchanged=report.unchanged,
         removed=report.removed,
@@ -514,7 +412,7 @@ def _build(
         remote=len(remote),
         held=len(future),
         skipped=read.drafts,
-        publish=summary,
+        publish=published,
         sources=sources,
         post_errors=post_errors,
         next_post_at=min(future) if future else None,
@@ -533,7 +431,7 @@ def _build(
             BuildLog(
                 now,
                 {
-                    **_summary(build),
+                    **summary(build),
                     "post_errors": len(build.post_errors),
                     "written": report.written,
                     "removed": report.removed,
@@ -548,7 +446,7 @@ def _build(
             # the next build tries again.
             fingerprint="" if held or report.rejected else fingerprint,
             stamps=stamps,
-            summary=_summary(build),
+            summary=summary(build),
             # A tombstone that expires is a change too.
             next_post_at=min(
                 (t for t in (build.next_post_at, followed.due) if t is not None), default=None
@@ -574,18 +472,6 @@ def _settle(
         return str(source.path / rel)
 
     return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
-
-
-def _summary(build: BuildReport) -> dict[str, Any]:
-    return {
-        "posts": build.posts,
-        "remote": build.remote,
-        "held": build.held,
-        "skipped": build.skipped,
-        "categories": build.categories,
-        "stripped_chars": build.publish.stripped_chars,
-        "post_errors": [[e.path, e.message] for e in build.post_errors],
-    }
 
 
 __all__ = [

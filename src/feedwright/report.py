@@ -1,0 +1,138 @@
+"""What a build reports: :class:`BuildReport` and the summaries in it.
+
+The build record (incremental.py) keeps :func:`summary` of the last build, so
+a build that finds nothing changed reports it again (:func:`cached_report`)
+without reading or rendering anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import PostError, SourceError
+
+if TYPE_CHECKING:
+    from .incremental import Record
+    from .update import SourceResult
+    from .websub import PingResult
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSummary:
+    """One published feed: the combined one (``slug`` None) or a category's."""
+
+    slug: str | None  # its folder under output.dir
+    category: str | None  # the category's display name
+    title: str
+    entries: tuple[str, ...]  # the ids it holds, in order
+    updated: datetime  # its newest entry's time (2000-01-01 for an empty feed)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSummary:
+    """What a publish did."""
+
+    written: list[str]  # output paths (POSIX, relative to output.dir)
+    unchanged: list[str]
+    removed: list[str]
+    stripped_chars: int  # XML-illegal characters removed from the published text
+    categories: int  # category feeds published
+    feeds: list[FeedSummary] = field(default_factory=list)  # empty when nothing changed
+    rejected: list[str] = field(default_factory=list)  # files the gate refused, one line each
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What one build did; problems with single posts and sources are in it."""
+
+    posts: int  # local posts published (due by now)
+    remote: int  # remote entries considered
+    held: int  # future-dated posts held back
+    skipped: int  # drafts and unpublished posts
+    publish: PublishSummary
+    sources: list[SourceResult] = field(default_factory=list)
+    post_errors: list[PostError] = field(default_factory=list)
+    next_post_at: datetime | None = None  # when the earliest held-back post is due
+    cached: bool = False  # nothing had changed: no post was read, no feed rendered
+    pings: list[PingResult] = field(default_factory=list)  # WebSub requests sent
+    # Remote sources failing, backing off or gone now (their keys), whether or
+    # not this build fetched them: every build says so until they recover.
+    failing: tuple[str, ...] = ()
+    # What the id ledger said: posts moved (ids kept), ids changed, damaged lines.
+    ids: tuple[str, ...] = ()
+    # Ids this build changed (new id -> the one published before; ledger.py).
+    id_changes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def source_errors(self) -> list[SourceError]:
+        return [r.error for r in self.sources if r.error is not None]
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem as one line: the file or URL, then the reason."""
+        failed = [str(p) for p in self.pings if p.error is not None]
+        problems = [str(e) for e in self.post_errors] + [str(e) for e in self.source_errors]
+        return problems + self.publish.rejected + failed
+
+    @property
+    def warnings(self) -> list[str]:
+        """Problems a source recovered from (bytes replaced, a guessed encoding),
+        and what the id ledger reports."""
+        return [f"{r.url}: {r.note}" for r in self.sources if r.note] + list(self.ids)
+
+    @property
+    def categories(self) -> int:
+        return self.publish.categories
+
+
+_COUNTS = ("posts", "remote", "held", "skipped", "stripped_chars", "categories")
+
+
+def cached_report(record: Record, sources: list[SourceResult]) -> BuildReport | None:
+    """The last build's report again; None if its record cannot give one (damaged)."""
+    summary = record.summary
+    try:
+        counts = {name: summary[name] for name in _COUNTS}
+        problems = [PostError(m, path=p) for p, m in summary["post_errors"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(type(n) is int for n in counts.values()) or not all(
+        isinstance(e.path, str) and isinstance(e.message, str) for e in problems
+    ):
+        return None
+    return BuildReport(
+        posts=counts["posts"],
+        remote=counts["remote"],
+        held=counts["held"],
+        skipped=counts["skipped"],
+        publish=PublishSummary(
+            written=[],
+            unchanged=sorted(record.stamps),
+            removed=[],
+            stripped_chars=counts["stripped_chars"],
+            categories=counts["categories"],
+        ),
+        sources=sources,
+        post_errors=problems,
+        next_post_at=record.next_post_at,
+        cached=True,
+    )
+
+
+def summary(build: BuildReport) -> dict[str, Any]:
+    """The counts a build record keeps, from which :func:`cached_report` makes
+    the report of a build that finds nothing changed."""
+    return {
+        "posts": build.posts,
+        "remote": build.remote,
+        "held": build.held,
+        "skipped": build.skipped,
+        "categories": build.categories,
+        "stripped_chars": build.publish.stripped_chars,
+        "post_errors": [[e.path, e.message] for e in build.post_errors],
+    }
+
+
+__all__ = ["BuildReport", "FeedSummary", "PublishSummary", "cached_report", "summary"]
