@@ -318,6 +318,9 @@ def _esc(text: str) -> str:
         ("Mon, 01 Jan 0000 00:00:00 GMT", None),  # year 0: no date
         ("0000-00-00T00:00:00Z", None),
         ("0001-01-01T00:00:00+01:00", None),  # before year 1 in UTC
+        ("Tue, 01 Jan 1700 00:00:00 GMT", None),  # before 1800: what readers take
+        ("1799-12-31T23:59:59Z", None),
+        ("1800-01-01T00:00:00Z", datetime(1800, 1, 1, tzinfo=UTC)),
         ("Fri, 31 Dec 9999 23:59:59 GMT", NOW),  # the far future: clamped to now
         ("9999-12-31T23:59:59+23:59", NOW),
         ("Sat, 01 Jun 2024 10:00:00 +2500", None),  # an offset that does not exist: no date

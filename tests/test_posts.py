@@ -508,6 +508,8 @@ def test_toml_date_objects(tmp_path: Path, value: str, expected: datetime) -> No
         ("27/06/2022 maybe", "cannot understand '27/06/2022 maybe' as a date"),
         ("Mon, 31 Feb 2022 13:05:00 GMT", "is not a possible date"),
         ("0001-01-01 00:00 +08:00", "is out of the range of dates"),
+        ("1799-12-31", "is out of the range of dates (years 1800 to 2999)"),
+        ("3000-06-01", "is out of the range of dates (years 1800 to 2999)"),
     ],
 )
 def test_unparseable_dates(tmp_path: Path, value: str, says: str) -> None:

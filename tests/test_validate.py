@@ -162,17 +162,25 @@ def test_an_invalid_file_is_not_published_the_rest_is(
     assert feedwright.check_output(out).problems == []
 
 
-def test_a_date_out_of_range_keeps_the_previous_feed(tmp_path: Path) -> None:
+def test_a_post_dated_out_of_range_costs_only_itself(tmp_path: Path) -> None:
+    # A typo'd year would fail the gate's date rule in every feed holding the
+    # post; it is the post that is reported and left out, the feeds publish.
     site = tmp_path / "site"
     config = make_site(site, {"a.md": post(1, "X")}, formats="atom, rss")
     feedwright.build(config, now=NOW)
-    before = tree(site / "feeds")
     (site / "posts" / "old.md").write_text(
         "---\ntitle: Typo\ndate: 1066-10-14\ncategories: [X]\n---\nHastings.\n", encoding="utf-8"
     )
+    (site / "posts" / "b.md").write_text(post(2, "X"), encoding="utf-8")
     report = feedwright.build(config, now=NOW)
-    assert any("atom.xml: not published, date: " in p for p in report.problems)
-    assert tree(site / "feeds")["atom.xml"] == before["atom.xml"]
+    assert [(Path(e.path).name, e.message) for e in report.post_errors] == [
+        ("old.md", "date: '1066-10-14' is out of the range of dates (years 1800 to 2999)")
+    ]
+    assert not any("not published" in p for p in report.problems)
+    for rel in ("atom.xml", "rss.xml", "x/atom.xml", "x/rss.xml"):
+        text = (site / "feeds" / rel).read_text(encoding="utf-8")
+        assert "Post 2" in text and "Hastings" not in text, rel
+    assert feedwright.check_output(site / "feeds").problems == []
 
 
 def test_a_hand_edited_published_feed_is_checked_too(

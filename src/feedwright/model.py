@@ -31,6 +31,12 @@ from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 BodyFormat = Literal["markdown", "html"]
 
+# The years an entry's dates may fall in: what feed readers and validators take
+# (the publish gate refuses others). A post dated outside them is reported and
+# left out; a remote entry's date outside them counts as no date.
+MIN_YEAR = 1800
+MAX_YEAR = 2999
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -331,6 +337,8 @@ def utc(dt: datetime) -> datetime:
 
 __all__ = [
     "ENTRY_FIELDS",
+    "MAX_YEAR",
+    "MIN_YEAR",
     "Alternate",
     "Body",
     "BodyFormat",

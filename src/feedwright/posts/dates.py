@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..exceptions import PostError
+from ..model import MAX_YEAR, MIN_YEAR
 
 _DATE = re.compile(
     r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
@@ -54,16 +55,20 @@ def parse_date(value: object, local: tzinfo) -> datetime:
     try:
         if isinstance(value, datetime):
             dt = value if value.tzinfo is not None else value.replace(tzinfo=local)
-            return dt.astimezone(UTC)
-        if isinstance(value, date):
-            return datetime.combine(value, time(), local).astimezone(UTC)
-        if isinstance(value, time):
+            found = dt.astimezone(UTC)
+        elif isinstance(value, date):
+            found = datetime.combine(value, time(), local).astimezone(UTC)
+        elif isinstance(value, time):
             raise DateError("is a time of day without a date")
-        if not isinstance(value, str):
+        elif not isinstance(value, str):
             raise DateError(f"cannot be understood as a date ({_FORMS})")
-        return _parse_text(value.strip(), local)
+        else:
+            found = _parse_text(value.strip(), local)
     except OverflowError:
         raise DateError("is out of the range of dates") from None
+    if not MIN_YEAR <= found.year <= MAX_YEAR:
+        raise DateError(f"is out of the range of dates (years {MIN_YEAR} to {MAX_YEAR})")
+    return found
 
 
 def _parse_text(text: str, local: tzinfo) -> datetime:

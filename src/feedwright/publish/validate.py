@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..model import MAX_YEAR, MIN_YEAR
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _A = "{" + ATOM_NS + "}"
-MIN_YEAR = 1800
-MAX_YEAR = 2999
 _PER_RULE = 3  # violations reported per rule and file: the first few say enough
 CHECKED = (".xml", ".opml", ".xsl", ".json")
 

@@ -14,7 +14,7 @@ Decisions worth knowing:
   the same from fetch to fetch and does not depend on the entries' order.
 - **Dates**: published, else updated; ``updated`` defaults to published and
   is never earlier than it. Dates more than a day after ``now`` are clamped
-  to ``now``. Entries with no date at all get ``now`` and their ids are listed
+  to ``now``; dates before 1800 (``model.MIN_YEAR``) count as no date. Entries with no date at all get ``now`` and their ids are listed
   in :attr:`ParsedFeed.undated_ids`: the caller (the store) replaces that with
   the time it first saw the entry, so the date never moves between fetches.
 """
@@ -30,7 +30,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from ..config import FeedSource
-from ..model import Enclosure, Entry, Person, Provenance
+from ..model import MIN_YEAR, Enclosure, Entry, Person, Provenance
 from ..sanitize import plain_text, safe_url
 from ..text import category_key
 
@@ -156,6 +156,12 @@ def struct_time(value: object) -> datetime | None:
         return None
 
 
+def _in_range(when: datetime | None) -> datetime | None:
+    """None for a date before the years readers take (``model.MIN_YEAR``); the
+    far future is clamped to ``now`` below."""
+    return when if when is not None and when.year >= MIN_YEAR else None
+
+
 # --------------------------------------------------------------------------- normalising
 
 
@@ -183,8 +189,10 @@ class _Normaliser:
                 return
         self._seen[entry_id] = digest
 
-        published = raw.published or raw.updated
-        updated = raw.updated or published
+        # A date before the years readers take (a typo, "0001-01-01") is no date.
+        raw_published, raw_updated = _in_range(raw.published), _in_range(raw.updated)
+        published = raw_published or raw_updated
+        updated = raw_updated or published
         if published is None or updated is None:
             published = updated = self.now
             self.undated.append(entry_id)
