@@ -14,8 +14,9 @@ Decisions worth knowing:
   the same from fetch to fetch and does not depend on the entries' order.
 - **Dates**: published, else updated; ``updated`` defaults to published and
   is never earlier than it. Dates more than a day after ``now`` are clamped
-  to ``now``; dates before 1800 (``model.MIN_YEAR``) count as no date. Entries with no date at all get ``now`` and their ids are listed
-  in :attr:`ParsedFeed.undated_ids`: the caller (the store) replaces that with
+  to ``now``; dates before 1800 (``model.MIN_YEAR``) count as no date.
+  Entries with no date at all get ``now`` and their ids are listed in
+  :attr:`ParsedFeed.undated_ids`: the caller (the store) replaces that with
   the time it first saw the entry, so the date never moves between fetches.
 """
 
