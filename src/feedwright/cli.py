@@ -47,7 +47,9 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _dt(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    from .model import rfc3339
+
+    return rfc3339(value) if value else None
 
 
 def _plural(count: int, word: str, words: str = "") -> str:

@@ -45,6 +45,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from .config import Config
 from .exceptions import IdChangeError
 from .logs import fields
+from .model import rfc3339
 from .parallel import Pool
 from .pipeline import BuildReport, run_once
 from .progress import Display
@@ -140,38 +141,46 @@ class Daemon:
                 self.check_config()
             with _step("tick"):
                 self.scan_posts()
-            if self._refresh_wanted():
-                self._refreshing = asyncio.ensure_future(self.refresh_due())
-                try:
-                    await self._refreshing
-                    self.refresh_failures = 0
-                except asyncio.CancelledError:
-                    if not self.stopping:
-                        raise
-                    # What a source finished is saved whole; the rest stays due.
-                    log.info("refresh abandoned: stopping", extra=fields("refresh-abandoned"))
-                    return
-                except Exception as exc:
-                    # A failure before the store recorded the fetch would leave every
-                    # feed due again next second: pause fetching rather than hammer.
-                    self.refresh_failures += 1
-                    pause = min(TICK * 2.0**self.refresh_failures, MAX_REFRESH_PAUSE)
-                    self._refresh_paused_until = time.monotonic() + pause
-                    error = f"{type(exc).__name__}: {exc}"
-                    log.error(
-                        "refresh failed (fetching paused %.0fs): %s",
-                        pause,
-                        error,
-                        extra=fields("refresh-failed", error=error, pause=pause),
-                    )
-                    log.debug("refresh failed", exc_info=True)
-                finally:
-                    self._refreshing = None
-            if not self.offline and not self.stopping:
+            await self.refresh_step()
+            if self.stopping:
+                return
+            if not self.offline:
                 with _step("outbox"):
                     await self.send_outbox()
             if self.dirty and not self.rebuild_pending:
                 self._schedule_rebuild(self.debounce)
+
+    async def refresh_step(self) -> None:
+        """Refresh the remote feeds that are due, if any; a failure pauses
+        fetching with backoff (the caller holds ``_busy``)."""
+        if not self._refresh_wanted():
+            return
+        self._refreshing = asyncio.ensure_future(self.refresh_due())
+        try:
+            await self._refreshing
+            self.refresh_failures = 0
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            # What a source finished is saved whole; the rest stays due.
+            log.info("refresh abandoned: stopping", extra=fields("refresh-abandoned"))
+            return
+        except Exception as exc:
+            # A failure before the store recorded the fetch would leave every
+            # feed due again next second: pause fetching rather than hammer.
+            self.refresh_failures += 1
+            pause = min(TICK * 2.0**self.refresh_failures, MAX_REFRESH_PAUSE)
+            self._refresh_paused_until = time.monotonic() + pause
+            error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                "refresh failed (fetching paused %.0fs): %s",
+                pause,
+                error,
+                extra=fields("refresh-failed", error=error, pause=pause),
+            )
+            log.debug("refresh failed", exc_info=True)
+        finally:
+            self._refreshing = None
 
     async def rebuild_job(self) -> None:
         """The debounced rebuild: wait for the posts to settle, then publish."""
@@ -322,7 +331,7 @@ class Daemon:
             return None
         return self.published(report, now)
 
-    # The three parts of a rebuild; the dispatcher (cluster/dispatch.py) runs
+    # The parts of a rebuild; the dispatcher (cluster/dispatch.py) runs
     # the middle one in a thread of its own, the others on the event loop.
 
     def publish_started(self) -> float | None:
@@ -451,7 +460,7 @@ def _wall_in(seconds: float) -> datetime:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
+    return rfc3339(dt) if dt else None
 
 
 @contextmanager

@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .model import rfc3339
+
 if TYPE_CHECKING:
     from .store import Store
 
@@ -128,10 +130,6 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-def _date_text(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
     """The lines of a ledger's text and its problems (``where:N: reason``);
     a damaged line, or one repeating a path or an id, is left out."""
@@ -170,7 +168,7 @@ def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
 def dump(lines: Iterable[Line]) -> str:
     rows = sorted(lines, key=lambda line: line.path)
     return HEADER + "".join(
-        "\t".join(_escape(f) for f in (r.path, r.fingerprint, r.id, _date_text(r.date))) + "\n"
+        "\t".join(_escape(f) for f in (r.path, r.fingerprint, r.id, rfc3339(r.date))) + "\n"
         for r in rows
     )
 

@@ -328,6 +328,11 @@ def newest_first(entries: Iterable[P]) -> list[P]:
     return ordered
 
 
+def rfc3339(when: datetime) -> str:
+    """``2024-03-01T08:00:00Z``: an aware time as feeds, JSON and logs write it."""
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def utc(dt: datetime) -> datetime:
     """Convert an aware datetime to UTC (naive input is a programming error)."""
     if dt.tzinfo is None:
@@ -353,6 +358,7 @@ __all__ = [
     "from_tuple",
     "head_of",
     "newest_first",
+    "rfc3339",
     "to_dict",
     "to_tuple",
     "utc",

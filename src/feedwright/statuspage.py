@@ -19,6 +19,7 @@ from typing import Any
 
 from .api import SourceStatus, status
 from .config import Config
+from .model import rfc3339
 from .politeness import human_bytes
 
 DAYS = 30  # the chart's span
@@ -26,7 +27,7 @@ BUILDS = 10  # the builds listed
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
+    return rfc3339(dt) if dt else None
 
 
 def source_view(r: SourceStatus) -> dict[str, Any]:

@@ -104,13 +104,9 @@ class Dispatcher(Daemon):
         if self.publishing is None:
             await super().tick()
             return
-        if self.stopping or not self._refresh_wanted():
-            return
-        try:
-            await self.refresh_due()
-        except Exception as exc:  # the next tick tries again
-            error = f"{type(exc).__name__}: {exc}"
-            log.error("dispatching failed: %s", error, extra=fields("refresh-failed", error=error))
+        async with self._busy:
+            if not self.stopping:
+                await self.refresh_step()
 
     async def refresh_due(self) -> list[SourceResult]:
         loop = asyncio.get_running_loop()

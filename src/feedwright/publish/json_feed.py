@@ -8,20 +8,15 @@ equal inputs give equal bytes.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 
 from ..config import Site
-from ..model import Entry, Person
+from ..model import Entry, Person, rfc3339
 from .atom_rss import GENERATOR
 from .plan import FeedPlan, entry_terms, entry_texts, excerpt, html_to_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
 MEDIA_TYPE = "application/feed+json"
-
-
-def _date(when: datetime) -> str:
-    return when.isoformat().replace("+00:00", "Z")
 
 
 def _author(person: Person) -> dict[str, str]:
@@ -46,8 +41,8 @@ def _item(entry: Entry, mode: Literal["full", "summary"]) -> dict[str, Any]:
         item["summary"] = excerpt(html_to_text(summary), 500)
     if entry.images:
         item["image"] = entry.images[0].url
-    item["date_published"] = _date(entry.published)
-    item["date_modified"] = _date(entry.updated)
+    item["date_published"] = rfc3339(entry.published)
+    item["date_modified"] = rfc3339(entry.updated)
     if entry.authors:
         item["authors"] = [_author(a) for a in entry.authors]
     terms = entry_terms(entry)
@@ -100,7 +95,7 @@ def feed_json(
         doc["language"] = site.language
     if hubs:
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs]
-    doc["_feedwright"] = {"generator": GENERATOR, "updated": _date(feed.updated)}
+    doc["_feedwright"] = {"generator": GENERATOR, "updated": rfc3339(feed.updated)}
     if feed.category is not None:
         doc["_feedwright"]["category"] = feed.category
     doc["items"] = [_item(e, content) for e in feed.entries]

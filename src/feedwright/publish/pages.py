@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from ..config import Format, Output, Site
-from ..model import Entry
+from ..model import Entry, rfc3339
 from .plan import FeedPlan, feed_url
 
 PAGE_NAME = "index.html"
@@ -69,7 +69,7 @@ def _e(text: str) -> str:
 
 def _date(entry: Entry) -> tuple[str, str]:
     """(``datetime`` attribute, the date shown)."""
-    stamp = entry.published.isoformat().replace("+00:00", "Z")
+    stamp = rfc3339(entry.published)
     return stamp, stamp[:10]
 
 
