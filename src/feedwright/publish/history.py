@@ -24,11 +24,10 @@ from typing import Generic
 from ..config import Output
 from ..model import Entry, Head, P
 from ..store.records import FeedHistory
-from ..text import category_key, strip_xml_illegal
+from ..text import category_key
 from . import tombstones
 from .archives import Chain, folder, paginate
-from .plan import FeedOf
-from .slugs import EPOCH
+from .plan import FeedOf, category_keys, newest
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +36,6 @@ class Followed(Generic[P]):
     archives: list[FeedOf[P]]  # every archive page of every feed
     changes: dict[str, FeedHistory | None] = field(default_factory=dict)  # for the store
     due: datetime | None = None  # when the first tombstone expires
-
-
-def _newest(entries: Iterable[P]) -> datetime:
-    return max((max(e.updated, e.published) for e in entries), default=EPOCH)
-
-
-def _keys(categories: Iterable[str]) -> set[str]:
-    return {category_key(strip_xml_illegal(c)[0]) for c in categories}
 
 
 def follow(
@@ -75,14 +66,16 @@ def follow(
         pages: tuple[tuple[str, ...], ...] = ()
         if archiving:
             pages, rest = paginate(ids, last.pages, output.limit)
+            at = {entry_id: k for k, entry_id in enumerate(ids)}  # its place in the feed
             for n, page in enumerate(pages, 1):
-                on = set(page)
-                entries = tuple(e for e in feed.entries if e.id in on)
-                chain = Chain(feed.slug, n, len(pages))
+                entries = tuple(feed.entries[k] for k in sorted(at[i] for i in page))
+                # No page count on a page (only the current feed links by it), so a
+                # new page leaves the older pages' keys, and their bytes, alone.
+                chain = Chain(feed.slug, n)
                 page_slug = folder(feed.slug, n)
                 archives.append(
                     replace(
-                        feed, slug=page_slug, entries=entries, updated=_newest(entries), chain=chain
+                        feed, slug=page_slug, entries=entries, updated=newest(entries), chain=chain
                     )
                 )
             kept = tuple(e for e in feed.entries if e.id in rest)
@@ -94,7 +87,9 @@ def follow(
             if found is None:
                 found = {e.id: e for e in pool}
             entry = found.get(entry_id)
-            return entry is not None and (wanted is None or wanted in _keys(entry.categories))
+            return entry is not None and (
+                wanted is None or wanted in category_keys(entry.categories)
+            )
 
         shown, stones = tombstones.settle(
             last.shown, last.tombstones, ids, member, now, output.tombstones

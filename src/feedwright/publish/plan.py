@@ -70,7 +70,7 @@ def _cleaned(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _keys(categories: tuple[str, ...]) -> tuple[str, ...]:
+def category_keys(categories: tuple[str, ...]) -> tuple[str, ...]:
     """The distinct category keys of ``categories``, in order."""
     return tuple(dict.fromkeys([key for _, key in _cleaned(categories)]))
 
@@ -160,7 +160,7 @@ def _members(
     runs: dict[str, list[list[int]]] = {key: [] for key in wanted}
     for categories, group in groups.items():
         head = group[:limit] if limit > 0 else group
-        for key in _keys(categories):
+        for key in category_keys(categories):
             if (found := runs.get(key)) is not None:
                 found.append(head)
     members: dict[str, tuple[P, ...]] = {}
@@ -175,7 +175,8 @@ def _members(
     return members
 
 
-def _newest(entries: Iterable[P]) -> datetime:
+def newest(entries: Iterable[P]) -> datetime:
+    """A feed's ``updated``: its newest entry's time (EPOCH for none)."""
     return max((max(e.updated, e.published) for e in entries), default=EPOCH)
 
 
@@ -221,7 +222,7 @@ def plan(entries: Iterable[P], output: Output, site: Site) -> list[FeedOf[P]]:
     members = _members(pool, groups, wanted, output.limit)
 
     combined = _limited(pool, output.limit)
-    plans = [FeedOf(None, None, site.title, combined, _newest(combined))]
+    plans = [FeedOf(None, None, site.title, combined, newest(combined))]
     for key in sorted(wanted, key=lambda k: slugs[k]):
         chosen = members[key]
         plans.append(
@@ -230,7 +231,7 @@ def plan(entries: Iterable[P], output: Output, site: Site) -> list[FeedOf[P]]:
                 category=wanted[key],
                 title=category_title(site, wanted[key]),
                 entries=chosen,
-                updated=_newest(chosen),
+                updated=newest(chosen),
             )
         )
     return plans
@@ -334,12 +335,14 @@ def entry_texts(entry: Entry, mode: Literal["full", "summary"]) -> tuple[str | N
 
 __all__ = [
     "FeedPlan",
+    "category_keys",
     "category_title",
     "entry_terms",
     "entry_texts",
     "excerpt",
     "feed_url",
     "html_to_text",
+    "newest",
     "plan",
     "to_uri",
 ]
