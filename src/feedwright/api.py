@@ -91,14 +91,18 @@ def build(
         )
 
 
-def plan(config: ConfigLike, *, fetch: bool = False, now: datetime | None = None) -> Plan:
+def plan(
+    config: ConfigLike, *, fetch: bool = False, now: datetime | None = None, fork: bool = False
+) -> Plan:
     """What the next build would publish, per feed (entries added, removed,
     changed, ids changed) and per file, writing nothing: the build runs on
     temporary copies of the state, the output and the id ledger. Remote feeds
-    are fetched (into the copy) only with ``fetch=True``; no hub is pinged."""
+    are fetched (into the copy) only with ``fetch=True``; no hub is pinged.
+    ``fork`` as for :func:`build`."""
     from .preview import plan as preview
 
-    return preview(_config(config), now=_now(now), fetch=fetch)
+    with _pool(fork) as pool:
+        return preview(_config(config), now=_now(now), fetch=fetch, pool=pool)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,12 +23,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .config import Config
+from .config import FILENAMES, Config
 from .exceptions import IdChangeError
 from .model import Planned
 
 MIN_CHANGES = 3  # fewer changed ids than this never stop a build
-_FILE_OF = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +48,13 @@ class _Plan(Protocol):  # what the gate reads of a feed's plan (publish.plan.Fee
 
 def feed_file(slug: str | None, config: Config) -> str:
     """A feed's name in messages: its first format's file (``tech/atom.xml``)."""
-    name = _FILE_OF[config.output.formats[0]]
+    name = FILENAMES[config.output.formats[0]]
     return f"{slug}/{name}" if slug else name
+
+
+def too_many(changed: int, entries: int, config: Config) -> bool:
+    """Whether ``changed`` of a feed's ``entries`` changing id stops a build."""
+    return changed >= MIN_CHANGES and changed > config.output.max_id_changes * entries
 
 
 def refused(plans: Iterable[_Plan], changed: Mapping[str, str], config: Config) -> list[Refusal]:
@@ -61,7 +65,7 @@ def refused(plans: Iterable[_Plan], changed: Mapping[str, str], config: Config) 
         return out
     for plan in plans:
         count = sum(1 for entry in plan.entries if entry.id in changed)
-        if count >= MIN_CHANGES and count > config.output.max_id_changes * len(plan.entries):
+        if too_many(count, len(plan.entries), config):
             out.append(Refusal(feed_file(plan.slug, config), count, len(plan.entries)))
     return out
 
@@ -81,4 +85,4 @@ def gate(plans: Iterable[_Plan], changed: Mapping[str, str], config: Config) -> 
     )
 
 
-__all__ = ["MIN_CHANGES", "Refusal", "feed_file", "gate", "refused"]
+__all__ = ["MIN_CHANGES", "Refusal", "feed_file", "gate", "refused", "too_many"]

@@ -180,7 +180,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .api import plan
     from .preview import as_dict, as_lines
 
-    found = plan(_load(args), fetch=args.fetch)
+    found = plan(_load(args), fetch=args.fetch, fork=True)
     for problem in found.report.problems:
         _err(problem)
     for warning in found.report.warnings:

@@ -127,6 +127,8 @@ if TYPE_CHECKING:
     pass
 
 Format = Literal["atom", "rss", "json"]
+# Each format's file name, in a feed's folder under output.dir.
+FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 
 DEFAULT_STATE = ".feedwright/state.db"  # relative to the config's folder
 DEFAULT_IDS = "feedwright.ids"  # the id ledger, relative to the config's folder

@@ -29,16 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from . import incremental
-from .changes import MIN_CHANGES, feed_file
+from .changes import feed_file, too_many
 from .config import Config
 from .lock import LOCK_NAME
+from .parallel import Pool
 from .pipeline import BuildReport, refresh, run_once
+from .publish.feedgen_ext import AT_NS
 from .publish.slugs import MANIFEST_NAME
 from .store import Store, exists
 from .store.dialects import is_postgres_url
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
-_AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
 _SKIP = {LOCK_NAME, MANIFEST_NAME}
 
 
@@ -86,7 +87,7 @@ class Plan:
         return [f.feed for f in self.feeds if f.refused]
 
 
-def plan(config: Config, *, now: datetime, fetch: bool = False) -> Plan:
+def plan(config: Config, *, now: datetime, pool: Pool, fetch: bool = False) -> Plan:
     """Build on copies of the state, the output and the ledger; compare."""
     with tempfile.TemporaryDirectory(prefix="feedwright-plan-") as temp:
         work = Path(temp)
@@ -106,15 +107,9 @@ def plan(config: Config, *, now: datetime, fetch: bool = False) -> Plan:
             shutil.copy2(config.ids, ids)
         copy = replace(config, state=state, output=replace(config.output, dir=output), ids=ids)
         if fetch and copy.feed_sources:
-            from .parallel import Pool
-            from .pipeline import WORK_TIMEOUT, WORKER_NICENESS
-
-            with (
-                Store.open(state) as store,
-                Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool,
-            ):
+            with Store.open(state) as store:
                 refresh(copy, store, pool, now=now)
-        report = run_once(copy, now=now, offline=True, allow_id_changes=True)
+        report = run_once(copy, now=now, offline=True, allow_id_changes=True, pool=pool)
         return _compare(config, config.output.dir, output, report)
 
 
@@ -260,16 +255,15 @@ def _compare(config: Config, old_root: Path, new_root: Path, report: BuildReport
 def _feed(
     rel: str, old: Path | None, new: Path | None, moved: Mapping[str, str], config: Config
 ) -> FeedPreview:
-    before = _entries(old) if old is not None else {}
-    after = _entries(new) if new is not None else {}
-    announced = _tombstones(new) - (_tombstones(old) if old is not None else set())
+    before, stones_before = _read(old)
+    after, stones_after = _read(new)
     renamed = {new_id: moved[new_id] for new_id in after if new_id in moved}
     gone = set(renamed.values())
     preview = FeedPreview(
         rel,
         added=[EntryChange(i, after[i][0]) for i in after if i not in before and i not in renamed],
         removed=[EntryChange(i, before[i][0]) for i in before if i not in after and i not in gone],
-        tombstoned=sorted(announced),
+        tombstoned=sorted(stones_after - stones_before),
         changed=[
             EntryChange(i, after[i][0], _differ(before[i][1], after[i][1]))
             for i in after
@@ -278,24 +272,28 @@ def _feed(
         id_changes=[EntryChange(i, after[i][0], old_id=o) for i, o in renamed.items()],
         entries=len(after),
     )
-    count = len(preview.id_changes)
-    refused = count >= MIN_CHANGES and count > config.output.max_id_changes * len(after)
-    return replace(preview, refused=refused)
+    return replace(preview, refused=too_many(len(preview.id_changes), len(after), config))
 
 
 def _differ(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
 
 
-def _entries(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
-    """id -> (title, element name -> its serialised value(s)) of a published feed."""
+Entries = dict[str, tuple[str, dict[str, str]]]
+
+
+def _read(path: Path | None) -> tuple[Entries, set[str]]:
+    """A published feed's entries, id -> (title, element name -> its serialised
+    value(s)), and the refs of its RFC 6721 ``at:deleted-entry`` elements."""
+    if path is None:
+        return {}, set()
     data = path.read_bytes()
     if path.suffix == ".json":
         try:
             items = json.loads(data).get("items", [])
         except (ValueError, AttributeError):
-            return {}
-        return {
+            return {}, set()
+        entries = {
             str(item.get("id")): (
                 str(item.get("title", "")),
                 {k: json.dumps(v, sort_keys=True) for k, v in item.items()},
@@ -303,14 +301,15 @@ def _entries(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
             for item in items
             if isinstance(item, dict)
         }
+        return entries, set()
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
-        return {}
-    out: dict[str, tuple[str, dict[str, str]]] = {}
+        return {}, set()
+    out: Entries = {}
     for item in _items(root):
         parts: dict[str, list[str]] = {}
         for child in item:
@@ -323,21 +322,7 @@ def _entries(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
         id_ = item.findtext(f"{_ATOM}id") or item.findtext("guid") or item.findtext("link") or ""
         title = item.findtext(f"{_ATOM}title") or item.findtext("title") or ""
         out[id_.strip()] = (title.strip(), {k: "\n".join(v) for k, v in parts.items()})
-    return out
-
-
-def _tombstones(path: Path | None) -> set[str]:
-    """The refs of a feed's RFC 6721 ``at:deleted-entry`` elements."""
-    if path is None or path.suffix == ".json":
-        return set()
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-    try:
-        root = etree.fromstring(path.read_bytes(), parser)
-    except etree.XMLSyntaxError:
-        return set()
-    return {e.get("ref", "") for e in root.iter(f"{{{_AT}}}deleted-entry")}
+    return out, {e.get("ref", "") for e in root.iter(f"{{{AT_NS}}}deleted-entry")}
 
 
 def _items(root: Any) -> Iterator[Any]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .config import Config
+from .config import FILENAMES, Config
 
 if TYPE_CHECKING:
     from .remote.fetch import Fetcher
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 BATCH = 100  # hub.url values in one request
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(days=1)
-FEED_FILES = ("atom.xml", "rss.xml", "feed.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,7 @@ def changed_feeds(written: Iterable[str], config: Config) -> list[str]:
     return sorted(
         feed_url(config.site, config.output, rel)
         for rel in written
-        if rel.rsplit("/", 1)[-1] in FEED_FILES and not is_archive_path(rel)
+        if rel.rsplit("/", 1)[-1] in FILENAMES.values() and not is_archive_path(rel)
     )
 
 

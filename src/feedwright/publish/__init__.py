@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Literal
 
 from .. import build_id
-from ..config import Config, Format, Output, Podcast, Site
+from ..config import FILENAMES, Config, Format, Output, Podcast, Site
 from ..model import Alternate, Enclosure, Entry, Person, Provenance
 from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
@@ -53,7 +53,6 @@ from .write import FileStamp, write_files
 
 Render = Callable[[Entry], Entry]
 
-FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML_NAME = "index.opml"
 # The format index.opml points readers at, most widely supported first.
 _OPML_PREFERENCE: tuple[Format, ...] = ("rss", "atom", "json")
