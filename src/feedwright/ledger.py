@@ -74,7 +74,6 @@ class Ledger:
     lines: dict[str, Line] = field(default_factory=dict)  # by path
     text: str | None = None  # the file's text (None: no file)
     problems: list[str] = field(default_factory=list)  # "file:line: reason"
-    restored: bool = False  # the file was missing: read from the store's copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +192,6 @@ def load(file: Path, stored: Callable[[], str | None]) -> Ledger:
     except FileNotFoundError:
         if copy := stored():
             ledger.lines, ledger.problems = parse(copy, f"{file} (the state's copy)")
-            ledger.restored = True
         return ledger
     except (OSError, UnicodeDecodeError) as exc:
         ledger.problems.append(f"{file}: cannot read: {exc}; left as it is")
@@ -221,8 +219,8 @@ def keep(ledger: Ledger, lines: Mapping[str, Line], store: Store) -> str | None:
     """Once published: the ledger's file (:func:`save`) and the store's copy.
     The file's text now (None: there is no file)."""
     text = save(ledger, lines)
-    if text is not None and text != stored(store):
-        store.set_meta(META_KEY, json.dumps(text))  # ASCII: a path may not be UTF-8
+    if text is not None and (copy := json.dumps(text)) != store.get_meta(META_KEY):
+        store.set_meta(META_KEY, copy)  # ASCII: a path may not be UTF-8
     return ledger.text if text is None or ledger.problems else text
 
 

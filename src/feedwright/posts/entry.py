@@ -34,7 +34,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -100,13 +100,7 @@ def build(
             _first_heading(body) or name.slug.replace("-", " ").replace("_", " ").strip()
         ) or name.stem
 
-    published = first_date(meta, _DATE_KEYS, local, path)
-    if published is None and _bool_word(meta.get("published")) is None:
-        published = first_date(meta, ("published",), local, path)
-    if published is None and name.date is not None:
-        published = datetime.combine(name.date, time(), local).astimezone(UTC)
-    if published is None:
-        published = datetime.fromtimestamp(mtime, UTC)
+    published = _own_date(meta, name, local, path) or datetime.fromtimestamp(mtime, UTC)
     updated = first_date(meta, _UPDATED_KEYS, local, path)
     if updated is None or updated < published:
         updated = published
@@ -169,11 +163,21 @@ def declares(
     mtime: what the id ledger may not override. Raises PostError naming ``path``."""
     explicit = _text(meta.get("id"), "id", path) or _text(meta.get("guid"), "guid", path)
     wins = bool(explicit and explicit.strip()) and not links.names_value(old_id, explicit or "")
-    local = zone(site.timezone)
-    dated = first_date(meta, _DATE_KEYS, local, path) is not None
-    if not dated and _bool_word(meta.get("published")) is None:
-        dated = first_date(meta, ("published",), local, path) is not None
-    return wins, dated or links.file_name(rel).date is not None
+    dated = _own_date(meta, links.file_name(rel), zone(site.timezone), path) is not None
+    return wins, dated
+
+
+def _own_date(
+    meta: Mapping[str, Any], name: links.FileName, local: tzinfo, path: str
+) -> datetime | None:
+    """A post's date of its own: front matter, else a Jekyll file name's
+    ``YYYY-MM-DD-`` (None: it has none, and takes its file's mtime)."""
+    found = first_date(meta, _DATE_KEYS, local, path)
+    if found is None and _bool_word(meta.get("published")) is None:
+        found = first_date(meta, ("published",), local, path)
+    if found is None and name.date is not None:
+        found = datetime.combine(name.date, time(), local).astimezone(UTC)
+    return found
 
 
 def body_digest(body: str) -> str:
