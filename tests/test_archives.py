@@ -137,14 +137,19 @@ def test_the_chain_yields_every_entry_exactly_once(tmp_path: Path, backend: Back
     assert feedwright.check_output(out).problems == []
 
 
-def test_adding_posts_never_changes_an_archive_page_editing_changes_one(
-    tmp_path: Path, backend: Backend
-) -> None:
+def seven_posts_built(tmp_path: Path, backend: Backend) -> tuple[Path, Path, Path]:
+    """A site of posts 1-7 built once: (its folder, its config, its output)."""
     root = tmp_path / "site"
     config = site(root, backend)
     add(root, range(1, 8))
     build(config)
-    out = root / "feeds"
+    return root, config, root / "feeds"
+
+
+def test_adding_posts_never_changes_an_archive_page_editing_changes_one(
+    tmp_path: Path, backend: Backend
+) -> None:
+    root, config, out = seven_posts_built(tmp_path, backend)
     first = archive_files(out)
     assert set(first) >= {"archive/1/atom.xml", "archive/2/atom.xml", "x/archive/2/rss.xml"}
     stamps = {rel: (out / rel).stat().st_mtime_ns for rel in first}
@@ -180,11 +185,7 @@ def test_adding_posts_never_changes_an_archive_page_editing_changes_one(
 def test_a_deleted_archived_post_leaves_its_page_and_is_tombstoned(
     tmp_path: Path, backend: Backend
 ) -> None:
-    root = tmp_path / "site"
-    config = site(root, backend)
-    add(root, range(1, 8))
-    build(config)
-    out = root / "feeds"
+    root, config, out = seven_posts_built(tmp_path, backend)
     (root / "posts" / "p001.md").unlink()
     build(config, NOW + timedelta(hours=1))
     docs = walk_atom(out, "atom.xml")
