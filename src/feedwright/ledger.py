@@ -64,16 +64,35 @@ class Line:
     fingerprint: str  # of the post's body: finds it again when moved or renamed
     id: str
     date: datetime  # UTC
+    # The line as the file has it (read from it and unchanged since): written back as it is.
+    text: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(slots=True)
 class Ledger:
-    """The ledger as read."""
+    """The ledger as read. Its lines are parsed when first asked for: a build
+    that finds nothing changed needs only the file's text."""
 
     file: Path
-    lines: dict[str, Line] = field(default_factory=dict)  # by path
     text: str | None = None  # the file's text (None: no file)
-    problems: list[str] = field(default_factory=list)  # "file:line: reason"
+    source: str = ""  # the text the lines come from: the file's, or the state's copy
+    where: str = ""  # what problems name: the file, or its copy in the state
+    parsed: tuple[dict[str, Line], list[str]] | None = None
+
+    @property
+    def lines(self) -> dict[str, Line]:
+        """The lines, by path."""
+        return self._parse()[0]
+
+    @property
+    def problems(self) -> list[str]:
+        """``file:line: reason`` for each line left out (or the file unreadable)."""
+        return self._parse()[1]
+
+    def _parse(self) -> tuple[dict[str, Line], list[str]]:
+        if self.parsed is None:
+            self.parsed = parse(self.source, self.where)
+        return self.parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +161,14 @@ def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
         try:
             if len(fields) != 4:
                 raise ValueError(f"expected 4 tab-separated fields, found {len(fields)}")
-            path, mark, id_, date = (_unescape(f) for f in fields)
+            path, mark, id_, date = fields if "\\" not in raw else map(_unescape, fields)
             if not path or not id_ or not mark:
                 raise ValueError("an empty path, fingerprint or id")
-            when = datetime.fromisoformat(date.replace("Z", "+00:00"))
+            when = datetime.fromisoformat(date)
             if when.tzinfo is None:
                 raise ValueError(f"date without a zone: {date}")
+            if when.tzinfo is not UTC:
+                when = when.astimezone(UTC)
         except ValueError as exc:
             problems.append(f"{where}:{number}: {exc}; line ignored")
             continue
@@ -160,14 +181,15 @@ def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
             )
             continue
         by_id[id_] = number
-        lines[path] = Line(path, mark, id_, when.astimezone(UTC))
+        lines[path] = Line(path, mark, id_, when, raw)
     return lines, problems
 
 
 def dump(lines: Iterable[Line]) -> str:
     rows = sorted(lines, key=lambda line: line.path)
     return HEADER + "".join(
-        "\t".join(_escape(f) for f in (r.path, r.fingerprint, r.id, rfc3339(r.date))) + "\n"
+        (r.text or "\t".join(_escape(f) for f in (r.path, r.fingerprint, r.id, rfc3339(r.date))))
+        + "\n"
         for r in rows
     )
 
@@ -185,20 +207,14 @@ def stored(store: Store) -> str | None:
 def load(file: Path, stored: Callable[[], str | None]) -> Ledger:
     """The ledger at ``file``; the store's copy (``stored()``, read only then)
     when the file is missing. An unreadable file is a problem, never a crash."""
-    ledger = Ledger(file)
     try:
         # Paths that are not UTF-8 (file names in a legacy encoding) come back as they went.
-        ledger.text = file.read_bytes().decode("utf-8", "surrogateescape")
+        text = file.read_bytes().decode("utf-8", "surrogateescape")
     except FileNotFoundError:
-        if copy := stored():
-            ledger.lines, ledger.problems = parse(copy, f"{file} (the state's copy)")
-        return ledger
+        return Ledger(file, source=stored() or "", where=f"{file} (the state's copy)")
     except (OSError, UnicodeDecodeError) as exc:
-        ledger.problems.append(f"{file}: cannot read: {exc}; left as it is")
-        ledger.text = ""
-        return ledger
-    ledger.lines, ledger.problems = parse(ledger.text, str(file))
-    return ledger
+        return Ledger(file, text="", parsed=({}, [f"{file}: cannot read: {exc}; left as it is"]))
+    return Ledger(file, text=text, source=text, where=str(file))
 
 
 def save(ledger: Ledger, lines: Mapping[str, Line]) -> str | None:
@@ -286,7 +302,8 @@ def _keep(
             date = post.date
     if (id_, date) != (post.id, post.date):
         out.ids[post.key] = (id_, date)
-    out.lines[post.key] = Line(post.key, post.fingerprint, id_, date)
+    kept = Line(post.key, post.fingerprint, id_, date)
+    out.lines[post.key] = line if kept == line else kept  # (an unchanged line keeps its text)
 
 
 def key_of(prefix: str, rel: str) -> str:

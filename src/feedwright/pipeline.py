@@ -220,8 +220,6 @@ def run_once(
                 progress,
             )
             report = replace(built, failing=failing)
-        if book.problems:  # said on every build until the file is fixed
-            report = replace(report, ids=(*book.problems, *report.ids))
         if config.websub.hub and not offline:
             report = ping(config, store, report, now)
         return report
@@ -416,7 +414,8 @@ def _build(
         sources=sources,
         post_errors=post_errors,
         next_post_at=min(future) if future else None,
-        ids=tuple(resolved.notes),
+        # Damaged lines are said on every build until the file is fixed.
+        ids=(*book.problems, *resolved.notes),
         id_changes=dict(resolved.changed),
     )
     if config.websub.hub and report.written:
@@ -446,7 +445,7 @@ def _build(
             # the next build tries again.
             fingerprint="" if held or report.rejected else fingerprint,
             stamps=stamps,
-            summary=summary(build),
+            summary={**summary(build), "ledger_problems": book.problems},
             # A tombstone that expires is a change too.
             next_post_at=min(
                 (t for t in (build.next_post_at, followed.due) if t is not None), default=None

@@ -96,10 +96,13 @@ def cached_report(record: Record, sources: list[SourceResult]) -> BuildReport | 
     try:
         counts = {name: summary[name] for name in _COUNTS}
         problems = [PostError(m, path=p) for p, m in summary["post_errors"]]
+        ledger_problems = tuple(summary.get("ledger_problems", ()))
     except (KeyError, TypeError, ValueError):
         return None
-    if not all(type(n) is int for n in counts.values()) or not all(
-        isinstance(e.path, str) and isinstance(e.message, str) for e in problems
+    if (
+        not all(type(n) is int for n in counts.values())
+        or not all(isinstance(e.path, str) and isinstance(e.message, str) for e in problems)
+        or not all(isinstance(p, str) for p in ledger_problems)
     ):
         return None
     return BuildReport(
@@ -117,6 +120,7 @@ def cached_report(record: Record, sources: list[SourceResult]) -> BuildReport | 
         sources=sources,
         post_errors=problems,
         next_post_at=record.next_post_at,
+        ids=ledger_problems,  # the id ledger's damaged lines: the same text, the same lines
         cached=True,
     )
 
