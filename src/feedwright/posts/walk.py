@@ -105,6 +105,7 @@ def find(root: Path) -> Found:
                 continue
             rel = prefix + name
             where = item.path
+            named = False  # a post's name, known already (files: checked before their stat)
             try:
                 if item.is_symlink():
                     target = os.path.realpath(where)
@@ -125,6 +126,7 @@ def find(root: Path) -> Found:
                     continue
                 else:
                     target = ""  # a file: only a folder's target matters
+                    named = True
                     st = item.stat(follow_symlinks=False)
             except OSError as exc:
                 if is_post_name(name):
@@ -137,7 +139,7 @@ def find(root: Path) -> Found:
                     )
                     continue
                 walk(where, target, rel + "/", in_drafts or name == DRAFTS_DIR, seen | {target})
-            elif not is_post_name(name):
+            elif not (named or is_post_name(name)):
                 continue
             elif not stat.S_ISREG(st.st_mode):
                 problems.append(PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where))

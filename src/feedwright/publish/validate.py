@@ -33,7 +33,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,6 +79,9 @@ def _rfc3339(text: str) -> datetime | None:
 
 
 def _rfc822(text: str) -> datetime | None:
+    # (email.utils brings socket and more: imported by a build that writes RSS)
+    from email.utils import parsedate_to_datetime
+
     try:
         return parsedate_to_datetime(text.strip())
     except (TypeError, ValueError, IndexError):
