@@ -252,6 +252,11 @@ def _read_item(args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]],
     return read_chunk(*args)
 
 
+# One posts folder as read: its source, its posts by path (from the cache or
+# read now), what the walk found, its cache root, and each readable post's head.
+_Folder = tuple[PostsSource, dict[str, CachedPost], "Found", str, dict[str, Head]]
+
+
 def read_posts(
     config: Config,
     store: Store | None,
@@ -265,7 +270,7 @@ def read_posts(
     With the id ledger (``book``), each post gets the id and date it keeps."""
     result = PostsRead()
     roots = []
-    folders: list[tuple[PostsSource, dict[str, CachedPost], Found, str]] = []
+    folders: list[_Folder] = []
     for source in config.posts_sources:
         seen = found[str(source.path)]
         result.problems.extend(seen.problems)
@@ -304,34 +309,33 @@ def read_posts(
             removed = [rel for rel in cached if rel not in current]
             if changed or removed:
                 store.update_posts(root, changed, removed)
-        folders.append((source, current, seen, root))
+        heads = {
+            rel: head_of(post.values) for rel, post in current.items() if post.values is not None
+        }
+        folders.append((source, current, seen, root, heads))
     if store is not None:
         store.forget_post_caches(roots)
     ids: dict[str, tuple[str, datetime]] = {}
     if book is not None:
         result.resolved = _resolve(config, book, folders)
         ids = result.resolved.ids
-    for source, current, seen, root in folders:
+    for source, current, seen, root, heads in folders:
         prefix = ledger.key_prefix(config.path.parent, source.path) if ids else ""
-        _collect(result, source, current, seen, root, ids, prefix)
+        _collect(result, source, current, heads, seen, root, ids, prefix)
     return result
 
 
-def _resolve(
-    config: Config,
-    book: ledger.Ledger,
-    folders: list[tuple[PostsSource, dict[str, CachedPost], Found, str]],
-) -> ledger.Resolved:
+def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> ledger.Resolved:
     """Every post's id and date by the id ledger (ledger.py)."""
     where: dict[str, tuple[PostsSource, str]] = {}
     found: list[ledger.Post] = []
-    for source, current, _, _ in folders:
+    for source, current, _, _, heads in folders:
         prefix = ledger.key_prefix(config.path.parent, source.path)
         for rel, post in current.items():
             key = ledger.key_of(prefix, rel)
             where[key] = (source, rel)
             if post.values is not None:
-                head = head_of(post.values)
+                head = heads[rel]
                 mark = ledger.fingerprint(post.values[_BODY][3])
                 found.append(ledger.Post(key, mark, head.id, head.published))
 
@@ -349,6 +353,7 @@ def _collect(
     result: PostsRead,
     source: PostsSource,
     current: Mapping[str, CachedPost],
+    heads: Mapping[str, Head],
     seen: Found,
     root: str,
     ids: Mapping[str, tuple[str, datetime]],
@@ -369,11 +374,12 @@ def _collect(
                 result.drafts += 1
             continue
         result.stripped += post.stripped
-        values, kept = post.values, b""
+        values, head, kept = post.values, heads[rel], b""
         if ids and (given := ids.get(ledger.key_of(prefix, rel))) is not None:
             values = with_identity(values, *given)
+            head = head_of(values)
             kept = f"\0{given[0]}\0{given[1].isoformat()}".encode("utf-8", "surrogatepass")
-        good[rel] = (head_of(values), post, values, kept)
+        good[rel] = (head, post, values, kept)
     result.problems.extend(posts.conflicts({base + r: g[0] for r, g in good.items()}))
     settings = hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     for rel, (head, post, values, kept) in good.items():
