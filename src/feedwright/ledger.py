@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .model import rfc3339
 
@@ -95,9 +95,8 @@ class Ledger:
         return self.parsed
 
 
-@dataclass(frozen=True, slots=True)
-class Post:
-    """What resolving needs of one readable post."""
+class Post(NamedTuple):
+    """What resolving needs of one readable post (one per post file, every build)."""
 
     key: str  # its path, POSIX, relative to the config's folder
     fingerprint: str
@@ -302,8 +301,10 @@ def _keep(
             date = post.date
     if (id_, date) != (post.id, post.date):
         out.ids[post.key] = (id_, date)
-    kept = Line(post.key, post.fingerprint, id_, date)
-    out.lines[post.key] = line if kept == line else kept  # (an unchanged line keeps its text)
+    if (line.path, line.fingerprint, line.id, line.date) == (post.key, post.fingerprint, id_, date):
+        out.lines[post.key] = line  # unchanged: written back as it was read
+    else:
+        out.lines[post.key] = Line(post.key, post.fingerprint, id_, date)
 
 
 def key_of(prefix: str, rel: str) -> str:
