@@ -346,17 +346,23 @@ def _shares(feeds: list[FeedPlan], workers: int = 1) -> list[list[FeedPlan]]:
 
 def _serialise_share(
     args: tuple[list[FeedPlan], Site, Output, Extras],
-) -> list[tuple[str, bytes]]:
-    return serialise_feeds(*args)
+) -> list[tuple[str, bytes, list[Violation]]]:
+    # Each file with what the publish gate finds in it: checked here, in the
+    # worker, rather than one after another in the process that writes.
+    return [(rel, data, check_file(rel, data)) for rel, data in serialise_feeds(*args)]
 
 
 def _serialised(
-    prepared: _Prepared, output: Output, pool: Pool | None = None
+    prepared: _Prepared,
+    output: Output,
+    pool: Pool | None = None,
+    verdicts: dict[str, list[Violation]] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """Every file to write and its bytes, each serialised once (the stylesheet,
     then index.opml last), a share of the feeds at a time: a full-history
     build's feeds are hundreds of megabytes. With many entries and a pool,
-    shares are serialised in its worker processes."""
+    shares are serialised in its worker processes, which also run the publish
+    gate on their files (into ``verdicts``, by path)."""
     site = prepared.site
     categories = tuple(
         (f.slug, f.category or f.title) for f in prepared.feeds if f.slug is not None
@@ -371,8 +377,12 @@ def _serialised(
         done = pool.map(_serialise_share, [(share, site, output, extras) for share in shares])
         for share, files in zip(shares, done, strict=True):
             if isinstance(files, Failed):
-                files = serialise_feeds(share, site, output, extras)  # here: its error is raised
-            yield from files
+                yield from serialise_feeds(share, site, output, extras)  # here: its error is raised
+                continue
+            for rel, data, found in files:
+                if verdicts is not None:
+                    verdicts[rel] = found
+                yield rel, data
     if output.stylesheet:
         from .stylesheet import STYLESHEET_NAME, stylesheet
 
@@ -462,8 +472,14 @@ def publish(
             )
 
     result = _prepare_feeds(entries, config, render, skip, plans, hashes, archives or ())
+    verdicts: dict[str, list[Violation]] = {}  # files the workers checked already
+
+    def gate(rel: str, data: bytes) -> list[Violation]:
+        found = verdicts.pop(rel, None)
+        return check_file(rel, data) if found is None else found
+
     written = write_files(
-        root, _serialised(result, config.output, pool), keep=result.skipped, gate=check_file
+        root, _serialised(result, config.output, pool, verdicts), keep=result.skipped, gate=gate
     )
     refused = {v.path for v in written.rejected}
     stamps: dict[str, FileStamp] = {}
