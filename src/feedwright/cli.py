@@ -1,5 +1,7 @@
 """The ``feedwright`` command: a thin shell over the API (``feedwright.api``).
 
+Its arguments are ``cliparser.py``'s; :data:`COMMANDS` runs each subcommand.
+
 Errors become one clean line on stderr and an exit code here, and only here::
 
     0   all well
@@ -20,12 +22,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .cliparser import build_parser
 from .exceptions import ConfigError, FeedwrightError, IdChangeError, LockError
 
 if TYPE_CHECKING:
@@ -327,97 +330,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(config, concurrency=args.concurrency, verbose=args.verbose)
 
 
-# --------------------------------------------------------------------------- parser
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="feedwright",
-        description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
-        epilog="Every config.yaml key, its type and default: python -m pydoc feedwright.config",
-    )
-    parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def command(name: str, help: str, *, config: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        if config:
-            p.add_argument(
-                "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
-            )
-        p.add_argument(
-            "-v", "--verbose", action="store_true", help="log every step; show tracebacks"
-        )
-        return p
-
-    p = command("build", "refresh remote feeds, read posts, publish, exit")
-    p.add_argument("--offline", action="store_true", help="publish from what is stored; no fetch")
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
-    p.add_argument(
-        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the lock"
-    )
-    p.add_argument(
-        "--refresh",
-        nargs="*",
-        metavar="URL",
-        help="fetch now whatever the schedule says: every feed, or the ones named",
-    )
-    p.add_argument(
-        "--allow-id-changes",
-        action="store_true",
-        help="publish even when many entry ids would change (output.max_id_changes)",
-    )
-    p.set_defaults(func=cmd_build)
-
-    p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
-    p.add_argument("--offline", action="store_true", help="never fetch remote feeds")
-    p.add_argument("--json", action="store_true", help="log JSON lines instead of text")
-    p.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP")
-    p.set_defaults(func=cmd_run)
-
-    p = command("worker", "refresh the batches `run` sends through `queue:` (docs/scale.md)")
-    p.add_argument(
-        "--concurrency", type=int, default=4, metavar="N", help="batches at once (default 4)"
-    )
-    p.set_defaults(func=cmd_worker)
-
-    p = command("plan", "what the next build would publish, per feed; writes nothing")
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p.add_argument("--fetch", action="store_true", help="refresh due remote feeds first")
-    p.set_defaults(func=cmd_plan)
-
-    p = command("check", "validate config and every post; writes nothing")
-    p.add_argument(
-        "--output",
-        nargs="?",
-        const="",
-        metavar="DIR",
-        help="instead: check the feeds in DIR (default: output.dir) with the publish gate's rules",
-    )
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
-    p.set_defaults(func=cmd_check)
-
-    p = command(
-        "status",
-        "each remote source: last fetch, result, errors, next due, entries, what fetching cost",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_status)
-
-    p = command("init", "create a starter config.yaml, posts/ and feeds/", config=False)
-    p.add_argument("dir", nargs="?", default=".", help="folder to set up (default: here)")
-    p.set_defaults(func=cmd_init)
-
-    p = command("import-opml", "add the feeds of an OPML file to config.yaml")
-    p.add_argument("file", help="an OPML file")
-    p.set_defaults(func=cmd_import_opml)
-
-    p = command("export-opml", "print the configured remote feeds as OPML")
-    p.add_argument("-o", "--output", help="write to this file instead of stdout")
-    p.set_defaults(func=cmd_export_opml)
-    return parser
+# The subcommands (cliparser.build_parser) and what runs each.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "build": cmd_build,
+    "run": cmd_run,
+    "worker": cmd_worker,
+    "plan": cmd_plan,
+    "check": cmd_check,
+    "status": cmd_status,
+    "init": cmd_init,
+    "import-opml": cmd_import_opml,
+    "export-opml": cmd_export_opml,
+}
 
 
 # --------------------------------------------------------------------------- errors
@@ -484,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        code: int = args.func(args)
+        code = COMMANDS[args.command](args)
     except ConfigError as exc:
         _err(f"feedwright: {exc}")
         return EXIT_USAGE

@@ -3,7 +3,7 @@
 ``load(path)`` reads the file, validates every key (unknown keys are errors
 naming the key and its line) and returns a frozen :class:`Config`. Relative
 paths resolve against the config file's folder. Nothing else in the library
-reads the YAML.
+reads the YAML. The ``sources:`` list is read by configsources.py.
 
 Every key (docs/configuration.md, kept equal by a test, so a
 pip-installed user reads it with ``python -m pydoc feedwright.config``)::
@@ -81,9 +81,6 @@ from .configdoc import (
     Section as _Section,
 )
 from .configdoc import (
-    any_int as _any_int,
-)
-from .configdoc import (
     boolean as _bool,
 )
 from .configdoc import (
@@ -119,8 +116,8 @@ from .configdoc import (
 from .configdoc import (
     whole as _int,
 )
+from .configsources import FeedSource, PostsSource, Source, read_sources
 from .exceptions import ConfigError
-from .filters import Filters
 from .model import Person
 
 if TYPE_CHECKING:
@@ -142,37 +139,6 @@ class Site:
     author: Person | None = None
     language: str | None = None
     timezone: str = "UTC"  # IANA name; zone for dates written without one
-
-
-@dataclass(frozen=True, slots=True)
-class PostsSource:
-    path: Path  # absolute
-    permalink: str | None = None  # e.g. "{year}/{month}/{day}/{slug}/"
-    categories: tuple[str, ...] = ()  # added to every post of this folder
-    priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
-
-    @property
-    def key(self) -> str:
-        return f"posts:{self.path}"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSource:
-    url: str
-    title: str | None = None
-    categories: tuple[str, ...] = ()
-    category_map: Mapping[str, str | None] = field(default_factory=dict)
-    keep_categories: bool = True
-    every: timedelta | None = None  # None: schedule.every
-    filters: Filters = field(default_factory=Filters)  # which entries are published
-    priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
-
-    @property
-    def key(self) -> str:
-        return self.url
-
-
-Source = PostsSource | FeedSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +257,6 @@ def _site(doc: _Doc, sec: _Section) -> Site:
     return site
 
 
-def _category_map(value: Any) -> dict[str, str | None]:
-    if not isinstance(value, dict):
-        raise ValueError("must be a mapping of incoming category -> name (or null to drop)")
-    return {_str(k): (None if v is None else _str(v)) for k, v in value.items()}
-
-
 def _rename(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError("must be a mapping of category -> slug")
@@ -307,66 +267,6 @@ def _rename(value: Any) -> dict[str, str]:
             raise ValueError(f"slug for {k!r} must be a plain folder name, got {slug!r}")
         out[_str(k)] = slug
     return out
-
-
-def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
-    sec = _Section(doc, key, value)
-    if "posts" in sec.value and "feed" in sec.value:
-        raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
-    if "posts" in sec.value:
-        folder = (base / sec.require("posts", _str)).resolve()
-        if not folder.is_dir():
-            # A typo here must not publish empty feeds over the real ones.
-            raise doc.error(sec.path("posts"), f"no such folder: {folder}")
-        source: Source = PostsSource(
-            path=folder,
-            permalink=sec.get("permalink", _str, None),
-            categories=sec.get("categories", _str_list, ()),
-            priority=sec.get("priority", _any_int, 0),
-        )
-    elif "feed" in sec.value:
-        source = FeedSource(
-            url=sec.require("feed", _url),
-            title=sec.get("title", _str, None),
-            categories=sec.get("categories", _str_list, ()),
-            category_map=sec.get("category_map", _category_map, {}),
-            keep_categories=sec.get("keep_categories", _bool, True),
-            every=sec.get("every", _duration, None),
-            filters=_filters(doc, sec, "filters"),
-            priority=sec.get("priority", _any_int, 0),
-        )
-    else:
-        raise doc.error(key, "a source needs `posts: <folder>` or `feed: <url>`")
-    sec.finish()
-    return source
-
-
-def _filters(doc: _Doc, parent: _Section, name: str) -> Filters:
-    """``filters: {include: [rule, ...], exclude: [...]}``; a bad rule names its own line."""
-    from .filters import rule
-
-    if parent.value.get(name) is None:
-        parent.seen.add(name)
-        return Filters()
-    sec = parent.section(name)
-    lists: dict[str, tuple[Any, ...]] = {}
-    for kind in ("include", "exclude"):
-        sec.seen.add(kind)
-        raw = sec.value.get(kind)
-        if raw is None:
-            lists[kind] = ()
-            continue
-        items = raw if isinstance(raw, list) else [raw]
-        rules = []
-        for i, item in enumerate(items):
-            key = sec.path(kind) + (f"[{i}]" if isinstance(raw, list) else "")
-            try:
-                rules.append(rule(item))
-            except ValueError as exc:
-                raise doc.error(key, str(exc)) from None
-        lists[kind] = tuple(rules)
-    sec.finish()
-    return Filters(include=lists["include"], exclude=lists["exclude"])
 
 
 def _formats(value: Any) -> tuple[Format, ...]:
@@ -418,16 +318,7 @@ def parse(text: str, path: Path) -> Config:
     root = _Section(doc, "", doc.data)
     site = _site(doc, root.section("site"))
 
-    root.seen.add("sources")
-    raw_sources = root.value.get("sources") or []
-    if not isinstance(raw_sources, list):
-        raise doc.error("sources", "must be a list of `- posts: ...` / `- feed: ...` items")
-    sources = tuple(_source(doc, f"sources[{i}]", v, base) for i, v in enumerate(raw_sources))
-    seen: set[str] = set()
-    for i, source in enumerate(sources):
-        if source.key in seen:
-            raise doc.error(f"sources[{i}]", f"listed twice: {source.key}")
-        seen.add(source.key)
+    sources = read_sources(doc, root, base)
 
     out = root.section("output")
     output = Output(
@@ -522,3 +413,23 @@ def _podcast(doc: _Doc, root: _Section, site: Site) -> Podcast | None:
     )
     sec.finish()
     return podcast
+
+
+__all__ = [
+    "DEFAULT_IDS",
+    "DEFAULT_STATE",
+    "FILENAMES",
+    "Config",
+    "FeedSource",
+    "Fetch",
+    "Format",
+    "Output",
+    "Podcast",
+    "PostsSource",
+    "Schedule",
+    "Site",
+    "Source",
+    "WebSub",
+    "load",
+    "parse",
+]

@@ -26,7 +26,7 @@ default) or a PostgreSQL database (a ``postgresql://`` URL, psycopg 3: the
     store.recent_builds(n) -> [BuildLog]      newest first
   metadata
     store.get_meta(key) / store.set_meta(key, value)
-  local posts, per posts folder ("root")
+  local posts (postcache.py), per posts folder ("root"): the cache, the rendered HTML
     store.cached_posts(root) -> {rel: CachedPost}
     store.update_posts(root, changed, removed)
     store.forget_post_caches(keep_roots)

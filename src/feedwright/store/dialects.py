@@ -7,12 +7,20 @@ spelt differently, how a list parameter becomes a set of values, how a write
 transaction starts, which errors the driver raises, and the row-number
 column. The connection objects (``sqlite.py``, ``postgres.py``) take the SQL
 as written; the PostgreSQL one turns the placeholders into psycopg's.
+:func:`guarded` turns those errors, leaving a store method, into
+``StoreError``.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
+
+from ..exceptions import StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +74,32 @@ def postgres_dialect(errors: tuple[type[BaseException], ...]) -> Dialect:
     )
 
 
+class _Connected(Protocol):
+    _dialect: Dialect
+    path: Path | str  # the file, or the URL without its password
+
+
+S = TypeVar("S", bound=_Connected)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Turn driver errors into StoreError naming the database."""
+
+    @functools.wraps(method)
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except self._dialect.errors as exc:
+            raise StoreError(str(exc), path=str(self.path)) from exc
+
+    return wrapper
+
+
 def is_postgres_url(location: object) -> bool:
     """Whether a ``state:`` value names a PostgreSQL database rather than a file."""
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
-__all__ = ["SQLITE", "Dialect", "is_postgres_url", "postgres_dialect"]
+__all__ = ["SQLITE", "Dialect", "guarded", "is_postgres_url", "postgres_dialect"]

@@ -15,44 +15,35 @@ how it is built:
   block the writer.
 - A remote entry is one JSON object (``records.entry_row``) beside plain
   columns for lookups and ordering (published, first_seen, content hash).
-- A posts folder's cache is a few rows ("buckets", by a hash of the path),
-  each a marshal blob of its posts' rows (``model.to_tuple`` entries): an
-  edit rewrites one bucket, not the whole folder's cache, and loading
-  10,000 posts is a few blobs, not 10,000 rows. Each blob carries a CRC of
-  its rows: a damaged bucket (or one of another format) reads as absent, so
-  its posts are read again and the bucket is written anew, never trusted.
-- A posts folder or post path is stored as it is, or, when it cannot be
-  UTF-8 (a file name in another encoding arrives with surrogates), as a mark
-  and the hex of its bytes: any two paths stay two keys.
+- Local posts (each posts folder's cache, the rendered HTML) are
+  ``postcache.py``'s part of the class, as the outbox, the claims and the
+  feed history are ``outbox.py``'s, ``claims.py``'s and ``history.py``'s.
 - Every driver error leaving a public method becomes ``StoreError``
-  carrying the database's path (or URL, without its password).
+  carrying the database's path (or URL, without its password):
+  ``dialects.guarded``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import marshal
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Self
 
 from ..exceptions import StoreError
 from .claims import Claims
-from .dialects import SQLITE, Dialect, is_postgres_url
+from .dialects import SQLITE, Dialect, guarded, is_postgres_url
 from .history import History
 from .migrations import due_at, migrate
 from .outbox import Outbox
+from .postcache import PostCache
 from .records import (
     BuildLog,
-    CachedPost,
     EntryRow,
-    Rendered,
     SaveResult,
     SourceState,
     StoredEntry,
@@ -65,12 +56,6 @@ from .records import (
 DEFAULT_TIMEOUT = 10.0
 GENERATION_KEY = "entries-generation"  # meta: moves whenever remote entries change
 
-_CACHE_FORMAT = 4
-_KEY_MARK = "\x01"
-_BUCKETS = 32
-# rel path, size, mtime_ns, error, stripped, entry (model.to_tuple) or None, content hash
-_CacheRow = tuple[str, int, int, str | None, int, tuple[Any, ...] | None, str]
-
 _STATE_FIELDS = tuple(f.name for f in fields(SourceState))
 _STATE_TIMES = frozenset({"last_fetch", "last_success", "next_check", "retry_after"})
 # Saving a state ends any lease on the source (claims.py) and sets when it is due.
@@ -82,9 +67,6 @@ _STATE_INSERT = (
 )
 _STATE_SELECT = f"SELECT {', '.join(_STATE_FIELDS)} FROM sources"
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 
 def _iso(dt: datetime) -> str:
     # Fixed precision keeps stored text sortable in time order.
@@ -94,19 +76,6 @@ def _iso(dt: datetime) -> str:
 def _dt(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
-    """Turn driver errors into StoreError naming the database."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except self._dialect.errors as exc:
-            raise StoreError(str(exc), path=str(self.path)) from exc
-
-    return wrapper
 
 
 def _state_row(state: SourceState) -> tuple[object, ...]:
@@ -128,47 +97,7 @@ def _state_from_row(row: Sequence[Any]) -> SourceState:
     return SourceState(**values)
 
 
-def _key(name: str) -> str:
-    """A posts folder or post path as stored: itself, unless it cannot be UTF-8
-    (a file name in another encoding comes as surrogates) or starts with the
-    mark; then the mark and the hex of its bytes. (JSON-safe: SQLite's JSON
-    functions stop at a NUL.)"""
-    if not name.startswith(_KEY_MARK):
-        try:
-            name.encode("utf-8")
-            return name
-        except UnicodeEncodeError:
-            pass
-    return _KEY_MARK + name.encode("utf-8", "surrogatepass").hex()
-
-
-def _bucket(rel: str) -> int:
-    return zlib.crc32(rel.encode("utf-8", "surrogatepass")) % _BUCKETS
-
-
-def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
-    values = None if post.values is None else tuple(post.values)
-    return (rel, post.size, post.mtime_ns, post.error, post.stripped, values, post.content_hash)
-
-
-def _pack_bucket(rows: Iterable[_CacheRow]) -> bytes:
-    data = marshal.dumps(sorted(rows))
-    return marshal.dumps((_CACHE_FORMAT, zlib.crc32(data), data))
-
-
-def _bucket_rows(blob: bytes) -> list[_CacheRow] | None:
-    """A bucket's rows; None when it is damaged or of another format."""
-    try:
-        version, crc, data = marshal.loads(blob)
-        if version != _CACHE_FORMAT or zlib.crc32(data) != crc:
-            return None
-        rows: list[_CacheRow] = marshal.loads(data)
-        return rows
-    except Exception:  # whatever damaged bytes decode to (or fail with)
-        return None
-
-
-class Store(Outbox, Claims, History):
+class Store(PostCache, Outbox, Claims, History):
     """An open state database; create with :meth:`Store.open`.
 
     One Store belongs to one thread (the connection checks it); other
@@ -273,7 +202,7 @@ class Store(Outbox, Claims, History):
 
     # ----------------------------------------------------------------- sources
 
-    @_guarded
+    @guarded
     def source_states(self, keys: Iterable[str] | None = None) -> dict[str, SourceState]:
         """Every source's state, or those of ``keys`` (a worker's batch)."""
         if keys is None:
@@ -285,12 +214,12 @@ class Store(Outbox, Claims, History):
             ).fetchall()
         return {row[0]: _state_from_row(row) for row in rows}
 
-    @_guarded
+    @guarded
     def save_source_state(self, state: SourceState) -> None:
         with self.transaction():
             self._db.execute(_STATE_INSERT, _state_row(state))
 
-    @_guarded
+    @guarded
     def forget_sources(self, keep_keys: Iterable[str]) -> list[str]:
         """Drop state and entries of every source not in ``keep_keys``; return their keys."""
         keep = set(keep_keys)
@@ -310,7 +239,7 @@ class Store(Outbox, Claims, History):
 
     # ----------------------------------------------------------------- entries
 
-    @_guarded
+    @guarded
     def save_entry_rows(
         self,
         source_key: str,
@@ -368,7 +297,7 @@ class Store(Outbox, Claims, History):
                 self._bump_generation()
         return SaveResult(new, updated, unchanged)
 
-    @_guarded
+    @guarded
     def entries(self, source_keys: Iterable[str]) -> list[StoredEntry]:
         """Every stored entry of ``source_keys``, ``origin`` = its source key,
         ordered by (first_seen, source key, id)."""
@@ -388,13 +317,13 @@ class Store(Outbox, Claims, History):
             out.append(StoredEntry(entry, _dt(first_seen), digest))
         return out
 
-    @_guarded
+    @guarded
     def entry_counts(self) -> dict[str, int]:
         """How many entries each source has stored."""
         rows = self._db.execute("SELECT source_key, count(*) FROM entries GROUP BY source_key")
         return {key: int(count) for key, count in rows}
 
-    @_guarded
+    @guarded
     def prune(self, source_key: str, keep: int) -> int:
         """Keep the newest ``keep`` entries of a source by published (ties: id); 0 keeps
         all. Returns how many were removed."""
@@ -411,7 +340,7 @@ class Store(Outbox, Claims, History):
                 self._bump_generation()
         return int(cursor.rowcount)
 
-    @_guarded
+    @guarded
     def published_since(
         self, source_keys: Iterable[str], since: datetime
     ) -> dict[str, list[datetime]]:
@@ -429,7 +358,7 @@ class Store(Outbox, Claims, History):
 
     # ----------------------------------------------------------------- builds
 
-    @_guarded
+    @guarded
     def log_build(self, log: BuildLog, keep: int = 50) -> None:
         """Remember one build (its summary as JSON); only the newest ``keep`` stay."""
         with self.transaction():
@@ -444,7 +373,7 @@ class Store(Outbox, Claims, History):
                 (keep,),
             )
 
-    @_guarded
+    @guarded
     def recent_builds(self, count: int = 10) -> list[BuildLog]:
         """The newest ``count`` logged builds, newest first (unreadable ones left out)."""
         out = []
@@ -470,116 +399,25 @@ class Store(Outbox, Claims, History):
             (GENERATION_KEY,),
         )
 
-    @_guarded
+    @guarded
     def entries_generation(self) -> int:
         """A counter that moves whenever stored remote entries are added, changed or
         removed: "did anything arrive?" without loading a single entry."""
         value = self.get_meta(GENERATION_KEY)
         return int(value) if value else 0
 
-    @_guarded
+    @guarded
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    @_guarded
+    @guarded
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
             self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
-            )
-
-    # ----------------------------------------------------------------- post cache
-
-    @_guarded
-    def cached_posts(self, root: str) -> dict[str, CachedPost]:
-        """The cache of one posts folder: relative path -> CachedPost. The posts
-        of a damaged part of it are absent: it is only a cache, they are read again."""
-        out: dict[str, CachedPost] = {}
-        query = "SELECT data FROM post_caches WHERE root = ?"
-        for (data,) in self._db.execute(query, (_key(root),)):
-            rows = _bucket_rows(data)
-            if rows is None:
-                continue
-            for rel, size, mtime_ns, error, stripped, values, digest in rows:
-                out[rel] = CachedPost(size, mtime_ns, values, error, stripped, digest)
-        return out
-
-    @_guarded
-    def update_posts(
-        self, root: str, changed: Mapping[str, CachedPost], removed: Iterable[str] = ()
-    ) -> None:
-        """Replace ``changed`` posts and drop ``removed`` ones in the cache of
-        ``root``; only the buckets holding them are rewritten."""
-        touched: dict[int, tuple[dict[str, CachedPost], list[str]]] = {}
-        for rel, post in changed.items():
-            touched.setdefault(_bucket(rel), ({}, []))[0][rel] = post
-        for rel in removed:
-            touched.setdefault(_bucket(rel), ({}, []))[1].append(rel)
-        root = _key(root)
-        with self.transaction():
-            for bucket, (put, drop) in touched.items():
-                found = self._db.execute(
-                    "SELECT data FROM post_caches WHERE root = ? AND bucket = ?", (root, bucket)
-                ).fetchone()
-                old = None if found is None else _bucket_rows(found[0])
-                rows = {row[0]: row for row in old or ()}
-                for rel in drop:
-                    rows.pop(rel, None)
-                rows.update((rel, _cache_row(rel, post)) for rel, post in put.items())
-                if rows:
-                    self._db.execute(
-                        "INSERT INTO post_caches (root, bucket, data) VALUES (?, ?, ?)"
-                        " ON CONFLICT (root, bucket) DO UPDATE SET data = excluded.data",
-                        (root, bucket, _pack_bucket(rows.values())),
-                    )
-                else:
-                    self._db.execute(
-                        "DELETE FROM post_caches WHERE root = ? AND bucket = ?", (root, bucket)
-                    )
-                for rel in drop:
-                    self._db.execute(
-                        "DELETE FROM rendered WHERE root = ? AND rel_path = ?", (root, _key(rel))
-                    )
-
-    @_guarded
-    def forget_post_caches(self, keep_roots: Iterable[str]) -> None:
-        """Drop the caches of every posts folder not in ``keep_roots``."""
-        keep = json.dumps(sorted({_key(root) for root in keep_roots}))
-        with self.transaction():
-            for table in ("post_caches", "rendered"):
-                self._db.execute(
-                    f"DELETE FROM {table} WHERE root NOT IN ({self._dialect.values})",
-                    (keep,),
-                )
-
-    @_guarded
-    def rendered(self, root: str, rels: Iterable[str]) -> dict[str, Rendered]:
-        """The stored HTML of these posts of ``root`` (those that have any)."""
-        names = {_key(rel): rel for rel in rels}
-        rows = self._db.execute(
-            "SELECT rel_path, content_hash, content, summary FROM rendered"
-            f" WHERE root = ? AND rel_path IN ({self._dialect.values})",
-            (_key(root), json.dumps(list(names))),
-        )
-        return {
-            names[key]: Rendered(digest, content, summary) for key, digest, content, summary in rows
-        }
-
-    @_guarded
-    def save_rendered(self, root: str, rendered: Mapping[str, Rendered]) -> None:
-        with self.transaction():
-            self._db.executemany(
-                "INSERT INTO rendered (root, rel_path, content_hash, content, summary)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (root, rel_path) DO UPDATE SET"
-                " content_hash = excluded.content_hash, content = excluded.content,"
-                " summary = excluded.summary",
-                [
-                    (_key(root), _key(rel), r.content_hash, r.content, r.summary)
-                    for rel, r in rendered.items()
-                ],
             )
 
 

@@ -1,0 +1,95 @@
+"""The ``feedwright`` command line's grammar: its subcommands, their options and help.
+
+:func:`build_parser` only parses; ``args.command`` names the subcommand, which
+``cli.py`` runs (``cli.COMMANDS``), turning its errors into exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedwright",
+        description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
+        epilog="Every config.yaml key, its type and default: python -m pydoc feedwright.config",
+    )
+    parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str, *, config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        if config:
+            p.add_argument(
+                "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
+            )
+        p.add_argument(
+            "-v", "--verbose", action="store_true", help="log every step; show tracebacks"
+        )
+        return p
+
+    p = command("build", "refresh remote feeds, read posts, publish, exit")
+    p.add_argument("--offline", action="store_true", help="publish from what is stored; no fetch")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the lock"
+    )
+    p.add_argument(
+        "--refresh",
+        nargs="*",
+        metavar="URL",
+        help="fetch now whatever the schedule says: every feed, or the ones named",
+    )
+    p.add_argument(
+        "--allow-id-changes",
+        action="store_true",
+        help="publish even when many entry ids would change (output.max_id_changes)",
+    )
+
+    p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
+    p.add_argument("--offline", action="store_true", help="never fetch remote feeds")
+    p.add_argument("--json", action="store_true", help="log JSON lines instead of text")
+    p.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP")
+
+    p = command("worker", "refresh the batches `run` sends through `queue:` (docs/scale.md)")
+    p.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="batches at once (default 4)"
+    )
+
+    p = command("plan", "what the next build would publish, per feed; writes nothing")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--fetch", action="store_true", help="refresh due remote feeds first")
+
+    p = command("check", "validate config and every post; writes nothing")
+    p.add_argument(
+        "--output",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="instead: check the feeds in DIR (default: output.dir) with the publish gate's rules",
+    )
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+
+    p = command(
+        "status",
+        "each remote source: last fetch, result, errors, next due, entries, what fetching cost",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("init", "create a starter config.yaml, posts/ and feeds/", config=False)
+    p.add_argument("dir", nargs="?", default=".", help="folder to set up (default: here)")
+
+    p = command("import-opml", "add the feeds of an OPML file to config.yaml")
+    p.add_argument("file", help="an OPML file")
+
+    p = command("export-opml", "print the configured remote feeds as OPML")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    return parser
+
+
+__all__ = ["build_parser"]

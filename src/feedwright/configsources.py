@@ -1,0 +1,142 @@
+"""config.yaml's ``sources:`` list: local posts folders and remote feeds.
+
+Each item is ``posts: <folder>`` (a :class:`PostsSource`) or ``feed: <url>``
+(a :class:`FeedSource`: its own title, categories, category map, interval,
+``filters:`` and priority). :func:`read_sources` checks the list for
+:func:`feedwright.config.parse`, naming the key and line of a mistake. The
+keys are documented with all the others, in config.py's docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .configdoc import Doc as _Doc
+from .configdoc import Section as _Section
+from .configdoc import any_int as _any_int
+from .configdoc import boolean as _bool
+from .configdoc import duration as _duration
+from .configdoc import str_list as _str_list
+from .configdoc import string as _str
+from .configdoc import url as _url
+from .filters import Filters
+
+
+@dataclass(frozen=True, slots=True)
+class PostsSource:
+    path: Path  # absolute
+    permalink: str | None = None  # e.g. "{year}/{month}/{day}/{slug}/"
+    categories: tuple[str, ...] = ()  # added to every post of this folder
+    priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
+
+    @property
+    def key(self) -> str:
+        return f"posts:{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    url: str
+    title: str | None = None
+    categories: tuple[str, ...] = ()
+    category_map: Mapping[str, str | None] = field(default_factory=dict)
+    keep_categories: bool = True
+    every: timedelta | None = None  # None: schedule.every
+    filters: Filters = field(default_factory=Filters)  # which entries are published
+    priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
+
+    @property
+    def key(self) -> str:
+        return self.url
+
+
+Source = PostsSource | FeedSource
+
+
+def read_sources(doc: _Doc, root: _Section, base: Path) -> tuple[Source, ...]:
+    """The ``sources:`` list (relative folders resolve against ``base``); a
+    source listed twice is a mistake."""
+    root.seen.add("sources")
+    raw_sources = root.value.get("sources") or []
+    if not isinstance(raw_sources, list):
+        raise doc.error("sources", "must be a list of `- posts: ...` / `- feed: ...` items")
+    sources = tuple(_source(doc, f"sources[{i}]", v, base) for i, v in enumerate(raw_sources))
+    seen: set[str] = set()
+    for i, source in enumerate(sources):
+        if source.key in seen:
+            raise doc.error(f"sources[{i}]", f"listed twice: {source.key}")
+        seen.add(source.key)
+    return sources
+
+
+def _category_map(value: Any) -> dict[str, str | None]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping of incoming category -> name (or null to drop)")
+    return {_str(k): (None if v is None else _str(v)) for k, v in value.items()}
+
+
+def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
+    sec = _Section(doc, key, value)
+    if "posts" in sec.value and "feed" in sec.value:
+        raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
+    if "posts" in sec.value:
+        folder = (base / sec.require("posts", _str)).resolve()
+        if not folder.is_dir():
+            # A typo here must not publish empty feeds over the real ones.
+            raise doc.error(sec.path("posts"), f"no such folder: {folder}")
+        source: Source = PostsSource(
+            path=folder,
+            permalink=sec.get("permalink", _str, None),
+            categories=sec.get("categories", _str_list, ()),
+            priority=sec.get("priority", _any_int, 0),
+        )
+    elif "feed" in sec.value:
+        source = FeedSource(
+            url=sec.require("feed", _url),
+            title=sec.get("title", _str, None),
+            categories=sec.get("categories", _str_list, ()),
+            category_map=sec.get("category_map", _category_map, {}),
+            keep_categories=sec.get("keep_categories", _bool, True),
+            every=sec.get("every", _duration, None),
+            filters=_filters(doc, sec, "filters"),
+            priority=sec.get("priority", _any_int, 0),
+        )
+    else:
+        raise doc.error(key, "a source needs `posts: <folder>` or `feed: <url>`")
+    sec.finish()
+    return source
+
+
+def _filters(doc: _Doc, parent: _Section, name: str) -> Filters:
+    """``filters: {include: [rule, ...], exclude: [...]}``; a bad rule names its own line."""
+    from .filters import rule
+
+    if parent.value.get(name) is None:
+        parent.seen.add(name)
+        return Filters()
+    sec = parent.section(name)
+    lists: dict[str, tuple[Any, ...]] = {}
+    for kind in ("include", "exclude"):
+        sec.seen.add(kind)
+        raw = sec.value.get(kind)
+        if raw is None:
+            lists[kind] = ()
+            continue
+        items = raw if isinstance(raw, list) else [raw]
+        rules = []
+        for i, item in enumerate(items):
+            key = sec.path(kind) + (f"[{i}]" if isinstance(raw, list) else "")
+            try:
+                rules.append(rule(item))
+            except ValueError as exc:
+                raise doc.error(key, str(exc)) from None
+        lists[kind] = tuple(rules)
+    sec.finish()
+    return Filters(include=lists["include"], exclude=lists["exclude"])
+
+
+__all__ = ["FeedSource", "PostsSource", "Source", "read_sources"]
