@@ -38,7 +38,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from . import incremental, ledger, posts
-from .changes import gate
 from .config import Config, PostsSource
 from .exceptions import ConfigError, PostError
 from .incremental import Record
@@ -288,9 +287,9 @@ def _build(
     network: bool = True,
     progress: Report | None = None,
 ) -> BuildReport:
-    from .publish import publish
     from .publish.archives import feed_of
     from .publish.plan import FeedOf, plan
+    from .publish.publisher import publish
 
     read = incremental.read_posts(
         config, store, found, pool, None if progress is None else _phase(progress, "reading"), book
@@ -356,6 +355,8 @@ def _build(
             full[id_] = replace(full[id_], categories=categories, alternates=alternates)
 
     if not allow_id_changes:
+        from .changes import gate
+
         gate(plans, resolved.changed, config)
     previous = {} if record is None else record.stamps
     if progress is not None:

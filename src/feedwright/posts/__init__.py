@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import PostsSource, Site
-from ..decode import DecodeError, decode_post
 from ..exceptions import PostError
 from ..model import Entry, Head
 from ..text import strip_xml_illegal
@@ -89,6 +88,8 @@ def _text(
     made_of = hashlib.blake2b(f"{rel}\0{mtime}\0".encode("utf-8", "surrogatepass"))
     made_of.update(raw)
     digest = made_of.hexdigest()[:32]
+    from ..decode import DecodeError, decode_post  # (only when a post is read)
+
     try:
         text = decode_post(raw)
     except DecodeError as exc:

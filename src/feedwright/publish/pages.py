@@ -75,7 +75,7 @@ def _date(entry: Entry) -> tuple[str, str]:
 
 def _links(output: Output, prefix: str = "") -> list[str]:
     """A link to each format of a feed, relative: ``prefix`` is its folder."""
-    from . import FILENAMES
+    from ..config import FILENAMES
 
     return [
         f'<a href="{_e(prefix + quote(FILENAMES[fmt]))}" type="{MEDIA_TYPES[fmt]}">'
@@ -111,7 +111,7 @@ def feed_page(
     """The ``index.html`` of ``feed`` (prepared entries, newest first);
     ``categories``: the (slug, name) of each category feed, which the top
     page lists (a category's page leaves it empty)."""
-    from . import FILENAMES
+    from ..config import FILENAMES
 
     head = [
         "<!DOCTYPE html>",

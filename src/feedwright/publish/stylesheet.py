@@ -44,7 +44,7 @@ def stylesheet(output: Output) -> bytes:
 
 @functools.cache
 def _stylesheet(formats: tuple[Format, ...], pages: bool) -> bytes:
-    from . import FILENAMES
+    from ..config import FILENAMES
 
     links = [
         f'<li><a href="{FILENAMES[fmt]}" type="{MEDIA_TYPES[fmt]}">{FORMAT_NAMES[fmt]}</a></li>'

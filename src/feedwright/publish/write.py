@@ -42,12 +42,15 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from ..exceptions import PublishError
 from .slugs import MANIFEST_NAME
-from .validate import Violation
 
-Gate = Callable[[str, bytes], list[Violation]]  # (relative path, bytes) -> what it breaks
+if TYPE_CHECKING:
+    from .validate import Violation
+
+Gate = Callable[[str, bytes], list["Violation"]]  # (relative path, bytes) -> what it breaks
 
 _MANIFEST_VERSION = 1
 FILE_MODE = 0o644
