@@ -20,6 +20,7 @@ are listed apart (counted as drafts, never read).
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import stat
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )
+_NAME = operator.attrgetter("name")
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -95,7 +97,7 @@ def find(root: Path) -> Found:
     def walk(folder: str, real: str, prefix: str, in_drafts: bool, seen: frozenset[str]) -> None:
         try:
             with os.scandir(folder) as it:
-                items = sorted(it, key=lambda item: item.name)
+                items = sorted(it, key=_NAME)
         except OSError as exc:
             problems.append(PostError(f"cannot read folder: {exc.strerror or exc}", path=folder))
             return
@@ -103,6 +105,26 @@ def find(root: Path) -> Found:
             name = item.name
             if name[0] == "." or name[-1] == "~":
                 continue
+            if item.is_file(follow_symlinks=False):  # nearly every entry: one stat, no more
+                if not is_post_name(name):
+                    continue
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except OSError as exc:
+                    problems.append(
+                        PostError(f"cannot read: {exc.strerror or exc}", path=item.path)
+                    )
+                    continue
+                if not stat.S_ISREG(st.st_mode):  # replaced since the listing
+                    problems.append(
+                        PostError(f"{_kind(st.st_mode)}, not a file: not read", path=item.path)
+                    )
+                elif in_drafts:
+                    drafts.add(prefix + name)
+                else:
+                    files[prefix + name] = (st.st_size, st.st_mtime_ns)
+                continue
+            # Links, folders, FIFOs and the like.
             rel = prefix + name
             where = item.path
             named = False  # a post's name, known already (files: checked before their stat)
