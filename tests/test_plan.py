@@ -8,6 +8,7 @@ the state, are compared before and after each plan.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,38 @@ def test_plan_on_a_site_never_built_and_through_the_api(tmp_path: Path) -> None:
     assert len(top.added) == 5 and top.entries == 5
     assert "atom.xml" in found.created and "tech/rss.xml" in found.created
     assert found.refused == []
+
+
+def test_plan_beside_a_writer_copies_what_is_committed(tmp_path: Path) -> None:
+    """A daemon may be writing the state while plan copies it (it holds the
+    output lock only while it builds): plan neither waits for it nor sees its
+    uncommitted work."""
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    post(tmp_path, "p9.md", "Post 9", 9)
+    writer = sqlite3.connect(tmp_path / ".feedwright" / "state.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("DELETE FROM post_caches")  # uncommitted while plan runs
+        view = changes(tmp_path, config)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert view["code"] == 0, view["stderr"]
+    top = next(f for f in view["feeds"] if f["feed"] == "atom.xml")
+    assert [e["title"] for e in top["added"]] == ["Post 9"]
+
+
+def test_plan_names_a_damaged_state_file_and_changes_nothing(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    state = tmp_path / ".feedwright" / "state.db"
+    state.write_bytes(b"not a database " * 100)
+    before = files(tmp_path)
+    code, out, err = cli("plan", "-c", str(config))
+    assert code == 1 and out == ""
+    assert err == f"feedwright: {state}: cannot use as a state database: file is not a database\n"
+    assert files(tmp_path) == before
 
 
 def test_plan_fetches_only_when_asked(tmp_path: Path, http_server: Any) -> None:

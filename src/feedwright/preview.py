@@ -23,6 +23,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 from . import incremental
 from .changes import feed_file, too_many
 from .config import Config
+from .exceptions import StoreError
 from .lock import LOCK_NAME
 from .parallel import Pool
 from .pipeline import BuildReport, refresh, run_once
@@ -187,11 +189,26 @@ def _copy_state(config: Config, target: Path) -> None:
     if is_postgres_url(location):
         _copy_store(config, target)
     elif exists(location):
-        source = Path(location)
-        shutil.copyfile(source, target)
-        wal = source.with_name(source.name + "-wal")  # committed writes not yet in the file
-        if wal.exists():
-            shutil.copyfile(wal, target.with_name(target.name + "-wal"))
+        _snapshot(Path(location), target)
+
+
+def _snapshot(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file: SQLite's online backup, in one read
+    transaction, so a daemon writing meanwhile (it holds the output lock only
+    while it builds) never gives a copy of half a build. Raises StoreError
+    naming ``source`` when SQLite cannot read it."""
+    import sqlite3
+
+    try:
+        with (
+            # (read-write, though it only reads: a read-only connection to a WAL
+            # database leaves its -wal and -shm files behind)
+            closing(sqlite3.connect(source)) as db,
+            closing(sqlite3.connect(target)) as copy,
+        ):
+            db.backup(copy)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot use as a state database: {exc}", path=str(source)) from None
 
 
 def _copy_store(config: Config, target: Path) -> None:
