@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,35 @@ def test_an_invalid_file_is_not_published_the_rest_is(
     )
     assert run("build", "-c", str(config), "-q") == 0
     assert b"tag:example.com,2024:oops" in (out / "x" / "atom.xml").read_bytes()
+    assert feedwright.check_output(out).problems == []
+
+
+def test_the_gate_holds_where_worker_processes_serialise_the_feeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first build of 1,200 posts writes over a thousand entries: its feeds
+    are serialised, and checked, in worker processes."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    posts = {
+        f"p{n:04d}.md": (
+            f"---\ntitle: Post {n}\ndate: {start + timedelta(hours=n):%Y-%m-%dT%H:%M:%SZ}\n"
+            f"categories: [C{n % 30}]\n---\nBody {n}.\n"
+        )
+        for n in range(1200)
+    }
+    posts["bad.md"] = "---\ntitle: Bad\ndate: 2025-01-01\ncategories: [C7]\nid: tag:oops\n---\nB\n"
+    site = tmp_path / "site"
+    config = make_site(site, posts, output="limit: 40")
+    out = site / "feeds"
+    assert run("build", "-c", str(config), "-q") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    refused = {"atom.xml", "rss.xml", "feed.json", "c7/atom.xml", "c7/rss.xml", "c7/feed.json"}
+    for rel in refused:
+        assert f"{out / rel}: not published, tag-uri: " in err
+        assert not (out / rel).exists()
+    assert len(err.splitlines()) == len(refused)
+    assert b"Post 1199" in (out / "c29" / "atom.xml").read_bytes()  # the rest is published
     assert feedwright.check_output(out).problems == []
 
 
