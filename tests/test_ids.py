@@ -151,6 +151,30 @@ def test_a_fresh_clone_keeps_ids_and_the_dates_of_undated_posts(tmp_path: Path) 
     assert (one / "feeds" / "atom.xml").read_text(encoding="utf-8") == published
 
 
+def test_resolving_ids_reads_no_unchanged_post_again(tmp_path: Path) -> None:
+    """An undated post whose first date the ledger keeps is resolved from the
+    post cache on every later build: a file whose size and mtime are unchanged
+    is not read again (not even to ask whether it sets a date of its own now)."""
+    config = site(tmp_path, n=2)
+    undated = tmp_path / "posts" / "undated.md"
+    undated.write_text("---\ntitle: Undated\n---\nHello, world, and hello again\n")
+    os.utime(undated, (1_700_000_000, 1_700_000_000))
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    undated.touch()  # its own date, the mtime, now differs from the ledger's first date
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    published = (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8")
+    assert "2023-11-14T22:13:20Z" in published
+    # Other bytes of the same size and mtime: the post cache's. Read, it would date itself.
+    st = undated.stat()
+    text = "---\ntitle: Undated\ndate: 2020-01-01\n---\nHi there, hi\n"
+    assert len(text) == st.st_size
+    undated.write_text(text)
+    os.utime(undated, ns=(st.st_atime_ns, st.st_mtime_ns))
+    (tmp_path / "posts" / "p0.md").touch()  # another file changed: a build, not a no-op
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    assert (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8") == published
+
+
 def test_an_explicit_id_wins_and_its_change_is_reported(tmp_path: Path) -> None:
     config = site(tmp_path)
     assert cli("build", "-q", "-c", str(config))[0] == 0

@@ -177,7 +177,7 @@ _BODY = ENTRY_FIELDS.index("body")  # in model.to_tuple: (text, format, base_url
 
 # What reading one file gives, as plain values: (stamp, entry as model.to_tuple
 # without body text, error message, characters stripped, content hash).
-_Read = tuple[tuple[int, int], tuple[Any, ...] | None, str | None, int, str]
+_Read = tuple[tuple[int, int], tuple[Any, ...] | None, str | None, int, str, str | None, bool]
 
 
 def read_chunk(
@@ -193,19 +193,22 @@ def read_chunk(
         try:
             post = posts.read(source.path / rel, rel, source, site)
         except PostError as exc:
-            out.append((rel, (stamp, None, exc.message, 0, "")))
+            out.append((rel, (stamp, None, exc.message, 0, "", None, False)))
             continue
         except Exception as exc:  # a bug's victim is that file alone, as in a worker
-            out.append((rel, (stamp, None, f"cannot read: {type(exc).__name__}: {exc}", 0, "")))
+            problem = f"cannot read: {type(exc).__name__}: {exc}"
+            out.append((rel, (stamp, None, problem, 0, "", None, False)))
             continue
         entry = post.entry
         if entry is None:
-            out.append((rel, (stamp, None, None, post.stripped, "")))
+            out.append((rel, (stamp, None, None, post.stripped, "", None, False)))
             continue
         values = to_tuple(entry)
         if entry.body is not None and not keep_text:  # the file keeps it
             values = (*values[:_BODY], (None, *values[_BODY][1:]), *values[_BODY + 1 :])
-        out.append((rel, (stamp, values, None, post.stripped, post.digest)))
+        out.append(
+            (rel, (stamp, values, None, post.stripped, post.digest, post.own_id, post.dated))
+        )
     return out
 
 
@@ -240,7 +243,8 @@ def _read_files(
                 strict=True,
             ):
                 if isinstance(alone, Failed):
-                    out[one[0]] = (one[1], None, f"cannot read: {alone.reason}", 0, "")
+                    problem = f"cannot read: {alone.reason}"
+                    out[one[0]] = (one[1], None, problem, 0, "", None, False)
                 else:
                     out.update(alone)
         else:
@@ -295,15 +299,15 @@ def read_posts(
             )
             for rel, _ in todo[:50]:
                 log.debug("reading %s", rel)
-        for rel, (stamp, values, error, stripped, digest) in _read_files(
+        for rel, (stamp, values, error, stripped, digest, own_id, dated) in _read_files(
             source, config.site, todo, pool, store is None, progress
         ).items():
             old = cached.get(rel)
             if error is not None and old is not None and old.values is not None:
                 # Published before and broken now: the last good version stays.
-                values, digest = old.values, old.content_hash
+                values, digest, own_id, dated = old.values, old.content_hash, old.own_id, old.dated
                 error += " (its last good version stays published until this is fixed)"
-            current[rel] = CachedPost(*stamp, values, error, stripped, digest)
+            current[rel] = CachedPost(*stamp, values, error, stripped, digest, own_id, dated)
         if store is not None:
             changed = {rel: post for rel, post in current.items() if cached.get(rel) is not post}
             removed = [rel for rel in cached if rel not in current]
@@ -327,26 +331,28 @@ def read_posts(
 
 def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> ledger.Resolved:
     """Every post's id and date by the id ledger (ledger.py)."""
-    where: dict[str, tuple[PostsSource, str]] = {}
+    from .posts.entry import replaces
+
+    present: list[str] = []  # every post file's key (drafts, broken ones too)
+    readable: dict[str, CachedPost] = {}
     found: list[ledger.Post] = []
     for source, current, _, _, heads in folders:
         prefix = ledger.key_prefix(config.path.parent, source.path)
         for rel, post in current.items():
             key = ledger.key_of(prefix, rel)
-            where[key] = (source, rel)
+            present.append(key)
             if post.values is not None:
+                readable[key] = post
                 head = heads[rel]
                 mark = ledger.fingerprint(post.values[_BODY][3])
                 found.append(ledger.Post(key, mark, head.id, head.published))
 
     def declares(key: str, old_id: str) -> tuple[bool, bool]:
-        source, rel = where[key]
-        try:
-            return posts.declares(source.path / rel, rel, source, config.site, old_id)
-        except PostError:
-            return False, False  # unreadable now: its last good version keeps the ledger's
+        # What the file gave when last read well (the post cache): never read again.
+        post = readable[key]
+        return replaces(post.own_id, old_id), post.dated
 
-    return ledger.resolve(book, found, where, declares)
+    return ledger.resolve(book, found, present, declares)
 
 
 def _collect(

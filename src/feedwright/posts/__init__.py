@@ -64,6 +64,8 @@ class Post:
     # as the posts folder's settings are the same: "changed?" without a look
     # at the entry.
     digest: str = ""
+    own_id: str | None = None  # its front matter's id/guid (the id ledger's rules)
+    dated: bool = False  # it has a date of its own, not its file's mtime
 
 
 def _clean(raw: bytes, text: str) -> bool:
@@ -117,23 +119,15 @@ def read(path: Path, rel: str, source: PostsSource, site: Site) -> Post:
     from . import entry as _entry
 
     built = _entry.build(meta, body, rel, source, site, mtime, str(path))
-    return Post(built, stripped, digest)
+    if built is None:
+        return Post(None, stripped, digest)
+    return Post(built.entry, stripped, digest, built.own_id, built.dated)
 
 
 def read_meta(path: Path, root: Path | None = None) -> dict[str, object]:
     """The front matter of the post at ``path`` (``check`` looks at its keys).
     Raises PostError naming ``path``."""
     return _text(path, root)[0]
-
-
-def declares(
-    path: Path, rel: str, source: PostsSource, site: Site, old_id: str
-) -> tuple[bool, bool]:
-    """Whether the post at ``path`` sets an id that replaces ``old_id``, and has
-    a date of its own (``entry.declares``). Raises PostError naming ``path``."""
-    from . import entry as _entry
-
-    return _entry.declares(_text(path, source.path, rel)[0], rel, site, str(path), old_id)
 
 
 def read_body(path: Path, root: Path | None = None) -> str:
@@ -187,7 +181,6 @@ __all__ = [
     "Stamp",
     "body_digest",
     "conflicts",
-    "declares",
     "find",
     "read",
     "read_body",

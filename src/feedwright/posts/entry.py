@@ -35,7 +35,7 @@ import html
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..config import PostsSource, Site
@@ -77,6 +77,14 @@ _TAG = re.compile(r"<[^>]*>")
 _MD_INLINE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`]+")
 
 
+class Built(NamedTuple):
+    """The entry a post makes, and what the id ledger may not override in it."""
+
+    entry: Entry
+    own_id: str | None  # its front matter's ``id``/``guid``, as written (None: none)
+    dated: bool  # a date of its own (front matter, a Jekyll file name), not its mtime
+
+
 def build(
     meta: Mapping[str, Any],
     body: str,
@@ -85,7 +93,7 @@ def build(
     site: Site,
     mtime: int,
     path: str,
-) -> Entry | None:
+) -> Built | None:
     """The entry a post makes; None for a draft. ``rel``: its path relative to
     the posts folder; ``mtime``: its modification time (seconds), the date of
     last resort. Raises PostError naming ``path``."""
@@ -100,7 +108,8 @@ def build(
             _first_heading(body) or name.slug.replace("-", " ").replace("_", " ").strip()
         ) or name.stem
 
-    published = _own_date(meta, name, local, path) or datetime.fromtimestamp(mtime, UTC)
+    own_date = _own_date(meta, name, local, path)
+    published = own_date or datetime.fromtimestamp(mtime, UTC)
     updated = first_date(meta, _UPDATED_KEYS, local, path)
     if updated is None or updated < published:
         updated = published
@@ -135,7 +144,7 @@ def build(
     digest = body_digest(body)
     images = _images(meta, link, path)
     episode = episode_of(meta, site.url, path, images)  # (podcast.py: ``audio:`` and its tags)
-    return Entry(
+    entry = Entry(
         id=links.entry_id(explicit_id, explicit, name.rel_stem, site.url),
         title=title,
         published=published,
@@ -152,19 +161,14 @@ def build(
         origin=rel,
         episode=None if episode is None else episode[1],
     )
+    return Built(entry, explicit_id or None, own_date is not None)
 
 
-def declares(
-    meta: Mapping[str, Any], rel: str, site: Site, path: str, old_id: str
-) -> tuple[bool, bool]:
-    """Whether a post's own ``id``/``guid`` replaces ``old_id`` (the id ledger's:
-    a scheme-less value is the same id under another site URL), and whether it
-    has a date of its own (front matter or a Jekyll file name), not its file's
-    mtime: what the id ledger may not override. Raises PostError naming ``path``."""
-    explicit = _text(meta.get("id"), "id", path) or _text(meta.get("guid"), "guid", path)
-    wins = bool(explicit and explicit.strip()) and not links.names_value(old_id, explicit or "")
-    dated = _own_date(meta, links.file_name(rel), zone(site.timezone), path) is not None
-    return wins, dated
+def replaces(own_id: str | None, old_id: str) -> bool:
+    """Whether a post's own ``id``/``guid`` (``Built.own_id``) replaces
+    ``old_id``, the id ledger's (a scheme-less value is the same id under
+    another site URL)."""
+    return bool(own_id and own_id.strip()) and not links.names_value(old_id, own_id or "")
 
 
 def _own_date(
@@ -336,4 +340,4 @@ def image_type(url: str) -> str:
     return _IMAGE_TYPES.get(ext, "image/jpeg")
 
 
-__all__ = ["body_digest", "build", "declares", "image_type"]
+__all__ = ["Built", "body_digest", "build", "image_type", "replaces"]

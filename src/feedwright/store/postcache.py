@@ -32,11 +32,12 @@ from typing import Any
 from .dialects import Dialect, guarded
 from .records import CachedPost, Rendered
 
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 _KEY_MARK = "\x01"
 _BUCKETS = 32
-# rel path, size, mtime_ns, error, stripped, entry (model.to_tuple) or None, content hash
-_CacheRow = tuple[str, int, int, str | None, int, tuple[Any, ...] | None, str]
+# rel path, size, mtime_ns, error, stripped, entry (model.to_tuple) or None, content hash,
+# own id, dated
+_CacheRow = tuple[str, int, int, str | None, int, tuple[Any, ...] | None, str, str | None, bool]
 
 
 def _key(name: str) -> str:
@@ -59,7 +60,17 @@ def _bucket(rel: str) -> int:
 
 def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
     values = None if post.values is None else tuple(post.values)
-    return (rel, post.size, post.mtime_ns, post.error, post.stripped, values, post.content_hash)
+    return (
+        rel,
+        post.size,
+        post.mtime_ns,
+        post.error,
+        post.stripped,
+        values,
+        post.content_hash,
+        post.own_id,
+        post.dated,
+    )
 
 
 def _pack_bucket(rows: Iterable[_CacheRow]) -> bytes:
@@ -97,8 +108,10 @@ class PostCache:
             rows = _bucket_rows(data)
             if rows is None:
                 continue
-            for rel, size, mtime_ns, error, stripped, values, digest in rows:
-                out[rel] = CachedPost(size, mtime_ns, values, error, stripped, digest)
+            for rel, size, mtime_ns, error, stripped, values, digest, own_id, dated in rows:
+                out[rel] = CachedPost(
+                    size, mtime_ns, values, error, stripped, digest, own_id, dated
+                )
         return out
 
     @guarded

@@ -89,6 +89,10 @@ class CachedPost:
     error: str | None = None
     stripped: int = 0  # XML-illegal characters removed from the file's text
     content_hash: str = ""  # of the entry (for a post: of its file)
+    # What the id ledger may not override (posts.entry.Built): kept here so
+    # that resolving a post against the ledger never reads its file again.
+    own_id: str | None = None  # its front matter's id/guid, as written
+    dated: bool = False  # a date of its own, not its file's mtime
 
 
 @dataclass(frozen=True, slots=True)
