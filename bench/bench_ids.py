@@ -10,17 +10,25 @@ the wall clock, repeated ``--repeat`` times (default 3):
 ``moved``     one post renamed before each run (found again by its fingerprint)
 ``plan``      ``feedwright plan`` with nothing changed: the state and the output
               copied, a build on the copies, every feed compared
+``clone``     a fresh clone: every post's mtime new, no state, no output, the
+              ledger kept (undated posts keep their first dates from it)
+``clone-edit`` one post edited after that clone
+
+``--undated`` takes the ``date:`` line out of every post first: each is dated
+by its file's mtime, then by the ledger, which a fresh clone tests.
 
 It prints median and min–max seconds, peak RSS, and the ledger's size.
 
 Usage::
 
-    python bench/bench_ids.py [--posts 10000] [--categories 50] [--repeat 3]
+    python bench/bench_ids.py [--posts 10000] [--categories 50] [--repeat 3] [--undated]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +37,8 @@ import gen_posts
 import measure
 
 EDIT_MARK = "<!-- bench edit -->"
+STATE_DIR, OUTPUT_DIR = ".feedwright", "public"  # as gen_posts writes config.yaml
+DATE_LINE = re.compile(r"^date: .*\n", re.M)  # the front matter's, the first one
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--categories", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--undated", action="store_true", help="posts without a date: line")
     args = parser.parse_args(argv)
     env = measure.feedwright_env()
     with tempfile.TemporaryDirectory(prefix="fw-bench-ids-") as tmp:
@@ -43,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         gen_posts.generate(site, posts=args.posts, categories=args.categories)
         config = site / "config.yaml"
         posts = sorted((site / "posts").rglob("*.*"))
+        if args.undated:
+            for path in posts:
+                text = path.read_text(encoding="utf-8")
+                path.write_text(DATE_LINE.sub("", text, count=1), encoding="utf-8")
         edited, moving = posts[-1], posts[-2]
 
         def run(command: str, *extra: str) -> measure.Measured:
@@ -72,9 +87,20 @@ def main(argv: list[str] | None = None) -> int:
                 measure.fail(f"the rename was not reported as a move: {m.stderr[-500:]}")
             results["moved"].append(m)
         results["plan"] = [run("plan") for _ in range(args.repeat)]
+        results["clone"], results["clone-edit"] = [], []
+        for i in range(args.repeat):
+            for path in (site / "posts").rglob("*.*"):
+                path.touch()
+            shutil.rmtree(site / STATE_DIR, ignore_errors=True)
+            shutil.rmtree(site / OUTPUT_DIR, ignore_errors=True)
+            results["clone"].append(run("build", "-q"))
+            with edited.open("a", encoding="utf-8") as f:
+                f.write(f"\n{EDIT_MARK} clone {i}\n")
+            results["clone-edit"].append(run("build", "-q"))
 
+        kind = "undated posts" if args.undated else "posts"
         print(
-            f"{args.posts} posts, {args.categories} categories; "
+            f"{args.posts} {kind}, {args.categories} categories; "
             f"feedwright.ids: {lines - 2} lines, {ledger.stat().st_size / 1e6:.2f} MB"
         )
         print(f"{'case':10s}  {'median s':>8s}  {'min–max':15s}  {'peak RSS MB':>11s}")
