@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -220,23 +221,29 @@ def test_the_lock_message_names_the_holder_and_mentions_wait(tmp_path: Path) -> 
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
+        # Once it says it started, it holds the lock. (A build started before
+        # that could take the lock first, and a daemon that finds the lock
+        # held exits 3: the build would then never see it.)
+        assert daemon.stderr is not None
+        stderr, log = daemon.stderr.fileno(), b""
         deadline = time.monotonic() + 60
-        while True:
-            result = subprocess.run(
-                [sys.executable, "-m", "feedwright.cli", "build", "-c", str(config)],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            if result.returncode == 3 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        while b" started: " not in log:
+            if select.select([stderr], [], [], 1.0)[0]:
+                data = os.read(stderr, 65536)
+                assert data, f"the daemon stopped: {log.decode()}"
+                log += data
+            assert time.monotonic() < deadline, f"the daemon did not start: {log.decode()}"
+        result = subprocess.run(
+            [sys.executable, "-m", "feedwright.cli", "build", "-c", str(config)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 3, result.stderr
         holder = f"(PID {daemon.pid}: feedwright run -c {config}, since 20"
         assert holder in result.stderr, result.stderr
