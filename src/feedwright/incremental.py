@@ -176,7 +176,8 @@ class PostsRead:
 _BODY = ENTRY_FIELDS.index("body")  # in model.to_tuple: (text, format, base_url, digest)
 
 # What reading one file gives, as plain values: (stamp, entry as model.to_tuple
-# without body text, error message, characters stripped, content hash).
+# without body text, error message, characters stripped, content hash, its own
+# id and whether it has a date of its own: what the id ledger may not override).
 _Read = tuple[tuple[int, int], tuple[Any, ...] | None, str | None, int, str, str | None, bool]
 
 
