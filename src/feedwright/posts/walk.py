@@ -105,31 +105,16 @@ def find(root: Path) -> Found:
             name = item.name
             if name[0] == "." or name[-1] == "~":
                 continue
-            if item.is_file(follow_symlinks=False):  # nearly every entry: one stat, no more
-                if not is_post_name(name):
-                    continue
-                try:
-                    st = item.stat(follow_symlinks=False)
-                except OSError as exc:
-                    problems.append(
-                        PostError(f"cannot read: {exc.strerror or exc}", path=item.path)
-                    )
-                    continue
-                if not stat.S_ISREG(st.st_mode):  # replaced since the listing
-                    problems.append(
-                        PostError(f"{_kind(st.st_mode)}, not a file: not read", path=item.path)
-                    )
-                elif in_drafts:
-                    drafts.add(prefix + name)
-                else:
-                    files[prefix + name] = (st.st_size, st.st_mtime_ns)
-                continue
-            # Links, folders, FIFOs and the like.
-            rel = prefix + name
-            where = item.path
-            named = False  # a post's name, known already (files: checked before their stat)
+            rel, where = prefix + name, item.path
+            target = ""  # a folder's real path (a file's does not matter)
+            named = False  # a post's name, known already
             try:
-                if item.is_symlink():
+                if item.is_file(follow_symlinks=False):  # nearly every entry (no stat yet)
+                    named = is_post_name(name)
+                    if not named:
+                        continue
+                    st = item.stat(follow_symlinks=False)
+                elif item.is_symlink():
                     target = os.path.realpath(where)
                     if not _inside(target, real_root):
                         if is_post_name(name) or os.path.isdir(target):
@@ -146,15 +131,14 @@ def find(root: Path) -> Found:
                     st = item.stat(follow_symlinks=False)
                 elif not is_post_name(name):
                     continue
-                else:
-                    target = ""  # a file: only a folder's target matters
+                else:  # a FIFO, a socket, a device: said below, never opened
                     named = True
                     st = item.stat(follow_symlinks=False)
             except OSError as exc:
                 if is_post_name(name):
                     problems.append(PostError(f"cannot read: {exc.strerror or exc}", path=where))
                 continue
-            if stat.S_ISDIR(st.st_mode):
+            if stat.S_ISDIR(st.st_mode) and target:  # (a file become a folder: said below)
                 if target in seen:
                     problems.append(
                         PostError("symlink to a folder that contains it: not followed", path=where)
