@@ -2,9 +2,10 @@
 
 The build itself runs, on copies::
 
-    copy      the state (a SQLite file's bytes; a PostgreSQL store is read,
-              never written, into a temporary SQLite file), the output folder
-              (bytes and mtimes) and the id ledger, into a temporary folder
+    copy      the state (a SQLite file through SQLite's online backup; a
+              PostgreSQL store is read, never written, into a temporary SQLite
+              file), the output folder (bytes and mtimes) and the id ledger,
+              into a temporary folder
     refresh   only with ``fetch=True``, into the copy of the state
     build     pipeline.run_once on the copies, offline (no ping, no HEAD),
               ids allowed to change (the gate's verdict is computed, not raised)
