@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..model import Entry, to_dict
 
@@ -72,8 +72,7 @@ class StoredEntry:
     content_hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class CachedPost:
+class CachedPost(NamedTuple):
     """A local post file as last read: its stamp and what it gave.
 
     ``values`` is the last good entry as plain values (``model.to_tuple``,
