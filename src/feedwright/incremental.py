@@ -163,7 +163,7 @@ class PostsRead:
     values: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # id -> model.to_tuple
     every: list[tuple[Any, ...]] = field(default_factory=list)  # every readable post's values
     where: dict[str, tuple[PostsSource, str]] = field(default_factory=dict)  # id -> folder, rel
-    hashes: dict[str, str] = field(default_factory=dict)  # id -> content hash
+    made_of: dict[str, bytes] = field(default_factory=dict)  # id -> what hash_of hashes
     problems: list[PostError] = field(default_factory=list)
     drafts: int = 0
     stripped: int = 0  # XML-illegal characters removed from the posts' text
@@ -171,6 +171,13 @@ class PostsRead:
 
     def entry(self, entry_id: str) -> Entry:
         return from_tuple(self.values[entry_id])
+
+    def hash_of(self, entry_id: str) -> str | None:
+        """The content hash of a post's entry (None: no post has this id),
+        made when asked: a build needs it for the few hundred posts that
+        reach a feed, not for all of them."""
+        made_of = self.made_of.get(entry_id)
+        return None if made_of is None else hashlib.blake2b(made_of, digest_size=16).hexdigest()
 
 
 _BODY = ENTRY_FIELDS.index("body")  # in model.to_tuple: (text, format, base_url, digest)
@@ -393,8 +400,7 @@ def _collect(
         result.every.append(values)
         if head.id not in result.where:
             result.where[head.id] = (source, rel)
-            made_of = hashlib.blake2b(settings + post.content_hash.encode() + kept, digest_size=16)
-            result.hashes[head.id] = made_of.hexdigest()
+            result.made_of[head.id] = settings + post.content_hash.encode() + kept
             result.values[head.id] = values
             result.heads.append(head)
 
@@ -460,7 +466,7 @@ def render_posts(
     for members in by_root.values():
         for entry in members.values():
             html = stored.get(entry.id)
-            if html is not None and html.content_hash == read.hashes.get(entry.id):
+            if html is not None and html.content_hash == read.hash_of(entry.id):
                 done[entry.id] = replace(
                     entry, content=html.content, summary=html.summary, body=None
                 )
@@ -488,7 +494,7 @@ def render_posts(
             continue
         content, summary = outcome
         done[entry.id] = replace(entry, content=content, summary=summary, body=None)
-        digest = read.hashes.get(entry.id, "")
+        digest = read.hash_of(entry.id) or ""
         fresh.setdefault(cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
     return done, problems, fresh
 

@@ -302,9 +302,6 @@ def _build(
     # Posts are planned by their heads; only those that reach a feed become
     # entries (and are rendered).
     planned: list[Head | Entry] = dedupe([*newest_first(due), *remote])
-    # The hashes known already: a post's, a stored entry's (unless dedupe
-    # merged another subscription's categories into it: then it is new).
-    hashes = dict(read.hashes)
     won: dict[str, Any] = {}  # posts that are the best copy of something remote
     if remote:
         from .bestcopy import choose
@@ -312,10 +309,12 @@ def _build(
         planned, won = choose(
             planned, config, lambda i: read.where[i][0] if i in read.where else None
         )
-        for id_ in won:
-            hashes.pop(id_, None)
+    # The hashes known already: a stored entry's (unless dedupe merged another
+    # subscription's categories into it: then it is new), a post's (unless
+    # it won over a remote copy, or its audio's length settled since).
     kept = {id(entry) for entry in planned}
-    hashes.update((entry.id, digest) for entry, digest in stored if id(entry) in kept)
+    known = {entry.id: digest for entry, digest in stored if id(entry) in kept}
+    unknown: set[str] = set(won)
 
     # Posts that cannot be rendered, or episodes whose audio has no length yet,
     # are never published empty: left out (and reported) until they can be.
@@ -337,8 +336,7 @@ def _build(
             more, wanted = settled.entries, wanted | settled.wanted
             bad.update(settled.problems)
             held = held or bool(settled.problems)
-            for entry_id in settled.changed:  # its hash was of the post as read
-                hashes.pop(entry_id, None)
+            unknown.update(settled.changed)  # its hash was of the post as read
         rendered.update(more)
         failed.update(bad)
         for root, done in new.items():
@@ -368,6 +366,13 @@ def _build(
     from .publish.history import follow
 
     followed = follow(feeds, planned, store.feed_history, config.output, now)
+    hashes = {}
+    for p in [*followed.current, *followed.archives]:
+        for entry in p.entries:
+            if entry.id in known:
+                hashes[entry.id] = known[entry.id]
+            elif entry.id not in unknown and (digest := read.hash_of(entry.id)) is not None:
+                hashes[entry.id] = digest
     report = publish(
         [],
         config,
