@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from functools import cache
 from typing import Any
 
@@ -230,6 +229,8 @@ class TOMLHandler(_Fenced):
     _AT = re.compile(r" \(at line (\d+), column \d+\)")
 
     def load(self, fm: str, **kwargs: object) -> dict[str, Any]:
+        import tomllib  # (only for a post that has TOML front matter)
+
         try:
             return tomllib.loads(fm)
         except tomllib.TOMLDecodeError as exc:

@@ -38,7 +38,6 @@ import errno
 import json
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -184,7 +183,7 @@ class _Stage:
             raise PublishError(f"cannot write: {os.strerror(errno.EISDIR)}", path=str(target))
         self._folder(target.parent)
         while True:
-            temp = target.with_name(f".{target.name}{_TEMP_MARK}{secrets.token_hex(4)}.tmp")
+            temp = target.with_name(f".{target.name}{_TEMP_MARK}{os.urandom(4).hex()}.tmp")
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
             except FileExistsError:
