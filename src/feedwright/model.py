@@ -275,10 +275,13 @@ _HEAD_AT = tuple(
 def head_of(values: tuple[Any, ...]) -> Head:
     """The :class:`Head` of an entry given as :func:`to_tuple` values."""
     id_at, published_at, updated_at, categories_at, link_at = _HEAD_AT
+    published = _EPOCH + timedelta(microseconds=values[published_at])
+    updated = values[updated_at]
     return Head(
         values[id_at],
-        _EPOCH + timedelta(microseconds=values[published_at]),
-        _EPOCH + timedelta(microseconds=values[updated_at]),
+        published,
+        # (nearly always the same instant: one datetime made, not two)
+        published if updated == values[published_at] else _EPOCH + timedelta(microseconds=updated),
         tuple(values[categories_at]),
         values[link_at],
     )
