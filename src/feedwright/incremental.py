@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import build_id, ledger, posts
 from .config import Config, PostsSource, Site
@@ -55,8 +55,7 @@ _CHUNK = 100  # posts per item handed to a worker
 # --------------------------------------------------------------------------- the record
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """The last build: its inputs' fingerprint, the files it left, what it reported."""
 
     fingerprint: str

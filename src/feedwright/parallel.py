@@ -41,8 +41,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import asyncio
@@ -61,8 +60,7 @@ MAX_DEATHS_IN_A_ROW = 10
 _CLOSE_GRACE = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
+class Failed(NamedTuple):
     """An item that produced no result: the reason, for a report, and the
     worker's traceback when it raised (for a log, not for users)."""
 
@@ -146,8 +144,7 @@ def _traceback() -> str:
     return traceback.format_exc()
 
 
-@dataclass(slots=True)
-class _Task:
+class _Task(NamedTuple):
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     done: Callable[[Any], None]

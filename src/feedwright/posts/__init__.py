@@ -32,8 +32,8 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..config import PostsSource, Site
 from ..exceptions import PostError
@@ -53,8 +53,7 @@ def _control(found: re.Match[str]) -> str:
     return " " if found[0] == "\x85" else ""
 
 
-@dataclass(frozen=True, slots=True)
-class Post:
+class Post(NamedTuple):
     """What reading one post file gave."""
 
     entry: Entry | None  # None: a draft or ``published: false``

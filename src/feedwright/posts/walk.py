@@ -24,8 +24,8 @@ import operator
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..exceptions import PostError
 
@@ -55,8 +55,7 @@ _NAME = operator.attrgetter("name")
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
+class Found(NamedTuple):
     """What :func:`find` saw in one posts folder."""
 
     files: dict[str, Stamp]  # POSIX path relative to the folder -> stamp, in order

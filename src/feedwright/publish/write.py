@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..exceptions import PublishError
 from .slugs import MANIFEST_NAME
@@ -62,8 +62,7 @@ _OLD_TEMP = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FileStamp:
+class FileStamp(NamedTuple):
     """What produced a published file, and the file as it was left on disk."""
 
     key: str  # hash of the feed's inputs

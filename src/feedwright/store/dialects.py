@@ -16,15 +16,13 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Concatenate, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from ..exceptions import StoreError
 
 
-@dataclass(frozen=True, slots=True)
-class Dialect:
+class Dialect(NamedTuple):
     name: str  # "sqlite" | "postgresql"
     errors: tuple[type[BaseException], ...]  # what the driver raises: become StoreError
     begin: str  # starts a write transaction

@@ -46,16 +46,14 @@ class SourceState:
     interval: float | None = None  # seconds: the refresh interval in force (adaptive)
 
 
-@dataclass(frozen=True, slots=True)
-class BuildLog:
+class BuildLog(NamedTuple):
     """One build that published something, as the daemon's status page lists it."""
 
     at: datetime
     summary: dict[str, Any]  # JSON: counts, files written and removed, problems
 
 
-@dataclass(frozen=True, slots=True)
-class SaveResult:
+class SaveResult(NamedTuple):
     """How a save classified the entries it was given."""
 
     new: int = 0
@@ -63,8 +61,7 @@ class SaveResult:
     unchanged: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
+class StoredEntry(NamedTuple):
     """A remote entry as stored: the entry, when it was first seen, its hash."""
 
     entry: Entry  # origin = the source key
@@ -94,8 +91,7 @@ class CachedPost(NamedTuple):
     dated: bool = False  # a date of its own, not its file's mtime
 
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
+class Rendered(NamedTuple):
     """A post's body as HTML, and the hash of the entry it was rendered from."""
 
     content_hash: str
@@ -103,8 +99,7 @@ class Rendered:
     summary: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class PendingPing:
+class PendingPing(NamedTuple):
     """A WebSub ping a hub has not taken yet: its feed changed ``since``."""
 
     hub: str
@@ -115,8 +110,7 @@ class PendingPing:
     next_try: datetime | None = None  # None: at once
 
 
-@dataclass(frozen=True, slots=True)
-class MediaLength:
+class MediaLength(NamedTuple):
     """What a HEAD request said of a remote enclosure (``length`` None: not yet learnt)."""
 
     url: str
