@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import MISSING, fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -229,13 +229,13 @@ def test_source_state_round_trip(store: Store) -> None:
         interval=5400.0,
     )
     # Every field differs from its default, so the round trip covers them all.
-    defaults = {f.name: f.default for f in fields(SourceState) if f.default is not MISSING}
+    defaults = SourceState._field_defaults
     assert [name for name, value in defaults.items() if getattr(state, name) == value] == ["status"]
     assert store.source_states() == {}
     store.save_source_state(state)
     assert store.source_states() == {KEY_A: state}
 
-    fixed = replace(state, error_count=0, last_error=None, last_result="ok", retry_after=None)
+    fixed = state._replace(error_count=0, last_error=None, last_result="ok", retry_after=None)
     gone = SourceState(key=KEY_B, url=KEY_B, status="gone")
     store.save_source_state(fixed)
     store.save_source_state(gone)

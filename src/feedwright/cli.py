@@ -44,9 +44,9 @@ def _err(message: str) -> None:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    from .api import load_config
+    from .config import load  # (what api.load_config is, without the API's report types)
 
-    return load_config(args.config)
+    return load(Path(args.config))
 
 
 def _dt(value: datetime | None) -> str | None:

@@ -22,7 +22,7 @@ and the feed's own hints, read from the channel (RSS ``<ttl>``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -85,8 +85,7 @@ def hints_of(state: SourceState) -> Hints:
 
 
 def with_hints(state: SourceState, hints: Hints) -> SourceState:
-    return replace(
-        state,
+    return state._replace(
         ttl=hints.ttl,
         skip_hours=",".join(map(str, sorted(hints.skip_hours))) or None,
         skip_days=",".join(map(str, sorted(hints.skip_days))) or None,
@@ -113,24 +112,22 @@ def account(
     ``validated``: we sent If-None-Match or If-Modified-Since; ``same_body``:
     the body was the one parsed last time; ``entries_changed``: parsing it
     added or changed an entry."""
-    counted = replace(state, requests=state.requests + 1)
+    counted = state._replace(requests=state.requests + 1)
     if status == 304:
-        return replace(
-            counted,
+        return counted._replace(
             not_modified=state.not_modified + 1,
             bytes_saved=state.bytes_saved + (state.body_size or 0),
         )
     if status is None or not 200 <= status < 300:
         return counted
-    counted = replace(counted, bytes_down=state.bytes_down + size, body_size=size)
+    counted = counted._replace(bytes_down=state.bytes_down + size, body_size=size)
     if same_body:
-        return replace(
-            counted,
+        return counted._replace(
             unchanged=state.unchanged + 1,
             validators_ignored=state.validators_ignored + (1 if validated else 0),
         )
     if not entries_changed and state.body_size is not None:
-        return replace(counted, churned=state.churned + 1)
+        return counted._replace(churned=state.churned + 1)
     return counted
 
 

@@ -28,7 +28,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Config, FeedSource
@@ -330,13 +330,12 @@ def _save(
                 minimum=config.schedule.min_every,
                 maximum=config.schedule.max_every,
             )
-            counted = replace(counted, interval=interval.total_seconds())
+            counted = counted._replace(interval=interval.total_seconds())
         else:
-            counted = replace(counted, interval=None)
+            counted = counted._replace(interval=None)
         new_state = _succeeded(counted, source, response, config, now, "ok")
         store.save_source_state(
-            replace(
-                new_state,
+            new_state._replace(
                 title=feed.title,
                 link=feed.link,
                 feed_id=feed.feed_id,
@@ -366,8 +365,7 @@ def _succeeded(
 ) -> SourceState:
     every = interval_of(state, source, config)
     hints = hints_of(state)
-    return replace(
-        state,
+    return state._replace(
         url=response.permanent_url or state.url,
         etag=response.etag if response.status != 304 else (response.etag or state.etag),
         last_modified=(
@@ -402,8 +400,7 @@ def _failed(
     errors = state.error_count + 1
     retry_after = error.retry_after if isinstance(error, FetchError) else None
     gone = isinstance(error, GoneError)
-    return replace(
-        state,
+    return state._replace(
         last_fetch=now,
         last_result=_error_outcome(error) if isinstance(error, FetchError) else "error",
         error_count=errors,

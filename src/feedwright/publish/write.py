@@ -39,7 +39,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -70,12 +69,11 @@ class FileStamp(NamedTuple):
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    rejected: list[Violation] = field(default_factory=list)  # by the gate: not published
+class WriteResult(NamedTuple):
+    written: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    rejected: list[Violation]  # by the gate: not published
 
 
 def _reason(exc: OSError) -> str:
@@ -354,6 +352,7 @@ def write_files(
         unchanged=sorted(
             [*(kept - {v.path for v in rejected}), *(rel for rel in names if rel not in written)]
         ),
+        removed=[],
         rejected=rejected,
     )
     for rel in sorted(set(owned) - names - kept):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ..model import Entry, to_dict
 
 
-@dataclass(frozen=True, slots=True)
-class SourceState:
+class SourceState(NamedTuple):
     """What we remember about one remote subscription between runs."""
 
     key: str  # the configured URL (stable identity of the subscription)
@@ -145,12 +144,14 @@ def row_entry(data: str | bytes, origin: str | None = None) -> Entry:
     return from_dict(values)
 
 
-@dataclass(frozen=True, slots=True)
-class FeedHistory:
+_NONE: Mapping[str, datetime] = MappingProxyType({})  # (a default no feed can change)
+
+
+class FeedHistory(NamedTuple):
     """One feed as the last build left it."""
 
     shown: tuple[str, ...] = ()  # the entry ids it held (current and archived), sorted
-    tombstones: Mapping[str, datetime] = field(default_factory=dict)  # id -> when it left
+    tombstones: Mapping[str, datetime] = _NONE  # id -> when it left
     pages: tuple[tuple[str, ...], ...] = ()  # archive pages, oldest first: their entry ids
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -56,7 +56,7 @@ from .records import (
 DEFAULT_TIMEOUT = 10.0
 GENERATION_KEY = "entries-generation"  # meta: moves whenever remote entries change
 
-_STATE_FIELDS = tuple(f.name for f in fields(SourceState))
+_STATE_FIELDS = SourceState._fields
 _STATE_TIMES = frozenset({"last_fetch", "last_success", "next_check", "retry_after"})
 # Saving a state ends any lease on the source (claims.py) and sets when it is due.
 _STATE_INSERT = (
