@@ -366,7 +366,7 @@ def _build(
     from .publish.history import follow
 
     followed = follow(feeds, planned, store.feed_history, config.output, now)
-    hashes = {}
+    hashes = {}  # of the feeds' entries, where known (the publisher makes the rest)
     for p in [*followed.current, *followed.archives]:
         for entry in p.entries:
             if entry.id in known:
