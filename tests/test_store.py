@@ -45,6 +45,7 @@ from feedwright.store import (
     SourceState,
     Store,
     StoredEntry,
+    cached_post,
     entry_row,
 )
 
@@ -101,7 +102,7 @@ def cached(size: int, mtime_ns: int, entry: Entry | None = None, *rest: Any) -> 
     """A CachedPost of ``entry`` as a build makes it: plain values, body text left out."""
     kept = without_text(entry)
     values = None if kept is None else to_tuple(kept)
-    return CachedPost(size, mtime_ns, values, *rest)
+    return cached_post(size, mtime_ns, values, *rest)
 
 
 # --------------------------------------------------------------------------- open

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, FeedSource, PostsSource, load
 from .exceptions import PostError
-from .model import ENTRY_FIELDS, Entry
+from .model import Entry
 
 if TYPE_CHECKING:
     from .parallel import Pool
@@ -131,7 +131,6 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     from .checks import empty_categories, inspect_posts
     from .incremental import PARALLEL_POSTS, read_posts
     from .ledger import load as load_ledger
-    from .model import from_tuple
 
     cfg = _config(config)
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
@@ -142,8 +141,8 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         many = sum(map(len, files.values())) >= PARALLEL_POSTS
         warnings = inspect_posts(cfg, files, pool, parallel=many)
     warnings = [*book.problems, *(read.resolved.notes if read.resolved else ()), *warnings]
-    categories_at = ENTRY_FIELDS.index("categories")
-    seen = [c for values in read.every for c in values[categories_at]]
+    every = read.every_entry()
+    seen = [c for entry in every for c in entry.categories]
     from . import store as state_store
 
     if cfg.feed_sources and state_store.exists(cfg.state):
@@ -153,7 +152,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     warnings += empty_categories(cfg, seen)
     return CheckReport(
         config=cfg.path,
-        posts=[from_tuple(values) for values in read.every],
+        posts=every,
         drafts=read.drafts,
         feeds=len(cfg.feed_sources),
         problems=read.problems,

@@ -31,15 +31,24 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from . import build_id, ledger, posts
 from .config import Config, PostsSource, Site
 from .exceptions import PostError
-from .model import ENTRY_FIELDS, Entry, Head, from_tuple, head_of, to_tuple, with_identity
+from .model import (
+    ENTRY_FIELDS,
+    Entry,
+    Head,
+    from_tuple,
+    head_fields,
+    head_of,
+    to_tuple,
+    with_identity,
+)
 from .parallel import Failed, Pool, chunked, worker_count
 from .publish.write import FileStamp
-from .store import CachedPost, Rendered, Store
+from .store import CachedPost, Rendered, Store, cached_post
 
 if TYPE_CHECKING:
     from .posts import Found
@@ -159,32 +168,44 @@ class PostsRead:
     :class:`Entry` only for the posts a build publishes (:meth:`entry`)."""
 
     heads: list[Head] = field(default_factory=list)  # one per id; future-dated ones too
-    values: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # id -> model.to_tuple
-    every: list[tuple[Any, ...]] = field(default_factory=list)  # every readable post's values
+    packed: dict[str, bytes] = field(default_factory=dict)  # id -> model.to_tuple, marshalled
+    every: list[bytes] = field(default_factory=list)  # every readable post's, marshalled
     where: dict[str, tuple[PostsSource, str]] = field(default_factory=dict)  # id -> folder, rel
-    made_of: dict[str, bytes] = field(default_factory=dict)  # id -> what hash_of hashes
+    # id -> what hash_of hashes: the folder's settings, the file's hash, and the
+    # id and date the ledger gives it (None: its own)
+    made_of: dict[str, tuple[bytes, str, tuple[str, datetime] | None]] = field(default_factory=dict)
     problems: list[PostError] = field(default_factory=list)
     drafts: int = 0
     stripped: int = 0  # XML-illegal characters removed from the posts' text
     resolved: ledger.Resolved | None = None  # what the id ledger made of them (when given)
 
+    def values_of(self, entry_id: str) -> tuple[Any, ...]:
+        """A post's entry as plain values (``model.to_tuple``)."""
+        return cast(tuple[Any, ...], marshal.loads(self.packed[entry_id]))
+
     def entry(self, entry_id: str) -> Entry:
-        return from_tuple(self.values[entry_id])
+        return from_tuple(self.values_of(entry_id))
+
+    def every_entry(self) -> list[Entry]:
+        """Every readable post's entry (``check``: ids repeated too)."""
+        return [from_tuple(marshal.loads(packed)) for packed in self.every]
 
     def hash_of(self, entry_id: str) -> str | None:
         """The content hash of a post's entry (None: no post has this id),
         made when asked: a build needs it for the few hundred posts that
         reach a feed, not for all of them."""
         made_of = self.made_of.get(entry_id)
-        return None if made_of is None else hashlib.blake2b(made_of, digest_size=16).hexdigest()
+        if made_of is None:
+            return None
+        settings, file_hash, given = made_of
+        h = hashlib.blake2b(settings, digest_size=16)
+        h.update(file_hash.encode())
+        if given is not None:
+            h.update(f"\0{given[0]}\0{given[1].isoformat()}".encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
 
 
 _BODY = ENTRY_FIELDS.index("body")  # in model.to_tuple: (text, format, base_url, digest)
-
-# What reading one file gives, as plain values: (stamp, entry as model.to_tuple
-# without body text, error message, characters stripped, content hash, its own
-# id and whether it has a date of its own: what the id ledger may not override).
-_Read = tuple[tuple[int, int], tuple[Any, ...] | None, str | None, int, str, str | None, bool]
 
 
 def read_chunk(
@@ -192,30 +213,31 @@ def read_chunk(
     site: Site,
     files: list[tuple[str, tuple[int, int]]],
     keep_text: bool = False,
-) -> list[tuple[str, _Read]]:
+) -> list[tuple[str, CachedPost]]:
     """Read some files of one posts folder (in a worker process, or here);
     bodies without their text unless ``keep_text`` (the file keeps it)."""
-    out: list[tuple[str, _Read]] = []
-    for rel, stamp in files:
+    out: list[tuple[str, CachedPost]] = []
+    for rel, (size, mtime_ns) in files:
         try:
             post = posts.read(source.path / rel, rel, source, site)
         except PostError as exc:
-            out.append((rel, (stamp, None, exc.message, 0, "", None, False)))
+            out.append((rel, CachedPost(size, mtime_ns, error=exc.message)))
             continue
         except Exception as exc:  # a bug's victim is that file alone, as in a worker
             problem = f"cannot read: {type(exc).__name__}: {exc}"
-            out.append((rel, (stamp, None, problem, 0, "", None, False)))
+            out.append((rel, CachedPost(size, mtime_ns, error=problem)))
             continue
         entry = post.entry
         if entry is None:
-            out.append((rel, (stamp, None, None, post.stripped, "", None, False)))
+            out.append((rel, CachedPost(size, mtime_ns, stripped=post.stripped)))
             continue
         values = to_tuple(entry)
         if entry.body is not None and not keep_text:  # the file keeps it
             values = (*values[:_BODY], (None, *values[_BODY][1:]), *values[_BODY + 1 :])
-        out.append(
-            (rel, (stamp, values, None, post.stripped, post.digest, post.own_id, post.dated))
+        cached = cached_post(
+            size, mtime_ns, values, None, post.stripped, post.digest, post.own_id, post.dated
         )
+        out.append((rel, cached))
     return out
 
 
@@ -232,11 +254,11 @@ def _read_files(
     pool: Pool,
     keep_text: bool,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, _Read]:
+) -> dict[str, CachedPost]:
     if len(todo) < PARALLEL_POSTS or worker_count() < 2:
         return dict(read_chunk(source, site, todo, keep_text))
     chunks = list(chunked(todo, _CHUNK))
-    out: dict[str, _Read] = {}
+    out: dict[str, CachedPost] = {}
     results = pool.map(_read_item, [(source, site, chunk, keep_text) for chunk in chunks])
     for chunk, result in zip(chunks, results, strict=True):
         if progress is not None:
@@ -251,7 +273,8 @@ def _read_files(
             ):
                 if isinstance(alone, Failed):
                     problem = f"cannot read: {alone.reason}"
-                    out[one[0]] = (one[1], None, problem, 0, "", None, False)
+                    size, mtime_ns = one[1]
+                    out[one[0]] = CachedPost(size, mtime_ns, error=problem)
                 else:
                     out.update(alone)
         else:
@@ -306,23 +329,26 @@ def read_posts(
             )
             for rel, _ in todo[:50]:
                 log.debug("reading %s", rel)
-        for rel, (stamp, values, error, stripped, digest, own_id, dated) in _read_files(
+        for rel, post in _read_files(
             source, config.site, todo, pool, store is None, progress
         ).items():
             old = cached.get(rel)
-            if error is not None and old is not None and old.values is not None:
+            if post.error is not None and old is not None and old.packed is not None:
                 # Published before and broken now: the last good version stays.
-                values, digest, own_id, dated = old.values, old.content_hash, old.own_id, old.dated
-                error += " (its last good version stays published until this is fixed)"
-            current[rel] = CachedPost(*stamp, values, error, stripped, digest, own_id, dated)
+                post = old._replace(
+                    size=post.size,
+                    mtime_ns=post.mtime_ns,
+                    error=post.error
+                    + " (its last good version stays published until this is fixed)",
+                    stripped=post.stripped,
+                )
+            current[rel] = post
         if store is not None:
             changed = {rel: post for rel, post in current.items() if cached.get(rel) is not post}
             removed = [rel for rel in cached if rel not in current]
             if changed or removed:
                 store.update_posts(root, changed, removed)
-        heads = {
-            rel: head_of(post.values) for rel, post in current.items() if post.values is not None
-        }
+        heads = {rel: head_of(post.head) for rel, post in current.items() if post.head is not None}
         folders.append((source, current, seen, root, heads))
     if store is not None:
         store.forget_post_caches(roots)
@@ -348,10 +374,10 @@ def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> led
         for rel, post in current.items():
             key = ledger.key_of(prefix, rel)
             present.append(key)
-            if post.values is not None:
+            if post.head is not None:
                 readable[key] = post
                 head = heads[rel]
-                mark = ledger.fingerprint(post.values[_BODY][3])
+                mark = ledger.fingerprint(post.head[5])
                 found.append(ledger.Post(key, mark, head.id, head.published))
 
     def declares(key: str, old_id: str) -> tuple[bool, bool]:
@@ -378,29 +404,30 @@ def _collect(
     changes the entry."""
     result.drafts += len(seen.drafts)
     base = str(source.path) + os.sep
-    good: dict[str, tuple[Head, CachedPost, tuple[Any, ...], bytes]] = {}
+    good: dict[str, tuple[Head, CachedPost, bytes, tuple[str, datetime] | None]] = {}
     for rel, post in current.items():
         if post.error is not None:
             result.problems.append(PostError(post.error, path=base + rel))
-        if post.values is None:
+        packed = post.packed
+        if packed is None:
             if post.error is None:
                 result.drafts += 1
             continue
         result.stripped += post.stripped
-        values, head, kept = post.values, heads[rel], b""
+        head, given = heads[rel], None
         if ids and (given := ids.get(ledger.key_of(prefix, rel))) is not None:
-            values = with_identity(values, *given)
-            head = head_of(values)
-            kept = f"\0{given[0]}\0{given[1].isoformat()}".encode("utf-8", "surrogatepass")
-        good[rel] = (head, post, values, kept)
+            values = with_identity(cast(tuple[Any, ...], marshal.loads(packed)), *given)
+            head = head_of(head_fields(values))
+            packed = marshal.dumps(values)
+        good[rel] = (head, post, packed, given)
     result.problems.extend(posts.conflicts({base + r: g[0] for r, g in good.items()}))
     settings = hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    for rel, (head, post, values, kept) in good.items():
-        result.every.append(values)
+    for rel, (head, post, packed, given) in good.items():
+        result.every.append(packed)
         if head.id not in result.where:
             result.where[head.id] = (source, rel)
-            result.made_of[head.id] = settings + post.content_hash.encode() + kept
-            result.values[head.id] = values
+            result.made_of[head.id] = (settings, post.content_hash, given)
+            result.packed[head.id] = packed
             result.heads.append(head)
 
 
@@ -474,7 +501,7 @@ def render_posts(
     items = []
     for entry in todo:
         source, rel = read.where[entry.id]
-        items.append((read.values[entry.id], str(source.path / rel), str(source.path)))
+        items.append((read.values_of(entry.id), str(source.path / rel), str(source.path)))
     if len(items) < PARALLEL_POSTS or worker_count() < 2:
         results = _render_item(items)
     else:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -307,7 +306,10 @@ def _keep(
 
 
 def key_of(prefix: str, rel: str) -> str:
-    return posixpath.normpath(prefix + rel)
+    """A post's key: its folder's :func:`key_prefix` and its path in the folder,
+    as the walk gives it (names joined by ``/``, never ``.`` or ``..``): already
+    normal, so the two are only joined."""
+    return prefix + rel
 
 
 __all__ = [

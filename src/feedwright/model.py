@@ -270,20 +270,29 @@ class Head(NamedTuple):
 _HEAD_AT = tuple(
     ENTRY_FIELDS.index(name) for name in ("id", "published", "updated", "categories", "link")
 )
+_HEAD_FIELDS = operator.itemgetter(*_HEAD_AT)
 
 
-def head_of(values: tuple[Any, ...]) -> Head:
-    """The :class:`Head` of an entry given as :func:`to_tuple` values."""
-    id_at, published_at, updated_at, categories_at, link_at = _HEAD_AT
-    published = _EPOCH + timedelta(microseconds=values[published_at])
-    updated = values[updated_at]
+def head_fields(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What :func:`head_of` reads of an entry given as :func:`to_tuple` values,
+    then its body's digest (what the id ledger finds a moved post by: ``""``
+    without a body). A cached post keeps these beside its packed values, so
+    that a build plans every post without unpacking them."""
+    body = values[_BODY]
+    return (*_HEAD_FIELDS(values), "" if body is None else body[3])
+
+
+def head_of(fields: tuple[Any, ...]) -> Head:
+    """The :class:`Head` of an entry given as :func:`head_fields`."""
+    id_, published_us, updated_us, categories, link = fields[:5]
+    published = _EPOCH + timedelta(microseconds=published_us)
     return Head(
-        values[id_at],
+        id_,
         published,
         # (nearly always the same instant: one datetime made, not two)
-        published if updated == values[published_at] else _EPOCH + timedelta(microseconds=updated),
-        tuple(values[categories_at]),
-        values[link_at],
+        published if updated_us == published_us else _EPOCH + timedelta(microseconds=updated_us),
+        tuple(categories),
+        link,
     )
 
 
@@ -359,6 +368,7 @@ __all__ = [
     "Provenance",
     "from_dict",
     "from_tuple",
+    "head_fields",
     "head_of",
     "newest_first",
     "rfc3339",

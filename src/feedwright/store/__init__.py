@@ -64,6 +64,7 @@ from .records import (
     SaveResult,
     SourceState,
     StoredEntry,
+    cached_post,
     entry_row,
     row_entry,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "SourceState",
     "Store",
     "StoredEntry",
+    "cached_post",
     "entry_row",
     "exists",
     "is_postgres_url",

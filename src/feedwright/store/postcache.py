@@ -9,7 +9,7 @@ A part of :class:`~feedwright.store.Store` (it inherits these methods)::
     store.save_rendered(root, {rel: Rendered})
 
 - A posts folder's cache is a few rows ("buckets", by a hash of the path),
-  each a marshal blob of its posts' rows (``model.to_tuple`` entries): an
+  each a marshal blob of its posts' rows (``CachedPost``): an
   edit rewrites one bucket, not the whole folder's cache, and loading
   10,000 posts is a few blobs, not 10,000 rows. Each blob carries a CRC of
   its rows: a damaged bucket (or one of another format) reads as absent, so
@@ -32,12 +32,14 @@ from typing import Any
 from .dialects import Dialect, guarded
 from .records import CachedPost, Rendered
 
-_CACHE_FORMAT = 5
+_CACHE_FORMAT = 6
 _KEY_MARK = "\x01"
 _BUCKETS = 32
-# rel path, size, mtime_ns, error, stripped, entry (model.to_tuple) or None, content hash,
-# own id, dated
-_CacheRow = tuple[str, int, int, str | None, int, tuple[Any, ...] | None, str, str | None, bool]
+# rel path, size, mtime_ns, error, stripped, head (model.head_fields) and entry
+# (model.to_tuple, marshalled) or None, content hash, own id, dated
+_CacheRow = tuple[
+    str, int, int, str | None, int, tuple[Any, ...] | None, bytes | None, str, str | None, bool
+]
 
 
 def _key(name: str) -> str:
@@ -59,14 +61,15 @@ def _bucket(rel: str) -> int:
 
 
 def _cache_row(rel: str, post: CachedPost) -> _CacheRow:
-    values = None if post.values is None else tuple(post.values)
+    head = None if post.head is None else tuple(post.head)
     return (
         rel,
         post.size,
         post.mtime_ns,
         post.error,
         post.stripped,
-        values,
+        head,
+        post.packed,
         post.content_hash,
         post.own_id,
         post.dated,
@@ -108,9 +111,9 @@ class PostCache:
             rows = _bucket_rows(data)
             if rows is None:
                 continue
-            for rel, size, mtime_ns, error, stripped, values, digest, own_id, dated in rows:
+            for rel, size, mtime_ns, error, stripped, head, packed, digest, own, dated in rows:
                 out[rel] = CachedPost(
-                    size, mtime_ns, values, error, stripped, digest, own_id, dated
+                    size, mtime_ns, head, packed, error, stripped, digest, own, dated
                 )
         return out
 
