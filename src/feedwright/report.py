@@ -1,6 +1,6 @@
 """What a build reports: :class:`BuildReport` and the summaries in it.
 
-The build record (incremental.py) keeps :func:`summary` of the last build, so
+The build record (feedwright.incremental) keeps :func:`summary` of the last build, so
 a build that finds nothing changed reports it again (:func:`cached_report`)
 without reading or rendering anything.
 """

@@ -1,19 +1,7 @@
-"""Doing less: the post cache, the build record and the one no-change check.
-
-Everything that lets a build skip work lives here::
-
-    fingerprint(config, found, generation)  every input of a build, cheaply: the
-                                            version, the config, every post
-                                            file's stamp, the stored entries' generation
-    unchanged(record, fingerprint, now, output)
-                                            THE no-change check: same fingerprint, no
-                                            held-back post due, every published file as
-                                            the last build left it -> nothing to do
-    read_posts(config, store, found, pool)  every post, from the post cache when its
-                                            file's stamp is unchanged; the rest read
-                                            (in worker processes when many)
-    render_posts(...)                       a post's HTML, from the store when the entry
-                                            it was rendered from is unchanged
+"""Reading posts through the post cache: every post file, from the store's
+cache when its stamp (size, mtime) is unchanged, the rest read (in worker
+processes when many); then the id ledger's ids and dates, and the one
+record a build plans from (:class:`PostsRead`).
 
 A post that was published and then fails to read (a typo in its front
 matter, a bad encoding after an edit) keeps its last good version from the
@@ -23,20 +11,18 @@ cache, and its problem is reported on every build until the file is fixed.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import marshal
 import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from . import build_id, ledger, posts
-from .config import Config, PostsSource, Site
-from .exceptions import PostError
-from .model import (
+from .. import build_id, ledger, posts
+from ..config import Config, PostsSource, Site
+from ..exceptions import PostError
+from ..model import (
     ENTRY_FIELDS,
     Entry,
     Head,
@@ -46,119 +32,17 @@ from .model import (
     to_tuple,
     with_identity,
 )
-from .parallel import Failed, Pool, chunked, worker_count
-from .publish.write import FileStamp
-from .store import CachedPost, Rendered, Store, cached_post
+from ..parallel import Failed, Pool, chunked, worker_count
+from ..store import CachedPost, Store, cached_post
 
 if TYPE_CHECKING:
-    from .posts import Found
+    from ..posts import Found
 
 log = logging.getLogger("feedwright.build")
 
-RECORD_KEY = "build"  # store meta: what the last successful publish was made from
 # Below this many posts to read or render, worker processes cost more than they save.
 PARALLEL_POSTS = 400
-_CHUNK = 100  # posts per item handed to a worker
-
-
-# --------------------------------------------------------------------------- the record
-
-
-class Record(NamedTuple):
-    """The last build: its inputs' fingerprint, the files it left, what it reported."""
-
-    fingerprint: str
-    stamps: dict[str, FileStamp]  # output path (POSIX, relative to output.dir) -> stamp
-    summary: dict[str, Any]  # the report's counts and problems, as plain JSON
-    next_post_at: datetime | None = None  # the earliest held-back post
-
-
-def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
-    """Everything a build reads, cheaply: version, the config, post stamps,
-    the stored remote entries' generation (then :func:`with_ledger`)."""
-    h = hashlib.sha256(f"{build_id()}|{generation}|".encode())
-    # The config in force, not the file's bytes now: the daemon may run from a
-    # config read before the file changed (and reload it later).
-    h.update(repr(config).encode("utf-8", "surrogatepass"))
-    for root in sorted(found):
-        h.update(marshal.dumps((root, sorted(found[root].files.items()))))
-        h.update(marshal.dumps(sorted(found[root].drafts)))
-    return h.hexdigest()
-
-
-def with_ledger(fingerprint: str, text: str | None) -> str:
-    """A build's :func:`fingerprint` and the id ledger's text (None: no file)."""
-    if text is None:
-        return fingerprint
-    return hashlib.sha256(f"{fingerprint}|{text}".encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def load_record(store: Store) -> Record | None:
-    """The last build's record; None when there is none or it is unreadable
-    (a damaged record means a full build, never a crash)."""
-    raw = store.get_meta(RECORD_KEY)
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-        if data.get("version") != build_id():
-            return None
-        stamps = {rel: _stamp(value) for rel, value in data["stamps"].items()}
-        next_post = data.get("next_post_at")
-        next_at = datetime.fromisoformat(next_post) if next_post else None
-        if next_at is not None and next_at.tzinfo is None:
-            return None
-        return Record(
-            fingerprint=str(data["fingerprint"]),
-            stamps=stamps,
-            summary=dict(data["summary"]),
-            next_post_at=next_at,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def _stamp(value: Any) -> FileStamp:
-    key, size, mtime_ns = value
-    if not (isinstance(key, str) and type(size) is int and type(mtime_ns) is int):
-        raise ValueError(f"not a file stamp: {value!r}")
-    return FileStamp(key, size, mtime_ns)
-
-
-def save_record(store: Store, record: Record) -> None:
-    data = {
-        "version": build_id(),
-        "fingerprint": record.fingerprint,
-        "stamps": {rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(record.stamps.items())},
-        "summary": record.summary,
-        "next_post_at": record.next_post_at.isoformat() if record.next_post_at else None,
-    }
-    store.set_meta(RECORD_KEY, json.dumps(data))  # (ASCII: a path may not be UTF-8)
-
-
-def outputs_intact(output: Path, stamps: Mapping[str, FileStamp]) -> bool:
-    """Every file the last build left is still there, untouched (stat only)."""
-    try:
-        for rel, stamp in stamps.items():
-            st = (output / rel).stat()
-            if (st.st_size, st.st_mtime_ns) != (stamp.size, stamp.mtime_ns):
-                return False
-    except OSError:
-        return False
-    return bool(stamps)
-
-
-def unchanged(record: Record | None, fingerprint: str, now: datetime, output: Path) -> bool:
-    """The no-change check: building now would give exactly what is published."""
-    return (
-        record is not None
-        and record.fingerprint == fingerprint
-        and (record.next_post_at is None or now < record.next_post_at)
-        and outputs_intact(output, record.stamps)
-    )
-
-
-# --------------------------------------------------------------------------- reading posts
+CHUNK = 100  # posts per item handed to a worker
 
 
 @dataclass(slots=True)
@@ -257,7 +141,7 @@ def _read_files(
 ) -> dict[str, CachedPost]:
     if len(todo) < PARALLEL_POSTS or worker_count() < 2:
         return dict(read_chunk(source, site, todo, keep_text))
-    chunks = list(chunked(todo, _CHUNK))
+    chunks = list(chunked(todo, CHUNK))
     out: dict[str, CachedPost] = {}
     results = pool.map(_read_item, [(source, site, chunk, keep_text) for chunk in chunks])
     for chunk, result in zip(chunks, results, strict=True):
@@ -364,7 +248,7 @@ def read_posts(
 
 def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> ledger.Resolved:
     """Every post's id and date by the id ledger (ledger.py)."""
-    from .posts.entry import replaces
+    from ..posts.entry import replaces
 
     present: list[str] = []  # every post file's key (drafts, broken ones too)
     readable: dict[str, CachedPost] = {}
@@ -431,112 +315,4 @@ def _collect(
             result.heads.append(head)
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-def render_one(entry_values: tuple[Any, ...], path: str, root: str) -> tuple[str, str | None] | str:
-    """A post's (content, summary) HTML, its body read again from ``path``
-    inside the posts folder ``root``; the problem as a message when the file
-    cannot be read any more, or holds another body than the one its entry was
-    made from (never a mix of two versions: the file changed since, or the
-    entry is a broken post's last good version)."""
-    from .render import render
-
-    entry = from_tuple(entry_values)
-    try:
-        text = posts.read_body(Path(path), Path(root))
-    except PostError as exc:
-        return exc.message
-    if entry.body is not None and entry.body.digest not in ("", posts.body_digest(text)):
-        return "its body is no longer the one read (the file changed): left out of this build"
-    done = render(entry, text=text)
-    return done.content or "", done.summary
-
-
-def _render_item(items: list[tuple[tuple[Any, ...], str, str]]) -> list[Any]:
-    return [render_one(*item) for item in items]
-
-
-# posts folder (cache root) -> rel path -> HTML rendered by this build
-Fresh = dict[str, dict[str, Rendered]]
-
-
-def save_rendered(store: Store, fresh: Fresh) -> None:
-    """Keep the HTML a build rendered, for the next build's unchanged posts."""
-    for root, rendered in fresh.items():
-        store.save_rendered(root, rendered)
-
-
-def render_posts(
-    ids: Iterable[str], read: PostsRead, store: Store | None, pool: Pool, config: Config
-) -> tuple[dict[str, Entry], dict[str, PostError], Fresh]:
-    """The posts of ``ids`` (others are ignored) as entries with their HTML (by
-    id): from the store when the file it was rendered from is unchanged, else
-    rendered (in worker processes when many). A post whose file can no longer
-    be read is not rendered but reported (by id): never published empty. The
-    HTML made here comes back too, for :func:`save_rendered` once the build
-    is published."""
-    todo: list[Entry] = []
-    done: dict[str, Entry] = {}
-    by_root: dict[str, dict[str, Entry]] = {}
-    for entry_id in ids:
-        if entry_id not in read.where:
-            continue
-        source, rel = read.where[entry_id]
-        by_root.setdefault(cache_root(config, source), {})[rel] = read.entry(entry_id)
-    stored: dict[str, Rendered] = {}
-    for root, members in by_root.items():
-        if store is not None:
-            for rel, kept in store.rendered(root, members).items():
-                stored[members[rel].id] = kept
-    for members in by_root.values():
-        for entry in members.values():
-            html = stored.get(entry.id)
-            if html is not None and html.content_hash == read.hash_of(entry.id):
-                done[entry.id] = replace(
-                    entry, content=html.content, summary=html.summary, body=None
-                )
-            else:
-                todo.append(entry)
-    items = []
-    for entry in todo:
-        source, rel = read.where[entry.id]
-        items.append((read.values_of(entry.id), str(source.path / rel), str(source.path)))
-    if len(items) < PARALLEL_POSTS or worker_count() < 2:
-        results = _render_item(items)
-    else:
-        results = []
-        chunks = list(chunked(items, _CHUNK))
-        for chunk, out in zip(chunks, pool.map(_render_item, chunks), strict=True):
-            if isinstance(out, Failed):
-                out = [f"cannot render: {out.reason}"] * len(chunk)
-            results.extend(out)
-    problems: dict[str, PostError] = {}
-    fresh: Fresh = {}
-    for entry, outcome in zip(todo, results, strict=True):
-        source, rel = read.where[entry.id]
-        if isinstance(outcome, str):
-            problems[entry.id] = PostError(outcome, path=str(source.path / rel))
-            continue
-        content, summary = outcome
-        done[entry.id] = replace(entry, content=content, summary=summary, body=None)
-        digest = read.hash_of(entry.id) or ""
-        fresh.setdefault(cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
-    return done, problems, fresh
-
-
-__all__ = [
-    "FileStamp",
-    "PostsRead",
-    "Record",
-    "cache_root",
-    "fingerprint",
-    "load_record",
-    "outputs_intact",
-    "read_chunk",
-    "read_posts",
-    "render_posts",
-    "save_record",
-    "unchanged",
-    "with_ledger",
-]
+__all__ = ["CHUNK", "PARALLEL_POSTS", "PostsRead", "cache_root", "read_chunk", "read_posts"]

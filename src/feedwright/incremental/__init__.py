@@ -1,0 +1,157 @@
+"""Doing less: the post cache, the build record and the one no-change check.
+
+Everything that lets a build skip work lives here::
+
+    fingerprint(config, found, generation)  every input of a build, cheaply: the
+                                            version, the config, every post
+                                            file's stamp, the stored entries' generation
+    unchanged(record, fingerprint, now, output)
+                                            THE no-change check: same fingerprint, no
+                                            held-back post due, every published file as
+                                            the last build left it -> nothing to do
+    read_posts(config, store, found, pool)  every post, from the post cache when its
+                                            file's stamp is unchanged; the rest read
+                                            (in worker processes when many)
+    render_posts(...)                       a post's HTML, from the store when the entry
+                                            it was rendered from is unchanged
+
+The package's parts: this module (the build record and the check),
+:mod:`.postread` (the post cache) and :mod:`.rendered` (the HTML cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .. import build_id
+from ..config import Config
+from ..publish.write import FileStamp
+from ..store import Store
+from .postread import PARALLEL_POSTS, PostsRead, cache_root, read_chunk, read_posts
+from .rendered import Fresh, render_posts, save_rendered
+
+if TYPE_CHECKING:
+    from ..posts import Found
+
+RECORD_KEY = "build"  # store meta: what the last successful publish was made from
+
+
+class Record(NamedTuple):
+    """The last build: its inputs' fingerprint, the files it left, what it reported."""
+
+    fingerprint: str
+    stamps: dict[str, FileStamp]  # output path (POSIX, relative to output.dir) -> stamp
+    summary: dict[str, Any]  # the report's counts and problems, as plain JSON
+    next_post_at: datetime | None = None  # the earliest held-back post
+
+
+def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
+    """Everything a build reads, cheaply: version, the config, post stamps,
+    the stored remote entries' generation (then :func:`with_ledger`)."""
+    h = hashlib.sha256(f"{build_id()}|{generation}|".encode())
+    # The config in force, not the file's bytes now: the daemon may run from a
+    # config read before the file changed (and reload it later).
+    h.update(repr(config).encode("utf-8", "surrogatepass"))
+    for root in sorted(found):
+        h.update(marshal.dumps((root, sorted(found[root].files.items()))))
+        h.update(marshal.dumps(sorted(found[root].drafts)))
+    return h.hexdigest()
+
+
+def with_ledger(fingerprint: str, text: str | None) -> str:
+    """A build's :func:`fingerprint` and the id ledger's text (None: no file)."""
+    if text is None:
+        return fingerprint
+    return hashlib.sha256(f"{fingerprint}|{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def load_record(store: Store) -> Record | None:
+    """The last build's record; None when there is none or it is unreadable
+    (a damaged record means a full build, never a crash)."""
+    raw = store.get_meta(RECORD_KEY)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        if data.get("version") != build_id():
+            return None
+        stamps = {rel: _stamp(value) for rel, value in data["stamps"].items()}
+        next_post = data.get("next_post_at")
+        next_at = datetime.fromisoformat(next_post) if next_post else None
+        if next_at is not None and next_at.tzinfo is None:
+            return None
+        return Record(
+            fingerprint=str(data["fingerprint"]),
+            stamps=stamps,
+            summary=dict(data["summary"]),
+            next_post_at=next_at,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _stamp(value: Any) -> FileStamp:
+    key, size, mtime_ns = value
+    if not (isinstance(key, str) and type(size) is int and type(mtime_ns) is int):
+        raise ValueError(f"not a file stamp: {value!r}")
+    return FileStamp(key, size, mtime_ns)
+
+
+def save_record(store: Store, record: Record) -> None:
+    data = {
+        "version": build_id(),
+        "fingerprint": record.fingerprint,
+        "stamps": {rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(record.stamps.items())},
+        "summary": record.summary,
+        "next_post_at": record.next_post_at.isoformat() if record.next_post_at else None,
+    }
+    store.set_meta(RECORD_KEY, json.dumps(data))  # (ASCII: a path may not be UTF-8)
+
+
+def outputs_intact(output: Path, stamps: Mapping[str, FileStamp]) -> bool:
+    """Every file the last build left is still there, untouched (stat only)."""
+    try:
+        for rel, stamp in stamps.items():
+            st = (output / rel).stat()
+            if (st.st_size, st.st_mtime_ns) != (stamp.size, stamp.mtime_ns):
+                return False
+    except OSError:
+        return False
+    return bool(stamps)
+
+
+def unchanged(record: Record | None, fingerprint: str, now: datetime, output: Path) -> bool:
+    """The no-change check: building now would give exactly what is published."""
+    return (
+        record is not None
+        and record.fingerprint == fingerprint
+        and (record.next_post_at is None or now < record.next_post_at)
+        and outputs_intact(output, record.stamps)
+    )
+
+
+__all__ = [
+    "PARALLEL_POSTS",
+    "RECORD_KEY",
+    "FileStamp",
+    "Fresh",
+    "PostsRead",
+    "Record",
+    "cache_root",
+    "fingerprint",
+    "load_record",
+    "outputs_intact",
+    "read_chunk",
+    "read_posts",
+    "render_posts",
+    "save_record",
+    "save_rendered",
+    "unchanged",
+    "with_ledger",
+]
