@@ -43,7 +43,11 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _load(args: argparse.Namespace) -> Config:
+def _load(args: argparse.Namespace, *, cached: bool = False) -> Config:
+    if cached:  # build: parsed once per change of the file
+        from .incremental.configcache import load as load_cached
+
+        return load_cached(Path(args.config))
     from .config import load  # (what api.load_config is, without the API's report types)
 
     return load(Path(args.config))
@@ -67,7 +71,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .parallel import Pool
     from .pipeline import WORK_TIMEOUT, WORKER_NICENESS, run_once
 
-    config = _load(args)
+    config = _load(args, cached=True)
     only = _refresh_keys(config, args.refresh, args.offline)
     display = None
     if not (args.quiet or args.json):

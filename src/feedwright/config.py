@@ -292,27 +292,37 @@ def _queue_url(value: Any) -> str:
     return text
 
 
-def _state(base: Path, value: str) -> Path | str:
+def _state(doc: _Doc, base: Path, value: str) -> Path | str:
     """``state:``: a PostgreSQL URL as written, or a file path made absolute."""
     if value.startswith(("postgresql://", "postgres://")):
         return value
-    return (base / value).resolve()
+    return doc.resolve(base / value)
 
 
 def load(path: Path | str) -> Config:
     """Read and validate a config file; raise ConfigError naming the key and line."""
     path = Path(path).absolute()
+    return parse(read(path), path)
+
+
+def read(path: Path) -> str:
+    """A config file's text; ConfigError when there is none or it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError("no such file (try `feedwright init`)", path=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", path=str(path)) from None
-    return parse(text, path)
 
 
 def parse(text: str, path: Path) -> Config:
     """Validate config text as if read from ``path`` (relative paths resolve against its folder)."""
+    return parse_noting(text, path)[0]
+
+
+def parse_noting(text: str, path: Path) -> tuple[Config, list[tuple[str, str, bool]]]:
+    """:func:`parse`, and what the result took from the disk: each path made
+    real, as written and as resolved, and whether it is a folder."""
     doc = _Doc(path, text)
     base = path.parent
     root = _Section(doc, "", doc.data)
@@ -322,7 +332,7 @@ def parse(text: str, path: Path) -> Config:
 
     out = root.section("output")
     output = Output(
-        dir=(base / out.get("dir", _str, "feeds")).resolve(),
+        dir=doc.resolve(base / out.get("dir", _str, "feeds")),
         formats=out.get("formats", _formats, ("atom", "rss")),
         limit=out.get("limit", _int(0), 50),
         content=cast(
@@ -379,9 +389,9 @@ def parse(text: str, path: Path) -> Config:
         output=output,
         fetch=fetch,
         schedule=schedule,
-        state=_state(base, root.get("state", _str, DEFAULT_STATE)),
+        state=_state(doc, base, root.get("state", _str, DEFAULT_STATE)),
         retention=root.get("retention", _int(0), 1000),
-        ids=(base / root.get("ids", _str, DEFAULT_IDS)).resolve(),
+        ids=doc.resolve(base / root.get("ids", _str, DEFAULT_IDS)),
         websub=websub,
         podcast=podcast,
         queue=root.get("queue", _queue_url, None),
@@ -389,7 +399,7 @@ def parse(text: str, path: Path) -> Config:
         queue_batch=root.get("queue_batch", _int(1), 100),
     )
     root.finish()
-    return config
+    return config, doc.facts
 
 
 def _podcast(doc: _Doc, root: _Section, site: Site) -> Podcast | None:
@@ -432,4 +442,6 @@ __all__ = [
     "WebSub",
     "load",
     "parse",
+    "parse_noting",
+    "read",
 ]

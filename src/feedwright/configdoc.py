@@ -30,6 +30,10 @@ class Doc:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines: dict[str, int] = {}
+        # What the config's meaning took from the disk: each path it made real
+        # (as written, as resolved, whether a folder). A parse kept for later
+        # (incremental.configcache) holds while these still hold.
+        self.facts: list[tuple[str, str, bool]] = []
         import yaml
 
         try:
@@ -48,6 +52,12 @@ class Doc:
             raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
         if node is not None:
             self._index(node, "")
+
+    def resolve(self, path: Path) -> Path:
+        """``path`` made absolute and real (symlinks followed), noted in :attr:`facts`."""
+        real = path.resolve()
+        self.facts.append((str(path), str(real), real.is_dir()))
+        return real
 
     def _index(self, node: yaml.Node, prefix: str) -> None:
         import yaml

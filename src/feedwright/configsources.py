@@ -84,7 +84,7 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
     if "posts" in sec.value and "feed" in sec.value:
         raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
     if "posts" in sec.value:
-        folder = (base / sec.require("posts", _str)).resolve()
+        folder = doc.resolve(base / sec.require("posts", _str))
         if not folder.is_dir():
             # A typo here must not publish empty feeds over the real ones.
             raise doc.error(sec.path("posts"), f"no such folder: {folder}")
