@@ -294,3 +294,20 @@ def test_the_command_exits_with_its_code_and_all_its_output(tmp_path: Path) -> N
     assert same.returncode == 1 and "broken.md" in same.stderr
     assert " 0 files written" in same.stdout
     assert command("build", "-c", str(tmp_path / "missing.yaml")).returncode == 2
+
+
+@pytest.mark.parametrize("columns", ["44", "120"])
+def test_help_is_wrapped_to_the_terminal_width(
+    columns: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    with pytest.raises(SystemExit) as done:
+        main(["build", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "--allow-id-changes" in text and "--offline" in text
+    lines = text.splitlines()
+    body = lines[lines.index("") :]  # (argparse lets a long usage line run over)
+    assert max(map(len, body)) <= int(columns) - 2
+    if columns == "120":  # one option and its help on one line
+        assert any("--offline" in line and "no fetch" in line for line in lines)

@@ -7,13 +7,41 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from . import __version__
+
+
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` tells it (``COLUMNS``,
+    else stdout's terminal, else 80), without importing :mod:`shutil`."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    stdout = sys.__stdout__
+    if columns <= 0 and stdout is not None:
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter. argparse makes one for every option it is
+    given, and each imports :mod:`shutil` to ask the terminal's width: a
+    cost every command paid before doing anything."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedwright",
+        formatter_class=_Formatter,
         description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
         epilog="Every config.yaml key, its type and default: python -m pydoc feedwright.config",
     )
@@ -21,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, help: str, *, config: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, formatter_class=_Formatter)
         if config:
             p.add_argument(
                 "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
