@@ -38,7 +38,7 @@ from .lock import LOCK_NAME
 from .parallel import Pool
 from .pipeline import BuildReport, refresh, run_once
 from .publish.feedgen_ext import AT_NS
-from .publish.slugs import MANIFEST_NAME
+from .publish.write import MANIFEST_NAME
 from .store import Store, exists
 from .store.dialects import is_postgres_url
 

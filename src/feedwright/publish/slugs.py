@@ -17,12 +17,12 @@ from typing import Literal
 
 from ..config import Output
 from ..text import category_key
+from .write import MANIFEST_NAME
 
 SlugMode = Literal["unicode", "ascii"]
 
 #: Feed files at the top of ``output.dir``; no category folder may take these names.
 TOP_LEVEL_FILES = ("atom.xml", "rss.xml", "feed.json", "index.opml", "index.html", "feed.xsl")
-MANIFEST_NAME = ".feedwright-manifest.json"
 # Files of other parts of feedwright that live in output.dir (the build lock).
 _OTHER_RESERVED = (MANIFEST_NAME, ".feedwright.lock")
 
@@ -238,7 +238,6 @@ def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
 
 __all__ = [
     "EPOCH",
-    "MANIFEST_NAME",
     "MAX_SLUG_BYTES",
     "TOP_LEVEL_FILES",
     "assign_slugs",

@@ -43,13 +43,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..exceptions import PublishError
-from .slugs import MANIFEST_NAME
 
 if TYPE_CHECKING:
     from .validate import Violation
 
 Gate = Callable[[str, bytes], list["Violation"]]  # (relative path, bytes) -> what it breaks
 
+MANIFEST_NAME = ".feedwright-manifest.json"  # the files of output.dir that are ours
 _MANIFEST_VERSION = 1
 FILE_MODE = 0o644
 _TEMP_MARK = ".feedwright-"
@@ -363,6 +363,7 @@ def write_files(
 
 
 __all__ = [
+    "MANIFEST_NAME",
     "FileStamp",
     "WriteResult",
     "atomic_write",
