@@ -98,17 +98,38 @@ def find(root: Path) -> Found:
     problems: list[PostError] = []
 
     def walk(folder: str, real: str, prefix: str, in_drafts: bool, seen: frozenset[str]) -> None:
+        # Listed through a descriptor of the folder, so that each entry's stat
+        # looks up one name, not the whole path again.
         try:
-            with os.scandir(folder) as it:
-                items = sorted(it, key=_NAME)
+            fd = os.open(folder, _DIR_FLAGS)
         except OSError as exc:
             problems.append(PostError(f"cannot read folder: {exc.strerror or exc}", path=folder))
             return
+        try:
+            with os.scandir(fd) as it:
+                items = sorted(it, key=_NAME)
+        except OSError as exc:
+            os.close(fd)
+            problems.append(PostError(f"cannot read folder: {exc.strerror or exc}", path=folder))
+            return
+        try:
+            look(items, folder, real, prefix, in_drafts, seen)
+        finally:
+            os.close(fd)
+
+    def look(
+        items: list[os.DirEntry[str]],
+        folder: str,
+        real: str,
+        prefix: str,
+        in_drafts: bool,
+        seen: frozenset[str],
+    ) -> None:
         for item in items:
             name = item.name
             if name[0] == "." or name[-1] == "~":
                 continue
-            rel, where = prefix + name, item.path
+            rel = prefix + name
             target = ""  # a folder's real path (a file's does not matter)
             named = False  # a post's name, known already
             try:
@@ -118,6 +139,7 @@ def find(root: Path) -> Found:
                         continue
                     st = item.stat(follow_symlinks=False)
                 elif item.is_symlink():
+                    where = os.path.join(folder, name)
                     target = os.path.realpath(where)
                     if not _inside(target, real_root):
                         if is_post_name(name) or os.path.isdir(target):
@@ -139,9 +161,14 @@ def find(root: Path) -> Found:
                     st = item.stat(follow_symlinks=False)
             except OSError as exc:
                 if is_post_name(name):
-                    problems.append(PostError(f"cannot read: {exc.strerror or exc}", path=where))
+                    problems.append(
+                        PostError(
+                            f"cannot read: {exc.strerror or exc}", path=os.path.join(folder, name)
+                        )
+                    )
                 continue
-            if stat.S_ISDIR(st.st_mode) and target:  # (a file become a folder: said below)
+            if stat.S_ISDIR(st.st_mode) and target:
+                where = os.path.join(folder, name)  # (a file become a folder: said below)
                 if target in seen:
                     problems.append(
                         PostError("symlink to a folder that contains it: not followed", path=where)
@@ -151,7 +178,12 @@ def find(root: Path) -> Found:
             elif not (named or is_post_name(name)):
                 continue
             elif not stat.S_ISREG(st.st_mode):
-                problems.append(PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where))
+                problems.append(
+                    PostError(
+                        f"{_kind(st.st_mode)}, not a file: not read",
+                        path=os.path.join(folder, name),
+                    )
+                )
             elif in_drafts:
                 drafts.add(rel)
             else:
