@@ -110,10 +110,19 @@ def test_a_damaged_or_crafted_cache_file_is_parsed_again_never_run(tmp_path: Pat
         assert cache_of(config).read_bytes()[:16] == key  # and kept again
 
 
-def test_a_config_folder_where_no_cache_can_be_kept_still_builds(tmp_path: Path) -> None:
-    config = site(tmp_path, state="state.db")
-    (tmp_path / ".feedwright").write_text("a file where the cache folder would be")
+def test_a_cache_that_cannot_be_written_only_means_parsing_again(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    cache_of(config).mkdir(parents=True)  # (a folder where the file would go)
     assert build(config) == (0, "")
     assert build(config) == (0, "")
     assert (tmp_path / "feeds" / "atom.xml").is_file()
-    assert not any(tmp_path.glob("*.tmp"))
+    assert cache_of(config).is_dir()
+    assert not list((tmp_path / ".feedwright").glob("*.tmp"))  # no half-written cache left
+
+
+def test_a_config_with_its_state_elsewhere_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    config = site(tmp_path, state="../state/state.db")
+    assert build(config) == (0, "")
+    assert build(config) == (0, "")
+    assert not (tmp_path / ".feedwright").exists()
+    assert (tmp_path / "feeds" / "atom.xml").is_file()

@@ -16,6 +16,11 @@ The file is a 16-byte key, then the pickled config and those facts, read
 back by an unpickler that makes only the config's own classes: a damaged,
 foreign or crafted file is parsed again, never run. A folder that cannot be
 written is no error: the config is then parsed on every build.
+
+The cache is kept only where feedwright keeps files already: when the
+``.feedwright`` folder exists or the config's state is a SQLite file in it
+(the default). A config whose state is elsewhere (a PostgreSQL server, say)
+leaves nothing beside the config file.
 """
 
 from __future__ import annotations
@@ -73,7 +78,9 @@ def load(path: Path | str) -> Config:
     if kept is not None:
         return kept
     config, facts = parse_noting(text, path)
-    _keep(file, key, config, facts)
+    state = config.state
+    if file.parent.is_dir() or (isinstance(state, Path) and state.parent == file.parent):
+        _keep(file, key, config, facts)
     return config
 
 
