@@ -56,9 +56,10 @@ FeedPlan = FeedOf[Entry]
 
 @functools.lru_cache(maxsize=4096)
 def _clean_name(category: str) -> tuple[str, str]:
-    """(the name without XML-illegal characters, its category key)."""
+    """(the name without XML-illegal characters and with its runs of spaces
+    made one, its category key)."""
     name = strip_xml_illegal(category)[0]
-    return name, category_key(name)
+    return " ".join(name.split()), category_key(name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -118,9 +119,8 @@ def _display_names(
             at -= 1
         mark = (oldest, pool[group[at]].id)
         counted: set[str] = set()
-        for index, (cat, key) in enumerate(_cleaned(categories)):
+        for index, (spelling, key) in enumerate(_cleaned(categories)):
             if key:
-                spelling = " ".join(cat.split())
                 if spelling in counted:
                     continue
                 counted.add(spelling)
