@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .cliparser import build_parser
 from .exceptions import ConfigError, FeedwrightError, IdChangeError, LockError
+from .model import rfc3339_or_none
 
 if TYPE_CHECKING:
     from .config import Config
@@ -51,12 +52,6 @@ def _load(args: argparse.Namespace, *, cached: bool = False) -> Config:
     from .config import load  # (what api.load_config is, without the API's report types)
 
     return load(Path(args.config))
-
-
-def _dt(value: datetime | None) -> str | None:
-    from .model import rfc3339
-
-    return rfc3339(value) if value else None
 
 
 def _plural(count: int, word: str, words: str = "") -> str:
@@ -127,7 +122,7 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
         "unchanged": len(pub.unchanged),
         "removed": pub.removed,
         "stripped_chars": pub.stripped_chars,
-        "next_post_at": _dt(report.next_post_at),
+        "next_post_at": rfc3339_or_none(report.next_post_at),
         "sources": [
             {
                 "source": r.key,
@@ -139,7 +134,7 @@ def _build_view(report: BuildReport) -> dict[str, Any]:
                 "note": r.note,
                 "error_streak": r.streak,
                 "last_error": r.last_error,
-                "next_due": _dt(r.next_due),
+                "next_due": rfc3339_or_none(r.next_due),
             }
             for r in report.sources
         ],

@@ -45,7 +45,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from .config import Config
 from .exceptions import IdChangeError
 from .logs import fields
-from .model import rfc3339
+from .model import rfc3339_or_none
 from .parallel import Pool
 from .pipeline import BuildReport, run_once
 from .progress import Display
@@ -202,7 +202,7 @@ class Daemon:
         async with self._busy:
             if self.stopping:
                 return
-            at = _iso(self.next_post_at)
+            at = rfc3339_or_none(self.next_post_at)
             log.info("a scheduled post is due", extra=fields("post-due", at=at))
             self._mark_dirty()
             with _step("rebuild"):
@@ -450,17 +450,13 @@ class Daemon:
         if when != previous:
             log.info(
                 "next scheduled post at %s",
-                _iso(when),
-                extra=fields("post-scheduled", at=_iso(when)),
+                rfc3339_or_none(when),
+                extra=fields("post-scheduled", at=rfc3339_or_none(when)),
             )
 
 
 def _wall_in(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return rfc3339(dt) if dt else None
 
 
 @contextmanager

@@ -345,6 +345,11 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def rfc3339_or_none(when: datetime | None) -> str | None:
+    """:func:`rfc3339`, or None for no time (a report's optional times)."""
+    return rfc3339(when) if when else None
+
+
 def utc(dt: datetime) -> datetime:
     """Convert an aware datetime to UTC (naive input is a programming error)."""
     if dt.tzinfo is None:
@@ -372,6 +377,7 @@ __all__ = [
     "head_of",
     "newest_first",
     "rfc3339",
+    "rfc3339_or_none",
     "to_dict",
     "to_tuple",
     "utc",

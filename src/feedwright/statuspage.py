@@ -19,15 +19,11 @@ from typing import Any
 
 from .api import SourceStatus, status
 from .config import Config
-from .model import rfc3339
+from .model import rfc3339_or_none
 from .politeness import human_bytes
 
 DAYS = 30  # the chart's span
 BUILDS = 10  # the builds listed
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return rfc3339(dt) if dt else None
 
 
 def source_view(r: SourceStatus) -> dict[str, Any]:
@@ -35,12 +31,12 @@ def source_view(r: SourceStatus) -> dict[str, Any]:
     return {
         "source": r.source,
         "url": r.url,
-        "last_fetch": _iso(r.last_fetch),
+        "last_fetch": rfc3339_or_none(r.last_fetch),
         "result": r.result,
         "status": r.status,
         "error_streak": r.error_streak,
         "last_error": r.last_error,
-        "next_due": None if r.status == "gone" else (_iso(r.next_due) or "now"),
+        "next_due": None if r.status == "gone" else (rfc3339_or_none(r.next_due) or "now"),
         "entries": r.entries,
         "filtered": r.filtered,
         "every_seconds": r.every.total_seconds() if r.every else None,
@@ -65,10 +61,10 @@ def status_lines(rows: list[SourceStatus]) -> list[str]:
     table = [
         [
             r.source,
-            _iso(r.last_fetch) or "-",
+            rfc3339_or_none(r.last_fetch) or "-",
             r.result,
             str(r.error_streak),
-            "never (gone)" if r.status == "gone" else (_iso(r.next_due) or "now"),
+            "never (gone)" if r.status == "gone" else (rfc3339_or_none(r.next_due) or "now"),
             duration(r.every),
             str(r.entries),
             str(r.filtered),
@@ -138,7 +134,7 @@ def status_data(config: Config, now: datetime) -> dict[str, Any]:
                 summary = log.summary
                 builds.append(
                     {
-                        "at": _iso(log.at),
+                        "at": rfc3339_or_none(log.at),
                         "posts": summary.get("posts", 0),
                         "remote_entries": summary.get("remote", 0),
                         "written": list(summary.get("written", [])),
@@ -161,7 +157,7 @@ def status_data(config: Config, now: datetime) -> dict[str, Any]:
         )
     return {
         "site": config.site.title,
-        "generated": _iso(now),
+        "generated": rfc3339_or_none(now),
         "days": DAYS,
         "sources": sources,
         "failing": sum(1 for s in sources if s["state"] in ("failing", "gone")),
