@@ -54,7 +54,7 @@ class _ConfigUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         if module in _MODULES and not name.startswith("_"):
             found = super().find_class(module, name)
-            if isinstance(found, type):
+            if isinstance(found, type) and found.__module__ == module:  # (not imported there)
                 return found
         raise pickle.UnpicklingError(f"not part of a config: {module}.{name}")
 
