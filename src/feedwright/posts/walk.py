@@ -52,6 +52,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_BINARY", 0)
 )
 _NAME = operator.attrgetter("name")
+_FORMAT, _REGULAR = stat.S_IFMT(0o177777), stat.S_IFREG  # a mode's file type; a regular file's
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -125,6 +126,7 @@ def find(root: Path) -> Found:
         in_drafts: bool,
         seen: frozenset[str],
     ) -> None:
+        post_name = _POST_NAME.fullmatch
         for item in items:
             name = item.name
             if name[0] == "." or name[-1] == "~":
@@ -134,10 +136,13 @@ def find(root: Path) -> Found:
             named = False  # a post's name, known already
             try:
                 if item.is_file(follow_symlinks=False):  # nearly every entry (no stat yet)
-                    named = is_post_name(name)
-                    if not named:
+                    if post_name(name) is None:
                         continue
+                    named = True
                     st = item.stat(follow_symlinks=False)
+                    if (st.st_mode & _FORMAT) == _REGULAR and not in_drafts:
+                        files[rel] = (st.st_size, st.st_mtime_ns)  # the usual post
+                        continue
                 elif item.is_symlink():
                     where = os.path.join(folder, name)
                     target = os.path.realpath(where)
