@@ -311,3 +311,24 @@ def test_help_is_wrapped_to_the_terminal_width(
     assert max(map(len, body)) <= int(columns) - 2
     if columns == "120":  # one option and its help on one line
         assert any("--offline" in line and "no fetch" in line for line in lines)
+
+
+def test_every_command_has_its_help_and_the_list_names_them_all(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    listing = capsys.readouterr().out
+    commands = re.findall(r"^    ([a-z][a-z-]+)", listing, re.MULTILINE)
+    assert {"build", "run", "check", "plan", "status", "init"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: feedwright {name} ")
+    assert main(["build", "--config", "missing.yaml", "-q"]) == 2  # options still parse
+    with pytest.raises(SystemExit) as done:
+        main(["biuld"])  # a typo: the whole list of choices
+    assert done.value.code == 2
+    assert "invalid choice: 'biuld'" in capsys.readouterr().err

@@ -401,8 +401,8 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     """Run one command; its exit code. ``own_process``: this process is the
     command's own (the ``feedwright`` script, ``python -m feedwright.cli``),
     so a one-shot command may tune the interpreter for its short life."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     if own_process and args.command not in _LONG_LIVED:
         import gc
 

@@ -9,8 +9,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 from . import __version__
+
+# Every subcommand, in the order --help lists them.
+SUBCOMMANDS = (
+    "build",
+    "run",
+    "worker",
+    "plan",
+    "check",
+    "status",
+    "init",
+    "import-opml",
+    "export-opml",
+)
 
 
 def _columns() -> int:
@@ -38,7 +52,18 @@ class _Formatter(argparse.HelpFormatter):
         super().__init__(prog, width=_columns() - 2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. Given the arguments it is to parse, only the
+    subcommand they name: argparse makes a parser per subcommand and a help
+    formatter per option, and looks up each text's translation, and a
+    one-shot command should not pay that for the eight it does not run.
+    Arguments that name no subcommand get the whole parser, with its help
+    and its errors."""
+    named = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+
+    def wanted(name: str) -> bool:
+        return named is None or name == named
+
     parser = argparse.ArgumentParser(
         prog="feedwright",
         formatter_class=_Formatter,
@@ -59,65 +84,80 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return p
 
-    p = command("build", "refresh remote feeds, read posts, publish, exit")
-    p.add_argument("--offline", action="store_true", help="publish from what is stored; no fetch")
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
-    p.add_argument(
-        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the lock"
-    )
-    p.add_argument(
-        "--refresh",
-        nargs="*",
-        metavar="URL",
-        help="fetch now whatever the schedule says: every feed, or the ones named",
-    )
-    p.add_argument(
-        "--allow-id-changes",
-        action="store_true",
-        help="publish even when many entry ids would change (output.max_id_changes)",
-    )
+    if wanted("build"):
+        p = command("build", "refresh remote feeds, read posts, publish, exit")
+        p.add_argument(
+            "--offline", action="store_true", help="publish from what is stored; no fetch"
+        )
+        p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+        p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+        p.add_argument(
+            "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the lock"
+        )
+        p.add_argument(
+            "--refresh",
+            nargs="*",
+            metavar="URL",
+            help="fetch now whatever the schedule says: every feed, or the ones named",
+        )
+        p.add_argument(
+            "--allow-id-changes",
+            action="store_true",
+            help="publish even when many entry ids would change (output.max_id_changes)",
+        )
 
-    p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
-    p.add_argument("--offline", action="store_true", help="never fetch remote feeds")
-    p.add_argument("--json", action="store_true", help="log JSON lines instead of text")
-    p.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP")
+    if wanted("run"):
+        p = command("run", "the daemon: keep every feed current until SIGTERM/SIGINT")
+        p.add_argument("--offline", action="store_true", help="never fetch remote feeds")
+        p.add_argument("--json", action="store_true", help="log JSON lines instead of text")
+        p.add_argument(
+            "--serve", metavar="HOST:PORT", help="also serve the output folder over HTTP"
+        )
 
-    p = command("worker", "refresh the batches `run` sends through `queue:` (docs/scale.md)")
-    p.add_argument(
-        "--concurrency", type=int, default=4, metavar="N", help="batches at once (default 4)"
-    )
+    if wanted("worker"):
+        p = command("worker", "refresh the batches `run` sends through `queue:` (docs/scale.md)")
+        p.add_argument(
+            "--concurrency", type=int, default=4, metavar="N", help="batches at once (default 4)"
+        )
 
-    p = command("plan", "what the next build would publish, per feed; writes nothing")
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p.add_argument("--fetch", action="store_true", help="refresh due remote feeds first")
+    if wanted("plan"):
+        p = command("plan", "what the next build would publish, per feed; writes nothing")
+        p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+        p.add_argument("--fetch", action="store_true", help="refresh due remote feeds first")
 
-    p = command("check", "validate config and every post; writes nothing")
-    p.add_argument(
-        "--output",
-        nargs="?",
-        const="",
-        metavar="DIR",
-        help="instead: check the feeds in DIR (default: output.dir) with the publish gate's rules",
-    )
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    if wanted("check"):
+        p = command("check", "validate config and every post; writes nothing")
+        p.add_argument(
+            "--output",
+            nargs="?",
+            const="",
+            metavar="DIR",
+            help="instead: check the feeds in DIR (default: output.dir)"
+            " with the publish gate's rules",
+        )
+        p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+        p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
 
-    p = command(
-        "status",
-        "each remote source: last fetch, result, errors, next due, entries, what fetching cost",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
+    if wanted("status"):
+        p = command(
+            "status",
+            "each remote source: last fetch, result, errors, next due, entries, what fetching cost",
+        )
+        p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = command("init", "create a starter config.yaml, posts/ and feeds/", config=False)
-    p.add_argument("dir", nargs="?", default=".", help="folder to set up (default: here)")
+    if wanted("init"):
+        p = command("init", "create a starter config.yaml, posts/ and feeds/", config=False)
+        p.add_argument("dir", nargs="?", default=".", help="folder to set up (default: here)")
 
-    p = command("import-opml", "add the feeds of an OPML file to config.yaml")
-    p.add_argument("file", help="an OPML file")
+    if wanted("import-opml"):
+        p = command("import-opml", "add the feeds of an OPML file to config.yaml")
+        p.add_argument("file", help="an OPML file")
 
-    p = command("export-opml", "print the configured remote feeds as OPML")
-    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    if wanted("export-opml"):
+        p = command("export-opml", "print the configured remote feeds as OPML")
+        p.add_argument("-o", "--output", help="write to this file instead of stdout")
+
     return parser
 
 
-__all__ = ["build_parser"]
+__all__ = ["SUBCOMMANDS", "build_parser"]
