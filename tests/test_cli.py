@@ -332,3 +332,20 @@ def test_every_command_has_its_help_and_the_list_names_them_all(
         main(["biuld"])  # a typo: the whole list of choices
     assert done.value.code == 2
     assert "invalid choice: 'biuld'" in capsys.readouterr().err
+
+
+def test_python_dash_m_feedwright_is_the_command(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "feedwright", "--version"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, f"feedwright {feedwright.__version__}")
+    missing = subprocess.run(
+        [sys.executable, "-m", "feedwright", "build", "-c", str(tmp_path / "none.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and "none.yaml" in missing.stderr
+    assert "Traceback" not in missing.stderr
