@@ -63,11 +63,12 @@ def render_posts(
     todo: list[Entry] = []
     done: dict[str, Entry] = {}
     by_root: dict[str, dict[str, Entry]] = {}
+    roots = {source: cache_root(config, source) for source in config.posts_sources}
     for entry_id in ids:
         if entry_id not in read.where:
             continue
         source, rel = read.where[entry_id]
-        by_root.setdefault(cache_root(config, source), {})[rel] = read.entry(entry_id)
+        by_root.setdefault(roots[source], {})[rel] = read.entry(entry_id)
     stored: dict[str, Rendered] = {}
     for root, members in by_root.items():
         if store is not None:
@@ -105,7 +106,7 @@ def render_posts(
         content, summary = outcome
         done[entry.id] = replace(entry, content=content, summary=summary, body=None)
         digest = read.hash_of(entry.id) or ""
-        fresh.setdefault(cache_root(config, source), {})[rel] = Rendered(digest, content, summary)
+        fresh.setdefault(roots[source], {})[rel] = Rendered(digest, content, summary)
     return done, problems, fresh
 
 
