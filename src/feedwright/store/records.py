@@ -7,7 +7,7 @@ import marshal
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from ..model import Entry, head_fields, to_dict
 
@@ -92,11 +92,6 @@ class CachedPost(NamedTuple):
     # that resolving a post against the ledger never reads its file again.
     own_id: str | None = None  # its front matter's id/guid, as written
     dated: bool = False  # a date of its own, not its file's mtime
-
-    @property
-    def values(self) -> tuple[Any, ...] | None:
-        """The entry's plain values, unpacked (each time: ask once)."""
-        return None if self.packed is None else cast(tuple[Any, ...], marshal.loads(self.packed))
 
 
 def cached_post(
