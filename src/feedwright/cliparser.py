@@ -7,49 +7,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Sequence
 
 from . import __version__
-
-# Every subcommand, in the order --help lists them.
-SUBCOMMANDS = (
-    "build",
-    "run",
-    "worker",
-    "plan",
-    "check",
-    "status",
-    "init",
-    "import-opml",
-    "export-opml",
-)
-
-
-def _columns() -> int:
-    """The terminal's width as :func:`shutil.get_terminal_size` tells it (``COLUMNS``,
-    else stdout's terminal, else 80), without importing :mod:`shutil`."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    stdout = sys.__stdout__
-    if columns <= 0 and stdout is not None:
-        try:
-            columns = os.get_terminal_size(stdout.fileno()).columns
-        except (ValueError, OSError):
-            columns = 0
-    return columns if columns > 0 else 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter. argparse makes one for every option it is
-    given, and each imports :mod:`shutil` to ask the terminal's width: a
-    cost every command paid before doing anything."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=_columns() - 2)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -59,14 +19,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     one-shot command should not pay that for the eight it does not run.
     Arguments that name no subcommand get the whole parser, with its help
     and its errors."""
-    named = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    named = argv[0] if argv and not argv[0].startswith("-") else None
 
     def wanted(name: str) -> bool:
         return named is None or name == named
 
     parser = argparse.ArgumentParser(
         prog="feedwright",
-        formatter_class=_Formatter,
         description="Publish per-category Atom/RSS feeds from local posts and remote feeds.",
         epilog="Every config.yaml key, its type and default: python -m pydoc feedwright.config",
     )
@@ -74,7 +33,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, help: str, *, config: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, formatter_class=_Formatter)
+        p = sub.add_parser(name, help=help, description=help)
         if config:
             p.add_argument(
                 "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
@@ -157,7 +116,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         p = command("export-opml", "print the configured remote feeds as OPML")
         p.add_argument("-o", "--output", help="write to this file instead of stdout")
 
+    if named is not None and named not in sub.choices:  # a typo: the whole list
+        return build_parser()
     return parser
 
 
-__all__ = ["SUBCOMMANDS", "build_parser"]
+__all__ = ["build_parser"]
