@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from .configdoc import (
     Doc as _Doc,
 )
+from .configdoc import PathFact
 from .configdoc import (
     Section as _Section,
 )
@@ -320,7 +321,7 @@ def parse(text: str, path: Path) -> Config:
     return parse_noting(text, path)[0]
 
 
-def parse_noting(text: str, path: Path) -> tuple[Config, list[tuple[str, str, bool]]]:
+def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
     """:func:`parse`, and what the result took from the disk: each path made
     real, as written and as resolved, and whether it is a folder."""
     doc = _Doc(path, text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -16,12 +17,20 @@ from .exceptions import ConfigError
 from .schedule import parse_duration, parse_size
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import yaml
 
 T = TypeVar("T")
 _MISSING = object()
+
+# A path a config names, as the disk made it: as written, as resolved, and
+# whether it is a folder. A config parsed earlier holds while its facts do.
+PathFact = tuple[str, str, bool]
+
+
+def path_fact(path: Path) -> PathFact:
+    """What the disk makes of ``path`` now (symlinks followed)."""
+    real = path.resolve()
+    return str(path), str(real), real.is_dir()
 
 
 class Doc:
@@ -30,10 +39,9 @@ class Doc:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines: dict[str, int] = {}
-        # What the config's meaning took from the disk: each path it made real
-        # (as written, as resolved, whether a folder). A parse kept for later
-        # (incremental.configcache) holds while these still hold.
-        self.facts: list[tuple[str, str, bool]] = []
+        # What the config's meaning took from the disk: each path it made
+        # real (incremental.configcache keeps a parse while these hold).
+        self.facts: list[PathFact] = []
         import yaml
 
         try:
@@ -55,9 +63,9 @@ class Doc:
 
     def resolve(self, path: Path) -> Path:
         """``path`` made absolute and real (symlinks followed), noted in :attr:`facts`."""
-        real = path.resolve()
-        self.facts.append((str(path), str(real), real.is_dir()))
-        return real
+        fact = path_fact(path)
+        self.facts.append(fact)
+        return Path(fact[1])
 
     def _index(self, node: yaml.Node, prefix: str) -> None:
         import yaml

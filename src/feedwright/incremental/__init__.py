@@ -16,7 +16,8 @@ Everything that lets a build skip work lives here::
                                             it was rendered from is unchanged
 
 The package's parts: this module (the build record and the check),
-:mod:`.postread` (the post cache) and :mod:`.rendered` (the HTML cache).
+:mod:`.postread` (the post cache), :mod:`.rendered` (the HTML cache) and
+:mod:`.configcache` (``build``'s parsed config, kept while its file holds).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from typing import Any
 
 from .. import build_id
 from ..config import Config, parse_noting, read
+from ..configdoc import PathFact, path_fact
 
 CACHE_DIR = ".feedwright"
 
@@ -95,16 +96,14 @@ def _kept(file: Path, key: bytes) -> Config | None:
         config, facts = _ConfigUnpickler(io.BytesIO(data[_KEY:])).load()
         if not isinstance(config, Config):
             return None
-        for written, real, is_dir in facts:
-            now = Path(written).resolve()
-            if str(now) != real or now.is_dir() != is_dir:
-                return None
+        if any(path_fact(Path(fact[0])) != fact for fact in facts):
+            return None
     except Exception:  # a damaged or foreign file is parsed again
         return None
     return config
 
 
-def _keep(file: Path, key: bytes, config: Config, facts: list[tuple[str, str, bool]]) -> None:
+def _keep(file: Path, key: bytes, config: Config, facts: list[PathFact]) -> None:
     data = key + pickle.dumps((config, facts), protocol=pickle.HIGHEST_PROTOCOL)
     tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
     try:
