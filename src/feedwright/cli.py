@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .cliparser import build_parser
 from .exceptions import ConfigError, FeedwrightError, IdChangeError, LockError
-from .model import rfc3339_or_none
 
 if TYPE_CHECKING:
     from .config import Config
@@ -111,6 +110,8 @@ def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list
 
 def _build_view(report: BuildReport) -> dict[str, Any]:
     """What ``build`` prints of a report (``--json`` prints it as it is)."""
+    from .model import rfc3339_or_none  # (not imported by `--version`, `init`)
+
     pub = report.publish
     return {
         "posts": report.posts,
