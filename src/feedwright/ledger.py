@@ -76,6 +76,9 @@ class Ledger:
     source: str = ""  # the text the lines come from: the file's, or the state's copy
     where: str = ""  # what problems name: the file, or its copy in the state
     parsed: tuple[dict[str, Line], list[str]] | None = None
+    # The text is the one the last build wrote and found sound: no problems,
+    # and its lines are parsed only when asked for (resolve_edits needs a few).
+    sound: bool = False
 
     @property
     def lines(self) -> dict[str, Line]:
@@ -85,6 +88,8 @@ class Ledger:
     @property
     def problems(self) -> list[str]:
         """``file:line: reason`` for each line left out (or the file unreadable)."""
+        if self.parsed is None and self.sound:
+            return []
         return self._parse()[1]
 
     def _parse(self) -> tuple[dict[str, Line], list[str]]:
@@ -110,6 +115,9 @@ class Resolved:
     changed: dict[str, str] = field(default_factory=dict)  # new id -> the ledger's old id
     notes: list[str] = field(default_factory=list)  # moves and id changes, one line each
     lines: dict[str, Line] = field(default_factory=dict)  # the ledger after this build
+    # The ledger's whole text after this build, when resolving made it already
+    # (resolve_edits: only the edited posts' lines are in ``lines``).
+    text: str | None = None
 
 
 # --------------------------------------------------------------------------- the file
@@ -182,12 +190,24 @@ def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
     return lines, problems
 
 
+def line_text(line: Line) -> str:
+    """A line as the file has it (without its end)."""
+    return line.text or "\t".join(
+        _escape(f) for f in (line.path, line.fingerprint, line.id, rfc3339(line.date))
+    )
+
+
 def dump(lines: Iterable[Line]) -> str:
     rows = sorted(lines, key=lambda line: line.path)
-    return HEADER + "".join(
-        (r.text or "\t".join(_escape(f) for f in (r.path, r.fingerprint, r.id, rfc3339(r.date))))
-        + "\n"
-        for r in rows
+    return HEADER + "".join(line_text(r) + "\n" for r in rows)
+
+
+def sound(lines: Mapping[str, Line]) -> bool:
+    """Whether :func:`dump` of these lines parses back with no problem: no
+    id twice, no empty field (what lets a later build trust the text unread)."""
+    ids = {line.id for line in lines.values()}
+    return len(ids) == len(lines) and all(
+        line.path and line.fingerprint and line.id for line in lines.values()
     )
 
 
@@ -214,24 +234,27 @@ def load(file: Path, stored: Callable[[], str | None]) -> Ledger:
     return Ledger(file, text=text, source=text, where=str(file))
 
 
-def save(ledger: Ledger, lines: Mapping[str, Line]) -> str | None:
+def save(ledger: Ledger, resolved: Resolved) -> str | None:
     """Write the ledger's new text atomically if it changed (and the file is
     sound); the new text, or None if there is nothing to keep."""
-    if not lines and ledger.text is None:
+    if resolved.text is not None:
+        text = resolved.text
+    elif not resolved.lines and ledger.text is None:
         return None
-    text = dump(lines.values())
+    else:
+        text = dump(resolved.lines.values())
     if text != ledger.text and not ledger.problems:
         from .publish.write import atomic_write
 
         atomic_write(ledger.file, text.encode("utf-8", "surrogateescape"))
-        log.debug("wrote %s (%d posts)", ledger.file, len(lines))
+        log.debug("wrote %s", ledger.file)
     return text
 
 
-def keep(ledger: Ledger, lines: Mapping[str, Line], store: Store) -> str | None:
+def keep(ledger: Ledger, resolved: Resolved, store: Store) -> str | None:
     """Once published: the ledger's file (:func:`save`) and the store's copy.
     The file's text now (None: there is no file)."""
-    text = save(ledger, lines)
+    text = save(ledger, resolved)
     if text is not None and (copy := json.dumps(text)) != store.get_meta(META_KEY):
         store.set_meta(META_KEY, copy)  # ASCII: a path may not be UTF-8
     return ledger.text if text is None or ledger.problems else text
@@ -283,6 +306,45 @@ def resolve(
     return out
 
 
+def resolve_edits(
+    ledger: Ledger, posts: Iterable[Post], declares: Callable[[str, str], tuple[bool, bool]]
+) -> Resolved | None:
+    """:func:`resolve` for posts edited in place, when the ledger's text is
+    the one the last build left and no post file was added or removed since:
+    every other post would resolve as it did then. Only these posts' lines
+    are found (by a search of the text) and rewritten; ``Resolved.text`` is
+    the new text, ``ids`` those of these posts only. None when one of them
+    has no line or would take another id than its line's: :func:`resolve`
+    does the whole then."""
+    text = ledger.source
+    out = Resolved()
+    spans: list[tuple[int, int, str]] = []
+    for post in posts:
+        if _NEEDS_ESCAPE.search(post.key):
+            return None
+        start = text.find(f"\n{post.key}\t") + 1
+        if start == 0:
+            return None
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        found, problems = parse(text[start:end], ledger.where)
+        line = found.get(post.key)
+        if problems or line is None:
+            return None
+        _keep(out, post, line, declares)
+        new = out.lines[post.key]
+        if new.id != line.id:
+            return None
+        spans.append((start, end, line_text(new)))
+    pieces, at = [], 0
+    for start, end, new_text in sorted(spans):
+        pieces += [text[at:start], new_text]
+        at = end
+    pieces.append(text[at:])
+    out.text = "".join(pieces)
+    return out
+
+
 def _keep(
     out: Resolved, post: Post, line: Line, declares: Callable[[str, str], tuple[bool, bool]]
 ) -> None:
@@ -324,9 +386,12 @@ __all__ = [
     "keep",
     "key_of",
     "key_prefix",
+    "line_text",
     "load",
     "parse",
     "resolve",
+    "resolve_edits",
     "save",
+    "sound",
     "stored",
 ]

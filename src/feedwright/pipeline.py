@@ -389,7 +389,9 @@ def _build(
         progress("publishing", len(plans), len(plans))
     incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
     # The ledger as this build leaves it is an input of the next one.
-    fingerprint = incremental.with_ledger(fingerprint, ledger.keep(book, resolved.lines, store))
+    left = ledger.keep(book, resolved, store)
+    incremental.keep_resolution(store, read, book, left)
+    fingerprint = incremental.with_ledger(fingerprint, left)
     for rel in report.written:
         log.debug("wrote %s", config.output.dir / rel)
     for rel in report.removed:

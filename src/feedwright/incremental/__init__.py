@@ -30,10 +30,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .. import build_id
+from .. import build_id, ledger
 from ..config import Config
 from ..publish.write import FileStamp
 from ..store import Store
+from . import resolution
 from .postread import PARALLEL_POSTS, PostsRead, cache_root, read_chunk, read_posts
 from .rendered import Fresh, render_posts, save_rendered
 
@@ -115,6 +116,22 @@ def save_record(store: Store, record: Record) -> None:
     store.set_meta(RECORD_KEY, json.dumps(data))  # (ASCII: a path may not be UTF-8)
 
 
+def keep_resolution(store: Store, read: PostsRead, book: ledger.Ledger, text: str | None) -> None:
+    """Once the ledger is kept (``text``: as this build left it): what resolving
+    gave, for the next build to resolve only the posts edited since
+    (resolution.py); nothing when that text is not one a build may trust unread."""
+    resolved = read.resolved
+    if (
+        resolved is None
+        or text is None
+        or book.problems
+        or (resolved.text is None and not ledger.sound(resolved.lines))
+    ):
+        resolution.forget(store)
+        return
+    resolution.save(store, read.folders, text, resolved.ids)
+
+
 def outputs_intact(output: Path, stamps: Mapping[str, FileStamp]) -> bool:
     """Every file the last build left is still there, untouched (stat only)."""
     try:
@@ -146,6 +163,7 @@ __all__ = [
     "Record",
     "cache_root",
     "fingerprint",
+    "keep_resolution",
     "load_record",
     "outputs_intact",
     "read_chunk",

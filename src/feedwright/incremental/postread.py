@@ -34,6 +34,7 @@ from ..model import (
 )
 from ..parallel import Failed, Pool, chunked, worker_count
 from ..store import CachedPost, Store, cached_post
+from . import resolution
 
 if TYPE_CHECKING:
     from ..posts import Found
@@ -62,6 +63,8 @@ class PostsRead:
     drafts: int = 0
     stripped: int = 0  # XML-illegal characters removed from the posts' text
     resolved: ledger.Resolved | None = None  # what the id ledger made of them (when given)
+    # Each posts folder's cache root and ledger key prefix (resolution.save).
+    folders: list[tuple[str, str]] = field(default_factory=list)
 
     def values_of(self, entry_id: str) -> tuple[Any, ...]:
         """A post's entry as plain values (``model.to_tuple``)."""
@@ -189,20 +192,34 @@ def read_posts(
     result = PostsRead()
     roots = []
     folders: list[_Folder] = []
+    # What the last build resolved, while the post cache is as it left it.
+    kept = resolution.load(store) if store is not None and book is not None else None
+    edited: list[tuple[str, str]] = []  # (ledger key prefix, path) of posts read again
+    same_files = True  # no post file added or removed since the post cache was made
+    forgotten = False
     for source in config.posts_sources:
         seen = found[str(source.path)]
         result.problems.extend(seen.problems)
         root = cache_root(config, source)
         roots.append(root)
+        prefix = ledger.key_prefix(config.path.parent, source.path)
+        result.folders.append((root, prefix))
         cached = store.cached_posts(root) if store is not None else {}
         current: dict[str, CachedPost] = {}
         todo = []
+        edits = len(edited)
         for rel, stamp in seen.files.items():
             old = cached.get(rel)
             if old is not None and (old.size, old.mtime_ns) == stamp:
                 current[rel] = old
             else:
                 todo.append((rel, stamp))
+                if old is None:
+                    same_files = False
+                else:
+                    edited.append((prefix, rel))
+        if len(cached) != len(current) + len(edited) - edits:
+            same_files = False  # files removed
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s: %d post files, %d from the cache, %d to read",
@@ -231,6 +248,9 @@ def read_posts(
             changed = {rel: post for rel, post in current.items() if cached.get(rel) is not post}
             removed = [rel for rel in cached if rel not in current]
             if changed or removed:
+                if not forgotten:
+                    resolution.forget(store)  # until this build is published
+                    forgotten = True
                 store.update_posts(root, changed, removed)
         heads = {rel: head_of(post.head) for rel, post in current.items() if post.head is not None}
         folders.append((source, current, seen, root, heads))
@@ -238,12 +258,68 @@ def read_posts(
         store.forget_post_caches(roots)
     ids: dict[str, tuple[str, datetime]] = {}
     if book is not None:
-        result.resolved = _resolve(config, book, folders)
+        if (
+            kept is not None
+            and same_files
+            and kept.folders == result.folders
+            and book.text is not None
+            and kept.ledger == resolution.digest(book.text)
+        ):
+            book.sound = True  # the text the last build wrote and checked
+            result.resolved = _resolve_edits(book, folders, result.folders, edited, kept.ids)
+        if result.resolved is None:
+            book.sound = False
+            result.resolved = _resolve(config, book, folders)
         ids = result.resolved.ids
-    for source, current, seen, root, heads in folders:
-        prefix = ledger.key_prefix(config.path.parent, source.path) if ids else ""
+    for (source, current, seen, root, heads), (_, prefix) in zip(
+        folders, result.folders, strict=True
+    ):
         _collect(result, source, current, heads, seen, root, ids, prefix)
     return result
+
+
+def _resolve_edits(
+    book: ledger.Ledger,
+    folders: list[_Folder],
+    keys: list[tuple[str, str]],
+    edited: list[tuple[str, str]],
+    kept: Mapping[str, tuple[str, datetime]],
+) -> ledger.Resolved | None:
+    """Every post's id and date when only ``edited`` posts changed since the
+    last build resolved them all (``kept``: its ``Resolved.ids``); None when
+    the ledger cannot say without resolving the whole (resolution.py)."""
+    from ..posts.entry import replaces
+
+    by_prefix = {
+        prefix: (current, heads)
+        for (_, current, _, _, heads), (_, prefix) in zip(folders, keys, strict=True)
+    }
+    posts: list[ledger.Post] = []
+    readable: dict[str, CachedPost] = {}
+    for prefix, rel in edited:
+        current, heads = by_prefix[prefix]
+        post = current[rel]
+        if post.head is not None:
+            key = ledger.key_of(prefix, rel)
+            readable[key] = post
+            head = heads[rel]
+            posts.append(
+                ledger.Post(key, ledger.fingerprint(post.head[5]), head.id, head.published)
+            )
+
+    def declares(key: str, old_id: str) -> tuple[bool, bool]:
+        post = readable[key]
+        return replaces(post.own_id, old_id), post.dated
+
+    done = ledger.resolve_edits(book, posts, declares)
+    if done is None:
+        return None
+    ids = dict(kept)
+    for prefix, rel in edited:
+        ids.pop(ledger.key_of(prefix, rel), None)
+    ids.update(done.ids)
+    done.ids = ids
+    return done
 
 
 def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> ledger.Resolved:
