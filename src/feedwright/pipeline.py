@@ -288,8 +288,9 @@ def _build(
     progress: Report | None = None,
 ) -> BuildReport:
     from .publish.archives import feed_of
+    from .publish.history import follow
     from .publish.plan import FeedOf, plan
-    from .publish.publisher import publish
+    from .publish.publisher import feed_files, publish, up_to_date
 
     read = incremental.read_posts(
         config, store, found, pool, None if progress is None else _phase(progress, "reading"), book
@@ -316,9 +317,11 @@ def _build(
     known = {entry.id: digest for entry, digest in stored if id(entry) in kept}
     unknown: set[str] = set(won)
 
-    # Posts that cannot be rendered, or episodes whose audio has no length yet,
-    # are never published empty: left out (and reported) until they can be.
-    # Planning again may bring another post into a feed: it is rendered then.
+    # Only the feeds whose files are not up to date are made again, and only
+    # their posts rendered. Posts that cannot be rendered, or episodes whose
+    # audio has no length yet, are never published empty: left out (and
+    # reported) until they can be. Planning again may bring another post into
+    # a feed: it is rendered then.
     rendered: dict[str, Entry] = {}
     failed: dict[str, PostError] = {}
     fresh: incremental.Fresh = {}
@@ -327,9 +330,22 @@ def _build(
     # Archiving plans every entry of each feed (history.follow splits them).
     archiving = config.output.archives and config.output.limit > 0
     planning = replace(config.output, limit=0) if archiving else config.output
+    previous = {} if record is None else record.stamps
     while True:
         plans = plan(planned, planning, config.site)
-        reaching = {e.id for p in plans for e in p.entries} - rendered.keys()
+        followed = follow(plans, planned, store.feed_history, config.output, now)
+        every = [*followed.current, *followed.archives]
+        # The hashes known already (the publisher makes the rest, of entries).
+        hashes = {}
+        for p in every:
+            for entry in p.entries:
+                if entry.id in known:
+                    hashes[entry.id] = known[entry.id]
+                elif entry.id not in unknown and (digest := read.hash_of(entry.id)) is not None:
+                    hashes[entry.id] = digest
+        current = up_to_date(followed.current, followed.archives, config, previous, hashes)
+        stale = {id(p) for p in every if not current.issuperset(feed_files(config.output, p))}
+        reaching = {e.id for p in every if id(p) in stale for e in p.entries} - rendered.keys()
         more, bad, new = incremental.render_posts(reaching, read, store, pool, config)
         if config.podcast is not None or any(e.episode for e in more.values()):
             settled = _settle(more, read, config, store, now, network)
@@ -341,9 +357,10 @@ def _build(
         failed.update(bad)
         for root, done in new.items():
             fresh.setdefault(root, {}).update(done)
-        if not bad:
-            break
-        planned = [e for e in planned if e.id not in bad]
+        if bad:
+            planned = [e for e in planned if e.id not in bad]
+        elif not any(e.id in unknown for p in every if id(p) not in stale for e in p.entries):
+            break  # (else a feed found up to date holds an entry whose hash changed)
     if wanted or store.wanted_lengths():
         store.forget_wanted_lengths(wanted)
     full: dict[str, Entry] = {e.id: e for e in planned if isinstance(e, Entry)}
@@ -356,31 +373,23 @@ def _build(
         from .changes import gate
 
         gate(plans, resolved.changed, config)
-    previous = {} if record is None else record.stamps
     if progress is not None:
         progress("publishing", 0, len(plans))
-    feeds = [
-        FeedOf(p.slug, p.category, p.title, tuple(full[e.id] for e in p.entries), p.updated)
-        for p in plans
-    ]
-    from .publish.history import follow
 
-    followed = follow(feeds, planned, store.feed_history, config.output, now)
-    hashes = {}  # of the feeds' entries, where known (the publisher makes the rest)
-    for p in [*followed.current, *followed.archives]:
-        for entry in p.entries:
-            if entry.id in known:
-                hashes[entry.id] = known[entry.id]
-            elif entry.id not in unknown and (digest := read.hash_of(entry.id)) is not None:
-                hashes[entry.id] = digest
+    def made(p: FeedOf[Head | Entry]) -> FeedOf[Head | Entry]:
+        if id(p) not in stale:
+            return p  # up to date: planned on heads, never serialised
+        return replace(p, entries=tuple(full[e.id] for e in p.entries))
+
     report = publish(
         [],
         config,
         previous=previous,
-        plans=followed.current,
+        plans=[made(p) for p in followed.current],
         hashes=hashes,
         pool=pool,
-        archives=followed.archives,
+        archives=[made(p) for p in followed.archives],
+        fresh=current,
     )
     # A feed whose file the gate refused still shows what it showed before.
     refused = {feed_of(v.path) for v in report.rejected}

@@ -21,18 +21,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import Any, Generic, Literal
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..config import Output, Site
-from ..model import Entry, P, newest_first
+from ..model import Entry, P, Planned, newest_first
 from ..text import category_key, strip_xml_illegal
 from .archives import Chain
 from .slugs import EPOCH, assign_slugs
 
+# (covariant: a feed of entries is a feed of entries or heads)
+P_co = TypeVar("P_co", bound=Planned, covariant=True)
+
 
 @dataclass(frozen=True, slots=True)
-class FeedOf(Generic[P]):
+class FeedOf(Generic[P_co]):
     """One feed to publish: the combined feed (``slug is None``) or one category.
 
     Planned on entries or on their heads (``model.Head``: a build plans every
@@ -41,7 +44,7 @@ class FeedOf(Generic[P]):
     slug: str | None  # folder under output.dir; None for the combined feed
     category: str | None  # display name; None for the combined feed
     title: str
-    entries: tuple[P, ...]  # newest first, at most output.limit (0 = all)
+    entries: tuple[P_co, ...]  # newest first, at most output.limit (0 = all)
     updated: datetime  # newest change among the entries; EPOCH when there are none
     chain: Chain | None = None  # RFC 5005: where it sits among its archives (history.py)
     tombstones: tuple[tuple[str, datetime], ...] = ()  # RFC 6721: (entry id, when it left)

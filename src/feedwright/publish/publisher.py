@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import build_id
 from ..config import FILENAMES, Config, Format, Output, Podcast, Site
-from ..model import Alternate, Enclosure, Entry, Person, Provenance
+from ..model import Alternate, Enclosure, Entry, Head, Person, Provenance
 from ..parallel import Failed, Pool
 from ..text import strip_xml_illegal
 from .plan import (
+    FeedOf,
     FeedPlan,
     category_title,
     feed_url,
@@ -38,7 +39,7 @@ class PublishReport:
     unchanged: list[str]
     removed: list[str]
     stripped_chars: int  # XML-illegal characters removed from the published text
-    feeds: list[FeedPlan]  # as published: rendered entries, cleaned titles (skipped: as planned)
+    feeds: list[Planned]  # as published: rendered entries, cleaned titles (skipped: as planned)
     stamps: dict[str, FileStamp] = field(default_factory=dict)  # for the next publish
     skipped: list[str] = field(default_factory=list)  # not even serialised: inputs unchanged
     rejected: list[Violation] = field(default_factory=list)  # failed the gate: not published
@@ -124,7 +125,7 @@ class _Cleaner:
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     ready: list[FeedPlan]  # to serialise: rendered, cleaned entries
-    feeds: list[FeedPlan]  # every feed (skipped ones as planned)
+    feeds: list[Planned]  # every feed (skipped ones as planned)
     site: Site  # cleaned
     opml: bytes
     stripped: int
@@ -137,10 +138,18 @@ class _Prepared:
 Skip = Callable[[str, str], bool]  # (relative path, inputs key) -> already on disk?
 
 
-def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str], extra: object = None) -> str:
+# A feed as the publisher takes it: of entries, or, in a feed the caller
+# found up to date (:func:`up_to_date`), of heads too (never serialised).
+Planned = FeedOf[Entry | Head]
+
+
+def _feed_key(
+    feed: Planned, config: Config, digests: dict[str, str], extra: object = None
+) -> str | None:
     """A hash of everything a feed file is made from; equal keys give equal bytes.
     ``digests``: entry id -> content hash, those known already (filled in here);
-    ``extra``: anything else its files show (the top page: every category)."""
+    ``extra``: anything else its files show (the top page: every category).
+    None when an entry is a head whose hash is not among ``digests``."""
     h = hashlib.sha256()
     settings = (
         build_id(),
@@ -159,9 +168,47 @@ def _feed_key(feed: FeedPlan, config: Config, digests: dict[str, str], extra: ob
     for entry in feed.entries:
         digest = digests.get(entry.id)
         if digest is None:
+            if not isinstance(entry, Entry):
+                return None
             digest = digests[entry.id] = entry.content_hash()
         h.update(f"{entry.id}\0{digest}\0".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+def _keyed(
+    plans: Sequence[Planned], archives: Iterable[Planned], config: Config, digests: dict[str, str]
+) -> Iterator[tuple[Planned, list[str], str | None]]:
+    """Each feed (``plans``, then ``archives``), its files and their inputs' key."""
+    output = config.output
+    listed = [(p.slug, p.category) for p in plans] if output.pages else None
+    for p in [*plans, *archives]:
+        rels = [p.path(name) for name in _names(output, p)]
+        yield p, rels, _feed_key(p, config, digests, listed if p.slug is None else None)
+
+
+def up_to_date(
+    plans: Sequence[Planned],
+    archives: Iterable[Planned],
+    config: Config,
+    previous: Mapping[str, FileStamp],
+    hashes: Mapping[str, str],
+) -> set[str]:
+    """The files of ``plans`` and ``archives`` that are on disk as the last
+    publish (its ``stamps``: ``previous``) left them, made from the same
+    inputs: :func:`publish` need not make them again, nor their entries be
+    rendered. Planned on heads, a feed is up to date only when ``hashes``
+    has every head's hash."""
+    root = config.output.dir
+    fresh: set[str] = set()
+    for _, rels, key in _keyed(plans, archives, config, dict(hashes)):
+        if key is not None and all(
+            (stamp := previous.get(rel)) is not None
+            and stamp.key == key
+            and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
+            for rel in rels
+        ):
+            fresh.update(rels)
+    return fresh
 
 
 def prepare_entries(entries: Iterable[Entry], render: Render) -> tuple[dict[str, Entry], int]:
@@ -181,25 +228,24 @@ def _prepare_feeds(
     config: Config,
     render: Render | None,
     skip: Skip | None = None,
-    plans: list[FeedPlan] | None = None,
+    plans: Sequence[Planned] | None = None,
     hashes: Mapping[str, str] | None = None,
-    archives: Iterable[FeedPlan] = (),
+    archives: Iterable[Planned] = (),
 ) -> _Prepared:
     """Plan, skip what is up to date, prepare the rest's entries; all but
     serialising. ``archives``: archive pages, published beside ``plans`` but
     in no index (OPML, the top page)."""
     output = config.output
     if plans is None:
-        plans = plan(entries, output, config.site)
+        plans = list(plan(entries, output, config.site))
 
     keys: dict[str, str] = {}
     digests: dict[str, str] = dict(hashes or {})  # of the entries as given, before rendering
-    todo: list[FeedPlan] = []
+    todo: list[Planned] = []
     skipped: list[str] = []
-    listed = [(p.slug, p.category) for p in plans] if output.pages else None
-    for p in [*plans, *archives]:
-        rels = [p.path(name) for name in _names(output, p)]
-        key = _feed_key(p, config, digests, listed if p.slug is None else None)
+    for p, rels, key in _keyed(plans, archives, config, digests):
+        if key is None:
+            raise ValueError(f"{p.path('')}: a feed to publish holds a head with no hash")
         keys.update((rel, key) for rel in rels)
         if skip is not None and all(skip(rel, key) for rel in rels):
             skipped.extend(rels)
@@ -213,21 +259,25 @@ def _prepare_feeds(
     unique: dict[str, Entry] = {}
     for p in todo:
         for entry in p.entries:
+            if not isinstance(entry, Entry):  # only a feed up_to_date found so holds heads
+                raise ValueError(f"{p.path('')}: a feed to publish holds an entry not read")
             unique.setdefault(entry.id, entry)
     prepared, stripped = prepare_entries(unique.values(), render or _default_render)
 
     from .opml import Outline, opml
 
     outlines: list[Outline] = []
-    feeds: list[FeedPlan] = []
+    feeds: list[Planned] = []
     ready: list[FeedPlan] = []
     rendered = {id(p) for p in todo}
     for p in [*plans, *archives]:
         title = site.title if p.category is None else category_title(site, p.category)
-        feed = replace(p, title=title)
+        feed: Planned = replace(p, title=title)
         if id(p) in rendered:
-            feed = replace(feed, entries=tuple(prepared[e.id] for e in p.entries))
-            ready.append(feed)
+            entries = tuple(prepared[e.id] for e in p.entries)
+            made = FeedOf(p.slug, p.category, title, entries, p.updated, p.chain, p.tombstones)
+            ready.append(made)
+            feed = made
         if p.chain is not None and p.chain.page > 0:
             continue  # an archive page: in no index
         feeds.append(feed)
@@ -285,11 +335,16 @@ def _serialised(
     yield OPML_NAME, prepared.opml
 
 
-def _names(output: Output, feed: FeedPlan | None = None) -> list[str]:
+def _names(output: Output, feed: Planned | None = None) -> list[str]:
     """The files of one feed (an archive page: its XML formats only)."""
     archive = feed is not None and feed.chain is not None and feed.chain.page > 0
     names = [FILENAMES[fmt] for fmt in output.formats if not (archive and fmt == "json")]
     return [*names, "index.html"] if output.pages and not archive else names  # (pages.PAGE_NAME)
+
+
+def feed_files(output: Output, feed: Planned) -> list[str]:
+    """A feed's files, relative to output.dir."""
+    return [feed.path(name) for name in _names(output, feed)]
 
 
 def render_outputs(
@@ -313,10 +368,11 @@ def publish(
     *,
     render: Render | None = None,
     previous: Mapping[str, FileStamp] | None = None,
-    plans: list[FeedPlan] | None = None,
+    plans: Sequence[Planned] | None = None,
     hashes: Mapping[str, str] | None = None,
     pool: Pool | None = None,
-    archives: list[FeedPlan] | None = None,
+    archives: Sequence[Planned] | None = None,
+    fresh: Collection[str] | None = None,
 ) -> PublishReport:
     """Plan, render, serialise and write every feed; only changed files are rewritten.
 
@@ -328,13 +384,21 @@ def publish(
     (entry id -> ``Entry.content_hash()``, those the caller knows) save
     doing that work again. ``pool``: worker processes that may serialise feeds.
     ``archives``: RFC 5005 archive pages (``history.follow``) to publish too.
+    ``fresh``: the files :func:`up_to_date` found so (not looked at again);
+    only their feeds may be planned on heads.
     Every changed file passes the validation gate (``validate.py``) first;
     one that fails is not published (``rejected``), the others are.
     Raises PublishError naming the path when a file cannot be written.
     """
     root = config.output.dir
     skip: Skip | None = None
-    if previous:
+    if fresh is not None:
+        up = fresh
+
+        def skip(rel: str, key: str) -> bool:
+            return rel in up
+
+    elif previous:
         old = previous
 
         def skip(rel: str, key: str) -> bool:
@@ -382,7 +446,9 @@ __all__ = [
     "FeedPlan",
     "FileStamp",
     "PublishReport",
+    "feed_files",
     "prepare_entries",
     "publish",
     "render_outputs",
+    "up_to_date",
 ]
