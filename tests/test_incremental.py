@@ -729,3 +729,80 @@ def test_a_build_leaves_its_caller_as_it_found_it(site: Path, collecting: bool) 
         assert os.getcwd() == cwd and threading.active_count() == threads
     finally:
         (gc.enable if was else gc.disable)()
+
+
+EDITS_CONFIG = """\
+site:
+  title: Edits
+  url: https://edits.example/
+sources:
+  - posts: posts
+    permalink: "{year}/{slug}/"
+output:
+  dir: feeds
+  limit: 3
+  pages: true
+"""
+
+
+def test_posts_edited_in_place_publish_what_a_whole_build_would(tmp_path: Path) -> None:
+    """A build after posts were only edited in place publishes from the last
+    build's feeds (incremental/edits.py). Each step is built twice from the
+    same files and state: so, and again after someone touched the id ledger
+    (a comment line), which makes it a whole build. Both give the same
+    files, ledger and report; the sequence goes on from the first."""
+    site = tmp_path / "site"
+    make(site, n=12, config=EDITS_CONFIG)
+    posts = site / "posts"
+    (posts / "undated.md").write_text("---\ntitle: Undated\ncategories: [C]\n---\nHi\n")
+    os.utime(posts / "undated.md", (1_600_000_000, 1_600_000_000))
+    assert run_cli("build", "-q", "-c", str(site / "config.yaml"))[0] == 0
+
+    def edit(name: str, old: str, new: str) -> None:
+        path = posts / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (name, old)
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    def outputs() -> dict[str, bytes]:
+        files = [
+            site / "feedwright.ids",
+            *sorted(p for p in (site / "feeds").rglob("*") if p.is_file()),
+        ]
+        return {str(p.relative_to(site)): p.read_bytes() for p in files}
+
+    steps: list[Callable[[], object]] = [
+        lambda: edit("p11.md", "Body *11*", "Body *eleven*"),  # the newest post
+        lambda: edit("p1.md", "Body *1*", "Body *one*"),  # in no feed any more
+        lambda: edit("p10.md", "title: Post 10", "title: Post ten"),
+        lambda: (
+            edit("p9.md", "Body", "Body\x01 with a control character"),
+            edit("p8.md", "Body", "Body, twice edited"),
+        ),
+        lambda: edit("p11.md", "title: Post 11", "title: [broken"),
+        lambda: edit("p11.md", "Body *eleven*", "Body *11 again*"),  # broken still
+        lambda: edit("p11.md", "title: [broken", "title: Post 11 fixed"),
+        lambda: (posts / "undated.md").touch(),
+        lambda: edit("p7.md", "categories: [A, B]", "categories: [A]"),  # moved
+        lambda: edit("p6.md", "2024-01-07", "2024-02-07"),  # moved
+        lambda: (posts / "p5.md").unlink(),  # a tombstone
+        lambda: edit("p9.md", "control character", "control character, again"),
+        lambda: edit("p4.md", "title: Post 4", "title: Post 4\ndraft: true"),
+        lambda: (posts / "new.md").write_text("---\ntitle: New\ndate: 2024-03-01\n---\nNew\n"),
+        lambda: edit("new.md", "New\n", "Newer\n"),
+    ]
+    config = str(site / "config.yaml")
+    before, after = tmp_path / "before", tmp_path / "after"
+    for n, step in enumerate(steps):
+        step()
+        shutil.copytree(site, before, symlinks=True)  # (file times kept: the same stamps)
+        got = run_cli("build", "--json", "-c", config), outputs()
+        site.rename(after)
+        before.rename(site)
+        with (site / "feedwright.ids").open("a", encoding="utf-8") as ledger:
+            ledger.write("# touched: a whole build\n")
+        want = run_cli("build", "--json", "-c", config), outputs()
+        assert got == want, n
+        assert got[0][0] in (0, 1), got[0]  # 1: a post's problem
+        shutil.rmtree(site)
+        after.rename(site)

@@ -340,6 +340,16 @@ def newest_first(entries: Iterable[P]) -> list[P]:
     return ordered
 
 
+def micros(when: datetime) -> int:
+    """An aware datetime as microseconds since 1970 (as :func:`to_tuple` keeps it)."""
+    return (when - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    """:func:`micros` back to a datetime (UTC)."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
 def rfc3339(when: datetime) -> str:
     """``2024-03-01T08:00:00Z``: an aware time as feeds, JSON and logs write it."""
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -372,9 +382,11 @@ __all__ = [
     "Planned",
     "Provenance",
     "from_dict",
+    "from_micros",
     "from_tuple",
     "head_fields",
     "head_of",
+    "micros",
     "newest_first",
     "rfc3339",
     "rfc3339_or_none",

@@ -6,6 +6,10 @@ The sequence::
     refresh due remote feeds          -> saved in the store (skipped offline)
     find the post files               the no-change check (incremental.unchanged):
                                       nothing changed since the last build -> done
+                                      posts only edited in place, none moved -> the
+                                      last build's feeds, only those holding an
+                                      edited post made again (stages.build_edits)
+    (the rest: stages.build_whole)
     read the posts                    unchanged files from the post cache, the rest
                                       read (in worker processes when many)
     gather                            posts due by `now` + stored remote entries,
@@ -39,17 +43,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import incremental, ledger, posts
 from .config import Config, PostsSource
-from .exceptions import ConfigError, PostError
-from .incremental import Record
+from .exceptions import ConfigError
 from .lock import output_lock
-from .model import Entry, Head, P, newest_first
+from .model import Entry, P
 from .parallel import Pool
 from .publish.write import sweep_temp_files
-from .report import BuildReport, FeedSummary, PublishSummary, cached_report, summary
+from .report import BuildReport, FeedSummary, PublishSummary, cached_report
 from .store import Store
 
 if TYPE_CHECKING:
-    from .media import Settled
     from .progress import Report
     from .update import Progress, SourceResult
 
@@ -204,7 +206,11 @@ def run_once(
             if cached is not None:
                 report = replace(cached, failing=failing)
         if report is None:
-            built = _build(
+            from .stages import build_edits, build_whole
+
+            built = build_edits(
+                config, store, workers, now, found, inputs, record, sources, book, progress
+            ) or build_whole(
                 config,
                 store,
                 workers,
@@ -271,223 +277,6 @@ def find_posts(config: Config) -> dict[str, posts.Found]:
 
 def _own_pool() -> Pool:
     return Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS)
-
-
-def _build(
-    config: Config,
-    store: Store,
-    pool: Pool,
-    now: datetime,
-    found: dict[str, posts.Found],
-    fingerprint: str,
-    record: Record | None,
-    sources: list[SourceResult],
-    book: ledger.Ledger,
-    allow_id_changes: bool = False,
-    network: bool = True,
-    progress: Report | None = None,
-) -> BuildReport:
-    from .publish.archives import feed_of
-    from .publish.history import follow
-    from .publish.plan import FeedOf, plan
-    from .publish.publisher import feed_files, publish, up_to_date
-
-    read = incremental.read_posts(
-        config, store, found, pool, None if progress is None else _phase(progress, "reading"), book
-    )
-    resolved = read.resolved or ledger.Resolved()
-    due = [h for h in read.heads if h.published <= now]
-    future = [h.published for h in read.heads if h.published > now]
-    stored = remote_entries(config, store) if config.feed_sources else []
-    remote = [entry for entry, _ in stored]
-    # Posts are planned by their heads; only those that reach a feed become
-    # entries (and are rendered).
-    planned: list[Head | Entry] = dedupe([*newest_first(due), *remote])
-    won: dict[str, Any] = {}  # posts that are the best copy of something remote
-    if remote:
-        from .bestcopy import choose
-
-        planned, won = choose(
-            planned, config, lambda i: read.where[i][0] if i in read.where else None
-        )
-    # The hashes known already: a stored entry's (unless dedupe merged another
-    # subscription's categories into it: then it is new), a post's (unless
-    # it won over a remote copy, or its audio's length settled since).
-    kept = {id(entry) for entry in planned}
-    known = {entry.id: digest for entry, digest in stored if id(entry) in kept}
-    unknown: set[str] = set(won)
-
-    # Only the feeds whose files are not up to date are made again, and only
-    # their posts rendered. Posts that cannot be rendered, or episodes whose
-    # audio has no length yet, are never published empty: left out (and
-    # reported) until they can be. Planning again may bring another post into
-    # a feed: it is rendered then.
-    rendered: dict[str, Entry] = {}
-    failed: dict[str, PostError] = {}
-    fresh: incremental.Fresh = {}
-    wanted: set[str] = set()  # remote audio whose length is still unknown
-    held = False  # an episode left out for want of its audio's length
-    # Archiving plans every entry of each feed (history.follow splits them).
-    archiving = config.output.archives and config.output.limit > 0
-    planning = replace(config.output, limit=0) if archiving else config.output
-    previous = {} if record is None else record.stamps
-    while True:
-        plans = plan(planned, planning, config.site)
-        followed = follow(plans, planned, store.feed_history, config.output, now)
-        every = [*followed.current, *followed.archives]
-        # The hashes known already (the publisher makes the rest, of entries).
-        hashes = {}
-        for p in every:
-            for entry in p.entries:
-                if entry.id in known:
-                    hashes[entry.id] = known[entry.id]
-                elif entry.id not in unknown and (digest := read.hash_of(entry.id)) is not None:
-                    hashes[entry.id] = digest
-        current = up_to_date(followed.current, followed.archives, config, previous, hashes)
-        stale = {id(p) for p in every if not current.issuperset(feed_files(config.output, p))}
-        reaching = {e.id for p in every if id(p) in stale for e in p.entries} - rendered.keys()
-        more, bad, new = incremental.render_posts(reaching, read, store, pool, config)
-        if config.podcast is not None or any(e.episode for e in more.values()):
-            settled = _settle(more, read, config, store, now, network)
-            more, wanted = settled.entries, wanted | settled.wanted
-            bad.update(settled.problems)
-            held = held or bool(settled.problems)
-            unknown.update(settled.changed)  # its hash was of the post as read
-        rendered.update(more)
-        failed.update(bad)
-        for root, done in new.items():
-            fresh.setdefault(root, {}).update(done)
-        if bad:
-            planned = [e for e in planned if e.id not in bad]
-        elif not any(e.id in unknown for p in every if id(p) not in stale for e in p.entries):
-            break  # (else a feed found up to date holds an entry whose hash changed)
-    if wanted or store.wanted_lengths():
-        store.forget_wanted_lengths(wanted)
-    full: dict[str, Entry] = {e.id: e for e in planned if isinstance(e, Entry)}
-    full.update(rendered)
-    for id_, (categories, alternates) in won.items():
-        if id_ in full:
-            full[id_] = replace(full[id_], categories=categories, alternates=alternates)
-
-    if not allow_id_changes:
-        from .changes import gate
-
-        gate(plans, resolved.changed, config)
-    if progress is not None:
-        progress("publishing", 0, len(plans))
-
-    def made(p: FeedOf[Head | Entry]) -> FeedOf[Head | Entry]:
-        if id(p) not in stale:
-            return p  # up to date: planned on heads, never serialised
-        return replace(p, entries=tuple(full[e.id] for e in p.entries))
-
-    report = publish(
-        [],
-        config,
-        previous=previous,
-        plans=[made(p) for p in followed.current],
-        hashes=hashes,
-        pool=pool,
-        archives=[made(p) for p in followed.archives],
-        fresh=current,
-    )
-    # A feed whose file the gate refused still shows what it showed before.
-    refused = {feed_of(v.path) for v in report.rejected}
-    store.save_feed_history({k: h for k, h in followed.changes.items() if k not in refused})
-    if progress is not None:
-        progress("publishing", len(plans), len(plans))
-    incremental.save_rendered(store, fresh)  # once published: a cache of what is out there
-    # The ledger as this build leaves it is an input of the next one.
-    left = ledger.keep(book, resolved, store)
-    incremental.keep_resolution(store, read, book, left)
-    fingerprint = incremental.with_ledger(fingerprint, left)
-    for rel in report.written:
-        log.debug("wrote %s", config.output.dir / rel)
-    for rel in report.removed:
-        log.debug("removed %s", config.output.dir / rel)
-    log.debug("%d files unchanged (not rewritten)", len(report.unchanged))
-    post_errors = [*read.problems, *failed.values()]
-    published = PublishSummary(
-        written=report.written,
-        unchanged=report.unchanged,
-        removed=report.removed,
-        stripped_chars=report.stripped_chars + read.stripped,
-        categories=sum(1 for f in report.feeds if f.category is not None),
-        rejected=[
-            f"{config.output.dir / v.path}: not published, {v.rule}: {v.message}"
-            for v in report.rejected
-        ],
-        feeds=[
-            FeedSummary(f.slug, f.category, f.title, tuple(e.id for e in f.entries), f.updated)
-            for f in report.feeds
-        ],
-    )
-    build = BuildReport(
-        posts=sum(1 for e in planned if e.source is None),
-        remote=len(remote),
-        held=len(future),
-        skipped=read.drafts,
-        publish=published,
-        sources=sources,
-        post_errors=post_errors,
-        next_post_at=min(future) if future else None,
-        # Damaged lines are said on every build until the file is fixed.
-        ids=(*book.problems, *resolved.notes),
-        id_changes=dict(resolved.changed),
-    )
-    if config.websub.hub and report.written:
-        from .websub import queue
-
-        queue(store, config, report.written, now)
-    if report.written or report.removed:
-        from .store import BuildLog
-
-        # What it changed, for the daemon's /status page (the newest few are kept).
-        store.log_build(
-            BuildLog(
-                now,
-                {
-                    **summary(build),
-                    "post_errors": len(build.post_errors),
-                    "written": report.written,
-                    "removed": report.removed,
-                },
-            )
-        )
-    stamps = report.stamps
-    incremental.save_record(
-        store,
-        Record(
-            # An episode held back for its length, a file the gate refused:
-            # the next build tries again.
-            fingerprint="" if held or report.rejected else fingerprint,
-            stamps=stamps,
-            summary={**summary(build), "ledger_problems": book.problems},
-            # A tombstone that expires is a change too.
-            next_post_at=min(
-                (t for t in (build.next_post_at, followed.due) if t is not None), default=None
-            ),
-        ),
-    )
-    return build
-
-
-def _settle(
-    entries: dict[str, Entry],
-    read: incremental.PostsRead,
-    config: Config,
-    store: Store,
-    now: datetime,
-    network: bool,
-) -> Settled:
-    """Episodes' audio lengths (media.py)."""
-    from . import media
-
-    def path_of(entry: Entry) -> str:
-        source, rel = read.where[entry.id]
-        return str(source.path / rel)
-
-    return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
 
 
 __all__ = [

@@ -14,10 +14,17 @@ Everything that lets a build skip work lives here::
                                             (in worker processes when many)
     render_posts(...)                       a post's HTML, from the store when the entry
                                             it was rendered from is unchanged
+    edits.take(...)                         after posts were only edited in place, none
+                                            moved: the last build's feeds, and only the
+                                            published posts (not 10,000) to build from
 
 The package's parts: this module (the build record and the check),
-:mod:`.postread` (the post cache), :mod:`.rendered` (the HTML cache) and
+:mod:`.postread` (the post cache), :mod:`.rendered` (the HTML cache),
+:mod:`.resolution` (what the id ledger gave every post, for a build that
+resolves only the edited ones), :mod:`.edits` (builds of edits) and
 :mod:`.configcache` (``build``'s parsed config, kept while its file holds).
+Whatever updates the post cache forgets the resolution and the lane of
+edits first; a published build keeps them again.
 """
 
 from __future__ import annotations

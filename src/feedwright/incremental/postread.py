@@ -65,6 +65,10 @@ class PostsRead:
     resolved: ledger.Resolved | None = None  # what the id ledger made of them (when given)
     # Each posts folder's cache root and ledger key prefix (resolution.save).
     folders: list[tuple[str, str]] = field(default_factory=list)
+    # Each posts folder's part of ``problems`` after its walk's: the problems
+    # of its files (path in the folder, message), in the walk's order, then
+    # its posts' conflicts (edits.py makes ``problems`` again from these).
+    by_folder: list[tuple[list[tuple[str, str]], list[PostError]]] = field(default_factory=list)
 
     def values_of(self, entry_id: str) -> tuple[Any, ...]:
         """A post's entry as plain values (``model.to_tuple``)."""
@@ -126,6 +130,19 @@ def read_chunk(
         )
         out.append((rel, cached))
     return out
+
+
+def carry(old: CachedPost | None, post: CachedPost) -> CachedPost:
+    """A file as read now (``post``) after ``old``, its cache: a post published
+    before and broken now keeps its last good version (and says so)."""
+    if post.error is not None and old is not None and old.packed is not None:
+        return old._replace(
+            size=post.size,
+            mtime_ns=post.mtime_ns,
+            error=post.error + " (its last good version stays published until this is fixed)",
+            stripped=post.stripped,
+        )
+    return post
 
 
 def cache_root(config: Config, source: PostsSource) -> str:
@@ -233,23 +250,17 @@ def read_posts(
         for rel, post in _read_files(
             source, config.site, todo, pool, store is None, progress
         ).items():
-            old = cached.get(rel)
-            if post.error is not None and old is not None and old.packed is not None:
-                # Published before and broken now: the last good version stays.
-                post = old._replace(
-                    size=post.size,
-                    mtime_ns=post.mtime_ns,
-                    error=post.error
-                    + " (its last good version stays published until this is fixed)",
-                    stripped=post.stripped,
-                )
-            current[rel] = post
+            current[rel] = carry(cached.get(rel), post)
         if store is not None:
             changed = {rel: post for rel, post in current.items() if cached.get(rel) is not post}
             removed = [rel for rel in cached if rel not in current]
             if changed or removed:
                 if not forgotten:
-                    resolution.forget(store)  # until this build is published
+                    from .edits import forget as forget_lane
+
+                    # What the last build resolved and published holds no more.
+                    resolution.forget(store)
+                    forget_lane(store)
                     forgotten = True
                 store.update_posts(root, changed, removed)
         heads = {rel: head_of(post.head) for rel, post in current.items() if post.head is not None}
@@ -365,8 +376,10 @@ def _collect(
     result.drafts += len(seen.drafts)
     base = str(source.path) + os.sep
     good: dict[str, tuple[Head, CachedPost, bytes, tuple[str, datetime] | None]] = {}
+    errors: list[tuple[str, str]] = []
     for rel, post in current.items():
         if post.error is not None:
+            errors.append((rel, post.error))
             result.problems.append(PostError(post.error, path=base + rel))
         packed = post.packed
         if packed is None:
@@ -380,7 +393,9 @@ def _collect(
             head = head_of(head_fields(values))
             packed = marshal.dumps(values)
         good[rel] = (head, post, packed, given)
-    result.problems.extend(posts.conflicts({base + r: g[0] for r, g in good.items()}))
+    conflicts = posts.conflicts({base + r: g[0] for r, g in good.items()})
+    result.problems.extend(conflicts)
+    result.by_folder.append((errors, conflicts))
     settings = hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     for rel, (head, post, packed, given) in good.items():
         result.every.append(packed)
@@ -391,4 +406,12 @@ def _collect(
             result.heads.append(head)
 
 
-__all__ = ["CHUNK", "PARALLEL_POSTS", "PostsRead", "cache_root", "read_chunk", "read_posts"]
+__all__ = [
+    "CHUNK",
+    "PARALLEL_POSTS",
+    "PostsRead",
+    "cache_root",
+    "carry",
+    "read_chunk",
+    "read_posts",
+]

@@ -27,7 +27,7 @@ default) or a PostgreSQL database (a ``postgresql://`` URL, psycopg 3: the
   metadata
     store.get_meta(key) / store.set_meta(key, value)
   local posts (postcache.py), per posts folder ("root"): the cache, the rendered HTML
-    store.cached_posts(root) -> {rel: CachedPost}
+    store.cached_posts(root[, rels]) -> {rel: CachedPost}
     store.update_posts(root, changed, removed)
     store.forget_post_caches(keep_roots)
     store.rendered(root, rels) -> {rel: Rendered};  store.save_rendered(root, {rel: Rendered})

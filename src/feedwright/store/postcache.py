@@ -2,7 +2,7 @@
 
 A part of :class:`~feedwright.store.Store` (it inherits these methods)::
 
-    store.cached_posts(root) -> {rel: CachedPost}
+    store.cached_posts(root[, rels]) -> {rel: CachedPost}
     store.update_posts(root, changed, removed)
     store.forget_post_caches(keep_roots)
     store.rendered(root, rels) -> {rel: Rendered}
@@ -102,19 +102,29 @@ class PostCache:
     transaction: Callable[[], AbstractContextManager[None]]
 
     @guarded
-    def cached_posts(self, root: str) -> dict[str, CachedPost]:
-        """The cache of one posts folder: relative path -> CachedPost. The posts
-        of a damaged part of it are absent: it is only a cache, they are read again."""
+    def cached_posts(self, root: str, rels: Iterable[str] | None = None) -> dict[str, CachedPost]:
+        """The cache of one posts folder: relative path -> CachedPost (only
+        ``rels``, when given, of those cached). The posts of a damaged part of
+        it are absent: it is only a cache, they are read again."""
         out: dict[str, CachedPost] = {}
-        query = "SELECT data FROM post_caches WHERE root = ?"
-        for (data,) in self._db.execute(query, (_key(root),)):
+        wanted = None if rels is None else set(rels)
+        if wanted is None:
+            query = "SELECT data FROM post_caches WHERE root = ?"
+            found = list(self._db.execute(query, (_key(root),)))
+        else:  # the few buckets holding them
+            query = "SELECT data FROM post_caches WHERE root = ? AND bucket = ?"
+            found = []
+            for bucket in sorted({_bucket(rel) for rel in wanted}):
+                found.extend(self._db.execute(query, (_key(root), bucket)))
+        for (data,) in found:
             rows = _bucket_rows(data)
             if rows is None:
                 continue
             for rel, size, mtime_ns, error, stripped, head, packed, digest, own, dated in rows:
-                out[rel] = CachedPost(
-                    size, mtime_ns, head, packed, error, stripped, digest, own, dated
-                )
+                if wanted is None or rel in wanted:
+                    out[rel] = CachedPost(
+                        size, mtime_ns, head, packed, error, stripped, digest, own, dated
+                    )
         return out
 
     @guarded
