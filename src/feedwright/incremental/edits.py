@@ -36,7 +36,7 @@ from ..exceptions import PostError
 from ..model import Head, from_micros, head_fields, head_of, micros, with_identity
 from ..store import CachedPost, Store
 from . import resolution
-from .postread import PostsRead, cache_root, carry, read_chunk
+from .postread import PostsRead, cache_root, carry, read_chunk, resolve_edited
 
 if TYPE_CHECKING:
     from ..posts import Found
@@ -255,33 +255,16 @@ def _resolve(
     news: list[dict[str, CachedPost]],
     kept: Mapping[str, tuple[str, datetime]],
 ) -> ledger.Resolved | None:
-    from ..posts.entry import replaces
-
-    found: list[ledger.Post] = []
-    readable: dict[str, CachedPost] = {}
-    for (_, prefix), new in zip(folders, news, strict=True):
-        for rel, cached in new.items():
-            key = ledger.key_of(prefix, rel)
-            readable[key] = cached
-            fields = cast(tuple[Any, ...], cached.head)
-            head = head_of(fields)
-            mark = ledger.fingerprint(fields[5])
-            found.append(ledger.Post(key, mark, head.id, head.published))
-
-    def declares(key: str, old_id: str) -> tuple[bool, bool]:
-        post = readable[key]
-        return replaces(post.own_id, old_id), post.dated
-
-    book.sound = True
-    done = ledger.resolve_edits(book, found, declares)
+    edited = {
+        ledger.key_of(prefix, rel): post
+        for (_, prefix), new in zip(folders, news, strict=True)
+        for rel, post in new.items()
+    }
+    book.sound = True  # (take checked it is the text the last build left)
+    done = resolve_edited(book, edited, kept)
     if done is None or done.changed or done.notes:
         book.sound = False
         return None
-    ids = dict(kept)
-    for post in found:
-        ids.pop(post.key, None)
-    ids.update(done.ids)
-    done.ids = ids
     return done
 
 

@@ -277,7 +277,9 @@ def read_posts(
             and kept.ledger == resolution.digest(book.text)
         ):
             book.sound = True  # the text the last build wrote and checked
-            result.resolved = _resolve_edits(book, folders, result.folders, edited, kept.ids)
+            currents = {p: f[1] for f, (_, p) in zip(folders, result.folders, strict=True)}
+            posts_now = {ledger.key_of(p, rel): currents[p][rel] for p, rel in edited}
+            result.resolved = resolve_edited(book, posts_now, kept.ids)
         if result.resolved is None:
             book.sound = False
             result.resolved = _resolve(config, book, folders)
@@ -289,45 +291,35 @@ def read_posts(
     return result
 
 
-def _resolve_edits(
+def resolve_edited(
     book: ledger.Ledger,
-    folders: list[_Folder],
-    keys: list[tuple[str, str]],
-    edited: list[tuple[str, str]],
+    edited: Mapping[str, CachedPost],
     kept: Mapping[str, tuple[str, datetime]],
 ) -> ledger.Resolved | None:
-    """Every post's id and date when only ``edited`` posts changed since the
-    last build resolved them all (``kept``: its ``Resolved.ids``); None when
-    the ledger cannot say without resolving the whole (resolution.py)."""
+    """Every post's id and date when only the post files of ``edited`` (by
+    ledger key, as read now) changed since the last build resolved them all
+    (``kept``: its ``Resolved.ids``); None when the ledger cannot say without
+    resolving the whole (resolution.py)."""
     from ..posts.entry import replaces
 
-    by_prefix = {
-        prefix: (current, heads)
-        for (_, current, _, _, heads), (_, prefix) in zip(folders, keys, strict=True)
-    }
     posts: list[ledger.Post] = []
-    readable: dict[str, CachedPost] = {}
-    for prefix, rel in edited:
-        current, heads = by_prefix[prefix]
-        post = current[rel]
+    for key, post in edited.items():
         if post.head is not None:
-            key = ledger.key_of(prefix, rel)
-            readable[key] = post
-            head = heads[rel]
+            head = head_of(post.head)
             posts.append(
                 ledger.Post(key, ledger.fingerprint(post.head[5]), head.id, head.published)
             )
 
     def declares(key: str, old_id: str) -> tuple[bool, bool]:
-        post = readable[key]
+        post = edited[key]
         return replaces(post.own_id, old_id), post.dated
 
     done = ledger.resolve_edits(book, posts, declares)
     if done is None:
         return None
     ids = dict(kept)
-    for prefix, rel in edited:
-        ids.pop(ledger.key_of(prefix, rel), None)
+    for key in edited:
+        ids.pop(key, None)
     ids.update(done.ids)
     done.ids = ids
     return done
@@ -414,4 +406,5 @@ __all__ = [
     "carry",
     "read_chunk",
     "read_posts",
+    "resolve_edited",
 ]
