@@ -738,6 +738,8 @@ site:
 sources:
   - posts: posts
     permalink: "{year}/{slug}/"
+  - posts: notes
+    permalink: "notes/{slug}/"
 output:
   dir: feeds
   limit: 3
@@ -756,6 +758,10 @@ def test_posts_edited_in_place_publish_what_a_whole_build_would(tmp_path: Path) 
     posts = site / "posts"
     (posts / "undated.md").write_text("---\ntitle: Undated\ncategories: [C]\n---\nHi\n")
     os.utime(posts / "undated.md", (1_600_000_000, 1_600_000_000))
+    (site / "notes").mkdir()
+    for i in range(2):
+        note = f"---\ntitle: Note {i}\ndate: 2024-05-0{i + 1}\ncategories: [C]\n---\nNote {i}\n"
+        (site / "notes" / f"n{i}.md").write_text(note)
     assert run_cli("build", "-q", "-c", str(site / "config.yaml"))[0] == 0
 
     def edit(name: str, old: str, new: str) -> None:
@@ -783,6 +789,11 @@ def test_posts_edited_in_place_publish_what_a_whole_build_would(tmp_path: Path) 
         lambda: edit("p11.md", "Body *eleven*", "Body *11 again*"),  # broken still
         lambda: edit("p11.md", "title: [broken", "title: Post 11 fixed"),
         lambda: (posts / "undated.md").touch(),
+        lambda: edit("../notes/n1.md", "title: Note 1", "title: Note one"),
+        lambda: (
+            edit("../notes/n0.md", "---\nNote 0", "---\nNote zero"),
+            edit("p10.md", "ten", "10"),
+        ),
         lambda: edit("p7.md", "categories: [A, B]", "categories: [A]"),  # moved
         lambda: edit("p6.md", "2024-01-07", "2024-02-07"),  # moved
         lambda: (posts / "p5.md").unlink(),  # a tombstone
