@@ -743,18 +743,23 @@ sources:
 output:
   dir: feeds
   limit: 3
-  pages: true
 """
 
 
-def test_posts_edited_in_place_publish_what_a_whole_build_would(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "output",
+    ["  pages: true\n", "  formats: [atom, rss, json]\n  stylesheet: false\n  tombstones: 0\n"],
+)
+def test_posts_edited_in_place_publish_what_a_whole_build_would(
+    tmp_path: Path, output: str
+) -> None:
     """A build after posts were only edited in place publishes from the last
     build's feeds (incremental/edits.py). Each step is built twice from the
     same files and state: so, and again after someone touched the id ledger
     (a comment line), which makes it a whole build. Both give the same
     files, ledger and report; the sequence goes on from the first."""
     site = tmp_path / "site"
-    make(site, n=12, config=EDITS_CONFIG)
+    make(site, n=12, config=EDITS_CONFIG + output)
     posts = site / "posts"
     (posts / "undated.md").write_text("---\ntitle: Undated\ncategories: [C]\n---\nHi\n")
     os.utime(posts / "undated.md", (1_600_000_000, 1_600_000_000))
