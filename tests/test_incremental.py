@@ -28,7 +28,7 @@ from conftest import run_cli
 
 import feedwright
 from feedwright.exceptions import ConfigError
-from feedwright.incremental import RECORD_KEY
+from feedwright.incremental import RECORD_KEY, edits, resolution
 from feedwright.lock import output_lock
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -822,3 +822,44 @@ def test_posts_edited_in_place_publish_what_a_whole_build_would(
         assert got[0][0] in (0, 1), got[0]  # 1: a post's problem
         shutil.rmtree(site)
         after.rename(site)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],
+        lambda raw: raw[:100] + ("A" if raw[100] != "A" else "B") + raw[101:],
+        lambda raw: "not base64 at all!",
+        lambda raw: "",
+    ],
+    ids=["truncated", "one-character", "not-base64", "empty"],
+)
+@pytest.mark.parametrize("key", [edits.KEY, resolution.KEY])
+def test_a_damaged_lane_or_resolution_means_a_whole_build(
+    tmp_path: Path, key: str, damage: Callable[[str], str]
+) -> None:
+    """What the state keeps for builds of edits (the lane; what the id ledger
+    gave) is read before anything vouches for it: damaged, the build after an
+    edit is a whole one and publishes what a fresh build would."""
+    site = tmp_path / "site"
+    make(site, n=6, config=EDITS_CONFIG)
+    (site / "notes").mkdir()
+    config = site / "config.yaml"
+    assert run_cli("build", "-q", "-c", str(config))[0] == 0
+    db = sqlite3.connect(site / ".feedwright" / "state.db")
+    (raw,) = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    db.execute("UPDATE meta SET value = ? WHERE key = ?", (damage(raw), key))
+    db.commit()
+    db.close()
+    post = site / "posts" / "p5.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("Body", "Edited body"))
+    code, _, err = run_cli("build", "-c", str(config))
+    assert code == 0 and not err, err
+    assert "Edited body" in (site / "feeds" / "atom.xml").read_text(encoding="utf-8")
+    fresh = tmp_path / "fresh"
+    shutil.copytree(site / "posts", fresh / "posts")
+    (fresh / "config.yaml").write_text(EDITS_CONFIG)
+    (fresh / "notes").mkdir()
+    shutil.copy(site / "feedwright.ids", fresh / "feedwright.ids")
+    assert run_cli("build", "-q", "-c", str(fresh / "config.yaml"))[0] == 0
+    assert output(site) == output(fresh)

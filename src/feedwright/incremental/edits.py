@@ -12,12 +12,15 @@ published post's entry, and the build's counts and problems. The next build
 :class:`~feedwright.incremental.PostsRead` of the published posts only.
 
 Kept only where nothing else could change a feed: posts only (no remote
-feeds, no podcast, no archive pages, a limit), no post held back, refused or
-unrenderable. Used only while the rest holds: the same config, posts folders,
+feeds, no podcast, no archive pages, a limit), and after a build that
+published all it planned (no post it could not render, no file the gate
+refused). Used only while the rest holds: the same config, posts folders,
 drafts and ledger text, no file added or removed, the post cache as that
 build left it (whatever updates it forgets the lane first, as the id
-ledger's resolution), no held-back post or tombstone due. Anything else is a
-whole build: :func:`take` answers None before changing anything.
+ledger's resolution), no scheduled post and no tombstone's end due, at most
+:data:`MAX_EDITS` files edited, none of them a draft or unreadable before.
+Anything else is a whole build: :func:`take` answers None before changing
+anything. Stored with a CRC, as the post cache: a damaged lane is none.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import binascii
 import hashlib
 import marshal
 import os
+import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -98,8 +102,10 @@ def _load(store: Store) -> Lane | None:
     if not raw:
         return None
     try:
-        version, data = marshal.loads(binascii.a2b_base64(raw))
-        return Lane(*data) if version == build_id() else None
+        version, crc, data = marshal.loads(binascii.a2b_base64(raw))
+        if version != build_id() or zlib.crc32(data) != crc:
+            return None
+        return Lane(*marshal.loads(data))
     except Exception:  # whatever damaged text decodes to (or fails with)
         return None
 
@@ -111,8 +117,9 @@ def forget(store: Store) -> None:
 
 def _save(store: Store, lane: Lane, ledger_text: str) -> None:
     lane = lane._replace(key=f"{lane.key}|{resolution.digest(ledger_text)}")
-    data = marshal.dumps((build_id(), tuple(lane)))
-    store.set_meta(KEY, binascii.b2a_base64(data, newline=False).decode("ascii"))
+    data = marshal.dumps(tuple(lane))
+    blob = marshal.dumps((build_id(), zlib.crc32(data), data))
+    store.set_meta(KEY, binascii.b2a_base64(blob, newline=False).decode("ascii"))
 
 
 def keep(
