@@ -7,6 +7,7 @@ place (incremental/edits.py); :func:`build_whole` the whole way.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .progress import Report
     from .publish.plan import FeedOf
     from .publish.publisher import PublishReport
+    from .publish.write import FileStamp
     from .store import FeedHistory
     from .update import SourceResult
 
@@ -48,7 +50,7 @@ def build_whole(
 ) -> BuildReport:
     from .publish.history import follow
     from .publish.plan import plan
-    from .publish.publisher import feed_files, publish, up_to_date
+    from .publish.publisher import publish
 
     read = incremental.read_posts(
         config,
@@ -106,8 +108,7 @@ def build_whole(
                     hashes[entry.id] = known[entry.id]
                 elif entry.id not in unknown and (digest := read.hash_of(entry.id)) is not None:
                     hashes[entry.id] = digest
-        current = up_to_date(followed.current, followed.archives, config, previous, hashes)
-        stale = {id(p) for p in every if not current.issuperset(feed_files(config.output, p))}
+        current, stale = _stale(followed.current, followed.archives, config, previous, hashes)
         reaching = {e.id for p in every if id(p) in stale for e in p.entries} - rendered.keys()
         more, bad, new = incremental.render_posts(reaching, read, store, pool, config)
         if config.podcast is not None or any(e.episode for e in more.values()):
@@ -139,19 +140,14 @@ def build_whole(
     if progress is not None:
         progress("publishing", 0, len(plans))
 
-    def made(p: FeedOf[Head | Entry]) -> FeedOf[Head | Entry]:
-        if id(p) not in stale:
-            return p  # up to date: planned on heads, never serialised
-        return replace(p, entries=tuple(full[e.id] for e in p.entries))
-
     report = publish(
         [],
         config,
         previous=previous,
-        plans=[made(p) for p in followed.current],
+        plans=[_made(p, stale, full) for p in followed.current],
         hashes=hashes,
         pool=pool,
-        archives=[made(p) for p in followed.archives],
+        archives=[_made(p, stale, full) for p in followed.archives],
         fresh=current,
     )
     return _finish(
@@ -196,8 +192,7 @@ def build_edits(
     the last build's feeds, only those holding an edited post made again.
     None when this build is not one (nothing published: a whole build then)."""
     from .incremental import edits
-    from .publish.plan import FeedOf
-    from .publish.publisher import feed_files, publish, up_to_date
+    from .publish.publisher import publish
 
     if record is None or not record.fingerprint:
         return None
@@ -206,31 +201,18 @@ def build_edits(
         return None
     read, feeds = taken.read, taken.feeds
     hashes = {e.id: read.hash_of(e.id) or "" for p in feeds for e in p.entries}
-    current = up_to_date(feeds, [], config, record.stamps, hashes)
-    stale = [p for p in feeds if not current.issuperset(feed_files(config.output, p))]
-    reaching = {e.id for p in stale for e in p.entries}
+    current, stale = _stale(feeds, [], config, record.stamps, hashes)
+    reaching = {e.id for p in feeds if id(p) in stale for e in p.entries}
     rendered, bad, fresh = incremental.render_posts(reaching, read, store, pool, config)
     if bad or any(e.episode is not None for e in rendered.values()):
         return None  # (the post cache holds the edits: the whole build reads none again)
     if progress is not None:
         progress("publishing", 0, len(feeds))
-    made: dict[int, FeedOf[Head | Entry]] = {
-        id(p): FeedOf(
-            p.slug,
-            p.category,
-            p.title,
-            tuple(rendered[e.id] for e in p.entries),
-            p.updated,
-            p.chain,
-            p.tombstones,
-        )
-        for p in stale
-    }
     report = publish(
         [],
         config,
         previous=record.stamps,
-        plans=[made.get(id(p), p) for p in feeds],
+        plans=[_made(p, stale, rendered) for p in feeds],
         hashes=hashes,
         pool=pool,
         fresh=current,
@@ -255,6 +237,38 @@ def build_edits(
         held=False,
         due=record.next_post_at,
         progress=progress,
+    )
+
+
+def _stale(
+    feeds: list[FeedOf[Any]],
+    archives: list[FeedOf[Any]],
+    config: Config,
+    previous: Mapping[str, FileStamp],
+    hashes: Mapping[str, str],
+) -> tuple[set[str], set[int]]:
+    """The files up to date (publisher.up_to_date) and the feeds (by ``id``)
+    that are not: only those are made again, and only their posts rendered."""
+    from .publish.publisher import feed_files, up_to_date
+
+    current = up_to_date(feeds, archives, config, previous, hashes)
+    output = config.output
+    every = [*feeds, *archives]
+    return current, {id(p) for p in every if not current.issuperset(feed_files(output, p))}
+
+
+def _made(
+    feed: FeedOf[Head | Entry], stale: set[int], entries: Mapping[str, Entry]
+) -> FeedOf[Head | Entry]:
+    """A feed as publish takes it: of ``entries`` when it is made again, else
+    as planned on heads (up to date: never serialised)."""
+    if id(feed) not in stale:
+        return feed
+    from .publish.plan import FeedOf
+
+    made = tuple(entries[e.id] for e in feed.entries)
+    return FeedOf(
+        feed.slug, feed.category, feed.title, made, feed.updated, feed.chain, feed.tombstones
     )
 
 
