@@ -469,3 +469,28 @@ def test_a_bad_queue_url_names_the_key(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["check", "-c", str(config)]) == 2
     err = capsys.readouterr().err
     assert "queue" in err and "redis://" in err and "Traceback" not in err
+
+
+def test_a_dispatcher_publishes_what_another_dispatchers_batches_stored(
+    tmp_path: Path,
+    http_server: LoopbackServer,
+    redis_server: PrivateRedis,
+    shared_postgres: str,
+    processes: Processes,
+) -> None:
+    """Two dispatchers on one store: the entries a batch of the other one
+    fetched reach this one's output too (the store's entries generation moved
+    since it published), not only with its own next batch, an hour away."""
+    feeds = serve_feeds(http_server, 5, delay=0.6)
+    expected = embedded(tmp_path, feeds)
+    first = write_site(tmp_path / "one", feeds, state=shared_postgres, queue=redis_server.url)
+    second = write_site(tmp_path / "two", feeds, state=shared_postgres, queue=redis_server.url)
+    before = len(http_server.requests)
+    processes.start(second, "run")
+    processes.start(second, "worker", "--concurrency", "1")
+    # Every source is claimed, in one batch, once its first fetch has begun.
+    wait_for("the second dispatcher's batch", lambda: len(http_server.requests) > before)
+    processes.start(first, "run")
+    wait_same(first.parent, expected, processes)
+    wait_same(second.parent, expected, processes)
+    assert fetches(http_server, 5, before) == [1] * 5

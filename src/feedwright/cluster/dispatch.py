@@ -5,7 +5,9 @@ rebuild, reloads, signals) with two steps of its own::
 
     tick    the batches sent earlier that finished: log each source, and a
             batch that changed entries makes the output dirty (one publish,
-            coalesced, for every batch that ends before it)
+            coalesced, for every batch that ends before it); so do entries
+            another dispatcher's batches stored (the store's entries
+            generation moved since this one last published)
             claim due sources (store.claim_due: a lease of `queue_lease`, FOR
             UPDATE SKIP LOCKED on PostgreSQL) and send them in batches of
             `queue_batch` to the workers
@@ -92,6 +94,11 @@ class Dispatcher(Daemon):
         # with its worker or the broker): what it saved is not known, so publish
         # (the pipeline's no-change check makes that cheap if nothing changed).
         self.unknown_outcome = False
+        # The store's entries generation when this dispatcher last published:
+        # another dispatcher on the same store sends batches this one never
+        # collects, and what they stored must reach this output too.
+        self.published_generation: int | None = None
+        self.others_stored = False
         # Celery's client is not thread-safe and may block on a broker that is
         # down: it lives on this one thread.
         self.celery_thread = ThreadPoolExecutor(1, thread_name_prefix="feedwright-queue")
@@ -113,9 +120,9 @@ class Dispatcher(Daemon):
         results = await loop.run_in_executor(self.celery_thread, self.dispatch_round)
         for result in results:
             _log_source(result)
-        if any(r.new or r.updated for r in results) or self.unknown_outcome:
+        if any(r.new or r.updated for r in results) or self.unknown_outcome or self.others_stored:
             self._mark_dirty()
-            self.unknown_outcome = False
+            self.unknown_outcome = self.others_stored = False
         return results
 
     def dispatch_round(self) -> list[SourceResult]:
@@ -125,6 +132,9 @@ class Dispatcher(Daemon):
         now = time.time()
         results = self.collect(now, lease)
         with Store.open(config.state) as store:
+            published = self.published_generation
+            if published is not None and store.entries_generation() != published:
+                self.others_stored = True
             if self.registered is not config:
                 store.add_sources((s.key, s.url) for s in config.feed_sources)
                 self.registered, self.hosts = config, hosts_of(config)
@@ -252,7 +262,12 @@ class Dispatcher(Daemon):
     def publish_locked(self, config: Config, now: datetime) -> BuildReport | None:
         """The publish thread: publish if the cluster-wide lock is free (else None)."""
         with Store.open(config.state) as store, store.publish_lock() as taken:
-            return self.publish(config, now) if taken else None
+            if not taken:
+                return None
+            generation = store.entries_generation()  # (read before the build reads entries)
+            report = self.publish(config, now)
+            self.published_generation = generation
+            return report
 
     def stop(self) -> None:
         super().stop()
