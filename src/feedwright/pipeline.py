@@ -8,8 +8,8 @@ The sequence::
                                       nothing changed since the last build -> done
                                       posts only edited in place, none moved -> the
                                       last build's feeds, only those holding an
-                                      edited post made again (stages.build_edits)
-    (the rest: stages.build_whole)
+                                      edited post made again (stages.py)
+    (the rest, in stages.py)
     read the posts                    unchanged files from the post cache, the rest
                                       read (in worker processes when many)
     gather                            posts due by `now` + stored remote entries,
@@ -188,7 +188,7 @@ def run_once(
                 workers,
                 now=now,
                 daemon=daemon,
-                progress=None if progress is None else _phase(progress, "fetching"),
+                progress=None if progress is None else phase(progress, "fetching"),
                 only=refresh_only,
             )
         failing = _failing(config, store)
@@ -206,11 +206,9 @@ def run_once(
             if cached is not None:
                 report = replace(cached, failing=failing)
         if report is None:
-            from .stages import build_edits, build_whole
+            from .stages import build
 
-            built = build_edits(
-                config, store, workers, now, found, inputs, record, sources, book, progress
-            ) or build_whole(
+            built = build(
                 config,
                 store,
                 workers,
@@ -244,8 +242,9 @@ def ping(config: Config, store: Store, report: BuildReport, now: datetime) -> Bu
     return replace(report, pings=asyncio.run(send_due(config, store, now, every=True)))
 
 
-def _phase(report: Report, phase: str) -> Progress:
-    return lambda done, total: report(phase, done, total)
+def phase(report: Report, name: str) -> Progress:
+    """``report`` for one phase (fetching, reading): the progress callback a stage takes."""
+    return lambda done, total: report(name, done, total)
 
 
 def _failing(config: Config, store: Store) -> tuple[str, ...]:
@@ -285,6 +284,7 @@ __all__ = [
     "PublishSummary",
     "dedupe",
     "find_posts",
+    "phase",
     "refresh",
     "remote_entries",
     "run_once",

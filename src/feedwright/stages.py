@@ -1,7 +1,7 @@
 """One build's stages after the no-change check (pipeline.py runs them):
 read the posts, gather, plan, render, settle episodes, follow, publish,
-record. :func:`build_edits` is the short way after posts were only edited in
-place (incremental/edits.py); :func:`build_whole` the whole way.
+record. :func:`build` takes the short way after posts were only edited in
+place (incremental/edits.py) when it holds, else the whole way.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .exceptions import PostError
 from .incremental import Record
 from .model import Entry, Head, newest_first
 from .parallel import Pool
-from .pipeline import dedupe, remote_entries
+from .pipeline import dedupe, phase, remote_entries
 from .report import BuildReport, FeedSummary, PublishSummary, summary
 from .store import Store
 
@@ -34,7 +34,43 @@ if TYPE_CHECKING:
 log = logging.getLogger("feedwright.build")
 
 
-def build_whole(
+def build(
+    config: Config,
+    store: Store,
+    pool: Pool,
+    now: datetime,
+    found: dict[str, posts.Found],
+    fingerprint: str,
+    record: Record | None,
+    sources: list[SourceResult],
+    book: ledger.Ledger,
+    allow_id_changes: bool = False,
+    network: bool = True,
+    progress: Report | None = None,
+) -> BuildReport:
+    """A build that has work: the short way when only posts were edited in
+    place (:func:`_edits`), else the whole way (:func:`_whole`).
+    ``fingerprint``: incremental.fingerprint of this build's inputs."""
+    short = _edits(config, store, pool, now, found, fingerprint, record, sources, book, progress)
+    if short is not None:
+        return short
+    return _whole(
+        config,
+        store,
+        pool,
+        now,
+        found,
+        fingerprint,
+        record,
+        sources,
+        book,
+        allow_id_changes,
+        network,
+        progress,
+    )
+
+
+def _whole(
     config: Config,
     store: Store,
     pool: Pool,
@@ -57,7 +93,7 @@ def build_whole(
         store,
         found,
         pool,
-        None if progress is None else (lambda done, total: progress("reading", done, total)),
+        None if progress is None else phase(progress, "reading"),
         book,
     )
     resolved = read.resolved or ledger.Resolved()
@@ -176,7 +212,7 @@ def build_whole(
     )
 
 
-def build_edits(
+def _edits(
     config: Config,
     store: Store,
     pool: Pool,
@@ -403,4 +439,4 @@ def _settle(
     return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
 
 
-__all__ = ["build_edits", "build_whole"]
+__all__ = ["build"]
