@@ -182,8 +182,8 @@ def _keyed(
     output = config.output
     listed = [(p.slug, p.category) for p in plans] if output.pages else None
     for p in [*plans, *archives]:
-        rels = [p.path(name) for name in _names(output, p)]
-        yield p, rels, _feed_key(p, config, digests, listed if p.slug is None else None)
+        key = _feed_key(p, config, digests, listed if p.slug is None else None)
+        yield p, feed_files(output, p), key
 
 
 def up_to_date(
@@ -201,14 +201,17 @@ def up_to_date(
     root = config.output.dir
     fresh: set[str] = set()
     for _, rels, key in _keyed(plans, archives, config, dict(hashes)):
-        if key is not None and all(
-            (stamp := previous.get(rel)) is not None
-            and stamp.key == key
-            and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
-            for rel in rels
-        ):
+        if key is not None and all(_on_disk(root, previous, rel, key) for rel in rels):
             fresh.update(rels)
     return fresh
+
+
+def _on_disk(root: Path, previous: Mapping[str, FileStamp], rel: str, key: str) -> bool:
+    """Whether ``rel`` is on disk as the last publish left it, made from ``key``."""
+    stamp = previous.get(rel)
+    return (
+        stamp is not None and stamp.key == key and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
+    )
 
 
 def prepare_entries(entries: Iterable[Entry], render: Render) -> tuple[dict[str, Entry], int]:
@@ -402,12 +405,7 @@ def publish(
         old = previous
 
         def skip(rel: str, key: str) -> bool:
-            stamp = old.get(rel)
-            return (
-                stamp is not None
-                and stamp.key == key
-                and _stat(root / rel) == (stamp.size, stamp.mtime_ns)
-            )
+            return _on_disk(root, old, rel, key)
 
     result = _prepare_feeds(entries, config, render, skip, plans, hashes, archives or ())
     verdicts: dict[str, list[Violation]] = {}  # files the workers checked already
