@@ -40,7 +40,15 @@ from ..exceptions import PostError
 from ..model import Head, from_micros, head_fields, head_of, micros, with_identity
 from ..store import CachedPost, Store
 from . import resolution
-from .postread import PostsRead, cache_root, carry, read_chunk, resolve_edited
+from .postread import (
+    PostsRead,
+    carry,
+    folder_keys,
+    folder_settings,
+    read_chunk,
+    resolve_edited,
+    update_cache,
+)
 
 if TYPE_CHECKING:
     from ..posts import Found
@@ -204,9 +212,7 @@ def take(
     if lane is None or kept is None:
         return None
     sources = config.posts_sources
-    folders = [
-        (cache_root(config, s), ledger.key_prefix(config.path.parent, s.path)) for s in sources
-    ]
+    folders = folder_keys(config)
     key = f"{_key(config, folders, found)}|{resolution.digest(book.text)}"
     if lane.key != key or kept.folders != folders or kept.ledger != resolution.digest(book.text):
         return None
@@ -243,11 +249,9 @@ def take(
                 book.sound = False  # (a whole build resolves every post)
                 return None
     # An edit it is: the post cache takes the edited files.
-    resolution.forget(store)
-    forget(store)
     for (root, _), new in zip(folders, news, strict=True):
         if new:
-            store.update_posts(root, new)
+            update_cache(store, root, new)
     return _taken(config, found, lane, folders, olds, news, resolved)
 
 
@@ -286,10 +290,7 @@ def _taken(
 ) -> Taken:
     sources = config.posts_sources
     read = PostsRead(folders=folders, resolved=resolved)
-    settings = [
-        hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        for root, _ in folders
-    ]
+    settings = [folder_settings(root) for root, _ in folders]
     for id_, (n, rel, packed, head, file_hash, given) in lane.posts.items():
         read.where[id_] = (sources[n], rel)
         read.packed[id_] = packed
@@ -312,14 +313,16 @@ def _taken(
     for source in sources:
         read.problems.extend(found[str(source.path)].problems)
     for source, (errors, conflicts), new in zip(sources, lane.problems, news, strict=True):
-        order = {rel: k for k, rel in enumerate(found[str(source.path)].files)}
-        now_errors = dict(errors)
-        for rel, post in new.items():
-            now_errors.pop(rel, None)
-            if post.error is not None:
-                now_errors[rel] = post.error
+        errors_now = errors
+        if new:  # (in the walk's order, as a whole build has them)
+            order = {rel: k for k, rel in enumerate(found[str(source.path)].files)}
+            now_errors = dict(errors)
+            for rel, post in new.items():
+                now_errors.pop(rel, None)
+                if post.error is not None:
+                    now_errors[rel] = post.error
+            errors_now = sorted(now_errors.items(), key=lambda item: order[item[0]])
         base = str(source.path) + os.sep
-        errors_now = sorted(now_errors.items(), key=lambda item: order[item[0]])
         clashes = [PostError(message, path=path) for path, message in conflicts]
         read.problems.extend(PostError(message, path=base + rel) for rel, message in errors_now)
         read.problems.extend(clashes)

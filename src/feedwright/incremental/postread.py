@@ -14,7 +14,7 @@ import hashlib
 import logging
 import marshal
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -151,6 +151,32 @@ def cache_root(config: Config, source: PostsSource) -> str:
     return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
 
 
+def folder_keys(config: Config) -> list[tuple[str, str]]:
+    """Each posts folder's :func:`cache_root` and id ledger key prefix."""
+    parent = config.path.parent
+    return [
+        (cache_root(config, s), ledger.key_prefix(parent, s.path)) for s in config.posts_sources
+    ]
+
+
+def folder_settings(root: str) -> bytes:
+    """What a post's hash (:meth:`PostsRead.hash_of`) takes of its folder: its cache root."""
+    return hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def update_cache(
+    store: Store, root: str, changed: Mapping[str, CachedPost], removed: Iterable[str] = ()
+) -> None:
+    """Write posts to the post cache of ``root``, forgetting first what the last
+    build resolved and published (resolution.py, edits.py): both hold only
+    while the post cache is as that build left it."""
+    from .edits import forget as forget_lane
+
+    resolution.forget(store)
+    forget_lane(store)
+    store.update_posts(root, changed, removed)
+
+
 def _read_files(
     source: PostsSource,
     site: Site,
@@ -207,20 +233,15 @@ def read_posts(
     files. Without a store (``check``), the entries keep their body text.
     With the id ledger (``book``), each post gets the id and date it keeps."""
     result = PostsRead()
-    roots = []
     folders: list[_Folder] = []
     # What the last build resolved, while the post cache is as it left it.
     kept = resolution.load(store) if store is not None and book is not None else None
     edited: list[tuple[str, str]] = []  # (ledger key prefix, path) of posts read again
     same_files = True  # no post file added or removed since the post cache was made
-    forgotten = False
-    for source in config.posts_sources:
+    result.folders = folder_keys(config)
+    for source, (root, prefix) in zip(config.posts_sources, result.folders, strict=True):
         seen = found[str(source.path)]
         result.problems.extend(seen.problems)
-        root = cache_root(config, source)
-        roots.append(root)
-        prefix = ledger.key_prefix(config.path.parent, source.path)
-        result.folders.append((root, prefix))
         cached = store.cached_posts(root) if store is not None else {}
         current: dict[str, CachedPost] = {}
         todo = []
@@ -255,18 +276,11 @@ def read_posts(
             changed = {rel: post for rel, post in current.items() if cached.get(rel) is not post}
             removed = [rel for rel in cached if rel not in current]
             if changed or removed:
-                if not forgotten:
-                    from .edits import forget as forget_lane
-
-                    # What the last build resolved and published holds no more.
-                    resolution.forget(store)
-                    forget_lane(store)
-                    forgotten = True
-                store.update_posts(root, changed, removed)
+                update_cache(store, root, changed, removed)
         heads = {rel: head_of(post.head) for rel, post in current.items() if post.head is not None}
         folders.append((source, current, seen, root, heads))
     if store is not None:
-        store.forget_post_caches(roots)
+        store.forget_post_caches(root for root, _ in result.folders)
     ids: dict[str, tuple[str, datetime]] = {}
     if book is not None:
         if (
@@ -388,7 +402,7 @@ def _collect(
     conflicts = posts.conflicts({base + r: g[0] for r, g in good.items()})
     result.problems.extend(conflicts)
     result.by_folder.append((errors, conflicts))
-    settings = hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    settings = folder_settings(root)
     for rel, (head, post, packed, given) in good.items():
         result.every.append(packed)
         if head.id not in result.where:
@@ -404,7 +418,10 @@ __all__ = [
     "PostsRead",
     "cache_root",
     "carry",
+    "folder_keys",
+    "folder_settings",
     "read_chunk",
     "read_posts",
     "resolve_edited",
+    "update_cache",
 ]
