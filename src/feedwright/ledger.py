@@ -202,7 +202,7 @@ def dump(lines: Iterable[Line]) -> str:
     return HEADER + "".join(line_text(r) + "\n" for r in rows)
 
 
-def sound(lines: Mapping[str, Line]) -> bool:
+def dumps_clean(lines: Mapping[str, Line]) -> bool:
     """Whether :func:`dump` of these lines parses back with no problem: no
     id twice, no empty field (what lets a later build trust the text unread)."""
     ids = {line.id for line in lines.values()}
@@ -382,6 +382,7 @@ __all__ = [
     "Post",
     "Resolved",
     "dump",
+    "dumps_clean",
     "fingerprint",
     "keep",
     "key_of",
@@ -392,6 +393,5 @@ __all__ = [
     "resolve",
     "resolve_edits",
     "save",
-    "sound",
     "stored",
 ]

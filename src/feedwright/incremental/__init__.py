@@ -132,7 +132,7 @@ def keep_resolution(store: Store, read: PostsRead, book: ledger.Ledger, text: st
         resolved is None
         or text is None
         or book.problems
-        or (resolved.text is None and not ledger.sound(resolved.lines))
+        or (resolved.text is None and not ledger.dumps_clean(resolved.lines))
     ):
         resolution.forget(store)
         return

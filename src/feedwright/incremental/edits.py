@@ -271,8 +271,7 @@ def _resolve(
         for (_, prefix), new in zip(folders, news, strict=True)
         for rel, post in new.items()
     }
-    book.sound = True  # (take checked it is the text the last build left)
-    done = resolve_edited(book, edited, kept)
+    done = resolve_edited(book, edited, kept)  # (take checked the ledger's text)
     if done is None or done.changed or done.notes:
         book.sound = False
         return None

@@ -290,7 +290,6 @@ def read_posts(
             and book.text is not None
             and kept.ledger == resolution.digest(book.text)
         ):
-            book.sound = True  # the text the last build wrote and checked
             currents = {p: f[1] for f, (_, p) in zip(folders, result.folders, strict=True)}
             posts_now = {ledger.key_of(p, rel): currents[p][rel] for p, rel in edited}
             result.resolved = resolve_edited(book, posts_now, kept.ids)
@@ -313,7 +312,8 @@ def resolve_edited(
     """Every post's id and date when only the post files of ``edited`` (by
     ledger key, as read now) changed since the last build resolved them all
     (``kept``: its ``Resolved.ids``); None when the ledger cannot say without
-    resolving the whole (resolution.py)."""
+    resolving the whole (resolution.py). The caller has checked that the
+    ledger's text is the one the last build wrote and checked: ``book.sound``."""
     from ..posts.entry import replaces
 
     posts: list[ledger.Post] = []
@@ -328,8 +328,10 @@ def resolve_edited(
         post = edited[key]
         return replaces(post.own_id, old_id), post.dated
 
+    book.sound = True
     done = ledger.resolve_edits(book, posts, declares)
     if done is None:
+        book.sound = False  # (a whole resolve parses it)
         return None
     ids = dict(kept)
     for key in edited:
