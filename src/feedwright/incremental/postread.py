@@ -108,28 +108,36 @@ def read_chunk(
     """Read some files of one posts folder (in a worker process, or here);
     bodies without their text unless ``keep_text`` (the file keeps it)."""
     out: list[tuple[str, CachedPost]] = []
-    for rel, (size, mtime_ns) in files:
-        try:
-            post = posts.read(source.path / rel, rel, source, site)
-        except PostError as exc:
-            out.append((rel, CachedPost(size, mtime_ns, error=exc.message)))
-            continue
-        except Exception as exc:  # a bug's victim is that file alone, as in a worker
-            problem = f"cannot read: {type(exc).__name__}: {exc}"
-            out.append((rel, CachedPost(size, mtime_ns, error=problem)))
-            continue
-        entry = post.entry
-        if entry is None:
-            out.append((rel, CachedPost(size, mtime_ns, stripped=post.stripped)))
-            continue
-        values = to_tuple(entry)
-        if entry.body is not None and not keep_text:  # the file keeps it
-            values = (*values[:_BODY], (None, *values[_BODY][1:]), *values[_BODY + 1 :])
-        cached = cached_post(
-            size, mtime_ns, values, None, post.stripped, post.digest, post.own_id, post.dated
-        )
-        out.append((rel, cached))
+    with posts.Folders(source.path) as folders:
+        for rel, stamp in files:
+            out.append((rel, _read_one(source, site, rel, stamp, folders, keep_text)))
     return out
+
+
+def _read_one(
+    source: PostsSource,
+    site: Site,
+    rel: str,
+    stamp: tuple[int, int],
+    folders: posts.Folders,
+    keep_text: bool,
+) -> CachedPost:
+    size, mtime_ns = stamp
+    try:
+        post = posts.read(os.path.join(folders.root, rel), rel, source, site, folders)
+    except PostError as exc:
+        return CachedPost(size, mtime_ns, error=exc.message)
+    except Exception as exc:  # a bug's victim is that file alone, as in a worker
+        return CachedPost(size, mtime_ns, error=f"cannot read: {type(exc).__name__}: {exc}")
+    entry = post.entry
+    if entry is None:
+        return CachedPost(size, mtime_ns, stripped=post.stripped)
+    values = to_tuple(entry)
+    if entry.body is not None and not keep_text:  # the file keeps it
+        values = (*values[:_BODY], (None, *values[_BODY][1:]), *values[_BODY + 1 :])
+    return cached_post(
+        size, mtime_ns, values, None, post.stripped, post.digest, post.own_id, post.dated
+    )
 
 
 def carry(old: CachedPost | None, post: CachedPost) -> CachedPost:

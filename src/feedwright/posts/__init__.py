@@ -29,6 +29,7 @@ Use::
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Entry, Head
 from ..text import strip_xml_illegal
-from .walk import Found, Stamp, find, read_bytes
+from .walk import Folders, Found, Stamp, find, read_bytes
 
 # DEL and the C1 controls: XML 1.0 allows them but YAML cannot read them, and
 # in text they are debris of a wrong encoding. NEL (U+0085) is a line break to
@@ -80,11 +81,14 @@ def _clean(raw: bytes, text: str) -> bool:
 
 
 def _text(
-    path: Path, root: Path | None, rel: str | None = None
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None,
+    rel: str | None = None,
+    folders: Folders | None = None,
 ) -> tuple[dict[str, object], str, int, int, str]:
     """(front matter, body, characters stripped, mtime, digest) of the post at ``path``."""
-    where = str(path)
-    raw, mtime = read_bytes(path, root, rel)
+    where = os.fspath(path)
+    raw, mtime = read_bytes(where, root, rel, folders)
     # What the entry is made of (with the folder's settings, which key the cache).
     made_of = hashlib.blake2b(f"{rel}\0{mtime}\0".encode("utf-8", "surrogatepass"))
     made_of.update(raw)
@@ -110,14 +114,22 @@ def _text(
     return meta, body, stripped, mtime, digest
 
 
-def read(path: Path, rel: str, source: PostsSource, site: Site) -> Post:
+def read(
+    path: str | os.PathLike[str],
+    rel: str,
+    source: PostsSource,
+    site: Site,
+    folders: Folders | None = None,
+) -> Post:
     """Read the post file at ``path`` (``rel``: its POSIX path relative to
     ``source.path``, what its id is made of). The file must be a regular file
-    inside ``source.path``. Raises PostError naming ``path``."""
-    meta, body, stripped, mtime, digest = _text(path, source.path, rel)
+    inside ``source.path``. ``folders``: the open folders of ``source.path``
+    (reading many of its files). Raises PostError naming ``path``."""
+    where = os.fspath(path)
+    meta, body, stripped, mtime, digest = _text(where, source.path, rel, folders)
     from . import entry as _entry
 
-    built = _entry.build(meta, body, rel, source, site, mtime, str(path))
+    built = _entry.build(meta, body, rel, source, site, mtime, where)
     if built is None:
         return Post(None, stripped, digest)
     return Post(built.entry, stripped, digest, built.own_id, built.dated)
@@ -175,6 +187,7 @@ def conflicts(posts: Mapping[str, Entry | Head]) -> list[PostError]:
 
 
 __all__ = [
+    "Folders",
     "Found",
     "Post",
     "Stamp",

@@ -33,6 +33,7 @@ from typing import Any
 import frontmatter
 import yaml
 from frontmatter.default_handlers import BaseHandler
+from yaml._yaml import CParser
 
 from ..exceptions import PostError
 from ..yamlwords import yaml_problem
@@ -83,11 +84,13 @@ _IMPLICIT = {
 
 
 @cache
-def _loader() -> type[yaml.CSafeLoader]:
-    """PyYAML's C loader resolving only true/false/null (and ``<<`` merges):
-    YAML 1.1 reads ``title: no`` as False, ``1:20`` as 80 and ``010`` as 8."""
+def _loader() -> type[CParser]:
+    """PyYAML's C parser (libyaml), composing nodes that resolve only
+    true/false/null (and ``<<`` merges): YAML 1.1 reads ``title: no`` as
+    False, ``1:20`` as 80 and ``010`` as 8. Nodes only: :func:`_construct`
+    makes the data, so PyYAML's constructor and resolver are left out."""
 
-    class Loader(yaml.CSafeLoader):
+    class Loader(CParser):
         # libyaml asks this for every node: one lookup in place of PyYAML's
         # table of regular expressions, which held only these words anyway.
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
@@ -96,6 +99,13 @@ def _loader() -> type[yaml.CSafeLoader]:
             if kind is yaml.SequenceNode:
                 return "tag:yaml.org,2002:seq"
             return "tag:yaml.org,2002:map"
+
+        # PyYAML's path resolvers, which nothing here registers: nothing to track.
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
 
     return Loader
 

@@ -19,11 +19,13 @@ are listed apart (counted as drafts, never read).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import operator
 import os
 import re
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -198,7 +200,12 @@ def find(root: Path) -> Found:
     return Found(files, frozenset(drafts), tuple(problems))
 
 
-def read_bytes(path: Path, root: Path | None, rel: str | None = None) -> tuple[bytes, int]:
+def read_bytes(
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None,
+    rel: str | None = None,
+    folders: Folders | None = None,
+) -> tuple[bytes, int]:
     """The bytes of the post file at ``path`` and its modification time (seconds).
 
     With ``root`` (``rel``: the POSIX path of ``path`` relative to it, when
@@ -206,7 +213,9 @@ def read_bytes(path: Path, root: Path | None, rel: str | None = None) -> tuple[b
     it is opened from ``root`` down one name at a time without following
     links; a link met on the way is resolved, checked to stay inside, and the
     walk starts again along the resolved path. A link swapped in meanwhile is
-    refused, never followed. Raises PostError naming ``path``.
+    refused, never followed. ``folders`` (of ``root``) keeps the folders
+    opened on the way down for the next file read from them. Raises
+    PostError naming ``path``.
     """
     where = os.fspath(path)
     try:
@@ -216,14 +225,14 @@ def read_bytes(path: Path, root: Path | None, rel: str | None = None) -> tuple[b
                 raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
             fd = os.open(where, _OPEN_FLAGS & ~_NOFOLLOW)
         else:
-            fd = _open_inside(where, os.fspath(root), rel)
+            fd = _open_inside(where, os.fspath(root), rel, folders)
         try:
             st = os.fstat(fd)  # what was opened, not what was checked
             if not stat.S_ISREG(st.st_mode):
                 raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
             if st.st_size > MAX_FILE_BYTES:
                 raise PostError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB", path=where)
-            data = _read_all(fd)
+            data = _read_all(fd, st.st_size)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -233,71 +242,121 @@ def read_bytes(path: Path, root: Path | None, rel: str | None = None) -> tuple[b
     return data, int(st.st_mtime)
 
 
+class Folders:
+    """The folders of one posts folder opened so far (each from the posts
+    folder down, one name at a time, without following links), kept open
+    while some of its files are read: a post is then opened from its
+    folder's descriptor, not from the top again. Use as a context manager;
+    at most ``MAX_OPEN`` are kept at a time."""
+
+    MAX_OPEN = 64
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = os.fspath(root)
+        self._open: dict[tuple[str, ...], int] = {}
+
+    def fd(self, parts: tuple[str, ...]) -> int:
+        """The open folder ``parts`` (names below the root). Raises OSError,
+        or _Link when a name on the way is a link."""
+        fd = self._open.get(parts)
+        if fd is None:
+            if len(self._open) >= self.MAX_OPEN:
+                self.close()
+            fd = self._open[parts] = _folder_down(self.root, parts)
+        return fd
+
+    def close(self) -> None:
+        for fd in self._open.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._open.clear()
+
+    def __enter__(self) -> Folders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class _Link(Exception):  # a signal inside this module, never raised out of it
     """A link (or ``..``) on the way down: resolve the path before going on."""
 
 
-def _open_inside(where: str, root: str, rel: str | None) -> int:
+def _open_inside(where: str, root: str, rel: str | None, folders: Folders | None = None) -> int:
     parts = (rel if rel is not None else os.path.relpath(where, root)).split("/")
     try:
-        return _walk_down(root, parts, where)
+        if any(part in ("", ".", "..") for part in parts):
+            raise _Link
+        if folders is not None and folders.root == root:
+            return _open_file(parts[-1], folders.fd(tuple(parts[:-1])), where)
+        folder = _folder_down(root, parts[:-1])
+        try:
+            return _open_file(parts[-1], folder, where)
+        finally:
+            os.close(folder)
     except _Link:
         pass
     real = os.path.realpath(where, strict=True)
     real_root = os.path.realpath(root)
     if not _inside(real, real_root):
         raise PostError(f"resolves to {real}, outside the posts folder: not read", path=where)
+    parts = os.path.relpath(real, real_root).split(os.sep)
     try:
-        return _walk_down(real_root, os.path.relpath(real, real_root).split(os.sep), where)
+        folder = _folder_down(real_root, parts[:-1])
+        try:
+            return _open_file(parts[-1], folder, where)
+        finally:
+            os.close(folder)
     except _Link:
         raise PostError("changed while being read (a link swapped in)", path=where) from None
 
 
-def _walk_down(top: str, parts: list[str], where: str) -> int:
-    """``top``/``parts`` opened one name at a time without following links."""
-    if any(part in ("", ".", "..") for part in parts):
-        raise _Link
+def _folder_down(top: str, parts: Sequence[str]) -> int:
+    """The folder ``top``/``parts`` opened one name at a time without following links."""
     fd = os.open(top, _DIR_FLAGS)
-    for part in parts[:-1]:
+    for part in parts:
         try:
             child = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
         except OSError as exc:
-            os.close(fd)
             if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                 raise _Link from None
             raise
-        os.close(fd)
+        finally:
+            os.close(fd)
         fd = child
-    return _open_file(parts[-1], fd, where)
+    return fd
 
 
 def _open_file(name: str, folder: int, where: str) -> int:
-    """The regular file ``name`` of the open ``folder`` (closed here), opened
-    without following a link and without blocking; anything else is never opened."""
+    """The regular file ``name`` of the open ``folder``, opened without
+    following a link and without blocking; anything else is never opened."""
+    st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    if stat.S_ISLNK(st.st_mode):
+        raise _Link
+    if not stat.S_ISREG(st.st_mode):
+        raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
     try:
-        st = os.stat(name, dir_fd=folder, follow_symlinks=False)
-        if stat.S_ISLNK(st.st_mode):
-            raise _Link
-        if not stat.S_ISREG(st.st_mode):
-            raise PostError(f"{_kind(st.st_mode)}, not a file: not read", path=where)
-        try:
-            return os.open(name, _OPEN_FLAGS, dir_fd=folder)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # became a link since the stat
-                raise _Link from None
-            raise
-    finally:
-        os.close(folder)
+        return os.open(name, _OPEN_FLAGS, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # became a link since the stat
+            raise _Link from None
+        raise
 
 
-def _read_all(fd: int) -> bytes:
+def _read_all(fd: int, size: int) -> bytes:
+    """The file open at ``fd``, ``size`` bytes as fstat said (nearly always
+    one read: a read that gives exactly that much when asked for more is
+    all of it)."""
     chunks: list[bytes] = []
     total = 0
     while total <= MAX_FILE_BYTES:
         # In 64 KB reads: asking for 16 MB at once allocates 16 MB for every post.
-        chunk = os.read(fd, min(1 << 16, MAX_FILE_BYTES + 1 - total))
+        want = min(1 << 16, MAX_FILE_BYTES + 1 - total)
+        chunk = os.read(fd, want)
         if not chunk:
             break
+        if not chunks and len(chunk) == size < want:
+            return chunk
         chunks.append(chunk)
         total += len(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -306,6 +365,7 @@ def _read_all(fd: int) -> bytes:
 __all__ = [
     "MAX_FILE_BYTES",
     "POST_SUFFIXES",
+    "Folders",
     "Found",
     "Stamp",
     "find",
