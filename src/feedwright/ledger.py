@@ -192,9 +192,12 @@ def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
 
 def line_text(line: Line) -> str:
     """A line as the file has it (without its end)."""
-    return line.text or "\t".join(
-        _escape(f) for f in (line.path, line.fingerprint, line.id, rfc3339(line.date))
-    )
+    if line.text:
+        return line.text
+    fields = (line.path, line.fingerprint, line.id, rfc3339(line.date))
+    if _NEEDS_ESCAPE.search("".join(fields)) is None:
+        return "\t".join(fields)  # nearly always: paths, hex fingerprints, ids, dates
+    return "\t".join(_escape(f) for f in fields)
 
 
 def dump(lines: Iterable[Line]) -> str:

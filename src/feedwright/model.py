@@ -352,7 +352,9 @@ def from_micros(value: int) -> datetime:
 
 def rfc3339(when: datetime) -> str:
     """``2024-03-01T08:00:00Z``: an aware time as feeds, JSON and logs write it."""
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def rfc3339_or_none(when: datetime | None) -> str | None:
