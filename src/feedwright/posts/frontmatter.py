@@ -75,6 +75,7 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+_SCALAR, _SEQUENCE, _MAPPING = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
 # The only plain scalars that are not text (YAML 1.2's core schema, less numbers).
 _IMPLICIT = {
     **dict.fromkeys(["true", "True", "TRUE", "false", "False", "FALSE"], _BOOL_TAG),
@@ -155,15 +156,19 @@ def _construct(root: yaml.Node) -> Any:
                 f"front matter expands to more than {MAX_YAML_NODES} values through YAML aliases",
                 _line((top or node).start_mark),
             )
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _BOOL_TAG:
+        kind = node.__class__
+        if kind is _SCALAR:
+            tag = node.tag
+            if tag == _STR_TAG:
+                return node.value
+            if tag == _BOOL_TAG:
                 return node.value.lower() == "true"
-            if node.tag == _NULL_TAG:
+            if tag == _NULL_TAG:
                 return None
             return node.value
-        if isinstance(node, yaml.SequenceNode):
+        if kind is _SEQUENCE:
             return [build(item) for item in node.value]
-        assert isinstance(node, yaml.MappingNode)
+        assert kind is _MAPPING
         data: dict[Any, Any] = {}
         own: list[tuple[Any, Any]] = []
         for key_node, value_node in node.value:
