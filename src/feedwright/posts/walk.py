@@ -285,30 +285,34 @@ class _Link(Exception):  # a signal inside this module, never raised out of it
 def _open_inside(where: str, root: str, rel: str | None, folders: Folders | None = None) -> int:
     parts = (rel if rel is not None else os.path.relpath(where, root)).split("/")
     try:
-        if any(part in ("", ".", "..") for part in parts):
-            raise _Link
-        if folders is not None and folders.root == root:
-            return _open_file(parts[-1], folders.fd(tuple(parts[:-1])), where)
-        folder = _folder_down(root, parts[:-1])
-        try:
-            return _open_file(parts[-1], folder, where)
-        finally:
-            os.close(folder)
+        if folders is None or folders.root != root or not _plain(parts):
+            return _walk_down(root, parts, where)
+        return _open_file(parts[-1], folders.fd(tuple(parts[:-1])), where)
     except _Link:
         pass
     real = os.path.realpath(where, strict=True)
     real_root = os.path.realpath(root)
     if not _inside(real, real_root):
         raise PostError(f"resolves to {real}, outside the posts folder: not read", path=where)
-    parts = os.path.relpath(real, real_root).split(os.sep)
     try:
-        folder = _folder_down(real_root, parts[:-1])
-        try:
-            return _open_file(parts[-1], folder, where)
-        finally:
-            os.close(folder)
+        return _walk_down(real_root, os.path.relpath(real, real_root).split(os.sep), where)
     except _Link:
         raise PostError("changed while being read (a link swapped in)", path=where) from None
+
+
+def _plain(parts: list[str]) -> bool:
+    return not any(part in ("", ".", "..") for part in parts)
+
+
+def _walk_down(top: str, parts: list[str], where: str) -> int:
+    """``top``/``parts`` opened one name at a time without following links."""
+    if not _plain(parts):
+        raise _Link
+    folder = _folder_down(top, parts[:-1])
+    try:
+        return _open_file(parts[-1], folder, where)
+    finally:
+        os.close(folder)
 
 
 def _folder_down(top: str, parts: Sequence[str]) -> int:
