@@ -29,17 +29,23 @@ from daemon_process import DaemonProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-NOW = datetime.now(UTC)
-# Entries are dated halfway between midnight (UTC) and now, so an entry "d days
-# ago" lands on that calendar day whatever the time of day the test runs (an
-# hour before now was yesterday when CI ran between 00:00 and 01:00).
-MIDDAY = NOW - (NOW - NOW.replace(hour=0, minute=0, second=0, microsecond=0)) / 2
+
+
+def _midday() -> datetime:
+    """Halfway between midnight (UTC) and now: an entry "d days ago" dated so
+    lands on that calendar day whatever the time of day the test runs (an hour
+    before now was yesterday when CI ran between 00:00 and 01:00). Taken when a
+    feed is made, not when the tests are collected: a suite that runs past
+    midnight would date "today" yesterday."""
+    now = datetime.now(UTC)
+    return now - (now - now.replace(hour=0, minute=0, second=0, microsecond=0)) / 2
 
 
 def rss(name: str, days: list[int]) -> bytes:
+    midday = _midday()
     items = "".join(
         f"<item><title>{name} {n}</title><link>https://{name}.example/{n}</link>"
-        f"<pubDate>{(MIDDAY - timedelta(days=d)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
+        f"<pubDate>{(midday - timedelta(days=d)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
         "</pubDate></item>"
         for n, d in enumerate(days)
     )
