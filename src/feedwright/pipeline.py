@@ -206,21 +206,13 @@ def run_once(
             if cached is not None:
                 report = replace(cached, failing=failing)
         if report is None:
-            from .stages import build
+            from .stages import Job, build
 
+            job = Job(config, store, workers, now, found, inputs, record, sources, book)
             built = build(
-                config,
-                store,
-                workers,
-                now,
-                found,
-                inputs,
-                record,
-                sources,
-                book,
-                allow_id_changes,
-                not offline,
-                progress,
+                job._replace(
+                    allow_id_changes=allow_id_changes, network=not offline, progress=progress
+                )
             )
             report = replace(built, failing=failing)
         if config.websub.hub and not offline:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import incremental, ledger, posts
 from .config import Config
@@ -34,56 +34,33 @@ if TYPE_CHECKING:
 log = logging.getLogger("feedwright.build")
 
 
-def build(
-    config: Config,
-    store: Store,
-    pool: Pool,
-    now: datetime,
-    found: dict[str, posts.Found],
-    fingerprint: str,
-    record: Record | None,
-    sources: list[SourceResult],
-    book: ledger.Ledger,
-    allow_id_changes: bool = False,
-    network: bool = True,
-    progress: Report | None = None,
-) -> BuildReport:
+class Job(NamedTuple):
+    """What a build that has work starts from (pipeline.run_once gathers it)."""
+
+    config: Config
+    store: Store
+    pool: Pool
+    now: datetime
+    found: dict[str, posts.Found]
+    fingerprint: str  # incremental.fingerprint of this build's inputs
+    record: Record | None
+    sources: list[SourceResult]
+    book: ledger.Ledger
+    allow_id_changes: bool = False
+    network: bool = True
+    progress: Report | None = None
+
+
+def build(job: Job) -> BuildReport:
     """A build that has work: the short way when only posts were edited in
-    place (:func:`_edits`), else the whole way (:func:`_whole`).
-    ``fingerprint``: incremental.fingerprint of this build's inputs."""
-    short = _edits(config, store, pool, now, found, fingerprint, record, sources, book, progress)
-    if short is not None:
-        return short
-    return _whole(
-        config,
-        store,
-        pool,
-        now,
-        found,
-        fingerprint,
-        record,
-        sources,
-        book,
-        allow_id_changes,
-        network,
-        progress,
-    )
+    place (:func:`_edits`), else the whole way (:func:`_whole`)."""
+    short = _edits(job)
+    return short if short is not None else _whole(job)
 
 
-def _whole(
-    config: Config,
-    store: Store,
-    pool: Pool,
-    now: datetime,
-    found: dict[str, posts.Found],
-    fingerprint: str,
-    record: Record | None,
-    sources: list[SourceResult],
-    book: ledger.Ledger,
-    allow_id_changes: bool = False,
-    network: bool = True,
-    progress: Report | None = None,
-) -> BuildReport:
+def _whole(job: Job) -> BuildReport:
+    config, store, pool, now = job.config, job.store, job.pool, job.now
+    record, progress = job.record, job.progress
     from .publish.history import follow
     from .publish.plan import plan
     from .publish.publisher import publish
@@ -91,10 +68,10 @@ def _whole(
     read = incremental.read_posts(
         config,
         store,
-        found,
+        job.found,
         pool,
         None if progress is None else phase(progress, "reading"),
-        book,
+        job.book,
     )
     resolved = read.resolved or ledger.Resolved()
     due = [h for h in read.heads if h.published <= now]
@@ -148,7 +125,7 @@ def _whole(
         reaching = {e.id for p in every if id(p) in stale for e in p.entries} - rendered.keys()
         more, bad, new = incremental.render_posts(reaching, read, store, pool, config)
         if config.podcast is not None or any(e.episode for e in more.values()):
-            settled = _settle(more, read, config, store, now, network)
+            settled = _settle(more, read, config, store, now, job.network)
             more, wanted = settled.entries, wanted | settled.wanted
             bad.update(settled.problems)
             held = held or bool(settled.problems)
@@ -169,7 +146,7 @@ def _whole(
         if id_ in full:
             full[id_] = replace(full[id_], categories=categories, alternates=alternates)
 
-    if not allow_id_changes:
+    if not job.allow_id_changes:
         from .changes import gate
 
         gate(plans, resolved.changed, config)
@@ -187,14 +164,9 @@ def _whole(
         fresh=current,
     )
     return _finish(
-        config,
-        store,
-        now,
+        job,
         report,
         read,
-        book,
-        fingerprint,
-        found=found,
         feeds=followed.current,
         history=followed.changes,
         rendered=fresh,
@@ -205,34 +177,22 @@ def _whole(
             min(future, default=None),
         ),
         remote=len(remote),
-        sources=sources,
         held=held,
         due=followed.due,
-        progress=progress,
     )
 
 
-def _edits(
-    config: Config,
-    store: Store,
-    pool: Pool,
-    now: datetime,
-    found: dict[str, posts.Found],
-    fingerprint: str,
-    record: Record | None,
-    sources: list[SourceResult],
-    book: ledger.Ledger,
-    progress: Report | None = None,
-) -> BuildReport | None:
+def _edits(job: Job) -> BuildReport | None:
     """A build after posts were only edited in place (incremental/edits.py):
     the last build's feeds, only those holding an edited post made again.
     None when this build is not one (nothing published: a whole build then)."""
     from .incremental import edits
     from .publish.publisher import publish
 
+    config, store, pool, record = job.config, job.store, job.pool, job.record
     if record is None or not record.fingerprint:
         return None
-    taken = edits.take(config, store, found, book, now, record.next_post_at)
+    taken = edits.take(config, store, job.found, job.book, job.now, record.next_post_at)
     if taken is None:
         return None
     read, feeds = taken.read, taken.feeds
@@ -242,8 +202,8 @@ def _edits(
     rendered, bad, fresh = incremental.render_posts(reaching, read, store, pool, config)
     if bad or any(e.episode is not None for e in rendered.values()):
         return None  # (the post cache holds the edits: the whole build reads none again)
-    if progress is not None:
-        progress("publishing", 0, len(feeds))
+    if job.progress is not None:
+        job.progress("publishing", 0, len(feeds))
     report = publish(
         [],
         config,
@@ -255,24 +215,17 @@ def _edits(
     )
     log.debug("posts edited in place: %d feeds made again", len(stale))
     return _finish(
-        config,
-        store,
-        now,
+        job,
         report,
         read,
-        book,
-        fingerprint,
-        found=found,
         feeds=feeds,
         history={},
         rendered=fresh,
         failed={},
         counts=(taken.posts, taken.held, taken.next_post_at),
         remote=0,
-        sources=sources,
         held=False,
         due=record.next_post_at,
-        progress=progress,
     )
 
 
@@ -309,25 +262,18 @@ def _made(
 
 
 def _finish(
-    config: Config,
-    store: Store,
-    now: datetime,
+    job: Job,
     report: PublishReport,
     read: incremental.PostsRead,
-    book: ledger.Ledger,
-    fingerprint: str,
     *,
-    found: dict[str, posts.Found],
     feeds: list[FeedOf[Any]],
     history: dict[str, FeedHistory | None],
     rendered: incremental.Fresh,
     failed: dict[str, PostError],
     counts: tuple[int, int, datetime | None],
     remote: int,
-    sources: list[SourceResult],
     held: bool,
     due: datetime | None,
-    progress: Report | None,
 ) -> BuildReport:
     """Once published: the feed history, the HTML cache, the id ledger, the
     report, the record (and the lane of edits) for the next build.
@@ -336,6 +282,7 @@ def _finish(
     from .incremental import edits
     from .publish.archives import feed_of
 
+    config, store, now, book, progress = job.config, job.store, job.now, job.book, job.progress
     resolved = read.resolved or ledger.Resolved()
     posts_count, held_back, next_post_at = counts
     # A feed whose file the gate refused still shows what it showed before.
@@ -347,7 +294,7 @@ def _finish(
     # The ledger as this build leaves it is an input of the next one.
     left = ledger.keep(book, resolved, store)
     incremental.keep_resolution(store, read, book, left)
-    fingerprint = incremental.with_ledger(fingerprint, left)
+    fingerprint = incremental.with_ledger(job.fingerprint, left)
     for rel in report.written:
         log.debug("wrote %s", config.output.dir / rel)
     for rel in report.removed:
@@ -375,7 +322,7 @@ def _finish(
         held=held_back,
         skipped=read.drafts,
         publish=published,
-        sources=sources,
+        sources=job.sources,
         post_errors=post_errors,
         next_post_at=next_post_at,
         # Damaged lines are said on every build until the file is fixed.
@@ -415,7 +362,7 @@ def _finish(
         ),
     )
     if edits.applies(config) and not (held or report.rejected or failed):
-        edits.keep(store, config, found, read, feeds, counts, left)
+        edits.keep(store, config, job.found, read, feeds, counts, left)
     else:
         edits.forget(store)
     return build
@@ -439,4 +386,4 @@ def _settle(
     return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
 
 
-__all__ = ["build"]
+__all__ = ["Job", "build"]
