@@ -92,6 +92,13 @@ def decode_post(raw: bytes) -> str:
 
     Raises DecodeError naming the offset of the first bad byte otherwise.
     """
+    return decode_post_as(raw)[0]
+
+
+def decode_post_as(raw: bytes) -> tuple[str, str]:
+    """:func:`decode_post`, and the encoding it read: ``utf-8`` (the text is
+    then the bytes after any BOM, character for character), ``utf-16`` or
+    ``gb18030``."""
     if raw.startswith(codecs.BOM_UTF8):
         encoding, data = "utf-8", raw[3:]
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -100,7 +107,7 @@ def decode_post(raw: bytes) -> str:
         encoding, data = "", raw
     if encoding:
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
             name = encoding.upper()
             raise DecodeError(
@@ -110,7 +117,7 @@ def decode_post(raw: bytes) -> str:
     if raw.count(b"\x00") > len(raw) // 8:
         raise DecodeError("binary data or UTF-16 without a byte order mark")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
     if _mostly_utf8(raw) is None and looks_double_byte(raw):
@@ -120,7 +127,7 @@ def decode_post(raw: bytes) -> str:
             pass
         else:
             if _plausible(text):
-                return text
+                return text, "gb18030"
     raise DecodeError(
         f"not valid UTF-8 (bad byte at offset {utf8_error.start}) nor GB18030/GBK"
         " (Latin-1 or another legacy encoding?); save it as UTF-8"
@@ -204,4 +211,11 @@ def _lenient(raw: bytes, codec: str) -> str:
         return raw.decode("latin-1") if codec == "cp1252" else raw.decode(codec, "replace")
 
 
-__all__ = ["DecodeError", "codec_name", "decode_feed", "decode_post", "looks_double_byte"]
+__all__ = [
+    "DecodeError",
+    "codec_name",
+    "decode_feed",
+    "decode_post",
+    "decode_post_as",
+    "looks_double_byte",
+]
