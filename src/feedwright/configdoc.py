@@ -6,7 +6,6 @@ and how to name the key and line of a mistake (:class:`Doc`, :class:`Section`).
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -199,6 +198,8 @@ def choice(*choices: str) -> Callable[[Any], str]:
 
 
 def timezone(value: Any) -> str:
+    import zoneinfo  # (only when a config file is parsed, not when it comes from the cache)
+
     name = string(value)
     try:
         zoneinfo.ZoneInfo(name)

@@ -33,11 +33,8 @@ Why it is built this way:
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import itertools
 import os
-import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -79,6 +76,7 @@ def worker_count() -> int:
 def fork_is_safe() -> bool:
     """Whether forking now copies no other thread's held locks."""
     import multiprocessing as mp
+    import threading
 
     return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
 
@@ -96,6 +94,8 @@ def _signal_name(exitcode: int | None) -> str:
     if exitcode is None:
         return "it stopped answering"
     if exitcode < 0:
+        import signal
+
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
@@ -108,6 +108,9 @@ def _signal_name(exitcode: int | None) -> str:
 
 def _serve(conn: Connection, nice: int, inherited: list[int]) -> None:
     """A worker's life: take one (function, arguments), send back its outcome."""
+    import faulthandler
+    import signal
+
     for fd in inherited:  # the parent's ends of the pipes: their EOF must not wait for us
         with contextlib.suppress(OSError):
             os.close(fd)
