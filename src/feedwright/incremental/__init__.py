@@ -68,8 +68,11 @@ def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> 
     # config read before the file changed (and reload it later).
     h.update(repr(config).encode("utf-8", "surrogatepass"))
     for root in sorted(found):
-        h.update(marshal.dumps((root, sorted(found[root].files.items()))))
-        h.update(marshal.dumps(sorted(found[root].drafts)))
+        # The files in the walk's order, which depends on their names alone;
+        # marshal version 2 writes no back-references, so equal stamps make
+        # equal bytes whichever objects hold them.
+        h.update(marshal.dumps((root, found[root].files), 2))
+        h.update(marshal.dumps(sorted(found[root].drafts), 2))
     return h.hexdigest()
 
 
