@@ -192,6 +192,25 @@ def test_check_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "bad.md" in capsys.readouterr().err
 
 
+def test_config_before_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `feedwright -c FILE build`, as git's and hugo's users type it; a -c
+    # after the command wins over one before it.
+    config = make_site(tmp_path / "site")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # (no config.yaml here: the default would fail)
+    assert main(["-c", str(config), "build"]) == 0
+    assert (tmp_path / "site" / "feeds" / "atom.xml").is_file()
+    assert main([f"--config={config}", "check"]) == 0
+    assert "config ok; 2 posts" in capsys.readouterr().out
+    missing = tmp_path / "missing.yaml"
+    assert main(["-c", str(missing), "build", "-c", str(config)]) == 0
+    assert main(["-c", str(config), "build", "-c", str(missing)]) == 2
+    assert "missing.yaml" in capsys.readouterr().err
+
+
 def test_init_then_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = tmp_path / "site"
     assert main(["init", str(site)]) == 0

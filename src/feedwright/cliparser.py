@@ -19,7 +19,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     one-shot command should not pay that for the eight it does not run.
     Arguments that name no subcommand get the whole parser, with its help
     and its errors."""
-    named = argv[0] if argv and not argv[0].startswith("-") else None
+    named = _command_name(argv or ())
 
     def wanted(name: str) -> bool:
         return named is None or name == named
@@ -30,13 +30,22 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         epilog="Every config.yaml key, its type and default: python -m pydoc feedwright.config",
     )
     parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
+    # Before the command too (``feedwright -c site.yaml build``), as git's and
+    # hugo's users type it; one given after the command wins.
+    parser.add_argument(
+        "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, help: str, *, config: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         if config:
+            # (SUPPRESS: not given here, the value before the command stands)
             p.add_argument(
-                "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
+                "-c",
+                "--config",
+                default=argparse.SUPPRESS,
+                help="config file (default ./config.yaml)",
             )
         p.add_argument(
             "-v", "--verbose", action="store_true", help="log every step; show tracebacks"
@@ -119,6 +128,21 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     if named is not None and named not in sub.choices:  # a typo: the whole list
         return build_parser()
     return parser
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, past a leading ``-c FILE``; None when
+    it names none (``--help``, ``--version``, nothing)."""
+    at = 0
+    while at < len(argv):
+        word = argv[at]
+        if word in ("-c", "--config"):
+            at += 2
+        elif word.startswith("--config=") or (word.startswith("-c") and word != "-c"):
+            at += 1
+        else:
+            return None if word.startswith("-") else word
+    return None
 
 
 __all__ = ["build_parser"]
