@@ -317,6 +317,22 @@ def test_broken_yaml_is_a_post_error(tmp_path: Path, front_matter: str) -> None:
         read(post, post.parent)
 
 
+def test_a_link_that_cannot_be_made_says_why(tmp_path: Path) -> None:
+    # A file named by a Latin-1 system, its link made of its name: rename it,
+    # or give it a link and an id (then it is published: test_incremental).
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    latin = posts / os.fsdecode(b"caf\xe9.md")
+    latin.write_text("---\ntitle: Caf\u00e9\ndate: 2024-02-01\n---\nx\n", encoding="utf-8")
+    with pytest.raises(PostError, match=r"file name is not UTF-8.*rename it, or give it a `link:`"):
+        read(latin, posts)
+    # JSON front matter may escape half a character into the slug.
+    lone = posts / "lone.md"
+    lone.write_text('{"title": "x", "date": "2024-02-01", "slug": "a\\ud800b"}\nx\n')
+    with pytest.raises(PostError, match="holds half a character"):
+        read(lone, posts)
+
+
 # --------------------------------------------------------------------------- other formats
 
 

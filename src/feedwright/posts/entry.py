@@ -128,6 +128,18 @@ def build(
         link = explicit or links.derived_link(
             source.permalink, site.url, local, published, name, slug, title, categories
         )
+    except UnicodeEncodeError:
+        if _utf8(rel):
+            raise PostError(
+                "cannot make its link: a front matter value it is made of (slug, title,"
+                " categories) holds half a character (an escape like \\ud800)",
+                path=path,
+            ) from None
+        raise PostError(
+            "its file name is not UTF-8 (a system in another encoding named it), and its"
+            " link is made of its name: rename it, or give it a `link:` and an `id:`",
+            path=path,
+        ) from None
     except ValueError as exc:
         raise PostError(str(exc), path=path) from None
     explicit_id = _text(meta.get("id"), "id", path) or _text(meta.get("guid"), "guid", path)
@@ -182,6 +194,15 @@ def _own_date(
     if found is None and name.date is not None:
         found = datetime.combine(name.date, time(), local).astimezone(UTC)
     return found
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` holds no lone surrogate (what a name in no UTF-8 decodes to)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def body_digest(body: str) -> str:
