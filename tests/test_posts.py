@@ -317,6 +317,26 @@ def test_broken_yaml_is_a_post_error(tmp_path: Path, front_matter: str) -> None:
         read(post, post.parent)
 
 
+@pytest.mark.parametrize(
+    ("front_matter", "says"),
+    [
+        ("title: 标题\ncategories:\n\t- 金融\n", "(line 4): a tab where YAML allows only spaces"),
+        ("title: x\nsub:\n  a: 一\n\tb: 2\n", "(line 5): a tab where YAML allows only spaces"),
+        ("title: 标题\nauthor: @某人\n", "(line 3): a value that starts with @ or ` (quote it)"),
+    ],
+    ids=["tab-list", "tab-mapping", "at-sign"],
+)
+def test_yaml_mistakes_say_which(tmp_path: Path, front_matter: str, says: str) -> None:
+    # libyaml names no character in "found character that cannot start any
+    # token": the message says which, from the text at its mark.
+    post = tmp_path / "posts" / "p.md"
+    post.parent.mkdir()
+    post.write_text(f"---\n{front_matter}---\n\nbody\n", encoding="utf-8")
+    with pytest.raises(PostError) as raised:
+        read(post, post.parent)
+    assert raised.value.message == f"front matter is not valid YAML {says}"
+
+
 def test_a_link_that_cannot_be_made_says_why(tmp_path: Path) -> None:
     # A file named by a Latin-1 system, its link made of its name: rename it,
     # or give it a link and an id (then it is published: test_incremental).

@@ -32,11 +32,16 @@ PROBLEMS = (
 )
 
 
-def yaml_problem(exc: Exception) -> tuple[str, Any]:
-    """(what is wrong, in our words; the mark of the line to name, or None)."""
+def yaml_problem(exc: Exception, text: str | None = None) -> tuple[str, Any]:
+    """(what is wrong, in our words; the mark of the line to name, or None).
+    ``text``: what was parsed, for the character libyaml found but does not
+    name (a tab, or an ``@`` that starts a value)."""
     context = getattr(exc, "context", None) or ""
     problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["not valid"])[0]
     mark = getattr(exc, "problem_mark", None)
+    if problem == "found character that cannot start any token" and text and mark is not None:
+        found = text[mark.index : mark.index + 1]
+        problem = f"found character {found!r} that cannot start any token"
     for words, says, at_start in PROBLEMS:
         if words in f"{context} {problem}":
             problem = says

@@ -111,8 +111,8 @@ def _loader() -> type[CParser]:
     return Loader
 
 
-def _yaml_mistake(exc: yaml.YAMLError) -> _Mistake:
-    problem, mark = yaml_problem(exc)
+def _yaml_mistake(exc: yaml.YAMLError, text: str) -> _Mistake:
+    problem, mark = yaml_problem(exc, text)
     return _Mistake(f"front matter is not valid YAML: {problem}", _line(mark))
 
 
@@ -226,7 +226,7 @@ class YAMLHandler(_Fenced):
                 return {}
             data = _construct(node)
         except yaml.YAMLError as exc:
-            raise _yaml_mistake(exc) from None
+            raise _yaml_mistake(exc, fm) from None
         except RecursionError:
             raise _Mistake("front matter is nested too deeply") from None
         finally:
