@@ -211,6 +211,28 @@ def test_config_before_the_command(
     assert "missing.yaml" in capsys.readouterr().err
 
 
+def test_feeds_written_inside_the_posts_folder_are_not_read_as_posts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As Jekyll never reads its _site: output.dir inside the posts folder (or
+    # one it was before) holds index.html pages, which are not posts.
+    config = make_site(tmp_path, CONFIG.replace("dir: feeds", "dir: posts/feeds"))
+    for _ in range(3):
+        assert build(config) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("2 posts, 5 categories, 0 files written")
+    titles = [e.title for e in feedparser.parse(tmp_path / "posts/feeds/atom.xml").entries]
+    assert len(titles) == 2 and "Rates hold steady" in titles
+    # Moved elsewhere: the old output folder stays, and is still not read.
+    config.write_text(CONFIG.replace("dir: feeds", "dir: feeds2"), encoding="utf-8")
+    assert build(config) == 0
+    assert "2 posts" in capsys.readouterr().out
+    # The posts folder itself cannot be output.dir (its pages would be posts).
+    config.write_text(CONFIG.replace("dir: feeds", "dir: posts"), encoding="utf-8")
+    assert build(config) == 2
+    assert "output.dir: is a posts folder" in capsys.readouterr().err
+
+
 def test_init_then_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = tmp_path / "site"
     assert main(["init", str(site)]) == 0

@@ -127,6 +127,9 @@ if TYPE_CHECKING:
 Format = Literal["atom", "rss", "json"]
 # Each format's file name, in a feed's folder under output.dir.
 FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+# In output.dir: the files there that are ours (publish/write.py). A folder
+# holding one is feedwright's output, never posts (posts/walk.py).
+MANIFEST_NAME = ".feedwright-manifest.json"
 
 DEFAULT_STATE = ".feedwright/state.db"  # relative to the config's folder
 DEFAULT_IDS = "feedwright.ids"  # the id ledger, relative to the config's folder
@@ -350,6 +353,12 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
         tombstones=out.get("tombstones", _duration, timedelta(days=30)),
         max_id_changes=out.get("max_id_changes", _share, 0.2),
     )
+    if output.pages and any(isinstance(s, PostsSource) and s.path == output.dir for s in sources):
+        raise doc.error(
+            "output.dir",
+            "is a posts folder: its index.html pages would be read as posts;"
+            " write the feeds to a folder of their own (feeds, say)",
+        )
     out.finish()
 
     hubs = root.section("websub")
@@ -430,6 +439,7 @@ __all__ = [
     "DEFAULT_IDS",
     "DEFAULT_STATE",
     "FILENAMES",
+    "MANIFEST_NAME",
     "Config",
     "FeedSource",
     "Fetch",

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from ..config import MANIFEST_NAME
 from ..exceptions import PostError
 
 POST_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
@@ -87,7 +88,8 @@ def _inside(path: str, root: str) -> bool:
 
 def find(root: Path) -> Found:
     """Every post file under ``root``, depth first in name order ("a/b" before
-    "a-c"): an order that depends only on the names."""
+    "a-c"): an order that depends only on the names. A folder below ``root``
+    that holds feedwright's output (its manifest) is not looked into."""
     base = os.fspath(root)
     try:
         real_root = os.path.realpath(base, strict=True)
@@ -107,6 +109,9 @@ def find(root: Path) -> Found:
             fd = os.open(folder, _DIR_FLAGS)
         except OSError as exc:
             problems.append(PostError(f"cannot read folder: {exc.strerror or exc}", path=folder))
+            return
+        if prefix and _holds_output(fd):  # feeds written inside the posts folder
+            os.close(fd)
             return
         try:
             with os.scandir(fd) as it:
@@ -198,6 +203,17 @@ def find(root: Path) -> Found:
 
     walk(base, real_root, "", False, frozenset({real_root}))
     return Found(files, frozenset(drafts), tuple(problems))
+
+
+def _holds_output(folder: int) -> bool:
+    """Whether the open ``folder`` is feedwright's output (it holds the
+    manifest of a publish): its pages are never read as posts, wherever the
+    config puts output.dir, now or before."""
+    try:
+        os.stat(MANIFEST_NAME, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def read_bytes(

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..config import MANIFEST_NAME
 from ..exceptions import PublishError
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 
 Gate = Callable[[str, bytes], list["Violation"]]  # (relative path, bytes) -> what it breaks
 
-MANIFEST_NAME = ".feedwright-manifest.json"  # the files of output.dir that are ours
 _MANIFEST_VERSION = 1
 FILE_MODE = 0o644
 _TEMP_MARK = ".feedwright-"
