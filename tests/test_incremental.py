@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -746,6 +747,9 @@ output:
 """
 
 
+WHEN = re.compile(rb' when="[^"]*"')
+
+
 @pytest.mark.parametrize(
     "output",
     ["  pages: true\n", "  formats: [atom, rss, json]\n  stylesheet: false\n  tombstones: 0\n"],
@@ -780,7 +784,9 @@ def test_posts_edited_in_place_publish_what_a_whole_build_would(
             site / "feedwright.ids",
             *sorted(p for p in (site / "feeds").rglob("*") if p.is_file()),
         ]
-        return {str(p.relative_to(site)): p.read_bytes() for p in files}
+        # A tombstone says when the build that noticed ran, to the second: the
+        # two builds of a step may run in different seconds.
+        return {str(p.relative_to(site)): WHEN.sub(b' when="-"', p.read_bytes()) for p in files}
 
     steps: list[Callable[[], object]] = [
         lambda: edit("p11.md", "Body *11*", "Body *eleven*"),  # the newest post
