@@ -29,7 +29,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `sources[].every` | duration | `schedule.every` | refresh interval of this feed |
     | `sources[].filters` | `{include, exclude}` | none | which of a feed's entries are published: lists of regular expressions (title and text, any case) or `{field, match}` (field: `title`, `content`, `category`, `author` or `link`); kept if any include rule matches (or there is none) and no exclude rule does |
     | `sources[].priority` | int | `0` | the same article from several sources is published once, from the source with the highest priority (ties: local posts, then the feed of the article's own site, then config order) |
-    | `output.dir` | path | `feeds` | where feeds are written |
+    | `output.dir` | path | `feeds` | where feeds are written (not a posts folder; inside one is fine) |
     | `output.formats` | list | `[atom, rss]` | also `json` (JSON Feed 1.1) |
     | `output.limit` | int | `50` | entries per feed, newest first; `0` = all |
     | `output.content` | `full` or `summary` | `full` | publish full content or summaries only |
