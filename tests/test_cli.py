@@ -287,7 +287,9 @@ def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         encoding="utf-8",
     )
     assert main(["import-opml", "-c", str(config), str(opml)]) == 0
-    assert "2 new feeds" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "2 new feeds added" in captured.out and "1 outline skipped" in captured.out
+    assert f"{opml}: skipped file:///etc/passwd: not an http(s) address" in captured.err
     text = config.read_text(encoding="utf-8")
     assert "# keep me" in text
     assert main(["import-opml", "-c", str(config), str(opml)]) == 0

@@ -287,8 +287,11 @@ def cmd_import_opml(args: argparse.Namespace) -> int:
     from .subscriptions import import_opml
 
     config = _load(args)
-    count = import_opml(config.path, Path(args.file), config)
-    print(f"{_plural(count, 'new feed')} added to {config.path}")
+    count, skipped = import_opml(config.path, Path(args.file), config)
+    for line in skipped:
+        _err(f"{args.file}: skipped {line}")
+    left = f"; {_plural(len(skipped), 'outline')} skipped" if skipped else ""
+    print(f"{_plural(count, 'new feed')} added to {config.path}{left}")
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import quoteattr
 
 import yaml
@@ -24,8 +25,16 @@ class Subscription:
     categories: tuple[str, ...] = ()
 
 
-def parse_opml(data: bytes, *, path: str) -> list[Subscription]:
-    """Every ``outline`` with an ``xmlUrl``; enclosing outlines' titles become categories."""
+class Imported(NamedTuple):
+    """What an OPML file gave: its feeds, and the outlines left out (each a line)."""
+
+    feeds: list[Subscription]
+    skipped: list[str]
+
+
+def parse_opml(data: bytes, *, path: str) -> Imported:
+    """Every ``outline`` with an ``xmlUrl``; enclosing outlines' titles become
+    categories. An ``xmlUrl`` that is not http(s) is left out, and said."""
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
@@ -37,14 +46,17 @@ def parse_opml(data: bytes, *, path: str) -> list[Subscription]:
     if root.tag != "opml" or body is None:
         raise ConfigError("not an OPML file: no <opml><body>", path=path)
     found: list[Subscription] = []
+    skipped: list[str] = []
     seen: set[str] = set()
 
     def walk(node: etree._Element, folders: tuple[str, ...]) -> None:
         for outline in node.iterfind("outline"):
             url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
             title = (outline.get("title") or outline.get("text") or "").strip()
-            if url:
-                if url.startswith(("http://", "https://")) and url not in seen:
+            if url and not url.lower().startswith(("http://", "https://")):
+                skipped.append(f"{url}: not an http(s) address (outline {title or url!r})")
+            elif url:
+                if url not in seen:
                     seen.add(url)
                     # OPML 2.0: category="a,b" (slash paths name a hierarchy: keep the leaf)
                     tagged = [
@@ -58,7 +70,7 @@ def parse_opml(data: bytes, *, path: str) -> list[Subscription]:
                 walk(outline, (*folders, title) if title else folders)
 
     walk(body, ())
-    return found
+    return Imported(found, skipped)
 
 
 def add_to_config(text: str, subs: list[Subscription], existing: set[str]) -> tuple[str, int]:
@@ -106,20 +118,21 @@ def _scalar(value: str) -> str:
     return dumped.strip().removesuffix("...").strip()
 
 
-def import_opml(config_path: Path, opml_path: Path, config: Config) -> int:
-    """Add the OPML's feeds to config.yaml; return how many were new."""
+def import_opml(config_path: Path, opml_path: Path, config: Config) -> tuple[int, list[str]]:
+    """Add the OPML's feeds to config.yaml; return how many were new, and
+    the outlines left out (:attr:`Imported.skipped`)."""
     try:
         data = opml_path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(opml_path)) from None
-    subs = parse_opml(data, path=str(opml_path))
+    subs, skipped = parse_opml(data, path=str(opml_path))
     text = config_path.read_text(encoding="utf-8-sig")
     updated, count = add_to_config(text, subs, {s.url for s in config.feed_sources})
     if count:
         tmp = config_path.with_name(f".{config_path.name}.tmp")
         tmp.write_text(updated, encoding="utf-8")
         tmp.replace(config_path)
-    return count
+    return count, skipped
 
 
 def export_opml(config: Config, titles: dict[str, str] | None = None) -> bytes:
