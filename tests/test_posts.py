@@ -337,6 +337,23 @@ def test_yaml_mistakes_say_which(tmp_path: Path, front_matter: str, says: str) -
     assert raised.value.message == f"front matter is not valid YAML {says}"
 
 
+@pytest.mark.parametrize(
+    ("front_matter", "says"),
+    [
+        ('title = "未闭合\ndate = 1\n', "(line 2): a quoted value is not closed on its line"),
+        ("title = Hello\n", '(line 2): a value that is not TOML (text is quoted: title = "Hello")'),
+    ],
+    ids=["unclosed-string", "unquoted-text"],
+)
+def test_toml_mistakes_in_words(tmp_path: Path, front_matter: str, says: str) -> None:
+    post = tmp_path / "posts" / "p.md"
+    post.parent.mkdir()
+    post.write_text(f"+++\n{front_matter}+++\n\nbody\n", encoding="utf-8")
+    with pytest.raises(PostError) as raised:
+        read(post, post.parent)
+    assert raised.value.message == f"front matter is not valid TOML {says}"
+
+
 def test_a_link_that_cannot_be_made_says_why(tmp_path: Path) -> None:
     # A file named by a Latin-1 system, its link made of its name: rename it,
     # or give it a link and an id (then it is published: test_incremental).

@@ -237,6 +237,13 @@ class YAMLHandler(_Fenced):
 # --------------------------------------------------------------------------- TOML and JSON
 
 
+# tomllib's words for the mistakes authors make most, in words they can act on.
+_TOML_WORDS = {
+    "Illegal character '\\n'": "a quoted value is not closed on its line",
+    "Invalid value": 'a value that is not TOML (text is quoted: title = "Hello")',
+}
+
+
 class TOMLHandler(_Fenced):
     FM_BOUNDARY = re.compile(r"^\+{3,}[ \t]*$", re.MULTILINE)
     START_DELIMITER = END_DELIMITER = "+++"
@@ -253,6 +260,7 @@ class TOMLHandler(_Fenced):
             at = self._AT.search(message)
             line = int(at[1]) if at else None
             problem = self._AT.sub("", message)
+            problem = _TOML_WORDS.get(problem, problem)
             raise _Mistake(f"front matter is not valid TOML: {problem}", line) from None
         except RecursionError:
             raise _Mistake("front matter is nested too deeply") from None
