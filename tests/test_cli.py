@@ -209,6 +209,11 @@ def test_config_before_the_command(
     assert main(["-c", str(missing), "build", "-c", str(config)]) == 0
     assert main(["-c", str(config), "build", "-c", str(missing)]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+    # init makes a folder's config.yaml: a -c before it is a usage error, not ignored.
+    with pytest.raises(SystemExit) as exited:
+        main(["-c", str(config), "init", str(tmp_path / "new")])
+    assert exited.value.code == 2 and "without -c" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
 
 
 def test_feeds_written_inside_the_posts_folder_are_not_read_as_posts(

@@ -35,7 +35,7 @@ import feedparser
 import pytest
 
 import feedwright
-from feedwright.cli import build_parser
+from feedwright.cliparser import parse_args
 from feedwright.config import Config
 from feedwright.daemon import STOP_GRACE, Daemon
 from feedwright.exceptions import ConfigError
@@ -759,7 +759,7 @@ def test_the_systemd_unit_runs_the_daemon(tmp_path: Path) -> None:
     assert settings["Service.User"][0] != "root"
 
     (exec_start,) = settings["Service.ExecStart"]
-    args = build_parser().parse_args(feedwright_args(exec_start))
+    args = parse_args(feedwright_args(exec_start))
     assert args.command == "run"
     assert Path(args.config).is_absolute()
     assert Path(args.config).parent == Path(workdir)
@@ -789,7 +789,7 @@ def test_the_crontab_example_runs_a_quiet_build() -> None:
         schedule, command = fields[:5], fields[5]
         assert all(re.fullmatch(r"[\d*/,-]+", f) for f in schedule)
         run = next(part for part in command.split("&&") if "feedwright" in part)
-        args = build_parser().parse_args(feedwright_args(run))
+        args = parse_args(feedwright_args(run))
         assert args.command == "build"
         assert args.quiet
     assert "exit" in text and " 3" in text  # says what a build beside a daemon does

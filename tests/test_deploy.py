@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from feedwright.cli import build_parser
+from feedwright.cliparser import parse_args
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -53,7 +53,7 @@ def test_unit_parses_and_execstart_matches_the_cli(name: str) -> None:
     command = re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], service["ExecStart"])
     argv = shlex.split(command)
     assert Path(argv[0]).name == "feedwright"
-    args = build_parser().parse_args(argv[1:])  # exits on an unknown option
+    args = parse_args(argv[1:])  # exits on an unknown option
     assert args.command == UNITS[name]
     assert Path(args.config).is_absolute()
     assert service["WorkingDirectory"] == str(Path(args.config).parent)
@@ -72,7 +72,7 @@ def test_env_file_sets_what_the_units_use_and_nothing_else() -> None:
 def test_worker_concurrency_reaches_the_cli() -> None:
     service = unit("feedwright-worker.service")["Service"]
     command = re.sub(r"\$\{(\w+)\}", lambda m: env_file()[m.group(1)], service["ExecStart"])
-    args = build_parser().parse_args(shlex.split(command)[1:])
+    args = parse_args(shlex.split(command)[1:])
     assert args.concurrency == int(env_file()["FEEDWRIGHT_CONCURRENCY"])
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feedwright import config as cfgmod
-from feedwright.cli import build_parser
+from feedwright.cliparser import build_parser
 from feedwright.config import parse
 
 ROOT = Path(__file__).resolve().parent.parent

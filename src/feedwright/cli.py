@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .cliparser import build_parser
+from .cliparser import parse_args
 from .exceptions import ConfigError, FeedwrightError, IdChangeError, LockError
 
 if TYPE_CHECKING:
@@ -406,7 +406,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     command's own (the ``feedwright`` script, ``python -m feedwright.cli``),
     so a one-shot command may tune the interpreter for its short life."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
+    args = parse_args(argv)
     if own_process and args.command not in _LONG_LIVED:
         import gc
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from . import __version__
 
+DEFAULT_CONFIG = "config.yaml"
+
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line. Given the arguments it is to parse, only the
@@ -32,9 +34,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"feedwright {__version__}")
     # Before the command too (``feedwright -c site.yaml build``), as git's and
     # hugo's users type it; one given after the command wins.
-    parser.add_argument(
-        "-c", "--config", default="config.yaml", help="config file (default ./config.yaml)"
-    )
+    parser.add_argument("-c", "--config", default=None, help="config file (default ./config.yaml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, help: str, *, config: bool = True) -> argparse.ArgumentParser:
@@ -130,6 +130,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed (``args.command``, its options); a usage error exits 2."""
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if args.config is None:
+        args.config = DEFAULT_CONFIG
+    elif args.command == "init":
+        parser.error("init makes a folder's config.yaml: feedwright init [DIR], without -c")
+    return args
+
+
 def _command_name(argv: Sequence[str]) -> str | None:
     """The subcommand ``argv`` names, past a leading ``-c FILE``; None when
     it names none (``--help``, ``--version``, nothing)."""
@@ -145,4 +156,4 @@ def _command_name(argv: Sequence[str]) -> str | None:
     return None
 
 
-__all__ = ["build_parser"]
+__all__ = ["DEFAULT_CONFIG", "build_parser", "parse_args"]
