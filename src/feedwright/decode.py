@@ -87,18 +87,13 @@ def _mostly_utf8(raw: bytes) -> tuple[str, int] | None:
     return None
 
 
-def decode_post(raw: bytes) -> str:
-    """A post file's text: UTF-8 (BOM or not), UTF-16 with a BOM, or GB18030/GBK.
+def decode_post(raw: bytes) -> tuple[str, str]:
+    """A post file's text: UTF-8 (BOM or not), UTF-16 with a BOM, or
+    GB18030/GBK; and the encoding it read: ``utf-8`` (the text is then the
+    bytes after any BOM, character for character), ``utf-16`` or ``gb18030``.
 
     Raises DecodeError naming the offset of the first bad byte otherwise.
     """
-    return decode_post_as(raw)[0]
-
-
-def decode_post_as(raw: bytes) -> tuple[str, str]:
-    """:func:`decode_post`, and the encoding it read: ``utf-8`` (the text is
-    then the bytes after any BOM, character for character), ``utf-16`` or
-    ``gb18030``."""
     if raw.startswith(codecs.BOM_UTF8):
         encoding, data = "utf-8", raw[3:]
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -216,6 +211,5 @@ __all__ = [
     "codec_name",
     "decode_feed",
     "decode_post",
-    "decode_post_as",
     "looks_double_byte",
 ]

@@ -68,8 +68,8 @@ class Post(NamedTuple):
     dated: bool = False  # it has a date of its own, not its file's mtime
 
 
-def _clean(raw: bytes, text: str, encoding: str) -> bool:
-    """Whether ``text``, decoded from ``raw`` as ``encoding``, surely holds no
+def _clean(raw: bytes, encoding: str) -> bool:
+    """Whether the text decoded from ``raw`` as ``encoding`` surely holds no
     character to strip: a scan of the bytes in C, where nearly every post
     ends. The bytes tell only of UTF-8 text (other encodings take the long
     way: :func:`strip_xml_illegal` and ``_CONTROLS`` on the text)."""
@@ -95,17 +95,17 @@ def _text(
     made_of = hashlib.blake2b(f"{rel}\0{mtime}\0".encode("utf-8", "surrogatepass"))
     made_of.update(raw)
     digest = made_of.hexdigest()[:32]
-    from ..decode import DecodeError, decode_post_as  # (only when a post is read)
+    from ..decode import DecodeError, decode_post  # (only when a post is read)
 
     try:
-        text, encoding = decode_post_as(raw)
+        text, encoding = decode_post(raw)
     except DecodeError as exc:
         raise PostError(str(exc), path=where) from None
     text = text.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     stripped = 0
-    if not _clean(raw, text, encoding):
+    if not _clean(raw, encoding):
         text, stripped = strip_xml_illegal(text)
         if _CONTROLS.search(text):
             text, more = _CONTROLS.subn(_control, text)
