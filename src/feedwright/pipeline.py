@@ -208,13 +208,21 @@ def run_once(
         if report is None:
             from .stages import Job, build
 
-            job = Job(config, store, workers, now, found, inputs, record, sources, book)
-            built = build(
-                job._replace(
-                    allow_id_changes=allow_id_changes, network=not offline, progress=progress
-                )
+            job = Job(
+                config,
+                store,
+                workers,
+                now,
+                found,
+                inputs,
+                record,
+                sources,
+                book,
+                allow_id_changes=allow_id_changes,
+                network=not offline,
+                progress=progress,
             )
-            report = replace(built, failing=failing)
+            report = replace(build(job), failing=failing)
         if config.websub.hub and not offline:
             report = ping(config, store, report, now)
         return report
