@@ -464,7 +464,15 @@ def _main(args: argparse.Namespace) -> int:
 
 def run() -> None:
     """The ``feedwright`` command."""
-    sys.exit(main(own_process=True))
+    code = main(own_process=True)
+    import gc
+
+    # The process ends here. What it made is freed on the way out all the
+    # same (reference counts; atexit handlers run), but the cyclic collector
+    # need not walk every object once more while the interpreter finalizes:
+    # about a tenth of a build that changed nothing (docs/performance.md).
+    gc.freeze()
+    sys.exit(code)
 
 
 if __name__ == "__main__":
