@@ -130,6 +130,33 @@ def test_check_warns_about_posts_without_title_or_date_and_near_miss_keys(
     assert len(report.warnings) == 3
 
 
+def test_check_warns_about_a_front_matter_key_written_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The build takes the last value, as Hugo and Jekyll do; check says so.
+    config = site(
+        tmp_path,
+        **{
+            "twice.md": "\n---\ntitle: First\ndate: 2024-05-01\ntitle: Second\n"
+            "'date': 2024-05-02\n---\n",
+            "thrice.md": "---\ntags: a\ntags: b\ntitle: T\ndate: 2024-05-01\ntags: c\n---\n",
+            # Not written twice: "title:" inside a block value, a key under a mapping.
+            "once.md": "---\ntitle: Once\ndate: 2024-05-01\nsummary: |\n  title: text\n"
+            "author:\n  name: A\ncover:\n  name: B\n---\n",
+        },
+    )
+    assert main(["check", "-c", str(config)]) == 0  # a warning, not a problem
+    err = capsys.readouterr().err
+    assert "twice.md: `title` is written twice (lines 3, 5): the last one is used" in err
+    assert "twice.md: `date` is written twice (lines 4, 6): the last one is used" in err
+    assert "thrice.md: `tags` is written 3 times (lines 2, 3, 6): the last one is used" in err
+    assert "once.md" not in err
+
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    atom = (tmp_path / "out" / "atom.xml").read_text()
+    assert "<title>Second</title>" in atom and "First" not in atom
+
+
 def test_check_warns_about_an_output_category_no_post_or_source_has(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

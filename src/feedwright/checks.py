@@ -4,6 +4,8 @@ but probably not as the author meant (pure but for reading the post files).
 - a post without a ``title`` (its feed shows the first heading or the file
   name) or without a date (its file's modification time is used, which a
   fresh checkout changes);
+- a front matter key written twice (the last one is used, as in Hugo and
+  Jekyll; Hexo refuses such a post);
 - a front matter key that is a near miss of one feedwright reads (``titel:``:
   did you mean ``title``?); other unknown keys are the author's own, and fine;
 - a category in ``output.categories`` that no post and no source has: its
@@ -54,12 +56,17 @@ def inspect_post(root: Path, rel: str) -> list[str]:
 
     path = root / rel
     try:
-        meta = read_meta(path, root)
+        meta, repeated = read_meta(path, root)
     except PostError:
         return []  # an error, reported as one
     if meta.get("draft") is True or meta.get("published") is False:
         return []
     said = []
+    for key, lines in repeated:
+        times = "twice" if len(lines) == 2 else f"{len(lines)} times"
+        said.append(
+            f"`{key}` is written {times} (lines {', '.join(map(str, lines))}): the last one is used"
+        )
     if not meta.get("title"):
         said.append("no title: its feed shows the first heading or the file name")
     if not any(meta.get(k) not in (None, "", True, False) for k in DATE_KEYS) and (

@@ -87,8 +87,9 @@ def _text(
     root: str | os.PathLike[str] | None,
     rel: str | None = None,
     folders: Folders | None = None,
-) -> tuple[dict[str, object], str, int, int, str]:
-    """(front matter, body, characters stripped, mtime, digest) of the post at ``path``."""
+) -> tuple[dict[str, object], str, int, int, str, str]:
+    """(front matter, body, characters stripped, mtime, digest, the whole
+    text) of the post at ``path``."""
     where = os.fspath(path)
     raw, mtime = read_bytes(where, root, rel, folders)
     # What the entry is made of (with the folder's settings, which key the cache).
@@ -113,7 +114,7 @@ def _text(
     from . import frontmatter  # (python-frontmatter, PyYAML: only when a post is read)
 
     meta, body = frontmatter.split(text, where)
-    return meta, body, stripped, mtime, digest
+    return meta, body, stripped, mtime, digest, text
 
 
 def read(
@@ -128,7 +129,7 @@ def read(
     inside ``source.path``. ``folders``: the open folders of ``source.path``
     (reading many of its files). Raises PostError naming ``path``."""
     where = os.fspath(path)
-    meta, body, stripped, mtime, digest = _text(where, source.path, rel, folders)
+    meta, body, stripped, mtime, digest, _ = _text(where, source.path, rel, folders)
     from . import entry as _entry
 
     built = _entry.build(meta, body, rel, source, site, mtime, where)
@@ -137,10 +138,21 @@ def read(
     return Post(built.entry, stripped, digest, built.own_id, built.dated)
 
 
-def read_meta(path: Path, root: Path | None = None) -> dict[str, object]:
+class FrontMatter(NamedTuple):
+    """A post's front matter, as ``check`` looks at it."""
+
+    meta: dict[str, object]
+    # Keys written more than once (the last is used), with their lines.
+    repeated: list[tuple[str, list[int]]]
+
+
+def read_meta(path: Path, root: Path | None = None) -> FrontMatter:
     """The front matter of the post at ``path`` (``check`` looks at its keys).
     Raises PostError naming ``path``."""
-    return _text(path, root)[0]
+    meta, _, _, _, _, text = _text(path, root)
+    from .frontmatter import repeated_keys
+
+    return FrontMatter(meta, repeated_keys(text))
 
 
 def read_body(path: Path, root: Path | None = None) -> str:
@@ -191,6 +203,7 @@ def conflicts(posts: Mapping[str, Entry | Head]) -> list[PostError]:
 __all__ = [
     "Folders",
     "Found",
+    "FrontMatter",
     "Post",
     "Stamp",
     "body_digest",

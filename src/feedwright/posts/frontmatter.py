@@ -361,6 +361,45 @@ def split(text: str, path: str) -> tuple[dict[str, Any], str]:
     return meta, _unstrip(text, content)
 
 
+# A key at the start of a line of YAML front matter: a cheap look for a key
+# written twice, before the front matter is composed again to be sure.
+_TOP_KEY = re.compile(r"^([^\s#\-\[{][^\n:]*):", re.MULTILINE)
+
+
+def repeated_keys(text: str) -> list[tuple[str, list[int]]]:
+    """The top-level keys a post's YAML front matter writes more than once,
+    each with the lines of the file it is written on. :func:`split` takes
+    the last one, as Hugo and Jekyll do (Hexo refuses such a post);
+    ``feedwright check`` warns. [] for other front matter, or none, or
+    front matter that :func:`split` refuses (that is an error of its own)."""
+    start = len(text) - len(text.lstrip())
+    handler = frontmatter.detect_format(text[start:], _HANDLERS)
+    if not isinstance(handler, YAMLHandler):
+        return []
+    try:
+        fm = handler.split(text[start:])[0]
+    except _Mistake:
+        return []
+    names = [name.strip().strip("'\"") for name in _TOP_KEY.findall(fm)]
+    if len(set(names)) == len(names):
+        return []  # nearly every post: nothing composed again
+    loader = _loader()(fm)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError:
+        return []
+    finally:
+        loader.dispose()
+    if node.__class__ is not _MAPPING:
+        return []
+    lead = text.count("\n", 0, start)
+    lines: dict[str, list[int]] = {}
+    for key_node, _ in node.value:
+        if key_node.__class__ is _SCALAR and key_node.tag != _MERGE_TAG:
+            lines.setdefault(key_node.value, []).append(lead + (_line(key_node.start_mark) or 0))
+    return [(key, where) for key, where in lines.items() if len(where) > 1]
+
+
 def _unstrip(text: str, content: str) -> str:
     """``content`` (python-frontmatter strips the body) with the indentation
     of its first line back: a body that starts with an indented code block
@@ -373,4 +412,4 @@ def _unstrip(text: str, content: str) -> str:
     return content
 
 
-__all__ = ["MAX_FRONT_MATTER_BYTES", "MAX_YAML_NODES", "split"]
+__all__ = ["MAX_FRONT_MATTER_BYTES", "MAX_YAML_NODES", "repeated_keys", "split"]
