@@ -258,6 +258,24 @@ def test_init_then_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert config.websub.hub == ("https://pubsubhubbub.appspot.com/",)
 
 
+def test_init_where_a_file_is_in_the_way_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    assert main(["init", str(tmp_path / "notes.txt")]) == 2
+    assert main(["init", str(tmp_path / "notes.txt" / "site")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        err
+        == [
+            f"feedwright: {tmp_path / 'notes.txt'}: cannot create: a file is in the way of a folder"
+        ]
+        * 2
+    )
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # no crash log left
+
+
 def test_relative_config_path_resolves_against_its_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -304,6 +322,10 @@ def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert 'xmlUrl="https://a.example/feed"' in exported
     assert 'title="B &amp; co"' in exported
     assert 'category="Money"' in exported
+    nowhere = tmp_path / "missing" / "subs.opml"
+    assert main(["export-opml", "-c", str(config), "-o", str(nowhere)]) == 2
+    said = capsys.readouterr().err
+    assert said == f"feedwright: {nowhere}: cannot write: No such file or directory\n"
 
 
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -313,7 +335,7 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_command_exits_with_its_code_and_all_its_output(tmp_path: Path) -> None:
-    # `feedwright` leaves without tearing the interpreter down (cli.run):
+    # `feedwright` freezes the cyclic collector before it leaves (cli.run):
     # what it printed must still arrive, and its exit code must be main()'s.
     import os
     import subprocess

@@ -117,6 +117,50 @@ def test_a_read_only_folder_fails_the_build_and_changes_nothing(
     assert tree(out) == clean_build(posts, config, tmp_path / "clean")
 
 
+@pytest.mark.parametrize("out", ["taken", "taken/feeds"])
+def test_an_output_folder_a_file_is_in_the_way_of_is_a_config_error(
+    tmp_path: Path, out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path, {"a.md": post(1, "A")}, out=out)
+    (tmp_path / "taken").write_text("a file\n")
+    for command in ("build", "check"):
+        assert main([command, "-c", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"feedwright: {config}: output.dir: {tmp_path / 'taken'} is a file")
+        assert "internal error" not in err and "Traceback" not in err
+    assert (tmp_path / "taken").read_text() == "a file\n"
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_config_error(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {"a.md": post(1, "A")})
+    out = tmp_path / "feeds"
+    out.mkdir()
+    out.chmod(0o555)
+    command = [sys.executable, "-m", "feedwright.cli"]
+    if os.geteuid() == 0:  # root writes anywhere: run without that power
+        if not shutil.which("setpriv"):
+            pytest.skip("root, and no setpriv to run feedwright without its override")
+        drop = "-dac_override,-dac_read_search,-fowner"
+        command = ["setpriv", f"--bounding-set={drop}", *command]
+    try:
+        for name in ("build", "check"):
+            done = subprocess.run(
+                [*command, name, "-c", str(config)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 2, done.stderr
+            assert done.stderr == (
+                f"feedwright: {config}: output.dir: cannot write in {out}: permission denied\n"
+            )
+        assert list(out.iterdir()) == []
+    finally:
+        out.chmod(0o755)
+    assert main(["build", "-q", "-c", str(config)]) == 0
+
+
 def test_a_full_disk_fails_the_build_and_changes_nothing(tmp_path: Path) -> None:
     # A disk that fills up halfway through a build: the build is a process
     # that may write files of at most 1 MB (RLIMIT_FSIZE), so the small

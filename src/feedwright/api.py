@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, FeedSource, PostsSource, load
-from .exceptions import PostError
+from .exceptions import ConfigError, PostError
 from .model import Entry
 
 if TYPE_CHECKING:
@@ -126,13 +126,18 @@ class CheckReport:
 
 
 def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
-    """Validate the config and read every post; writes nothing."""
+    """Validate the config and read every post; writes nothing. Raises
+    ConfigError naming the key (``output.dir`` too: a folder that cannot be
+    made or written)."""
     from . import posts
     from .checks import empty_categories, inspect_posts
     from .incremental import PARALLEL_POSTS, read_posts
     from .ledger import load as load_ledger
+    from .lock import output_problem
 
     cfg = _config(config)
+    if problem := output_problem(cfg.output.dir):
+        raise ConfigError(problem, key="output.dir", path=str(cfg.path))
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
     book = load_ledger(cfg.ids, lambda: None)  # the ids a build would publish, and its problems
     with _pool(fork) as pool:

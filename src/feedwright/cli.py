@@ -306,7 +306,11 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
             titles = {k: s.title for k, s in store.source_states().items() if s.title}
     data = export_opml(config, titles)
     if args.output and args.output != "-":
-        Path(args.output).write_bytes(data)
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            _err(f"feedwright: {args.output}: cannot write: {exc.strerror or exc}")
+            return EXIT_USAGE
     else:
         sys.stdout.buffer.write(data)
     return EXIT_OK

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
-from .exceptions import LockError
+from .exceptions import ConfigError, LockError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,12 +116,49 @@ def _started(pid: int) -> str | None:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def output_problem(output_dir: Path) -> str | None:
+    """Why ``output_dir`` cannot be made or written, as far as can be told
+    without writing (None: it can). ``check`` asks; a build finds out."""
+    at = output_dir
+    while True:
+        try:
+            mode = os.stat(at).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            if at.parent == at:
+                return None
+            at = at.parent  # made when the build starts: can it be, in what is there?
+            continue
+        except OSError as exc:
+            return f"cannot use {at}: {exc.strerror or exc}"
+        break
+    import stat
+
+    if not stat.S_ISDIR(mode):
+        if at == output_dir:
+            return f"{at} is a file, not a folder"
+        return f"{at} is a file: no folder can be made in it"
+    if not os.access(at, os.W_OK | os.X_OK):
+        return f"cannot write in {at}: permission denied"
+    return None
+
+
+def _unusable(output_dir: Path, exc: OSError, config: str) -> ConfigError:
+    problem = output_problem(output_dir) or f"cannot write in {output_dir}: {exc.strerror or exc}"
+    return ConfigError(problem, key="output.dir", path=config)
+
+
 @contextmanager
-def output_lock(output_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
-    """Hold the output lock for the block; LockError if still held after ``wait`` seconds."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+def output_lock(output_dir: Path, *, wait: float = 0.0, config: str = "") -> Iterator[None]:
+    """Hold the output lock for the block; LockError if still held after
+    ``wait`` seconds; ConfigError (naming ``output.dir`` of the ``config``
+    file) if the folder cannot be made or written."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        fd = try_lock(str(output_dir))
+    except OSError as exc:
+        raise _unusable(output_dir, exc, config) from None
     deadline = time.monotonic() + wait
-    while (fd := try_lock(str(output_dir))) is None:
+    while fd is None:
         if time.monotonic() >= deadline:
             who = holder(output_dir / LOCK_NAME)
             raise LockError(
@@ -132,6 +169,7 @@ def output_lock(output_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
                 path=str(output_dir / LOCK_NAME),
             )
         time.sleep(0.05)
+        fd = try_lock(str(output_dir))
     # Nothing is written to the lock file: it stays empty and its mtime
     # fixed, so two output folders compare equal and a deploy ignores it.
     try:

@@ -170,7 +170,9 @@ def run_once(
     makes its own and stops it before returning.
     """
     with (
-        nullcontext() if locked else output_lock(config.output.dir, wait=lock_wait),
+        nullcontext()
+        if locked
+        else output_lock(config.output.dir, wait=lock_wait, config=str(config.path)),
         Store.open(config.state) as store,
         nullcontext(pool) if pool is not None else _own_pool() as workers,
     ):

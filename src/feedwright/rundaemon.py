@@ -70,7 +70,7 @@ def _run(
 ) -> None:
     running: list[Daemon] = []  # the daemon whose status the page shows, once it runs
     with (
-        output_lock(config.output.dir),
+        output_lock(config.output.dir, config=str(config.path)),
         Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool,
     ):
         # Started first, while this process has no other thread: forked workers.

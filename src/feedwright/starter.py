@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .exceptions import ConfigError
+
 CONFIG = """\
 # feedwright configuration. Commands and options: `feedwright --help`;
 # every key with its type and default: `python -m pydoc feedwright.config`.
@@ -68,7 +70,22 @@ Every category gets its own feed: `feeds/<category>/atom.xml` and `rss.xml`.
 
 
 def init(folder: Path, *, date: str = "2026-01-01 09:00") -> list[Path]:
-    """Create what is missing; never overwrite. Returns the paths created."""
+    """Create what is missing; never overwrite. Returns the paths created.
+    Raises ConfigError naming the path that cannot be made."""
+    try:
+        return _init(folder, date)
+    except OSError as exc:
+        where = Path(exc.filename) if isinstance(exc.filename, str) else folder
+        if not isinstance(exc, FileExistsError | NotADirectoryError):
+            raise ConfigError(f"cannot create: {exc.strerror or exc}", path=str(where)) from None
+        while not where.exists() and where.parent != where:
+            where = where.parent  # the file in the way
+        raise ConfigError(
+            "cannot create: a file is in the way of a folder", path=str(where)
+        ) from None
+
+
+def _init(folder: Path, date: str) -> list[Path]:
     created: list[Path] = []
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.yaml"
