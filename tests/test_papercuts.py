@@ -157,6 +157,29 @@ def test_check_warns_about_a_front_matter_key_written_twice(
     assert "<title>Second</title>" in atom and "First" not in atom
 
 
+def test_check_warns_about_a_rename_that_takes_another_categorys_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = {"a.md": post("A", categories="[Tech]"), "b.md": post("B", categories="[News]")}
+    config = site(
+        tmp_path, BASE.replace("  dir: out\n", "  dir: out\n  rename: {News: tech}\n"), **posts
+    )
+    assert main(["check", "-c", str(config)]) == 0  # a warning, not a problem
+    err = capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # check writes nothing
+    assert (
+        f"{config}: output.rename gives “News” the folder tech/, which is category “Tech”'s" in err
+    )
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert len(folders) == 2 and "tech" in folders
+    assert f"that feed moves to {next(f for f in folders if f != 'tech')}/" in err
+    # A rename that takes no one's folder says nothing.
+    config.write_text(BASE.replace("  dir: out\n", "  dir: out\n  rename: {News: headlines}\n"))
+    assert main(["check", "-c", str(config)]) == 0
+    assert "output.rename" not in capsys.readouterr().err
+
+
 def test_check_warns_about_an_output_category_no_post_or_source_has(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

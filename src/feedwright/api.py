@@ -130,7 +130,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     ConfigError naming the key (``output.dir`` too: a folder that cannot be
     made or written)."""
     from . import posts
-    from .checks import empty_categories, inspect_posts
+    from .checks import empty_categories, inspect_posts, taken_folders
     from .incremental import PARALLEL_POSTS, read_posts
     from .ledger import load as load_ledger
     from .lock import output_problem
@@ -155,6 +155,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
             stored = store.entries([s.key for s in cfg.feed_sources])
         seen += [c for s in stored for c in s.entry.categories]
     warnings += empty_categories(cfg, seen)
+    warnings += taken_folders(cfg, seen)
     return CheckReport(
         config=cfg.path,
         posts=every,

@@ -9,7 +9,9 @@ but probably not as the author meant (pure but for reading the post files).
 - a front matter key that is a near miss of one feedwright reads (``titel:``:
   did you mean ``title``?); other unknown keys are the author's own, and fine;
 - a category in ``output.categories`` that no post and no source has: its
-  feed would be published empty.
+  feed would be published empty;
+- an ``output.rename`` that takes another category's folder (that feed
+  would move, and its subscribers get the renamed category's entries).
 """
 
 from __future__ import annotations
@@ -101,4 +103,35 @@ def empty_categories(config: Config, seen: Iterable[str]) -> list[str]:
     ]
 
 
-__all__ = ["empty_categories", "inspect_post", "inspect_posts"]
+def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
+    """Warnings for an ``output.rename`` that takes the folder another of
+    ``seen`` categories would have: that category's feed moves to another
+    address, and its subscribers are left with the renamed one's entries."""
+    if not config.output.rename:
+        return []
+    from .publish.slugs import assign_slugs, slugify
+
+    names: dict[str, str] = {}
+    for name in seen:
+        names.setdefault(category_key(name), name)
+    if config.output.categories != "all":
+        wanted = {category_key(n) for n in config.output.categories}
+        names = {key: name for key, name in names.items() if key in wanted}
+    renamed = {category_key(name): name for name in config.output.rename}
+    slugs = assign_slugs(names.values(), config.output)
+    said = []
+    for key, name in sorted(names.items()):
+        if key in renamed:
+            continue
+        own = slugify(name, config.output.slugs)
+        for other in sorted(renamed.keys() & slugs.keys()):
+            if slugs[other].casefold() == own.casefold() != slugs[key].casefold():
+                said.append(
+                    f"{config.path}: output.rename gives “{renamed[other]}” the folder"
+                    f" {own}/, which is category “{name}”'s: that feed moves to"
+                    f" {slugs[key]}/, and its subscribers get “{renamed[other]}”'s entries"
+                )
+    return said
+
+
+__all__ = ["empty_categories", "inspect_post", "inspect_posts", "taken_folders"]
