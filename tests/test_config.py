@@ -87,6 +87,10 @@ sources:
         (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),
         (MINIMAL + "  timezone: Mars/Olympus\n", "site.timezone", 4),
         ("site:\n  title: T\n", "site.url", None),
+        (MINIMAL + "output:\n  dir: a\n  dir: b\n", "output.dir", 6),
+        (MINIMAL + "output:\n  dir: a\noutput:\n  limit: 3\n", "output", 6),
+        (MINIMAL + "sources:\n  - posts: .\n    posts: x\n", "sources[0].posts", 6),
+        ("site:\n  title: T\n  url: https://x/\n  author: [A, B]\n", "site.author", 4),
         (
             "site:\n  title: T\n  url: https://x/\n  author: {name: A, mail: a@b}\n",
             "site.author.mail",
@@ -103,6 +107,23 @@ def test_bad_config_names_key_and_line(
     if line is not None:
         assert info.value.line == line
         assert f"config.yaml:{line}: {key}:" in str(info.value)
+
+
+def test_a_key_written_twice_names_both_lines(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        cfg(MINIMAL + "output:\n  dir: a\n  dir: b\n", tmp_path)
+    assert str(info.value).endswith(
+        "config.yaml:6: output.dir: written twice (lines 5 and 6): keep one"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n"])
+def test_an_empty_config_says_so(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        cfg(text, tmp_path)
+    assert "holds no settings: `feedwright init DIR` writes a starter config.yaml" in str(
+        info.value
+    )
 
 
 def test_invalid_yaml_names_line(tmp_path: Path) -> None:

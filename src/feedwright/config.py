@@ -234,6 +234,8 @@ def _person(doc: _Doc, key: str, value: Any) -> Person | None:
         return None
     if isinstance(value, str):
         return Person(name=value)
+    if not isinstance(value, dict):
+        raise doc.error(key, "must be a name, or a mapping of name, email and uri")
     sec = _Section(doc, key, value)
     person = Person(
         name=sec.require("name", _str),
@@ -328,6 +330,12 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
     """:func:`parse`, and what the result took from the disk: each path made
     real, as written and as resolved, and whether it is a folder."""
     doc = _Doc(path, text)
+    if doc.data is None:
+        raise ConfigError(
+            "holds no settings: `feedwright init DIR` writes a starter config.yaml"
+            " (every key: python -m pydoc feedwright.config)",
+            path=str(path),
+        )
     base = path.parent
     root = _Section(doc, "", doc.data)
     site = _site(doc, root.section("site"))

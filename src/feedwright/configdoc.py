@@ -70,9 +70,20 @@ class Doc:
         import yaml
 
         if isinstance(node, yaml.MappingNode):
+            here: set[str] = set()
             for key_node, value_node in node.value:
                 key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
-                self.lines[key] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if key in here:
+                    # YAML wants a mapping's keys unique; PyYAML keeps the last silently.
+                    raise ConfigError(
+                        f"written twice (lines {self.lines[key]} and {line}): keep one",
+                        key=key,
+                        line=line,
+                        path=str(self.path),
+                    )
+                here.add(key)
+                self.lines[key] = line
                 self._index(value_node, key)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
