@@ -88,6 +88,8 @@ sources:
         (MINIMAL + "  timezone: Mars/Olympus\n", "site.timezone", 4),
         ("site:\n  title: T\n", "site.url", None),
         (MINIMAL + "output:\n  dir: a\n  dir: b\n", "output.dir", 6),
+        (MINIMAL + "sources:\n  - posts: .\n    categories: a, b\n", "sources[0].categories", 6),
+        (MINIMAL + "output:\n  categories: 金融，科技\n", "output.categories", 5),
         (MINIMAL + "output:\n  dir: a\noutput:\n  limit: 3\n", "output", 6),
         (MINIMAL + "sources:\n  - posts: .\n    posts: x\n", "sources[0].posts", 6),
         ("site:\n  title: T\n  url: https://x/\n  author: [A, B]\n", "site.author", 4),
@@ -114,6 +116,18 @@ def test_a_key_written_twice_names_both_lines(tmp_path: Path) -> None:
         cfg(MINIMAL + "output:\n  dir: a\n  dir: b\n", tmp_path)
     assert str(info.value).endswith(
         "config.yaml:6: output.dir: written twice (lines 5 and 6): keep one"
+    )
+
+
+def test_categories_written_as_one_text(tmp_path: Path) -> None:
+    # One name alone is a list of one; names joined by commas say how to write them.
+    one = cfg(MINIMAL + "sources:\n  - posts: .\n    categories: Local News\n", tmp_path)
+    assert one.sources[0].categories == ("Local News",)
+    with pytest.raises(ConfigError) as info:
+        cfg(MINIMAL + "sources:\n  - posts: .\n    categories: Tech, Local News\n", tmp_path)
+    assert str(info.value).endswith(
+        "sources[0].categories: 'Tech, Local News' would be one category with commas:"
+        " write a list, [Tech, Local News]"
     )
 
 

@@ -23,7 +23,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` `{category}` `{filename}` |
     | `sources[].feed` | URL | — | a remote RSS/Atom/JSON feed (or an HTML page that links to one) |
     | `sources[].title` | string | the feed's | title override for a remote feed |
-    | `sources[].categories` | list | `[]` | categories added to every entry of this source (posts or feed) |
+    | `sources[].categories` | list | `[]` | categories added to every entry of this source (posts or feed); one name may be written alone, but names joined by commas are an error (write a list) |
     | `sources[].category_map` | mapping | `{}` | rename incoming categories; `null` drops one |
     | `sources[].keep_categories` | bool | `true` | keep the remote entries' own categories |
     | `sources[].every` | duration | `schedule.every` | refresh interval of this feed |
@@ -77,7 +77,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from .configdoc import (
     Doc as _Doc,
 )
-from .configdoc import PathFact
+from .configdoc import (
+    PathFact,
+    name_list,
+)
 from .configdoc import (
     Section as _Section,
 )
@@ -288,7 +291,7 @@ def _formats(value: Any) -> tuple[Format, ...]:
 def _categories(value: Any) -> Literal["all"] | tuple[str, ...]:
     if value == "all":
         return "all"
-    return _str_list(value)
+    return name_list(value)
 
 
 def _queue_url(value: Any) -> str:

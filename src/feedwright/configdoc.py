@@ -177,6 +177,17 @@ def str_list(value: Any) -> tuple[str, ...]:
     return tuple(string(v) for v in value)
 
 
+def name_list(value: Any) -> tuple[str, ...]:
+    """Category names: a list, or one name written alone. One text holding
+    commas is a list written as text (a post's ``categories:`` would be
+    split there): an error saying how to write it, not one odd category."""
+    if isinstance(value, str) and any(mark in value for mark in ",，、"):
+        names = [n.strip() for n in value.replace("，", ",").replace("、", ",").split(",")]
+        listed = ", ".join(n for n in names if n)
+        raise ValueError(f"{value!r} would be one category with commas: write a list, [{listed}]")
+    return str_list(value)
+
+
 def duration(value: Any) -> timedelta:
     if isinstance(value, bool):
         raise ValueError(f"must be a duration like 30s, 15m, 2h or 1d, got {value!r}")

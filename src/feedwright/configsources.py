@@ -20,7 +20,7 @@ from .configdoc import Section as _Section
 from .configdoc import any_int as _any_int
 from .configdoc import boolean as _bool
 from .configdoc import duration as _duration
-from .configdoc import str_list as _str_list
+from .configdoc import name_list
 from .configdoc import string as _str
 from .configdoc import url as _url
 from .filters import Filters
@@ -91,14 +91,14 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
         source: Source = PostsSource(
             path=folder,
             permalink=sec.get("permalink", _str, None),
-            categories=sec.get("categories", _str_list, ()),
+            categories=sec.get("categories", name_list, ()),
             priority=sec.get("priority", _any_int, 0),
         )
     elif "feed" in sec.value:
         source = FeedSource(
             url=sec.require("feed", _url),
             title=sec.get("title", _str, None),
-            categories=sec.get("categories", _str_list, ()),
+            categories=sec.get("categories", name_list, ()),
             category_map=sec.get("category_map", _category_map, {}),
             keep_categories=sec.get("keep_categories", _bool, True),
             every=sec.get("every", _duration, None),
