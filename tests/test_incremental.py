@@ -449,6 +449,7 @@ BREAKAGES = {
     "bad-encoding": "---\ntitle: Café\ndate: 2024-01-08 07:00\n---\nrésumé\n".encode("latin-1"),
     "bad-date": "---\ntitle: Post 7\ndate: 2024-13-45\ncategories: [A, B]\n---\nBody *7*\n",
     "binary": b"\x00\x01\x02\x03" * 64,
+    "emptied": b"",  # an editor that crashed while saving
 }
 
 

@@ -98,6 +98,22 @@ def test_a_tie_goes_to_the_spelling_in_the_config_then_to_the_first_seen(tmp_pat
     assert feed_category(tmp_path / "out" / "tech" / "atom.xml") == "TECH"
 
 
+def test_an_empty_post_file_is_a_problem_not_an_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `touch posts/idea.md` (or a blank file): nothing a reader should get,
+    # titled with its file name and dated now. Said; the rest published.
+    config = site(tmp_path, **{"fine.md": post("Fine"), "idea.md": "", "blank.md": "\n  \n"})
+    assert main(["build", "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    for name in ("idea.md", "blank.md"):
+        said = f"{tmp_path / 'posts' / name}: is empty: nothing to publish"
+        assert said in err
+    atom = feedparser.parse((tmp_path / "out" / "atom.xml").read_bytes())
+    assert [e.title for e in atom.entries] == ["Fine"]
+    assert "Traceback" not in err
+
+
 # --------------------------------------------------------------------------- check
 
 

@@ -103,6 +103,12 @@ def _text(
     except DecodeError as exc:
         raise PostError(str(exc), path=where) from None
     text = text.removeprefix("\ufeff")
+    if not text.strip():
+        # (An editor's new file, or one emptied by accident: not an entry
+        # titled with its file name that readers keep once they have it.)
+        raise PostError(
+            "is empty: nothing to publish (write the post, or remove the file)", path=where
+        )
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     stripped = 0
