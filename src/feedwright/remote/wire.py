@@ -5,7 +5,9 @@ how a failed exchange reads in one line."""
 from __future__ import annotations
 
 import email.utils
+import os
 import re
+import ssl
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -112,6 +114,33 @@ def strip_errno(exc: BaseException) -> str:
     return re.sub(r"^\[Errno -?\d+\]\s*", "", text)
 
 
+def _said(exc: BaseException) -> str:
+    """What a network error says, from the innermost cause that says
+    something: an httpx error may carry no words of its own, and an
+    ``OSError``'s are the system's (``Connection refused``), not the caller's
+    (asyncio's "Connect call failed (...)")."""
+    chain: list[BaseException] = []
+    at: BaseException | None = exc
+    while at is not None and at not in chain and len(chain) < 8:
+        chain.append(at)
+        at = at.__cause__ or at.__context__
+    for cause in reversed(chain):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return strip_errno(cause)
+        if isinstance(cause, ssl.SSLError):
+            if cause.reason == "WRONG_VERSION_NUMBER":
+                return "the server does not speak TLS there (an http:// address?)"
+            if isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+                return "the server closed the connection during the TLS handshake"
+            return f"TLS handshake failed: {strip_errno(cause)}"
+        if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+            return os.strerror(cause.errno)
+    for cause in chain:
+        if str(cause):
+            return strip_errno(cause)
+    return type(exc).__name__
+
+
 def network_reason(exc: BaseException) -> str:
     """A short line for a failed exchange: what went wrong, without a traceback's worth."""
     if isinstance(exc, httpx.TimeoutException):
@@ -123,7 +152,7 @@ def network_reason(exc: BaseException) -> str:
         }.get(type(exc), "")
         return "timed out" + phase
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {strip_errno(exc)}"
+        return f"cannot connect: {_said(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
         return f"HTTP protocol error: {strip_errno(exc)}"
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError):
