@@ -204,6 +204,21 @@ def test_ill_formed_feed_is_recovered() -> None:
     assert entry.link == "https://chips.example/p?id=7&ref=rss"
 
 
+def test_a_cut_off_feed_is_read_as_far_as_it_goes_and_noted() -> None:
+    # A download cut short with a Content-Length that matched: the entries
+    # before the break are kept, and the note (shown by build and status) says so.
+    whole = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>One</title><guid>1</guid></item>"
+        b"<item><title>Two</title><guid>2</guid></item></channel></rss>"
+    )
+    parsed = _parse_bytes(whole[: whole.index(b"<item><title>Two") + 20], {})
+    assert parsed.entries[0].title == "One"
+    assert parsed.note is not None
+    assert parsed.note.startswith("not well-formed XML (") and "could be read" in parsed.note
+    assert _parse_bytes(whole, {}).note is None
+
+
 @pytest.mark.parametrize("name", ["garbage.bin", "html-page.html"])
 def test_not_a_feed(name: str) -> None:
     with pytest.raises(ParseError) as info:

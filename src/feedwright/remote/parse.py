@@ -151,6 +151,13 @@ def _parse_xml(
     if problem is not None and not raw_entries and not feed.get("title"):
         raise ParseError(f"not a usable feed: {problem}", url=url)
     notes = [n for n in (encoding_note, str(problem) if problem else None) if n]
+    if isinstance(problem, xml.sax.SAXParseException):
+        # Read as far as it could be (a cut-off download, a broken tag):
+        # the source works, and whoever runs the build should hear of it.
+        encoding_note = join_notes(
+            encoding_note,
+            f"not well-formed XML ({problem.getMessage()}): what could be read of it was used",
+        )
 
     title = opt_text(feed.get("title"))
     # An id standing in for the link ("guidislink") is no path to resolve.
