@@ -258,6 +258,9 @@ def test_build_summary_counts_scheduled_posts_and_drafts_with_right_plurals(
     line = capsys.readouterr().out.strip()
     assert line.startswith("1 post, 1 category, ")
     assert "1 scheduled" in line and "1 draft" in line
+    # check counts them the same way
+    assert main(["check", "-c", str(config)]) == 0
+    assert capsys.readouterr().out.startswith("config ok; 1 post, 1 scheduled, 1 draft, ")
 
 
 def test_verbose_logs_each_step_on_stderr(

@@ -225,7 +225,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not args.quiet:
         print(
-            f"config ok; {_plural(len(report.posts), 'post')} ({held} scheduled), "
+            # Counted as build counts them: posts published now, then those held.
+            f"config ok; {_plural(len(report.posts) - held, 'post')}, {held} scheduled, "
             f"{_plural(report.drafts, 'draft')}, {_plural(report.feeds, 'remote feed')}, "
             f"{_plural(len(report.problems), 'problem')}"
             + (f", {_plural(len(report.warnings), 'warning')}" if report.warnings else "")
