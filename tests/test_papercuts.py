@@ -127,6 +127,7 @@ def test_check_warns_about_posts_without_title_or_date_and_near_miss_keys(
             "undated.md": "---\ntitle: Undated\n---\n\nNo date.\n",
             "2024-05-02-jekyll.md": "---\ntitle: Dated by name\n---\n\nFine.\n",
             "typo.md": "---\ntitle: Typo\ndate: 2024-05-01\ncatagories: [x]\nmood: calm\n---\n",
+            "swap.md": "---\ntitle: Swap\ndate: 2024-05-01\ntgas: [x]\n---\n",
             "fine.md": post("Fine"),
         },
     )
@@ -138,12 +139,13 @@ def test_check_warns_about_posts_without_title_or_date_and_near_miss_keys(
     assert any(
         "typo.md: unknown key `catagories` (did you mean `categories`?)" in line for line in lines
     )
+    assert any("swap.md: unknown key `tgas` (did you mean `tags`?)" in line for line in lines)
     assert not any("mood" in line for line in lines)  # the author's own key
     assert not any("jekyll.md" in line or "fine.md" in line for line in lines)
-    assert "3 warnings" in err.out
+    assert "4 warnings" in err.out
 
     report = feedwright.check(config)
-    assert len(report.warnings) == 3
+    assert len(report.warnings) == 4
 
 
 def test_check_warns_about_a_front_matter_key_written_twice(

@@ -80,9 +80,24 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         if name in FRONT_MATTER_KEYS or name.lower() in FRONT_MATTER_KEYS:
             continue
         close = difflib.get_close_matches(name, sorted(FRONT_MATTER_KEYS), n=1, cutoff=0.8)
+        close = close or [k for k in sorted(FRONT_MATTER_KEYS) if _swapped(name.lower(), k)]
         if close:
             said.append(f"unknown key `{name}` (did you mean `{close[0]}`?)")
     return [f"{path}: {words}" for words in said]
+
+
+def _swapped(typed: str, key: str) -> bool:
+    """Whether ``typed`` is ``key`` with two neighbouring letters swapped
+    (``daet``, ``tgas``): a slip difflib's ratio misses in short words."""
+    if len(typed) != len(key) or typed == key:
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(typed, key, strict=True)) if a != b]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and typed[diff[0]] == key[diff[1]]
+        and typed[diff[1]] == key[diff[0]]
+    )
 
 
 def empty_categories(config: Config, seen: Iterable[str]) -> list[str]:
