@@ -27,6 +27,7 @@ errors cross process boundaries as values (``feedwright.parallel``).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,17 @@ def _rebuild(cls: type[FeedwrightError], message: str, state: dict[str, Any]) ->
     Exception.__init__(error, message)
     error.__dict__.update(state)
     return error
+
+
+def _shown(path: str) -> str:
+    """A path as a person can read it: a file name in no UTF-8 (a system in
+    another encoding named it) shows its bytes, ``caf\\xe9.md``, not the
+    lone surrogates Python holds them as (``caf\\udce9.md``)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
 
 
 class FeedwrightError(Exception):
@@ -72,7 +84,7 @@ class ConfigError(FeedwrightError):
         self.path = path
 
     def __str__(self) -> str:
-        where = self.path or "config"
+        where = _shown(self.path) or "config"
         if self.line is not None:
             where += f":{self.line}"
         if self.key:
@@ -88,7 +100,7 @@ class LockError(FeedwrightError):
         self.path = path
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{_shown(self.path)}: {self.message}"
 
 
 class IdChangeError(FeedwrightError):
@@ -107,7 +119,7 @@ class PostError(FeedwrightError):
         self.path = path
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{_shown(self.path)}: {self.message}"
 
 
 class SourceError(FeedwrightError):
@@ -163,7 +175,7 @@ class StoreError(FeedwrightError):
         self.path = path
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{_shown(self.path)}: {self.message}"
 
 
 class PublishError(FeedwrightError):
@@ -174,7 +186,7 @@ class PublishError(FeedwrightError):
         self.path = path
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{_shown(self.path)}: {self.message}"
 
 
 __all__ = [
