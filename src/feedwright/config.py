@@ -53,7 +53,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `schedule.min_every` | duration | `15m` | the shortest adapted interval |
     | `schedule.max_every` | duration | `1d` | the longest adapted interval (a feed silent for 30 days) |
     | `state` | path or `postgresql://` URL | `.feedwright/state.db` | the store: a SQLite file, or a PostgreSQL database (`postgresql://user@host:5432/db`, the `postgres` extra; docs/postgres.md) |
-    | `ids` | path | `feedwright.ids` | the id ledger: the id and date each post was first published with, kept across new hosts, permalinks, moved files and a lost state; commit it with the site (docs/ids.md) |
+    | `ids` | path | `feedwright.ids` | the id ledger: the id and date each post was first published with, kept across new hosts, permalinks, moved files and a lost state; commit it with the site (docs/ids.md). Two configs in one folder must each name their own `ids` and `state`: by default they share them, and each build would take the other's posts for moved ones |
     | `retention` | int | `1000` | entries kept per remote feed in the store; `0` = all |
     | `queue` | `redis://` or `amqp://` URL | none | distributed refresh: `run` becomes the dispatcher and `feedwright worker` processes fetch (Celery; the `scale` extra; docs/scale.md); none = everything in `run` |
     | `queue_lease` | duration | `5m` | how long a claimed source is a worker's before another may claim it again |
