@@ -82,6 +82,12 @@ sources:
         (MINIMAL + "schedule:\n  every: soon\n", "schedule.every", 5),
         (MINIMAL + "sources:\n  - feed: ftp://x/y\n", "sources[0].feed", 5),
         (MINIMAL + "sources:\n  - posts: .\n    permalnk: x\n", "sources[0].permalnk", 6),
+        (MINIMAL + "sources:\n  - posts: .\n    permalink: '{slgu}/'\n", "sources[0].permalink", 6),
+        (
+            MINIMAL + "sources:\n  - posts: .\n    permalink: :year/:title/\n",
+            "sources[0].permalink",
+            6,
+        ),
         (MINIMAL + "sources:\n  - posts: postz\n", "sources[0].posts", 5),
         (MINIMAL + "sources:\n  - title: nothing\n", "sources[0]", 5),
         (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),

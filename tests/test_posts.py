@@ -376,6 +376,12 @@ def test_a_link_that_cannot_be_made_says_why(tmp_path: Path) -> None:
     lone.write_text('{"title": "x", "date": "2024-02-01", "slug": "a\\ud800b"}\nx\n')
     with pytest.raises(PostError, match="holds half a character"):
         read(lone, posts)
+    # A Jekyll pattern in a post's own permalink: taken as written, every such
+    # post would share that one link (and id).
+    jekyll = posts / "2024-02-01-jekyll.md"
+    jekyll.write_text("---\ntitle: J\npermalink: /blog/:year/:title.html\n---\nx\n")
+    with pytest.raises(PostError, match=r"holds :year, a Jekyll placeholder feedwright does not"):
+        read(jekyll, posts)
 
 
 # --------------------------------------------------------------------------- other formats
@@ -716,9 +722,12 @@ def test_permalink_pattern_placeholders(corpus: Path) -> None:
     )
 
 
-def test_unknown_permalink_placeholder_is_an_error(corpus: Path) -> None:
-    report = check(corpus, permalink="{yeer}/{slug}/")
-    assert any("{yeer}" in e.message for e in report.problems)
+def test_unknown_permalink_placeholder_is_a_config_error(corpus: Path) -> None:
+    # It would fail every post of the folder, and empty its feeds: refused at once.
+    with pytest.raises(feedwright.ConfigError) as info:
+        check(corpus, permalink="{yeer}/{slug}/")
+    assert info.value.key == "sources[0].permalink"
+    assert info.value.message.startswith("unknown placeholder {yeer} (use {year}, ")
 
 
 def test_site_path_is_part_of_derived_ids(corpus: Path) -> None:

@@ -20,7 +20,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `site.language` | string | none | e.g. `zh-CN` |
     | `site.timezone` | IANA zone | `UTC` | zone for dates written without one |
     | `sources[].posts` | path | — | a folder of local posts, searched recursively |
-    | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` `{category}` `{filename}` |
+    | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` (the title, slugified) `{category}` `{filename}`; any other placeholder, or Jekyll's and Hexo's `:year`, is an error |
     | `sources[].feed` | URL | — | a remote RSS/Atom/JSON feed (or an HTML page that links to one) |
     | `sources[].title` | string | the feed's | title override for a remote feed |
     | `sources[].categories` | list | `[]` | categories added to every entry of this source (posts or feed); one name may be written alone, but names joined by commas are an error (write a list) |

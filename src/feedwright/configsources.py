@@ -9,6 +9,7 @@ keys are documented with all the others, in config.py's docstring.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -79,6 +80,35 @@ def _category_map(value: Any) -> dict[str, str | None]:
     return {_str(k): (None if v is None else _str(v)) for k, v in value.items()}
 
 
+# What a posts folder's ``permalink`` pattern may hold (posts/links.py fills them).
+PLACEHOLDERS = ("year", "month", "day", "slug", "title", "category", "filename")
+_BRACED = re.compile(r"\{(\w*)\}")
+# Jekyll's and Hexo's ":year/:month/:title/": a pattern copied from their config.
+_COLON = re.compile(r"(?:^|/|-|_|\.):([a-z_]+)")
+
+
+def _permalink(value: Any) -> str:
+    """A posts folder's link pattern, its placeholders checked now: one
+    unknown placeholder would otherwise fail every post of the folder and
+    empty its feeds."""
+    pattern = _str(value)
+    unknown = [name for name in _BRACED.findall(pattern) if name not in PLACEHOLDERS]
+    known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} (use {known})")
+    if colon := colon_placeholder(pattern):
+        raise ValueError(
+            f"placeholders are written {{year}}, not :{colon} as in Jekyll and Hexo (use {known})"
+        )
+    return pattern
+
+
+def colon_placeholder(link: str) -> str | None:
+    """The first Jekyll/Hexo placeholder (``:year``) in a link pattern, if any."""
+    found = _COLON.search(link)
+    return found[1] if found else None
+
+
 def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
     sec = _Section(doc, key, value)
     if "posts" in sec.value and "feed" in sec.value:
@@ -90,7 +120,7 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
             raise doc.error(sec.path("posts"), f"no such folder: {folder}")
         source: Source = PostsSource(
             path=folder,
-            permalink=sec.get("permalink", _str, None),
+            permalink=sec.get("permalink", _permalink, None),
             categories=sec.get("categories", name_list, ()),
             priority=sec.get("priority", _any_int, 0),
         )

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..config import PostsSource, Site
+from ..configsources import colon_placeholder
 from ..exceptions import PostError
 from ..model import Body, Enclosure, Entry, Person
 from ..podcast import episode_of
@@ -120,10 +121,18 @@ def build(
     tags = _names([meta.get("tags"), _one(meta.get("tag"))], path)
 
     slug = (_text(meta.get("slug"), "slug", path) or "").strip().strip("/") or name.slug
-    explicit = links.explicit_link(
-        _text(meta.get("permalink"), "permalink", path) or _text(meta.get("link"), "link", path),
-        site.url,
+    written = _text(meta.get("permalink"), "permalink", path) or _text(
+        meta.get("link"), "link", path
     )
+    if written and (colon := colon_placeholder(written)):
+        # Jekyll fills these in; taken as written, every such post would share one link.
+        raise PostError(
+            f"its link {written!r} holds :{colon}, a Jekyll placeholder feedwright does not fill"
+            " in a post: give its own link, or leave it out and set the posts folder's"
+            " `permalink` in config.yaml ({year}/{month}/{slug}/)",
+            path=path,
+        )
+    explicit = links.explicit_link(written, site.url)
     try:
         link = explicit or links.derived_link(
             source.permalink, site.url, local, published, name, slug, title, categories

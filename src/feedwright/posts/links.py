@@ -34,11 +34,11 @@ from functools import cache
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+from ..configsources import PLACEHOLDERS
 from ..model import BodyFormat
 from ..sanitize import safe_url
 from ..text import join_url
 
-PLACEHOLDERS = ("year", "month", "day", "slug", "title", "category", "filename")
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _URI_SAFE = "/:@!$&'()*+,;=-._~"
