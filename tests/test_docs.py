@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,6 +126,34 @@ def test_readme_shows_the_two_commands() -> None:
 
 
 API_DOC = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_api_example_runs_as_a_script(tmp_path: Path, http_server: Any) -> None:
+    # As a user runs it: a file of its own, on a site with a remote feed,
+    # whose parsing starts worker processes (which import the script).
+    import subprocess
+    import sys
+
+    from feedwright.cli import main
+
+    assert main(["init", str(tmp_path)]) == 0
+    url = http_server.route(
+        "/feed.xml",
+        body=b'<?xml version="1.0"?><rss version="2.0"><channel><title>R</title>'
+        b"<item><title>Remote one</title><guid>r1</guid>"
+        b"<pubDate>Mon, 01 Jan 2024 00:00:00 GMT</pubDate></item></channel></rss>",
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    config = tmp_path / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sources:\n", f"sources:\n  - feed: {url}\n", 1))
+    (block,) = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    (tmp_path / "example.py").write_text(block, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == "", done
+    assert "Remote one" in (tmp_path / "feeds" / "atom.xml").read_text(encoding="utf-8")
 
 
 def test_the_api_page_examples_run_and_print_what_they_say(
