@@ -384,6 +384,33 @@ def test_a_link_that_cannot_be_made_says_why(tmp_path: Path) -> None:
         read(jekyll, posts)
 
 
+def test_a_hugo_content_folder_reads_as_hugo_publishes_it(tmp_path: Path) -> None:
+    # Keys in any case, a later publishDate holds the post, section pages are not posts.
+    content = tmp_path / "content"
+    files = {
+        "_index.md": "---\ntitle: Home\n---\nThe site.\n",
+        "posts/_index.md": "+++\ntitle = 'Posts'\n+++\n",
+        "posts/bundle/index.md": "+++\nTitle = 'Bundle'\nDate = 2024-01-02\n"
+        "Categories = ['Go']\n+++\nBody\n",
+        "posts/later.md": "---\ntitle: Later\ndate: 2024-01-01\npublishDate: 2099-01-01\n---\nx\n",
+        "posts/hidden.md": "---\ntitle: Hidden\ndate: 2024-01-01\nDraft: true\n---\nx\n",
+        "posts/both.md": "---\ntitle: lower wins\nTitle: Upper\ndate: 2024-01-03\n---\nx\n",
+    }
+    for rel, text in files.items():
+        (content / rel).parent.mkdir(parents=True, exist_ok=True)
+        (content / rel).write_text(text, encoding="utf-8")
+    report = check(content, tmp_path / "site", timezone="UTC")
+    assert report.problems == [] and report.drafts == 1
+    entries = {e.origin: e for e in report.posts}
+    assert sorted(entries) == ["posts/both.md", "posts/bundle/index.md", "posts/later.md"]
+    bundle = entries["posts/bundle/index.md"]
+    assert (bundle.title, bundle.categories) == ("Bundle", ("Go",))
+    assert bundle.published == datetime(2024, 1, 2, tzinfo=UTC)
+    assert entries["posts/later.md"].published == datetime(2099, 1, 1, tzinfo=UTC)
+    assert report.scheduled(datetime(2030, 1, 1, tzinfo=UTC)) == 1
+    assert entries["posts/both.md"].title == "lower wins"
+
+
 # --------------------------------------------------------------------------- other formats
 
 

@@ -53,14 +53,15 @@ def _inspect_chunk(item: tuple[PostsSource, list[str]]) -> list[str]:
 def inspect_post(root: Path, rel: str) -> list[str]:
     """What looks unintended in one post's front matter ("path: warning")."""
     from .posts import read_meta
-    from .posts.entry import DATE_KEYS, FRONT_MATTER_KEYS
+    from .posts.entry import DATE_KEYS, FRONT_MATTER_KEYS, fold_keys
     from .posts.links import file_name
 
     path = root / rel
     try:
-        meta, repeated = read_meta(path, root)
+        written, repeated = read_meta(path, root)
     except PostError:
         return []  # an error, reported as one
+    meta = fold_keys(written)  # keys as read (``Title`` is ``title``)
     if meta.get("draft") is True or meta.get("published") is False:
         return []
     said = []
@@ -75,7 +76,7 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         file_name(rel).date is None
     ):
         said.append("no date: the file's modification time is used, which a fresh checkout changes")
-    for key in meta:
+    for key in written:
         name = str(key)
         if name in FRONT_MATTER_KEYS or name.lower() in FRONT_MATTER_KEYS:
             continue

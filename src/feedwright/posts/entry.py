@@ -50,7 +50,8 @@ from .dates import first_date, zone
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
-_DATE_KEYS = ("date", "publishDate", "pubdate")
+_DATE_KEYS = ("date", "publishdate", "pubdate")  # (keys as :func:`fold_keys` gives them)
+_PUBLISH_KEYS = ("publishdate", "pubdate")  # Hugo's: not published before
 _UPDATED_KEYS = ("updated", "lastmod", "modified", "last_modified_at")
 _SUMMARY_KEYS = ("summary", "description", "excerpt")
 _IMAGE_KEYS = ("headimg", "thumbnail", "image", "cover", "images")
@@ -98,6 +99,7 @@ def build(
     """The entry a post makes; None for a draft. ``rel``: its path relative to
     the posts folder; ``mtime``: its modification time (seconds), the date of
     last resort. Raises PostError naming ``path``."""
+    meta = fold_keys(meta)
     if _is_draft(meta, path):
         return None
     local = zone(site.timezone)
@@ -185,6 +187,17 @@ def build(
     return Built(entry, explicit_id or None, own_date is not None)
 
 
+def fold_keys(meta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Front matter with its keys in lower case, as Hugo reads them (``Title``,
+    ``publishDate``, ``Draft``); a key written in lower case wins over
+    another spelling of it."""
+    if all(key.islower() or not key.isalpha() for key in meta):
+        return meta  # nearly every post (``last_modified_at`` included)
+    folded = {key.lower(): value for key, value in meta.items() if not key.islower()}
+    folded.update((key, value) for key, value in meta.items() if key.islower())
+    return folded
+
+
 def replaces(own_id: str | None, old_id: str) -> bool:
     """Whether a post's own ``id``/``guid`` (``Built.own_id``) replaces
     ``old_id``, the id ledger's (a scheme-less value is the same id under
@@ -197,7 +210,10 @@ def _own_date(
 ) -> datetime | None:
     """A post's date of its own: front matter, else a Jekyll file name's
     ``YYYY-MM-DD-`` (None: it has none, and takes its file's mtime)."""
-    found = first_date(meta, _DATE_KEYS, local, path)
+    found = first_date(meta, ("date",), local, path)
+    held = first_date(meta, _PUBLISH_KEYS, local, path)
+    if held is not None and (found is None or held > found):
+        found = held  # a later publishDate: held until then (Hugo), and dated then
     if found is None and _bool_word(meta.get("published")) is None:
         found = first_date(meta, ("published",), local, path)
     if found is None and name.date is not None:
@@ -370,4 +386,4 @@ def image_type(url: str) -> str:
     return _IMAGE_TYPES.get(ext, "image/jpeg")
 
 
-__all__ = ["Built", "body_digest", "build", "image_type", "replaces"]
+__all__ = ["Built", "body_digest", "build", "fold_keys", "image_type", "replaces"]

@@ -12,9 +12,11 @@ Two rules hold for everything here:
   reported and skipped; a link to a folder that contains it (a loop) is
   reported and not followed again.
 
-Hidden files and folders (``.x``), editor backups (``x~``) and files of
-other suffixes are skipped without a word; files under a ``_drafts`` folder
-are listed apart (counted as drafts, never read).
+Hidden files and folders (``.x``), files whose name starts with ``_``
+(Hugo's ``_index.md`` section pages; Jekyll and Hexo skip such files too),
+editor backups (``x~``) and files of other suffixes are skipped without a
+word; files under a ``_drafts`` folder are listed apart (counted as drafts,
+never read).
 """
 
 from __future__ import annotations
@@ -67,14 +69,14 @@ class Found(NamedTuple):
     problems: tuple[PostError, ...]  # symlinks out, FIFOs, unreadable folders
 
 
-# A post's name: not hidden (``.x``), then one of POST_SUFFIXES in any case
-# (which also leaves out editor backups, ``x~``); one test in C per file.
+# A post's name: not hidden (``.x``) nor ``_x``, then one of POST_SUFFIXES in
+# any case (which also leaves out editor backups, ``x~``); one test in C per file.
 _SUFFIXES = "|".join(sorted(suffix[1:] for suffix in POST_SUFFIXES))
-_POST_NAME = re.compile(rf"[^.].*\.(?:{_SUFFIXES})", re.IGNORECASE | re.DOTALL)
+_POST_NAME = re.compile(rf"[^._].*\.(?:{_SUFFIXES})", re.IGNORECASE | re.DOTALL)
 
 
 def is_post_name(name: str) -> bool:
-    """Whether a file of this name is a post (hidden files and backups are not)."""
+    """Whether a file of this name is a post (hidden files, ``_x`` and backups are not)."""
     return _POST_NAME.fullmatch(name) is not None
 
 
