@@ -288,7 +288,7 @@ def test_the_daemon_publishes_post_changes_and_future_posts(
     seen = wait_for("the new post", lambda: "Second" in titles(feed) and titles(feed))
     if datetime.now(UTC) < due:
         assert "Later" not in seen
-    daemon.wait_log(r"next scheduled post at")
+    daemon.wait_log(r"next timed change \(a post held back, a tombstone that expires\) at")
     wait_for("the future post, at its time", lambda: "Later" in titles(feed))
     assert datetime.now(UTC) >= due
     daemon.wait_log(r"a scheduled post is due")

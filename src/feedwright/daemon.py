@@ -449,7 +449,7 @@ class Daemon:
         self._once("next-post", self.post_due_job, max((when - now).total_seconds(), 0.0))
         if when != previous:
             log.info(
-                "next scheduled post at %s",
+                "next timed change (a post held back, a tombstone that expires) at %s",
                 rfc3339_or_none(when),
                 extra=fields("post-scheduled", at=rfc3339_or_none(when)),
             )
