@@ -321,7 +321,7 @@ def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     exported = capsys.readouterr().out
     assert 'xmlUrl="https://a.example/feed"' in exported
     assert 'title="B &amp; co"' in exported
-    assert 'category="Money"' in exported
+    assert '<outline text="Money">\n      <outline type="rss" text="A"' in exported  # a folder
     nowhere = tmp_path / "missing" / "subs.opml"
     assert main(["export-opml", "-c", str(config), "-o", str(nowhere)]) == 2
     said = capsys.readouterr().err

@@ -12,6 +12,7 @@ import feedparser
 import pytest
 from conftest import LoopbackServer
 
+import feedwright
 from feedwright.cli import main
 from feedwright.publish.atom_rss import atom_id
 
@@ -143,6 +144,31 @@ def test_opml_round_trip_does_not_turn_urls_into_title_overrides(
     other = site(tmp_path / "other", "  - posts: posts\n")
     assert main(["import-opml", "-c", str(other), str(opml)]) == 0
     assert "title: https://a.example/feed.xml" not in other.read_text(encoding="utf-8")
+
+
+def test_opml_round_trip_keeps_every_category(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Folder names with a comma or a slash, a feed in two folders: exported
+    # as folders (a feed in each of its own), read back as the same categories.
+    feeds = (
+        "  - feed: https://a.example/feed.xml\n    categories: ['Arts, Books', Other]\n"
+        "  - feed: https://b.example/feed.xml\n    categories: [AI/ML]\n"
+        "  - feed: https://c.example/feed.xml\n"
+    )
+    config = site(tmp_path, feeds)
+    assert main(["export-opml", "-c", str(config)]) == 0
+    opml = write(tmp_path / "subs.opml", capsys.readouterr().out)
+    (tmp_path / "other" / "posts").mkdir(parents=True)
+    other = site(tmp_path / "other", "  - posts: posts\n")
+    assert main(["import-opml", "-c", str(other), str(opml)]) == 0
+    assert "3 new feeds" in capsys.readouterr().out
+    got = {s.url: s.categories for s in feedwright.load_config(other).feed_sources}
+    assert got == {
+        "https://a.example/feed.xml": ("Arts, Books", "Other"),
+        "https://b.example/feed.xml": ("AI/ML",),
+        "https://c.example/feed.xml": (),
+    }
 
 
 def test_opml_import_reads_category_attribute(tmp_path: Path) -> None:

@@ -45,9 +45,8 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
     body = root.find("body")
     if root.tag != "opml" or body is None:
         raise ConfigError("not an OPML file: no <opml><body>", path=path)
-    found: list[Subscription] = []
+    found: dict[str, Subscription] = {}  # by URL: a feed in two folders is in both categories
     skipped: list[str] = []
-    seen: set[str] = set()
 
     def walk(node: etree._Element, folders: tuple[str, ...]) -> None:
         for outline in node.iterfind("outline"):
@@ -56,21 +55,24 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
             if url and not url.lower().startswith(("http://", "https://")):
                 skipped.append(f"{url}: not an http(s) address (outline {title or url!r})")
             elif url:
-                if url not in seen:
-                    seen.add(url)
-                    # OPML 2.0: category="a,b" (slash paths name a hierarchy: keep the leaf)
-                    tagged = [
-                        c.strip().rsplit("/", 1)[-1]
-                        for c in (outline.get("category") or "").split(",")
-                    ]
-                    cats = tuple(dict.fromkeys([*folders, *(c for c in tagged if c)]))
-                    # A title that is only the URL (what many exporters write) is no title.
-                    found.append(Subscription(url, title if title and title != url else None, cats))
+                # OPML 2.0: category="a,b" (slash paths name a hierarchy: keep the leaf)
+                tagged = [
+                    c.strip().rsplit("/", 1)[-1] for c in (outline.get("category") or "").split(",")
+                ]
+                cats = (*folders, *(c for c in tagged if c))
+                if url in found:  # listed again (another folder): one feed, both categories
+                    first = found[url]
+                    merged = tuple(dict.fromkeys([*first.categories, *cats]))
+                    found[url] = Subscription(url, first.title, merged)
+                    continue
+                # A title that is only the URL (what many exporters write) is no title.
+                named = title if title and title != url else None
+                found[url] = Subscription(url, named, tuple(dict.fromkeys(cats)))
             else:
                 walk(outline, (*folders, title) if title else folders)
 
     walk(body, ())
-    return Imported(found, skipped)
+    return Imported(list(found.values()), skipped)
 
 
 def add_to_config(text: str, subs: list[Subscription], existing: set[str]) -> tuple[str, int]:
@@ -109,11 +111,11 @@ def _item(sub: Subscription, dash: int) -> str:
     if sub.title:
         lines.append(f"{pad}  title: {_scalar(sub.title)}\n")
     if sub.categories:
-        lines.append(f"{pad}  categories: [{', '.join(_scalar(c) for c in sub.categories)}]\n")
+        lines.append(f"{pad}  categories: {_scalar(list(sub.categories))}\n")  # ['Arts, Books']
     return "".join(lines)
 
 
-def _scalar(value: str) -> str:
+def _scalar(value: str | list[str]) -> str:
     dumped: str = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=10_000)
     return dumped.strip().removesuffix("...").strip()
 
@@ -138,6 +140,10 @@ def import_opml(config_path: Path, opml_path: Path, config: Config) -> tuple[int
 def export_opml(config: Config, titles: dict[str, str] | None = None) -> bytes:
     """The configured remote feeds as OPML 2.0, in config order.
 
+    A feed with categories sits in a folder named by its first (a folder is
+    what feed readers import as one); ``category`` lists them all. A feed
+    without any sits at the top.
+
     ``titles`` (source key -> the feed's own title, from the store) names feeds
     that have no ``title`` override; ``title`` is left out when all we know is
     the URL, so a round trip never turns URLs into title overrides.
@@ -150,15 +156,20 @@ def export_opml(config: Config, titles: dict[str, str] | None = None) -> bytes:
         f"  <head><title>{title[1:-1]}</title></head>",
         "  <body>",
     ]
+    folders: dict[str, list[str]] = {"": []}  # category -> its feeds' outlines, in order
     for source in config.feed_sources:
         name = source.title or titles.get(source.key)
         text = quoteattr(name or source.url)
         title = f" title={text}" if name else ""
-        category = ""
-        if source.categories:
-            category = f" category={quoteattr(','.join(source.categories))}"
-        lines.append(
-            f'    <outline type="rss" text={text}{title} xmlUrl={quoteattr(source.url)}{category}/>'
-        )
+        outline = f'<outline type="rss" text={text}{title} xmlUrl={quoteattr(source.url)}/>'
+        for folder in source.categories or ("",):
+            folders.setdefault(folder, []).append(outline)
+    for folder, outlines in folders.items():
+        if not folder:
+            lines += [f"    {outline}" for outline in outlines]
+            continue
+        lines.append(f"    <outline text={quoteattr(folder)}>")
+        lines += [f"      {outline}" for outline in outlines]
+        lines.append("    </outline>")
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode("utf-8")
