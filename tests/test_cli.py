@@ -306,15 +306,16 @@ def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         <outline text="Money"><outline text="A" xmlUrl="https://a.example/feed"/></outline>
         <outline text="B &amp; co" xmlUrl="https://b.example/rss"/>
         <outline text="bad" xmlUrl="file:///etc/passwd"/>
+        <outline text="C" xmlUrl="feed://c.example/atom"/>
         </body></opml>""",
         encoding="utf-8",
     )
     assert main(["import-opml", "-c", str(config), str(opml)]) == 0
     captured = capsys.readouterr()
-    assert "2 new feeds added" in captured.out and "1 outline skipped" in captured.out
+    assert "3 new feeds added" in captured.out and "1 outline skipped" in captured.out
     assert f"{opml}: skipped file:///etc/passwd: not an http(s) address" in captured.err
     text = config.read_text(encoding="utf-8")
-    assert "# keep me" in text
+    assert "# keep me" in text and "- feed: http://c.example/atom\n" in text  # feed:// is http
     assert main(["import-opml", "-c", str(config), str(opml)]) == 0
     assert "0 new feeds" in capsys.readouterr().out
     assert main(["export-opml", "-c", str(config)]) == 0

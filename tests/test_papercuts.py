@@ -175,6 +175,27 @@ def test_check_warns_about_a_front_matter_key_written_twice(
     assert "<title>Second</title>" in atom and "First" not in atom
 
 
+def test_check_warns_about_template_code_other_generators_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = {
+        "hexo.md": "See {% asset_img pic.png A picture %} and {% post_link other %}.\n",
+        "jekyll.md": "[Older]({{ site.baseurl }}{% post_url 2024-01-01-x %})\n",
+        "hugo.md": '{{< figure src="a.png" >}}\n{{% notice tip %}}Hi{{% /notice %}}\n',
+        "plain.md": "Braces in text: {a}, {{ not a template }}, 100%}.\n",
+    }
+    config = site(tmp_path, **{name: post(name[:-3]) + text for name, text in body.items()})
+    assert main(["check", "-c", str(config)]) == 0  # a warning, not a problem
+    err = capsys.readouterr().err
+    said = "that feedwright does not run: readers see it as text"
+    assert f"hexo.md: holds template code ({{% asset_img %}}, {{% post_link %}}) {said}" in err
+    assert (
+        f"jekyll.md: holds template code ({{{{ site.baseurl }}}}, {{% post_url %}}) {said}" in err
+    )
+    assert f"hugo.md: holds template code ({{{{< figure >}}}}, {{{{< notice >}}}}) {said}" in err
+    assert "plain.md" not in err
+
+
 def test_check_warns_about_a_rename_that_takes_another_categorys_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

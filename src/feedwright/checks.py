@@ -6,6 +6,8 @@ but probably not as the author meant (pure but for reading the post files).
   fresh checkout changes);
 - a front matter key written twice (the last one is used, as in Hugo and
   Jekyll; Hexo refuses such a post);
+- template code another generator would run (``{% post_url %}``,
+  ``{{< figure >}}``): readers see it as text;
 - a front matter key that is a near miss of one feedwright reads (``titel:``:
   did you mean ``title``?); other unknown keys are the author's own, and fine;
 - a category in ``output.categories`` that no post and no source has: its
@@ -17,6 +19,7 @@ but probably not as the author meant (pure but for reading the post files).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,7 +61,7 @@ def inspect_post(root: Path, rel: str) -> list[str]:
 
     path = root / rel
     try:
-        written, repeated = read_meta(path, root)
+        written, repeated, body = read_meta(path, root)
     except PostError:
         return []  # an error, reported as one
     meta = fold_keys(written)  # keys as read (``Title`` is ``title``)
@@ -76,6 +79,11 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         file_name(rel).date is None
     ):
         said.append("no date: the file's modification time is used, which a fresh checkout changes")
+    if tags := _template_tags(body):
+        shown = ", ".join(tags)
+        said.append(
+            f"holds template code ({shown}) that feedwright does not run: readers see it as text"
+        )
     for key in written:
         name = str(key)
         if name in FRONT_MATTER_KEYS or name.lower() in FRONT_MATTER_KEYS:
@@ -85,6 +93,32 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         if close:
             said.append(f"unknown key `{name}` (did you mean `{close[0]}`?)")
     return [f"{path}: {words}" for words in said]
+
+
+# Template code other generators run in a post: Jekyll's Liquid and Hexo's
+# Nunjucks tags ({% post_url x %}, {% asset_img a.png %}), Liquid's
+# {{ site.baseurl }}, Hugo's shortcodes ({{< figure >}}, {{% notice %}}).
+_TEMPLATE = re.compile(
+    r"\{%-?\s*(\w+)|\{\{-?\s*((?:site|page|post|config|theme)\.\w+)|\{\{[<%]\s*/?\s*([\w-]+)"
+)
+
+
+def _template_tags(body: str) -> list[str]:
+    """The first few template tags in a post's body, as written (none: [])."""
+    if "{" not in body:
+        return []
+    found: dict[str, None] = {}
+    for match in _TEMPLATE.finditer(body):
+        tag, value, shortcode = match.groups()
+        if tag:
+            found[f"{{% {tag} %}}"] = None
+        elif value:
+            found[f"{{{{ {value} }}}}"] = None
+        else:
+            found[f"{{{{< {shortcode} >}}}}"] = None
+        if len(found) == 3:
+            break
+    return list(found)
 
 
 def _swapped(typed: str, key: str) -> bool:

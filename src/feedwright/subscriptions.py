@@ -51,6 +51,9 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
     def walk(node: etree._Element, folders: tuple[str, ...]) -> None:
         for outline in node.iterfind("outline"):
             url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+            if url[:5].lower() == "feed:":  # feed://host/x and feed:https://host/x
+                rest = url[5:]
+                url = rest if rest.lower().startswith(("http://", "https://")) else "http:" + rest
             title = (outline.get("title") or outline.get("text") or "").strip()
             if url and not url.lower().startswith(("http://", "https://")):
                 skipped.append(f"{url}: not an http(s) address (outline {title or url!r})")

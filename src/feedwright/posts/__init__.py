@@ -150,15 +150,16 @@ class FrontMatter(NamedTuple):
     meta: dict[str, object]
     # Keys written more than once (the last is used), with their lines.
     repeated: list[tuple[str, list[int]]]
+    body: str = ""
 
 
 def read_meta(path: Path, root: Path | None = None) -> FrontMatter:
     """The front matter of the post at ``path`` (``check`` looks at its keys).
     Raises PostError naming ``path``."""
-    meta, _, _, _, _, text = _text(path, root)
+    meta, body, _, _, _, text = _text(path, root)
     from .frontmatter import repeated_keys
 
-    return FrontMatter(meta, repeated_keys(text))
+    return FrontMatter(meta, repeated_keys(text), body)
 
 
 def read_body(path: Path, root: Path | None = None) -> str:
