@@ -57,18 +57,19 @@ def inspect_post(root: Path, rel: str) -> list[str]:
     """What looks unintended in one post's front matter ("path: warning")."""
     from .posts import read_meta
     from .posts.entry import DATE_KEYS, FRONT_MATTER_KEYS, fold_keys
+    from .posts.frontmatter import repeated_keys
     from .posts.links import file_name
 
     path = root / rel
     try:
-        written, repeated, body = read_meta(path, root)
+        written, body, text = read_meta(path, root)
     except PostError:
         return []  # an error, reported as one
     meta = fold_keys(written)  # keys as read (``Title`` is ``title``)
     if meta.get("draft") is True or meta.get("published") is False:
         return []
     said = []
-    for key, lines in repeated:
+    for key, lines in repeated_keys(text):
         times = "twice" if len(lines) == 2 else f"{len(lines)} times"
         said.append(
             f"`{key}` is written {times} (lines {', '.join(map(str, lines))}): the last one is used"

@@ -103,7 +103,7 @@ def _text(
     except DecodeError as exc:
         raise PostError(str(exc), path=where) from None
     text = text.removeprefix("\ufeff")
-    if not text.strip():
+    if not text or text.isspace():
         # (An editor's new file, or one emptied by accident: not an entry
         # titled with its file name that readers keep once they have it.)
         raise PostError(
@@ -148,18 +148,15 @@ class FrontMatter(NamedTuple):
     """A post's front matter, as ``check`` looks at it."""
 
     meta: dict[str, object]
-    # Keys written more than once (the last is used), with their lines.
-    repeated: list[tuple[str, list[int]]]
-    body: str = ""
+    body: str
+    text: str  # the whole file's, decoded (``frontmatter.repeated_keys`` reads it)
 
 
 def read_meta(path: Path, root: Path | None = None) -> FrontMatter:
     """The front matter of the post at ``path`` (``check`` looks at its keys).
     Raises PostError naming ``path``."""
     meta, body, _, _, _, text = _text(path, root)
-    from .frontmatter import repeated_keys
-
-    return FrontMatter(meta, repeated_keys(text), body)
+    return FrontMatter(meta, body, text)
 
 
 def read_body(path: Path, root: Path | None = None) -> str:
