@@ -394,7 +394,8 @@ def test_a_hugo_content_folder_reads_as_hugo_publishes_it(tmp_path: Path) -> Non
         "Categories = ['Go']\n+++\nBody\n",
         "posts/later.md": "---\ntitle: Later\ndate: 2024-01-01\npublishDate: 2099-01-01\n---\nx\n",
         "posts/hidden.md": "---\ntitle: Hidden\ndate: 2024-01-01\nDraft: true\n---\nx\n",
-        "posts/both.md": "---\ntitle: lower wins\nTitle: Upper\ndate: 2024-01-03\n---\nx\n",
+        "posts/both.md": "---\ntitle: lower wins\nTitle: Upper\ndate: 2024-01-03\n"
+        "Last_Modified_At: 2024-01-05\n---\nx\n",
     }
     for rel, text in files.items():
         (content / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -409,6 +410,7 @@ def test_a_hugo_content_folder_reads_as_hugo_publishes_it(tmp_path: Path) -> Non
     assert entries["posts/later.md"].published == datetime(2099, 1, 1, tzinfo=UTC)
     assert report.scheduled(datetime(2030, 1, 1, tzinfo=UTC)) == 1
     assert entries["posts/both.md"].title == "lower wins"
+    assert entries["posts/both.md"].updated == datetime(2024, 1, 5, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- other formats

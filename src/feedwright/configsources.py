@@ -82,7 +82,7 @@ def _category_map(value: Any) -> dict[str, str | None]:
 
 # What a posts folder's ``permalink`` pattern may hold (posts/links.py fills them).
 PLACEHOLDERS = ("year", "month", "day", "slug", "title", "category", "filename")
-_BRACED = re.compile(r"\{(\w*)\}")
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
 # Jekyll's and Hexo's ":year/:month/:title/": a pattern copied from their config.
 _COLON = re.compile(r"(?:^|/|-|_|\.):([a-z_]+)")
 
@@ -92,7 +92,7 @@ def _permalink(value: Any) -> str:
     unknown placeholder would otherwise fail every post of the folder and
     empty its feeds."""
     pattern = _str(value)
-    unknown = [name for name in _BRACED.findall(pattern) if name not in PLACEHOLDERS]
+    unknown = [name for name in PLACEHOLDER.findall(pattern) if name not in PLACEHOLDERS]
     known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
     if unknown:
         raise ValueError(f"unknown placeholder {{{unknown[0]}}} (use {known})")

@@ -191,10 +191,10 @@ def fold_keys(meta: Mapping[str, Any]) -> Mapping[str, Any]:
     """Front matter with its keys in lower case, as Hugo reads them (``Title``,
     ``publishDate``, ``Draft``); a key written in lower case wins over
     another spelling of it."""
-    if all(key.islower() or not key.isalpha() for key in meta):
-        return meta  # nearly every post (``last_modified_at`` included)
-    folded = {key.lower(): value for key, value in meta.items() if not key.islower()}
-    folded.update((key, value) for key, value in meta.items() if key.islower())
+    if all(key == key.lower() for key in meta):
+        return meta  # nearly every post
+    folded = {key.lower(): value for key, value in meta.items() if key != key.lower()}
+    folded.update((key, value) for key, value in meta.items() if key == key.lower())
     return folded
 
 

@@ -34,12 +34,12 @@ from functools import cache
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+from ..configsources import PLACEHOLDER as _PLACEHOLDER
 from ..configsources import PLACEHOLDERS
 from ..model import BodyFormat
 from ..sanitize import safe_url
 from ..text import join_url
 
-_PLACEHOLDER = re.compile(r"\{(\w*)\}")
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _URI_SAFE = "/:@!$&'()*+,;=-._~"
 _TAG_DATE = "2000"
