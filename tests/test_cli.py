@@ -329,6 +329,19 @@ def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert said == f"feedwright: {nowhere}: cannot write: No such file or directory\n"
 
 
+def test_json_says_why_a_command_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A script reading `--json` gets an answer on stdout, not nothing.
+    missing = tmp_path / "missing.yaml"
+    for command in ("build", "check", "status"):
+        assert main([command, "--json", "-c", str(missing)]) == 2
+        out, err = capsys.readouterr()
+        said = json.loads(out)
+        assert said == {"error": f"{missing}: no such file (try `feedwright init`)", "exit": 2}
+        assert err == f"feedwright: {said['error']}\n"
+
+
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])

@@ -429,24 +429,28 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     return _main(args)
 
 
+def _failed(args: argparse.Namespace, code: int, message: str) -> int:
+    """Say why the command stopped (stderr; with ``--json`` on stdout too, so
+    that a script reading it gets an answer); its exit code."""
+    _err(f"feedwright: {message}")
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit": code}, ensure_ascii=False))
+    return code
+
+
 def _main(args: argparse.Namespace) -> int:
     try:
         code = COMMANDS[args.command](args)
     except ConfigError as exc:
-        _err(f"feedwright: {exc}")
-        return EXIT_USAGE
+        return _failed(args, EXIT_USAGE, str(exc))
     except LockError as exc:
-        _err(f"feedwright: {exc}")
-        return EXIT_LOCKED
+        return _failed(args, EXIT_LOCKED, str(exc))
     except IdChangeError as exc:
-        _err(f"feedwright: {exc}")
-        return EXIT_IDS
+        return _failed(args, EXIT_IDS, str(exc))
     except FeedwrightError as exc:
-        _err(f"feedwright: {exc}")
-        return EXIT_PROBLEMS
+        return _failed(args, EXIT_PROBLEMS, str(exc))
     except KeyboardInterrupt:
-        _err("feedwright: interrupted")
-        return EXIT_INTERRUPTED
+        return _failed(args, EXIT_INTERRUPTED, "interrupted")
     except BrokenPipeError:
         # `feedwright status --json | head`: the reader left; not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -459,11 +463,12 @@ def _main(args: argparse.Namespace) -> int:
         where = _crash_log(args, details)
         if args.verbose:
             _err(details.rstrip())
-        _err(
-            f"feedwright: internal error in `{args.command}`: {type(exc).__name__}: {exc}"
-            f" (a bug; details in {where}; -v shows them)"
+        return _failed(
+            args,
+            EXIT_INTERNAL,
+            f"internal error in `{args.command}`: {type(exc).__name__}: {exc}"
+            f" (a bug; details in {where}; -v shows them)",
         )
-        return EXIT_INTERNAL
     return code
 
 
