@@ -413,6 +413,21 @@ def test_a_hugo_content_folder_reads_as_hugo_publishes_it(tmp_path: Path) -> Non
     assert entries["posts/both.md"].updated == datetime(2024, 1, 5, tzinfo=UTC)
 
 
+def test_a_jekyll_excerpt_separator_makes_the_summary(tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    cut = posts / "2024-03-01-cut.md"
+    cut.write_text(
+        "---\ntitle: Cut\nexcerpt_separator: <!--cut-->\n---\nIntro **here**.\n<!--cut-->\nRest.\n"
+    )
+    entry = read(cut, posts)
+    assert entry is not None and entry.summary == "Intro **here**."  # rendered with the body
+    # Without it in the body, no summary from it (<!-- more --> still works, at render).
+    cut.write_text("---\ntitle: Cut\nexcerpt_separator: <!--cut-->\n---\nAll of it.\n")
+    entry = read(cut, posts)
+    assert entry is not None and entry.summary is None
+
+
 # --------------------------------------------------------------------------- other formats
 
 

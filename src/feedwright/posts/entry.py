@@ -22,7 +22,9 @@ Fields:
 - ``audio`` (with ``length``, ``duration``, ``episode``, ``season``,
   ``explicit``): a podcast episode, its audio the first enclosure (``podcast.py``).
 - ``draft: true`` or ``published: false``: not published (None).
-- ``summary``/``description``/``excerpt``; ``lang``/``language``, else
+- ``summary``/``description``/``excerpt``, else the body before the post's
+  ``excerpt_separator`` (Jekyll; else ``<!-- more -->``, at render);
+  ``lang``/``language``, else
   ``site.language``; ``slug``; ids and links: see ``links.py``.
 
 Relative URLs (images, the body's base) resolve against the post's link.
@@ -68,6 +70,7 @@ _IMAGE_TYPES = {
 FRONT_MATTER_KEYS = frozenset(
     {"title", "categories", "category", "tags", "tag", "author", "authors", "draft"}
     | {"published", "slug", "id", "guid", "link", "permalink", "lang", "language"}
+    | {"excerpt_separator"}
     | set(_DATE_KEYS + _UPDATED_KEYS + _SUMMARY_KEYS + _IMAGE_KEYS)
 )
 DATE_KEYS = (*_DATE_KEYS, "published")
@@ -161,6 +164,10 @@ def build(
         if value and value.strip():
             summary = value.strip()
             break
+    separator = _text(meta.get("excerpt_separator"), "excerpt_separator", path)
+    if summary is None and separator and separator.strip() and separator in body:
+        # Jekyll's own marker for this post, in place of <!-- more -->.
+        summary = body.split(separator, 1)[0].strip() or None
     language = _text(meta.get("lang"), "lang", path) or _text(
         meta.get("language"), "language", path
     )
