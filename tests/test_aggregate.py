@@ -157,6 +157,26 @@ def test_aggregate_end_to_end(site: Path, http_server, capsys) -> None:  # type:
     assert "never (gone)" in table and "source" in table.splitlines()[0]
 
 
+def test_a_feeds_category_settings_apply_at_the_next_build(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
+    # Categories are given as a feed is parsed: an edited category_map must
+    # not wait for the feed to change (a 304, or the same bytes, parse nothing).
+    assert build(site) == 1
+    config = site / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("Finance: 金融", "Finance: Money"))
+    before = len(http_server.requests)
+    build(site)  # (the failing feeds back off: not fetched, not said again)
+    wire = [r for r in http_server.requests[before:] if r.path == "/wire.xml"]
+    assert [r.headers.get("if-none-match") for r in wire] == [None]  # fetched whole
+    money = feedparser.parse((site / "feeds" / "money" / "atom.xml").read_bytes())
+    assert [e.title for e in money.entries] == ["Rates & bonds"]
+    finance = feedparser.parse((site / "feeds" / "金融" / "atom.xml").read_bytes())
+    assert [e.title for e in finance.entries] == ["本地财经简报"]  # the local post's own
+    before = len(http_server.requests)
+    build(site)  # and then as before: conditional
+    wire = [r for r in http_server.requests[before:] if r.path == "/wire.xml"]
+    assert [r.headers.get("if-none-match") for r in wire] == ['"w1"']
+
+
 def test_offline_build_fetches_nothing(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
     assert build(site) == 1
     count = len(http_server.requests)

@@ -35,7 +35,8 @@ def accepted_keys() -> set[str]:
         ("websub", cfgmod.WebSub),
         ("podcast", cfgmod.Podcast),
     ]:
-        keys |= {f"{prefix}.{f.name}" for f in dataclasses.fields(cls)}
+        fields = [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+        keys |= {f"{prefix}.{f.name}" for f in fields}
     for cls in (cfgmod.PostsSource, cfgmod.FeedSource):
         keys |= {f"sources[].{renames.get(f.name, f.name)}" for f in dataclasses.fields(cls)}
     keys |= {"state", "retention", "ids", "queue", "queue_lease", "queue_batch"}

@@ -186,6 +186,17 @@ def test_the_same_inputs_give_the_same_bytes(show: tuple[Path, str], tmp_path: P
     assert again == first
 
 
+def test_plan_finds_local_audio_in_the_site_folder(show: tuple[Path, str]) -> None:
+    # plan builds into a copy of the output folder, elsewhere: the audio is
+    # still looked for in the site folder (it was looked for beside the copy).
+    config, _ = show
+    feedwright.build(config, now=NOW)
+    found = feedwright.plan(config, now=NOW)
+    assert found.report.problems == []
+    assert found.created == [] and found.removed == [] and found.rewritten == []
+    assert all(not f.added and not f.removed for f in found.feeds)
+
+
 def test_an_episode_without_a_length_is_held_back_until_it_has_one(
     tmp_path: Path, http_server: Any, capsys: Any
 ) -> None:

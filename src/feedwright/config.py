@@ -162,6 +162,14 @@ class Output:
     archives: bool = False  # RFC 5005 archive pages chained from each current feed
     tombstones: timedelta = timedelta(days=30)  # RFC 6721, kept this long; 0 = none
     max_id_changes: float = 0.2  # the share of a feed's ids a build may change (changes.py)
+    # Not a key: the site folder when it is not ``dir``'s parent (``plan``
+    # builds into a copy of the output folder, elsewhere).
+    site_folder: Path | None = field(default=None, metadata={"internal": True})
+
+    @property
+    def served(self) -> Path:
+        """The site folder, which ``site.url`` serves: ``dir``'s parent."""
+        return self.site_folder or self.dir.parent
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,7 +111,7 @@ async def learn_due(config: Config, store: Store, now: datetime) -> int:
 
 
 def _local(config: Config, file: str) -> int | str:
-    root = config.output.dir.parent
+    root = config.output.served
     path = root / file
     try:
         resolved = path.resolve()

@@ -108,7 +108,9 @@ def plan(config: Config, *, now: datetime, pool: Pool, fetch: bool = False) -> P
         ids.parent.mkdir()
         if config.ids.is_file():
             shutil.copy2(config.ids, ids)
-        copy = replace(config, state=state, output=replace(config.output, dir=output), ids=ids)
+        # (Local files, such as a podcast's audio, are still the site folder's.)
+        moved = replace(config.output, dir=output, site_folder=config.output.served)
+        copy = replace(config, state=state, output=moved, ids=ids)
         if fetch and copy.feed_sources:
             with Store.open(state) as store:
                 refresh(copy, store, pool, now=now)

@@ -106,6 +106,8 @@ def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daem
         return False
     if state.retry_after is not None and state.retry_after > now:
         return False
+    if made_otherwise(state, source):
+        return True  # its config changed what its entries are made of: read it again now
     waiting = state.next_check is not None and state.next_check > now
     scheduled = source.every is not None or state.interval is not None
     hinted = bool(state.ttl or state.skip_hours or state.skip_days)
@@ -125,7 +127,7 @@ def parse_job(
     """Parse a body into store rows, or None if its hash is ``known_hash`` (the
     body parsed last time). A pure function of its arguments: it runs in a
     worker process."""
-    body_hash = _body_hash(content)
+    body_hash = _body_hash(content, source)
     if body_hash == known_hash:
         return None
     try:
@@ -146,8 +148,29 @@ def parse_job(
     )
 
 
-def _body_hash(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
+def _settings_tag(source: FeedSource) -> str:
+    """What a source's entries are made of besides its bytes: its ``title``,
+    ``categories``, ``category_map`` and ``keep_categories`` (applied as a
+    body is parsed)."""
+    made = (source.title, source.categories, sorted(source.category_map.items()))
+    text = repr((*made, source.keep_categories))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _body_hash(content: bytes, source: FeedSource) -> str:
+    """The body as parsed for ``source``: the same bytes under other settings
+    are parsed again."""
+    return f"{_settings_tag(source)}:{hashlib.sha256(content).hexdigest()}"
+
+
+def made_otherwise(state: SourceState, source: FeedSource) -> bool:
+    """Whether the source's stored entries were made under other settings
+    than its config's now (a ``category_map`` edited, say): it is then due,
+    fetched without validators and parsed again, since a 304 or the same
+    bytes would keep its entries as they were made. (Entries no longer in
+    its feed keep the categories they were stored with.)"""
+    known = state.body_hash
+    return known is not None and known != "" and not known.startswith(_settings_tag(source) + ":")
 
 
 async def refresh(
@@ -196,7 +219,10 @@ async def refresh(
 
     async def one(source: FeedSource, state: SourceState) -> _Outcome:
         nonlocal done
-        request = FetchRequest(url=state.url, etag=state.etag, last_modified=state.last_modified)
+        if made_otherwise(state, source):
+            request = FetchRequest(state.url)  # no validators: the body is parsed again
+        else:
+            request = FetchRequest(state.url, etag=state.etag, last_modified=state.last_modified)
         started = time.monotonic()
         response = await fetch_or_error(fetcher, request, now=now)
         if log.isEnabledFor(logging.DEBUG):
