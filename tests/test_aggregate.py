@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import feedparser
 import pytest
 
+import feedwright
 from feedwright.cli import main
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -175,6 +177,30 @@ def test_a_feeds_category_settings_apply_at_the_next_build(site: Path, http_serv
     build(site)  # and then as before: conditional
     wire = [r for r in http_server.requests[before:] if r.path == "/wire.xml"]
     assert [r.headers.get("if-none-match") for r in wire] == ['"w1"']
+
+
+def test_a_far_future_date_is_the_time_first_seen_and_stays(tmp_path: Path, http_server) -> None:  # type: ignore[no-untyped-def]
+    # "2099" is a typo no reader should see: the entry is dated when first
+    # seen, and a later fetch of a changed feed does not move it again.
+    item = (
+        "<item><title>Typo</title><guid>t1</guid>"
+        "<pubDate>Thu, 01 Jan 2099 00:00:00 GMT</pubDate></item>"
+    )
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{item}</channel></rss>'
+    )
+    url = http_server.route(
+        "/f.xml", body=body.encode(), headers={"Content-Type": "application/rss+xml"}
+    )
+    (tmp_path / "config.yaml").write_text(
+        f"site:\n  title: S\n  url: https://s.example/\nsources:\n  - feed: {url}\n"
+    )
+    first = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    feedwright.build(tmp_path / "config.yaml", now=first)
+    http_server.route("/f.xml", body=body.replace("<title>T</title>", "<title>T2</title>").encode())
+    feedwright.build(tmp_path / "config.yaml", now=first + timedelta(hours=5))
+    (entry,) = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes()).entries
+    assert entry.published == entry.updated == "2026-01-01T12:00:00Z"
 
 
 def test_offline_build_fetches_nothing(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]

@@ -269,9 +269,11 @@ def test_dates() -> None:
     entries = _by_id(parsed)
     undated = entries["tag:clock.example,2024:undated"]
     assert undated.published == undated.updated == NOW
-    assert parsed.undated_ids == {"tag:clock.example,2024:undated"}
+    # A date more than a day ahead is no date: dated when first seen (by the
+    # store), not clamped to each fetch's time, which moved it every time.
+    assert parsed.undated_ids == {"tag:clock.example,2024:undated", "tag:clock.example,2024:future"}
     future = entries["tag:clock.example,2024:future"]
-    assert future.published == future.updated == NOW  # clamped
+    assert future.published == future.updated == NOW
     soon = entries["tag:clock.example,2024:soon"]
     assert soon.published == datetime(2024, 6, 1, 20, tzinfo=UTC)  # within a day: kept
     upd = entries["tag:clock.example,2024:updated-only"]

@@ -13,8 +13,8 @@ Decisions worth knowing:
   same id becomes ``<id>#<12 hex digits of its content hash>``, which stays
   the same from fetch to fetch and does not depend on the entries' order.
 - **Dates**: published, else updated; ``updated`` defaults to published and
-  is never earlier than it. Dates more than a day after ``now`` are clamped
-  to ``now``; dates before 1800 (``model.MIN_YEAR``) count as no date.
+  is never earlier than it. Dates more than a day after ``now`` and dates
+  before 1800 (``model.MIN_YEAR``) count as no date.
   Entries with no date at all get ``now`` and their ids are listed in
   :attr:`ParsedFeed.undated_ids`: the caller (the store) replaces that with
   the time it first saw the entry, so the date never moves between fetches.
@@ -159,7 +159,8 @@ def struct_time(value: object) -> datetime | None:
 
 def _in_range(when: datetime | None) -> datetime | None:
     """None for a date before the years readers take (``model.MIN_YEAR``); the
-    far future is clamped to ``now`` below."""
+    far future is no date either, below (clamped to ``now``, it would move
+    with every fetch)."""
     return when if when is not None and when.year >= MIN_YEAR else None
 
 
@@ -191,15 +192,17 @@ class _Normaliser:
         self._seen[entry_id] = digest
 
         # A date before the years readers take (a typo, "0001-01-01") is no date.
-        raw_published, raw_updated = _in_range(raw.published), _in_range(raw.updated)
+        # So is one more than a day ahead (a typo, "2099"): dated as first seen.
+        limit = self.now + FUTURE_SLACK
+        raw_published, raw_updated = (
+            when if when is not None and when <= limit else None
+            for when in (_in_range(raw.published), _in_range(raw.updated))
+        )
         published = raw_published or raw_updated
         updated = raw_updated or published
         if published is None or updated is None:
             published = updated = self.now
             self.undated.append(entry_id)
-        limit = self.now + FUTURE_SLACK
-        published = self.now if published > limit else published
-        updated = self.now if updated > limit else updated
         updated = max(updated, published)
 
         self.entries.append(
