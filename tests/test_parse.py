@@ -254,6 +254,21 @@ def test_duplicate_ids_are_disambiguated_stably() -> None:
     assert [e.id for e in _parse("duplicate-guids.xml").entries] == ids
 
 
+def test_a_repeated_id_with_a_link_of_its_own_keeps_its_id_through_edits() -> None:
+    def feed(second: str) -> bytes:
+        items = [("A", "https://d.example/a", "One."), ("B", "https://d.example/b", second)]
+        body = "".join(
+            f"<item><title>{t}</title><guid>dup</guid><link>{link}</link>"
+            f"<description>{d}</description></item>"
+            for t, link, d in items
+        )
+        return f'<rss version="2.0"><channel><title>D</title>{body}</channel></rss>'.encode()
+
+    before = [e.id for e in _parse_bytes(feed("Two."), {}).entries]
+    after = [e.id for e in _parse_bytes(feed("Two, edited."), {}).entries]
+    assert before == after and before[0] == "dup" and before[1].startswith("dup#")
+
+
 def test_missing_ids_fall_back_to_link_then_hash() -> None:
     parsed = _parse("missing-guids.xml")
     link_only, nothing, untitled = parsed.entries

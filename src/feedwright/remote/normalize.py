@@ -10,8 +10,9 @@ Decisions worth knowing:
 - **Ids**: Atom id / RSS guid / JSON Feed id, else the entry link, else
   ``urn:sha256:<hash of title, summary, content>``. When one feed repeats an
   id, an exact repeat (same content) is dropped; a different entry with the
-  same id becomes ``<id>#<12 hex digits of its content hash>``, which stays
-  the same from fetch to fetch and does not depend on the entries' order.
+  same id becomes ``<id>#<12 hex digits>`` of a hash of its own link (else of
+  its content), which stays the same from fetch to fetch and through edits
+  of its text; the first of them keeps the id as given.
 - **Dates**: published, else updated; ``updated`` defaults to published and
   is never earlier than it. Dates more than a day after ``now`` and dates
   before 1800 (``model.MIN_YEAR``) count as no date.
@@ -178,18 +179,26 @@ class _Normaliser:
         self.category_map = {category_key(k): v for k, v in source.category_map.items()}
         self.entries: list[Entry] = []
         self.undated: list[str] = []
-        self._seen: dict[str, str] = {}  # id -> content hash of the entry that took it
+        # id -> the content hash and link of the entry that took it
+        self._seen: dict[str, tuple[str, str | None]] = {}
 
     def add(self, raw: Raw) -> None:
         digest = hashlib.sha256(raw.hash_basis.encode("utf-8", "surrogatepass")).hexdigest()
         entry_id = raw.id or raw.link or f"urn:sha256:{digest}"
         if entry_id in self._seen:
-            if self._seen[entry_id] == digest:
+            first_digest, first_link = self._seen[entry_id]
+            if first_digest == digest:
                 return  # the same entry listed twice
-            entry_id = f"{entry_id}#{digest[:12]}"
+            # Told apart by its own link where it has one (an edit of its text
+            # then keeps its id), else by its text.
+            own = raw.link if raw.link and raw.link != first_link else None
+            mark = (
+                hashlib.sha256(own.encode("utf-8", "surrogatepass")).hexdigest() if own else digest
+            )
+            entry_id = f"{entry_id}#{mark[:12]}"
             if entry_id in self._seen:
                 return
-        self._seen[entry_id] = digest
+        self._seen[entry_id] = (digest, raw.link)
 
         # A date before the years readers take (a typo, "0001-01-01") is no date.
         # So is one more than a day ahead (a typo, "2099"): dated as first seen.
