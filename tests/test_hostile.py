@@ -321,8 +321,8 @@ def _esc(text: str) -> str:
         ("Tue, 01 Jan 1700 00:00:00 GMT", None),  # before 1800: what readers take
         ("1799-12-31T23:59:59Z", None),
         ("1800-01-01T00:00:00Z", datetime(1800, 1, 1, tzinfo=UTC)),
-        ("Fri, 31 Dec 9999 23:59:59 GMT", NOW),  # the far future: clamped to now
-        ("9999-12-31T23:59:59+23:59", NOW),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", None),  # the far future: no date (first seen)
+        ("9999-12-31T23:59:59+23:59", None),
         ("Sat, 01 Jun 2024 10:00:00 +2500", None),  # an offset that does not exist: no date
         ("2024-06-01T10:00:00+25:00", None),
         ("Sat, 01 Jun 2024 10:00:00 -9999", None),
