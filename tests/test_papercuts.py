@@ -196,6 +196,22 @@ def test_check_warns_about_template_code_other_generators_run(
     assert "plain.md" not in err
 
 
+def test_check_says_a_file_named_with_a_leading_underscore_is_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = {"fine.md": post("Fine"), "_notes.md": post("Notes"), "_index.md": post("Section")}
+    config = site(tmp_path, **posts)
+    assert main(["check", "-c", str(config)]) == 0
+    err = capsys.readouterr().err
+    said = "_notes.md: not read: a file whose name starts with _ is not a post"
+    assert said in err and "_index.md" not in err  # Hugo's section page, meant so
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    titles = [
+        e.title for e in feedparser.parse((tmp_path / "out" / "atom.xml").read_bytes()).entries
+    ]
+    assert titles == ["Fine"]
+
+
 def test_check_warns_about_a_rename_that_takes_another_categorys_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

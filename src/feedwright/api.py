@@ -130,7 +130,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     ConfigError naming the key (``output.dir`` too: a folder that cannot be
     made or written)."""
     from . import posts
-    from .checks import empty_categories, inspect_posts, taken_folders
+    from .checks import empty_categories, inspect_posts, taken_folders, underscored
     from .incremental import PARALLEL_POSTS, read_posts
     from .ledger import load as load_ledger
     from .lock import output_problem
@@ -156,6 +156,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         seen += [c for s in stored for c in s.entry.categories]
     warnings += empty_categories(cfg, seen)
     warnings += taken_folders(cfg, seen)
+    warnings += underscored(cfg)
     return CheckReport(
         config=cfg.path,
         posts=every,

@@ -13,7 +13,8 @@ but probably not as the author meant (pure but for reading the post files).
 - a category in ``output.categories`` that no post and no source has: its
   feed would be published empty;
 - an ``output.rename`` that takes another category's folder (that feed
-  would move, and its subscribers get the renamed category's entries).
+  would move, and its subscribers get the renamed category's entries);
+- a file named as a post but for a leading ``_`` (never read).
 """
 
 from __future__ import annotations
@@ -154,6 +155,28 @@ def empty_categories(config: Config, seen: Iterable[str]) -> list[str]:
     ]
 
 
+def underscored(config: Config) -> list[str]:
+    """Warnings for files named as posts but for a leading ``_`` (``_notes.md``):
+    never read, as Jekyll and Hexo never read them (Hugo's ``_index`` section
+    pages, meant so, are not named)."""
+    import os
+
+    from .posts.walk import DRAFTS_DIR, POST_SUFFIXES
+
+    said = []
+    for source in config.posts_sources:
+        for folder, dirs, names in os.walk(source.path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != DRAFTS_DIR)
+            for name in sorted(names):
+                stem, suffix = os.path.splitext(name)
+                if name.startswith("_") and suffix.lower() in POST_SUFFIXES and stem != "_index":
+                    said.append(
+                        f"{os.path.join(folder, name)}: not read: a file whose name starts"
+                        " with _ is not a post (as in Jekyll and Hexo); rename it to publish it"
+                    )
+    return said
+
+
 def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
     """Warnings for an ``output.rename`` that takes the folder another of
     ``seen`` categories would have: that category's feed moves to another
@@ -185,4 +208,4 @@ def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
     return said
 
 
-__all__ = ["empty_categories", "inspect_post", "inspect_posts", "taken_folders"]
+__all__ = ["empty_categories", "inspect_post", "inspect_posts", "taken_folders", "underscored"]
