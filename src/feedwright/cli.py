@@ -310,8 +310,7 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
         try:
             Path(args.output).write_bytes(data)
         except OSError as exc:
-            _err(f"feedwright: {args.output}: cannot write: {exc.strerror or exc}")
-            return EXIT_USAGE
+            raise ConfigError(f"cannot write: {exc.strerror or exc}", path=args.output) from None
     else:
         sys.stdout.buffer.write(data)
     return EXIT_OK
