@@ -156,7 +156,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         seen += [c for s in stored for c in s.entry.categories]
     warnings += empty_categories(cfg, seen)
     warnings += taken_folders(cfg, seen)
-    warnings += underscored(cfg)
+    warnings += underscored(cfg, found)
     return CheckReport(
         config=cfg.path,
         posts=every,

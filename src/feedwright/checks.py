@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config, PostsSource
 from .exceptions import PostError
 from .parallel import Failed, Pool, chunked
 from .text import category_key
+
+if TYPE_CHECKING:
+    from .posts import Found
 
 _CHUNK = 200
 
@@ -155,26 +159,16 @@ def empty_categories(config: Config, seen: Iterable[str]) -> list[str]:
     ]
 
 
-def underscored(config: Config) -> list[str]:
-    """Warnings for files named as posts but for a leading ``_`` (``_notes.md``):
-    never read, as Jekyll and Hexo never read them (Hugo's ``_index`` section
-    pages, meant so, are not named)."""
-    import os
-
-    from .posts.walk import DRAFTS_DIR, POST_SUFFIXES
-
-    said = []
-    for source in config.posts_sources:
-        for folder, dirs, names in os.walk(source.path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != DRAFTS_DIR)
-            for name in sorted(names):
-                stem, suffix = os.path.splitext(name)
-                if name.startswith("_") and suffix.lower() in POST_SUFFIXES and stem != "_index":
-                    said.append(
-                        f"{os.path.join(folder, name)}: not read: a file whose name starts"
-                        " with _ is not a post (as in Jekyll and Hexo); rename it to publish it"
-                    )
-    return said
+def underscored(config: Config, found: Mapping[str, Found]) -> list[str]:
+    """Warnings for the files the walk left unread for a leading ``_``
+    (``_notes.md``), as Jekyll and Hexo leave them (``found``: each posts
+    folder's walk)."""
+    return [
+        f"{source.path / rel}: not read: a file whose name starts with _ is not a post"
+        " (as in Jekyll and Hexo); rename it to publish it"
+        for source in config.posts_sources
+        for rel in found[str(source.path)].unread
+    ]
 
 
 def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:

@@ -67,12 +67,19 @@ class Found(NamedTuple):
     files: dict[str, Stamp]  # POSIX path relative to the folder -> stamp, in order
     drafts: frozenset[str]  # files under _drafts/ (counted, not read)
     problems: tuple[PostError, ...]  # symlinks out, FIFOs, unreadable folders
+    # Files named as posts but for a leading ``_`` (Hugo's ``_index`` aside):
+    # never read; ``check`` names them.
+    unread: tuple[str, ...] = ()
 
 
 # A post's name: not hidden (``.x``) nor ``_x``, then one of POST_SUFFIXES in
 # any case (which also leaves out editor backups, ``x~``); one test in C per file.
 _SUFFIXES = "|".join(sorted(suffix[1:] for suffix in POST_SUFFIXES))
 _POST_NAME = re.compile(rf"[^._].*\.(?:{_SUFFIXES})", re.IGNORECASE | re.DOTALL)
+
+
+# A post's name but for a leading "_": not read, and said (Hugo's _index is meant so).
+_UNDERSCORED = re.compile(rf"_(?!index\.).*\.(?:{_SUFFIXES})", re.IGNORECASE | re.DOTALL)
 
 
 def is_post_name(name: str) -> bool:
@@ -103,6 +110,7 @@ def find(root: Path) -> Found:
     files: dict[str, Stamp] = {}
     drafts: set[str] = set()
     problems: list[PostError] = []
+    unread: list[str] = []
 
     def walk(folder: str, real: str, prefix: str, in_drafts: bool, seen: frozenset[str]) -> None:
         # Listed through a descriptor of the folder, so that each entry's stat
@@ -146,6 +154,8 @@ def find(root: Path) -> Found:
             try:
                 if item.is_file(follow_symlinks=False):  # nearly every entry (no stat yet)
                     if post_name(name) is None:
+                        if name[0] == "_" and not in_drafts and _UNDERSCORED.fullmatch(name):
+                            unread.append(rel)
                         continue
                     named = True
                     st = item.stat(follow_symlinks=False)
@@ -204,7 +214,7 @@ def find(root: Path) -> Found:
                 files[rel] = (st.st_size, st.st_mtime_ns)
 
     walk(base, real_root, "", False, frozenset({real_root}))
-    return Found(files, frozenset(drafts), tuple(problems))
+    return Found(files, frozenset(drafts), tuple(problems), tuple(unread))
 
 
 def _holds_output(folder: int) -> bool:
