@@ -195,6 +195,41 @@ def test_an_explicit_id_wins_and_its_change_is_reported(tmp_path: Path) -> None:
     assert ids(tmp_path / "feeds" / "atom.xml")["Post 3"] == "tag:one.example,2000:three"
 
 
+def test_two_posts_with_one_id_never_put_it_in_the_ledger_twice(tmp_path: Path) -> None:
+    """A copy of a post with its permalink is a problem and is not published;
+    it gets no ledger line with that id (the ledger would hold it twice,
+    which its own rules call damage, and stop being rewritten)."""
+    config = site(tmp_path, n=2)
+    first = tmp_path / "posts" / "p0.md"
+    first.write_text(
+        first.read_text().replace("---\nBody", "link: https://one.example/same/\n---\nBody")
+    )
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = tmp_path / "feedwright.ids"
+    before = ledger.read_text(encoding="utf-8")
+    copy = tmp_path / "posts" / "copy.md"
+    copy.write_text(
+        "---\ntitle: Copy\ndate: 2024-02-01\nlink: https://one.example/same/\n---\nNew\n"
+    )
+    own = tmp_path / "posts" / "p1.md"  # an edit that takes p0's id
+    own.write_text(own.read_text().replace("---\nBody", "id: https://one.example/same/\n---\nBody"))
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 1 and "is also the id of" in err
+    assert ledger.read_text(encoding="utf-8") == before
+    code, _, err = cli("check", "-c", str(config))
+    assert "duplicate id" not in err and "feedwright.ids" not in err, err
+    copy.write_text(copy.read_text().replace("/same/", "/copy/"))
+    own.write_text(own.read_text().replace("id: https://one.example/same/\n", ""))
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0 and "duplicate id" not in err, err
+    assert "posts/copy.md\t" in ledger.read_text(encoding="utf-8")
+    assert set(ids(tmp_path / "feeds" / "atom.xml").values()) == {
+        "https://one.example/same/",
+        "https://one.example/copy/",
+        "tag:one.example,2000:p1",
+    }
+
+
 def test_many_id_changes_are_refused_with_exit_4_until_allowed(tmp_path: Path) -> None:
     config = site(tmp_path)
     assert cli("build", "-q", "-c", str(config))[0] == 0

@@ -306,7 +306,27 @@ def resolve(
     for key in there:  # drafts, unreadable posts: their lines stay
         if key not in out.lines and key in lines:
             out.lines[key] = lines[key]
+    _one_line_per_id(out, lines)
     return out
+
+
+def _one_line_per_id(out: Resolved, before: Mapping[str, Line]) -> None:
+    """Posts sharing an id are problems, and none of them is published under
+    it: a line that would give its id to a second post is not recorded (the
+    post keeps its line as it was, or gets none), so the ledger never holds
+    an id twice, which its own rules would call damage."""
+    holders: dict[str, list[str]] = {}
+    for key, line in out.lines.items():
+        holders.setdefault(line.id, []).append(key)
+    for keys in holders.values():
+        if len(keys) < 2:
+            continue
+        for key in keys:
+            old = before.get(key)
+            if old is None:
+                del out.lines[key]
+            elif out.lines[key] != old:
+                out.lines[key] = old
 
 
 def resolve_edits(
