@@ -180,6 +180,43 @@ def test_json_feeds() -> None:
     assert bridge.id in v11.undated_ids
 
 
+def test_titles_that_are_text_keep_what_looks_like_a_tag() -> None:
+    """A text title is text: "<template>" and "vector<bool>" are words of it,
+    not tags to drop. Titles that are HTML (Atom type="html", RSS or JSON
+    titles with markup in them) become their text."""
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+<updated>2024-01-01T00:00:00Z</updated>
+<entry><id>urn:1</id><updated>2024-01-01T00:00:00Z</updated>
+ <title type="text">Using the &lt;template&gt; element &amp; more</title></entry>
+<entry><id>urn:2</id><updated>2024-01-01T00:00:00Z</updated>
+ <title type="html">&lt;b&gt;Bold&lt;/b&gt; std::vector&amp;lt;bool&amp;gt;</title></entry>
+</feed>"""
+    rss = b"""<rss version="2.0"><channel><title>t</title><link>https://r.example/</link>
+<item><guid>1</guid><title>Why std::vector&lt;bool&gt; is special</title></item>
+<item><guid>2</guid><title>&lt;em&gt;Em&lt;/em&gt; news: AT&amp;amp;T</title></item>
+</channel></rss>"""
+    jsonfeed = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "t",
+            "items": [
+                {"id": "1", "title": "Why std::vector<bool> is special", "content_text": "x"},
+                {"id": "2", "title": "a < b & c", "content_text": "x"},
+                {"id": "3", "title": "<b>AT&amp;T</b> news", "content_text": "x"},
+            ],
+        }
+    ).encode()
+    titles = [
+        [e.title for e in feedwright.parse_feed(body, url="https://r.example/f", now=NOW).entries]
+        for body in (atom, rss, jsonfeed)
+    ]
+    assert titles == [
+        ["Using the <template> element & more", "Bold std::vector<bool>"],
+        ["Why std::vector<bool> is special", "Em news: AT&T"],
+        ["Why std::vector<bool> is special", "a < b & c", "AT&T news"],
+    ]
+
+
 def test_encodings_are_detected_not_mojibaked() -> None:
     gbk = _parse("gbk-undeclared.xml")
     assert gbk.title == "张家港新闻"

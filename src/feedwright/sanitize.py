@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import html
+import html.entities
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -244,15 +245,18 @@ def feedparser_attribute_order(cleaned: str) -> str:
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(_CLEAN_CONTENT_TAGS))
 
 
-def plain_text(value: str) -> str:
+def plain_text(value: str, *, markup: bool = True) -> str:
     """Text for a title-like field: tags dropped, entities decoded once, one line.
 
     ``AT&amp;T`` becomes ``AT&T``; ``<b>x</b>`` becomes ``x``; the contents of
     ``<script>``/``<style>`` are dropped, not shown. The result is text, not
-    HTML: publishers escape it when writing.
+    HTML: publishers escape it when writing. ``markup=False``: the value is
+    text already (an Atom ``type="text"`` title, a JSON Feed title that does
+    not :func:`look like HTML <looks_like_html>`), so ``std::vector<bool>``
+    and ``&`` stay as written.
     """
     value = _clean_chars(value)
-    if "<" in value or "&" in value:
+    if markup and ("<" in value or "&" in value):
         if _too_deep(value):
             value = _text_of(value)
         # nh3 with no allowed tags keeps only text (escaped); unescaping that once
@@ -262,9 +266,42 @@ def plain_text(value: str) -> str:
     return _SPACE.sub(" ", value).strip()
 
 
+_CLOSE_TAG = re.compile(r"</\w+>")
+_ENTITY_REF = re.compile(r"&(#?\w+);")
+_OPEN_TAG = re.compile(r"<([a-zA-Z][\w-]*)")
+# An opening tag with attributes, or of an element that runs or loads something.
+_ACTIVE_TAG = re.compile(
+    r"<(?:[a-z][\w-]*\s[^<>]*=|(?:script|style|iframe|frame|img|svg|math|object|embed"
+    r"|link|meta|base|form|input|button|body|html|video|audio|source)\b)",
+    re.IGNORECASE,
+)
+
+
+def looks_like_html(text: str, *, declared_text: bool = False) -> bool:
+    """Whether a title that may be text (RSS, JSON Feed) holds markup: a
+    closing tag, a character reference HTML knows (``&amp;``, ``&#20013;``),
+    or an opening tag of an HTML element (``<b>``, ``<img src=...>``);
+    ``vector<bool>`` and ``the <template> element`` are text.
+    ``declared_text``: the feed says it is text (Atom ``type="text"``), which
+    only a tag that runs or loads something (``<script>``, a tag with
+    attributes) overrules."""
+    if _ACTIVE_TAG.search(text):
+        return True
+    if declared_text:
+        return False
+    if _CLOSE_TAG.search(text):
+        return True
+    if any(name.lower() in nh3.ALLOWED_TAGS for name in _OPEN_TAG.findall(text)):
+        return True
+    return any(
+        ref[0] == "#" or ref in html.entities.entitydefs for ref in _ENTITY_REF.findall(text)
+    )
+
+
 __all__ = [
     "SAFE_SCHEMES",
     "feedparser_attribute_order",
+    "looks_like_html",
     "plain_text",
     "safe_url",
     "sanitize_html",

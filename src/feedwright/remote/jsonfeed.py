@@ -12,7 +12,7 @@ from ..config import FeedSource
 from ..decode import decode_feed
 from ..exceptions import ParseError
 from ..model import Enclosure, Person
-from ..sanitize import plain_text, safe_url, sanitize_html
+from ..sanitize import looks_like_html, plain_text, safe_url, sanitize_html
 from .normalize import (
     MAX_ENTRIES,
     ParsedFeed,
@@ -113,7 +113,7 @@ def _json_entry(
     title_raw = _str_or_none(item.get("title")) or ""
     return Raw(
         id=opt_text(str(raw_id)) if isinstance(raw_id, str | int) else None,
-        title=plain_text(title_raw),
+        title=plain_text(title_raw, markup=looks_like_html(title_raw)),  # text, by the spec
         link=link,
         published=_iso_date(item.get("date_published")),
         updated=_iso_date(item.get("date_modified")),

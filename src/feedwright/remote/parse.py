@@ -41,7 +41,7 @@ from ..config import FeedSource
 from ..decode import decode_feed
 from ..exceptions import ParseError
 from ..model import Enclosure, Person, utc
-from ..sanitize import plain_text, safe_url, sanitize_html
+from ..sanitize import looks_like_html, plain_text, safe_url, sanitize_html
 from ..text import strip_xml_illegal
 from . import fastfeed
 from .fastpath import NeedsFeedparser, from_fast
@@ -166,8 +166,9 @@ def _parse_xml(
     feed_id = opt_text(feed.get("id"))
     feed_language = opt_text(feed.get("language")) or opt_text(headers.get("content-language"))
     feed_authors = _fp_authors(feed.get("authors"), url)
+    atom = str(parsed.get("version")).startswith("atom")
     raws = (
-        _fp_entry(raw, url=url, feed_language=feed_language, feed_authors=feed_authors)
+        _fp_entry(raw, url=url, atom=atom, feed_language=feed_language, feed_authors=feed_authors)
         for raw in raw_entries
     )
     bozo = "; ".join(notes) or None
@@ -260,7 +261,12 @@ def escape_bare_ampersands(text: str) -> str:
 
 
 def _fp_entry(
-    raw: Mapping[str, Any], *, url: str, feed_language: str | None, feed_authors: tuple[Person, ...]
+    raw: Mapping[str, Any],
+    *,
+    url: str,
+    atom: bool,
+    feed_language: str | None,
+    feed_authors: tuple[Person, ...],
 ) -> Raw:
     base = url
     contents = raw.get("content") or []
@@ -304,9 +310,15 @@ def _fp_entry(
     from_guid = bool(raw.get("guidislink")) and raw.get("link") == raw.get("id")
     link = safe_url(raw.get("link"), None if from_guid else url)
     title_raw = str(raw.get("title") or "")
+    # Markup if the feed says so (Atom's type; feedparser's guess for RSS) or
+    # by our broader guess (feedparser takes "<script>" for text; an Atom
+    # text title is text unless a tag in it runs or loads something); plain
+    # text keeps its "<" and "&".
+    plain = (raw.get("title_detail") or {}).get("type") == "text/plain"
+    markup = not plain or looks_like_html(title_raw, declared_text=atom)
     return Raw(
         id=opt_text(raw.get("id")),
-        title=plain_text(title_raw),
+        title=plain_text(title_raw, markup=markup),
         link=link,
         published=_date(raw, "published"),
         updated=_date(raw, "updated"),
