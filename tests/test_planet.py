@@ -217,9 +217,11 @@ def test_the_winner_does_not_depend_on_the_order_things_arrive_in(
     tmp_path: Path, http_server: Any
 ) -> None:
     """Two planets of equal standing: the one first in the config wins, whichever
-    was fetched (first seen) first, and both sites publish the same bytes."""
+    was fetched (first seen) first. A site that published the other copy
+    first keeps that copy's id for the article (its readers know it by that
+    id: a new id would show it to them twice); all else is equal."""
     _, planet_a, planet_b = copies(http_server)
-    outputs = []
+    outputs, hellos = [], []
     for n, first in enumerate([planet_a, planet_b]):
         folder = tmp_path / str(n)
         folder.mkdir()
@@ -227,15 +229,44 @@ def test_the_winner_does_not_depend_on_the_order_things_arrive_in(
         # lists both in the same order.
         config = make_site(folder, f"  - feed: {first}\n")
         feedwright.build(config, now=None)
+        before = next(e for e in published(folder) if e.title == "Hello")
         config = make_site(folder, f"  - feed: {planet_a}\n  - feed: {planet_b}\n")
         feedwright.build(config)
         hello = next(e for e in published(folder) if e.title == "Hello")
         assert hello.source.title == "planet-a.example"
+        assert hello.id == before.id
+        hellos.append(hello)
         outputs.append(without_tombstones((folder / "out" / "atom.xml").read_bytes()))
-    # The site that first published planet-b's copy says it is gone (RFC 6721):
-    # readers that have it learn that planet-a's copy replaced it. All else is equal.
-    assert outputs[0][1] == 0 and outputs[1][1] == 1
-    assert outputs[0][0] == outputs[1][0]
+    assert outputs[0][1] == 0 and outputs[1][1] == 0
+    assert hellos[0].id != hellos[1].id
+    first_id, second_id = (h.id.encode() for h in hellos)
+    assert outputs[0][0] == outputs[1][0].replace(second_id, first_id)
+
+
+def test_an_article_keeps_its_first_id_when_a_better_copy_comes_later(
+    tmp_path: Path, http_server: Any
+) -> None:
+    """A planet's copy is published; then the author's own feed is added (or
+    comes back from a failure) and wins: the article is still the entry
+    readers have, with the own copy's link and text, and stays so when the
+    planet's copy is gone."""
+    author, planet_a, _ = copies(http_server)
+    config = make_site(tmp_path, f"  - feed: {planet_a}\n")
+    feedwright.build(config)
+    (before,) = (e for e in published(tmp_path) if e.title == "Hello")
+    config = make_site(tmp_path, f"  - feed: {planet_a}\n  - feed: {author}\n")
+    report = feedwright.build(config)
+    assert report.problems == []
+    (hello,) = (e for e in published(tmp_path) if e.title == "Hello")
+    assert hello.id == before.id and hello.link == "https://alice.example/posts/1/"
+    assert hello.source.title == "alice.example"
+    assert b"deleted-entry" not in (tmp_path / "out" / "atom.xml").read_bytes()
+    # The planet's copy leaves (the planet removed from the config): the same id still.
+    config = make_site(tmp_path, f"  - feed: {author}\n")
+    feedwright.build(config)
+    (after,) = (e for e in published(tmp_path) if e.title == "Hello")
+    assert after.id == before.id and after.link == "https://alice.example/posts/1/"
+    assert main(["plan", "-c", str(config)]) == 0
 
 
 def without_tombstones(data: bytes) -> tuple[bytes, int]:

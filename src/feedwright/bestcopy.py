@@ -14,8 +14,10 @@ and two planets that repost it. It is published once::
          0 local posts | 1 the feed whose site is the article's host | 2 any other feed,
          the source's position in the config,
          the entry's id)             so the same inputs give the same winner anywhere
-    the winner keeps its own id and link; it gets the categories of every copy,
-    and the others as ``Entry.alternates`` (link, feed, title), best first.
+    the winner keeps its own link; it gets the categories of every copy,
+    and the others as ``Entry.alternates`` (link, feed, title), best first;
+    a remote winner is published under the id its article was first
+    published with (:func:`first_ids`), its own id otherwise.
 
 Local posts are planned by their heads (no text): they are matched by link
 only. Two local posts are never merged with each other (the posts reader
@@ -30,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .config import Config, FeedSource, PostsSource
@@ -51,6 +53,8 @@ _WORDS = re.compile(r"\w+")
 _TAGS = re.compile(r"<[^>]*>")
 FINGERPRINT_TEXT = 300  # characters of text a fingerprint takes (after the title)
 HTML_LOOKED_AT = 1500  # characters of an entry's HTML read to find them
+# The store's meta key for first_ids' memory: canonical link -> the id its article keeps.
+ARTICLE_IDS = "article-ids"
 MIN_FINGERPRINT_TEXT = 40  # less text than this: too little to tell two articles apart
 
 
@@ -120,15 +124,20 @@ Candidate = Head | Entry
 PostSourceOf = Callable[[str], PostsSource | None]
 
 
-def choose(
-    candidates: Sequence[Candidate],
-    config: Config,
-    post_source: PostSourceOf,
-) -> tuple[list[Candidate], dict[str, tuple[tuple[str, ...], tuple[Alternate, ...]]]]:
-    """The best copy of each article among ``candidates`` (one per id already),
-    in their order. Also: for each winning *post* that took something from
-    other copies, (its categories now, its alternates), to apply to its entry
-    once made (posts are planned by heads, which carry neither)."""
+class Chosen(NamedTuple):
+    """What :func:`choose` makes of the candidates."""
+
+    planned: list[Candidate]  # the best copy of each article, in their order
+    # For each winning *post* that took something from other copies: its
+    # categories now and its alternates, to apply to its entry once made
+    # (posts are planned by heads, which carry neither).
+    posts: dict[str, tuple[tuple[str, ...], tuple[Alternate, ...]]]
+    # For each winning remote entry: the ids of the copies it won over, best first.
+    beaten: dict[str, tuple[str, ...]]
+
+
+def choose(candidates: Sequence[Candidate], config: Config, post_source: PostSourceOf) -> Chosen:
+    """The best copy of each article among ``candidates`` (one per id already)."""
     order = {id(s): n for n, s in enumerate(config.sources)}
     feeds = {s.key: s for s in config.feed_sources}
     ranks: list[tuple[Any, ...]] = []
@@ -145,9 +154,10 @@ def choose(
 
     groups = _groups(candidates)
     if not groups:
-        return list(candidates), {}
+        return Chosen(list(candidates), {}, {})
     out: list[Candidate | None] = list(candidates)
     posts_changed: dict[str, tuple[tuple[str, ...], tuple[Alternate, ...]]] = {}
+    beaten: dict[str, tuple[str, ...]] = {}
     for members in groups:
         members.sort(key=lambda i: ranks[i])
         best, rest = members[0], members[1:]
@@ -169,10 +179,48 @@ def choose(
                 categories=tuple(categories),
                 alternates=winner.alternates + tuple(alternates),
             )
+            beaten[winner.id] = tuple(candidates[i].id for i in rest)
         else:
             out[best] = winner._replace(categories=tuple(categories))
             posts_changed[winner.id] = (tuple(categories), tuple(alternates))
-    return [c for c in out if c is not None], posts_changed
+    return Chosen([c for c in out if c is not None], posts_changed, beaten)
+
+
+def first_ids(
+    chosen: Chosen, kept: Mapping[str, str], shown: Callable[[], set[str]]
+) -> tuple[list[Candidate], dict[str, str]]:
+    """The chosen copies, each remote winner under the id its article was
+    first published with: readers know an article by that id, so a better
+    copy arriving later (the author's own feed, added or back from a failure,
+    after a planet's copy was published) must not make it new to them.
+
+    ``kept``: canonical link -> the id its article keeps (what this returned
+    before); ``shown()``: the ids the feeds showed after the last build (read
+    only when a winner beat a copy). Returns the planned list and ``kept`` as
+    it is now (an article no longer planned is forgotten)."""
+    planned = chosen.planned
+    if not kept and not chosen.beaten:
+        return planned, {}
+    taken = {c.id for c in planned}
+    seen: set[str] | None = None
+    now: dict[str, str] = {}
+    out: list[Candidate] = []
+    for c in planned:
+        link = canonical_link(c.link) if isinstance(c, Entry) and c.source else None
+        if link is None or not isinstance(c, Entry):
+            out.append(c)
+            continue
+        first = kept.get(link)
+        if first is None and (beaten := chosen.beaten.get(c.id)):
+            seen = shown() if seen is None else seen
+            if c.id not in seen:
+                first = next((i for i in beaten if i in seen), None)
+        if first is not None and (first == c.id or first not in taken):
+            now[link] = first
+            if first != c.id:
+                c = replace(c, id=first)
+        out.append(c)
+    return out, now
 
 
 def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
@@ -237,4 +285,12 @@ def _alternate(other: Candidate, feeds: Mapping[str, FeedSource]) -> Alternate:
     return Alternate(link=other.link, feed=source.url, title=source.title)
 
 
-__all__ = ["TRACKING", "canonical_link", "choose", "fingerprint"]
+__all__ = [
+    "ARTICLE_IDS",
+    "TRACKING",
+    "Chosen",
+    "canonical_link",
+    "choose",
+    "fingerprint",
+    "first_ids",
+]

@@ -216,6 +216,7 @@ def _snapshot(source: Path, target: Path) -> None:
 
 def _copy_store(config: Config, target: Path) -> None:
     """What a build reads of a server store, through the store's interface."""
+    from .bestcopy import ARTICLE_IDS
     from .ledger import META_KEY
     from .store import entry_row
 
@@ -230,7 +231,7 @@ def _copy_store(config: Config, target: Path) -> None:
             )
         for (first_seen, key), rows in sorted(by_first.items()):
             copy.save_entry_rows(key, rows, first_seen)  # first_seen: the order kept
-        for key in (incremental.RECORD_KEY, META_KEY):
+        for key in (incremental.RECORD_KEY, META_KEY, ARTICLE_IDS):
             value = source.get_meta(key)
             if value is not None:
                 copy.set_meta(key, value)

@@ -83,11 +83,7 @@ def _whole(job: Job) -> BuildReport:
     planned: list[Head | Entry] = dedupe([*newest_first(due), *remote])
     won: dict[str, Any] = {}  # posts that are the best copy of something remote
     if remote:
-        from .bestcopy import choose
-
-        planned, won = choose(
-            planned, config, lambda i: read.where[i][0] if i in read.where else None
-        )
+        planned, won = _best_copies(planned, config, store, read.where)
     # The hashes known already: a stored entry's (unless dedupe merged another
     # subscription's categories into it: then it is new), a post's (unless
     # it won over a remote copy, or its audio's length settled since).
@@ -180,6 +176,32 @@ def _whole(job: Job) -> BuildReport:
         held=held,
         due=followed.due,
     )
+
+
+def _best_copies(
+    candidates: list[Head | Entry],
+    config: Config,
+    store: Store,
+    where: Mapping[str, tuple[Any, ...]],
+) -> tuple[list[Head | Entry], dict[str, Any]]:
+    """One copy of each article (bestcopy.choose), remote ones under the id
+    their article was first published with (bestcopy.first_ids; the store
+    keeps those that differ from the winner's own under ``article-ids``)."""
+    import json
+
+    from .bestcopy import ARTICLE_IDS, choose, first_ids
+
+    chosen = choose(candidates, config, lambda i: where[i][0] if i in where else None)
+    raw = store.get_meta(ARTICLE_IDS)
+    kept = json.loads(raw) if raw else {}
+
+    def shown() -> set[str]:
+        return {i for history in store.feed_history().values() for i in history.shown}
+
+    planned, now = first_ids(chosen, kept if isinstance(kept, dict) else {}, shown)
+    if now != kept and (now or raw):
+        store.set_meta(ARTICLE_IDS, json.dumps(now, sort_keys=True) if now else "")
+    return planned, chosen.posts
 
 
 def _edits(job: Job) -> BuildReport | None:
