@@ -145,6 +145,30 @@ def test_a_build_honours_a_feeds_ttl(tmp_path: Path, http_server: Any) -> None:
     assert row.hints == "ttl 180m"
 
 
+def test_a_changed_every_reschedules_from_the_last_fetch(tmp_path: Path, http_server: Any) -> None:
+    """A shorter interval applies at once (from the last fetch), never after
+    the longer one ran out; a longer one from the next fetch."""
+    url = http_server.route("/feed.xml", body=rss())
+    config = make_site(tmp_path, url, source="    every: 1h\n")
+    feedwright.build(config, now=NOW)
+    [row] = feedwright.status(config)
+    assert row.next_due == NOW + timedelta(hours=1)
+    make_site(tmp_path, url, source="    every: 5m\n")
+    [row] = feedwright.status(config)
+    assert row.every == timedelta(minutes=5)
+    feedwright.build(config, now=NOW + timedelta(minutes=10))
+    assert len(http_server.requests) == 2
+    [row] = feedwright.status(config)
+    assert row.next_due == NOW + timedelta(minutes=15)
+    make_site(tmp_path, url, source="    every: 30m\n")
+    feedwright.build(config, now=NOW + timedelta(minutes=12))
+    assert len(http_server.requests) == 2  # not later either: due at 10:15 as before
+    feedwright.build(config, now=NOW + timedelta(minutes=16))
+    assert len(http_server.requests) == 3
+    [row] = feedwright.status(config)
+    assert row.next_due == NOW + timedelta(minutes=46)
+
+
 def test_adaptive_intervals_follow_how_often_a_feed_publishes(
     tmp_path: Path, http_server: Any
 ) -> None:

@@ -133,3 +133,21 @@ def test_sighup_reloads_even_when_the_file_looks_unchanged(site: tuple[Path, str
         wait_until("the new title", lambda: b"<title>Reloa2</title>" in feed.read_bytes())
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_shorter_every_applies_at_once(site: tuple[Path, str, str], http_server: Any) -> None:
+    """schedule.every: 1h -> 1s: the daemon fetches again at once, not after the hour."""
+    config, a, _ = site
+    hourly = config_text(a).replace("    every: 1h\n", "") + "schedule:\n  every: 1h\n"
+    rewrite(config, hourly)
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_log(r"published \d+ files")
+        fetched = len(http_server.requests)
+        rewrite(config, hourly.replace("every: 1h", "every: 1s"))
+        daemon.wait_log(r".*config reloaded.*")
+        wait_until("two more fetches", lambda: len(http_server.requests) >= fetched + 2)
+        [row] = feedwright.status(config)
+        assert row.every is not None and row.every.total_seconds() == 1
+    finally:
+        assert daemon.stop() == 0

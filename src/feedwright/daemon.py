@@ -52,7 +52,7 @@ from .progress import Display
 from .reload import reload as reload_config
 from .reload import stamp as config_stamp
 from .store import Store
-from .update import SourceResult, is_due, refresh
+from .update import SourceResult, is_due, refresh, reschedule
 from .watch import PostChanges, Snapshot, diff_snapshots, earliest_due, snapshot_posts
 
 log = logging.getLogger("feedwright.daemon")
@@ -280,6 +280,7 @@ class Daemon:
         if self.next_due is not None and now < self.next_due:
             return []
         with Store.open(self.config.state) as store:
+            reschedule(store, self.config)
             states = store.source_states()
             results: list[SourceResult] = []
             if any(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -89,6 +90,49 @@ class SourceResult:
     @property
     def failing(self) -> bool:
         return self.error is not None or self.streak > 0
+
+
+# Store meta: each source's configured interval (seconds) when its next check was made.
+EVERY_KEY = "configured-every"
+
+
+def reschedule(store: Store, config: Config) -> None:
+    """Follow a changed ``every`` (a feed's own, or ``schedule.every``): a feed
+    whose next check was made under another interval is due again by the new
+    one from its last fetch, if that is sooner (a shorter interval never
+    waits out the longer one; a longer one applies from the next fetch).
+    Cheap when nothing changed: one meta value read."""
+    every = {s.key: (s.every or config.schedule.every).total_seconds() for s in config.feed_sources}
+    raw = store.get_meta(EVERY_KEY)
+    try:
+        known = json.loads(raw) if raw else {}
+    except ValueError:
+        known = {}
+    if known == every:
+        return
+    changed = [s for s in config.feed_sources if known.get(s.key, every[s.key]) != every[s.key]]
+    states = store.source_states([s.key for s in changed]) if changed else {}
+    with store.transaction():
+        for source in changed:
+            state = states.get(source.key)
+            if state is None or state.next_check is None or state.last_fetch is None:
+                continue
+            if state.error_count or state.status == "gone":
+                continue  # backing off, or never asked again: as it was
+            hints = hints_of(state)
+            sooner = next_check(
+                now=state.last_fetch,
+                every=interval_of(state, source, config),
+                key=source.key,
+                jitter=config.schedule.jitter,
+                ttl=None if hints.ttl is None else timedelta(minutes=hints.ttl),
+                skip_hours=hints.skip_hours,
+                skip_days=hints.skip_days,
+            )
+            if sooner < state.next_check:
+                store.save_source_state(state._replace(next_check=sooner))
+                log.debug("%s: next check %s (every changed)", state.url, sooner.isoformat())
+        store.set_meta(EVERY_KEY, json.dumps(every, sort_keys=True))
 
 
 def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daemon: bool) -> bool:
@@ -185,6 +229,8 @@ async def refresh(
 ) -> list[SourceResult]:
     """Fetch every due remote source (or those keyed in ``only``) and save what
     changed; the results in config order."""
+    if only is None:
+        reschedule(store, config)
     # Asked for a few sources (a worker's batch): their states only, not the table's.
     states = store.source_states(only) if only is not None else store.source_states()
     results: list[SourceResult] = []

@@ -54,7 +54,7 @@ from ..exceptions import FetchError
 from ..logs import fields
 from ..pipeline import BuildReport
 from ..store import Store
-from ..update import SourceResult
+from ..update import SourceResult, reschedule
 from .app import TASK, make_app
 
 log = logging.getLogger("feedwright.daemon")
@@ -137,6 +137,7 @@ class Dispatcher(Daemon):
                 self.others_stored = True
             if self.registered is not config:
                 store.add_sources((s.key, s.url) for s in config.feed_sources)
+                reschedule(store, config)
                 self.registered, self.hosts = config, hosts_of(config)
             room = MAX_IN_FLIGHT - len(self.in_flight)
             if room <= 0:
