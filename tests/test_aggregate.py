@@ -213,6 +213,23 @@ def test_offline_build_fetches_nothing(site: Path, http_server) -> None:  # type
     assert "Rates & bonds" in [e.title for e in combined.entries]
 
 
+def test_an_offline_build_on_a_new_state_names_the_feeds_it_cannot_publish(
+    site: Path,
+    http_server,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    """A deleted (or new) state and --offline: the feeds the state knows
+    nothing of are named, not dropped from the output unsaid."""
+    assert build(site) == 1
+    shutil.rmtree(site / ".feedwright")
+    capsys.readouterr()
+    assert build(site, "--offline") == 0
+    err = capsys.readouterr().err
+    for path in ("/wire.xml", "/mirror.xml", "/harbour-old.xml", "/gone.xml"):
+        assert f"warning: {http_server.url(path)}: never fetched into this state" in err
+    assert "a build without --offline fetches it" in err and "Traceback" not in err
+
+
 def test_entries_that_drop_off_stay_published(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
     assert build(site) == 1
     empty = RSS.split(b"<item>")[0] + b"</channel></rss>"

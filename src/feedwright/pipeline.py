@@ -193,6 +193,8 @@ def run_once(
                 progress=None if progress is None else phase(progress, "fetching"),
                 only=refresh_only,
             )
+        elif config.feed_sources:
+            sources = _never_fetched(config, store)
         failing = _failing(config, store)
         found = find_posts(config)
         record = incremental.load_record(store)
@@ -247,6 +249,26 @@ def ping(config: Config, store: Store, report: BuildReport, now: datetime) -> Bu
 def phase(report: Report, name: str) -> Progress:
     """``report`` for one phase (fetching, reading): the progress callback a stage takes."""
     return lambda done, total: report(name, done, total)
+
+
+def _never_fetched(config: Config, store: Store) -> list[SourceResult]:
+    """Offline: the configured feeds the state knows nothing of (a new or a
+    deleted state), each a warning: their entries are not published (their
+    categories leave the output) until a build fetches them."""
+    from .update import SourceResult
+
+    states = store.source_states()
+    return [
+        SourceResult(
+            s.key,
+            s.url,
+            "skipped",
+            note="never fetched into this state (a new or deleted state?): published"
+            " without its entries; a build without --offline fetches it",
+        )
+        for s in config.feed_sources
+        if s.key not in states
+    ]
 
 
 def _failing(config: Config, store: Store) -> tuple[str, ...]:
