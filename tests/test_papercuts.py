@@ -235,6 +235,25 @@ def test_check_warns_about_a_rename_that_takes_another_categorys_folder(
     assert "output.rename" not in capsys.readouterr().err
 
 
+def test_check_warns_about_renames_that_miss_or_share_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = {"a.md": post("A", categories="[生活]"), "b.md": post("B", categories="[Tech]")}
+    rename = "  rename: {生活: life, Tech: life, Nope: x}\n"
+    config = site(tmp_path, BASE.replace("  dir: out\n", "  dir: out\n" + rename), **posts)
+    assert main(["check", "-c", str(config)]) == 0  # warnings, not problems
+    err = capsys.readouterr().err
+    assert f"{config}: output.rename names “Nope”, which no post, source" in err
+    said = (
+        f"{config}: output.rename gives “生活” the folder life/, which is “Tech”'s:"
+        " “生活” is published in life-"
+    )
+    assert said in err
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert folders[0] == "life" and folders[1].startswith("life-") and len(folders) == 2
+
+
 def test_check_warns_about_an_output_category_no_post_or_source_has(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

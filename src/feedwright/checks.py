@@ -172,9 +172,11 @@ def underscored(config: Config, found: Mapping[str, Found]) -> list[str]:
 
 
 def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
-    """Warnings for an ``output.rename`` that takes the folder another of
-    ``seen`` categories would have: that category's feed moves to another
-    address, and its subscribers are left with the renamed one's entries."""
+    """Warnings for ``output.rename`` entries that miss or clash: a category
+    none of ``seen`` has; two renamed to one folder (one of them is published
+    elsewhere); one that takes the folder another category would have (that
+    category's feed moves to another address, and its subscribers are left
+    with the renamed one's entries)."""
     if not config.output.rename:
         return []
     from .publish.slugs import assign_slugs, slugify
@@ -188,6 +190,30 @@ def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
     renamed = {category_key(name): name for name in config.output.rename}
     slugs = assign_slugs(names.values(), config.output)
     said = []
+    for key, name in sorted(renamed.items()):
+        if key not in names:
+            said.append(
+                f"{config.path}: output.rename names “{name}”, which no post, source or"
+                " stored remote entry has"
+                + ("" if config.output.categories == "all" else " in output.categories")
+                + ": no feed is published for it"
+            )
+            continue
+        asked = config.output.rename[name]
+        if slugs[key].casefold() != asked.casefold():
+            holder = next(
+                (
+                    renamed.get(k, names[k])
+                    for k in slugs
+                    if slugs[k].casefold() == asked.casefold()
+                ),
+                None,
+            )
+            why = f", which is “{holder}”'s" if holder is not None else ""
+            said.append(
+                f"{config.path}: output.rename gives “{name}” the folder {asked}/{why}:"
+                f" “{name}” is published in {slugs[key]}/"
+            )
     for key, name in sorted(names.items()):
         if key in renamed:
             continue
