@@ -156,6 +156,18 @@ def test_plan_on_a_site_never_built_and_through_the_api(tmp_path: Path) -> None:
     assert found.refused == []
 
 
+def test_plan_names_the_real_ledger_not_its_temporary_copy(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = tmp_path / "feedwright.ids"
+    ledger.write_text(ledger.read_text(encoding="utf-8") + "posts/x.md\tbad\n", encoding="utf-8")
+    code, _, err = cli("plan", "-c", str(config))
+    assert code == 0
+    assert err.count("warning:") == 1, err
+    assert f"warning: {ledger}:8: expected 4 tab-separated fields" in err
+    assert "feedwright-plan-" not in err
+
+
 def test_plan_beside_a_writer_copies_what_is_committed(tmp_path: Path) -> None:
     """A daemon may be writing the state while plan copies it (it holds the
     output lock only while it builds): plan neither waits for it nor sees its

@@ -115,6 +115,21 @@ def plan(config: Config, *, now: datetime, pool: Pool, fetch: bool = False) -> P
             with Store.open(state) as store:
                 refresh(copy, store, pool, now=now)
         report = run_once(copy, now=now, offline=True, allow_id_changes=True, pool=pool)
+        # What the report says names the copies: name the files a person can act on.
+        real = ((str(ids), str(config.ids)), (str(output), str(config.output.dir)))
+
+        def named(text: str) -> str:
+            for temp, path in real:
+                text = text.replace(temp, path)
+            return text
+
+        report = replace(
+            report,
+            ids=tuple(named(line) for line in report.ids),
+            publish=replace(
+                report.publish, rejected=[named(line) for line in report.publish.rejected]
+            ),
+        )
         return _compare(config, config.output.dir, output, report)
 
 
