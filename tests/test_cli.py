@@ -307,17 +307,26 @@ def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         <outline text="B &amp; co" xmlUrl="https://b.example/rss"/>
         <outline text="bad" xmlUrl="file:///etc/passwd"/>
         <outline text="C" xmlUrl="feed://c.example/atom"/>
+        <outline text="D" xmlURL="https://d.example/rdf"/>
+        <outline type="rss" url="https://e.example/cp1252.xml"/>
+        <outline type="rss" text="broken no url"/>
         </body></opml>""",
         encoding="utf-8",
     )
     assert main(["import-opml", "-c", str(config), str(opml)]) == 0
     captured = capsys.readouterr()
-    assert "3 new feeds added" in captured.out and "1 outline skipped" in captured.out
+    assert "5 new feeds added" in captured.out and "2 outlines skipped" in captured.out
     assert f"{opml}: skipped file:///etc/passwd: not an http(s) address" in captured.err
+    said = f"{opml}: skipped outline 'broken no url': no xmlUrl, not a feed subscription"
+    assert said in captured.err
     text = config.read_text(encoding="utf-8")
     assert "# keep me" in text and "- feed: http://c.example/atom\n" in text  # feed:// is http
+    assert "- feed: https://d.example/rdf\n" in text  # xmlURL, as some exporters write it
+    assert "- feed: https://e.example/cp1252.xml\n" in text
     assert main(["import-opml", "-c", str(config), str(opml)]) == 0
-    assert "0 new feeds" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "0 new feeds" in captured.out
+    assert f"{opml}: skipped https://a.example/feed: already in config.yaml" in captured.err
     assert main(["export-opml", "-c", str(config)]) == 0
     exported = capsys.readouterr().out
     assert 'xmlUrl="https://a.example/feed"' in exported

@@ -33,8 +33,10 @@ class Imported(NamedTuple):
 
 
 def parse_opml(data: bytes, *, path: str) -> Imported:
-    """Every ``outline`` with an ``xmlUrl``; enclosing outlines' titles become
-    categories. An ``xmlUrl`` that is not http(s) is left out, and said."""
+    """Every ``outline`` with an ``xmlUrl`` (in any case; ``url`` on a
+    ``type="rss"`` one); enclosing outlines' titles become categories. An
+    address that is not http(s), and an outline with neither children nor a
+    feed address, are left out, and said."""
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
@@ -50,7 +52,12 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
 
     def walk(node: etree._Element, folders: tuple[str, ...]) -> None:
         for outline in node.iterfind("outline"):
-            url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+            # Exporters spell it xmlUrl, xmlurl, xmlURL; a few write url= on type="rss".
+            attrs = {str(k).lower(): v for k, v in outline.attrib.items()}
+            kind = (attrs.get("type") or "").strip().lower()
+            url = (attrs.get("xmlurl") or "").strip()
+            if not url and kind in ("rss", "atom"):
+                url = (attrs.get("url") or "").strip()
             if url[:5].lower() == "feed:":  # feed://host/x and feed:https://host/x
                 rest = url[5:]
                 url = rest if rest.lower().startswith(("http://", "https://")) else "http:" + rest
@@ -71,8 +78,11 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
                 # A title that is only the URL (what many exporters write) is no title.
                 named = title if title and title != url else None
                 found[url] = Subscription(url, named, tuple(dict.fromkeys(cats)))
-            else:
+            elif outline.find("outline") is not None:
                 walk(outline, (*folders, title) if title else folders)
+            else:  # a leaf that names no feed: said, not dropped unsaid
+                what = f"outline {title!r}" if title else "an outline without a title"
+                skipped.append(f"{what}: no xmlUrl, not a feed subscription")
 
     walk(body, ())
     return Imported(list(found.values()), skipped)
@@ -131,8 +141,10 @@ def import_opml(config_path: Path, opml_path: Path, config: Config) -> tuple[int
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(opml_path)) from None
     subs, skipped = parse_opml(data, path=str(opml_path))
+    existing = {s.url for s in config.feed_sources}
+    skipped += [f"{s.url}: already in {config_path.name}" for s in subs if s.url in existing]
     text = config_path.read_text(encoding="utf-8-sig")
-    updated, count = add_to_config(text, subs, {s.url for s in config.feed_sources})
+    updated, count = add_to_config(text, subs, existing)
     if count:
         tmp = config_path.with_name(f".{config_path.name}.tmp")
         tmp.write_text(updated, encoding="utf-8")
