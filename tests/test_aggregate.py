@@ -230,6 +230,20 @@ def test_an_offline_build_on_a_new_state_names_the_feeds_it_cannot_publish(
     assert "a build without --offline fetches it" in err and "Traceback" not in err
 
 
+def test_build_from_inside_a_running_event_loop(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
+    """A notebook or an async program calls build() with its loop running:
+    the feeds are fetched all the same (on a loop of feedwright's own)."""
+    import asyncio
+
+    async def host() -> feedwright.BuildReport:
+        return feedwright.build(site / "config.yaml")
+
+    report = asyncio.run(host())
+    assert {r.url: r.outcome for r in report.sources}[http_server.url("/wire.xml")] == "ok"
+    combined = feedparser.parse((site / "feeds" / "atom.xml").read_bytes())
+    assert "Rates & bonds" in [e.title for e in combined.entries]
+
+
 def test_entries_that_drop_off_stay_published(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
     assert build(site) == 1
     empty = RSS.split(b"<item>")[0] + b"</channel></rss>"

@@ -14,11 +14,11 @@ signal handlers, changes the garbage collector or the working folder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config, FeedSource, PostsSource, load
 from .exceptions import ConfigError, PostError
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .remote.parse import ParsedFeed
 
 ConfigLike = Config | str | Path
+T = TypeVar("T")
 
 
 def load_config(path: str | Path) -> Config:
@@ -60,6 +61,24 @@ def _pool(fork: bool) -> Pool:
     return Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS, fork=fork)
 
 
+def _off_loop(call: Callable[[], T]) -> T:
+    """``call()``; in a thread of its own when this thread runs an event loop
+    (a notebook, an async program): feedwright runs loops of its own, which
+    ``asyncio.run`` refuses inside a running one. The caller's loop waits,
+    as for any synchronous call; its state store is opened and used in that
+    one thread."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="feedwright") as thread:
+        return thread.submit(call).result()
+
+
 def build(
     config: ConfigLike,
     *,
@@ -80,15 +99,20 @@ def build(
     """
     from .pipeline import run_once
 
-    with _pool(fork) as pool:
-        return run_once(
-            _config(config),
-            now=_now(now),
-            offline=offline,
-            lock_wait=wait,
-            pool=pool,
-            allow_id_changes=allow_id_changes,
-        )
+    cfg, moment = _config(config), _now(now)
+
+    def run() -> BuildReport:
+        with _pool(fork) as pool:
+            return run_once(
+                cfg,
+                now=moment,
+                offline=offline,
+                lock_wait=wait,
+                pool=pool,
+                allow_id_changes=allow_id_changes,
+            )
+
+    return _off_loop(run)
 
 
 def plan(
@@ -101,8 +125,13 @@ def plan(
     ``fork`` as for :func:`build`."""
     from .preview import plan as preview
 
-    with _pool(fork) as pool:
-        return preview(_config(config), now=_now(now), fetch=fetch, pool=pool)
+    cfg, moment = _config(config), _now(now)
+
+    def run() -> Plan:
+        with _pool(fork) as pool:
+            return preview(cfg, now=moment, fetch=fetch, pool=pool)
+
+    return _off_loop(run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +215,8 @@ def fetch_feed(
     every name instead of the system's (a DNS-over-HTTPS client, a fixed
     table); connections go to exactly the addresses it gave. Raises
     FetchError (GoneError, RateLimitedError, TooLargeError) naming ``url``.
-    Runs its own event loop: call it where none is running.
+    Runs its own event loop (in a thread of its own when called from a
+    running one).
     """
     import asyncio
 
@@ -204,7 +234,7 @@ def fetch_feed(
         async with Fetcher(settings, user_agent=agent, resolver=resolver) as fetcher:
             return await fetcher.fetch(FetchRequest(url, etag, last_modified), now=moment)
 
-    return asyncio.run(fetch())
+    return _off_loop(lambda: asyncio.run(fetch()))
 
 
 @dataclass(frozen=True, slots=True)
