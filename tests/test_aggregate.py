@@ -244,6 +244,26 @@ def test_build_from_inside_a_running_event_loop(site: Path, http_server) -> None
     assert "Rates & bonds" in [e.title for e in combined.entries]
 
 
+def _build_in_a_pool_worker(config: str) -> str:
+    try:
+        feedwright.build(config)
+    except feedwright.FeedwrightError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "built"
+
+
+def test_build_inside_a_daemonic_process_says_what_to_use_instead(site: Path) -> None:
+    """multiprocessing.Pool workers may not start processes: a FeedwrightError
+    that says so, not multiprocessing's AssertionError."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        said = pool.apply(_build_in_a_pool_worker, (str(site / "config.yaml"),))
+    assert said.startswith("FeedwrightError: cannot start worker processes inside a daemonic")
+    assert "ProcessPoolExecutor" in said
+    assert build(site) == 1  # the lock was let go: the next build runs
+
+
 def test_entries_that_drop_off_stay_published(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
     assert build(site) == 1
     empty = RSS.split(b"<item>")[0] + b"</channel></rss>"

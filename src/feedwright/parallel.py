@@ -280,7 +280,18 @@ class Pool:
         process = context.Process(
             target=_serve, args=(child_end, self.nice, inherited), daemon=True
         )
-        process.start()
+        try:
+            process.start()
+        except AssertionError:  # multiprocessing's word for a daemonic parent
+            child_end.close()
+            parent_end.close()
+            from .exceptions import FeedwrightError
+
+            raise FeedwrightError(
+                "cannot start worker processes inside a daemonic process (a"
+                " multiprocessing.Pool worker): call feedwright from a"
+                " ProcessPoolExecutor or a multiprocessing.Process instead"
+            ) from None
         child_end.close()
         worker = _Worker(process, parent_end)
         self._workers.append(worker)
