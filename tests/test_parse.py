@@ -334,6 +334,17 @@ def test_dates() -> None:
     assert backwards.published == backwards.updated == datetime(2024, 5, 5, 10, tzinfo=UTC)
 
 
+def test_an_earlier_now_does_not_take_real_dates_for_typos() -> None:
+    """``now`` set in the past (a test, a replay): a date after it but not
+    after the clock is a date, not a typo dated when first seen."""
+    body = (DATA / "rss20.xml").read_bytes()
+    parsed = feedwright.parse_feed(
+        body, url="https://feeds.example/rss20.xml", now=datetime(2000, 1, 1, tzinfo=UTC)
+    )
+    assert parsed.undated_ids == set()
+    assert parsed.entries[0].published == datetime(2024, 5, 14, 16, 0, tzinfo=UTC)
+
+
 def test_hostile_html_is_neutralised() -> None:
     parsed = _parse("hostile-html.xml")
     assert parsed.title == "Hostile Feed"
