@@ -39,7 +39,7 @@ DRAFTS_DIR = "_drafts"
 # A post is text someone wrote; anything bigger is a mistake or an attack.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
-Stamp = tuple[int, int]  # (size, mtime_ns): "has this file changed?" without reading it
+Stamp = tuple[int, int]  # (size, change time ns): "has this file changed?" without reading it
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -160,7 +160,7 @@ def find(root: Path) -> Found:
                     named = True
                     st = item.stat(follow_symlinks=False)
                     if (st.st_mode & _FORMAT) == _REGULAR and not in_drafts:
-                        files[rel] = (st.st_size, st.st_mtime_ns)  # the usual post
+                        files[rel] = (st.st_size, _changed(st))  # the usual post
                         continue
                 elif item.is_symlink():
                     where = os.path.join(folder, name)
@@ -211,10 +211,19 @@ def find(root: Path) -> Found:
             elif in_drafts:
                 drafts.add(rel)
             else:
-                files[rel] = (st.st_size, st.st_mtime_ns)
+                files[rel] = (st.st_size, _changed(st))
 
     walk(base, real_root, "", False, frozenset({real_root}))
     return Found(files, frozenset(drafts), tuple(problems), tuple(unread))
+
+
+def _changed(st: os.stat_result) -> int:
+    """When the file last changed, for its stamp: the inode's change time,
+    which a rename, a copy over it or an edit moves and no tool sets back
+    (two posts swapped with ``mv``, or written within one clock tick, keep
+    their size and mtime), or the mtime where that is later (Windows' ctime
+    is the creation time)."""
+    return max(st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _holds_output(folder: int) -> bool:
