@@ -531,6 +531,26 @@ def test_title_falls_back_to_heading_then_file_name(result: CheckReport) -> None
     assert found["jekyll/2023-04-01-no-title-here.markdown"].title == "no title here"
 
 
+@pytest.mark.parametrize(
+    ("body", "title"),
+    [
+        ("Setext heading\n==============\n\nText.\n", "Setext heading"),
+        ("Intro line.\n\nLater *one*\n===\n", "Later one"),
+        ("# ATX first\n\nSetext\n===\n", "ATX first"),
+        ("## Only a second level\n\nText.\n", "setext"),  # level 2: the file name
+        ("Not a heading\n---\n", "setext"),  # (a level-2 setext heading)
+    ],
+)
+def test_a_level_one_heading_of_either_kind_is_the_title(
+    tmp_path: Path, body: str, title: str
+) -> None:
+    post = tmp_path / "posts" / "setext.md"
+    post.parent.mkdir()
+    post.write_text("---\ndate: 2024-01-01\n---\n" + body, encoding="utf-8")
+    entry = read(post, post.parent)
+    assert entry is not None and entry.title == title
+
+
 def test_title_with_markup_stays_text(result: CheckReport) -> None:
     assert by_origin(result)["traps/title-html.md"].title == "Use <b> for bold & more"
 

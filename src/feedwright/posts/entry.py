@@ -6,7 +6,8 @@ reach a feed. ``Entry.summary`` is in the body's format too until then.
 
 Fields:
 
-- ``title``; else the first ``# heading`` / ``<h1>`` of the body; else the
+- ``title``; else the body's first level-1 heading (``# x``, ``x`` over
+  ``===``, ``<h1>``); else the
   file name (Jekyll date prefix removed, ``-``/``_`` as spaces).
 - ``date`` (or Hugo ``publishDate``/``pubdate``/date-valued ``published``);
   else the Jekyll file-name date (``2022-06-27-slug.md``); else the file's
@@ -77,6 +78,7 @@ DATE_KEYS = (*_DATE_KEYS, "published")
 _SPLIT_COMMAS = re.compile(r"[,，、]")
 _SPACES = re.compile(r"\s+")
 _MD_HEADING = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
+_MD_SETEXT = re.compile(r"^ {0,3}([^\s=<>#][^\n]*?)[ \t]*\n {0,3}=+[ \t]*$", re.M)
 _HTML_H1 = re.compile(r"<h1(?:\s[^>]*)?>(.*?)</h1\s*>", re.I | re.S)
 _TAG = re.compile(r"<[^>]*>")
 _MD_INLINE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`]+")
@@ -284,9 +286,9 @@ def _clean(text: str) -> str:
 
 def _first_heading(body: str) -> str | None:
     found: list[tuple[int, str]] = []
-    md = _MD_HEADING.search(body)
-    if md:
-        found.append((md.start(), _MD_INLINE.sub(lambda m: m.group(1) or "", md.group(1))))
+    for md in (_MD_HEADING.search(body), _MD_SETEXT.search(body)):
+        if md:
+            found.append((md.start(), _MD_INLINE.sub(lambda m: m.group(1) or "", md.group(1))))
     h1 = _HTML_H1.search(body)
     if h1:
         found.append((h1.start(), _TAG.sub("", h1.group(1))))
