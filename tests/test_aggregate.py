@@ -264,6 +264,32 @@ def test_build_inside_a_daemonic_process_says_what_to_use_instead(site: Path) ->
     assert build(site) == 1  # the lock was let go: the next build runs
 
 
+def test_an_item_with_only_an_enclosure_is_titled_by_its_file(
+    tmp_path: Path,
+    http_server,  # type: ignore[no-untyped-def]
+) -> None:
+    """No title, no text, no link: the enclosure's file name, not a hash."""
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>'
+        "<link>https://pod.example/</link><item>"
+        '<enclosure url="https://cdn.pod.example/shows/Episode%2012.mp3" type="audio/mpeg"'
+        ' length="1234"/><pubDate>Tue, 14 May 2024 10:00:00 +0000</pubDate></item>'
+        "</channel></rss>"
+    )
+    url = http_server.route("/pod.xml", body=body.encode())
+    (tmp_path / "config.yaml").write_text(
+        f"site:\n  title: S\n  url: https://s.example/\nsources:\n  - feed: {url}\n"
+    )
+    report = feedwright.build(tmp_path / "config.yaml")
+    assert report.problems == []
+    (entry,) = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes()).entries
+    assert entry.title == "Episode 12.mp3"
+    (item,) = feedparser.parse((tmp_path / "feeds" / "rss.xml").read_bytes()).entries
+    assert item.title == "Episode 12.mp3"
+    page = (tmp_path / "feeds" / "index.html").read_text(encoding="utf-8")
+    assert "Episode 12.mp3" in page and "urn:sha256" not in page
+
+
 def test_entries_that_drop_off_stay_published(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
     assert build(site) == 1
     empty = RSS.split(b"<item>")[0] + b"</channel></rss>"

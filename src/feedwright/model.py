@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
 
 BodyFormat = Literal["markdown", "html"]
 
@@ -333,6 +334,19 @@ _BY_ID = operator.attrgetter("id")
 _BY_PUBLISHED = operator.attrgetter("published")
 
 
+def shown_title(entry: Entry) -> str:
+    """What a reader sees for an entry with no title of its own (remote
+    entries sometimes have none): its link, else its first enclosure's file
+    name (``episode-12.mp3``), else its id."""
+    if entry.link:
+        return entry.link
+    for enclosure in entry.enclosures:
+        name = unquote(urlsplit(enclosure.url).path.rstrip("/").rsplit("/", 1)[-1]).strip()
+        if name:
+            return name
+    return entry.id
+
+
 def newest_first(entries: Iterable[P]) -> list[P]:
     """``sorted(entries, key=Entry.sort_key)``: newest first, ties by id."""
     ordered = sorted(entries, key=_BY_ID)
@@ -392,6 +406,7 @@ __all__ = [
     "newest_first",
     "rfc3339",
     "rfc3339_or_none",
+    "shown_title",
     "to_dict",
     "to_tuple",
     "utc",

@@ -32,7 +32,7 @@ from feedgen.ext.podcast_entry import PodcastEntryExtension
 from feedgen.feed import FeedGenerator
 
 from ..config import Podcast, Site
-from ..model import Entry, Person
+from ..model import Entry, Person, shown_title
 from .feedgen_ext import FeedwrightEntryExtension, FeedwrightExtension, Source
 from .plan import FeedPlan, entry_terms, entry_texts, excerpt, html_to_text
 
@@ -289,7 +289,7 @@ def _title(entry: Entry) -> str:
     if entry.title.strip():
         return entry.title
     text = excerpt(html_to_text(entry.summary or entry.content or ""), 80)
-    return text or entry.link or entry.id
+    return text or shown_title(entry)
 
 
 def _feed_entry(kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> Any:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from ..config import Format, Output, Site
-from ..model import Entry, rfc3339
+from ..model import Entry, rfc3339, shown_title
 from .plan import FeedPlan, feed_url
 
 PAGE_NAME = "index.html"
@@ -85,7 +85,7 @@ def _links(output: Output, prefix: str = "") -> list[str]:
 
 
 def _entry(entry: Entry, excerpt: Excerpt) -> str:
-    title = _e(entry.title.strip() or entry.link or entry.id)
+    title = _e(entry.title.strip() or shown_title(entry))
     if entry.link:
         title = f'<a href="{_e(entry.link)}">{title}</a>'
     stamp, shown = _date(entry)
