@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +242,39 @@ def test_every_key_the_readme_names_is_accepted() -> None:
     assert named, "the README names no keys: the pattern is stale"
     assert named <= accepted_keys(), named - accepted_keys()
     assert named <= documented_keys(), named - documented_keys()
+
+
+def test_a_program_using_the_api_is_type_checked(tmp_path: Path) -> None:
+    """The package is typed (py.typed): mypy --strict on a user's program
+    accepts the documented names and types, and calls a typo an error."""
+    program = tmp_path / "use.py"
+    program.write_text(
+        "import feedwright\n"
+        "from feedwright import BuildReport, OutputCheck, Plan, PublishSummary, Violation\n"
+        "report: BuildReport = feedwright.build('config.yaml', offline=True)\n"
+        "summary: PublishSummary = report.publish\n"
+        "preview: Plan = feedwright.plan('config.yaml')\n"
+        "found: OutputCheck = feedwright.check_output('feeds')\n"
+        "problems: list[Violation] = found.problems\n"
+        "feedwright.biuld('config.yaml')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(program),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    said = done.stdout.splitlines()
+    assert said[:-1] == [
+        f'{program.name}:8: error: Module has no attribute "biuld"; maybe "build"?  [attr-defined]'
+    ], done.stdout + done.stderr

@@ -62,6 +62,10 @@ if TYPE_CHECKING:
         TooLargeError,
     )
     from .model import Alternate, Body, Enclosure, Entry, Episode, Person, Provenance
+    from .preview import EntryChange, FeedPreview, Plan
+    from .publish.validate import OutputCheck, Violation
+    from .report import FeedSummary, PublishSummary
+    from .update import SourceResult
 
 # Where each public name lives; imported on first use.
 _HOMES = {
@@ -81,17 +85,26 @@ _HOMES = {
     **dict.fromkeys(
         ["ParseError", "PostError", "PublishError", "SourceError", "StoreError"], ".exceptions"
     ),
+    **dict.fromkeys(["EntryChange", "FeedPreview", "Plan"], ".preview"),
+    **dict.fromkeys(["OutputCheck", "Violation"], ".publish.validate"),
+    **dict.fromkeys(["FeedSummary", "PublishSummary"], ".report"),
+    "SourceResult": ".update",
     "Config": ".config",
 }
 
+if not TYPE_CHECKING:  # (type checkers see the imports above: a typo is an error)
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is not None:
-        import importlib
+    def __getattr__(name: str) -> Any:
+        home = _HOMES.get(name)
+        if home is not None:
+            import importlib
 
-        return getattr(importlib.import_module(home, __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            return getattr(importlib.import_module(home, __name__), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
 
 
 @functools.cache
@@ -121,24 +134,32 @@ __all__ = [
     "ConfigError",
     "Enclosure",
     "Entry",
+    "EntryChange",
     "Episode",
+    "FeedPreview",
+    "FeedSummary",
     "FeedwrightError",
     "FetchError",
     "FetchResponse",
     "GoneError",
     "IdChangeError",
     "LockError",
+    "OutputCheck",
     "ParseError",
     "ParsedFeed",
     "Person",
+    "Plan",
     "PostError",
     "Provenance",
     "PublishError",
+    "PublishSummary",
     "RateLimitedError",
     "SourceError",
+    "SourceResult",
     "SourceStatus",
     "StoreError",
     "TooLargeError",
+    "Violation",
     "__version__",
     "build",
     "check",
