@@ -551,6 +551,28 @@ def test_a_level_one_heading_of_either_kind_is_the_title(
     assert entry is not None and entry.title == title
 
 
+@pytest.mark.parametrize(
+    ("written", "link"),
+    [
+        ("/about/", "https://news.example.com/blog/about/"),  # Jekyll's absolute_url
+        ("about/", "https://news.example.com/blog/about/"),
+        ("/blog/about/", "https://news.example.com/blog/about/"),  # the site's path already
+        ("https://elsewhere.example/a", "https://elsewhere.example/a"),
+    ],
+)
+def test_a_front_matter_path_is_under_the_sites_path(
+    tmp_path: Path, written: str, link: str
+) -> None:
+    post = tmp_path / "posts" / "about.md"
+    post.parent.mkdir()
+    post.write_text(
+        f"---\ntitle: A\ndate: 2024-01-01\npermalink: {written}\nimage: /img/a.png\n---\nx\n"
+    )
+    entry = read(post, post.parent, url="https://news.example.com/blog/")
+    assert entry is not None and entry.link == link
+    assert [e.url for e in entry.enclosures] == ["https://news.example.com/blog/img/a.png"]
+
+
 def test_title_with_markup_stays_text(result: CheckReport) -> None:
     assert by_origin(result)["traps/title-html.md"].title == "Use <b> for bold & more"
 

@@ -174,7 +174,7 @@ def build(
         meta.get("language"), "language", path
     )
     digest = body_digest(body)
-    images = _images(meta, link, path)
+    images = _images(meta, link, site.url, path)
     episode = episode_of(meta, site.url, path, images)  # (podcast.py: ``audio:`` and its tags)
     entry = Entry(
         id=links.entry_id(explicit_id, explicit, name.rel_stem, site.url),
@@ -361,11 +361,11 @@ def _authors(value: object, path: str) -> tuple[Person, ...]:
     return tuple(dict.fromkeys(people))
 
 
-def _images(meta: Mapping[str, Any], base: str, path: str) -> tuple[Enclosure, ...]:
+def _images(meta: Mapping[str, Any], base: str, site_url: str, path: str) -> tuple[Enclosure, ...]:
     urls: dict[str, None] = {}
     for key in _IMAGE_KEYS:
         for raw in _image_values(meta.get(key), key, path):
-            text = raw.strip()
+            text = links.on_site(raw.strip(), site_url)
             url = safe_url(links.join(base, text)) if text else None
             if url and url.startswith(("http://", "https://")):
                 urls[url] = None

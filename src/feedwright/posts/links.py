@@ -14,14 +14,15 @@ The source's ``permalink`` pattern is deliberately *not* used for the id: a
 pattern with ``{year}`` or ``{title}`` changes when the date or title is
 edited, and a reader would see a duplicate.
 
-Link: ``permalink``/``link`` front matter (relative ones resolve against
-``site.url``; only http(s) links are kept); else ``site.url`` + the source's
-``permalink`` pattern, with ``{year} {month} {day}`` (zero-padded, in
-``site.timezone``), ``{slug}`` (``slug`` front matter, else the file name
-without a Jekyll date prefix), ``{title}`` (the title, slugified),
-``{category}`` (the first one), ``{filename}`` (file name without suffix);
-else ``site.url`` + the folder relative to the posts folder + the slug + ``/``
-(like Hugo's default: ``news/2023-11-02-opening.md`` -> ``<site.url>news/opening/``).
+Link: ``permalink``/``link`` front matter (relative ones and paths resolve
+against ``site.url``, its path included; only http(s) links are kept); else
+``site.url`` + the source's ``permalink`` pattern, with ``{year} {month}
+{day}`` (zero-padded, in ``site.timezone``), ``{slug}`` (``slug`` front
+matter, else the file name without a Jekyll date prefix), ``{title}`` (the
+title, slugified), ``{category}`` (the first one), ``{filename}`` (file name
+without suffix); else ``site.url`` + the folder relative to the posts folder,
+the slug and ``/`` (like Hugo's default: ``news/2023-11-02-opening.md`` ->
+``<site.url>news/opening/``).
 """
 
 from __future__ import annotations
@@ -98,11 +99,26 @@ def names_value(old_id: str, value: str) -> bool:
 
 
 def explicit_link(value: str | None, site_url: str) -> str | None:
-    """A ``permalink``/``link`` from front matter, absolute, if it is http(s)."""
+    """A ``permalink``/``link`` from front matter, absolute, if it is http(s).
+
+    A path is the site's: ``/about/`` under ``https://example.org/blog/`` is
+    ``https://example.org/blog/about/``, as Jekyll's ``absolute_url`` and
+    Hexo's ``root`` make it (one that starts with the site's path already,
+    ``/blog/about/``, is taken as it is)."""
     if not value or not value.strip():
         return None
-    url = safe_url(join(site_url, value.strip()))
+    url = safe_url(join(site_url, on_site(value.strip(), site_url)))
     return url if url and url.startswith(("http://", "https://")) else None
+
+
+def on_site(ref: str, site_url: str) -> str:
+    """A front matter path (``/about/``, ``/images/a.png``) as a reference
+    inside the site's folder: relative to ``site_url`` when the site has a
+    path that ``ref`` does not start with already, else as it is."""
+    if not ref.startswith("/") or ref.startswith("//"):
+        return ref
+    base = urlsplit(site_url).path or "/"
+    return ref if ref.startswith(base) else site_url + ref.lstrip("/")
 
 
 def entry_id(explicit: str | None, link: str | None, rel_stem: str, site_url: str) -> str:
@@ -178,6 +194,7 @@ __all__ = [
     "explicit_link",
     "file_name",
     "join",
+    "on_site",
     "slugify",
     "tag_prefix",
 ]
