@@ -439,3 +439,18 @@ def test_refresh_of_an_unknown_url_is_a_usage_error(
     config = site(tmp_path, **{"a.md": post("A")})
     assert main(["build", "--refresh", "https://nowhere.example/feed", "-c", str(config)]) == 2
     assert "not a feed in config.yaml: https://nowhere.example/feed" in capsys.readouterr().err
+
+
+def test_check_names_the_posts_whose_control_characters_are_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A build counts them; check says which file holds them, to fix."""
+    posts = {
+        "clean.md": post("Clean"),
+        "bell.md": '---\ntitle: "Ring\x07ing"\ndate: 2024-05-02\n---\nA\x01b\x1b[31m\n',
+    }
+    config = site(tmp_path, **posts)
+    assert main(["check", "-c", str(config)]) == 0
+    err = capsys.readouterr().err
+    said = f"warning: {tmp_path / 'posts' / 'bell.md'}: 3 control characters removed"
+    assert said in err and "clean.md" not in err

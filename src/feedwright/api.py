@@ -186,6 +186,11 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     warnings += empty_categories(cfg, seen)
     warnings += taken_folders(cfg, seen)
     warnings += underscored(cfg, found)
+    warnings += [
+        f"{path}: {count} control character{'' if count == 1 else 's'} removed (XML cannot"
+        " carry them; they are not published)"
+        for path, count in read.stripped_in
+    ]
     return CheckReport(
         config=cfg.path,
         posts=every,

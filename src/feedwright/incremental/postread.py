@@ -62,6 +62,7 @@ class PostsRead:
     problems: list[PostError] = field(default_factory=list)
     drafts: int = 0
     stripped: int = 0  # XML-illegal characters removed from the posts' text
+    stripped_in: list[tuple[str, int]] = field(default_factory=list)  # (file, how many)
     resolved: ledger.Resolved | None = None  # what the id ledger made of them (when given)
     # Each posts folder's cache root and ledger key prefix (resolution.save).
     folders: list[tuple[str, str]] = field(default_factory=list)
@@ -402,7 +403,9 @@ def _collect(
             if post.error is None:
                 result.drafts += 1
             continue
-        result.stripped += post.stripped
+        if post.stripped:
+            result.stripped += post.stripped
+            result.stripped_in.append((base + rel, post.stripped))
         head, given = heads[rel], None
         if ids and (given := ids.get(ledger.key_of(prefix, rel))) is not None:
             values = with_identity(cast(tuple[Any, ...], marshal.loads(packed)), *given)
