@@ -137,6 +137,22 @@ def test_categories_written_as_one_text(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("pattern", "ours"),
+    [
+        (":year/:month/:day/:title/", "'{year}/{month}/{day}/{slug}/'"),  # Hexo's default
+        ("/:categories/:year/:title.html", "'/{category}/{year}/{slug}.html'"),
+        ("/:year/:post_title/", "'/{year}/{title}/'"),
+    ],
+)
+def test_a_jekyll_or_hexo_pattern_is_translated_in_the_error(
+    tmp_path: Path, pattern: str, ours: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        cfg(MINIMAL + f"sources:\n  - posts: .\n    permalink: {pattern}\n", tmp_path)
+    assert f"as in Jekyll and Hexo: write {ours} (:title is the file's slug" in str(info.value)
+
+
 @pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n"])
 def test_an_empty_config_says_so(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError) as info:

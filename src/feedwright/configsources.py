@@ -97,10 +97,29 @@ def _permalink(value: Any) -> str:
     if unknown:
         raise ValueError(f"unknown placeholder {{{unknown[0]}}} (use {known})")
     if colon := colon_placeholder(pattern):
-        raise ValueError(
-            f"placeholders are written {{year}}, not :{colon} as in Jekyll and Hexo (use {known})"
-        )
+        said = f"placeholders are written {{year}}, not :{colon} as in Jekyll and Hexo"
+        if (ours := _from_colons(pattern)) is not None:
+            raise ValueError(f"{said}: write {ours!r} (:title is the file's slug, {{slug}})")
+        raise ValueError(f"{said} (use {known})")
     return pattern
+
+
+# Jekyll's and Hexo's placeholders as ours (:title is the file name's slug in both;
+# Hexo's :post_title is the title; Jekyll's :categories, all of them, is our first).
+_COLON_NAMES = {
+    "year": "year", "month": "month", "i_month": "month", "day": "day", "i_day": "day",
+    "title": "slug", "slug": "slug", "name": "slug", "post_title": "title",
+    "categories": "category", "category": "category",
+}  # fmt: skip
+
+
+def _from_colons(pattern: str) -> str | None:
+    """A Jekyll/Hexo pattern written with our placeholders; None if one has no equal."""
+    names = _COLON.findall(pattern)
+    if any(name not in _COLON_NAMES for name in names):
+        return None
+    ours = _COLON.sub(lambda m: m[0][: -len(m[1]) - 1] + "{" + _COLON_NAMES[m[1]] + "}", pattern)
+    return None if re.search(r":[a-z_]", ours) else ours
 
 
 def colon_placeholder(link: str) -> str | None:
