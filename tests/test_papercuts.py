@@ -433,6 +433,25 @@ def test_failing_sources_are_counted_on_every_build_and_refresh_fetches_now(
     assert sorted(r.path for r in http_server.requests[before:]) == ["/bad.xml", "/good.xml"]
 
 
+def test_refresh_takes_the_address_a_feed_moved_to(
+    tmp_path: Path, http_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Messages name where a feed moved (301); --refresh takes that address too."""
+    old = http_server.route("/old.xml", status=301, headers={"Location": "/new.xml"})
+    new = http_server.route("/new.xml", body=RSS)
+    config = site(
+        tmp_path, BASE.replace("  - posts: posts\n", f"  - posts: posts\n  - feed: {old}\n")
+    )
+    assert main(["build", "-q", "-c", str(config)]) == 0  # moved for good: the new address kept
+    http_server.route("/new.xml", status=500, body=b"oops")
+    assert main(["build", "-c", str(config)]) == 1
+    assert f"{new}: HTTP 500" in capsys.readouterr().err
+    http_server.route("/new.xml", body=RSS)
+    before = len(http_server.requests)
+    assert main(["build", "-q", "--refresh", new, "-c", str(config)]) == 0
+    assert [r.path for r in http_server.requests[before:]] == ["/new.xml"]
+
+
 def test_refresh_of_an_unknown_url_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

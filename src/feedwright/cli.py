@@ -102,6 +102,15 @@ def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list
     by_url = {k.rstrip("/"): k for k in keys}
     unknown = [u for u in urls if u.rstrip("/") not in by_url]
     if unknown:
+        # The address a feed moved to (a permanent redirect): what messages name.
+        from . import store as state_store
+
+        if state_store.exists(config.state):
+            with state_store.open(config.state) as store:
+                for key, state in store.source_states(keys).items():
+                    by_url.setdefault(state.url.rstrip("/"), key)
+            unknown = [u for u in urls if u.rstrip("/") not in by_url]
+    if unknown:
         raise ConfigError(
             f"not a feed in {config.path.name}: {', '.join(unknown)}", path="--refresh"
         )
