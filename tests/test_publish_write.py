@@ -117,6 +117,29 @@ def test_a_read_only_folder_fails_the_build_and_changes_nothing(
     assert tree(out) == clean_build(posts, config, tmp_path / "clean")
 
 
+def test_an_output_folder_on_a_read_only_file_system_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not "permission denied": a read-only mount (a real one; root only)."""
+    mounted = tmp_path / "ro"
+    mounted.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mounted)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.strip()}")
+    try:
+        config = make_site(tmp_path, {"a.md": post(1, "A")}, out="ro/feeds")
+        assert main(["build", "-c", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot write in {mounted}: a read-only file system" in err
+        assert "output.dir" in err and "Traceback" not in err
+    finally:
+        subprocess.run(["umount", str(mounted)], check=False)
+
+
 @pytest.mark.parametrize("out", ["taken", "taken/feeds"])
 def test_an_output_folder_a_file_is_in_the_way_of_is_a_config_error(
     tmp_path: Path, out: str, capsys: pytest.CaptureFixture[str]

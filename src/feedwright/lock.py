@@ -138,7 +138,12 @@ def output_problem(output_dir: Path) -> str | None:
             return f"{at} is a file, not a folder"
         return f"{at} is a file: no folder can be made in it"
     if not os.access(at, os.W_OK | os.X_OK):
-        return f"cannot write in {at}: permission denied"
+        try:
+            read_only = bool(os.statvfs(at).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):  # (no statvfs on Windows)
+            read_only = False
+        why = "a read-only file system" if read_only else "permission denied"
+        return f"cannot write in {at}: {why}"
     return None
 
 
