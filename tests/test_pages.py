@@ -261,3 +261,21 @@ def test_the_same_site_gives_the_same_pages_anywhere(tmp_path: Path, site: Path)
     out = tmp_path / "elsewhere" / "feeds"
     for name in ["feed.xsl", *(p.relative_to(site).as_posix() for p in site.rglob("index.html"))]:
         assert (out / name).read_bytes() == (site / name).read_bytes(), name
+
+
+def test_a_page_shows_each_date_in_the_sites_time_zone(tmp_path: Path) -> None:
+    """23:30 in New York is the next day in UTC: the page shows the site's day."""
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "late.md").write_text(
+        "---\ntitle: Late\ndate: 2024-03-01 23:30\n---\nNight news.\n", encoding="utf-8"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"site:\n  title: T\n  url: {SITE}\n  timezone: America/New_York\n"
+        "sources:\n  - posts: posts\noutput:\n  dir: feeds\n",
+        encoding="utf-8",
+    )
+    feedwright.build(config, now=NOW)
+    (stamp,) = html.parse(str(tmp_path / "feeds" / "index.html")).xpath("//article//time")
+    assert stamp.get("datetime") == "2024-03-02T04:30:00Z"
+    assert stamp.text_content() == "2024-03-01"

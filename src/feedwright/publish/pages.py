@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from datetime import tzinfo
 from urllib.parse import quote
 
 from ..config import Format, Output, Site
@@ -67,10 +68,9 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _date(entry: Entry) -> tuple[str, str]:
-    """(``datetime`` attribute, the date shown)."""
-    stamp = rfc3339(entry.published)
-    return stamp, stamp[:10]
+def _date(entry: Entry, local: tzinfo) -> tuple[str, str]:
+    """(``datetime`` attribute, the date shown: the day in ``site.timezone``)."""
+    return rfc3339(entry.published), entry.published.astimezone(local).date().isoformat()
 
 
 def _links(output: Output, prefix: str = "") -> list[str]:
@@ -84,11 +84,11 @@ def _links(output: Output, prefix: str = "") -> list[str]:
     ]
 
 
-def _entry(entry: Entry, excerpt: Excerpt) -> str:
+def _entry(entry: Entry, excerpt: Excerpt, local: tzinfo) -> str:
     title = _e(entry.title.strip() or shown_title(entry))
     if entry.link:
         title = f'<a href="{_e(entry.link)}">{title}</a>'
-    stamp, shown = _date(entry)
+    stamp, shown = _date(entry, local)
     parts = [f"<article><h2>{title}</h2>"]
     parts.append(f'<p class="meta"><time datetime="{stamp}">{shown}</time>')
     if entry.authors:
@@ -144,7 +144,10 @@ def feed_page(
         "<main>",
     ]
     if feed.entries:
-        body += [_entry(entry, excerpt) for entry in feed.entries]
+        from ..posts.dates import zone
+
+        local = zone(site.timezone)
+        body += [_entry(entry, excerpt, local) for entry in feed.entries]
     else:
         body.append('<p class="empty">No entries yet.</p>')
     body.append("</main>")
