@@ -473,3 +473,27 @@ def test_check_names_the_posts_whose_control_characters_are_removed(
     err = capsys.readouterr().err
     said = f"warning: {tmp_path / 'posts' / 'bell.md'}: 3 control characters removed"
     assert said in err and "clean.md" not in err
+
+
+def test_hugo_front_matter_hugo_users_rely_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hugo's `url` is the post's link (under the site's path); keys that keep
+    a page out of a Hugo site but not out of the feeds are warned about."""
+    posts = {
+        "e.md": '+++\ntitle = "E"\ndate = 2024-05-01\nexpiryDate = 2024-06-01\n'
+        'url = "/custom/path/"\n+++\nBody\n',
+        "h.md": post("H", headless="true"),
+        "b.md": "---\ntitle: B\ndate: 2024-05-03\nbuild:\n  list: never\n---\nBody\n",
+    }
+    config = site(
+        tmp_path, BASE.replace("https://example.com/", "https://example.com/blog/"), **posts
+    )
+    assert main(["check", "-c", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'posts' / 'e.md'}: `expiryDate` is not read" in err
+    for name in ("h.md", "b.md"):
+        assert f"{tmp_path / 'posts' / name}: Hugo does not list this page" in err
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    links = [e.link for e in feedparser.parse((tmp_path / "out" / "atom.xml").read_bytes()).entries]
+    assert "https://example.com/blog/custom/path/" in links

@@ -23,7 +23,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, PostsSource
 from .exceptions import PostError
@@ -85,6 +85,7 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         file_name(rel).date is None
     ):
         said.append("no date: the file's modification time is used, which a fresh checkout changes")
+    said += _ignored_hugo_keys(meta)
     if tags := _template_tags(body):
         shown = ", ".join(tags)
         said.append(
@@ -99,6 +100,27 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         if close:
             said.append(f"unknown key `{name}` (did you mean `{close[0]}`?)")
     return [f"{path}: {words}" for words in said]
+
+
+def _ignored_hugo_keys(meta: Mapping[str, Any]) -> list[str]:
+    """Hugo keys that keep a post out of its site but not out of the feeds."""
+    said = []
+    for key, name in (("expirydate", "expiryDate"), ("unpublishdate", "unpublishdate")):
+        if meta.get(key) not in (None, ""):
+            said.append(
+                f"`{name}` is not read: the post stays in the feeds after it"
+                " (set `draft: true` or remove the post when it expires)"
+            )
+    build = meta.get("build") or meta.get("_build")
+    hidden = isinstance(build, dict) and (
+        build.get("list") in ("never", False) or build.get("render") in ("never", False)
+    )
+    if meta.get("headless") is True or hidden:
+        said.append(
+            "Hugo does not list this page (headless/build), but feedwright publishes it"
+            " (set `draft: true` to keep it out of the feeds)"
+        )
+    return said
 
 
 # Template code other generators run in a post: Jekyll's Liquid and Hexo's

@@ -70,7 +70,7 @@ _IMAGE_TYPES = {
 # nearest one for a near miss such as ``titel:``).
 FRONT_MATTER_KEYS = frozenset(
     {"title", "categories", "category", "tags", "tag", "author", "authors", "draft"}
-    | {"published", "slug", "id", "guid", "link", "permalink", "lang", "language"}
+    | {"published", "slug", "id", "guid", "link", "permalink", "url", "lang", "language"}
     | {"excerpt_separator"}
     | set(_DATE_KEYS + _UPDATED_KEYS + _SUMMARY_KEYS + _IMAGE_KEYS)
 )
@@ -128,8 +128,10 @@ def build(
     tags = _names([meta.get("tags"), _one(meta.get("tag"))], path)
 
     slug = (_text(meta.get("slug"), "slug", path) or "").strip().strip("/") or name.slug
-    written = _text(meta.get("permalink"), "permalink", path) or _text(
-        meta.get("link"), "link", path
+    written = (
+        _text(meta.get("permalink"), "permalink", path)
+        or _text(meta.get("link"), "link", path)
+        or _text(meta.get("url"), "url", path)  # Hugo's
     )
     if written and (colon := colon_placeholder(written)):
         # Jekyll fills these in; taken as written, every such post would share one link.
