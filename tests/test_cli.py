@@ -310,6 +310,7 @@ def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         <outline text="D" xmlURL="https://d.example/rdf"/>
         <outline type="rss" url="https://e.example/cp1252.xml"/>
         <outline type="rss" text="broken no url"/>
+        <outline text="B again" xmlUrl="HTTPS://B.example/rss"/>
         </body></opml>""",
         encoding="utf-8",
     )

@@ -91,6 +91,7 @@ sources:
         (MINIMAL + "sources:\n  - posts: postz\n", "sources[0].posts", 5),
         (MINIMAL + "sources:\n  - title: nothing\n", "sources[0]", 5),
         (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),
+        (MINIMAL + "sources:\n  - feed: https://a/f\n  - feed: HTTPS://A/f\n", "sources[1]", 6),
         (MINIMAL + "  timezone: Mars/Olympus\n", "site.timezone", 4),
         ("site:\n  title: T\n", "site.url", None),
         (MINIMAL + "output:\n  dir: a\n  dir: b\n", "output.dir", 6),

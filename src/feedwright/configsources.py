@@ -66,12 +66,25 @@ def read_sources(doc: _Doc, root: _Section, base: Path) -> tuple[Source, ...]:
     if not isinstance(raw_sources, list):
         raise doc.error("sources", "must be a list of `- posts: ...` / `- feed: ...` items")
     sources = tuple(_source(doc, f"sources[{i}]", v, base) for i, v in enumerate(raw_sources))
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for i, source in enumerate(sources):
-        if source.key in seen:
-            raise doc.error(f"sources[{i}]", f"listed twice: {source.key}")
-        seen.add(source.key)
+        # One address however its scheme and host are cased (HTTP://Example.com/f).
+        same = same_address(source.key)
+        if same in seen:
+            other = "" if seen[same] == source.key else f" (as {seen[same]})"
+            raise doc.error(f"sources[{i}]", f"listed twice: {source.key}{other}")
+        seen[same] = source.key
     return sources
+
+
+def same_address(key: str) -> str:
+    """A feed's URL with its scheme and host in lower case (what tells two
+    subscriptions apart); a posts folder's key as it is."""
+    scheme, sep, rest = key.partition("://")
+    if not sep:
+        return key
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
 
 
 def _category_map(value: Any) -> dict[str, str | None]:

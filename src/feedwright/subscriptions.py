@@ -15,6 +15,7 @@ import yaml
 from lxml import etree
 
 from .config import Config
+from .configsources import same_address
 from .exceptions import ConfigError
 
 
@@ -70,14 +71,15 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
                     c.strip().rsplit("/", 1)[-1] for c in (outline.get("category") or "").split(",")
                 ]
                 cats = (*folders, *(c for c in tagged if c))
-                if url in found:  # listed again (another folder): one feed, both categories
-                    first = found[url]
+                same = same_address(url)
+                if same in found:  # listed again (another folder): one feed, both categories
+                    first = found[same]
                     merged = tuple(dict.fromkeys([*first.categories, *cats]))
-                    found[url] = Subscription(url, first.title, merged)
+                    found[same] = Subscription(first.url, first.title, merged)
                     continue
                 # A title that is only the URL (what many exporters write) is no title.
                 named = title if title and title != url else None
-                found[url] = Subscription(url, named, tuple(dict.fromkeys(cats)))
+                found[same] = Subscription(url, named, tuple(dict.fromkeys(cats)))
             elif outline.find("outline") is not None:
                 walk(outline, (*folders, title) if title else folders)
             else:  # a leaf that names no feed: said, not dropped unsaid
@@ -90,7 +92,7 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
 
 def add_to_config(text: str, subs: list[Subscription], existing: set[str]) -> tuple[str, int]:
     """Insert ``subs`` not in ``existing`` at the end of the config's ``sources:`` list."""
-    new = [s for s in subs if s.url not in existing]
+    new = [s for s in subs if same_address(s.url) not in existing]
     if not new:
         return text, 0
     node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -141,8 +143,10 @@ def import_opml(config_path: Path, opml_path: Path, config: Config) -> tuple[int
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(opml_path)) from None
     subs, skipped = parse_opml(data, path=str(opml_path))
-    existing = {s.url for s in config.feed_sources}
-    skipped += [f"{s.url}: already in {config_path.name}" for s in subs if s.url in existing]
+    existing = {same_address(s.url) for s in config.feed_sources}
+    skipped += [
+        f"{s.url}: already in {config_path.name}" for s in subs if same_address(s.url) in existing
+    ]
     text = config_path.read_text(encoding="utf-8-sig")
     updated, count = add_to_config(text, subs, existing)
     if count:
