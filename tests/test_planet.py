@@ -318,3 +318,28 @@ def test_copies_without_a_common_link_are_matched_by_title_and_text(
     links = sorted(e.link for e in published(tmp_path))
     # a and b are one article (a listed first wins); c's text is too short to tell.
     assert links == ["https://a.example/1", "https://c.example/2"]
+
+
+def test_a_feed_that_makes_new_guids_on_every_fetch_shows_its_entry_once(
+    tmp_path: Path, http_server: Any
+) -> None:
+    """No link, a short text: the same title and text again in one feed is
+    that entry again, under the id it was first published with."""
+
+    def body(guid: str) -> bytes:
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Regen</title>'
+            "<link>https://regen.example/</link>"
+            f'<item><guid isPermaLink="false">{guid}</guid><title>Regen no link</title>'
+            "<description>Short.</description></item></channel></rss>"
+        ).encode()
+
+    url = http_server.route("/regen.xml", body=body("uuid-1"))
+    config = make_site(tmp_path, f"  - feed: {url}\n")
+    feedwright.build(config)
+    (first,) = published(tmp_path)
+    for n in (2, 3):
+        http_server.route("/regen.xml", body=body(f"uuid-{n}"))
+        feedwright.build(config)
+        (again,) = published(tmp_path)
+        assert again.id == first.id and again.title == "Regen no link"

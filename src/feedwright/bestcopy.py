@@ -8,11 +8,13 @@ and two planets that repost it. It is published once::
         ``www.``/``m.``/``amp.``, no trailing slash or fragment, no
         ``utm_*``/``fbclid``-style parameters, AMP variants as the page),
         or, failing that, two remote entries' fingerprints are
-        (title + the start of the text, case and spacing ignored)
+        (title + the start of the text, case and spacing ignored),
+        or two entries of one feed without a link have the same title and text
     the best copy is the one with the smallest rank:
         (-priority,                  the source's ``priority:`` (default 0)
          0 local posts | 1 the feed whose site is the article's host | 2 any other feed,
          the source's position in the config,
+         the older entry,            (one feed's copies: the one seen first)
          the entry's id)             so the same inputs give the same winner anywhere
     the winner keeps its own link; it gets the categories of every copy,
     and the others as ``Entry.alternates`` (link, feed, title), best first;
@@ -98,14 +100,19 @@ def canonical_link(link: str | None) -> str | None:
     return f"{host}{path}{tail}"
 
 
-def fingerprint(entry: Entry) -> str | None:
-    """Title + the start of the text, lower-cased, punctuation and spacing
-    ignored; None when the text is too short to tell two articles apart."""
+def _words(entry: Entry) -> str:
+    """The start of an entry's text: its words, lower-cased."""
     # The start is all a fingerprint takes: bound the work for a long article.
     text = (entry.content or entry.summary or "")[:HTML_LOOKED_AT]
     if "<" in text:
         text = _TAGS.sub(" ", text)
-    words = " ".join(_WORDS.findall(unicodedata.normalize("NFKC", text).casefold()))
+    return " ".join(_WORDS.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def fingerprint(entry: Entry) -> str | None:
+    """Title + the start of the text, lower-cased, punctuation and spacing
+    ignored; None when the text is too short to tell two articles apart."""
+    words = _words(entry)
     if len(words) < MIN_FINGERPRINT_TEXT:
         return None
     digest = hashlib.sha256(f"{title_key(entry)}\0{words[:FINGERPRINT_TEXT]}".encode())
@@ -150,7 +157,7 @@ def choose(candidates: Sequence[Candidate], config: Config, post_source: PostSou
             klass = 1 if _same_site(c) else 2
         priority = src.priority if src is not None else 0
         position = order.get(id(src), len(order)) if src is not None else len(order)
-        ranks.append((-priority, klass, position, c.id))
+        ranks.append((-priority, klass, position, c.published, c.id))
 
     groups = _groups(candidates)
     if not groups:
@@ -250,6 +257,11 @@ def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
             print_ = fingerprint(c)
             if print_ is not None:
                 keys.append("F" + print_)
+            elif link is None:
+                # No link, too little text to fingerprint: the same title and
+                # text again in one feed is that entry again (a feed that makes
+                # new guids on every fetch), not another article.
+                keys.append(f"S{c.origin}\0{title_key(c)}\0{_words(c)}")
         for key in keys:
             other = first.setdefault(key, i)
             a, b = find(other), find(i)
