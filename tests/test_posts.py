@@ -573,6 +573,25 @@ def test_a_front_matter_path_is_under_the_sites_path(
     assert [e.url for e in entry.enclosures] == ["https://news.example.com/blog/img/a.png"]
 
 
+def test_hexo_front_matter_without_its_opening_line(tmp_path: Path) -> None:
+    """What `hexo new` wrote before Hexo 3: keys first, then `---`."""
+    post = tmp_path / "posts" / "old.md"
+    post.parent.mkdir()
+    post.write_text(
+        "title: 旧文章\ndate: 2015-03-02 10:00:00\ntags:\n- hexo\n---\nBody <!-- more --> rest\n",
+        encoding="utf-8",
+    )
+    entry = read(post, post.parent)
+    assert entry is not None and entry.title == "旧文章" and entry.tags == ("hexo",)
+    assert entry.published == datetime(2015, 3, 2, 2, 0, tzinfo=UTC)  # Asia/Shanghai
+    assert entry.body is not None and entry.body.text.startswith("Body")
+    # A post that opens with prose and a rule is no front matter.
+    prose = tmp_path / "posts" / "prose.md"
+    prose.write_text("title: not a key line\nJust prose.\n---\nMore.\n", encoding="utf-8")
+    entry = read(prose, prose.parent)
+    assert entry is not None and entry.title == "prose"
+
+
 def test_title_with_markup_stays_text(result: CheckReport) -> None:
     assert by_origin(result)["traps/title-html.md"].title == "Use <b> for bold & more"
 

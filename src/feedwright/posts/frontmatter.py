@@ -332,7 +332,34 @@ class HexoJSONHandler(BaseHandler):
         return data
 
 
-_HANDLERS = (YAMLHandler(), TOMLHandler(), JSONHandler(), HexoJSONHandler())
+class HexoYAMLHandler(YAMLHandler):
+    """Hexo's YAML front matter without its opening line: keys from the first
+    line, then a ``---`` line (what ``hexo new`` wrote before Hexo 3). Taken
+    for front matter only when the first line sets ``title`` or ``date`` and
+    every line before the ``---`` looks like YAML (a key, a list item, an
+    indented line): a Markdown post that opens with a paragraph and a
+    ``---`` rule is not one."""
+
+    _FIRST = re.compile(r"(?i)(?:title|date)[ \t]*:")
+    _LINE = re.compile(r"[\w-]+[ \t]*:.*|[ \t]+\S.*|-[ \t].*|[ \t]*(?:#.*)?")
+
+    def detect(self, text: str) -> bool:
+        if not self._FIRST.match(text):
+            return False
+        assert self.FM_BOUNDARY is not None
+        close = self.FM_BOUNDARY.search(text)
+        if close is None:
+            return False
+        return all(self._LINE.fullmatch(line) for line in text[: close.start()].splitlines())
+
+    def split(self, text: str) -> tuple[str, str]:
+        assert self.FM_BOUNDARY is not None
+        fm, body = self.FM_BOUNDARY.split(text, 1)
+        _check_size(fm)
+        return fm, body
+
+
+_HANDLERS = (YAMLHandler(), TOMLHandler(), JSONHandler(), HexoJSONHandler(), HexoYAMLHandler())
 
 
 # --------------------------------------------------------------------------- split
