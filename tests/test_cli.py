@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -168,7 +169,12 @@ def test_locked_output_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str
     config = make_site(tmp_path)
     with output_lock(tmp_path / "feeds"):
         assert build(config) == 3
-    assert "another feedwright" in capsys.readouterr().err
+        with pytest.raises(feedwright.LockError) as info:
+            feedwright.build(config)
+    err = capsys.readouterr().err
+    assert "another feedwright" in err and "(build --wait SECONDS; Python: wait=)" in err
+    # Held by this process (a thread of a program building twice at once): said so.
+    assert f"(PID {os.getpid()}: this very process, another thread's build)" in str(info.value)
     assert build(config) == 0
 
 

@@ -82,6 +82,8 @@ def holder(lock_file: Path) -> str | None:
     if not pids:
         return None
     pid = pids[0]
+    if pid == os.getpid():
+        return f"PID {pid}: this very process, another thread's build"
     said = f"PID {pid}"
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -170,7 +172,7 @@ def output_lock(output_dir: Path, *, wait: float = 0.0, config: str = "") -> Ite
                 "another feedwright build or daemon"
                 + (f" ({who})" if who else "")
                 + " is publishing here;"
-                " try again later, or wait for it with --wait SECONDS",
+                " try again later, or wait for it (build --wait SECONDS; Python: wait=)",
                 path=str(output_dir / LOCK_NAME),
             )
         time.sleep(0.05)
