@@ -14,8 +14,8 @@ and two planets that repost it. It is published once::
         (-priority,                  the source's ``priority:`` (default 0)
          0 local posts | 1 the feed whose site is the article's host | 2 any other feed,
          the source's position in the config,
-         the older entry,            (one feed's copies: the one seen first)
-         the entry's id)             so the same inputs give the same winner anywhere
+         the copy seen first,        (of one feed's copies: they come in that order)
+         the entry's id)
     the winner keeps its own link; it gets the categories of every copy,
     and the others as ``Entry.alternates`` (link, feed, title), best first;
     a remote winner is published under the id its article was first
@@ -144,11 +144,12 @@ class Chosen(NamedTuple):
 
 
 def choose(candidates: Sequence[Candidate], config: Config, post_source: PostSourceOf) -> Chosen:
-    """The best copy of each article among ``candidates`` (one per id already)."""
+    """The best copy of each article among ``candidates`` (one per id
+    already; remote entries in the order they were first seen)."""
     order = {id(s): n for n, s in enumerate(config.sources)}
     feeds = {s.key: s for s in config.feed_sources}
     ranks: list[tuple[Any, ...]] = []
-    for c in candidates:
+    for arrival, c in enumerate(candidates):
         if c.source is None:
             src: PostsSource | FeedSource | None = post_source(c.id)
             klass = 0
@@ -157,7 +158,9 @@ def choose(candidates: Sequence[Candidate], config: Config, post_source: PostSou
             klass = 1 if _same_site(c) else 2
         priority = src.priority if src is not None else 0
         position = order.get(id(src), len(order)) if src is not None else len(order)
-        ranks.append((-priority, klass, position, c.published, c.id))
+        # ``arrival``: remote entries come in the order they were first seen
+        # (pipeline.remote_entries), so of one feed's copies the oldest wins.
+        ranks.append((-priority, klass, position, arrival, c.id))
 
     groups = _groups(candidates)
     if not groups:
