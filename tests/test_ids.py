@@ -321,6 +321,29 @@ def test_a_damaged_ledger_is_a_warning_naming_the_line_and_is_left_alone(tmp_pat
     assert ledger.read_text(encoding="utf-8") == damaged
 
 
+def test_a_line_repeating_an_id_is_dropped_and_the_ledger_kept_up_again(
+    tmp_path: Path,
+) -> None:
+    """What an older feedwright wrote for two posts sharing a permalink: one
+    id on two lines. Said once, dropped when the file is next written; the
+    file then takes changes again (other damage keeps it as it is)."""
+    config = site(tmp_path, n=3)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = tmp_path / "feedwright.ids"
+    text = ledger.read_text(encoding="utf-8")
+    first_id = text.splitlines()[2].split("\t")[2]
+    ledger.write_text(text + f"posts/gone.md\tabc\t{first_id}\t2024-01-09T00:00:00Z\n")
+    (tmp_path / "posts" / "p3.md").write_text("---\ntitle: Post 3\ndate: 2024-01-04\n---\nB3\n")
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0, err
+    said = f"warning: {ledger}:6: duplicate id {first_id} (also line 3); line ignored, and dropped"
+    assert said in err
+    after = ledger.read_text(encoding="utf-8")
+    assert "posts/gone.md" not in after and "posts/p3.md\t" in after
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0 and "warning" not in err
+
+
 def test_a_lost_ledger_is_restored_from_the_state(backend: Backend, tmp_path: Path) -> None:
     config = site(tmp_path, state=backend.location)
     assert cli("build", "-q", "-c", str(config))[0] == 0

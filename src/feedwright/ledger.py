@@ -23,7 +23,8 @@ How a build uses it (:func:`resolve`, pure; the caller reads the files)::
 
 Lines of files that are gone (and not moved) leave the ledger. A damaged line
 is a warning naming the file and line; the file is then left as it is (never
-rewritten over what a person may want back) until it is fixed.
+rewritten over what a person may want back) until it is fixed, except for a
+line repeating another's id, which is dropped when the file is next written.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ HEADER = (
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+# How a problem the next write of the file mends ends (parse): it does not freeze the file.
+DROPPED = "; line ignored, and dropped when the file is next written"
 
 
 class Line(NamedTuple):
@@ -91,6 +94,12 @@ class Ledger:
         if self.parsed is None and self.sound:
             return []
         return self._parse()[1]
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the file must be left as it is: a line is damaged in a way a
+        person may want to mend by hand (only a repeated id is mended here)."""
+        return any(not p.endswith(DROPPED) for p in self.problems)
 
     def _parse(self) -> tuple[dict[str, Line], list[str]]:
         if self.parsed is None:
@@ -181,8 +190,11 @@ def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
             problems.append(f"{where}:{number}: {path} is listed twice; line ignored")
             continue
         if id_ in by_id:
+            # No help to anyone (an id is one post's): not kept when the file is
+            # next written (an older feedwright wrote such lines for two posts
+            # sharing a permalink), where other damage freezes the file.
             problems.append(
-                f"{where}:{number}: duplicate id {id_} (also line {by_id[id_]}); line ignored"
+                f"{where}:{number}: duplicate id {id_} (also line {by_id[id_]}){DROPPED}"
             )
             continue
         by_id[id_] = number
@@ -246,7 +258,7 @@ def save(ledger: Ledger, resolved: Resolved) -> str | None:
         return None
     else:
         text = dump(resolved.lines.values())
-    if text != ledger.text and not ledger.problems:
+    if text != ledger.text and not ledger.frozen:
         from .publish.write import atomic_write
 
         atomic_write(ledger.file, text.encode("utf-8", "surrogateescape"))
@@ -260,7 +272,7 @@ def keep(ledger: Ledger, resolved: Resolved, store: Store) -> str | None:
     text = save(ledger, resolved)
     if text is not None and (copy := json.dumps(text)) != store.get_meta(META_KEY):
         store.set_meta(META_KEY, copy)  # ASCII: a path may not be UTF-8
-    return ledger.text if text is None or ledger.problems else text
+    return ledger.text if text is None or ledger.frozen else text
 
 
 # --------------------------------------------------------------------------- resolving

@@ -378,7 +378,13 @@ def _finish(
             # the next build tries again.
             fingerprint="" if held or report.rejected else fingerprint,
             stamps=stamps,
-            summary={**summary(build), "ledger_problems": book.problems},
+            # (A repeated id's line is gone once the file was written: not said again.)
+            summary={
+                **summary(build),
+                "ledger_problems": book.problems
+                if book.frozen
+                else [p for p in book.problems if not p.endswith(ledger.DROPPED)],
+            },
             # A tombstone that expires is a change too.
             next_post_at=min((t for t in (next_post_at, due) if t is not None), default=None),
         ),
