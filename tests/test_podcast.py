@@ -342,3 +342,23 @@ def test_the_podcast_block_is_checked(tmp_path: Path, block: str, key: str, caps
     config = make_site(tmp_path, {}, podcast=block)
     assert main(["check", "-c", str(config)]) == 2
     assert key in capsys.readouterr().err
+
+
+def test_artwork_paths_are_under_the_sites_path(tmp_path: Path) -> None:
+    """Under a site at /show/, /media/... is the site's for the podcast's
+    artwork, an episode's artwork and its audio alike."""
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "ep1.mp3").write_bytes(AUDIO)
+    config = make_site(
+        tmp_path,
+        {"ep1.md": episode("One", 1, "/media/ep1.mp3", "image: /media/ep1.jpg\n")},
+        podcast=PODCAST.replace("/cover.jpg", "/media/cover.jpg"),
+    )
+    config.write_text(config.read_text().replace(SITE, SITE + "show/"), encoding="utf-8")
+    assert feedwright.build(config, now=NOW).problems == []
+    channel = etree.parse(str(tmp_path / "feeds" / "rss.xml")).getroot()[0]
+    images = [e.get("href") for e in channel.iter(f"{ITUNES}image")]
+    assert images == [SITE + "show/media/cover.jpg", SITE + "show/media/ep1.jpg"]
+    (enclosure,) = channel.iter("enclosure")
+    assert enclosure.get("url") == SITE + "show/media/ep1.mp3"

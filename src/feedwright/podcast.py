@@ -26,6 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .exceptions import PostError
 from .model import Enclosure, Episode
+from .text import on_site
 
 # Apple Podcasts' categories and subcategories (the list the W3C Feed
 # Validation Service checks against; any other name is an error there).
@@ -101,9 +102,10 @@ def itunes_category(names: Sequence[str]) -> tuple[str, ...]:
 
 
 def cover_url(value: str, site_url: str) -> str:
-    """The podcast's artwork: an http(s) URL (a path resolves against ``site.url``)
-    of a .jpg or .png, as Apple Podcasts requires."""
-    url = urljoin(site_url, value.strip())
+    """The podcast's artwork: an http(s) URL (a path resolves against ``site.url``,
+    ``/media/a.jpg`` under its path as a post's paths do) of a .jpg or .png, as
+    Apple Podcasts requires."""
+    url = urljoin(site_url, on_site(value.strip(), site_url))
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"must be an http(s) URL or a path on the site, got {value!r}")
     if not url.endswith((".jpg", ".png")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 # Characters XML 1.0 forbids: C0 controls except TAB/LF/CR, surrogates, U+FFFE/U+FFFF.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -24,6 +24,16 @@ def category_key(name: str) -> str:
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def on_site(ref: str, site_url: str) -> str:
+    """A front matter path (``/about/``, ``/images/a.png``) as a reference
+    inside the site's folder: relative to ``site_url`` when the site has a
+    path that ``ref`` does not start with already, else as it is."""
+    if not ref.startswith("/") or ref.startswith("//"):
+        return ref
+    base = urlsplit(site_url).path or "/"
+    return ref if ref.startswith(base) else site_url + ref.lstrip("/")
 
 
 def join_url(base: str, ref: str) -> str:

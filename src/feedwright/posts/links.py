@@ -39,7 +39,7 @@ from ..configsources import PLACEHOLDER as _PLACEHOLDER
 from ..configsources import PLACEHOLDERS
 from ..model import BodyFormat
 from ..sanitize import safe_url
-from ..text import join_url
+from ..text import join_url, on_site
 
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _URI_SAFE = "/:@!$&'()*+,;=-._~"
@@ -109,16 +109,6 @@ def explicit_link(value: str | None, site_url: str) -> str | None:
         return None
     url = safe_url(join(site_url, on_site(value.strip(), site_url)))
     return url if url and url.startswith(("http://", "https://")) else None
-
-
-def on_site(ref: str, site_url: str) -> str:
-    """A front matter path (``/about/``, ``/images/a.png``) as a reference
-    inside the site's folder: relative to ``site_url`` when the site has a
-    path that ``ref`` does not start with already, else as it is."""
-    if not ref.startswith("/") or ref.startswith("//"):
-        return ref
-    base = urlsplit(site_url).path or "/"
-    return ref if ref.startswith(base) else site_url + ref.lstrip("/")
 
 
 def entry_id(explicit: str | None, link: str | None, rel_stem: str, site_url: str) -> str:
