@@ -192,11 +192,16 @@ def parse_job(
     )
 
 
+# Bumped when parsing makes other entries of the same bytes (2: text titles
+# keep "<template>"): every feed is then fetched whole and parsed once more.
+PARSED_BY = 2
+
+
 def _settings_tag(source: FeedSource) -> str:
     """What a source's entries are made of besides its bytes: its ``title``,
     ``categories``, ``category_map`` and ``keep_categories`` (applied as a
-    body is parsed)."""
-    made = (source.title, source.categories, sorted(source.category_map.items()))
+    body is parsed), and the parser's :data:`PARSED_BY`."""
+    made = (PARSED_BY, source.title, source.categories, sorted(source.category_map.items()))
     text = repr((*made, source.keep_categories))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
