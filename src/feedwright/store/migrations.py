@@ -294,6 +294,14 @@ def v9(db: Any, dialect: Dialect) -> None:
     )
 
 
+def v10(db: Any, dialect: Dialect) -> None:
+    """10: no table changes; what the state means did (2026-12-07): the ids
+    an article keeps across copies (meta ``article-ids``), each feed's
+    configured interval (``configured-every``), post stamps by change time.
+    A feedwright before it refuses the database rather than publish from a
+    state it misreads (its copies of a feed's entries as new, say)."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1,
     _V2,
@@ -304,6 +312,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V7,
     lambda db: v8(db, SQLITE),
     lambda db: v9(db, SQLITE),
+    lambda db: v10(db, SQLITE),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

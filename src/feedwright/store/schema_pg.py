@@ -91,9 +91,9 @@ def _v7(db: Any, d: Dialect) -> None:
 
 
 def _steps() -> dict[int, Callable[[Any, Dialect], None]]:
-    from .migrations import v8, v9
+    from .migrations import v8, v9, v10
 
-    return {7: _v7, 8: v8, 9: v9}  # the version each step reaches
+    return {7: _v7, 8: v8, 9: v9, 10: v10}  # the version each step reaches
 
 
 def _version(db: Any) -> int | None:
