@@ -448,7 +448,7 @@ def test_refresh_takes_the_address_a_feed_moved_to(
     assert f"{new}: HTTP 500" in capsys.readouterr().err
     http_server.route("/new.xml", body=RSS)
     before = len(http_server.requests)
-    assert main(["build", "-q", "--refresh", new, "-c", str(config)]) == 0
+    assert main(["build", "-q", "--refresh", new.replace("http:", "HTTP:"), "-c", str(config)]) == 0
     assert [r.path for r in http_server.requests[before:]] == ["/new.xml"]
 
 

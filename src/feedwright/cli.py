@@ -99,8 +99,13 @@ def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list
     keys = [s.key for s in config.feed_sources]
     if not urls:
         return keys
-    by_url = {k.rstrip("/"): k for k in keys}
-    unknown = [u for u in urls if u.rstrip("/") not in by_url]
+    from .configsources import same_address
+
+    def as_named(url: str) -> str:
+        return same_address(url).rstrip("/")
+
+    by_url = {as_named(k): k for k in keys}
+    unknown = [u for u in urls if as_named(u) not in by_url]
     if unknown:
         # The address a feed moved to (a permanent redirect): what messages name.
         from . import store as state_store
@@ -108,13 +113,13 @@ def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list
         if state_store.exists(config.state):
             with state_store.open(config.state) as store:
                 for key, state in store.source_states(keys).items():
-                    by_url.setdefault(state.url.rstrip("/"), key)
-            unknown = [u for u in urls if u.rstrip("/") not in by_url]
+                    by_url.setdefault(as_named(state.url), key)
+            unknown = [u for u in urls if as_named(u) not in by_url]
     if unknown:
         raise ConfigError(
             f"not a feed in {config.path.name}: {', '.join(unknown)}", path="--refresh"
         )
-    return [by_url[u.rstrip("/")] for u in urls]
+    return [by_url[as_named(u)] for u in urls]
 
 
 def _build_view(report: BuildReport) -> dict[str, Any]:
