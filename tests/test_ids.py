@@ -272,6 +272,37 @@ def test_many_id_changes_are_refused_with_exit_4_until_allowed(tmp_path: Path) -
     assert "tag:new.example,2024:0" in (tmp_path / "feedwright.ids").read_text(encoding="utf-8")
 
 
+def test_without_ledger_and_state_the_published_files_hold_the_ids(tmp_path: Path) -> None:
+    """Both the ledger and the state lost, and site.url changed: the ids a
+    reader knows are only in the published feeds; the gate reads them there.
+    New posts pushing old ones out of a feed are no id change."""
+    config = site(tmp_path)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    published = {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()}
+    shutil.rmtree(tmp_path / ".feedwright")
+    (tmp_path / "feedwright.ids").unlink()
+    configure(tmp_path, url="https://two.example/")
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 4 and "atom.xml (5 of 5)" in err, err
+    assert {p: p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file()} == published
+    code, out, _ = cli("plan", "-c", str(config))
+    assert code == 4
+    assert "! tag:one.example,2000:p4 -> tag:two.example,2000:p4  Post 4" in out
+    # The same site.url again, and three new posts: nothing refused.
+    configure(tmp_path, url="https://one.example/")
+    text = config.read_text(encoding="utf-8").replace("  limit: 0\n", "  limit: 5\n")
+    config.write_text(text, encoding="utf-8")
+    assert cli("build", "-q", "--allow-id-changes", "-c", str(config))[0] == 0
+    shutil.rmtree(tmp_path / ".feedwright")
+    (tmp_path / "feedwright.ids").unlink()
+    for i in range(5, 8):
+        (tmp_path / "posts" / f"p{i}.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2024-01-0{i + 1}\ncategories: [Tech]\n---\nB{i}\n"
+        )
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0, err
+
+
 def test_the_share_is_configurable_and_two_changes_never_count(tmp_path: Path) -> None:
     config = site(tmp_path)
     configure(tmp_path, extra="")

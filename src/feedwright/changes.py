@@ -19,8 +19,9 @@ published (the aggregated copy keeps whatever id its feed gives).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from .config import FILENAMES, Config
@@ -85,4 +86,50 @@ def gate(plans: Iterable[_Plan], changed: Mapping[str, str], config: Config) -> 
     )
 
 
-__all__ = ["MIN_CHANGES", "Refusal", "feed_file", "gate", "refused", "too_many"]
+def guessed(plans: Iterable[_Plan], posts: Set[str], config: Config) -> dict[str, str]:
+    """Id changes told from the published files alone, for a build that has
+    neither a ledger nor a state to learn them from (both lost, and perhaps
+    ``site.url`` changed: every post would come to readers again under a new
+    id). Per feed file (Atom or RSS) as published: the site's own entries
+    that would leave it, for good, and as many new ones that would arrive are
+    taken for the same entries under new ids (paired newest first, as a feed
+    lists them; the gate counts them, ``plan`` shows the pairs). Entries with
+    a ``<source>`` are remote: not counted. ``posts``: the id of every post
+    there is (one that left a feed for newer ones is no change)."""
+    kind = next((f for f in config.output.formats if f in ("atom", "rss")), None)
+    if kind is None:
+        return {}
+    out: dict[str, str] = {}
+    for plan in plans:
+        slug = plan.slug
+        path = Path(config.output.dir, *([slug] if slug else []), FILENAMES[kind])
+        before = _own_ids(path, kind)
+        if not before:
+            continue
+        now = [e for e in plan.entries if e.source is None]
+        gone = [i for i in before if i not in posts]  # (not merely pushed out by newer ones)
+        new = sorted((e for e in now if e.id not in before), key=lambda e: e.published)[::-1]
+        out.update(zip((e.id for e in new), gone, strict=False))
+    return out
+
+
+def _own_ids(path: Path, kind: str) -> list[str]:
+    """The ids of a published feed file's entries without a ``<source>``,
+    newest first as published; [] when there is no such file (or it cannot
+    be read)."""
+    from lxml import etree
+
+    try:
+        data = path.read_bytes()
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    except (OSError, etree.XMLSyntaxError):
+        return []
+    if kind == "atom":
+        atom = "{http://www.w3.org/2005/Atom}"
+        entries = root.iterfind(f"{atom}entry")
+        return [e.findtext(f"{atom}id") or "" for e in entries if e.find(f"{atom}source") is None]
+    items = root.iterfind("channel/item")
+    return [i.findtext("guid") or "" for i in items if i.find("source") is None]
+
+
+__all__ = ["MIN_CHANGES", "Refusal", "feed_file", "gate", "guessed", "refused", "too_many"]

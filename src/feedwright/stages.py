@@ -142,6 +142,11 @@ def _whole(job: Job) -> BuildReport:
         if id_ in full:
             full[id_] = replace(full[id_], categories=categories, alternates=alternates)
 
+    if record is None and not job.book.source.strip():
+        from .changes import guessed  # no state and no ledger: the files are the memory
+
+        every_post = {h.id for h in read.heads}
+        resolved.changed = {**guessed(plans, every_post, config), **resolved.changed}
     if not job.allow_id_changes:
         from .changes import gate
 
