@@ -592,6 +592,29 @@ def test_hexo_front_matter_without_its_opening_line(tmp_path: Path) -> None:
     assert entry is not None and entry.title == "prose"
 
 
+@pytest.mark.parametrize(
+    ("written", "people"),
+    [
+        ("Jane Roe <jane@example.org>", [("Jane Roe", "jane@example.org")]),
+        (
+            "'[Jane Roe <jane@example.org>, 李雷]'",
+            [("Jane Roe", "jane@example.org"), ("李雷", None)],
+        ),
+        ("Roe <not an email>", [("Roe <not an email>", None)]),
+    ],
+)
+def test_an_author_written_as_a_mailbox(
+    tmp_path: Path, written: str, people: list[tuple[str, str | None]]
+) -> None:
+    post = tmp_path / "posts" / "a.md"
+    post.parent.mkdir()
+    value = written.strip("'")
+    post.write_text(f"---\ntitle: A\ndate: 2024-01-01\nauthor: {value}\n---\nx\n")
+    entry = read(post, post.parent)
+    assert entry is not None
+    assert [(p.name, p.email) for p in entry.authors] == people
+
+
 def test_title_with_markup_stays_text(result: CheckReport) -> None:
     assert by_origin(result)["traps/title-html.md"].title == "Use <b> for bold & more"
 

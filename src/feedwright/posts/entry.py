@@ -78,6 +78,7 @@ DATE_KEYS = (*_DATE_KEYS, "published")
 _SPLIT_COMMAS = re.compile(r"[,，、]")
 _SPACES = re.compile(r"\s+")
 _MD_HEADING = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
+_MAILBOX = re.compile(r"([^<>]*[^<>\s])\s*<([^<>@\s]+@[^<>@\s]+)>")
 _MD_SETEXT = re.compile(r"^ {0,3}([^\s=<>#][^\n]*?)[ \t]*\n {0,3}=+[ \t]*$", re.M)
 _HTML_H1 = re.compile(r"<h1(?:\s[^>]*)?>(.*?)</h1\s*>", re.I | re.S)
 _TAG = re.compile(r"<[^>]*>")
@@ -358,7 +359,10 @@ def _authors(value: object, path: str) -> tuple[Person, ...]:
                 )
         else:
             name = _clean(_text(item, "author", path) or "")
-            if name:
+            # "Jane Roe <jane@example.org>", as git and package metadata write it.
+            if (mailbox := _MAILBOX.fullmatch(name)) is not None:
+                people.append(Person(mailbox[1], mailbox[2]))
+            elif name:
                 people.append(Person(name))
     return tuple(dict.fromkeys(people))
 
