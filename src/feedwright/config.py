@@ -9,7 +9,8 @@ Every key (docs/configuration.md, kept equal by a test, so a
 pip-installed user reads it with ``python -m pydoc feedwright.config``)::
 
     Unknown keys are errors naming the key and line. Durations: `30s`, `15m`,
-    `2h`, `1d`. Sizes: `500KB`, `10MB` (KB = 1000 bytes; `KiB`, `MiB` also accepted).
+    `2h`, `1d` (a bare number is seconds; more than zero, but for
+    `output.tombstones: 0`). Sizes: `500KB`, `10MB` (KB = 1000 bytes; `KiB`, `MiB` also accepted).
 
     | key | type | default | meaning |
     |---|---|---|---|
@@ -20,7 +21,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `site.language` | string | none | e.g. `zh-CN` |
     | `site.timezone` | IANA zone | `UTC` | zone for dates written without one |
     | `sources[].posts` | path | — | a folder of local posts, searched recursively |
-    | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` (the title, slugified) `{category}` `{filename}`; any other placeholder, or Jekyll's and Hexo's `:year`, is an error |
+    | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` (the title, slugified) `{category}` `{filename}`; any other placeholder, Jekyll's and Hexo's `:year`, or a pattern without `{slug}`, `{title}` or `{filename}` (every post one link) is an error |
     | `sources[].feed` | URL | — | a remote RSS/Atom/JSON feed (or an HTML page that links to one) |
     | `sources[].title` | string | the feed's | title override for a remote feed |
     | `sources[].categories` | list | `[]` | categories added to every entry of this source (posts or feed); one name may be written alone, but names joined by commas are an error (write a list) |
@@ -68,6 +69,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -92,6 +94,9 @@ from .configdoc import (
 )
 from .configdoc import (
     duration as _duration,
+)
+from .configdoc import (
+    duration_or_zero as _duration_or_zero,
 )
 from .configdoc import (
     fraction as _fraction,
@@ -263,7 +268,7 @@ def _site(doc: _Doc, sec: _Section) -> Site:
         url += "/"
     sec.seen.add("author")
     site = Site(
-        title=sec.require("title", _str),
+        title=sec.require("title", _nonblank),
         url=url,
         description=sec.get("description", _str, ""),
         author=_person(doc, sec.path("author"), sec.value.get("author")),
@@ -313,7 +318,25 @@ def _state(doc: _Doc, base: Path, value: str) -> Path | str:
     """``state:``: a PostgreSQL URL as written, or a file path made absolute."""
     if value.startswith(("postgresql://", "postgres://")):
         return value
+    if not value.strip() or re.match(r"[A-Za-z][\w+.-]+://", value):
+        raise doc.error("state", f"a file path or a postgresql:// URL, got {value!r}")
     return doc.resolve(base / value)
+
+
+def _nonblank(value: Any) -> str:
+    """Text that must say something (a feed's title, a folder)."""
+    text = _str(value)
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _header_value(value: Any) -> str:
+    """Text sent as an HTTP header: one line of printable characters."""
+    text = _str(value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("must be one line of text (no line breaks or control characters)")
+    return text
 
 
 def load(path: Path | str) -> Config:
@@ -355,7 +378,7 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
 
     out = root.section("output")
     output = Output(
-        dir=doc.resolve(base / out.get("dir", _str, "feeds")),
+        dir=doc.resolve(base / out.get("dir", _nonblank, "feeds")),
         formats=out.get("formats", _formats, ("atom", "rss")),
         limit=out.get("limit", _int(0), 50),
         content=cast(
@@ -369,7 +392,7 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
         pages=out.get("pages", _bool, True),
         stylesheet=out.get("stylesheet", _bool, True),
         archives=out.get("archives", _bool, False),
-        tombstones=out.get("tombstones", _duration, timedelta(days=30)),
+        tombstones=out.get("tombstones", _duration_or_zero, timedelta(days=30)),
         max_id_changes=out.get("max_id_changes", _share, 0.2),
     )
     if output.pages and any(isinstance(s, PostsSource) and s.path == output.dir for s in sources):
@@ -390,7 +413,7 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
         timeout=fet.get("timeout", _duration, timedelta(seconds=20)),
         max_bytes=fet.get("max_bytes", _size, 10 * 1000 * 1000),
         concurrency=fet.get("concurrency", _int(1), 32),
-        user_agent=fet.get("user_agent", _str, None),
+        user_agent=fet.get("user_agent", _header_value, None),
         deadline=fet.get("deadline", _duration, timedelta(minutes=10)),
         transport=cast(
             Literal["asyncio", "httpx"],

@@ -189,11 +189,22 @@ def name_list(value: Any) -> tuple[str, ...]:
 
 
 def duration(value: Any) -> timedelta:
+    """A timeout or an interval: more than zero, however it is written (a bare
+    number is seconds)."""
     if isinstance(value, bool):
         raise ValueError(f"must be a duration like 30s, 15m, 2h or 1d, got {value!r}")
     if isinstance(value, int | float):
+        if not value > 0:  # (NaN too)
+            raise ValueError(f"duration must be more than zero, got {value!r}")
         return timedelta(seconds=value)
     return parse_duration(string(value))
+
+
+def duration_or_zero(value: Any) -> timedelta:
+    """A duration where ``0`` means "none" (``output.tombstones``)."""
+    if not isinstance(value, bool) and value in (0, "0"):
+        return timedelta(0)
+    return duration(value)
 
 
 def size(value: Any) -> int:

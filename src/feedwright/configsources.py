@@ -109,6 +109,13 @@ def _permalink(value: Any) -> str:
     known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
     if unknown:
         raise ValueError(f"unknown placeholder {{{unknown[0]}}} (use {known})")
+    if not colon_placeholder(pattern) and not {"slug", "title", "filename"} & set(
+        PLACEHOLDER.findall(pattern)
+    ):
+        raise ValueError(
+            f"{pattern!r} names no post: every post would have one link; add {{slug}}"
+            " (or {title}, {filename}), as in {year}/{month}/{slug}/"
+        )
     if colon := colon_placeholder(pattern):
         said = f"placeholders are written {{year}}, not :{colon} as in Jekyll and Hexo"
         if (ours := _from_colons(pattern)) is not None:
