@@ -128,6 +128,18 @@ def test_304_when_validators_match(
     assert http_server.requests[2].headers["if-modified-since"] == LM
 
 
+def test_a_304_to_a_request_for_the_whole_feed_is_an_error(
+    http_server: LoopbackServer, tmp_path: Path, transport: str
+) -> None:
+    """Nothing was asked to be "not modified": a server that always says so
+    gives no feed, which is said, naming the URL."""
+    url = http_server.route("/feed.xml", status=304)
+    with pytest.raises(feedwright.FetchError) as raised:
+        fetch(url, config(tmp_path, transport))
+    assert raised.value.url == url and raised.value.status == 304
+    assert "no ETag or date sent" in str(raised.value)
+
+
 def test_gzip_and_deflate_bodies_are_decoded(
     http_server: LoopbackServer, tmp_path: Path, transport: str
 ) -> None:

@@ -152,6 +152,15 @@ class Fetcher:
 
     async def _fetch(self, request: FetchRequest, now: datetime) -> FetchResponse:
         first = await self._get(request.url, request, request.etag, request.last_modified, now)
+        if first.status == 304 and not (request.etag or request.last_modified):
+            # Nothing to be "not modified" since: a server that answers so to
+            # every request would make a feed that publishes nothing, unsaid.
+            raise FetchError(
+                "HTTP 304 Not Modified to a request for the whole feed (no ETag or date"
+                " sent): the server gives no feed to read",
+                url=request.url,
+                status=304,
+            )
         if first.status == 304 or not is_html(first.headers, first.content):
             return _response(first, permanent=first.all_permanent, discovered_from=None)
         feed_url = discover_feed(first.content, first.url, charset(first.headers))
