@@ -38,7 +38,7 @@ import errno
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -211,22 +211,48 @@ class _Stage:
         self.made = []
 
     def commit(self) -> None:
-        """Rename every temp file over its target, then make it all durable."""
+        """Rename every temp file over its target, then make it all durable.
+        Ctrl-C or SIGTERM meanwhile takes effect once all are renamed: readers
+        never get half of a build's files."""
         folders: dict[Path, None] = {}
-        try:
-            while self.temps:
-                temp, target = self.temps[0]
-                os.replace(temp, target)
-                self.temps.pop(0)
-                folders[target.parent] = None
-        except OSError as exc:
-            self.undo()
-            raise PublishError(f"cannot write: {_reason(exc)}", path=str(target)) from exc
-        for folder in self.made:
-            folders[folder.parent] = None  # the new folder's own entry
-        self.made = []
-        for folder in folders:
-            _fsync_dir(folder)
+        with _signals_held():
+            try:
+                while self.temps:
+                    temp, target = self.temps[0]
+                    os.replace(temp, target)
+                    self.temps.pop(0)
+                    folders[target.parent] = None
+            except OSError as exc:
+                self.undo()
+                raise PublishError(f"cannot write: {_reason(exc)}", path=str(target)) from exc
+            for folder in self.made:
+                folders[folder.parent] = None  # the new folder's own entry
+            self.made = []
+            for folder in folders:
+                _fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait for the block to end (main thread only: Python
+    runs handlers there; elsewhere the block runs as it is)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.signal(sig, lambda number, _: caught.append(number)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        if caught:
+            signal.raise_signal(caught[0])  # (now, to the handler it had)
 
 
 def _read_manifest(root: Path) -> list[str]:
