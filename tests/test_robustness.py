@@ -328,3 +328,55 @@ def test_a_worker_that_outlives_a_killed_build_does_not_keep_the_output_locked(
         assert done.returncode == 0, done.stderr
     finally:
         os.kill(child, 9)
+
+
+def test_sigterm_stops_a_build_as_ctrl_c_does(tmp_path: Path, http_server: Any) -> None:
+    """`timeout`, cron and systemd stop with SIGTERM: exit 143, one line, no
+    worker tracebacks, no temp files; the next build publishes."""
+    hung = threading.Event()
+    asked = threading.Event()
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        asked.set()
+        hung.wait(30)
+
+    url = http_server.route("/slow.xml", handler=slow)
+    config = make_site(tmp_path, [url], "fetch:\n  timeout: 20s\n")
+    build_cmd = [sys.executable, "-m", "feedwright.cli", "build", "-c", str(config)]
+    try:
+        proc = subprocess.Popen(
+            build_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert asked.wait(60)  # the build is waiting on the feed: its workers are up
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        hung.set()
+    assert proc.returncode == 143, err
+    assert err.strip() == "feedwright: terminated (SIGTERM)"
+    assert not [p for p in tmp_path.rglob("*.tmp")]
+    http_server.route("/slow.xml", body=rss(2), headers={"Content-Type": "text/xml"})
+    assert build(config)[0] == 0
+
+
+def test_plan_copies_left_by_a_killed_plan_are_swept(tmp_path: Path) -> None:
+    """A plan killed outright leaves its copies (state, output) in the temp
+    folder: the next plan removes those whose process is gone, no others."""
+    import tempfile
+
+    root = Path(tempfile.gettempdir())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    gone = root / f"feedwright-plan-{dead.stdout.strip()}-test"
+    alive = root / f"feedwright-plan-{os.getpid()}-test"
+    for folder in (gone, alive):
+        (folder / "output").mkdir(parents=True, exist_ok=True)
+    try:
+        config = make_site(tmp_path, [])
+        feedwright.plan(config)
+        assert not gone.exists() and alive.exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(alive, ignore_errors=True)
+        shutil.rmtree(gone, ignore_errors=True)

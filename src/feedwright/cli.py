@@ -11,7 +11,7 @@ Errors become one clean line on stderr and an exit code here, and only here::
     4   refused: too many entry ids would change (see --allow-id-changes;
         `plan` says so with the same code)
     70  an internal error (a bug): one line naming it and the file with the details
-    130 interrupted
+    130 interrupted (Ctrl-C); 143 terminated (SIGTERM): nothing half published
 
 No traceback ever reaches a user unless they ask for it with ``-v``.
 """
@@ -36,7 +36,16 @@ if TYPE_CHECKING:
     from .pipeline import BuildReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_IDS = 0, 1, 2, 3, 4
-EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
+EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 70, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, a cron or systemd stop) to a one-shot command:
+    stopped as Ctrl-C stops it (temp files removed, nothing half published)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _err(message: str) -> None:
@@ -427,6 +436,9 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     args = parse_args(argv)
     if own_process and args.command not in _LONG_LIVED:
         import gc
+        import signal
+
+        signal.signal(signal.SIGTERM, _terminate)
 
         # A build makes and drops objects for every post in each pass over
         # the posts; the cyclic collector's default pace (every 700
@@ -462,6 +474,8 @@ def _main(args: argparse.Namespace) -> int:
         return _failed(args, EXIT_IDS, str(exc))
     except FeedwrightError as exc:
         return _failed(args, EXIT_PROBLEMS, str(exc))
+    except _Terminated:
+        return _failed(args, EXIT_TERMINATED, "terminated (SIGTERM)")
     except KeyboardInterrupt:
         return _failed(args, EXIT_INTERRUPTED, "interrupted")
     except BrokenPipeError:

@@ -115,6 +115,7 @@ def _serve(conn: Connection, nice: int, inherited: list[int]) -> None:
         with contextlib.suppress(OSError):
             os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (not the parent's handler: just end)
     faulthandler.disable()  # a crash is the parent's to report, in one line
     if nice:
         with contextlib.suppress(OSError):
@@ -137,6 +138,8 @@ def _serve(conn: Connection, nice: int, inherited: list[int]) -> None:
             outcome = ("failed", Failed(reason, _traceback()))
         try:
             conn.send(outcome)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the parent is gone (killed, interrupted): nothing to say to anyone
         except Exception:
             conn.send(("failed", Failed(_UNSENDABLE, _traceback())))
 

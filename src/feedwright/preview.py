@@ -21,6 +21,7 @@ keep their bytes and mtimes, and nobody (hub, audio host) hears of it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -90,9 +91,30 @@ class Plan:
         return [f.feed for f in self.feeds if f.refused]
 
 
+_PLAN_PREFIX = "feedwright-plan-"
+
+
+def _sweep_plan_folders() -> None:
+    """Remove the copies a ``plan`` killed outright (SIGKILL) left in the
+    temporary folder: ours (``feedwright-plan-<pid>-...``), of a process that
+    is gone."""
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{_PLAN_PREFIX}*-*"):
+        pid = folder.name[len(_PLAN_PREFIX) :].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def plan(config: Config, *, now: datetime, pool: Pool, fetch: bool = False) -> Plan:
     """Build on copies of the state, the output and the ledger; compare."""
-    with tempfile.TemporaryDirectory(prefix="feedwright-plan-") as temp:
+    _sweep_plan_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{_PLAN_PREFIX}{os.getpid()}-") as temp:
         work = Path(temp)
         state = work / "state.db"
         _copy_state(config, state)
