@@ -151,3 +151,26 @@ def test_a_shorter_every_applies_at_once(site: tuple[Path, str, str], http_serve
         assert row.every is not None and row.every.total_seconds() == 1
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_state_deleted_under_the_daemon_is_fetched_again_before_publishing(
+    site: tuple[Path, str, str], http_server: Any
+) -> None:
+    """The feeds an hour from due, the state file deleted, a post edited: the
+    daemon fetches every feed into the new state before it publishes, so no
+    remote entry leaves the feeds."""
+    config, _, _ = site
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_log(r"published \d+ files")
+        wait_until("alpha", lambda: titles(config.parent) == ["Own post", "alpha news"])
+        fetched = len(http_server.requests)
+        for name in ("state.db", "state.db-wal", "state.db-shm"):
+            (config.parent / name).unlink(missing_ok=True)
+        post = config.parent / "posts" / "own.md"
+        post.write_text(post.read_text().replace("Hi.", "Hi again."))
+        wait_until("a fetch into the new state", lambda: len(http_server.requests) > fetched)
+        daemon.wait_log(r"published \d+ files")
+        assert titles(config.parent) == ["Own post", "alpha news"]
+    finally:
+        assert daemon.stop() == 0

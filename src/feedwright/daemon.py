@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -105,6 +107,9 @@ class Daemon:
         self._refresh_paused_until = 0.0  # time.monotonic()
         self.next_post_at: datetime | None = None
         self.next_due: datetime | None = None  # earliest next check of any feed; None: unknown
+        # The state file next_due was learnt from: another one (deleted, restored
+        # from a backup) knows other schedules, or none (every feed due at once).
+        self.state_seen: tuple[int, int] | None = None
         self.last_report: BuildReport | None = None
         # When the outbox (pings, audio lengths) may owe something; None: it owes nothing.
         self.outbox_at: datetime | None = datetime.min.replace(tzinfo=UTC)
@@ -277,7 +282,8 @@ class Daemon:
     async def refresh_due(self) -> list[SourceResult]:
         """Fetch the remote feeds whose next check has come; one log line per feed."""
         now = self.clock()
-        if self.next_due is not None and now < self.next_due:
+        state = _file_identity(self.config.state)
+        if self.next_due is not None and now < self.next_due and state == self.state_seen:
             return []
         with Store.open(self.config.state) as store:
             reschedule(store, self.config)
@@ -297,6 +303,7 @@ class Daemon:
                 )
                 states = store.source_states()
         self.next_due = earliest_due(states, self.config.feed_sources)
+        self.state_seen = _file_identity(self.config.state)
         for result in results:
             _log_source(result)
         if any(r.new or r.updated for r in results):
@@ -469,6 +476,17 @@ def _step(name: str) -> Iterator[None]:
         error = f"{type(exc).__name__}: {exc}"
         log.error("%s failed: %s", name, error, extra=fields("step-failed", step=name, error=error))
         log.debug("%s failed", name, exc_info=True)
+
+
+def _file_identity(state: Path | str) -> tuple[int, int] | None:
+    """A SQLite state file's (device, inode); None for none (or a PostgreSQL URL)."""
+    if not isinstance(state, Path):
+        return None
+    try:
+        st = os.stat(state)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _log_source(result: SourceResult) -> None:
