@@ -166,6 +166,35 @@ def test_a_jekyll_or_hexo_pattern_is_translated_in_the_error(
     assert f"as in Jekyll and Hexo: write {ours} (:title is the file's slug" in str(info.value)
 
 
+def test_yaml_merge_keys_give_defaults_that_keys_written_beside_them_override(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL + (
+        "sources:\n"
+        "  - &wire {feed: https://a.example/one, every: 30m, categories: [News]}\n"
+        "  - <<: *wire\n"
+        "    feed: https://a.example/two\n"
+    )
+    config = cfg(text, tmp_path)
+    assert [(s.url, s.every, s.categories) for s in config.feed_sources] == [
+        ("https://a.example/one", timedelta(minutes=30), ("News",)),
+        ("https://a.example/two", timedelta(minutes=30), ("News",)),
+    ]
+    with pytest.raises(ConfigError) as info:  # the same key twice by hand is still a mistake
+        cfg(text + "    feed: https://a.example/three\n", tmp_path)
+    assert "sources[1].feed: written twice (lines 8 and 9)" in str(info.value)
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    pairs = zip("abcdef", "bcdefg", strict=True)
+    levels = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{b}: &{b} [{', '.join(['*' + a] * 10)}]\n" for a, b in pairs
+    )
+    with pytest.raises(ConfigError) as info:
+        cfg(MINIMAL + levels, tmp_path)
+    assert "once its aliases are expanded" in str(info.value)
+
+
 @pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n"])
 def test_an_empty_config_says_so(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError) as info:

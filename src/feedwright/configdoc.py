@@ -32,6 +32,11 @@ def path_fact(path: Path) -> PathFact:
     return str(path), str(real), real.is_dir()
 
 
+# No real config comes near this many values; aliases can multiply a small
+# text past it (each alias walked again where it is used).
+MAX_CONFIG_NODES = 100_000
+
+
 class Doc:
     """The parsed YAML plus where each key sits, for errors that name the line."""
 
@@ -48,6 +53,10 @@ class Doc:
             loader = yaml.SafeLoader(text)
             try:
                 node = loader.get_single_node()
+                if node is not None:
+                    # (Before construction, which folds `<<:` merges into the node tree.)
+                    self._visits = 0
+                    self._index(node, "")
                 self.data: Any = None if node is None else loader.construct_document(node)
             finally:
                 loader.dispose()
@@ -57,8 +66,6 @@ class Doc:
             problem, mark = yaml_problem(exc)
             line = mark.line + 1 if mark is not None else None
             raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
-        if node is not None:
-            self._index(node, "")
 
     def resolve(self, path: Path) -> Path:
         """``path`` made absolute and real (symlinks followed), noted in :attr:`facts`."""
@@ -69,9 +76,18 @@ class Doc:
     def _index(self, node: yaml.Node, prefix: str) -> None:
         import yaml
 
+        self._visits += 1
+        if self._visits > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"more than {MAX_CONFIG_NODES:,} values once its aliases are expanded:"
+                " not a config (an alias bomb?)",
+                path=str(self.path),
+            )
         if isinstance(node, yaml.MappingNode):
             here: set[str] = set()
             for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *defaults`: keys written here win over the merged ones
                 key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
                 line = key_node.start_mark.line + 1
                 if key in here:
