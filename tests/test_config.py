@@ -182,7 +182,7 @@ def test_yaml_merge_keys_give_defaults_that_keys_written_beside_them_override(
     ]
     with pytest.raises(ConfigError) as info:  # the same key twice by hand is still a mistake
         cfg(text + "    feed: https://a.example/three\n", tmp_path)
-    assert "sources[1].feed: written twice (lines 8 and 9)" in str(info.value)
+    assert "sources[1].feed: written twice (lines 7 and 8)" in str(info.value)
 
 
 def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
