@@ -40,7 +40,8 @@ def accepted_keys() -> set[str]:
         fields = [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
         keys |= {f"{prefix}.{f.name}" for f in fields}
     for cls in (cfgmod.PostsSource, cfgmod.FeedSource):
-        keys |= {f"sources[].{renames.get(f.name, f.name)}" for f in dataclasses.fields(cls)}
+        fields = [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+        keys |= {f"sources[].{renames.get(f.name, f.name)}" for f in fields}
     keys |= {"state", "retention", "ids", "queue", "queue_lease", "queue_batch"}
     return keys
 

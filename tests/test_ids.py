@@ -130,6 +130,28 @@ def test_ids_survive_a_category_change_and_a_moved_or_renamed_file(tmp_path: Pat
     assert "posts/2024/renamed.md" in ledger and "posts/p1.md" not in ledger
 
 
+def test_the_ledger_names_posts_as_the_config_does_through_symlinks(tmp_path: Path) -> None:
+    """A posts folder that is a symlink (a deploy swapping releases), or the
+    site reached through one: the ledger's paths are the config's, the same
+    on every machine, and nothing is said to have moved."""
+    real = tmp_path / "real"
+    config = site(real)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = (real / "feedwright.ids").read_text(encoding="utf-8")
+    assert "\nposts/p0.md\t" in ledger
+    link = tmp_path / "current"
+    link.symlink_to(real, target_is_directory=True)
+    code, _, err = cli("build", "-c", str(link / "config.yaml"))
+    assert code == 0 and "moved" not in err, err
+    assert (real / "feedwright.ids").read_text(encoding="utf-8") == ledger
+    elsewhere = tmp_path / "release-2"
+    shutil.move(real / "posts", elsewhere)
+    (real / "posts").symlink_to(elsewhere, target_is_directory=True)
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0 and "moved" not in err, err
+    assert (real / "feedwright.ids").read_text(encoding="utf-8") == ledger
+
+
 def test_a_fresh_clone_keeps_ids_and_the_dates_of_undated_posts(tmp_path: Path) -> None:
     one = tmp_path / "one"
     config = site(one, n=0)

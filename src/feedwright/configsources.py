@@ -9,6 +9,7 @@ keys are documented with all the others, in config.py's docstring.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ class PostsSource:
     permalink: str | None = None  # e.g. "{year}/{month}/{day}/{slug}/"
     categories: tuple[str, ...] = ()  # added to every post of this folder
     priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
+    # The folder as the config names it (absolute, symlinks kept): the id
+    # ledger's paths are relative to the config's folder through it, so a
+    # symlinked posts folder or site folder does not make them the machine's.
+    named: Path | None = field(default=None, metadata={"internal": True})
 
     @property
     def key(self) -> str:
@@ -153,12 +158,14 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
     if "posts" in sec.value and "feed" in sec.value:
         raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
     if "posts" in sec.value:
-        folder = doc.resolve(base / sec.require("posts", _str))
+        written = base / sec.require("posts", _str)
+        folder = doc.resolve(written)
         if not folder.is_dir():
             # A typo here must not publish empty feeds over the real ones.
             raise doc.error(sec.path("posts"), f"no such folder: {folder}")
         source: Source = PostsSource(
             path=folder,
+            named=Path(os.path.normpath(written)),
             permalink=sec.get("permalink", _permalink, None),
             categories=sec.get("categories", name_list, ()),
             priority=sec.get("priority", _any_int, 0),

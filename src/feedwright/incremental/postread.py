@@ -164,7 +164,8 @@ def folder_keys(config: Config) -> list[tuple[str, str]]:
     """Each posts folder's :func:`cache_root` and id ledger key prefix."""
     parent = config.path.parent
     return [
-        (cache_root(config, s), ledger.key_prefix(parent, s.path)) for s in config.posts_sources
+        (cache_root(config, s), ledger.key_prefix(parent, s.named or s.path))
+        for s in config.posts_sources
     ]
 
 
@@ -358,7 +359,7 @@ def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> led
     readable: dict[str, CachedPost] = {}
     found: list[ledger.Post] = []
     for source, current, _, _, heads in folders:
-        prefix = ledger.key_prefix(config.path.parent, source.path)
+        prefix = ledger.key_prefix(config.path.parent, source.named or source.path)
         for rel, post in current.items():
             key = ledger.key_of(prefix, rel)
             present.append(key)
