@@ -196,7 +196,8 @@ def test_plan_names_a_damaged_state_file_and_changes_nothing(tmp_path: Path) -> 
     before = files(tmp_path)
     code, out, err = cli("plan", "-c", str(config))
     assert code == 1 and out == ""
-    assert err == f"feedwright: {state}: cannot use as a state database: file is not a database\n"
+    assert err.startswith(f"feedwright: {state}: cannot use as a state database: file is not a")
+    assert "the file is damaged; delete it" in err and "feedwright.ids keeps" in err
     assert files(tmp_path) == before
 
 

@@ -41,7 +41,7 @@ from .pipeline import BuildReport, refresh, run_once
 from .publish.feedgen_ext import AT_NS
 from .publish.write import MANIFEST_NAME
 from .store import Store, exists
-from .store.dialects import is_postgres_url
+from .store.dialects import explained, is_postgres_url
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _SKIP = {LOCK_NAME, MANIFEST_NAME}
@@ -248,7 +248,8 @@ def _snapshot(source: Path, target: Path) -> None:
         ):
             db.backup(copy)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot use as a state database: {exc}", path=str(source)) from None
+        said = explained(str(exc))
+        raise StoreError(f"cannot use as a state database: {said}", path=str(source)) from None
 
 
 def _copy_store(config: Config, target: Path) -> None:

@@ -82,6 +82,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_DAMAGED = ("malformed", "not a database", "file is encrypted", "database corrupt")
+
+
+def explained(message: str) -> str:
+    """A driver's message, with what to do when it says the file is damaged."""
+    if any(word in message for word in _DAMAGED):
+        return (
+            f"{message}: the file is damaged; delete it (and its -wal and -shm files) and"
+            " the next build makes a new one: posts are read again, remote feeds fetched"
+            " again, and feedwright.ids keeps every post's id"
+        )
+    return message
+
+
 def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
     """Turn driver errors into StoreError naming the database."""
 
@@ -90,7 +104,7 @@ def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P
         try:
             return method(self, *args, **kwargs)
         except self._dialect.errors as exc:
-            raise StoreError(str(exc), path=str(self.path)) from exc
+            raise StoreError(explained(str(exc)), path=str(self.path)) from exc
 
     return wrapper
 
@@ -100,4 +114,4 @@ def is_postgres_url(location: object) -> bool:
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
-__all__ = ["SQLITE", "Dialect", "guarded", "is_postgres_url", "postgres_dialect"]
+__all__ = ["SQLITE", "Dialect", "explained", "guarded", "is_postgres_url", "postgres_dialect"]

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..exceptions import StoreError
+from .dialects import explained
 from .migrations import migrate
 
 
@@ -60,7 +61,8 @@ def open_sqlite(path: Path, timeout: float) -> sqlite3.Connection:
         migrate(db, path=where)
     except sqlite3.Error as exc:
         db.close()
-        raise StoreError(f"cannot use as a state database: {exc}", path=where) from None
+        said = explained(str(exc))
+        raise StoreError(f"cannot use as a state database: {said}", path=where) from None
     except BaseException:
         db.close()
         raise
