@@ -277,8 +277,12 @@ def test_not_a_feed(name: str) -> None:
     ],
 )
 def test_more_non_feeds(body: bytes) -> None:
-    with pytest.raises(ParseError):
+    with pytest.raises(ParseError) as info:
         feedwright.parse_feed(body, url="https://x.example/", now=NOW)
+    if not body.strip():
+        assert (
+            str(info.value) == "https://x.example/: the server sent an empty body: no feed to read"
+        )
 
 
 def test_duplicate_ids_are_disambiguated_stably() -> None:

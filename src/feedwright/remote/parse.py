@@ -78,6 +78,8 @@ def parse_feed(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = utc(now)
+    if not content.strip():
+        raise ParseError("the server sent an empty body: no feed to read", url=url)
     lower = {k.lower(): v for k, v in headers.items()}
     media_type, charset = _content_type(lower.get("content-type", ""))
     if is_json(content, media_type):
