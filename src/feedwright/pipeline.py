@@ -255,9 +255,12 @@ def _never_fetched(config: Config, store: Store) -> list[SourceResult]:
     """Offline: the configured feeds the state knows nothing of (a new or a
     deleted state), each a warning: their entries are not published (their
     categories leave the output) until a build fetches them."""
+    states = store.source_states()
+    missing = [s for s in config.feed_sources if s.key not in states]
+    if not missing:
+        return []  # (nearly always: and update.py, with the parsers, is not imported)
     from .update import SourceResult
 
-    states = store.source_states()
     return [
         SourceResult(
             s.key,
@@ -266,8 +269,7 @@ def _never_fetched(config: Config, store: Store) -> list[SourceResult]:
             note="never fetched into this state (a new or deleted state?): published"
             " without its entries; a build without --offline fetches it",
         )
-        for s in config.feed_sources
-        if s.key not in states
+        for s in missing
     ]
 
 
