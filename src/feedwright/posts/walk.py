@@ -40,6 +40,11 @@ DRAFTS_DIR = "_drafts"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 Stamp = tuple[int, int]  # (size, change time ns): "has this file changed?" without reading it
+# A post's stamp takes the inode's change time, which a rename, a copy over
+# it or an edit moves and no tool sets back (two posts swapped with ``mv``,
+# or written within one clock tick, keep their size and mtime); on Windows,
+# where st_ctime is the creation time, the mtime.
+_CHANGE_TIME = os.name != "nt"
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -144,6 +149,7 @@ def find(root: Path) -> Found:
         seen: frozenset[str],
     ) -> None:
         post_name = _POST_NAME.fullmatch
+        ctime = _CHANGE_TIME
         for item in items:
             name = item.name
             if name[0] == "." or name[-1] == "~":
@@ -160,7 +166,8 @@ def find(root: Path) -> Found:
                     named = True
                     st = item.stat(follow_symlinks=False)
                     if (st.st_mode & _FORMAT) == _REGULAR and not in_drafts:
-                        files[rel] = (st.st_size, _changed(st))  # the usual post
+                        # (the usual post; its change time: _CHANGE_TIME says why)
+                        files[rel] = (st.st_size, st.st_ctime_ns if ctime else st.st_mtime_ns)
                         continue
                 elif item.is_symlink():
                     where = os.path.join(folder, name)
@@ -211,19 +218,10 @@ def find(root: Path) -> Found:
             elif in_drafts:
                 drafts.add(rel)
             else:
-                files[rel] = (st.st_size, _changed(st))
+                files[rel] = (st.st_size, st.st_ctime_ns if ctime else st.st_mtime_ns)
 
     walk(base, real_root, "", False, frozenset({real_root}))
     return Found(files, frozenset(drafts), tuple(problems), tuple(unread))
-
-
-def _changed(st: os.stat_result) -> int:
-    """When the file last changed, for its stamp: the inode's change time,
-    which a rename, a copy over it or an edit moves and no tool sets back
-    (two posts swapped with ``mv``, or written within one clock tick, keep
-    their size and mtime), or the mtime where that is later (Windows' ctime
-    is the creation time)."""
-    return max(st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _holds_output(folder: int) -> bool:
