@@ -477,6 +477,24 @@ def test_connection_refused_is_a_short_readable_error(tmp_path: Path, transport:
     assert info.value.status is None
 
 
+def test_a_redirect_to_a_server_that_refuses_names_where_it_went(
+    http_server: LoopbackServer, tmp_path: Path, transport: str
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    target = f"http://127.0.0.1:{port}/feed.xml"
+    url = http_server.route("/moved", status=301, headers={"Location": target})
+
+    with pytest.raises(feedwright.FetchError) as info:
+        fetch(url, config(tmp_path, transport))
+
+    # The subscribed address answers; the one it sent us to does not.
+    assert str(info.value) == f"{url}: cannot connect: Connection refused (at {target})"
+
+
 def test_https_to_a_server_without_tls_says_so(
     http_server: LoopbackServer, tmp_path: Path, transport: str
 ) -> None:

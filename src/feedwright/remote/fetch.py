@@ -238,7 +238,8 @@ class Fetcher:
                 finally:
                     await response.aclose()
             except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
-                raise FetchError(network_reason(exc), url=request.url) from None
+                where = "" if url == request.url else f" (at {url})"
+                raise FetchError(network_reason(exc) + where, url=request.url) from None
             if target in visited:
                 chain = " -> ".join([*visited[visited.index(target) :], target])
                 raise FetchError(f"redirect loop: {chain}", url=request.url, status=status)
@@ -384,7 +385,8 @@ class Fetcher:
                     finally:
                         await response.aclose()
                 except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
-                    raise FetchError(network_reason(exc), url=url) from None
+                    where = "" if target == url else f" (at {target})"
+                    raise FetchError(network_reason(exc) + where, url=url) from None
                 if hop in visited or len(visited) > MAX_REDIRECTS:
                     raise FetchError("redirect loop or too many redirects", url=url, status=status)
                 _check_scheme(hop, url)
