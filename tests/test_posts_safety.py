@@ -352,6 +352,50 @@ def test_two_posts_with_one_id_are_both_named(
     assert pickle.loads(pickle.dumps(report)) == report  # reports cross processes
 
 
+def test_two_posts_folders_with_one_file_name_are_both_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Jekyll site's ``_posts/x.md`` and ``news/_posts/x.md``, two posts
+    folders: the same path in each is the same ``tag:`` id. Both are named,
+    by ``check`` and by every build (a whole one, one with nothing to do, one
+    of edits), as two posts of one folder are; before, the second vanished
+    from the feeds without a word."""
+    site = tmp_path / "site"
+    name = "2024-01-07-item.md"
+    write(site / "_posts" / name, "---\ntitle: Top\n---\ntop\n")
+    write(site / "news" / "_posts" / name, "---\ntitle: News\n---\nnews\n")
+    write(site / "_posts" / "2024-01-08-other.md", "---\ntitle: Other\n---\nother\n")
+    config = site / "config.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "site": {"title": "t", "url": "https://news.example.com/"},
+                "sources": [
+                    {"posts": "_posts"},
+                    {"posts": "news/_posts", "categories": ["news"]},
+                ],
+                "output": {"dir": "feeds"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    same = "tag:news.example.com,2000:2024-01-07-item"
+    top, news = site / "_posts" / name, site / "news" / "_posts" / name
+    report = feedwright.check(config)
+    assert {(Path(e.path or ""), e.message) for e in report.problems} == {
+        (top, f"its id {same} is also the id of {news}"),
+        (news, f"its id {same} is also the id of {top}"),
+    }
+    capsys.readouterr()
+    edited = site / "_posts" / "2024-01-08-other.md"
+    for step in ("whole", "nothing to do", "an edit"):
+        if step == "an edit":
+            edited.write_text("---\ntitle: Other\n---\nother, edited\n", encoding="utf-8")
+        assert main(["build", "-c", str(config)]) == 1, step
+        err = capsys.readouterr().err
+        assert err.count("is also the id of") == 2, (step, err)
+
+
 def test_two_posts_with_one_slug_and_date_share_a_link_and_are_named(tmp_path: Path) -> None:
     config, posts = make_site(tmp_path, permalink="{year}/{month}/{day}/{slug}/")
     write(posts / "news" / "2023-05-01-opening.md", "---\ntitle: one\n---\n")

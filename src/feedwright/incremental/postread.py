@@ -307,10 +307,24 @@ def read_posts(
             book.sound = False
             result.resolved = _resolve(config, book, folders)
         ids = result.resolved.ids
-    for (source, current, seen, root, heads), (_, prefix) in zip(
-        folders, result.folders, strict=True
-    ):
-        _collect(result, source, current, heads, seen, root, ids, prefix)
+    gathered = [
+        _gather(result, source, current, heads, seen, ids, prefix)
+        for (source, current, seen, _, heads), (_, prefix) in zip(
+            folders, result.folders, strict=True
+        )
+    ]
+    # Ids and links are checked across every posts folder: two folders may
+    # hold the same relative path (``_posts/x.md``, ``news/_posts/x.md``),
+    # which is the same ``tag:`` id, and a reader would see one of them only.
+    clashes = posts.conflicts({path: g[0] for _, good, _ in gathered for path, g in good.items()})
+    by_path = {c.path: c for c in clashes}
+    for (source, good, errors), (_, _, _, root, _) in zip(gathered, folders, strict=True):
+        base = str(source.path) + os.sep
+        mine = [by_path[path] for path in good if path in by_path]
+        result.problems.extend(PostError(message, path=base + rel) for rel, message in errors)
+        result.problems.extend(mine)
+        result.by_folder.append((errors, mine))
+        _collect(result, source, good, root)
     return result
 
 
@@ -377,28 +391,29 @@ def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> led
     return ledger.resolve(book, found, present, declares)
 
 
-def _collect(
+_Good = tuple[Head, CachedPost, bytes, "tuple[str, datetime] | None"]
+
+
+def _gather(
     result: PostsRead,
     source: PostsSource,
     current: Mapping[str, CachedPost],
     heads: Mapping[str, Head],
     seen: Found,
-    root: str,
     ids: Mapping[str, tuple[str, datetime]],
     prefix: str,
-) -> None:
-    """Add one folder's posts to ``result``: one per id, the first in path order.
-    A post's hash is its file's with its folder's settings (``root``) and the
-    id and date the ledger gives it (``ids``, by ``prefix`` + path): each
-    changes the entry."""
+) -> tuple[PostsSource, dict[str, _Good], list[tuple[str, str]]]:
+    """One folder's readable posts by path (the folder's path joined to each
+    file's), with the id and date the ledger gives each (``ids``, by
+    ``prefix`` + path), and its files' problems (path in the folder, message);
+    drafts and stripped characters counted."""
     result.drafts += len(seen.drafts)
     base = str(source.path) + os.sep
-    good: dict[str, tuple[Head, CachedPost, bytes, tuple[str, datetime] | None]] = {}
+    good: dict[str, _Good] = {}
     errors: list[tuple[str, str]] = []
     for rel, post in current.items():
         if post.error is not None:
             errors.append((rel, post.error))
-            result.problems.append(PostError(post.error, path=base + rel))
         packed = post.packed
         if packed is None:
             if post.error is None:
@@ -412,15 +427,21 @@ def _collect(
             values = with_identity(cast(tuple[Any, ...], marshal.loads(packed)), *given)
             head = head_of(head_fields(values))
             packed = marshal.dumps(values)
-        good[rel] = (head, post, packed, given)
-    conflicts = posts.conflicts({base + r: g[0] for r, g in good.items()})
-    result.problems.extend(conflicts)
-    result.by_folder.append((errors, conflicts))
+        good[base + rel] = (head, post, packed, given)
+    return source, good, errors
+
+
+def _collect(result: PostsRead, source: PostsSource, good: Mapping[str, _Good], root: str) -> None:
+    """Add one folder's readable posts (:func:`_gather`) to ``result``: one
+    per id, the first in folder and path order. A post's hash is its file's
+    with its folder's settings (``root``) and the id and date the ledger
+    gives it: each changes the entry."""
     settings = folder_settings(root)
-    for rel, (head, post, packed, given) in good.items():
+    cut = len(str(source.path)) + len(os.sep)
+    for path, (head, post, packed, given) in good.items():
         result.every.append(packed)
         if head.id not in result.where:
-            result.where[head.id] = (source, rel)
+            result.where[head.id] = (source, path[cut:])
             result.made_of[head.id] = (settings, post.content_hash, given)
             result.packed[head.id] = packed
             result.heads.append(head)
