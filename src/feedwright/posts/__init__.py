@@ -175,7 +175,7 @@ def body_digest(text: str) -> str:
 
 def conflicts(posts: Mapping[str, Entry | Head]) -> list[PostError]:
     """One PostError per file whose post shares its id or its link with
-    another of ``posts`` (path -> entry, one folder's posts), naming the others.
+    another of ``posts`` (path -> entry, every posts folder's), naming the others.
 
     Two posts with one id are one entry to a reader (one of them is lost);
     two with one link (the same slug and date under a date pattern) send a
