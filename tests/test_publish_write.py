@@ -184,6 +184,55 @@ def test_an_output_folder_that_cannot_be_written_is_a_config_error(tmp_path: Pat
     assert main(["build", "-q", "-c", str(config)]) == 0
 
 
+def test_a_file_another_tool_wrote_is_never_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``output.dir: public``, a site generator's own output folder: its
+    homepage is where feedwright's top page would go. It is named and left
+    as it is, build after build; every other file is published."""
+    posts = {f"p{n}.md": post(n, cat) for n, cat in enumerate(["A", "B"], 1)}
+    config = make_site(tmp_path / "site", posts, out="public", output="pages: true")
+    out = tmp_path / "site" / "public"
+    out.mkdir()
+    homepage = b"<!DOCTYPE html><html><body>Hexo's homepage</body></html>\n"
+    (out / "index.html").write_bytes(homepage)
+    (out / "about.html").write_bytes(b"<html>about</html>")  # not in feedwright's way
+
+    for _ in range(2):  # and again: nothing learnt it was ours
+        assert main(["build", "-c", str(config)]) == 1
+        err = capsys.readouterr().err
+        assert (
+            f"{out / 'index.html'}: not published, a file feedwright did not write is there:"
+            " move it away, or give output.dir a folder of its own" in err
+        )
+        assert "Traceback" not in err
+        assert (out / "index.html").read_bytes() == homepage
+        assert (out / "about.html").read_bytes() == b"<html>about</html>"
+        for rel in ("atom.xml", "rss.xml", "a/atom.xml", "a/index.html"):
+            assert (out / rel).is_file(), rel
+        owned = (out / ".feedwright-manifest.json").read_text(encoding="utf-8")
+        assert '"index.html"' not in owned and '"a/index.html"' in owned
+
+    (out / "index.html").unlink()  # the user moves it away
+    assert main(["build", "-c", str(config)]) == 0
+    assert b'<meta name="generator" content="feedwright"/>' in (out / "index.html").read_bytes()
+
+
+def test_files_feedwright_wrote_are_replaced_without_their_manifest(tmp_path: Path) -> None:
+    """A lost ``.feedwright-manifest.json``: every file of a build says it is
+    feedwright's (a feed's generator, a page's meta tag, the OPML's comment),
+    so the next build replaces them as before."""
+    config, out, posts = small_site(tmp_path)
+    cfg = config.read_text(encoding="utf-8")
+    config.write_text(cfg.replace("output:\n", "output:\n  pages: true\n"), encoding="utf-8")
+    assert main(["build", "-c", str(config)]) == 0
+    (out / ".feedwright-manifest.json").unlink()
+    edit_every_post(posts, "Edited.")
+
+    assert main(["build", "-c", str(config)]) == 0
+    assert tree(out) == clean_build(posts, config, tmp_path / "clean")
+
+
 def test_a_full_disk_fails_the_build_and_changes_nothing(tmp_path: Path) -> None:
     # A disk that fills up halfway through a build: the build is a process
     # that may write files of at most 1 MB (RLIMIT_FSIZE), so the small

@@ -26,6 +26,7 @@ def opml(title: str, outlines: Sequence[Outline], *, owner: str | None = None) -
     pretty layout; ValueError for a string XML cannot carry)."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
+    head.append(etree.Comment(" published by feedwright "))
     etree.SubElement(head, "title").text = title
     if owner:
         etree.SubElement(head, "ownerName").text = owner

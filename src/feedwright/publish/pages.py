@@ -119,6 +119,7 @@ def feed_page(
         "<head>",
         '<meta charset="utf-8"/>',
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>',
+        '<meta name="generator" content="feedwright"/>',
         f"<title>{_e(feed.title)}</title>",
     ]
     for fmt in output.formats:

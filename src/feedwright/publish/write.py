@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 Gate = Callable[[str, bytes], list["Violation"]]  # (relative path, bytes) -> what it breaks
 
 _MANIFEST_VERSION = 1
+_OUR_MARK = b"feedwright"
+_MARK_WITHIN = 8192  # bytes from a file's start
 FILE_MODE = 0o644
 _TEMP_MARK = ".feedwright-"
 _OUR_TEMP = re.compile(r"\..+\.feedwright-[0-9a-f]{8}\.tmp")
@@ -138,6 +140,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _foreign(target: Path) -> bool:
+    """Whether ``target`` is a file that feedwright did not write: there, and
+    without the word ``feedwright`` near its start (every kind of file it
+    writes names itself: a feed's generator, a page's generator meta tag,
+    the OPML's and the stylesheet's comment). Asked only of files the
+    manifest does not list."""
+    try:
+        if target.is_symlink():
+            return True
+        with target.open("rb") as file:
+            return _OUR_MARK not in file.read(_MARK_WITHIN)
+    except OSError:
+        return False  # not there, or not readable: writing it says what is wrong
+
+
 def _same(target: Path, data: bytes) -> bool:
     try:
         if target.is_symlink() or not target.is_file() or target.stat().st_size != len(data):
@@ -145,6 +162,17 @@ def _same(target: Path, data: bytes) -> bool:
         return target.read_bytes() == data
     except OSError:
         return False
+
+
+def _in_the_way(rel: str) -> Violation:
+    from .validate import Violation
+
+    return Violation(
+        rel,
+        "a file feedwright did not write is there",
+        f"move it away, or give output.dir a folder of its own (feedwright replaces only"
+        f" the files it wrote, listed in {MANIFEST_NAME})",
+    )
 
 
 class _Stage:
@@ -346,6 +374,7 @@ def write_files(
     names: set[str] = set()
     changed: list[str] = []
     rejected: list[Violation] = []
+    mine = set(owned)
     stage = _Stage(root)
     try:
         for rel, data in pairs:
@@ -356,6 +385,12 @@ def write_files(
             names.add(rel)
             target = safe_path(root, rel)
             if not _same(target, data):
+                if rel not in mine and _foreign(target):
+                    # Another tool's file (a site generator's index.html in a
+                    # shared output folder): never overwritten, never owned.
+                    rejected.append(_in_the_way(rel))
+                    names.discard(rel)
+                    continue
                 if gate is not None and (broken := gate(rel, data)):
                     rejected.extend(broken)
                     names.discard(rel)
