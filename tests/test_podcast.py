@@ -186,6 +186,43 @@ def test_the_same_inputs_give_the_same_bytes(show: tuple[Path, str], tmp_path: P
     assert again == first
 
 
+@pytest.mark.parametrize("block", [PODCAST, ""], ids=["podcast", "no-podcast-block"])
+def test_an_audio_file_replaced_under_its_name_gets_its_new_length(
+    tmp_path: Path, block: str
+) -> None:
+    # A re-encoded episode is uploaded under the same name: nothing else
+    # changed, yet the feeds must carry its new size (readers check it).
+    posts = {
+        "ep.md": episode("Harbour sounds", 1, "media/ep.mp3"),
+        "note.md": "---\ntitle: A note\ndate: 2024-04-04\ncategories: [Show]\n---\nx\n",
+    }
+    config = make_site(tmp_path, posts, podcast=block)
+    (tmp_path / "media").mkdir()
+    audio = tmp_path / "media" / "ep.mp3"
+    audio.write_bytes(AUDIO[:5000])
+    assert not feedwright.build(config, now=NOW).problems
+    out = tmp_path / "feeds" / "show" / "rss.xml"
+
+    def length() -> str:
+        return str(rss(out).find("item[title='Harbour sounds']/enclosure").get("length"))
+
+    assert length() == "5000"
+    audio.write_bytes(AUDIO[:7000])
+    report = feedwright.build(config, now=NOW)
+    assert not report.cached and not report.problems
+    assert length() == "7000"
+    assert feedwright.build(config, now=NOW).cached  # and then nothing to do again
+    # An edit of another post in place, then the audio replaced once more.
+    (tmp_path / "posts" / "note.md").write_text(posts["note.md"].replace("x\n", "y\n"))
+    assert not feedwright.build(config, now=NOW).problems
+    audio.write_bytes(AUDIO[:6000])
+    (tmp_path / "posts" / "note.md").write_text(posts["note.md"].replace("x\n", "z\n"))
+    assert not feedwright.build(config, now=NOW).problems
+    assert length() == "6000"
+    atom = (tmp_path / "feeds" / "show" / "atom.xml").read_text()
+    assert 'length="6000"' in atom and 'length="7000"' not in atom
+
+
 def test_plan_finds_local_audio_in_the_site_folder(show: tuple[Path, str]) -> None:
     # plan builds into a copy of the output folder, elsewhere: the audio is
     # still looked for in the site folder (it was looked for beside the copy).

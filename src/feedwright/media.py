@@ -17,20 +17,25 @@ to learn are remembered there too, and tried again by the next build, or by
 the daemon's tick (whose builds make no requests) once their time has come;
 those no episode needs any more are forgotten (``store.forget_wanted_lengths``
 with every build's :attr:`Settled.wanted`).
+
+A local file replaced under the same name (a new size) is a change, as an
+edited post is: a build folds each published episode's :func:`audio_stamp`
+into its post's hash (so the feeds holding it are made again), and the
+build record keeps the stamps (``incremental.unchanged`` compares them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .config import Config
 from .exceptions import FetchError, PostError
-from .model import Enclosure, Entry
+from .model import ENTRY_FIELDS, Enclosure, Entry, Episode
 
 if TYPE_CHECKING:
     from .remote.fetch import Fetcher
@@ -47,6 +52,7 @@ class Settled:
     changed: set[str] = field(default_factory=set)  # ids whose length was filled in here
     problems: dict[str, PostError] = field(default_factory=dict)  # by id: held back
     wanted: set[str] = field(default_factory=set)  # remote URLs whose length is still unknown
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # local audio: its stamp
 
 
 def _length(headers: Mapping[str, str], status: int) -> int | None:
@@ -110,19 +116,37 @@ async def learn_due(config: Config, store: Store, now: datetime) -> int:
     return sum(1 for answer in found.values() if isinstance(answer, int))
 
 
-def _local(config: Config, file: str) -> int | str:
+_EPISODE = ENTRY_FIELDS.index("episode")
+_FILE = [f.name for f in fields(Episode)].index("file")
+
+
+def local_audio(values: Sequence[Any]) -> str | None:
+    """The audio file (a path in the site folder) of an episode given as
+    ``model.to_tuple`` values; None for any other entry."""
+    episode = values[_EPISODE]
+    return None if episode is None else cast(str | None, episode[_FILE])
+
+
+def audio_stamp(config: Config, file: str) -> tuple[int, int] | None:
+    """A local audio file's (size, mtime_ns); None when it cannot be measured."""
+    found = _local(config, file)
+    return found if isinstance(found, tuple) else None
+
+
+def _local(config: Config, file: str) -> tuple[int, int] | str:
+    """A file's (size, mtime_ns) in the site folder, or why it has none."""
     root = config.output.served
     path = root / file
     try:
         resolved = path.resolve()
         if not resolved.is_relative_to(root.resolve()):
             return f"{path} leads out of the site folder"
-        size = resolved.stat().st_size if resolved.is_file() else None
+        st = resolved.stat() if resolved.is_file() else None
     except OSError as exc:
         return f"cannot read {path}: {exc.strerror or exc}"
-    if size is None:
+    if st is None:
         return f"no such file in the site folder: {path}"
-    return size if size > 0 else f"{path} is empty"
+    return (st.st_size, st.st_mtime_ns) if st.st_size > 0 else f"{path} is empty"
 
 
 def settle(
@@ -147,11 +171,12 @@ def settle(
         if episode.file is None:
             remote.setdefault(audio.url, []).append(entry)
             continue
-        size = _local(config, episode.file)
-        if isinstance(size, int):
-            _fill(result, entry, size)
+        found = _local(config, episode.file)
+        if isinstance(found, tuple):
+            result.files[episode.file] = found
+            _fill(result, entry, found[0])
         else:
-            result.problems[entry.id] = _held(path_of(entry), f"audio: {size}")
+            result.problems[entry.id] = _held(path_of(entry), f"audio: {found}")
 
     known: dict[str, MediaLength] = store.media_lengths(remote) if remote else {}
     todo = [url for url in remote if known.get(url) is None or known[url].length is None]
@@ -191,4 +216,4 @@ def _held(path: str, message: str) -> PostError:
     return PostError(f"{message}; left out of the feeds until then", path=path)
 
 
-__all__ = ["Settled", "learn", "learn_all", "learn_due", "settle"]
+__all__ = ["Settled", "audio_stamp", "learn", "learn_all", "learn_due", "local_audio", "settle"]

@@ -202,7 +202,11 @@ def run_once(
         inputs = incremental.fingerprint(config, found, store.entries_generation())
         report = None
         if incremental.unchanged(
-            record, incremental.with_ledger(inputs, book.text), now, config.output.dir
+            record,
+            incremental.with_ledger(inputs, book.text),
+            now,
+            config.output.dir,
+            config.output.served,
         ):
             assert record is not None
             cached = cached_report(record, sources)

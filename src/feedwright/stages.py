@@ -7,7 +7,7 @@ place (incremental/edits.py) when it holds, else the whole way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -101,6 +101,10 @@ def _whole(job: Job) -> BuildReport:
     fresh: incremental.Fresh = {}
     wanted: set[str] = set()  # remote audio whose length is still unknown
     held = False  # an episode left out for want of its audio's length
+    # Episodes' local audio files with their stamps (size, mtime_ns): part of
+    # their posts' hashes, so a file replaced under its name makes its feeds again.
+    audio: dict[str, tuple[int, int]] = {}
+    post_hash = _post_hash(read, config, record, audio)
     # Archiving plans every entry of each feed (history.follow splits them).
     archiving = config.output.archives and config.output.limit > 0
     planning = replace(config.output, limit=0) if archiving else config.output
@@ -115,7 +119,7 @@ def _whole(job: Job) -> BuildReport:
             for entry in p.entries:
                 if entry.id in known:
                     hashes[entry.id] = known[entry.id]
-                elif entry.id not in unknown and (digest := read.hash_of(entry.id)) is not None:
+                elif entry.id not in unknown and (digest := post_hash(entry.id)) is not None:
                     hashes[entry.id] = digest
         current, stale = _stale(followed.current, followed.archives, config, previous, hashes)
         reaching = {e.id for p in every if id(p) in stale for e in p.entries} - rendered.keys()
@@ -123,6 +127,7 @@ def _whole(job: Job) -> BuildReport:
         if config.podcast is not None or any(e.episode for e in more.values()):
             settled = _settle(more, read, config, store, now, job.network)
             more, wanted = settled.entries, wanted | settled.wanted
+            audio.update(settled.files)
             bad.update(settled.problems)
             held = held or bool(settled.problems)
             unknown.update(settled.changed)  # its hash was of the post as read
@@ -180,7 +185,40 @@ def _whole(job: Job) -> BuildReport:
         remote=len(remote),
         held=held,
         due=followed.due,
+        audio=audio,
     )
+
+
+def _post_hash(
+    read: incremental.PostsRead,
+    config: Config,
+    record: Record | None,
+    audio: dict[str, tuple[int, int]],
+) -> Callable[[str], str | None]:
+    """``read.hash_of``, with the stamp of an episode's local audio file in it
+    (kept in ``audio``), on a site that has a podcast or had local audio."""
+    if config.podcast is None and not (record is not None and record.media):
+        # A first episode is a new post, so its feeds are made; the record
+        # keeps its file as settling measured it.
+        return read.hash_of
+    from .media import audio_stamp, local_audio
+
+    made: dict[str, str | None] = {}
+
+    def hash_of(entry_id: str) -> str | None:
+        if entry_id in made:
+            return made[entry_id]
+        digest = read.hash_of(entry_id)
+        file = None if digest is None else local_audio(read.values_of(entry_id))
+        if file is not None:
+            stamp = audio_stamp(config, file)
+            if stamp is not None:
+                audio[file] = stamp
+            digest = f"{digest}:{stamp}"
+        made[entry_id] = digest
+        return digest
+
+    return hash_of
 
 
 def _best_copies(
@@ -301,11 +339,13 @@ def _finish(
     remote: int,
     held: bool,
     due: datetime | None,
+    audio: Mapping[str, tuple[int, int]] | None = None,
 ) -> BuildReport:
     """Once published: the feed history, the HTML cache, the id ledger, the
     report, the record (and the lane of edits) for the next build.
     ``counts``: posts published, held back, the next held-back one's date;
-    ``due``: when the first tombstone expires."""
+    ``due``: when the first tombstone expires; ``audio``: the episodes'
+    local audio files measured (media.Settled.files)."""
     from .incremental import edits
     from .publish.archives import feed_of
 
@@ -392,9 +432,12 @@ def _finish(
             },
             # A tombstone that expires is a change too.
             next_post_at=min((t for t in (next_post_at, due) if t is not None), default=None),
+            media=dict(audio or {}),
         ),
     )
-    if edits.applies(config) and not (held or report.rejected or failed):
+    # (A lane knows nothing of audio files: a site publishing episodes of
+    # local audio takes the whole way, which measures them again.)
+    if edits.applies(config) and not (held or report.rejected or failed or audio):
         edits.keep(store, config, job.found, read, feeds, counts, left)
     else:
         edits.forget(store)

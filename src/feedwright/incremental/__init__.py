@@ -5,10 +5,11 @@ Everything that lets a build skip work lives here::
     fingerprint(config, found, generation)  every input of a build, cheaply: the
                                             version, the config, every post
                                             file's stamp, the stored entries' generation
-    unchanged(record, fingerprint, now, output)
+    unchanged(record, fingerprint, now, output, site)
                                             THE no-change check: same fingerprint, no
-                                            held-back post due, every published file as
-                                            the last build left it -> nothing to do
+                                            held-back post due, every published file and
+                                            every episode's audio file in the site folder
+                                            as the last build left it -> nothing to do
     read_posts(config, store, found, pool)  every post, from the post cache when its
                                             file's stamp is unchanged; the rest read
                                             (in worker processes when many)
@@ -35,6 +36,7 @@ import marshal
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import build_id, ledger
@@ -58,6 +60,9 @@ class Record(NamedTuple):
     stamps: dict[str, FileStamp]  # output path (POSIX, relative to output.dir) -> stamp
     summary: dict[str, Any]  # the report's counts and problems, as plain JSON
     next_post_at: datetime | None = None  # the earliest held-back post
+    # Episodes' local audio files (path in the site folder) and their
+    # (size, mtime_ns) as published: a file replaced is a change.
+    media: Mapping[str, tuple[int, int]] = MappingProxyType({})
 
 
 def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
@@ -103,6 +108,7 @@ def load_record(store: Store) -> Record | None:
             stamps=stamps,
             summary=dict(data["summary"]),
             next_post_at=next_at,
+            media={str(f): (int(n), int(ns)) for f, (n, ns) in data.get("media", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -122,6 +128,7 @@ def save_record(store: Store, record: Record) -> None:
         "stamps": {rel: [s.key, s.size, s.mtime_ns] for rel, s in sorted(record.stamps.items())},
         "summary": record.summary,
         "next_post_at": record.next_post_at.isoformat() if record.next_post_at else None,
+        "media": {file: list(stamp) for file, stamp in sorted(record.media.items())},
     }
     store.set_meta(RECORD_KEY, json.dumps(data))  # (ASCII: a path may not be UTF-8)
 
@@ -154,13 +161,30 @@ def outputs_intact(output: Path, stamps: Mapping[str, FileStamp]) -> bool:
     return bool(stamps)
 
 
-def unchanged(record: Record | None, fingerprint: str, now: datetime, output: Path) -> bool:
-    """The no-change check: building now would give exactly what is published."""
+def files_intact(site: Path, files: Mapping[str, tuple[int, int]]) -> bool:
+    """Every episode's audio file the last build measured (paths in the site
+    folder) is as it was then (stat only)."""
+    try:
+        for file, stamp in files.items():
+            st = (site / file).stat()
+            if (st.st_size, st.st_mtime_ns) != stamp:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def unchanged(
+    record: Record | None, fingerprint: str, now: datetime, output: Path, site: Path
+) -> bool:
+    """The no-change check: building now would give exactly what is published.
+    ``site``: the folder episodes' local audio files are in (``output.served``)."""
     return (
         record is not None
         and record.fingerprint == fingerprint
         and (record.next_post_at is None or now < record.next_post_at)
         and outputs_intact(output, record.stamps)
+        and files_intact(site, record.media)
     )
 
 
@@ -172,6 +196,7 @@ __all__ = [
     "PostsRead",
     "Record",
     "cache_root",
+    "files_intact",
     "fingerprint",
     "keep_resolution",
     "load_record",
