@@ -223,6 +223,98 @@ def test_an_audio_file_replaced_under_its_name_gets_its_new_length(
     assert 'length="6000"' in atom and 'length="7000"' not in atom
 
 
+REMOTE_SHOW = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+<channel><title>Friend Cast</title><link>https://friend.example/</link>
+<description>A friend's show</description><itunes:explicit>false</itunes:explicit>
+<item><title>FC 10</title><guid isPermaLink="false">fc-10</guid>
+  <link>https://friend.example/10</link><pubDate>Mon, 01 Apr 2024 10:00:00 +0000</pubDate>
+  <enclosure url="https://cdn.friend.example/fc10.mp3" length="12345678" type="audio/mpeg"/>
+  <itunes:duration>00:31:05</itunes:duration><itunes:episode>10</itunes:episode>
+  <itunes:season>2</itunes:season><itunes:explicit>yes</itunes:explicit>
+  <itunes:image href="https://friend.example/fc10.jpg"/></item>
+<item><title>FC 9</title><guid isPermaLink="false">fc-9</guid>
+  <link>https://friend.example/9</link><pubDate>Mon, 25 Mar 2024 10:00:00 +0000</pubDate>
+  <enclosure url="http://127.0.0.1:1/fc9.mp3" length="0" type="audio/mpeg"/>
+  <itunes:duration>12:07</itunes:duration></item>
+</channel></rss>
+"""
+REMOTE_JSON = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "JSON Pod",
+    "items": [
+        {
+            "id": "https://jsonpod.example/1",
+            "title": "JP 1",
+            "content_text": "One",
+            "date_published": "2024-04-02T00:00:00Z",
+            "image": "https://jsonpod.example/1.png",
+            "attachments": [
+                {
+                    "url": "https://jsonpod.example/1.mp3",
+                    "mime_type": "audio/mpeg",
+                    "size_in_bytes": 777,
+                    "duration_in_seconds": 1500,
+                }
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("block", [PODCAST, ""], ids=["podcast", "no-podcast-block"])
+def test_remote_episodes_keep_their_podcast_tags_when_republished(
+    tmp_path: Path, http_server: Any, block: str
+) -> None:
+    # A planet of other people's podcasts: what their items say of each episode
+    # (duration, number, season, explicit, artwork) reaches its listeners.
+    rss_url = http_server.route(
+        "/show.xml", body=REMOTE_SHOW.encode(), headers={"Content-Type": "application/rss+xml"}
+    )
+    json_url = http_server.route(
+        "/feed.json",
+        body=json.dumps(REMOTE_JSON).encode(),
+        headers={"Content-Type": "application/feed+json"},
+    )
+    config = make_site(tmp_path, {}, podcast=block)
+    text = config.read_text().replace(
+        "  - posts: posts\n",
+        f"  - posts: posts\n  - feed: {rss_url}\n    categories: [Friends]\n"
+        f"  - feed: {json_url}\n    categories: [Friends]\n",
+    )
+    config.write_text(text)
+    report = feedwright.build(config, now=NOW)
+    assert not report.problems, report.problems
+    assert not any(r.method == "HEAD" for r in http_server.requests)  # theirs: as given
+
+    out = tmp_path / "feeds" / "friends"
+    items = {i.findtext("title"): i for i in rss(out / "rss.xml").iter("item")}
+    assert list(items) == ["JP 1", "FC 10", "FC 9"]  # the length 0 one too
+    assert items["FC 9"].find("enclosure").get("length") == "0"
+    if block:
+        ten, nine = items["FC 10"], items["FC 9"]
+        assert ten.findtext(f"{ITUNES}duration") == "1865"
+        assert (ten.findtext(f"{ITUNES}episode"), ten.findtext(f"{ITUNES}season")) == ("10", "2")
+        assert ten.findtext(f"{ITUNES}explicit") == "true"
+        assert ten.find(f"{ITUNES}image").get("href") == "https://friend.example/fc10.jpg"
+        assert nine.findtext(f"{ITUNES}duration") == "727"
+        assert items["JP 1"].findtext(f"{ITUNES}duration") == "1500"
+        assert items["JP 1"].find("enclosure").get("url") == "https://jsonpod.example/1.mp3"
+        assert rss(out / "rss.xml").find(f"{ITUNES}category") is not None
+    else:
+        assert b"itunes" not in (out / "rss.xml").read_bytes()
+    by_title = {i["title"]: i for i in json.loads((out / "feed.json").read_bytes())["items"]}
+    assert by_title["FC 10"]["attachments"][0]["duration_in_seconds"] == 1865
+    assert by_title["JP 1"]["attachments"][0] == {
+        "url": "https://jsonpod.example/1.mp3",
+        "mime_type": "audio/mpeg",
+        "size_in_bytes": 777,
+        "duration_in_seconds": 1500,
+    }
+    assert not feedwright.build(config, now=NOW).problems
+
+
 def test_plan_finds_local_audio_in_the_site_folder(show: tuple[Path, str]) -> None:
     # plan builds into a copy of the output folder, elsewhere: the audio is
     # still looked for in the site folder (it was looked for beside the copy).

@@ -57,7 +57,9 @@ class Enclosure:
 
 @dataclass(frozen=True, slots=True)
 class Episode:
-    """A podcast episode's own tags; its audio is the entry's first enclosure."""
+    """A podcast episode's own tags; its audio is the entry's first enclosure.
+    A post's come from its front matter (``audio:``, podcast.py); a remote
+    entry with audio or video is an episode too, with the tags its feed gave."""
 
     duration: int | None = None  # seconds
     episode: int | None = None
@@ -120,7 +122,7 @@ class Entry:
     source: Provenance | None = None  # None for local posts
     language: str | None = None
     origin: str = ""  # posts: path relative to the posts folder; remote: the source URL
-    episode: Episode | None = None  # a podcast episode (posts with ``audio:``)
+    episode: Episode | None = None  # a podcast episode (``audio:``; remote: audio or video)
     # The same article reached through other sources (bestcopy.py): the copies
     # not published, best first.
     alternates: tuple[Alternate, ...] = ()

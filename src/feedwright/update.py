@@ -193,8 +193,9 @@ def parse_job(
 
 
 # Bumped when parsing makes other entries of the same bytes (2: text titles
-# keep "<template>"): every feed is then fetched whole and parsed once more.
-PARSED_BY = 2
+# keep "<template>"; 3: podcast items keep their episode tags): every feed is
+# then fetched whole and parsed once more.
+PARSED_BY = 3
 
 
 def _settings_tag(source: FeedSource) -> str:

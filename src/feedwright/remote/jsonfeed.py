@@ -19,6 +19,7 @@ from .normalize import (
     Raw,
     add_enclosure,
     entries_dropped,
+    episode_tags,
     join_notes,
     make_person,
     normalise,
@@ -99,6 +100,7 @@ def _json_entry(
     enclosures: list[Enclosure] = []
     for key in ("image", "banner_image"):
         add_enclosure(enclosures, _str_or_none(item.get(key)), None, None, url, image=True)
+    duration: object = None
     for att in item.get("attachments") or []:
         if isinstance(att, dict):
             add_enclosure(
@@ -108,6 +110,9 @@ def _json_entry(
                 att.get("size_in_bytes"),
                 url,
             )
+            seconds = att.get("duration_in_seconds")
+            if duration is None and isinstance(seconds, int | float) and seconds is not True:
+                duration = str(int(seconds)) if 0 <= seconds < 2**31 else None
 
     raw_id = item.get("id")
     title_raw = _str_or_none(item.get("title")) or ""
@@ -124,6 +129,7 @@ def _json_entry(
         enclosures=enclosures,
         language=opt_text(item.get("language")) or feed_language,
         hash_basis="\n".join((title_raw, summary_raw or "", content_html or content_text or "")),
+        episode=episode_tags(duration, None, None, None, None, url),
     )
 
 

@@ -32,7 +32,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from ..config import FeedSource
-from ..model import MIN_YEAR, Enclosure, Entry, Person, Provenance
+from ..model import MIN_YEAR, Enclosure, Entry, Episode, Person, Provenance
 from ..sanitize import plain_text, safe_url
 from ..text import category_key
 
@@ -122,6 +122,9 @@ class Raw:
     enclosures: list[Enclosure]
     language: str | None
     hash_basis: str  # raw title/summary/content, for the content-hash id and duplicates
+    # A podcast item's own tags (itunes:duration and the like, JSON Feed's
+    # duration_in_seconds), when it has some: episode_tags()
+    episode: Episode | None = None
 
 
 def make_person(name: object, email: object, uri: object, base: str) -> Person | None:
@@ -215,6 +218,7 @@ class _Normaliser:
             published = updated = self.now
             self.undated.append(entry_id)
         updated = max(updated, published)
+        enclosures, episode = _episode(raw.enclosures, raw.episode)
 
         self.entries.append(
             Entry(
@@ -227,10 +231,11 @@ class _Normaliser:
                 categories=self._categories(raw.categories),
                 summary=raw.summary,
                 content=raw.content,
-                enclosures=tuple(raw.enclosures),
+                enclosures=enclosures,
                 source=self.provenance,
                 language=raw.language,
                 origin=self.url,
+                episode=episode,
             )
         )
 
@@ -260,6 +265,61 @@ class _Normaliser:
 
 
 # --------------------------------------------------------------------------- enclosures
+
+
+def _episode(
+    found: list[Enclosure], tags: Episode | None
+) -> tuple[tuple[Enclosure, ...], Episode | None]:
+    """An entry whose first enclosure that is no image is audio or video (what
+    RSS publishes as its one enclosure) is a podcast episode, as a local post
+    with ``audio:`` is: that enclosure first (the episode's audio, as the
+    publishers take it), with the item's own tags if it had some."""
+    media = next((e for e in found if not e.type.startswith("image/")), None)
+    if media is None or not media.type.startswith(("audio/", "video/")):
+        return tuple(found), None
+    rest = (e for e in found if e is not media)
+    return (media, *rest), tags or Episode()
+
+
+_CLOCK = re.compile(r"^(?:([0-9]{1,6}):)?([0-9]{1,6}):([0-9]{1,6})(?:\.[0-9]*)?$")
+_SECONDS = re.compile(r"^([0-9]{1,10})(?:\.[0-9]*)?$")
+
+
+def episode_tags(
+    duration: object,
+    episode: object,
+    season: object,
+    explicit: object,
+    image: object,
+    base: str,
+) -> Episode | None:
+    """A remote item's podcast tags as an :class:`Episode`; None when it has
+    none. Lenient, as feeds are: a value that is no duration (seconds,
+    ``M:SS``, ``H:MM:SS``) or no whole number from 1 is left out."""
+    text = str(duration).strip() if isinstance(duration, str | int | float) else ""
+    seconds: int | None = None
+    if match := _CLOCK.match(text):
+        hours, minutes, secs = (int(part or 0) for part in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    elif match := _SECONDS.match(text):
+        seconds = int(match.group(1))
+    if seconds is not None and seconds >= 2**31:
+        seconds = None
+    art = safe_url(image, base) if isinstance(image, str) and image.strip() else None
+    tags = Episode(
+        duration=seconds,
+        episode=_positive(episode),
+        season=_positive(season),
+        explicit=explicit if isinstance(explicit, bool) else None,
+        image=art if art is not None and art.startswith(("http://", "https://")) else None,
+    )
+    return None if tags == Episode() else tags
+
+
+def _positive(value: object) -> int | None:
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    return int(text) if text.isdecimal() and len(text) < 10 and int(text) > 0 else None
+
 
 _EXTENSION_TYPES = {
     "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
@@ -327,6 +387,7 @@ __all__ = [
     "Raw",
     "add_enclosure",
     "entries_dropped",
+    "episode_tags",
     "join_notes",
     "make_person",
     "normalise",

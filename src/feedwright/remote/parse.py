@@ -52,6 +52,7 @@ from .normalize import (
     Raw,
     add_enclosure,
     entries_dropped,
+    episode_tags,
     join_notes,
     make_person,
     normalise,
@@ -333,6 +334,16 @@ def _fp_entry(
         enclosures=enclosures,
         language=language or feed_language,
         hash_basis="\n".join((title_raw, str(raw.get("summary") or ""), content_raw)),
+        # feedparser: itunes:explicit "yes" is True, "clean" False, else None
+        # ("true" too: so it is left unsaid rather than guessed)
+        episode=episode_tags(
+            raw.get("itunes_duration"),
+            raw.get("itunes_episode"),
+            raw.get("itunes_season"),
+            raw.get("itunes_explicit"),
+            (raw.get("image") or {}).get("href"),
+            url,
+        ),
     )
 
 
