@@ -223,6 +223,22 @@ def test_an_audio_file_replaced_under_its_name_gets_its_new_length(
     assert 'length="6000"' in atom and 'length="7000"' not in atom
 
 
+def test_a_local_files_size_wins_over_a_length_written_in_front_matter(tmp_path: Path) -> None:
+    # As docs/publishing.md says: the file's size, else `length:` (for audio
+    # uploaded on its own, not in the site folder).
+    posts = {
+        "here.md": episode("Here", 1, "media/here.mp3", "length: 123\n"),
+        "away.md": episode("Away", 2, "media/away.mp3", "length: 456\n"),
+    }
+    config = make_site(tmp_path, posts)
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "here.mp3").write_bytes(AUDIO[:5000])
+    assert not feedwright.build(config, now=NOW).problems
+    channel = rss(tmp_path / "feeds" / "show" / "rss.xml")
+    lengths = {i.findtext("title"): i.find("enclosure").get("length") for i in channel.iter("item")}
+    assert lengths == {"Here": "5000", "Away": "456"}
+
+
 REMOTE_SHOW = """\
 <?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">

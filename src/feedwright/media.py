@@ -3,9 +3,10 @@
 For each episode that reaches a feed (``Entry.episode``; its audio is the
 first enclosure), the first of::
 
-    front matter ``length``           as written
     a file in the site folder         its size (output.dir's parent, served at
-                                      site.url); the file must be there
+                                      site.url)
+    front matter ``length``           as written (a local file not in the
+                                      site folder: uploaded on its own)
     a remote URL                      the store's answer from an earlier HEAD;
                                       else a HEAD request now (a GET of one byte,
                                       ``Range: bytes=0-0``, when HEAD says nothing)
@@ -165,18 +166,21 @@ def settle(
     for entry in entries:
         result.entries[entry.id] = entry
         episode = entry.episode
-        if episode is None or not entry.enclosures or entry.enclosures[0].length > 0:
+        if episode is None or not entry.enclosures:
             continue
         audio = entry.enclosures[0]
-        if episode.file is None:
+        if episode.file is not None:
+            # The file's real size wins over a `length:` written once (and
+            # stale after the file was re-encoded); that is for a file not here.
+            found = _local(config, episode.file)
+            if isinstance(found, tuple):
+                result.files[episode.file] = found
+                if found[0] != audio.length:
+                    _fill(result, entry, found[0])
+            elif audio.length <= 0:
+                result.problems[entry.id] = _held(path_of(entry), f"audio: {found}")
+        elif audio.length <= 0:
             remote.setdefault(audio.url, []).append(entry)
-            continue
-        found = _local(config, episode.file)
-        if isinstance(found, tuple):
-            result.files[episode.file] = found
-            _fill(result, entry, found[0])
-        else:
-            result.problems[entry.id] = _held(path_of(entry), f"audio: {found}")
 
     known: dict[str, MediaLength] = store.media_lengths(remote) if remote else {}
     todo = [url for url in remote if known.get(url) is None or known[url].length is None]
