@@ -15,6 +15,7 @@ The Python API (see ``docs/api.md``)::
     feedwright.read_post("posts/a.md", config)    # one post as an Entry
     feedwright.parse_feed(data, url=url)          # one fetched feed as entries
     feedwright.fetch_feed(url, config)            # one feed fetched as build does
+    feedwright.adopt_ids(config, ["old/atom.xml"]) # keep the ids an old feed gave the posts
 
 Names are imported on first use, so ``import feedwright`` costs nothing.
 """
@@ -30,11 +31,13 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .api import (
+        AdoptReport,
         BuildReport,
         CheckReport,
         FetchResponse,
         ParsedFeed,
         SourceStatus,
+        adopt_ids,
         build,
         check,
         check_output,
@@ -74,6 +77,7 @@ _HOMES = {
     ),
     **dict.fromkeys(["load_config", "parse_feed", "plan", "read_post", "status"], ".api"),
     **dict.fromkeys(["FetchResponse", "check_output", "fetch_feed"], ".api"),
+    **dict.fromkeys(["AdoptReport", "adopt_ids"], ".api"),
     **dict.fromkeys(["GoneError", "RateLimitedError", "TooLargeError"], ".exceptions"),
     **dict.fromkeys(
         ["Alternate", "Body", "Enclosure", "Entry", "Episode", "Person", "Provenance"], ".model"
@@ -126,6 +130,7 @@ def build_id() -> str:
 
 
 __all__ = [
+    "AdoptReport",
     "Alternate",
     "Body",
     "BuildReport",
@@ -161,6 +166,7 @@ __all__ = [
     "TooLargeError",
     "Violation",
     "__version__",
+    "adopt_ids",
     "build",
     "check",
     "check_output",

@@ -14,7 +14,7 @@ signal handlers, changes the garbage collector or the working folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from .exceptions import ConfigError, PostError
 from .model import Entry
 
 if TYPE_CHECKING:
+    from .adopt import AdoptReport
     from .parallel import Pool
     from .pipeline import BuildReport
     from .preview import Plan
@@ -386,6 +387,34 @@ def parse_feed(
     )
 
 
+def adopt_ids(
+    config: ConfigLike,
+    feeds: Sequence[str],
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> AdoptReport:
+    """Publish each post under the id (and date) an old feed gave it: for a
+    site moved from Jekyll, Hexo or Hugo (``docs/ids.md``).
+
+    ``feeds``: the old feeds readers subscribe to (file paths or http(s)
+    URLs; Atom, RSS or JSON Feed). Each old entry is matched to the post with
+    the same link (the scheme, a trailing ``/`` or ``index.html`` and the like
+    aside), else the same title dated within a day and a half; the matched
+    posts' lines of the id ledger then take the old id, and the old date when
+    the post has no date of its own. A post whose front matter sets
+    ``id``/``guid`` keeps it. Entries matching several posts, or several
+    entries one post, are skipped (``AdoptReport.ambiguous``). ``dry_run``
+    writes nothing. Holds the output folder's lock while it writes
+    (LockError). Raises FetchError or ParseError naming a feed that cannot
+    be read (nothing written then), ConfigError for a damaged ledger.
+    """
+    from .adopt import adopt_ids as adopt
+
+    cfg, moment = _config(config), _now(now)
+    return _off_loop(lambda: adopt(cfg, list(feeds), dry_run=dry_run, now=moment))
+
+
 def __getattr__(name: str) -> Any:
     if name == "ParsedFeed":
         from .remote.parse import ParsedFeed
@@ -395,6 +424,10 @@ def __getattr__(name: str) -> Any:
         from .remote.fetch import FetchResponse
 
         return FetchResponse
+    if name == "AdoptReport":
+        from .adopt import AdoptReport
+
+        return AdoptReport
     if name == "BuildReport":
         from .pipeline import BuildReport
 
@@ -411,11 +444,13 @@ def check_output(folder: Path | str) -> OutputCheck:
 
 
 __all__ = [
+    "AdoptReport",
     "BuildReport",
     "CheckReport",
     "FetchResponse",
     "ParsedFeed",
     "SourceStatus",
+    "adopt_ids",
     "build",
     "check",
     "check_output",

@@ -224,6 +224,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if found.report.problems else EXIT_OK
 
 
+def cmd_adopt_ids(args: argparse.Namespace) -> int:
+    from .adopt import as_dict, as_lines
+    from .api import adopt_ids
+    from .exceptions import SourceError
+
+    try:
+        report = adopt_ids(_load(args), args.feeds, dry_run=args.dry_run)
+    except SourceError as exc:  # an old feed that cannot be read: a usage error
+        return _failed(args, EXIT_USAGE, f"{exc} (nothing written)")
+    out, warnings = as_lines(report)
+    for warning in warnings:
+        _err(f"warning: {warning}")
+    print(
+        json.dumps(as_dict(report), ensure_ascii=False, indent=2) if args.json else "\n".join(out)
+    )
+    return EXIT_PROBLEMS if report.ambiguous else EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .api import check
 
@@ -366,6 +384,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "worker": cmd_worker,
     "plan": cmd_plan,
+    "adopt-ids": cmd_adopt_ids,
     "check": cmd_check,
     "status": cmd_status,
     "init": cmd_init,

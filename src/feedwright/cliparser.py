@@ -93,6 +93,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print a machine-readable summary")
         p.add_argument("--fetch", action="store_true", help="refresh due remote feeds first")
 
+    if wanted("adopt-ids"):
+        p = command(
+            "adopt-ids",
+            "publish posts under the ids an old feed (Jekyll, Hexo, Hugo) gave them (docs/ids.md)",
+        )
+        p.add_argument("feeds", nargs="+", metavar="FEED", help="an old feed: a file or a URL")
+        p.add_argument("--dry-run", action="store_true", help="say what it would do; write nothing")
+        p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+
     if wanted("check"):
         p = command("check", "validate config and every post; writes nothing")
         p.add_argument(
