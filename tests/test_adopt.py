@@ -308,6 +308,20 @@ def test_an_adopted_id_stays_with_a_post_moved_later(tmp_path: Path) -> None:
     assert code == 0 and "feedwright.ids" not in err, err
 
 
+def test_adopting_after_a_build_keeps_the_state_s_copy_of_the_ledger(tmp_path: Path) -> None:
+    config = jekyll_site(tmp_path)
+    assert run_cli("build", "-q", "-c", str(config))[0] == 0  # tag: ids, a ledger, a state
+    old = tmp_path / "old.xml"
+    old.write_bytes(jekyll_feed(*JEKYLL_ENTRIES))
+    code, out, _ = run_cli("adopt-ids", "-c", str(config), str(old))
+    assert code == 0 and "3 ids adopted" in out
+    (tmp_path / "feedwright.ids").unlink()  # the state's copy has the old ids too
+    code, _, err = run_cli("build", "-q", "-c", str(config))
+    assert code == 0, err  # and no id gate
+    assert atom(tmp_path / "feeds" / "atom.xml")["Hello"][0] == f"{JEKYLL}2024/01/02/hello"
+    assert f"{JEKYLL}2024/01/02/hello\t" in (tmp_path / "feedwright.ids").read_text()
+
+
 def test_the_api_returns_a_report(tmp_path: Path) -> None:
     config = jekyll_site(tmp_path)
     old = tmp_path / "old.xml"
