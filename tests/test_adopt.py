@@ -289,6 +289,17 @@ def test_an_unreadable_feed_is_exit_2_naming_it(tmp_path: Path, http_server: Any
     assert not (tmp_path / "feedwright.ids").exists()
 
 
+def test_a_damaged_ledger_is_exit_2_and_left_as_it_is(tmp_path: Path) -> None:
+    config = jekyll_site(tmp_path)
+    old = tmp_path / "old.xml"
+    old.write_bytes(jekyll_feed(*JEKYLL_ENTRIES))
+    ledger = tmp_path / "feedwright.ids"
+    ledger.write_text("posts/notes.md\tabc\tsome-id\n", encoding="utf-8")  # 3 fields
+    code, _, err = run_cli("adopt-ids", "-c", str(config), str(old))
+    assert code == 2 and f"{ledger}:1: expected 4 tab-separated fields" in err, err
+    assert ledger.read_text(encoding="utf-8") == "posts/notes.md\tabc\tsome-id\n"
+
+
 def test_an_adopted_id_stays_with_a_post_moved_later(tmp_path: Path) -> None:
     config = jekyll_site(tmp_path)
     old = tmp_path / "old.xml"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,8 @@ from .exceptions import ConfigError, FetchError, ParseError
 from .model import from_tuple, head_of, rfc3339
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .model import Head
+    from .store import CachedPost, Store
 
 # How far an old entry's date may be from a post's for their titles to match:
 # a day, and the hours a time zone told differently (site.timezone) can add.
@@ -200,7 +202,7 @@ def read_feeds(feeds: Iterable[str], config: Config, now: datetime) -> list[OldE
     give one id). Raises FetchError or ParseError naming the feed as given."""
     import asyncio
 
-    from .remote.fetch import Fetcher, FetchRequest, default_user_agent
+    from .remote.fetch import Fetcher, FetchRequest, FetchResponse, default_user_agent
     from .remote.parse import parse_feed
 
     out: dict[str, OldEntry] = {}
@@ -209,7 +211,7 @@ def read_feeds(feeds: Iterable[str], config: Config, now: datetime) -> list[OldE
         if feed.startswith(("http://", "https://")):
             agent = config.fetch.user_agent or default_user_agent(config.site.url)
 
-            async def fetch(url: str = feed, agent: str = agent) -> Any:
+            async def fetch(url: str = feed, agent: str = agent) -> FetchResponse:
                 async with Fetcher(config.fetch, user_agent=agent) as fetcher:
                     return await fetcher.fetch(FetchRequest(url, None, None), now=now)
 
@@ -251,7 +253,7 @@ def posts_now(config: Config, book: ledger.Ledger) -> tuple[list[_Now], ledger.R
     found = find_posts(config)
     present: list[str] = []
     heads: list[ledger.Post] = []
-    read: dict[str, tuple[Any, Any]] = {}
+    read: dict[str, tuple[CachedPost, Head, str]] = {}  # key -> the post, its head, title
     for source in config.posts_sources:
         prefix = ledger.key_prefix(config.path.parent, source.named or source.path)
         files = list(found[str(source.path)].files.items())
@@ -264,7 +266,7 @@ def posts_now(config: Config, book: ledger.Ledger) -> tuple[list[_Now], ledger.R
             heads.append(
                 ledger.Post(key, ledger.fingerprint(post.head[5]), head.id, head.published)
             )
-            read[key] = (post, head)
+            read[key] = (post, head, from_tuple(marshal.loads(post.packed)).title)
 
     def declares(key: str, old_id: str) -> tuple[bool, bool]:
         post = read[key][0]
@@ -276,8 +278,7 @@ def posts_now(config: Config, book: ledger.Ledger) -> tuple[list[_Now], ledger.R
         line = resolved.lines.get(mine.key)
         if line is None:
             continue  # its id is another post's too: a problem check names
-        post, head = read[mine.key]
-        title = from_tuple(marshal.loads(post.packed)).title
+        post, head, title = read[mine.key]
         out.append(_Now(mine.key, line, mine.id, post.own_id, post.dated, head.link, title))
     return out, resolved
 
@@ -291,13 +292,12 @@ def adopt_ids(config: Config, feeds: Sequence[str], *, dry_run: bool, now: datet
     from .lock import output_lock
 
     old = read_feeds(feeds, config, now)
-    if dry_run:
-        return _adopt(config, old, None, dry_run=True)
-    with output_lock(config.output.dir, config=str(config.path)):
-        if state_store.exists(config.state):
-            with state_store.open(config.state) as store:
-                return _adopt(config, old, store, dry_run=False)
-        return _adopt(config, old, None, dry_run=False)
+    with nullcontext() if dry_run else output_lock(config.output.dir, config=str(config.path)):
+        # The state's copy of the ledger is what a build reads when the file is missing.
+        if not state_store.exists(config.state) or (dry_run and config.ids.exists()):
+            return _adopt(config, old, None, dry_run=dry_run)
+        with state_store.open(config.state) as store:
+            return _adopt(config, old, store, dry_run=dry_run)
 
 
 def _adopt(
