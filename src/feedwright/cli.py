@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .cliparser import parse_args
 from .exceptions import ConfigError, FeedwrightError, IdChangeError, LockError
+from .report import build_view
+from .report import plural as _plural
 
 if TYPE_CHECKING:
     from .config import Config
-    from .pipeline import BuildReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_IDS = 0, 1, 2, 3, 4
 EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 70, 130, 143
@@ -60,11 +61,6 @@ def _load(args: argparse.Namespace, *, cached: bool = False) -> Config:
     from .config import load  # (what api.load_config is, without the API's report types)
 
     return load(Path(args.config))
-
-
-def _plural(count: int, word: str, words: str = "") -> str:
-    """``1 post``, ``2 posts``; ``words`` for a plural that is not word + s."""
-    return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
 
 
 # --------------------------------------------------------------------------- commands
@@ -96,7 +92,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         if display is not None:
             display.close()
-    return _show_build(_build_view(report), as_json=args.json, quiet=args.quiet)
+    return _show_build(build_view(report), as_json=args.json, quiet=args.quiet)
 
 
 def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list[str] | None:
@@ -131,45 +127,9 @@ def _refresh_keys(config: Config, urls: list[str] | None, offline: bool) -> list
     return [by_url[as_named(u)] for u in urls]
 
 
-def _build_view(report: BuildReport) -> dict[str, Any]:
-    """What ``build`` prints of a report (``--json`` prints it as it is)."""
-    from .model import rfc3339_or_none  # (not imported by `--version`, `init`)
-
-    pub = report.publish
-    return {
-        "posts": report.posts,
-        "remote_entries": report.remote,
-        "held_future_posts": report.held,
-        "skipped_drafts": report.skipped,
-        "categories": report.categories,
-        "written": pub.written,
-        "unchanged": len(pub.unchanged),
-        "removed": pub.removed,
-        "stripped_chars": pub.stripped_chars,
-        "next_post_at": rfc3339_or_none(report.next_post_at),
-        "sources": [
-            {
-                "source": r.key,
-                "url": r.url,
-                "result": r.outcome,
-                "new": r.new,
-                "updated": r.updated,
-                "error": str(r.error) if r.error else None,
-                "note": r.note,
-                "error_streak": r.streak,
-                "last_error": r.last_error,
-                "next_due": rfc3339_or_none(r.next_due),
-            }
-            for r in report.sources
-        ],
-        "pings": [{"hub": p.hub, "feeds": len(p.feeds), "error": p.error} for p in report.pings],
-        "failing_sources": list(report.failing),
-        "problems": report.problems,
-        "warnings": report.warnings,
-    }
-
-
 def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
+    from .report import summary_line
+
     for problem in view["problems"]:
         _err(problem)
     for warning in view["warnings"]:
@@ -177,28 +137,7 @@ def _show_build(view: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
     elif not quiet:
-        extra = ""
-        if view["sources"]:
-            fetched = sum(1 for r in view["sources"] if r["result"] != "skipped")
-            entries = _plural(view["remote_entries"], "remote entry", "remote entries")
-            extra = f", {_plural(fetched, 'feed')} refreshed, {entries}"
-        if pinged := {p["hub"] for p in view["pings"] if p["error"] is None}:
-            extra += f", {_plural(len(pinged), 'hub')} pinged"
-        if view["held_future_posts"]:
-            extra += f", {view['held_future_posts']} scheduled"
-        if view["skipped_drafts"]:
-            extra += f", {_plural(view['skipped_drafts'], 'draft')}"
-        if view["stripped_chars"]:
-            extra += f", {_plural(view['stripped_chars'], 'control character')} stripped"
-        if view["failing_sources"]:
-            failing = _plural(len(view["failing_sources"]), "source")
-            extra += f"; {failing} failing, see `feedwright status`"
-        print(
-            f"{_plural(view['posts'], 'post')}, "
-            f"{_plural(view['categories'], 'category', 'categories')}, "
-            f"{_plural(len(view['written']), 'file')} written, {view['unchanged']} unchanged"
-            + extra
-        )
+        print(summary_line(view))
     return EXIT_PROBLEMS if view["problems"] else EXIT_OK
 
 

@@ -139,4 +139,81 @@ def summary(build: BuildReport) -> dict[str, Any]:
     }
 
 
-__all__ = ["BuildReport", "FeedSummary", "PublishSummary", "cached_report", "summary"]
+def build_view(report: BuildReport) -> dict[str, Any]:
+    """What ``build`` prints of a report (``--json`` prints it as it is)."""
+    from .model import rfc3339_or_none
+
+    pub = report.publish
+    return {
+        "posts": report.posts,
+        "remote_entries": report.remote,
+        "held_future_posts": report.held,
+        "skipped_drafts": report.skipped,
+        "categories": report.categories,
+        "written": pub.written,
+        "unchanged": len(pub.unchanged),
+        "removed": pub.removed,
+        "stripped_chars": pub.stripped_chars,
+        "next_post_at": rfc3339_or_none(report.next_post_at),
+        "sources": [
+            {
+                "source": r.key,
+                "url": r.url,
+                "result": r.outcome,
+                "new": r.new,
+                "updated": r.updated,
+                "error": str(r.error) if r.error else None,
+                "note": r.note,
+                "error_streak": r.streak,
+                "last_error": r.last_error,
+                "next_due": rfc3339_or_none(r.next_due),
+            }
+            for r in report.sources
+        ],
+        "pings": [{"hub": p.hub, "feeds": len(p.feeds), "error": p.error} for p in report.pings],
+        "failing_sources": list(report.failing),
+        "problems": report.problems,
+        "warnings": report.warnings,
+    }
+
+
+def plural(count: int, word: str, words: str = "") -> str:
+    """``1 post``, ``2 posts``; ``words`` for a plural that is not word + s."""
+    return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
+
+
+def summary_line(view: dict[str, Any]) -> str:
+    """The one line ``build`` prints of a :func:`build_view`."""
+    extra = ""
+    if view["sources"]:
+        fetched = sum(1 for r in view["sources"] if r["result"] != "skipped")
+        entries = plural(view["remote_entries"], "remote entry", "remote entries")
+        extra = f", {plural(fetched, 'feed')} refreshed, {entries}"
+    if pinged := {p["hub"] for p in view["pings"] if p["error"] is None}:
+        extra += f", {plural(len(pinged), 'hub')} pinged"
+    if view["held_future_posts"]:
+        extra += f", {view['held_future_posts']} scheduled"
+    if view["skipped_drafts"]:
+        extra += f", {plural(view['skipped_drafts'], 'draft')}"
+    if view["stripped_chars"]:
+        extra += f", {plural(view['stripped_chars'], 'control character')} stripped"
+    if view["failing_sources"]:
+        failing = plural(len(view["failing_sources"]), "source")
+        extra += f"; {failing} failing, see `feedwright status`"
+    return (
+        f"{plural(view['posts'], 'post')}, "
+        f"{plural(view['categories'], 'category', 'categories')}, "
+        f"{plural(len(view['written']), 'file')} written, {view['unchanged']} unchanged" + extra
+    )
+
+
+__all__ = [
+    "BuildReport",
+    "FeedSummary",
+    "PublishSummary",
+    "build_view",
+    "cached_report",
+    "plural",
+    "summary",
+    "summary_line",
+]
