@@ -430,6 +430,30 @@ def test_sigterm_during_a_slow_fetch_exits_promptly(
     assert state.result == "never fetched"
 
 
+def test_a_feed_that_moved_for_good_is_logged_once_and_shown_by_status(
+    tmp_path: Path, http_server: Any, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """A 301 is followed and remembered; the operator is told once where the feed
+    went (its later lines name the new address), and ``status`` says so too."""
+    old = http_server.route("/old.xml", status=301, headers={"Location": "/new.xml"})
+    new = http_server.route("/new.xml", handler=ConditionalFeed())
+    config = write_config(tmp_path, feeds=[old], every="1s")
+    daemon = daemons(config, "--json")
+    wait_for("polls at the new address", lambda: daemon.log.count(f'"url": "{new}"') >= 3)
+    events = [json.loads(line) for line in daemon.lines]
+    moved = [e for e in events if e["event"] == "moved"]
+    assert len(moved) == 1, daemon.log
+    assert moved[0]["level"] == "warning"
+    assert moved[0]["fields"] == {"url": old, "to": new, "source": old}
+    assert (
+        moved[0]["message"] == f"{old}: moved permanently to {new}; fetched from there from now on"
+    )
+    shown = cli("status", "-c", str(config), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"    moved permanently to {new}" in shown.stdout.splitlines()
+    assert daemon.stop() == 0
+
+
 @pytest.mark.parametrize("address", ["8080", "localhost", "host:http", "host:70000"])
 def test_a_bad_serve_address_is_a_usage_error(tmp_path: Path, address: str) -> None:
     config = write_config(tmp_path)

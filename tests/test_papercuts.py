@@ -443,6 +443,10 @@ def test_refresh_takes_the_address_a_feed_moved_to(
         tmp_path, BASE.replace("  - posts: posts\n", f"  - posts: posts\n  - feed: {old}\n")
     )
     assert main(["build", "-q", "-c", str(config)]) == 0  # moved for good: the new address kept
+    said = f"warning: {old}: moved permanently to {new}; fetched from there from now on"
+    assert said in capsys.readouterr().err
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    assert "moved" not in capsys.readouterr().err  # said once, when it happened
     http_server.route("/new.xml", status=500, body=b"oops")
     assert main(["build", "-c", str(config)]) == 1
     assert f"{new}: HTTP 500" in capsys.readouterr().err

@@ -46,7 +46,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import Config
 from .exceptions import IdChangeError
-from .logs import fields
+from .logs import fields, log_source
 from .model import rfc3339_or_none
 from .parallel import Pool
 from .pipeline import BuildReport, run_once
@@ -305,7 +305,7 @@ class Daemon:
         self.next_due = earliest_due(states, self.config.feed_sources)
         self.state_seen = _file_identity(self.config.state)
         for result in results:
-            _log_source(result)
+            log_source(result)
         if any(r.new or r.updated for r in results):
             self._mark_dirty()
         return results
@@ -487,30 +487,6 @@ def _file_identity(state: Path | str) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
-
-
-def _log_source(result: SourceResult) -> None:
-    if result.outcome == "skipped":
-        return
-    if result.error is not None:
-        log.warning(
-            "fetch failed (%s): %s",
-            result.outcome,
-            result.error,
-            extra=fields(
-                "fetch-failed", url=result.url, outcome=result.outcome, reason=result.error.message
-            ),
-        )
-    elif result.outcome == "ok":
-        log.info(
-            "fetched %d new, %d updated from %s",
-            result.new,
-            result.updated,
-            result.url,
-            extra=fields("fetched", url=result.url, new=result.new, updated=result.updated),
-        )
-    else:
-        log.info("%s: %s", result.outcome, result.url, extra=fields(result.outcome, url=result.url))
 
 
 __all__ = ["Daemon"]

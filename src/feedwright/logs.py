@@ -13,14 +13,55 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import rfc3339
+
+if TYPE_CHECKING:
+    from .update import SourceResult
+
+log = logging.getLogger("feedwright.daemon")
 
 
 def fields(event: str, **values: Any) -> dict[str, Any]:
     """``extra=`` for a log call: the event name and its structured fields."""
     return {"event": event, "fields": values}
+
+
+def moved_message(url: str, to: str) -> str:
+    """What is said of a feed that answered with a permanent redirect."""
+    return f"{url}: moved permanently to {to}; fetched from there from now on"
+
+
+def log_source(result: SourceResult) -> None:
+    """The daemon's line (or lines) for one source's refresh."""
+    if result.outcome == "skipped":
+        return
+    if result.error is not None:
+        log.warning(
+            "fetch failed (%s): %s",
+            result.outcome,
+            result.error,
+            extra=fields(
+                "fetch-failed", url=result.url, outcome=result.outcome, reason=result.error.message
+            ),
+        )
+    elif result.outcome == "ok":
+        log.info(
+            "fetched %d new, %d updated from %s",
+            result.new,
+            result.updated,
+            result.url,
+            extra=fields("fetched", url=result.url, new=result.new, updated=result.updated),
+        )
+    else:
+        log.info("%s: %s", result.outcome, result.url, extra=fields(result.outcome, url=result.url))
+    if result.moved_to:
+        log.warning(
+            "%s",
+            moved_message(result.url, result.moved_to),
+            extra=fields("moved", url=result.url, to=result.moved_to, source=result.key),
+        )
 
 
 class JsonFormatter(logging.Formatter):
@@ -73,4 +114,4 @@ def daemon_logging(json_logs: bool, verbose: bool) -> Iterator[None]:
         aps.propagate = saved[3]
 
 
-__all__ = ["JsonFormatter", "daemon_logging", "fields"]
+__all__ = ["JsonFormatter", "daemon_logging", "fields", "log_source", "moved_message"]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import PostError, SourceError
+from .logs import moved_message
 
 if TYPE_CHECKING:
     from .incremental import Record
@@ -79,8 +80,12 @@ class BuildReport:
     @property
     def warnings(self) -> list[str]:
         """Problems a source recovered from (bytes replaced, a guessed encoding),
-        and what the id ledger reports."""
-        return [f"{r.url}: {r.note}" for r in self.sources if r.note] + list(self.ids)
+        feeds that moved for good, and what the id ledger reports."""
+        return (
+            [f"{r.url}: {r.note}" for r in self.sources if r.note]
+            + [moved_message(r.url, r.moved_to) for r in self.sources if r.moved_to]
+            + list(self.ids)
+        )
 
     @property
     def categories(self) -> int:

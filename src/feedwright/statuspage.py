@@ -89,6 +89,7 @@ def status_lines(rows: list[SourceStatus]) -> list[str]:
     for r, row in zip(rows, table, strict=True):
         out.append(line(row))
         said = [f"error: {r.last_error}"] if r.last_error else []
+        said += [f"moved permanently to {r.url}"] if r.url != r.source else []
         said += [f"feed says: {r.hints}"] if r.hints else []
         said += list(r.notes)
         out += [f"    {words}" for words in said]

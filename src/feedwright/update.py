@@ -81,6 +81,7 @@ class SourceResult:
     updated: int = 0
     error: SourceError | None = None
     note: str | None = None  # a problem the parser recovered from, worth a warning
+    moved_to: str | None = None  # this fetch found a new address for good (a permanent redirect)
     # A source skipped while failing or backing off (or gone): its streak and
     # last error, so every build can say so, not only the one it failed in.
     streak: int = 0
@@ -373,16 +374,17 @@ def _save(
         return SourceResult(source.key, state.url, _error_outcome(response), error=response)
     validated = bool(state.etag or state.last_modified)
     size = len(response.content)
+    moved = response.permanent_url if response.permanent_url != state.url else None
     if response.status == 304:
         counted = account(state, status=304, validated=True)
         store.save_source_state(_succeeded(counted, source, response, config, now, "not-modified"))
-        return SourceResult(source.key, state.url, "not-modified")
+        return SourceResult(source.key, state.url, "not-modified", moved_to=moved)
     if feed is None:
         counted = account(
             state, status=response.status, size=size, validated=validated, same_body=True
         )
         store.save_source_state(_succeeded(counted, source, response, config, now, "unchanged"))
-        return SourceResult(source.key, state.url, "unchanged")
+        return SourceResult(source.key, state.url, "unchanged", moved_to=moved)
     if isinstance(feed, ParseError):
         # Keep the last good entries and do not store the validators, so the
         # next round fetches and parses again instead of getting a 304.
@@ -421,7 +423,13 @@ def _save(
             )
         )
     return SourceResult(
-        source.key, state.url, "ok", new=saved.new, updated=saved.updated, note=feed.note
+        source.key,
+        state.url,
+        "ok",
+        new=saved.new,
+        updated=saved.updated,
+        note=feed.note,
+        moved_to=moved,
     )
 
 

@@ -49,9 +49,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Config
-from ..daemon import Daemon, _log_source
+from ..daemon import Daemon
 from ..exceptions import FetchError
-from ..logs import fields
+from ..logs import fields, log_source
 from ..pipeline import BuildReport
 from ..store import Store
 from ..update import SourceResult, reschedule
@@ -119,7 +119,7 @@ class Dispatcher(Daemon):
         loop = asyncio.get_running_loop()
         results = await loop.run_in_executor(self.celery_thread, self.dispatch_round)
         for result in results:
-            _log_source(result)
+            log_source(result)
         if any(r.new or r.updated for r in results) or self.unknown_outcome or self.others_stored:
             self._mark_dirty()
             self.unknown_outcome = self.others_stored = False
