@@ -454,6 +454,20 @@ def test_a_feed_that_moved_for_good_is_logged_once_and_shown_by_status(
     assert daemon.stop() == 0
 
 
+def test_text_log_lines_are_stamped_in_utc_whatever_the_local_zone(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages give times in UTC (``next timed change at ...Z``); so does each
+    line's stamp, which in a local zone would also repeat an hour when DST ends."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    config = write_config(tmp_path)
+    daemon = daemons(config)
+    stamp = daemon.wait_log(r"^(.*?) INFO started: ")[1]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), stamp
+    assert abs(datetime.fromisoformat(stamp) - datetime.now(UTC)) < timedelta(minutes=5)
+    assert daemon.stop() == 0
+
+
 @pytest.mark.parametrize("address", ["8080", "localhost", "host:http", "host:70000"])
 def test_a_bad_serve_address_is_a_usage_error(tmp_path: Path, address: str) -> None:
     config = write_config(tmp_path)

@@ -64,6 +64,18 @@ def log_source(result: SourceResult) -> None:
         )
 
 
+class TextFormatter(logging.Formatter):
+    """``2024-03-01T08:00:00.123Z INFO message``: stamped in UTC, as the messages
+    and the JSON lines write times (a local time would repeat an hour each autumn)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        when = datetime.fromtimestamp(record.created, UTC)
+        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, event, message, fields."""
 
@@ -95,7 +107,7 @@ def daemon_logging(json_logs: bool, verbose: bool) -> Iterator[None]:
     if json_logs:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(TextFormatter())
     ours, aps = logging.getLogger("feedwright"), logging.getLogger("apscheduler")
     saved = (ours.level, ours.propagate, aps.level, aps.propagate)
     for logger in (ours, aps):
@@ -114,4 +126,11 @@ def daemon_logging(json_logs: bool, verbose: bool) -> Iterator[None]:
         aps.propagate = saved[3]
 
 
-__all__ = ["JsonFormatter", "daemon_logging", "fields", "log_source", "moved_message"]
+__all__ = [
+    "JsonFormatter",
+    "TextFormatter",
+    "daemon_logging",
+    "fields",
+    "log_source",
+    "moved_message",
+]
