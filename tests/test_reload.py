@@ -116,6 +116,27 @@ def test_an_invalid_config_is_logged_with_key_and_line_and_the_old_one_runs_on(
         assert daemon.stop() == 0
 
 
+def test_a_config_moved_away_is_said_plainly_and_read_again_once_back(
+    site: tuple[Path, str, str],
+) -> None:
+    """Not `feedwright init`, the hint a missing config gets elsewhere: a starter
+    config written there would be loaded by the running daemon."""
+    config, _, b = site
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_log(r"published \d+ files")
+        away = config.with_name("config.yaml.bak")
+        config.rename(away)
+        line = daemon.wait_log(r".*config not reloaded.*")[0]
+        assert f"{config}: no such file (moved or deleted?)" in line
+        assert "init" not in line
+        away.write_text(config_text(b), encoding="utf-8")
+        away.rename(config)
+        assert "1 source added" in daemon.wait_log(r".*config reloaded.*")[0]
+    finally:
+        assert daemon.stop() == 0
+
+
 def test_sighup_reloads_even_when_the_file_looks_unchanged(site: tuple[Path, str, str]) -> None:
     config, _, _ = site
     daemon = DaemonProcess(config)

@@ -43,6 +43,13 @@ def reload(current: Config) -> Reloaded:
     try:
         new = load(current.path)
     except ConfigError as exc:
+        if not current.path.exists():  # (load's hint, `feedwright init`, would replace it)
+            return Reloaded(
+                None,
+                f"config not reloaded, the old one keeps running: {current.path}: no such file"
+                " (moved or deleted?); it is read again once it is back",
+                exc,
+            )
         return Reloaded(None, f"config not reloaded, the old one keeps running: {exc}", exc)
     for what, old_value, new_value in (
         ("output.dir", current.output.dir, new.output.dir),
