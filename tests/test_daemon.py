@@ -343,6 +343,37 @@ def test_one_writer_per_output_a_second_daemon_or_a_build_exits_3(
     assert_clean_exit(daemon, out, config)
 
 
+def test_a_sighup_while_the_daemon_starts_is_a_reload_not_its_end(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """``systemctl reload`` right after ``start``: the SIGHUP arrives while the
+    daemon reads its config (a FIFO here, so the moment is certain). Its default
+    action would end the process, and systemd does not restart one ended so."""
+    written = write_config(tmp_path)
+    text = written.read_text(encoding="utf-8")
+    regular = tmp_path / "config.regular"
+    written.rename(regular)
+    config = tmp_path / "config.yaml"
+    os.mkfifo(config)
+    daemon = daemons(config)
+
+    def reader_is_there() -> int | None:
+        try:
+            return os.open(config, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: nobody reads it yet
+            return None
+
+    fd = wait_for("the daemon opening its config", reader_is_there)
+    daemon.proc.send_signal(signal.SIGHUP)
+    os.write(fd, text.encode())
+    os.close(fd)
+    os.replace(regular, config)  # what later reads of config.yaml find
+    daemon.wait_log(r"received SIGHUP: reloading the config")
+    daemon.wait_log(r"config reloaded")
+    daemon.wait_log(r"published \d+ files")
+    assert daemon.stop() == 0
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_while_idle_exits_0(
     tmp_path: Path, daemons: Callable[..., DaemonProcess], sig: signal.Signals

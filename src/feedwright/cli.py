@@ -297,6 +297,12 @@ def cmd_export_opml(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    # `systemctl reload` (SIGHUP) as the daemon starts must not end it (SIGHUP's
+    # default action, and not a failure systemd restarts): kept until it listens.
+    hangups: list[int] = []
+    signal.signal(signal.SIGHUP, lambda signum, _frame: hangups.append(signum))
     from .rundaemon import run_daemon
 
     return run_daemon(
@@ -305,6 +311,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         serve=args.serve,
         json_logs=args.json,
         verbose=args.verbose,
+        hangups=hangups,
     )
 
 

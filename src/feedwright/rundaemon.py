@@ -47,15 +47,17 @@ def run_daemon(
     json_logs: bool = False,
     tick: float | None = None,
     verbose: bool = False,
+    hangups: list[int] | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT; return the exit code (0).
+    """Run until SIGTERM/SIGINT; return the exit code (0). ``hangups``: SIGHUPs
+    received before the daemon listened (each asks for a reload, read then).
 
     Raises LockError if another build or daemon holds the output, ConfigError
     for a bad ``serve`` address.
     """
     address = parse_address(serve) if serve else None
     with daemon_logging(json_logs, verbose):
-        _run(config, offline, address, serve, tick, json_logs)
+        _run(config, offline, address, serve, tick, json_logs, hangups or [])
         log.info("stopped: lock released", extra=fields("stopped"))
     return 0
 
@@ -67,6 +69,7 @@ def _run(
     serve: str | None,
     tick: float | None,
     json_logs: bool = False,
+    hangups: list[int] | None = None,
 ) -> None:
     running: list[Daemon] = []  # the daemon whose status the page shows, once it runs
     with (
@@ -90,7 +93,9 @@ def _run(
                     f"cannot listen on {serve}: {exc.strerror or exc}", path="--serve"
                 ) from None
         try:
-            asyncio.run(_main(config, pool, offline, tick or TICK, server, running, json_logs))
+            asyncio.run(
+                _main(config, pool, offline, tick or TICK, server, running, json_logs, hangups)
+            )
         finally:
             if server is not None:
                 server.shutdown()
@@ -106,6 +111,7 @@ async def _main(
     server: Any,
     running: list[Daemon],
     json_logs: bool = False,
+    hangups: list[int] | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -133,6 +139,8 @@ async def _main(
     daemon = kind(config, pool, offline=offline, scheduler=scheduler, progress=show)
     running.append(daemon)
     reload_on.append(daemon)
+    if hangups:  # received while starting, before the handler above was set
+        daemon.request_reload()
     scheduler.start()
     daemon.start(interval)
     serving = f"http://{_url_host(server.server_address)}/" if server else None
