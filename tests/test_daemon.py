@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -339,6 +340,25 @@ def test_one_writer_per_output_a_second_daemon_or_a_build_exits_3(
     # `status` and `check` only read: they work beside the daemon.
     assert cli("status", "-c", str(config), cwd=tmp_path).returncode == 0
     assert cli("check", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert daemon.stop() == 0
+    assert_clean_exit(daemon, out, config)
+
+
+def test_an_output_folder_deleted_under_the_daemon_is_published_again_and_locked(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """``rm -rf`` of the output: published again at once (not at the next
+    change), and its new lock file is the daemon's, so a build still exits 3."""
+    config = write_config(tmp_path)
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    out = tmp_path / "out"
+    daemon = daemons(config)
+    wait_for("the first publish", lambda: "First" in titles(out / "atom.xml"))
+    shutil.rmtree(out)
+    wait_for("the output again", lambda: "First" in titles(out / "atom.xml"))
+    daemon.wait_log(r"WARNING the output folder was deleted or replaced")
+    beside = cli("build", "-c", str(config), cwd=tmp_path)
+    assert beside.returncode == 3, beside.stderr
     assert daemon.stop() == 0
     assert_clean_exit(daemon, out, config)
 

@@ -6,6 +6,7 @@ asyncio event loop with APScheduler's ``AsyncIOScheduler`` (public API only);
 every job is a coroutine, and one lock keeps two steps from ever overlapping::
 
     tick (every second; max_instances=1, coalesced: a slow round never stacks up)
+        the output folder deleted or replaced: its lock taken again -> dirty
         stat-walk the posts folders; a new/edited/deleted post   -> dirty
         refresh the remote feeds whose next check has come
         (schedule.next_check: interval, jitter, backoff, Retry-After, 410)
@@ -46,6 +47,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import Config
 from .exceptions import IdChangeError
+from .lock import HeldLock
 from .logs import fields, log_source
 from .model import rfc3339_or_none
 from .parallel import Pool
@@ -88,8 +90,10 @@ class Daemon:
         debounce: float = DEBOUNCE,
         scheduler: AsyncIOScheduler | None = None,
         progress: Display | None = None,
+        lock: HeldLock | None = None,
     ) -> None:
         self.config = config
+        self.lock = lock  # the output's (run_daemon's); kept if the folder is deleted
         # A terminal's progress display, for the start-up round only.
         self.progress = progress
         self.pool = pool
@@ -144,6 +148,8 @@ class Daemon:
                 return
             with _step("reload"):
                 self.check_config()
+            with _step("output"):
+                self.keep_output()
             with _step("tick"):
                 self.scan_posts()
             await self.refresh_step()
@@ -249,6 +255,17 @@ class Daemon:
         self.snapshot = snapshot_posts(s.path for s in self.config.posts_sources)
         self._mark_dirty()
         return True
+
+    def keep_output(self) -> None:
+        """The output folder deleted (or replaced) under the daemon: take its lock
+        file again, and publish it all again rather than at the next change."""
+        if self.lock is not None and self.lock.keep():
+            output = str(self.config.output.dir)
+            log.warning(
+                "the output folder was deleted or replaced: its lock taken again, publishing anew",
+                extra=fields("output-gone", output=output),
+            )
+            self._mark_dirty()
 
     def stop(self) -> None:
         """The daemon is stopping: abandon a refresh under way (a publish under

@@ -154,8 +154,46 @@ def _unusable(output_dir: Path, exc: OSError, config: str) -> ConfigError:
     return ConfigError(problem, key="output.dir", path=config)
 
 
+class HeldLock:
+    """The output lock :func:`output_lock` holds. A daemon holds it for days:
+    if the folder (or the lock file) is deleted under it, another process
+    could take a new lock file there; :meth:`keep` takes that one instead."""
+
+    def __init__(self, output_dir: Path, fd: int) -> None:
+        self.output_dir = output_dir
+        self.fd = fd
+
+    def lost(self) -> bool:
+        """Whether the lock file held is no longer the folder's lock file."""
+        try:
+            there = os.stat(self.output_dir / LOCK_NAME)
+        except OSError:
+            return True
+        held = os.fstat(self.fd)
+        return (there.st_dev, there.st_ino) != (held.st_dev, held.st_ino)
+
+    def keep(self) -> bool:
+        """Take the folder's lock file again (making the folder) if it was lost;
+        whether it had been. LockError if another process holds the new one;
+        OSError if the folder cannot be made."""
+        if not self.lost():
+            return False
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        fd = try_lock(str(self.output_dir))
+        if fd is None:
+            who = holder(self.output_dir / LOCK_NAME)
+            raise LockError(
+                "the output folder was deleted or replaced, and another feedwright build"
+                " or daemon" + (f" ({who})" if who else "") + " now holds its lock",
+                path=str(self.output_dir / LOCK_NAME),
+            )
+        unlock(self.fd)
+        self.fd = fd
+        return True
+
+
 @contextmanager
-def output_lock(output_dir: Path, *, wait: float = 0.0, config: str = "") -> Iterator[None]:
+def output_lock(output_dir: Path, *, wait: float = 0.0, config: str = "") -> Iterator[HeldLock]:
     """Hold the output lock for the block; LockError if still held after
     ``wait`` seconds; ConfigError (naming ``output.dir`` of the ``config``
     file) if the folder cannot be made or written."""
@@ -179,7 +217,8 @@ def output_lock(output_dir: Path, *, wait: float = 0.0, config: str = "") -> Ite
         fd = try_lock(str(output_dir))
     # Nothing is written to the lock file: it stays empty and its mtime
     # fixed, so two output folders compare equal and a deploy ignores it.
+    held = HeldLock(output_dir, fd)
     try:
-        yield
+        yield held
     finally:
-        unlock(fd)
+        unlock(held.fd)

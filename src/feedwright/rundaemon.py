@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from .config import Config
 from .daemon import STOP_GRACE, TICK, Daemon
 from .exceptions import ConfigError
-from .lock import output_lock
+from .lock import HeldLock, output_lock
 from .logs import daemon_logging, fields
 from .parallel import Pool
 from .pipeline import WORK_TIMEOUT, WORKER_NICENESS
@@ -73,7 +73,7 @@ def _run(
 ) -> None:
     running: list[Daemon] = []  # the daemon whose status the page shows, once it runs
     with (
-        output_lock(config.output.dir, config=str(config.path)),
+        output_lock(config.output.dir, config=str(config.path)) as lock,
         Pool(timeout=WORK_TIMEOUT, nice=WORKER_NICENESS) as pool,
     ):
         # Started first, while this process has no other thread: forked workers.
@@ -94,7 +94,9 @@ def _run(
                 ) from None
         try:
             asyncio.run(
-                _main(config, pool, offline, tick or TICK, server, running, json_logs, hangups)
+                _main(
+                    config, pool, offline, tick or TICK, server, running, json_logs, hangups, lock
+                )
             )
         finally:
             if server is not None:
@@ -112,6 +114,7 @@ async def _main(
     running: list[Daemon],
     json_logs: bool = False,
     hangups: list[int] | None = None,
+    lock: HeldLock | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -136,7 +139,7 @@ async def _main(
     kind = Daemon
     if config.queue is not None:  # distributed refresh: fetching is the workers' (cluster/)
         from .cluster.dispatch import Dispatcher as kind
-    daemon = kind(config, pool, offline=offline, scheduler=scheduler, progress=show)
+    daemon = kind(config, pool, offline=offline, scheduler=scheduler, progress=show, lock=lock)
     running.append(daemon)
     reload_on.append(daemon)
     if hangups:  # received while starting, before the handler above was set
