@@ -344,6 +344,43 @@ def test_one_writer_per_output_a_second_daemon_or_a_build_exits_3(
     assert_clean_exit(daemon, out, config)
 
 
+def test_a_daemon_started_on_a_lost_state_fetches_before_it_publishes(
+    tmp_path: Path, http_server: Any, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """The state deleted while the daemon was stopped: published at once, the
+    feeds would lose every remote entry (and a category feed of them) until the
+    first refresh ends, and the hubs would be told. The refresh comes first."""
+    remote = ConditionalFeed()
+    url = http_server.route("/feed.xml", handler=remote)
+    config = write_config(tmp_path, feeds=[url], every="1h")
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    out = tmp_path / "out"
+    assert cli("build", "-q", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert sorted(titles(out / "atom.xml")) == ["First", "Remote one"]
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        arrived.set()
+        release.wait(DEADLINE * 2)
+        remote(request)
+
+    http_server.route("/feed.xml", handler=slow)
+    daemon = daemons(config)
+    try:
+        assert arrived.wait(DEADLINE), daemon.log
+        daemon.wait_log(r"fetching them before publishing")
+        assert "published" not in daemon.log
+        assert sorted(titles(out / "atom.xml")) == ["First", "Remote one"]
+    finally:
+        release.set()
+    # Nothing to write: the output never lost the remote entry.
+    daemon.wait_log(r"up to date: \d+ files unchanged; 1 posts, 1 remote entries")
+    assert sorted(titles(out / "atom.xml")) == ["First", "Remote one"]
+    assert daemon.stop() == 0
+
+
 def test_an_output_folder_deleted_under_the_daemon_is_published_again_and_locked(
     tmp_path: Path, daemons: Callable[..., DaemonProcess]
 ) -> None:

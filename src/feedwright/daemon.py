@@ -51,7 +51,7 @@ from .lock import HeldLock
 from .logs import fields, log_source
 from .model import rfc3339_or_none
 from .parallel import Pool
-from .pipeline import BuildReport, run_once
+from .pipeline import BuildReport, fetch_first, run_once
 from .progress import Display
 from .reload import reload as reload_config
 from .reload import stamp as config_stamp
@@ -126,10 +126,15 @@ class Daemon:
     # ------------------------------------------------------------------ jobs
 
     def start(self, interval: float) -> None:
-        """Queue the first rebuild and the tick every ``interval`` seconds (scheduler started)."""
+        """Queue the first rebuild (after the first refresh if pipeline.fetch_first)
+        and the tick every ``interval`` seconds (scheduler started)."""
         if self.scheduler is None:
             raise RuntimeError("a daemon started without a scheduler")
-        self._schedule_rebuild(0.0)
+        if self.offline or not fetch_first(self.config):
+            self._schedule_rebuild(0.0)
+        else:  # the first tick publishes once its refresh is done
+            message = "feeds never fetched into this state: fetching them before publishing"
+            log.info(message, extra=fields("fetch-first"))
         self.scheduler.add_job(
             self.tick,
             "interval",

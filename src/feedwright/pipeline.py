@@ -42,7 +42,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from . import incremental, ledger, posts
-from .config import Config, PostsSource
+from .config import MANIFEST_NAME, Config, PostsSource
 from .exceptions import ConfigError
 from .lock import output_lock
 from .model import Entry, P
@@ -253,6 +253,22 @@ def ping(config: Config, store: Store, report: BuildReport, now: datetime) -> Bu
 def phase(report: Report, name: str) -> Progress:
     """``report`` for one phase (fetching, reading): the progress callback a stage takes."""
     return lambda done, total: report(name, done, total)
+
+
+def fetch_first(config: Config) -> bool:
+    """Whether a daemon starting should refresh before it publishes: the output
+    was published before and the state has never fetched some configured feeds
+    (a new or deleted state). Published first, their entries would
+    leave the feeds, and the hubs be told so, until the refresh ends."""
+    if not config.feed_sources or not (config.output.dir / MANIFEST_NAME).exists():
+        return False
+    from . import store as state_store
+
+    if not state_store.exists(config.state):
+        return True
+    with state_store.open(config.state) as store:
+        states = store.source_states()
+    return any(s.key not in states for s in config.feed_sources)
 
 
 def _never_fetched(config: Config, store: Store) -> list[SourceResult]:
