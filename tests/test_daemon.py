@@ -381,6 +381,33 @@ def test_a_daemon_started_on_a_lost_state_fetches_before_it_publishes(
     assert daemon.stop() == 0
 
 
+def test_the_daemon_logs_what_build_would_say_of_ids_and_files_not_published(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """A post moved (it keeps its id: the ledger says so) and a file another
+    tool wrote where a new category's feed goes: each a WARNING line, as
+    ``build`` prints them on stderr."""
+    config = write_config(tmp_path)
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    out = tmp_path / "out"
+    daemon = daemons(config)
+    wait_for("the first publish", lambda: "First" in titles(out / "atom.xml"))
+
+    (tmp_path / "posts" / "first.md").rename(tmp_path / "posts" / "renamed.md")
+    daemon.wait_log(r"WARNING posts/renamed\.md: moved from posts/first\.md; keeps its id")
+
+    (out / "sport").mkdir()
+    (out / "sport" / "atom.xml").write_text("<feed>another tool's</feed>", encoding="utf-8")
+    write_post(tmp_path, "run.md", "Run", "2024-01-02 10:00", category="sport")
+    daemon.wait_log(
+        r"WARNING .*out/sport/atom\.xml: not published, a file feedwright did not write is there"
+    )
+    assert (out / "sport" / "atom.xml").read_text(encoding="utf-8") == "<feed>another tool's</feed>"
+    assert "Run" in titles(out / "atom.xml")
+    assert daemon.stop() == 0
+    assert_clean_exit(daemon, out, config)
+
+
 def test_an_output_folder_deleted_under_the_daemon_is_published_again_and_locked(
     tmp_path: Path, daemons: Callable[..., DaemonProcess]
 ) -> None:

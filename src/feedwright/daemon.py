@@ -433,6 +433,10 @@ class Daemon:
         )
         for error in report.post_errors:
             log.warning("%s", error, extra=fields("post-problem", path=error.path))
+        for line in pub.rejected:  # the gate's refusals, another tool's file in the way
+            log.warning("%s", line, extra=fields("not-published"))
+        for note in report.ids:  # the id ledger: posts moved, ids changed, damaged lines
+            log.warning("%s", note, extra=fields("ids"))
         self._schedule_next_post(report.next_post_at, now)
         return report
 
