@@ -408,6 +408,41 @@ def test_the_daemon_logs_what_build_would_say_of_ids_and_files_not_published(
     assert_clean_exit(daemon, out, config)
 
 
+def test_a_post_problem_is_logged_once_while_it_lasts(
+    tmp_path: Path, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """A post broken for a week is one WARNING line, not one per publish;
+    fixed, then broken again, it is said again."""
+    config = write_config(tmp_path)
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    broken = tmp_path / "posts" / "broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\nBody.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    daemon = daemons(config)
+    daemon.wait_log(r"WARNING .*broken\.md: front matter")
+
+    def said() -> int:
+        return sum("broken.md: front matter" in line for line in daemon.lines)
+
+    def publish(name: str, title: str) -> None:
+        seen = len(daemon.lines)
+        write_post(tmp_path, name, title, "2024-01-02 10:00")
+        daemon.wait_log(r"INFO published", after=seen)
+        wait_for(title, lambda: title in titles(out / "atom.xml"))
+        time.sleep(0.5)  # (the publish's warnings follow its line at once)
+
+    publish("second.md", "Second")
+    assert said() == 1, daemon.log
+
+    broken.write_text("---\ntitle: Mended\n---\nBody.\n", encoding="utf-8")
+    wait_for("the mended post", lambda: "Mended" in titles(out / "atom.xml"))
+    broken.write_text("---\ntitle: [unclosed again\n---\nBody.\n", encoding="utf-8")
+    wait_for("said again", lambda: said() == 2)
+    publish("third.md", "Third")
+    assert said() == 2, daemon.log
+    assert daemon.stop() == 0
+
+
 def test_an_output_folder_deleted_under_the_daemon_is_published_again_and_locked(
     tmp_path: Path, daemons: Callable[..., DaemonProcess]
 ) -> None:

@@ -107,6 +107,7 @@ class Daemon:
         self.rebuild_pending = False
         self.failures = 0  # consecutive failed rebuilds
         self.refused: str | None = None  # the id-change refusal last logged (changes.py)
+        self.said: frozenset[str] = frozenset()  # the last publish's warnings, logged once
         self.refresh_failures = 0  # consecutive refresh rounds that raised
         self._refresh_paused_until = 0.0  # time.monotonic()
         self.next_post_at: datetime | None = None
@@ -431,12 +432,17 @@ class Daemon:
                 held=report.held,
             ),
         )
-        for error in report.post_errors:
-            log.warning("%s", error, extra=fields("post-problem", path=error.path))
-        for line in pub.rejected:  # the gate's refusals, another tool's file in the way
-            log.warning("%s", line, extra=fields("not-published"))
-        for note in report.ids:  # the id ledger: posts moved, ids changed, damaged lines
-            log.warning("%s", note, extra=fields("ids"))
+        # What build prints after a publish, each line once while it lasts: a
+        # post broken for a week is one line, not one per publish.
+        said = [
+            *((str(e), "post-problem", e.path) for e in report.post_errors),
+            *((line, "not-published", None) for line in pub.rejected),  # gate, a file in the way
+            *((note, "ids", None) for note in report.ids),  # moved posts, id changes, bad lines
+        ]
+        for text, event, path in said:
+            if text not in self.said:
+                log.warning("%s", text, extra=fields(event, path=path))
+        self.said = frozenset(text for text, _, _ in said)
         self._schedule_next_post(report.next_post_at, now)
         return report
 
