@@ -167,6 +167,26 @@ def test_a_post_that_comes_back_loses_its_tombstone_and_they_expire(
     assert stones(out / "atom.xml") == {}
 
 
+def test_the_report_names_when_a_tombstone_expires_whether_or_not_it_built(
+    tmp_path: Path,
+) -> None:
+    """``BuildReport.next_post_at`` (``--json``'s ``next_post_at``): the next
+    timed change, a tombstone's expiry included, the same from the build that
+    made it as from the builds that find nothing changed after it (the
+    daemon schedules its next publish by it)."""
+    root = tmp_path / "site"
+    config = site(root, None, "tombstones: 2d")
+    write_posts(root, {"a.md": post(1, "X"), "b.md": post(2, "X")})
+    assert build(config, T1).next_post_at is None
+    (root / "posts" / "a.md").unlink()
+
+    made = build(config, T2)
+    again = build(config, T2 + timedelta(hours=1))
+
+    assert again.cached
+    assert made.next_post_at == again.next_post_at == T2 + timedelta(days=2)
+
+
 def test_a_removed_source_leaves_tombstones_and_zero_turns_them_off(
     tmp_path: Path, backend: Backend, http_server: Any
 ) -> None:

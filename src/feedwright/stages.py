@@ -383,6 +383,8 @@ def _finish(
             for f in report.feeds
         ],
     )
+    # The next timed change: a held-back post due, a tombstone that expires.
+    next_change = min((t for t in (next_post_at, due) if t is not None), default=None)
     build = BuildReport(
         posts=posts_count,
         remote=remote,
@@ -391,7 +393,7 @@ def _finish(
         publish=published,
         sources=job.sources,
         post_errors=post_errors,
-        next_post_at=next_post_at,
+        next_post_at=next_change,
         # Damaged lines are said on every build until the file is fixed.
         ids=(*book.problems, *resolved.notes),
         id_changes=dict(resolved.changed),
@@ -430,8 +432,7 @@ def _finish(
                 if book.frozen
                 else [p for p in book.problems if not p.endswith(ledger.DROPPED)],
             },
-            # A tombstone that expires is a change too.
-            next_post_at=min((t for t in (next_post_at, due) if t is not None), default=None),
+            next_post_at=next_change,
             media=dict(audio or {}),
         ),
     )
