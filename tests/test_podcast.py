@@ -472,6 +472,29 @@ def test_bad_episode_front_matter_is_reported_naming_the_post(
     assert message in report.problems[0].message
 
 
+def test_check_names_an_episode_whose_audio_file_is_not_in_the_site_folder(
+    tmp_path: Path, capsys: Any
+) -> None:
+    # What build would hold back (exit 1), check says too, before a build.
+    posts = {
+        "here.md": episode("Here", 1, "media/here.mp3"),
+        "gone.md": episode("Lost", 2, "media/nowhere.mp3"),
+        "away.md": episode("Away", 3, "media/away.mp3", "length: 456\n"),  # uploaded elsewhere
+    }
+    config = make_site(tmp_path, posts)
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "here.mp3").write_bytes(AUDIO)
+    assert main(["check", "-c", str(config)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": audio: ")[0] for line in err] == [str(tmp_path / "posts" / "gone.md")]
+    assert "no such file in the site folder" in err[0]
+    assert main(["build", "-c", str(config)]) == 1
+    assert "gone.md: audio: no such file in the site folder" in capsys.readouterr().err
+
+    (tmp_path / "media" / "nowhere.mp3").write_bytes(AUDIO)
+    assert not feedwright.check(config).problems
+
+
 @pytest.mark.parametrize(
     ("block", "key"),
     [

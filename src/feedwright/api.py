@@ -164,6 +164,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     from .incremental import PARALLEL_POSTS, read_posts
     from .ledger import load as load_ledger
     from .lock import output_problem
+    from .media import missing_files
 
     cfg = _config(config)
     if problem := output_problem(cfg.output.dir):
@@ -192,12 +193,20 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         " carry them; they are not published)"
         for path, count in read.stripped_in
     ]
+
+    def path_of(entry: Entry) -> str:
+        source, rel = read.where[entry.id]
+        return str(source.path / rel)
+
+    # An episode whose audio file is not in the site folder: build holds it back.
+    mine = {e.id: e for e in every if e.id in read.where}
+    missing = missing_files(mine.values(), cfg, path_of=path_of)
     return CheckReport(
         config=cfg.path,
         posts=every,
         drafts=read.drafts,
         feeds=len(cfg.feed_sources),
-        problems=read.problems,
+        problems=[*read.problems, *missing],
         stripped=read.stripped,
         warnings=warnings,
     )

@@ -209,6 +209,22 @@ def settle(
     return result
 
 
+def missing_files(
+    entries: Iterable[Entry], config: Config, *, path_of: Callable[[Entry], str]
+) -> list[PostError]:
+    """The episodes among ``entries`` that :func:`settle` would hold back for
+    a local audio file it cannot measure (``check``: no store, no requests)."""
+    problems = []
+    for entry in entries:
+        episode = entry.episode
+        if episode is None or episode.file is None or not entry.enclosures:
+            continue
+        found = _local(config, episode.file)
+        if isinstance(found, str) and entry.enclosures[0].length <= 0:
+            problems.append(_held(path_of(entry), f"audio: {found}"))
+    return problems
+
+
 def _fill(result: Settled, entry: Entry, length: int) -> None:
     audio = entry.enclosures[0]
     enclosures = (Enclosure(audio.url, audio.type, length), *entry.enclosures[1:])
@@ -220,4 +236,13 @@ def _held(path: str, message: str) -> PostError:
     return PostError(f"{message}; left out of the feeds until then", path=path)
 
 
-__all__ = ["Settled", "audio_stamp", "learn", "learn_all", "learn_due", "local_audio", "settle"]
+__all__ = [
+    "Settled",
+    "audio_stamp",
+    "learn",
+    "learn_all",
+    "learn_due",
+    "local_audio",
+    "missing_files",
+    "settle",
+]
