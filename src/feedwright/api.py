@@ -160,7 +160,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     ConfigError naming the key (``output.dir`` too: a folder that cannot be
     made or written)."""
     from . import posts
-    from .checks import empty_categories, inspect_posts, taken_folders, underscored
+    from .checks import bundled, empty_categories, inspect_posts, taken_folders, underscored
     from .incremental import PARALLEL_POSTS, read_posts
     from .ledger import load as load_ledger
     from .lock import output_problem
@@ -188,6 +188,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     warnings += empty_categories(cfg, seen)
     warnings += taken_folders(cfg, seen)
     warnings += underscored(cfg, found)
+    warnings += bundled(cfg, found)
     warnings += [
         f"{path}: {count} control character{'' if count == 1 else 's'} removed (XML cannot"
         " carry them; they are not published)"

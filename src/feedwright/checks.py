@@ -193,6 +193,18 @@ def underscored(config: Config, found: Mapping[str, Found]) -> list[str]:
     ]
 
 
+def bundled(config: Config, found: Mapping[str, Found]) -> list[str]:
+    """Warnings for the files of a Hugo site's leaf bundles left unread: page
+    resources to Hugo, which publishes only the bundle's index (``found``:
+    each posts folder's walk)."""
+    return [
+        f"{source.path / rel}: not read: a page resource of a Hugo leaf bundle (a file"
+        " beside or below a folder's index file), which Hugo does not publish as a page"
+        for source in config.posts_sources
+        for rel in found[str(source.path)].resources
+    ]
+
+
 def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
     """Warnings for ``output.rename`` entries that miss or clash: a category
     none of ``seen`` has; two renamed to one folder (one of them is published
@@ -250,4 +262,11 @@ def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
     return said
 
 
-__all__ = ["empty_categories", "inspect_post", "inspect_posts", "taken_folders", "underscored"]
+__all__ = [
+    "bundled",
+    "empty_categories",
+    "inspect_post",
+    "inspect_posts",
+    "taken_folders",
+    "underscored",
+]

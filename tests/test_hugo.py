@@ -1,0 +1,90 @@
+"""A Hugo site's content folder as feedwright's posts folder: what Hugo
+publishes as pages (checked against Debian's hugo 0.111) is what feedwright
+publishes as entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedwright.cli import main
+
+CONFIG = """\
+site:
+  title: Hugo site
+  url: https://example.org/
+sources:
+  - posts: content
+output:
+  dir: feeds
+state: .feedwright/state.db
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def post(title: str, day: int) -> str:
+    return f"---\ntitle: {title}\ndate: 2024-01-{day:02d}\n---\n\n{title} body.\n"
+
+
+BUNDLES = {
+    "content/posts/plain.md": post("Plain", 1),
+    "content/posts/trip/index.md": post("Trip", 2) + "![map](map.png)\n",
+    "content/posts/trip/notes.md": post("Trip notes", 3),
+    "content/posts/trip/day1/index.md": post("Day one", 4),
+    "content/posts/page/index.html": "---\ntitle: Page\ndate: 2024-01-05\n---\n<p>Page.</p>\n",
+    "content/posts/page/aside.md": post("Aside", 6),
+    "content/posts/two/index.en.md": post("Two", 7),
+    "content/posts/two/extra.md": post("Extra", 8),
+    "content/posts/section/_index.md": post("Section", 9),
+    "content/posts/section/inner.md": post("Inner", 10),
+}
+
+
+def titles(root: Path) -> list[str]:
+    feed = feedparser.parse((root / "feeds" / "atom.xml").read_bytes())
+    return sorted(entry.title for entry in feed.entries)
+
+
+@pytest.mark.parametrize(
+    "hugo_config",
+    [
+        ("hugo.toml", 'baseURL = "https://example.org/"\n'),
+        ("config.yaml", "baseURL: https://example.org/\n"),
+        ("config/_default/hugo.toml", 'baseURL = "https://example.org/"\n'),
+    ],
+)
+def test_a_hugo_leaf_bundle_publishes_its_index_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hugo_config: tuple[str, str]
+) -> None:
+    site = tmp_path / "site"
+    write(site, {**BUNDLES, hugo_config[0]: hugo_config[1]})
+    config = tmp_path / "feedwright.yaml"
+    config.write_text(CONFIG.replace("content", str(site / "content")), encoding="utf-8")
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    # Hugo 0.111 renders these pages and no others: the rest are page resources.
+    assert titles(tmp_path) == ["Inner", "Page", "Plain", "Trip", "Two"]
+    assert main(["check", "-c", str(config)]) == 0
+    err = capsys.readouterr().err
+    said = "not read: a page resource of a Hugo leaf bundle"
+    for rel in ("trip/notes.md", "trip/day1/index.md", "page/aside.md", "two/extra.md"):
+        assert f"content/posts/{rel}: {said}" in err
+    assert "plain.md: not read" not in err and "inner.md: not read" not in err
+
+
+def test_outside_a_hugo_site_every_file_of_a_folder_with_an_index_is_a_post(
+    tmp_path: Path,
+) -> None:
+    # Hexo publishes every file of source/_posts, index.md's neighbours too.
+    write(tmp_path, {"config.yaml": CONFIG, **BUNDLES})
+    assert main(["build", "-q", "-c", str(tmp_path / "config.yaml")]) == 0
+    assert titles(tmp_path) == [
+        "Aside", "Day one", "Extra", "Inner", "Page", "Plain", "Trip", "Trip notes", "Two",
+    ]  # fmt: skip
