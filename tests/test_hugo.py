@@ -88,3 +88,55 @@ def test_outside_a_hugo_site_every_file_of_a_folder_with_an_index_is_a_post(
     assert titles(tmp_path) == [
         "Aside", "Day one", "Extra", "Inner", "Page", "Plain", "Trip", "Trip notes", "Two",
     ]  # fmt: skip
+
+
+def test_a_bundle_index_in_one_language_links_to_its_folder(tmp_path: Path) -> None:
+    # Hugo 0.111 (languages en and fr, en the default) publishes these at
+    # /posts/trip/ and /fr/posts/trip/, never at .../index.en/.
+    write(
+        tmp_path,
+        {
+            "config.yaml": CONFIG,
+            "content/posts/trip/index.en.md": post("Trip", 1) + "![map](map.png)\n",
+            "content/posts/trip/index.fr.md": post("Voyage", 1),
+            "content/posts/plain.md": post("Plain", 2),
+        },
+    )
+    assert main(["build", "-q", "-c", str(tmp_path / "config.yaml")]) == 0
+    feed = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
+    got = {e.title: (e.link, e.id) for e in feed.entries}
+    site = "https://example.org/"
+    assert got["Trip"][0] == f"{site}posts/trip/"
+    assert got["Voyage"][0] == f"{site}fr/posts/trip/"
+    assert got["Plain"][0] == f"{site}posts/plain/"
+    # Each language keeps its own id, as before.
+    assert got["Trip"][1] == "tag:example.org,2000:posts/trip/index.en"
+    assert got["Voyage"][1] == "tag:example.org,2000:posts/trip/index.fr"
+    trip = next(e for e in feed.entries if e.title == "Trip")
+    assert f'src="{site}posts/trip/map.png"' in trip.content[0].value
+    # With the site in French, the French index is the one at the folder.
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.replace("  url:", "  language: fr-FR\n  url:"), encoding="utf-8")
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    feed = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
+    links = {e.title: e.link for e in feed.entries}
+    assert links["Trip"] == f"{site}en/posts/trip/" and links["Voyage"] == f"{site}posts/trip/"
+
+
+def test_a_bundle_index_in_another_language_keeps_its_folder_under_a_permalink_pattern(
+    tmp_path: Path,
+) -> None:
+    pattern = CONFIG.replace(
+        "  - posts: content\n", '  - posts: content\n    permalink: "{year}/{slug}/"\n'
+    )
+    files = {
+        "config.yaml": pattern,
+        "content/posts/trip/index.en.md": post("Trip", 1),
+        "content/posts/trip/index.fr.md": post("Voyage", 1),
+    }
+    write(tmp_path, files)
+    assert main(["build", "-q", "-c", str(tmp_path / "config.yaml")]) == 0
+    feed = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
+    links = {e.title: e.link for e in feed.entries}
+    site = "https://example.org/"
+    assert links == {"Trip": f"{site}2024/trip/", "Voyage": f"{site}fr/2024/trip/"}

@@ -145,7 +145,15 @@ def build(
     explicit = links.explicit_link(written, site.url)
     try:
         link = explicit or links.derived_link(
-            source.permalink, site.url, local, published, name, slug, title, categories
+            source.permalink,
+            site.url,
+            local,
+            published,
+            name,
+            slug,
+            title,
+            categories,
+            site.language,
         )
     except UnicodeEncodeError:
         if _utf8(rel):
@@ -192,7 +200,7 @@ def build(
         content=None,
         body=Body(body, name.format, link, digest),
         enclosures=images if episode is None else (episode[0], *images),
-        language=(language.strip() if language else None) or site.language,
+        language=(language.strip() if language else None) or name.language or site.language,
         origin=rel,
         episode=None if episode is None else episode[1],
     )

@@ -48,6 +48,7 @@ _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _HTML_SUFFIXES = (".html", ".htm")
 _SLUG_JUNK = re.compile(r"[^\w]+")
 _TAG_HEAD = re.compile(r"^tag:[^,/]*,2000:(?:.*/)?$")
+_LANG_INDEX = re.compile(r"index\.([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)")
 
 
 class FileName(NamedTuple):
@@ -59,14 +60,21 @@ class FileName(NamedTuple):
     stem: str  # file (or bundle folder) name without suffix
     slug: str  # the stem without a Jekyll date prefix
     date: date | None  # the Jekyll date prefix
+    language: str | None = None  # a Hugo bundle's index in one language: ``index.fr.md``
 
 
 def file_name(rel: str) -> FileName:
     rel_stem, suffix = posixpath.splitext(rel)
     parent, _, stem = rel_stem.rpartition("/")
+    language = None
     if stem in ("index", "_index") and parent:
         # A Hugo page bundle: the folder is the post.
         rel_stem = parent
+        parent, _, stem = parent.rpartition("/")
+    elif parent and (translated := _LANG_INDEX.fullmatch(stem)):
+        # One language's index of a Hugo bundle: the folder is its page too;
+        # the id keeps the whole path, so each language keeps its own.
+        language = translated[1]
         parent, _, stem = parent.rpartition("/")
     name_date: date | None = None
     slug = stem
@@ -78,7 +86,7 @@ def file_name(rel: str) -> FileName:
         except ValueError:
             name_date = None
     fmt: BodyFormat = "html" if suffix.lower() in _HTML_SUFFIXES else "markdown"
-    return FileName(rel_stem, fmt, parent, stem, slug, name_date)
+    return FileName(rel_stem, fmt, parent, stem, slug, name_date, language)
 
 
 @cache  # one site URL per config: parsed once
@@ -132,13 +140,21 @@ def derived_link(
     slug: str,
     title: str,
     categories: tuple[str, ...],
+    site_language: str | None = None,
 ) -> str:
     """The link of a post without a ``permalink``/``link`` of its own.
 
+    A bundle's index in a language other than ``site_language`` (else
+    English, Hugo's default) is under that language's folder, as Hugo
+    publishes it: ``news/trip/index.fr.md`` -> ``<site.url>fr/news/trip/``.
     Raises ValueError for a pattern with an unknown placeholder.
     """
+    lang = ""
+    if name.language and _primary(name.language) != _primary(site_language or "en"):
+        lang = name.language.lower() + "/"
     if not pattern:
-        return join(site_url, quote(f"{name.parent}/{slug}/" if name.parent else f"{slug}/"))
+        path = f"{name.parent}/{slug}/" if name.parent else f"{slug}/"
+        return join(site_url, quote(lang + path))
     day = published.astimezone(local)
     values = {
         "year": f"{day.year:04d}",
@@ -162,7 +178,11 @@ def derived_link(
         value = values[key]
         numeric = key in ("year", "month", "day")  # nothing to quote
         parts[i] = value if numeric else quote(value, safe="/" if key == "slug" else "")
-    return join(site_url, "".join(parts))
+    return join(site_url, lang + "".join(parts))
+
+
+def _primary(language: str) -> str:
+    return language.replace("_", "-").partition("-")[0].lower()
 
 
 def slugify(text: str) -> str:
