@@ -140,3 +140,19 @@ def test_a_bundle_index_in_another_language_keeps_its_folder_under_a_permalink_p
     links = {e.title: e.link for e in feed.entries}
     site = "https://example.org/"
     assert links == {"Trip": f"{site}2024/trip/", "Voyage": f"{site}fr/2024/trip/"}
+
+
+def test_a_day_month_year_date_is_read_as_hugo_reads_it(tmp_path: Path) -> None:
+    # Hugo 0.111 dates "02 Jan 2024" at the day's start; feedwright left the post out.
+    write(
+        tmp_path,
+        {
+            "config.yaml": CONFIG.replace("  url:", "  timezone: Europe/Paris\n  url:"),
+            "content/posts/a.md": "---\ntitle: A\ndate: 02 Jan 2024\n---\nA.\n",
+            "content/posts/b.md": "---\ntitle: B\ndate: Wed, 3 Jan 2024\n---\nB.\n",
+        },
+    )
+    assert main(["build", "-q", "-c", str(tmp_path / "config.yaml")]) == 0
+    feed = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
+    dates = {e.title: e.published for e in feed.entries}
+    assert dates == {"A": "2024-01-01T23:00:00Z", "B": "2024-01-02T23:00:00Z"}

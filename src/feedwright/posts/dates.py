@@ -7,7 +7,8 @@ Accepted, tried in this order::
                                 optional zone: Z, UTC, GMT, +08, +0800, +08:00
     ISO 8601                    what ``datetime.fromisoformat`` reads (basic
                                 format ``20220627T210500``, week dates, ...)
-    RFC 2822                    ``Mon, 27 Jun 2022 13:05:00 GMT`` / ``+0800``
+    RFC 2822                    ``Mon, 27 Jun 2022 13:05:00 GMT`` / ``+0800``;
+                                its date alone, ``27 Jun 2022`` (Hugo reads it)
 
 A date without a zone is in ``site.timezone``. An impossible date (31
 February, hour 25) and a zone offset of 24 hours or more are refused, never
@@ -33,6 +34,7 @@ _DATE = re.compile(
     r"[ \t]*(?:(Z|z|UTC|GMT)|([+-])(\d{1,2})(?::?(\d{2}))?)?\Z"
 )
 _ENDS_WITH_TIME = re.compile(r"\d:\d\d(?::\d\d)?\s*\Z")
+_DAY_MONTH_YEAR = re.compile(r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\Z")
 _DAY = timedelta(days=1)
 _FORMS = "use RFC 2822, ISO 8601 or YYYY-MM-DD HH:MM:SS"
 
@@ -96,6 +98,8 @@ def _parse_text(text: str, local: tzinfo) -> datetime:
         pass
     else:
         return parse_date(iso, local)
+    if _DAY_MONTH_YEAR.match(text):
+        text += " 00:00"  # the day's start, in the local zone as below
     try:
         parts = parsedate_tz(text)
     except (ValueError, IndexError):  # digits beyond int()'s limit, odd tokens
