@@ -156,3 +156,33 @@ def test_a_day_month_year_date_is_read_as_hugo_reads_it(tmp_path: Path) -> None:
     feed = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
     dates = {e.title: e.published for e in feed.entries}
     assert dates == {"A": "2024-01-01T23:00:00Z", "B": "2024-01-02T23:00:00Z"}
+
+
+def test_adopting_hugo_s_rss_says_nothing_of_a_fraction_of_a_second(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Hugo's RSS writes pubDate in whole seconds: .123 is no other date.
+    write(
+        tmp_path,
+        {
+            "config.yaml": CONFIG,
+            "content/posts/a.md": "---\ntitle: A\ndate: 2024-01-23T15:04:05.123+01:00\n---\nA.\n",
+            "content/posts/b.md": "---\ntitle: B\ndate: 2024-01-24T10:00:00Z\n---\nB.\n",
+            "old.xml": (
+                '<?xml version="1.0"?><rss version="2.0"><channel><title>Old</title>'
+                "<link>https://example.org/</link>"
+                "<item><title>A</title><link>https://example.org/posts/a/</link>"
+                "<pubDate>Tue, 23 Jan 2024 15:04:05 +0100</pubDate>"
+                "<guid>https://example.org/posts/a/</guid></item>"
+                "<item><title>B</title><link>https://example.org/posts/b/</link>"
+                "<pubDate>Wed, 24 Jan 2024 09:00:00 +0000</pubDate>"
+                "<guid>https://example.org/posts/b/</guid></item>"
+                "</channel></rss>"
+            ),
+        },
+    )
+    config = str(tmp_path / "config.yaml")
+    assert main(["adopt-ids", "-c", config, str(tmp_path / "old.xml")]) == 0
+    err = capsys.readouterr().err
+    assert "a.md: keeps its own date" not in err
+    assert "b.md: keeps its own date 2024-01-24T10:00:00Z" in err  # an hour is a difference

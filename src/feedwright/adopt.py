@@ -336,7 +336,7 @@ def _adopt(
         else:
             report.adopted.append(done)
             lines[post.key] = ledger.Line(post.key, line.fingerprint, entry.id, date)
-        if post.dated and entry.published is not None and entry.published != date:
+        if post.dated and entry.published is not None and not _same_date(entry.published, date):
             report.notes.append(_date_note(post.key, date, entry.published))
     report.notes.extend(resolved.notes)
     if report.adopted and not dry_run:
@@ -347,6 +347,13 @@ def _adopt(
             ledger.save(book, done_lines)
         return replace(report, written=True)
     return replace(report, dry_run=dry_run)
+
+
+def _same_date(old: datetime, own: datetime) -> bool:
+    """Whether the old feed's date is the post's own as far as the feed could
+    say it: RSS (Hugo's) and most Atom feeds write whole seconds, so a
+    post's fraction of a second is not a difference."""
+    return old == own or (old.microsecond == 0 and own.replace(microsecond=0) == old)
 
 
 def _date_note(key: str, date: datetime, old: datetime) -> str:
