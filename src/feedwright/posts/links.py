@@ -21,8 +21,10 @@ against ``site.url``, its path included; only http(s) links are kept); else
 matter, else the file name without a Jekyll date prefix), ``{title}`` (the
 title, slugified), ``{category}`` (the first one), ``{filename}`` (file name
 without suffix); else ``site.url`` + the folder relative to the posts folder,
-the slug and ``/`` (like Hugo's default: ``news/2023-11-02-opening.md`` ->
-``<site.url>news/opening/``).
+the slug and ``/`` (``news/2023-11-02-opening.md`` ->
+``<site.url>news/opening/``; Hugo's default keeps the date prefix and
+lowercases the path, ``News/My Post.md`` -> ``news/my-post/``, where this
+keeps the name as written: ``News/My%20Post/``).
 """
 
 from __future__ import annotations
