@@ -186,3 +186,31 @@ def test_adopting_hugo_s_rss_says_nothing_of_a_fraction_of_a_second(
     err = capsys.readouterr().err
     assert "a.md: keeps its own date" not in err
     assert "b.md: keeps its own date 2024-01-24T10:00:00Z" in err  # an hour is a difference
+
+
+def test_check_says_what_hugo_does_with_headless_and_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Hugo 0.111 lists and renders hlp.md (headless outside a bundle), renders
+    # no page but lists rn.md (its <link> empty), lists neither hl/ nor ln.md
+    # (0.111 reads `_build`; later Hugo reads `build` too, as check does).
+    def fm(title: str, extra: str) -> str:
+        return f"---\ntitle: {title}\ndate: 2024-01-01\n{extra}\n---\nBody.\n"
+
+    write(
+        tmp_path,
+        {
+            "config.yaml": CONFIG,
+            "content/posts/hlp.md": fm("HLP", "headless: true"),
+            "content/posts/hl/index.md": fm("HL", "headless: true"),
+            "content/posts/rn.md": fm("RN", "_build:\n  render: never"),
+            "content/posts/ln.md": fm("LN", "_build:\n  list: never"),
+        },
+    )
+    assert main(["check", "-c", str(tmp_path / "config.yaml")]) == 0
+    err = capsys.readouterr().err
+    posts = tmp_path / "content" / "posts"
+    assert "hlp.md" not in err
+    assert f"{posts / 'hl' / 'index.md'}: Hugo neither lists nor renders a headless bundle" in err
+    assert f"{posts / 'rn.md'}: Hugo renders no page for it (build: render)" in err
+    assert f"{posts / 'ln.md'}: Hugo does not list this page (build: list)" in err

@@ -85,7 +85,8 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         file_name(rel).date is None
     ):
         said.append("no date: the file's modification time is used, which a fresh checkout changes")
-    said += _ignored_hugo_keys(meta)
+    bundle = "/" in rel and rel.rpartition("/")[2].partition(".")[0] == "index"
+    said += _ignored_hugo_keys(meta, bundle)
     if tags := _template_tags(body):
         shown = ", ".join(tags)
         said.append(
@@ -102,8 +103,10 @@ def inspect_post(root: Path, rel: str) -> list[str]:
     return [f"{path}: {words}" for words in said]
 
 
-def _ignored_hugo_keys(meta: Mapping[str, Any]) -> list[str]:
-    """Hugo keys that keep a post out of its site but not out of the feeds."""
+def _ignored_hugo_keys(meta: Mapping[str, Any], bundle: bool) -> list[str]:
+    """Hugo keys that keep a post out of its site but not out of the feeds
+    (``bundle``: the post is a bundle's index, where Hugo reads ``headless``),
+    as Hugo 0.111 reads them."""
     said = []
     for key, name in (("expirydate", "expiryDate"), ("unpublishdate", "unpublishdate")):
         if meta.get(key) not in (None, ""):
@@ -112,13 +115,21 @@ def _ignored_hugo_keys(meta: Mapping[str, Any]) -> list[str]:
                 " (set `draft: true` or remove the post when it expires)"
             )
     build = meta.get("build") or meta.get("_build")
-    hidden = isinstance(build, dict) and (
-        build.get("list") in ("never", False) or build.get("render") in ("never", False)
-    )
-    if meta.get("headless") is True or hidden:
+    build = build if isinstance(build, dict) else {}
+    keep_out = " (set `draft: true` to keep it out of the feeds)"
+    if meta.get("headless") is True and bundle:
         said.append(
-            "Hugo does not list this page (headless/build), but feedwright publishes it"
-            " (set `draft: true` to keep it out of the feeds)"
+            "Hugo neither lists nor renders a headless bundle, but feedwright publishes it"
+            + keep_out
+        )
+    elif build.get("list") in ("never", False):
+        said.append(
+            "Hugo does not list this page (build: list), but feedwright publishes it" + keep_out
+        )
+    elif build.get("render") in ("never", False):
+        said.append(
+            "Hugo renders no page for it (build: render), so its link in the feeds leads nowhere"
+            + keep_out
         )
     return said
 
