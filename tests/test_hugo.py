@@ -59,6 +59,8 @@ def titles(root: Path) -> list[str]:
         ("hugo.toml", 'baseURL = "https://example.org/"\n'),
         ("config.yaml", "baseURL: https://example.org/\n"),
         ("config/_default/hugo.toml", 'baseURL = "https://example.org/"\n'),
+        ("config.json", '{"baseURL": "https://example.org/"}\n'),
+        ("hugo.yaml", "title: A Hugo site\n"),
     ],
 )
 def test_a_hugo_leaf_bundle_publishes_its_index_only(
@@ -79,12 +81,14 @@ def test_a_hugo_leaf_bundle_publishes_its_index_only(
     assert "plain.md: not read" not in err and "inner.md: not read" not in err
 
 
+@pytest.mark.parametrize("config_name", ["config.yaml", "config.json"])
 def test_outside_a_hugo_site_every_file_of_a_folder_with_an_index_is_a_post(
-    tmp_path: Path,
+    tmp_path: Path, config_name: str
 ) -> None:
-    # Hexo publishes every file of source/_posts, index.md's neighbours too.
-    write(tmp_path, {"config.yaml": CONFIG, **BUNDLES})
-    assert main(["build", "-q", "-c", str(tmp_path / "config.yaml")]) == 0
+    # Hexo publishes every file of source/_posts, index.md's neighbours too;
+    # feedwright's own config beside `content` is no Hugo config.
+    write(tmp_path, {config_name: CONFIG, **BUNDLES})
+    assert main(["build", "-q", "-c", str(tmp_path / config_name)]) == 0
     assert titles(tmp_path) == [
         "Aside", "Day one", "Extra", "Inner", "Page", "Plain", "Trip", "Trip notes", "Two",
     ]  # fmt: skip

@@ -233,11 +233,12 @@ def find(root: Path) -> Found:
 
 # A leaf bundle's index in Hugo: ``index.md``, or one language's (``index.en.md``).
 _BUNDLE_INDEX = re.compile(rf"index(?:\.[A-Za-z][A-Za-z0-9-]*)?\.(?:{_SUFFIXES})", re.IGNORECASE)
-# What only a Hugo site holds beside its ``content`` folder (feedwright's own
-# config.yaml may stand there too: a YAML file counts when it sets baseURL).
-_HUGO_CONFIGS = ("hugo.toml", "hugo.json", "config.toml", "config.json")
-_HUGO_YAML = ("hugo.yaml", "hugo.yml", "config.yaml", "config.yml")
-_BASE_URL = re.compile(rb"^baseurl\s*:", re.IGNORECASE | re.MULTILINE)
+# What only a Hugo site holds beside its ``content`` folder.
+_HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml")
+# Names another tool's config may have (feedwright's own config.yaml):
+# Hugo's when they set baseURL.
+_MAYBE_HUGO = ("config.yaml", "config.yml", "config.json")
+_BASE_URL = re.compile(rb'(?:^|[{,])\s*"?baseurl"?\s*:', re.IGNORECASE | re.MULTILINE)
 
 
 def in_hugo_site(folder: str) -> bool:
@@ -255,7 +256,7 @@ def in_hugo_site(folder: str) -> bool:
         or (site / "config" / "_default").is_dir()
     ):
         return True
-    for name in _HUGO_YAML:
+    for name in _MAYBE_HUGO:
         with contextlib.suppress(OSError), open(site / name, "rb") as file:
             if _BASE_URL.search(file.read(1 << 16)):
                 return True
