@@ -223,3 +223,40 @@ def test_durations_and_sizes(tmp_path: Path) -> None:
     assert config.fetch.timeout == timedelta(seconds=15)
     assert config.fetch.max_bytes == 500_000
     assert config.schedule.every == timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("state: {long}", "state"),
+        ('state: "a\\0b"', "state"),
+        ("ids: {long}", "ids"),
+        ("output:\n  dir: {long}", "output.dir"),
+        ('output:\n  dir: "f\\0"', "output.dir"),
+        ("sources:\n  - posts: {long}", "sources[0].posts"),
+        ('sources:\n  - posts: "p\\0"', "sources[0].posts"),
+    ],
+)
+def test_a_path_no_system_takes_is_a_config_error_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, key: str
+) -> None:
+    # A name longer than the file system allows, or one holding a NUL byte,
+    # used to end `check` with exit 70 (an OSError or ValueError from the disk).
+    from feedwright import load_config
+    from feedwright.cli import main
+
+    line = line.replace("{long}", "a" * 300)
+    (tmp_path / "config.yaml").write_text(MINIMAL + line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "config.yaml")
+    assert info.value.key == key and info.value.line is not None
+    assert "not a usable path" in str(info.value)
+    assert main(["check", "-c", str(tmp_path / "config.yaml")]) == 2
+    assert f"{key}: not a usable path" in capsys.readouterr().err
+
+
+def test_a_time_zone_name_too_long_for_a_file_is_unknown(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(MINIMAL + f"  timezone: {'a' * 300}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown time zone") as info:
+        load(tmp_path / "config.yaml")
+    assert info.value.key == "site.timezone"

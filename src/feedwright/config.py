@@ -320,7 +320,7 @@ def _state(doc: _Doc, base: Path, value: str) -> Path | str:
         return value
     if not value.strip() or re.match(r"[A-Za-z][\w+.-]+://", value):
         raise doc.error("state", f"a file path or a postgresql:// URL, got {value!r}")
-    return doc.resolve(base / value)
+    return doc.resolve(base / value, "state")
 
 
 def _nonblank(value: Any) -> str:
@@ -378,7 +378,7 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
 
     out = root.section("output")
     output = Output(
-        dir=doc.resolve(base / out.get("dir", _nonblank, "feeds")),
+        dir=doc.resolve(base / out.get("dir", _nonblank, "feeds"), "output.dir"),
         formats=out.get("formats", _formats, ("atom", "rss")),
         limit=out.get("limit", _int(0), 50),
         content=cast(
@@ -443,7 +443,7 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
         schedule=schedule,
         state=_state(doc, base, root.get("state", _str, DEFAULT_STATE)),
         retention=root.get("retention", _int(0), 1000),
-        ids=doc.resolve(base / root.get("ids", _str, DEFAULT_IDS)),
+        ids=doc.resolve(base / root.get("ids", _str, DEFAULT_IDS), "ids"),
         websub=websub,
         podcast=podcast,
         queue=root.get("queue", _queue_url, None),

@@ -67,9 +67,15 @@ class Doc:
             line = mark.line + 1 if mark is not None else None
             raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
 
-    def resolve(self, path: Path) -> Path:
-        """``path`` made absolute and real (symlinks followed), noted in :attr:`facts`."""
-        fact = path_fact(path)
+    def resolve(self, path: Path, key: str) -> Path:
+        """``path`` made absolute and real (symlinks followed), noted in :attr:`facts`;
+        a path no system call takes (a name too long, a NUL byte) is a mistake
+        of ``key``."""
+        try:
+            fact = path_fact(path)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise self.error(key, f"not a usable path ({reason.lower()}): {str(path)!r}") from None
         self.facts.append(fact)
         return Path(fact[1])
 
@@ -252,7 +258,7 @@ def timezone(value: Any) -> str:
     name = string(value)
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
         ) from None

@@ -159,7 +159,7 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
         raise doc.error(key, "a source is either `posts:` or `feed:`, not both")
     if "posts" in sec.value:
         written = base / sec.require("posts", _str)
-        folder = doc.resolve(written)
+        folder = doc.resolve(written, sec.path("posts"))
         if not folder.is_dir():
             # A typo here must not publish empty feeds over the real ones.
             raise doc.error(sec.path("posts"), f"no such folder: {folder}")
