@@ -228,3 +228,32 @@ def test_a_hand_edited_published_feed_is_checked_too(
     assert run("check", "-c", str(config), "--output") == 1
     assert f"{feed}: well-formed: " in capsys.readouterr().err
     shutil.rmtree(site / "feeds")
+
+
+HEAD = '{"version": "https://jsonfeed.org/version/1.1", "title": "t", '
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (HEAD + '"feed_url": 5, "items": []}', "self-link: feed_url 5 is not absolute"),
+        (
+            HEAD + '"feed_url": ["https://e.org/"], "items": []}',
+            "self-link: feed_url ['https://e.org/'] is not absolute",
+        ),
+        (
+            HEAD + '"items": [{"id": ' + "[" * 100_000 + "]" * 100_000 + "}]}",
+            "well-formed: not JSON a reader can take",
+        ),
+    ],
+)
+def test_check_output_reports_a_hand_written_json_feed_of_any_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    # A feed_url that is not a string, or arrays nested past Python's recursion
+    # limit, ended `check --output` with exit 70 (AttributeError, RecursionError).
+    write(tmp_path / "out", {"feed.json": text})
+    assert run("check", "--output", str(tmp_path / "out")) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'out' / 'feed.json'}: {said}" in err
+    assert "internal error" not in err

@@ -202,13 +202,17 @@ def _json_feed(data: bytes, found: _Found) -> None:
     except ValueError as exc:
         found.add("well-formed", f"not JSON: {exc}")
         return
+    except RecursionError:
+        found.add("well-formed", "not JSON a reader can take: arrays or objects nested too deep")
+        return
     if not isinstance(doc, dict) or "jsonfeed.org/version/" not in str(doc.get("version", "")):
         return  # another JSON file (ours are all JSON Feeds but the manifest)
     for name in ("title", "items"):
         if name not in doc:
             found.add("json-required", f"no {name!r}")
-    if "feed_url" in doc and not _absolute(doc.get("feed_url")):
-        found.add("self-link", f"feed_url {doc.get('feed_url')!r} is not absolute")
+    feed_url = doc.get("feed_url")
+    if "feed_url" in doc and not (isinstance(feed_url, str) and _absolute(feed_url)):
+        found.add("self-link", f"feed_url {feed_url!r} is not absolute")
     items = doc.get("items")
     for n, item in enumerate(items if isinstance(items, list) else [], 1):
         if not isinstance(item, dict) or not item.get("id"):
