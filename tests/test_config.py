@@ -260,3 +260,43 @@ def test_a_time_zone_name_too_long_for_a_file_is_unknown(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="unknown time zone") as info:
         load(tmp_path / "config.yaml")
     assert info.value.key == "site.timezone"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "schedule:\n  every: 3000000d",
+        "schedule:\n  every: .inf",
+        "schedule:\n  every: 1.0e+300",
+        "output:\n  tombstones: 99999999999d",
+        "fetch:\n  deadline: 10000000000000000000000",
+    ],
+)
+def test_a_duration_past_100_years_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str
+) -> None:
+    # Such a duration ended load_config with OverflowError (exit 70), or a build
+    # with `date value out of range` once added to the time of the build.
+    from feedwright.cli import main
+
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "config.yaml").write_text(
+        MINIMAL + "sources:\n  - posts: posts\n" + line + "\n", encoding="utf-8"
+    )
+    assert main(["build", "-c", str(tmp_path / "config.yaml")]) == 2
+    assert "duration must be at most 100 years (36500d)" in capsys.readouterr().err
+
+
+def test_a_duration_of_100_years_builds(tmp_path: Path) -> None:
+    import feedwright
+
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "a.md").write_text("---\ntitle: A\ndate: 2023-01-02\n---\nx\n")
+    (tmp_path / "config.yaml").write_text(
+        MINIMAL + "sources:\n  - posts: posts\nschedule:\n  every: 36500d\n"
+        "output:\n  tombstones: 36500d\n",
+        encoding="utf-8",
+    )
+    config = feedwright.load_config(tmp_path / "config.yaml")
+    assert config.schedule.every == timedelta(days=36_500)
+    assert feedwright.build(config).posts == 1

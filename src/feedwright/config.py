@@ -10,7 +10,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
 
     Unknown keys are errors naming the key and line. Durations: `30s`, `15m`,
     `2h`, `1d` (a bare number is seconds; more than zero, but for
-    `output.tombstones: 0`). Sizes: `500KB`, `10MB` (KB = 1000 bytes; `KiB`, `MiB` also accepted).
+    `output.tombstones: 0`; at most 100 years, `36500d`). Sizes: `500KB`, `10MB` (KB = 1000 bytes; `KiB`, `MiB` also accepted).
 
     | key | type | default | meaning |
     |---|---|---|---|

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from .exceptions import ConfigError
-from .schedule import parse_duration, parse_size
+from .schedule import parse_duration, parse_size, seconds_duration
 
 if TYPE_CHECKING:
     import yaml
@@ -216,9 +216,7 @@ def duration(value: Any) -> timedelta:
     if isinstance(value, bool):
         raise ValueError(f"must be a duration like 30s, 15m, 2h or 1d, got {value!r}")
     if isinstance(value, int | float):
-        if not value > 0:  # (NaN too)
-            raise ValueError(f"duration must be more than zero, got {value!r}")
-        return timedelta(seconds=value)
+        return seconds_duration(value, value)
     return parse_duration(string(value))
 
 

@@ -173,8 +173,21 @@ def parse_duration(text: str) -> timedelta:
                 pos += 1
         if pos != len(raw) or not raw:
             raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 1d or 1h30m)")
-    if seconds <= 0:
-        raise ValueError(f"duration must be more than zero, got {text!r}")
+    return seconds_duration(seconds, text)
+
+
+# Past this, an interval added to today can leave the calendar datetime knows,
+# and a wait for it exceeds what threading takes (threading.TIMEOUT_MAX).
+MAX_DURATION = timedelta(days=36_500)
+
+
+def seconds_duration(seconds: float, written: object) -> timedelta:
+    """``seconds`` as a duration: more than zero, at most 100 years
+    (:data:`MAX_DURATION`); ``written`` is what the user wrote, for the error."""
+    if not seconds > 0:  # (NaN too)
+        raise ValueError(f"duration must be more than zero, got {written!r}")
+    if not seconds <= MAX_DURATION.total_seconds():  # (infinity too)
+        raise ValueError(f"duration must be at most 100 years (36500d), got {written!r}")
     return timedelta(seconds=seconds)
 
 
