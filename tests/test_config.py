@@ -300,3 +300,20 @@ def test_a_duration_of_100_years_builds(tmp_path: Path) -> None:
     config = feedwright.load_config(tmp_path / "config.yaml")
     assert config.schedule.every == timedelta(days=36_500)
     assert feedwright.build(config).posts == 1
+
+
+@pytest.mark.parametrize("title", ['"\\x1b"', '"\\x00\\ufffe"'])
+def test_a_site_title_of_characters_xml_cannot_hold_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], title: str
+) -> None:
+    # Stripped from the feeds, such a title left them none: the build ended
+    # with exit 70 (feedgen's "Required fields not set (title)").
+    from feedwright.cli import main
+
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "a.md").write_text("---\ntitle: A\ndate: 2023-01-02\n---\nx\n")
+    text = f"site:\n  title: {title}\n  url: https://example.com\nsources:\n  - posts: posts\n"
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    assert main(["build", "-c", str(tmp_path / "config.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "config.yaml:2: site.title: must say something a feed can carry" in err

@@ -128,6 +128,7 @@ from .configdoc import (
 from .configsources import FeedSource, PostsSource, Source, read_sources
 from .exceptions import ConfigError
 from .model import Person
+from .text import strip_xml_illegal
 
 if TYPE_CHECKING:
     pass
@@ -268,7 +269,7 @@ def _site(doc: _Doc, sec: _Section) -> Site:
         url += "/"
     sec.seen.add("author")
     site = Site(
-        title=sec.require("title", _nonblank),
+        title=sec.require("title", _said),
         url=url,
         description=sec.get("description", _str, ""),
         author=_person(doc, sec.path("author"), sec.value.get("author")),
@@ -328,6 +329,17 @@ def _nonblank(value: Any) -> str:
     text = _str(value)
     if not text.strip():
         raise ValueError("must not be empty")
+    return text
+
+
+def _said(value: Any) -> str:
+    """Text published in the feeds that must say something there, once the
+    characters XML cannot carry are stripped (a title of control characters)."""
+    text = _nonblank(value)
+    if not strip_xml_illegal(text)[0].strip():
+        raise ValueError(
+            f"must say something a feed can carry, got only characters XML cannot hold: {text!r}"
+        )
     return text
 
 
