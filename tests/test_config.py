@@ -317,3 +317,23 @@ def test_a_site_title_of_characters_xml_cannot_hold_is_a_config_error(
     assert main(["build", "-c", str(tmp_path / "config.yaml")]) == 2
     err = capsys.readouterr().err
     assert "config.yaml:2: site.title: must say something a feed can carry" in err
+
+
+@pytest.mark.parametrize(
+    ("author", "key"),
+    [('""', "site.author"), ('{name: ""}', "site.author.name"), ('"\\x1b"', "site.author")],
+)
+def test_a_site_author_without_a_name_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], author: str, key: str
+) -> None:
+    # It used to pass, and the gate then refused every build's atom.xml with
+    # "entry 1 has no <author> (nor has the feed)", naming neither the key nor the line.
+    from feedwright.cli import main
+
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "a.md").write_text("---\ntitle: A\ndate: 2023-01-02\n---\nx\n")
+    text = f"site:\n  title: T\n  author: {author}\n  url: https://example.com\nsources:\n"
+    (tmp_path / "config.yaml").write_text(text + "  - posts: posts\n", encoding="utf-8")
+    assert main(["build", "-c", str(tmp_path / "config.yaml")]) == 2
+    assert f"config.yaml:3: {key}: " in capsys.readouterr().err
+    assert not (tmp_path / "feeds").exists()

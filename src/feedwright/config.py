@@ -250,12 +250,15 @@ def _person(doc: _Doc, key: str, value: Any) -> Person | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return Person(name=value)
+        try:
+            return Person(name=_said(value))
+        except ValueError as exc:  # an author without a name fails Atom's gate
+            raise doc.error(key, f"the name {exc}") from None
     if not isinstance(value, dict):
         raise doc.error(key, "must be a name, or a mapping of name, email and uri")
     sec = _Section(doc, key, value)
     person = Person(
-        name=sec.require("name", _str),
+        name=sec.require("name", _said),
         email=sec.get("email", _str, None),
         uri=sec.get("uri", _url, None),
     )
