@@ -337,3 +337,25 @@ def test_a_site_author_without_a_name_is_a_config_error(
     assert main(["build", "-c", str(tmp_path / "config.yaml")]) == 2
     assert f"config.yaml:3: {key}: " in capsys.readouterr().err
     assert not (tmp_path / "feeds").exists()
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "x: " + "[" * 5000 + "]" * 5000 + "\n",
+        "x: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",
+        "".join("  " * i + "a:\n" for i in range(1500)),
+    ],
+    ids=["flow-lists", "flow-mappings", "block-mappings"],
+)
+def test_a_config_nested_past_the_recursion_limit_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tail: str
+) -> None:
+    # The YAML reader recursed past Python's limit: `check` ended with exit 70.
+    from feedwright.cli import main
+
+    (tmp_path / "config.yaml").write_text(MINIMAL + tail, encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested too deep to read"):
+        load(tmp_path / "config.yaml")
+    assert main(["check", "-c", str(tmp_path / "config.yaml")]) == 2
+    assert "config.yaml: lists or mappings nested too deep to read" in capsys.readouterr().err

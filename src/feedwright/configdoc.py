@@ -66,6 +66,10 @@ class Doc:
             problem, mark = yaml_problem(exc)
             line = mark.line + 1 if mark is not None else None
             raise ConfigError(f"not valid YAML: {problem}", line=line, path=str(path)) from None
+        except RecursionError:  # the YAML reader and the indexing recurse per level
+            raise ConfigError(
+                "lists or mappings nested too deep to read: not a config", path=str(path)
+            ) from None
 
     def resolve(self, path: Path, key: str) -> Path:
         """``path`` made absolute and real (symlinks followed), noted in :attr:`facts`;
