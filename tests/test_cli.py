@@ -13,6 +13,7 @@ import pytest
 
 import feedwright
 from feedwright.cli import main
+from feedwright.config import FeedSource
 from feedwright.lock import output_lock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,6 +303,30 @@ def test_future_post_held_back(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert summary["held_future_posts"] == 1
     assert summary["next_post_at"].startswith("2998-12-31T16:00")
     assert b"Later" not in (tmp_path / "feeds" / "atom.xml").read_bytes()
+
+
+def test_opml_import_skips_an_address_the_config_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `https://[::1` (a broken IPv6 host) and `http://` (no host) were written
+    # into config.yaml, which then failed to load: every later command exit 2.
+    config = make_site(tmp_path, CONFIG)
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head/><body>'
+        '<outline text="v6" xmlUrl="https://[::1"/><outline text="none" xmlUrl="http://"/>'
+        '<outline text="A" xmlUrl="https://a.example/feed"/></body></opml>',
+        encoding="utf-8",
+    )
+    assert main(["import-opml", "-c", str(config), str(opml)]) == 0
+    captured = capsys.readouterr()
+    assert "1 new feed added" in captured.out and "2 outlines skipped" in captured.out
+    assert f"{opml}: skipped https://[::1: not an http(s) address" in captured.err
+    assert f"{opml}: skipped http://: not an http(s) address" in captured.err
+    loaded = feedwright.load_config(config)
+    assert [s.url for s in loaded.sources if isinstance(s, FeedSource)] == [
+        "https://a.example/feed"
+    ]
 
 
 def test_opml_import_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ import yaml
 from lxml import etree
 
 from .config import Config
+from .configdoc import url as config_url
 from .configsources import same_address
 from .exceptions import ConfigError
 
@@ -63,7 +64,7 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
                 rest = url[5:]
                 url = rest if rest.lower().startswith(("http://", "https://")) else "http:" + rest
             title = (outline.get("title") or outline.get("text") or "").strip()
-            if url and not url.lower().startswith(("http://", "https://")):
+            if url and not _feed_url(url):
                 skipped.append(f"{url}: not an http(s) address (outline {title or url!r})")
             elif url:
                 # OPML 2.0: category="a,b" (slash paths name a hierarchy: keep the leaf)
@@ -88,6 +89,16 @@ def parse_opml(data: bytes, *, path: str) -> Imported:
 
     walk(body, ())
     return Imported(list(found.values()), skipped)
+
+
+def _feed_url(url: str) -> bool:
+    """Whether config.yaml takes ``url`` as a ``feed:`` (written there, one it
+    refuses would leave the config unreadable)."""
+    try:
+        config_url(url)
+    except ValueError:  # not http(s), no host, a broken [IPv6] host
+        return False
+    return True
 
 
 def add_to_config(text: str, subs: list[Subscription], existing: set[str]) -> tuple[str, int]:
