@@ -344,3 +344,20 @@ def test_the_api_returns_a_report(tmp_path: Path) -> None:
     assert report.adopted[0].was == "tag:blog.example.com,2000:2024-01-02-hello"
     assert [e.title for e in report.unmatched] == ["Gone"]
     assert report.dry_run and not report.written and report.entries == 5
+
+
+def test_an_old_entry_with_a_broken_ipv6_link_is_unmatched_not_a_crash(tmp_path: Path) -> None:
+    # urlsplit refuses `https://[::1/`: adopt-ids ended with exit 70 (ValueError).
+    config = jekyll_site(tmp_path)
+    old = tmp_path / "rss.xml"
+    old.write_bytes(
+        hexo_rss(
+            ("Gone", "https://[::1/gone/", "Mon, 01 Jan 2024"),
+            ("Hello", f"{JEKYLL}2024/01/02/hello/", "Tue, 02 Jan 2024"),
+        )
+    )
+    code, out, err = run_cli("adopt-ids", "-c", str(config), str(old))
+    assert code == 0, err
+    assert "internal error" not in err
+    assert f"{old}: no post matches https://[::1/gone/" in err
+    assert "1 id adopted" in out and "1 unmatched" in out

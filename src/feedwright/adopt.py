@@ -112,7 +112,10 @@ def same_link(url: str) -> str:
     """What a link is compared by: what differs harmlessly between generators
     left out (the scheme, the host's case, a default port, a trailing ``/``,
     ``index.html`` or ``.html``, percent-encoding and its case, a fragment)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # a broken [IPv6] host: compared as written
+        return url.strip()
     host = (parts.hostname or "").lower()
     try:
         port = parts.port
