@@ -558,3 +558,30 @@ def test_a_site_of_damaged_posts_builds_well_formed_feeds(
     out = Path(config).parent / "feeds"
     for feed in [*out.rglob("*.xml"), *out.rglob("*.opml")]:
         etree.fromstring(feed.read_bytes())  # raises on anything not well-formed
+
+
+@pytest.mark.parametrize(
+    "line", ['audio: "https://[::1/a.mp3"', 'thumbnail: "//[::1/x.png"', 'link: "//[::1/"']
+)
+def test_a_broken_ipv6_host_in_front_matter_is_never_a_bare_value_error(
+    tmp_path: Path, line: str
+) -> None:
+    # urlsplit/urljoin raise ValueError on `[::1` without its `]`: read_post let
+    # it out (the API promises a PostError at most), and `build` reported the
+    # post as "cannot read: ValueError: Invalid IPv6 URL".
+    config_path, posts = make_site(tmp_path)
+    text = config_path.read_text(encoding="utf-8")
+    podcast = {"image": "/cover.jpg", "category": "Technology"}
+    config_path.write_text(json.dumps({**json.loads(text), "podcast": podcast}), encoding="utf-8")
+    config = feedwright.load_config(config_path)
+    post = write(posts / "a.md", f"---\ntitle: A\ndate: 2023-01-02\n{line}\n---\nBody\n")
+    try:
+        entry = feedwright.read_post(post, config)
+    except PostError as exc:
+        assert line.startswith("audio:") and "audio: not a URL" in exc.message
+    else:
+        assert entry is not None and not line.startswith("audio:")
+        assert entry.link == "https://news.example.com/a/"
+        assert [e.url for e in entry.enclosures] == []
+    report = feedwright.build(config)
+    assert not any("ValueError" in p for p in report.problems)

@@ -176,7 +176,11 @@ def episode_of(
     text = raw.strip()
     file: str | None = None
     if _HAS_SCHEME.match(text):
-        if urlsplit(text).scheme.lower() not in ("http", "https") or not urlsplit(text).netloc:
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # a broken [IPv6] host
+            raise PostError(f"audio: not a URL ({exc}): {text!r}", path=path) from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             raise PostError(f"audio: only http(s) URLs, got {text!r}", path=path)
         url = text
     else:

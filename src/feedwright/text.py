@@ -36,6 +36,15 @@ def on_site(ref: str, site_url: str) -> str:
     return ref if ref.startswith(base) else site_url + ref.lstrip("/")
 
 
+def _urljoin(base: str, ref: str) -> str:
+    """``urljoin``; a reference it refuses (``//[::1/x``, a broken IPv6 host)
+    is left as written: no reader can follow it, and it costs no post."""
+    try:
+        return urljoin(base, ref)
+    except ValueError:
+        return ref
+
+
 def join_url(base: str, ref: str) -> str:
     """``urljoin(base, ref)``, with fast paths for the shapes posts are full of.
 
@@ -51,7 +60,7 @@ def join_url(base: str, ref: str) -> str:
         or "#" in base
         or "//" in base[8:]  # urljoin collapses empty segments
     ):
-        return urljoin(base, ref)
+        return _urljoin(base, ref)
     start_base, start_ref = base, ref
     # Hexo and Jekyll posts point at images as ../images/x.png: climb here.
     if ref.startswith(("../", "./")):
@@ -62,7 +71,7 @@ def join_url(base: str, ref: str) -> str:
                 ref = ref[3:]
                 base = base[: base.rindex("/", 0, -1) + 1]
         if ref.startswith(("/", ".")):
-            return urljoin(start_base, start_ref)
+            return _urljoin(start_base, start_ref)
     if (
         ref
         and ref[0] > " "
@@ -80,4 +89,4 @@ def join_url(base: str, ref: str) -> str:
             return (base if slash < 0 else base[:slash]) + ref
         elif first not in ".?#" and base.endswith("/") and not _SCHEME.match(ref):
             return base + ref
-    return urljoin(start_base, start_ref)
+    return _urljoin(start_base, start_ref)
