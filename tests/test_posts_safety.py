@@ -585,3 +585,29 @@ def test_a_broken_ipv6_host_in_front_matter_is_never_a_bare_value_error(
         assert [e.url for e in entry.enclosures] == []
     report = feedwright.build(config)
     assert not any("ValueError" in p for p in report.problems)
+
+
+@pytest.mark.parametrize(
+    ("url", "tag"),
+    [
+        ("https://münchen.example/", "tag:xn--mnchen-3ya.example,2000:a"),
+        ("https://中文.example/blog/", "tag:xn--fiq228c.example,2000:blog/a"),
+        ("https://news.example.com./", "tag:news.example.com,2000:a"),
+        ("https://news.example.com/my blog/", "tag:news.example.com,2000:my%20blog/a"),
+        ("https://news.example.com/日本/", "tag:news.example.com,2000:日本/a"),  # as before
+    ],
+)
+def test_a_site_url_of_any_host_gives_ids_the_gate_publishes(
+    tmp_path: Path, url: str, tag: str
+) -> None:
+    # The host went into tag: ids as written: an IDN host, a final dot or a
+    # space in the path made ids the gate refuses, so no feed was ever published.
+    config_path, posts = make_site(tmp_path)
+    site = json.loads(config_path.read_text(encoding="utf-8"))
+    site["site"]["url"] = url
+    config_path.write_text(json.dumps(site), encoding="utf-8")
+    write(posts / "a.md", POST.format(title="A"))
+    assert main(["build", "-c", str(config_path)]) == 0
+    out = config_path.parent / "feeds"
+    assert f"<id>{tag}</id>" in (out / "atom.xml").read_text(encoding="utf-8")
+    assert feedwright.check_output(out).problems == []

@@ -29,6 +29,7 @@ keeps the name as written: ``News/My%20Post/``).
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
 import unicodedata
@@ -46,6 +47,7 @@ from ..text import join_url, on_site
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _URI_SAFE = "/:@!$&'()*+,;=-._~"
 _TAG_DATE = "2000"
+_SPACE = re.compile(r"\s")
 _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _HTML_SUFFIXES = (".html", ".htm")
 _SLUG_JUNK = re.compile(r"[^\w]+")
@@ -93,10 +95,18 @@ def file_name(rel: str) -> FileName:
 
 @cache  # one site URL per config: parsed once
 def tag_prefix(site_url: str) -> str:
-    """``tag:host,2000:path/`` (RFC 4151): ids that do not pretend to be links."""
+    """``tag:host,2000:path/`` (RFC 4151): ids that do not pretend to be links.
+
+    RFC 4151 takes a DNS name: a host in another script is written as IDNA
+    spells it (``xn--mnchen-3ya.example``), without a final dot; a space in
+    the path is percent-encoded. (Such ids were never published: the gate
+    refuses a tag: URI that is not one.)"""
     parts = urlsplit(site_url)
-    host = (parts.hostname or "localhost").lower()
-    path = parts.path.strip("/")
+    host = (parts.hostname or "localhost").lower().rstrip(".")
+    if not host.isascii():
+        with contextlib.suppress(UnicodeError):  # (one IDNA refuses: the gate names the id)
+            host = host.encode("idna").decode("ascii")
+    path = _SPACE.sub(lambda m: quote(m[0]), parts.path.strip("/"))
     return f"tag:{host},{_TAG_DATE}:{path + '/' if path else ''}"
 
 
