@@ -33,6 +33,7 @@ from . import ledger
 from .config import Config, FeedSource
 from .exceptions import ConfigError, FetchError, ParseError
 from .model import from_tuple, head_of, rfc3339
+from .report import plural
 
 if TYPE_CHECKING:
     from .model import Head
@@ -203,9 +204,7 @@ def match(
 def read_feeds(feeds: Iterable[str], config: Config, now: datetime) -> list[OldEntry]:
     """Every entry of the old feeds, one per id (the first feed's, when two
     give one id). Raises FetchError or ParseError naming the feed as given."""
-    import asyncio
-
-    from .remote.fetch import Fetcher, FetchRequest, FetchResponse, default_user_agent
+    from .remote.fetch import FetchRequest, default_user_agent, fetch_one
     from .remote.parse import parse_feed
 
     out: dict[str, OldEntry] = {}
@@ -213,13 +212,8 @@ def read_feeds(feeds: Iterable[str], config: Config, now: datetime) -> list[OldE
         headers: Mapping[str, str] = {}
         if feed.startswith(("http://", "https://")):
             agent = config.fetch.user_agent or default_user_agent(config.site.url)
-
-            async def fetch(url: str = feed, agent: str = agent) -> FetchResponse:
-                async with Fetcher(config.fetch, user_agent=agent) as fetcher:
-                    return await fetcher.fetch(FetchRequest(url, None, None), now=now)
-
             try:
-                got = asyncio.run(fetch())
+                got = fetch_one(config.fetch, FetchRequest(feed), user_agent=agent, now=now)
             except FetchError as exc:
                 raise FetchError(exc.message, url=feed, status=exc.status) from None
             content, headers, url = got.content, got.headers, got.url
@@ -407,17 +401,13 @@ def as_lines(report: AdoptReport) -> tuple[list[str], list[str]]:
         end = f"written to {report.ledger}"
     else:
         end = "nothing to write"
-    read = _count(report.entries, "old entry", "old entries")
+    read = plural(report.entries, "old entry", "old entries")
     out.append(
-        f"{_count(len(report.adopted), 'id')} adopted, {len(report.already)} already adopted,"
+        f"{plural(len(report.adopted), 'id')} adopted, {len(report.already)} already adopted,"
         f" {len(report.kept)} kept (front matter), {len(report.unmatched)} unmatched,"
         f" {len(report.ambiguous)} ambiguous, of {read}; {end}"
     )
     return out, warnings
-
-
-def _count(n: int, one: str, many: str = "") -> str:
-    return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
 
 
 def as_dict(report: AdoptReport) -> dict[str, Any]:

@@ -195,13 +195,9 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         for path, count in read.stripped_in
     ]
 
-    def path_of(entry: Entry) -> str:
-        source, rel = read.where[entry.id]
-        return str(source.path / rel)
-
     # An episode whose audio file is not in the site folder: build holds it back.
     mine = {e.id: e for e in every if e.id in read.where}
-    missing = missing_files(mine.values(), cfg, path_of=path_of)
+    missing = missing_files(mine.values(), cfg, path_of=lambda e: read.path_of(e.id))
     return CheckReport(
         config=cfg.path,
         posts=every,
@@ -234,23 +230,18 @@ def fetch_feed(
     Runs its own event loop (in a thread of its own when called from a
     running one).
     """
-    import asyncio
-
     from .config import Fetch
-    from .remote.fetch import Fetcher, FetchRequest, default_user_agent
+    from .remote.fetch import FetchRequest, default_user_agent, fetch_one
 
     cfg = None if config is None else _config(config)
     settings = cfg.fetch if cfg is not None else Fetch()
     agent = settings.user_agent or default_user_agent(
         cfg.site.url if cfg is not None else "https://github.com/feedwright"
     )
-    moment = _now(now)
-
-    async def fetch() -> FetchResponse:
-        async with Fetcher(settings, user_agent=agent, resolver=resolver) as fetcher:
-            return await fetcher.fetch(FetchRequest(url, etag, last_modified), now=moment)
-
-    return _off_loop(lambda: asyncio.run(fetch()))
+    request, moment = FetchRequest(url, etag, last_modified), _now(now)
+    return _off_loop(
+        lambda: fetch_one(settings, request, user_agent=agent, now=moment, resolver=resolver)
+    )
 
 
 @dataclass(frozen=True, slots=True)

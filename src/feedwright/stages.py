@@ -456,11 +456,9 @@ def _settle(
     """Episodes' audio lengths (media.py)."""
     from . import media
 
-    def path_of(entry: Entry) -> str:
-        source, rel = read.where[entry.id]
-        return str(source.path / rel)
-
-    return media.settle(entries.values(), config, store, now, network=network, path_of=path_of)
+    return media.settle(
+        entries.values(), config, store, now, network=network, path_of=lambda e: read.path_of(e.id)
+    )
 
 
 __all__ = ["Job", "build"]

@@ -78,6 +78,11 @@ class PostsRead:
     def entry(self, entry_id: str) -> Entry:
         return from_tuple(self.values_of(entry_id))
 
+    def path_of(self, entry_id: str) -> str:
+        """A post's file, as problems name it (its folder joined to its path)."""
+        source, rel = self.where[entry_id]
+        return str(source.path / rel)
+
     def every_entry(self) -> list[Entry]:
         """Every readable post's entry (``check``: ids repeated too)."""
         return [from_tuple(marshal.loads(packed)) for packed in self.every]

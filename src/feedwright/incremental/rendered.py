@@ -85,8 +85,8 @@ def render_posts(
                 todo.append(entry)
     items = []
     for entry in todo:
-        source, rel = read.where[entry.id]
-        items.append((read.values_of(entry.id), str(source.path / rel), str(source.path)))
+        source, _ = read.where[entry.id]
+        items.append((read.values_of(entry.id), read.path_of(entry.id), str(source.path)))
     if len(items) < PARALLEL_POSTS or worker_count() < 2:
         results = _render_item(items)
     else:
@@ -101,7 +101,7 @@ def render_posts(
     for entry, outcome in zip(todo, results, strict=True):
         source, rel = read.where[entry.id]
         if isinstance(outcome, str):
-            problems[entry.id] = PostError(outcome, path=str(source.path / rel))
+            problems[entry.id] = PostError(outcome, path=read.path_of(entry.id))
             continue
         content, summary = outcome
         done[entry.id] = replace(entry, content=content, summary=summary, body=None)

@@ -476,6 +476,24 @@ def _host(target: str, url: str) -> str:
     return host.lower()
 
 
+def fetch_one(
+    settings: config.Fetch,
+    request: FetchRequest,
+    *,
+    user_agent: str,
+    now: datetime,
+    resolver: Resolver | None = None,
+) -> FetchResponse:
+    """One feed fetched as a refresh fetches it, in an event loop of its own
+    (``feedwright.fetch_feed``, ``adopt-ids``); FetchError naming its URL."""
+
+    async def fetch() -> FetchResponse:
+        async with Fetcher(settings, user_agent=user_agent, resolver=resolver) as fetcher:
+            return await fetcher.fetch(request, now=now)
+
+    return asyncio.run(fetch())
+
+
 __all__ = [
     "MAX_REDIRECTS",
     "FetchRequest",
@@ -484,5 +502,6 @@ __all__ = [
     "Reply",
     "Resolver",
     "default_user_agent",
+    "fetch_one",
     "fetch_or_error",
 ]
