@@ -181,12 +181,16 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     seen = [c for entry in every for c in entry.categories]
     from . import store as state_store
 
-    if cfg.feed_sources and state_store.exists(cfg.state):
+    held: dict[str, str] = {}  # the category folders published before
+    if state_store.exists(cfg.state):
+        from .publish.slugs import held_folders
+
         with state_store.open(cfg.state) as store:
-            stored = store.entries([s.key for s in cfg.feed_sources])
+            stored = store.entries([s.key for s in cfg.feed_sources]) if cfg.feed_sources else []
+            held = held_folders(store)
         seen += [c for s in stored for c in s.entry.categories]
     warnings += empty_categories(cfg, seen)
-    warnings += taken_folders(cfg, seen)
+    warnings += taken_folders(cfg, seen, held)
     warnings += underscored(cfg, found)
     warnings += bundled(cfg, found)
     warnings += [

@@ -216,13 +216,17 @@ def bundled(config: Config, found: Mapping[str, Found]) -> list[str]:
     ]
 
 
-def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
+def taken_folders(
+    config: Config, seen: Iterable[str], held: Mapping[str, str] | None = None
+) -> list[str]:
     """Warnings for ``output.rename`` entries that miss or clash: a category
     none of ``seen`` has; two renamed to one folder (one of them is published
     elsewhere); one that takes the folder another category would have (that
     category's feed moves to another address, and its subscribers are left
-    with the renamed one's entries)."""
-    if not config.output.rename:
+    with the renamed one's entries). And a category kept out of the folder
+    its name gives because an earlier build published another category
+    there (``held``: folder -> category key, slugs.held_folders)."""
+    if not config.output.rename and not held:
         return []
     from .publish.slugs import assign_slugs, slugify
 
@@ -233,8 +237,21 @@ def taken_folders(config: Config, seen: Iterable[str]) -> list[str]:
         wanted = {category_key(n) for n in config.output.categories}
         names = {key: name for key, name in names.items() if key in wanted}
     renamed = {category_key(name): name for name in config.output.rename}
-    slugs = assign_slugs(names.values(), config.output)
+    slugs = assign_slugs(names.values(), config.output, held)
     said = []
+    holders = {folder.casefold(): key for folder, key in (held or {}).items()}
+    for key, name in sorted(names.items()):
+        own = slugify(name, config.output.slugs)
+        holder = holders.get(own.casefold())
+        if holder in (None, key) or key in renamed or slugs[key] == own:
+            continue
+        if holder not in names or slugs[holder].casefold() == own.casefold():  # still theirs
+            said.append(
+                f"{config.path}: category “{name}” is published in {slugs[key]}/, not {own}/:"
+                f" an earlier build published category “{names.get(holder, holder)}”"
+                f" there, and a feed's address never changes hands (output.rename"
+                " picks a folder)"
+            )
     for key, name in sorted(renamed.items()):
         if key not in names:
             said.append(

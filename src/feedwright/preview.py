@@ -256,6 +256,7 @@ def _copy_store(config: Config, target: Path) -> None:
     """What a build reads of a server store, through the store's interface."""
     from .bestcopy import ARTICLE_IDS
     from .ledger import META_KEY
+    from .publish.slugs import FOLDERS_KEY
     from .store import entry_row
 
     with Store.open(config.state) as source, Store.open(target) as copy:
@@ -269,7 +270,7 @@ def _copy_store(config: Config, target: Path) -> None:
             )
         for (first_seen, key), rows in sorted(by_first.items()):
             copy.save_entry_rows(key, rows, first_seen)  # first_seen: the order kept
-        for key in (incremental.RECORD_KEY, META_KEY, ARTICLE_IDS):
+        for key in (incremental.RECORD_KEY, META_KEY, ARTICLE_IDS, FOLDERS_KEY):
             value = source.get_meta(key)
             if value is not None:
                 copy.set_meta(key, value)

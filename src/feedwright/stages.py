@@ -64,6 +64,7 @@ def _whole(job: Job) -> BuildReport:
     from .publish.history import follow
     from .publish.plan import plan
     from .publish.publisher import publish
+    from .publish.slugs import held_folders
 
     read = incremental.read_posts(
         config,
@@ -109,8 +110,9 @@ def _whole(job: Job) -> BuildReport:
     archiving = config.output.archives and config.output.limit > 0
     planning = replace(config.output, limit=0) if archiving else config.output
     previous = {} if record is None else record.stamps
+    folders = held_folders(store)  # category folders published before
     while True:
-        plans = plan(planned, planning, config.site)
+        plans = plan(planned, planning, config.site, folders)
         followed = follow(plans, planned, store.feed_history, config.output, now)
         every = [*followed.current, *followed.archives]
         # The hashes known already (the publisher makes the rest, of entries).
@@ -348,6 +350,8 @@ def _finish(
     local audio files measured (media.Settled.files)."""
     from .incremental import edits
     from .publish.archives import feed_of
+    from .publish.slugs import keep_folders
+    from .text import category_key
 
     config, store, now, book, progress = job.config, job.store, job.now, job.book, job.progress
     resolved = read.resolved or ledger.Resolved()
@@ -355,6 +359,7 @@ def _finish(
     # A feed whose file the gate refused still shows what it showed before.
     refused = {feed_of(v.path) for v in report.rejected}
     store.save_feed_history({k: h for k, h in history.items() if k not in refused})
+    keep_folders(store, {category_key(f.category): f.slug for f in feeds if f.category and f.slug})
     if progress is not None:
         progress("publishing", len(feeds), len(feeds))
     incremental.save_rendered(store, rendered)  # once published: a cache of what is out there

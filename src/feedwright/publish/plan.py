@@ -191,7 +191,9 @@ def category_title(site: Site, category: str) -> str:
     return f"{site.title} - {category}"
 
 
-def plan(entries: Iterable[P], output: Output, site: Site) -> list[FeedOf[P]]:
+def plan(
+    entries: Iterable[P], output: Output, site: Site, held: Mapping[str, str] | None = None
+) -> list[FeedOf[P]]:
     """Every feed to publish: combined first, then one per category ordered by slug.
 
     Entries sharing an id are published once (the first one given wins).
@@ -199,6 +201,7 @@ def plan(entries: Iterable[P], output: Output, site: Site) -> list[FeedOf[P]]:
     With ``output.categories`` as a list, only those categories get feeds,
     and each gets one even while it has no entries (subscribers see an empty
     feed rather than a 404); the combined feed always has everything.
+    ``held``: the folders earlier builds published (slugs.assign_slugs).
     """
     unique: dict[str, P] = {}
     for entry in entries:
@@ -220,7 +223,7 @@ def plan(entries: Iterable[P], output: Output, site: Site) -> list[FeedOf[P]]:
             key = category_key(name)
             if key:
                 wanted.setdefault(key, names.get(key, " ".join(name.split())))
-    slugs = assign_slugs(wanted.values(), output)
+    slugs = assign_slugs(wanted.values(), output, held)
 
     members = _members(pool, groups, wanted, output.limit)
 

@@ -9,17 +9,25 @@ falls back to a short hash of the category key.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..config import Output
 from ..text import category_key
 from .write import MANIFEST_NAME
 
+if TYPE_CHECKING:
+    from ..store import Store
+
 SlugMode = Literal["unicode", "ascii"]
+
+#: The store's meta key of the folder memory: which category each published
+#: category folder was for (a new category never takes another's folder).
+FOLDERS_KEY = "category-folders"
 
 #: Feed files at the top of ``output.dir``; no category folder may take these names.
 TOP_LEVEL_FILES = ("atom.xml", "rss.xml", "feed.json", "index.opml", "index.html", "feed.xsl")
@@ -190,12 +198,31 @@ def _renames(output: Output) -> dict[str, str]:
     return {category_key(name): slug for name, slug in sorted(output.rename.items())}
 
 
-def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
+def _hashed(base: str, key: str, length: int) -> str:
+    return _with_hash(base, hashlib.sha256(key.encode("utf-8")).hexdigest()[:length])
+
+
+def _one_of(folder: str, wanted: str, key: str) -> bool:
+    """Whether ``folder`` is a name :func:`assign_slugs` gives ``key`` (wanting
+    ``wanted``): the slug itself or one of its hashed forms."""
+    if _fold(folder) == _fold(wanted):
+        return True
+    return any(folder == _hashed(wanted, key, n) for n in range(_HASH_LEN, 65, 4))
+
+
+def assign_slugs(
+    categories: Iterable[str], output: Output, held: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Map each category key to its folder name; distinct keys never share one.
 
-    Explicit ``output.rename`` slugs are honoured first (if safe). A
+    Explicit ``output.rename`` slugs are honoured first (if safe). ``held``
+    (folder -> category key, what earlier builds published: :func:`owners`)
+    comes next: a category keeps the folder it was published in while that
+    is still a name it would get, and a folder once published for one
+    category is never given to another (but by ``output.rename``), so a feed
+    URL does not change hands when a new category slugifies to it. A
     generated slug that collides with another (or with a reserved name) gets
-    a hash of its category key appended; when several generated slugs
+    a hash of its category key appended; when several new generated slugs
     collide, a category whose name equals the slug keeps it, else the key
     that sorts first.
     """
@@ -214,34 +241,86 @@ def assign_slugs(categories: Iterable[str], output: Output) -> dict[str, str]:
         else:
             wanted[key] = slugify(chosen if chosen is not None else names[key], output.slugs)
 
+    # The folders earlier builds published: kept by their category, barred to others.
+    kept: dict[str, str] = {}
+    barred: set[str] = set()
+    for folder, owner in (held or {}).items():
+        if owner not in wanted:
+            barred.add(_fold(folder))  # its category has no feed now; it may come back
+        elif owner not in explicit and _one_of(folder, wanted[owner], owner):
+            kept[owner] = folder
+        # else its category moved (output.rename, output.slugs): the folder is free
+    explicitly = {_fold(wanted[k]) for k in explicit}
+    for key in [k for k, folder in kept.items() if _fold(folder) in explicitly]:
+        del kept[key]  # output.rename gave its folder to another category
+
     result: dict[str, str] = {}
     used: set[str] = set(_RESERVED_FOLDED)
 
-    # Explicit slugs claim their names first, then categories whose name *is*
-    # the slug ("a-b" before "A B"): a newcomer that merely slugifies to an
-    # existing category's folder takes the hashed one, so existing feed URLs
-    # do not change hands.
-    def rank(key: str) -> tuple[bool, bool, str]:
-        return (key not in explicit, _fold(wanted[key]) != _fold(key), key)
+    # Explicit slugs claim their names first, then the folders categories
+    # were published in, then categories whose name *is* the slug ("a-b"
+    # before "A B").
+    def rank(key: str) -> tuple[bool, bool, bool, str]:
+        return (key not in explicit, key not in kept, _fold(wanted[key]) != _fold(key), key)
 
     for key in sorted(keys, key=rank):
-        slug = wanted[key]
+        slug = kept.get(key, wanted[key])
         length = _HASH_LEN
-        while _fold(slug) in used:
+        while _fold(slug) in used or (key not in explicit and _fold(slug) in barred):
             # Longer digests only matter if two keys share a prefix of their hash.
-            slug = _with_hash(wanted[key], hashlib.sha256(key.encode("utf-8")).hexdigest()[:length])
+            slug = _hashed(wanted[key], key, length)
             length += 4
         used.add(_fold(slug))
         result[key] = slug
     return result
 
 
+def held_folders(store: Store) -> dict[str, str]:
+    """The folder memory the last build left (folder -> category key)."""
+    raw = store.get_meta(FOLDERS_KEY)
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}  # damaged: forgotten, as a lost state forgets it
+    if not isinstance(data, dict):
+        return {}
+    return {f: k for f, k in data.items() if isinstance(f, str) and isinstance(k, str)}
+
+
+def keep_folders(store: Store, slugs: Mapping[str, str]) -> None:
+    """Remember this build's category folders (key -> folder) beside the
+    folders of categories that had no feed this time."""
+    held = held_folders(store)
+    now = owners(slugs, held, slugs)
+    if now != held:
+        store.set_meta(FOLDERS_KEY, json.dumps(now, ensure_ascii=True))
+
+
+def owners(
+    slugs: Mapping[str, str], held: Mapping[str, str], present: Iterable[str]
+) -> dict[str, str]:
+    """The folder memory after a build (folder -> category key): this build's
+    ``slugs`` (key -> folder), and the folders held before by categories
+    that had no feed this time (``present``: this build's keys)."""
+    now = {folder: key for key, folder in slugs.items()}
+    taken = {_fold(folder) for folder in now}
+    there = set(present)
+    for folder, key in held.items():
+        if key not in there and _fold(folder) not in taken:
+            now[folder] = key
+    return dict(sorted(now.items()))
+
+
 __all__ = [
     "EPOCH",
+    "FOLDERS_KEY",
     "MAX_SLUG_BYTES",
     "TOP_LEVEL_FILES",
     "assign_slugs",
+    "held_folders",
     "is_safe_slug",
+    "keep_folders",
+    "owners",
     "short_hash",
     "slugify",
 ]
