@@ -148,3 +148,21 @@ def test_a_new_slug_style_still_moves_every_folder(config: Path) -> None:
     (root / "posts/a.md").unlink()
     build(config)
     assert folders(root) == {"café": "café-"}
+
+
+@pytest.mark.parametrize("formats", ["[atom, rss]", "[rss]"])
+def test_a_lost_state_reads_who_owns_which_folder_from_the_published_feeds(
+    config: Path, formats: str
+) -> None:
+    # A state deleted, or made by a feedwright that did not remember folders:
+    # the feeds in output.dir say which category each folder is for.
+    root = config.parent
+    config.write_text(BASE.replace("  dir: out\n", f"  dir: out\n  formats: {formats}\n"))
+    write_post(root, "a.md", "First", "Go Lang")
+    build(config)
+    (root / "state.db").unlink()
+    write_post(root, "b.md", "Second", "go-lang", day=2)
+    build(config)
+    rss = feedparser.parse((root / "out/go-lang/rss.xml").read_bytes())
+    assert rss.feed.title == "Folders - Go Lang"
+    assert [e.title for e in rss.entries] == ["First"]

@@ -180,15 +180,15 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     every = read.every_entry()
     seen = [c for entry in every for c in entry.categories]
     from . import store as state_store
+    from .publish.slugs import held_folders
 
-    held: dict[str, str] = {}  # the category folders published before
     if state_store.exists(cfg.state):
-        from .publish.slugs import held_folders
-
         with state_store.open(cfg.state) as store:
             stored = store.entries([s.key for s in cfg.feed_sources]) if cfg.feed_sources else []
-            held = held_folders(store)
+            held = held_folders(store, cfg.output)  # the category folders published before
         seen += [c for s in stored for c in s.entry.categories]
+    else:
+        held = held_folders(None, cfg.output)
     warnings += empty_categories(cfg, seen)
     warnings += taken_folders(cfg, seen, held)
     warnings += underscored(cfg, found)

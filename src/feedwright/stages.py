@@ -110,7 +110,7 @@ def _whole(job: Job) -> BuildReport:
     archiving = config.output.archives and config.output.limit > 0
     planning = replace(config.output, limit=0) if archiving else config.output
     previous = {} if record is None else record.stamps
-    folders = held_folders(store)  # category folders published before
+    folders = held_folders(store, config.output)  # category folders published before
     while True:
         plans = plan(planned, planning, config.site, folders)
         followed = follow(plans, planned, store.feed_history, config.output, now)
@@ -188,6 +188,7 @@ def _whole(job: Job) -> BuildReport:
         held=held,
         due=followed.due,
         audio=audio,
+        folders=folders,
     )
 
 
@@ -342,15 +343,17 @@ def _finish(
     held: bool,
     due: datetime | None,
     audio: Mapping[str, tuple[int, int]] | None = None,
+    folders: Mapping[str, str] | None = None,
 ) -> BuildReport:
     """Once published: the feed history, the HTML cache, the id ledger, the
     report, the record (and the lane of edits) for the next build.
     ``counts``: posts published, held back, the next held-back one's date;
     ``due``: when the first tombstone expires; ``audio``: the episodes'
-    local audio files measured (media.Settled.files)."""
+    local audio files measured (media.Settled.files); ``folders``: the
+    category folders' owners the build started with (slugs.held_folders)."""
     from .incremental import edits
     from .publish.archives import feed_of
-    from .publish.slugs import keep_folders
+    from .publish.slugs import held_folders, keep_folders
     from .text import category_key
 
     config, store, now, book, progress = job.config, job.store, job.now, job.book, job.progress
@@ -359,7 +362,8 @@ def _finish(
     # A feed whose file the gate refused still shows what it showed before.
     refused = {feed_of(v.path) for v in report.rejected}
     store.save_feed_history({k: h for k, h in history.items() if k not in refused})
-    keep_folders(store, {category_key(f.category): f.slug for f in feeds if f.category and f.slug})
+    mine = {category_key(f.category): f.slug for f in feeds if f.category and f.slug}
+    keep_folders(store, mine, held_folders(store, config.output) if folders is None else folders)
     if progress is not None:
         progress("publishing", len(feeds), len(feeds))
     incremental.save_rendered(store, rendered)  # once published: a cache of what is out there

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..config import Output
@@ -275,9 +276,13 @@ def assign_slugs(
     return result
 
 
-def held_folders(store: Store) -> dict[str, str]:
-    """The folder memory the last build left (folder -> category key)."""
-    raw = store.get_meta(FOLDERS_KEY)
+def held_folders(store: Store | None, output: Output) -> dict[str, str]:
+    """The folder memory the last build left (folder -> category key); with
+    none (a state from before it, or a lost one), what ``output.dir`` shows:
+    the category of each folder's published feed."""
+    raw = None if store is None else store.get_meta(FOLDERS_KEY)
+    if raw is None:
+        return published_folders(output.dir)
     try:
         data = json.loads(raw) if raw else {}
     except ValueError:
@@ -287,12 +292,57 @@ def held_folders(store: Store) -> dict[str, str]:
     return {f: k for f, k in data.items() if isinstance(f, str) and isinstance(k, str)}
 
 
-def keep_folders(store: Store, slugs: Mapping[str, str]) -> None:
+_ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _feed_category(path: Path) -> str | None:
+    """The feed-level category of a category feed feedwright published, read
+    up to its first entry; None for any other file."""
+    from lxml import etree
+
+    category = None
+    ours = False
+    try:
+        with path.open("rb") as file:  # (a path that is not UTF-8: lxml would refuse its name)
+            for _, element in etree.iterparse(
+                file, events=("end",), resolve_entities=False, no_network=True
+            ):
+                tag = element.tag
+                if tag in (f"{_ATOM}entry", "item"):
+                    break
+                if tag == f"{_ATOM}category" and element.getparent().tag == f"{_ATOM}feed":
+                    category = category or element.get("term")
+                elif tag == "category" and element.getparent().tag == "channel":
+                    category = category or element.text
+                elif tag in (f"{_ATOM}generator", "generator"):
+                    ours = (element.text or "").strip() == "feedwright"
+    except (OSError, etree.Error):
+        return None
+    return category if ours and category else None
+
+
+def published_folders(root: Path) -> dict[str, str]:
+    """Folder -> category key of the category feeds published in ``root``."""
+    found: dict[str, str] = {}
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:
+        return found
+    for folder in folders:
+        for name in ("atom.xml", "rss.xml"):
+            category = _feed_category(folder / name)
+            if category is not None:
+                found[folder.name] = category_key(category)
+                break
+    return found
+
+
+def keep_folders(store: Store, slugs: Mapping[str, str], held: Mapping[str, str]) -> None:
     """Remember this build's category folders (key -> folder) beside the
-    folders of categories that had no feed this time."""
-    held = held_folders(store)
+    folders of categories that had no feed this time (``held``: the memory
+    the build started with, :func:`held_folders`)."""
     now = owners(slugs, held, slugs)
-    if now != held:
+    if now != held or store.get_meta(FOLDERS_KEY) is None:
         store.set_meta(FOLDERS_KEY, json.dumps(now, ensure_ascii=True))
 
 
@@ -321,6 +371,7 @@ __all__ = [
     "is_safe_slug",
     "keep_folders",
     "owners",
+    "published_folders",
     "short_hash",
     "slugify",
 ]
