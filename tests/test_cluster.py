@@ -494,3 +494,33 @@ def test_a_dispatcher_publishes_what_another_dispatchers_batches_stored(
     wait_same(first.parent, expected, processes)
     wait_same(second.parent, expected, processes)
     assert fetches(http_server, 5, before) == [1] * 5
+
+
+def test_a_feed_that_moved_for_good_is_reported_by_the_dispatcher_and_status(
+    tmp_path: Path,
+    http_server: LoopbackServer,
+    redis_server: PrivateRedis,
+    shared_postgres: str,
+    processes: Processes,
+) -> None:
+    """A worker follows a 301 and remembers it; the dispatcher's log says once
+    where the feed went, as ``run`` alone does, and ``status`` says so too."""
+    (feed,) = serve_feeds(http_server, 1)
+    old = http_server.route("/old.xml", status=301, headers={"Location": "/feed0.xml"})
+    config = write_site(tmp_path / "cluster", [old], state=shared_postgres, queue=redis_server.url)
+    processes.start(config, "run")
+    processes.start(config, "worker", "--concurrency", "1")
+    run_log = config.parent / "run-0.log"
+    wait_for("a publish with the feed's entries", lambda: "3 remote entries" in run_log.read_text())
+    said = f"WARNING {old}: moved permanently to {feed}; fetched from there from now on"
+    assert run_log.read_text().count(said) == 1, processes.logs(config.parent)
+    shown = subprocess.run(
+        [sys.executable, "-m", "feedwright.cli", "status", "-c", str(config)],
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert f"    moved permanently to {feed}" in shown.stdout.splitlines()

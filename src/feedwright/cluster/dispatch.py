@@ -193,7 +193,8 @@ class Dispatcher(Daemon):
             if ready:
                 self.in_flight.remove(batch)
                 if isinstance(value, dict):
-                    results.extend(source_result(v) for v in value.get("results", []))
+                    moved = value.get("moved") or {}
+                    results.extend(source_result(v, moved) for v in value.get("results", []))
                 else:
                     self.unknown_outcome = True
                     # The task raised (e.g. the store was unreachable): its sources
@@ -309,11 +310,22 @@ def plan_batches(
     return batches, held
 
 
-def source_result(value: list[Any]) -> SourceResult:
-    """A worker's plain result (worker.result_value) as a SourceResult."""
+def source_result(value: list[Any], moved: dict[str, Any]) -> SourceResult:
+    """A worker's plain result (worker.result_value) as a SourceResult;
+    ``moved``: the batch's key -> new address of feeds permanently redirected
+    (empty from a worker of an earlier version)."""
     key, url, outcome, new, updated, error = value
     failure = None if error is None else FetchError(str(error), url=str(url))
-    return SourceResult(str(key), str(url), str(outcome), int(new), int(updated), error=failure)
+    to = moved.get(str(key))
+    return SourceResult(
+        str(key),
+        str(url),
+        str(outcome),
+        int(new),
+        int(updated),
+        error=failure,
+        moved_to=None if to is None else str(to),
+    )
 
 
 __all__ = ["Dispatcher", "plan_batches"]

@@ -65,7 +65,8 @@ _running: list[_Context] = []  # the one context of this worker process
 
 def refresh_batch(keys: list[str], owner: str, lease: float) -> dict[str, Any]:
     """The Celery task: refresh the sources ``keys`` claimed by ``owner``;
-    plain values back (see :func:`result_value`)."""
+    plain values back: ``held``, ``results`` (see :func:`result_value`) and
+    ``moved`` (key -> the address a permanent redirect gave)."""
     ctx = _running[0]
     future: Future[dict[str, Any]] = asyncio.run_coroutine_threadsafe(
         _refresh(ctx, keys, owner, lease), ctx.loop
@@ -105,7 +106,13 @@ async def _refresh(ctx: _Context, keys: list[str], owner: str, lease: float) -> 
         sum(r.updated for r in done),
         extra=fields("batch-done", owner=owner, sources=len(done)),
     )
-    return {"held": len(held), "results": [result_value(r) for r in done]}
+    return {
+        "held": len(held),
+        "results": [result_value(r) for r in done],
+        # Apart from "results", whose rows a dispatcher of an earlier version
+        # unpacks as they were: it ignores a key it does not know.
+        "moved": {r.key: r.moved_to for r in done if r.moved_to},
+    }
 
 
 def result_value(result: SourceResult) -> list[Any]:
