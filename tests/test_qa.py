@@ -183,6 +183,29 @@ def test_opml_import_reads_category_attribute(tmp_path: Path) -> None:
     assert "资讯" in config.read_text(encoding="utf-8")
 
 
+def test_opml_export_carries_the_new_address_of_a_feed_that_moved(
+    tmp_path: Path, http_server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reader the OPML is taken to should poll where the feed went (a 301),
+    not the address it left; a feed that never moved keeps its own."""
+    headers = {"Content-Type": "application/rss+xml"}
+    old = http_server.route("/old.xml", status=301, headers={"Location": "/new.xml"})
+    body = rss("Moved", "m1", "https://m.example/")
+    new = http_server.route("/new.xml", body=body, headers=headers)
+    body = rss("Kept", "k1", "https://k.example/")
+    kept = http_server.route("/kept.xml", body=body, headers=headers)
+    config = site(tmp_path, f"  - feed: {old}\n    categories: [News]\n  - feed: {kept}\n")
+    assert main(["export-opml", "-c", str(config)]) == 0  # nothing fetched yet: as configured
+    assert f"xmlUrl={json.dumps(old)}" in capsys.readouterr().out
+    assert build(config, "-q") == 0
+    assert main(["export-opml", "-c", str(config)]) == 0
+    exported = capsys.readouterr().out
+    assert old not in exported
+    moved = f'<outline type="rss" text="Moved" title="Moved" xmlUrl={json.dumps(new)}/>'
+    assert f'<outline text="News">\n      {moved}' in exported
+    assert f'<outline type="rss" text="Kept" title="Kept" xmlUrl={json.dumps(kept)}/>' in exported
+
+
 def test_post_id_does_not_depend_on_posts_folder_name(tmp_path: Path) -> None:
     post = "---\ntitle: one\ndate: 2023-01-01\n---\nx\n"
     ids = []

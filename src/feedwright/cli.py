@@ -277,15 +277,10 @@ def cmd_import_opml(args: argparse.Namespace) -> int:
 
 
 def cmd_export_opml(args: argparse.Namespace) -> int:
-    from . import store as state_store
-    from .subscriptions import export_opml
+    from .subscriptions import export_opml, known
 
     config = _load(args)
-    titles: dict[str, str] = {}
-    if state_store.exists(config.state):
-        with state_store.open(config.state) as store:
-            titles = {k: s.title for k, s in store.source_states().items() if s.title}
-    data = export_opml(config, titles)
+    data = export_opml(config, *known(config))
     if args.output and args.output != "-":
         try:
             Path(args.output).write_bytes(data)

@@ -167,7 +167,30 @@ def import_opml(config_path: Path, opml_path: Path, config: Config) -> tuple[int
     return count, skipped
 
 
-def export_opml(config: Config, titles: dict[str, str] | None = None) -> bytes:
+class Known(NamedTuple):
+    """What the state knows of the configured feeds, by source key."""
+
+    titles: dict[str, str]  # the feed's own title
+    moved: dict[str, str]  # the address a permanent redirect gave (as ``status`` shows it)
+
+
+def known(config: Config) -> Known:
+    """The titles and new addresses the state keeps (none without a state)."""
+    from . import store as state_store
+
+    if not state_store.exists(config.state):
+        return Known({}, {})
+    with state_store.open(config.state) as store:
+        states = store.source_states()
+    return Known(
+        {k: s.title for k, s in states.items() if s.title},
+        {k: s.url for k, s in states.items() if s.url and s.url != k},
+    )
+
+
+def export_opml(
+    config: Config, titles: dict[str, str] | None = None, moved: dict[str, str] | None = None
+) -> bytes:
     """The configured remote feeds as OPML 2.0, in config order.
 
     A feed with categories sits in a folder named by its first (a folder is
@@ -177,8 +200,10 @@ def export_opml(config: Config, titles: dict[str, str] | None = None) -> bytes:
     ``titles`` (source key -> the feed's own title, from the store) names feeds
     that have no ``title`` override; ``title`` is left out when all we know is
     the URL, so a round trip never turns URLs into title overrides.
+    ``moved`` (source key -> the address a permanent redirect gave) is the
+    ``xmlUrl`` of a feed that moved: where another reader should poll it.
     """
-    titles = titles or {}
+    titles, moved = titles or {}, moved or {}
     title = quoteattr(f"{config.site.title} subscriptions")
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -189,9 +214,10 @@ def export_opml(config: Config, titles: dict[str, str] | None = None) -> bytes:
     folders: dict[str, list[str]] = {"": []}  # category -> its feeds' outlines, in order
     for source in config.feed_sources:
         name = source.title or titles.get(source.key)
-        text = quoteattr(name or source.url)
+        url = moved.get(source.key, source.url)
+        text = quoteattr(name or url)
         title = f" title={text}" if name else ""
-        outline = f'<outline type="rss" text={text}{title} xmlUrl={quoteattr(source.url)}/>'
+        outline = f'<outline type="rss" text={text}{title} xmlUrl={quoteattr(url)}/>'
         for folder in source.categories or ("",):
             folders.setdefault(folder, []).append(outline)
     for folder, outlines in folders.items():
