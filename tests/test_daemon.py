@@ -580,6 +580,34 @@ def test_sigterm_during_a_slow_fetch_exits_promptly(
     assert state.result == "never fetched"
 
 
+def test_an_offline_daemon_says_once_which_feeds_the_state_never_fetched(
+    tmp_path: Path, http_server: Any, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """``run --offline`` on a state that never fetched a feed publishes without
+    its entries: its log says so, as ``build --offline`` does, once while it
+    lasts (not again at every publish), and fetches nothing."""
+    url = http_server.route("/feed.xml", handler=ConditionalFeed())
+    config = write_config(tmp_path, feeds=[url])
+    write_post(tmp_path, "first.md", "First", "2024-01-01 10:00")
+    out = tmp_path / "out"
+    daemon = daemons(config, "--offline", "--json")
+    wait_for("the first publish", lambda: "First" in titles(out / "atom.xml"))
+    write_post(tmp_path, "second.md", "Second", "2024-01-02 10:00")
+    wait_for("the second publish", lambda: "Second" in titles(out / "atom.xml"))
+    wait_for("its log line", lambda: sum('"event": "published"' in x for x in daemon.lines) >= 2)
+    assert daemon.stop() == 0
+    events = [json.loads(line) for line in daemon.lines]
+    said = [e for e in events if e["event"] == "never-fetched"]
+    assert len(said) == 1, daemon.log
+    assert said[0]["level"] == "warning"
+    assert said[0]["fields"] == {"url": url}
+    assert said[0]["message"] == (
+        f"{url}: never fetched into this state (a new or deleted state?): published"
+        " without its entries; a build without --offline fetches it"
+    )
+    assert http_server.requests == []
+
+
 def test_a_feed_that_moved_for_good_is_logged_once_and_shown_by_status(
     tmp_path: Path, http_server: Any, daemons: Callable[..., DaemonProcess]
 ) -> None:

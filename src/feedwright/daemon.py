@@ -55,6 +55,7 @@ from .pipeline import BuildReport, fetch_first, run_once
 from .progress import Display
 from .reload import reload as reload_config
 from .reload import stamp as config_stamp
+from .report import lasting_warnings
 from .store import Store
 from .update import SourceResult, is_due, refresh, reschedule
 from .watch import PostChanges, Snapshot, diff_snapshots, earliest_due, snapshot_posts
@@ -434,14 +435,10 @@ class Daemon:
         )
         # What build prints after a publish, each line once while it lasts: a
         # post broken for a week is one line, not one per publish.
-        said = [
-            *((str(e), "post-problem", e.path) for e in report.post_errors),
-            *((line, "not-published", None) for line in pub.rejected),  # gate, a file in the way
-            *((note, "ids", None) for note in report.ids),  # moved posts, id changes, bad lines
-        ]
-        for text, event, path in said:
+        said = lasting_warnings(report, offline=self.offline)
+        for text, event, values in said:
             if text not in self.said:
-                log.warning("%s", text, extra=fields(event, path=path))
+                log.warning("%s", text, extra=fields(event, **values))
         self.said = frozenset(text for text, _, _ in said)
         self._schedule_next_post(report.next_post_at, now)
         return report

@@ -93,6 +93,27 @@ class BuildReport:
         return self.publish.categories
 
 
+def lasting_warnings(
+    report: BuildReport, *, offline: bool
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """What ``build`` prints after a publish that a daemon logs once while it
+    lasts: (text, event, fields) each. ``offline``: also the feeds the state
+    never fetched (a daemon that fetches says how its fetches went instead)."""
+    return [
+        *((str(e), "post-problem", {"path": e.path}) for e in report.post_errors),
+        # the gate refused a file, or another tool's file is in the way
+        *((line, "not-published", {"path": None}) for line in report.publish.rejected),
+        # posts moved, ids changed, damaged lines of the id ledger
+        *((note, "ids", {"path": None}) for note in report.ids),
+        # an offline publish's sources: the feeds never fetched into the state
+        *(
+            (f"{r.url}: {r.note}", "never-fetched", {"url": r.url})
+            for r in report.sources
+            if offline and r.note
+        ),
+    ]
+
+
 _COUNTS = ("posts", "remote", "held", "skipped", "stripped_chars", "categories")
 
 
@@ -219,6 +240,7 @@ __all__ = [
     "PublishSummary",
     "build_view",
     "cached_report",
+    "lasting_warnings",
     "plural",
     "summary",
     "summary_line",
