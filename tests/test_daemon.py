@@ -603,7 +603,7 @@ def test_an_offline_daemon_says_once_which_feeds_the_state_never_fetched(
     assert said[0]["fields"] == {"url": url}
     assert said[0]["message"] == (
         f"{url}: never fetched into this state (a new or deleted state?): published"
-        " without its entries; a build without --offline fetches it"
+        " without its entries; the daemon started again without --offline fetches it"
     )
     assert http_server.requests == []
 

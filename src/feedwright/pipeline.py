@@ -48,7 +48,7 @@ from .lock import output_lock
 from .model import Entry, P
 from .parallel import Pool
 from .publish.write import sweep_temp_files
-from .report import BuildReport, FeedSummary, PublishSummary, cached_report
+from .report import BUILD_FETCHES, BuildReport, FeedSummary, PublishSummary, cached_report
 from .store import Store
 
 if TYPE_CHECKING:
@@ -287,7 +287,7 @@ def _never_fetched(config: Config, store: Store) -> list[SourceResult]:
             s.url,
             "skipped",
             note="never fetched into this state (a new or deleted state?): published"
-            " without its entries; a build without --offline fetches it",
+            f" without its entries; {BUILD_FETCHES}",
         )
         for s in missing
     ]

@@ -93,6 +93,12 @@ class BuildReport:
         return self.publish.categories
 
 
+#: How an offline build's note on a feed never fetched ends; a daemon's says
+#: to restart it (a build beside it waits for the daemon's lock).
+BUILD_FETCHES = "a build without --offline fetches it"
+_RESTART_FETCHES = "the daemon started again without --offline fetches it"
+
+
 def lasting_warnings(
     report: BuildReport, *, offline: bool
 ) -> list[tuple[str, str, dict[str, Any]]]:
@@ -107,7 +113,11 @@ def lasting_warnings(
         *((note, "ids", {"path": None}) for note in report.ids),
         # an offline publish's sources: the feeds never fetched into the state
         *(
-            (f"{r.url}: {r.note}", "never-fetched", {"url": r.url})
+            (
+                f"{r.url}: {r.note.replace(BUILD_FETCHES, _RESTART_FETCHES)}",
+                "never-fetched",
+                {"url": r.url},
+            )
             for r in report.sources
             if offline and r.note
         ),
@@ -235,6 +245,7 @@ def summary_line(view: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "BUILD_FETCHES",
     "BuildReport",
     "FeedSummary",
     "PublishSummary",
