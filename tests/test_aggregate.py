@@ -252,22 +252,22 @@ def test_build_from_inside_a_running_event_loop(site: Path, http_server) -> None
 
 def _build_in_a_pool_worker(config: str) -> str:
     try:
-        feedwright.build(config)
+        report = feedwright.build(config)
     except feedwright.FeedwrightError as exc:
         return f"{type(exc).__name__}: {exc}"
-    return "built"
+    return ", ".join(sorted({r.outcome for r in report.sources}))
 
 
-def test_build_inside_a_daemonic_process_says_what_to_use_instead(site: Path) -> None:
-    """multiprocessing.Pool workers may not start processes: a FeedwrightError
-    that says so, not multiprocessing's AssertionError."""
+def test_build_inside_a_daemonic_process_works(site: Path, http_server) -> None:  # type: ignore[no-untyped-def]
+    """A multiprocessing.Pool worker may not fork children of its own; the
+    API's workers are fresh interpreters, so it builds there all the same."""
     import multiprocessing
 
     with multiprocessing.get_context("fork").Pool(1) as pool:
         said = pool.apply(_build_in_a_pool_worker, (str(site / "config.yaml"),))
-    assert said.startswith("FeedwrightError: cannot start worker processes inside a daemonic")
-    assert "ProcessPoolExecutor" in said
-    assert build(site) == 1  # the lock was let go: the next build runs
+    assert "ok" in said.split(", ")
+    combined = feedparser.parse((site / "feeds" / "atom.xml").read_bytes())
+    assert "Rates & bonds" in [e.title for e in combined.entries]
 
 
 def test_an_item_with_only_an_enclosure_is_titled_by_its_file(

@@ -134,7 +134,7 @@ API_DOC = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
 
 def test_the_readme_api_example_runs_as_a_script(tmp_path: Path, http_server: Any) -> None:
     # As a user runs it: a file of its own, on a site with a remote feed,
-    # whose parsing starts worker processes (which import the script).
+    # whose parsing starts worker processes (which must not run the script).
     import subprocess
     import sys
 

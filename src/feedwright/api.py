@@ -7,9 +7,11 @@ in its result; errors that end a run raise a
 :class:`~feedwright.exceptions.FeedwrightError`.
 
 Calling it from another program leaves that program as it was: CPU work
-runs in worker processes started from a clean fork server (never a fork of
-the caller), which stop before the call returns; nothing here installs
-signal handlers, changes the garbage collector or the working folder.
+runs in worker processes that are fresh interpreters (never a fork of the
+caller unless ``fork=True``; they never import its main file), which stop
+before the call returns; nothing here leaves signal handlers installed,
+changes the garbage collector, the working folder or ``multiprocessing``'s
+settings, prints or exits (docs/api.md, "Embedding feedwright").
 """
 
 from __future__ import annotations
@@ -442,7 +444,8 @@ def __getattr__(name: str) -> Any:
 
 def check_output(folder: Path | str) -> OutputCheck:
     """The validation gate's rules (``publish/validate.py``) on every feed file
-    under ``folder``, ours or anyone's; writes nothing."""
+    under ``folder``, ours or anyone's; writes nothing. FileNotFoundError
+    when there is no such folder."""
     from .publish.validate import check_output as run_checks
 
     return run_checks(folder)

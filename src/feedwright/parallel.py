@@ -20,8 +20,9 @@ Why it is built this way:
 - **Fork when it is safe, at the moment a worker starts.** Forking is fast
   (the worker has every module already), but forking a process in which
   another thread runs can copy a lock that thread holds, held forever, into
-  the child. So each start checks: no other thread alive, fork; else the
-  workers come from a clean fork server (or are spawned).
+  the child. So each start checks: no other thread alive, fork; else each
+  worker is a fresh interpreter (``workerproc.py``), which never imports
+  the caller's main file and leaves no helper process behind.
 - **No thread of its own.** Results are collected by whoever waits for them
   (``map`` in the caller's thread; ``apply`` through the running event
   loop's readers), so a pool never makes its own process unsafe to fork.
@@ -74,17 +75,22 @@ def worker_count() -> int:
 
 
 def fork_is_safe() -> bool:
-    """Whether forking now copies no other thread's held locks."""
+    """Whether forking now copies no other thread's held locks (and is allowed:
+    ``multiprocessing`` lets no daemonic process have children of its own)."""
     import multiprocessing as mp
     import threading
 
-    return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+    return (
+        "fork" in mp.get_all_start_methods()
+        and threading.active_count() == 1
+        and not mp.current_process().daemon
+    )
 
 
 def _context(fork: bool) -> Any:
     import multiprocessing as mp
 
-    if fork and fork_is_safe():
+    if fork:
         return mp.get_context("fork")
     methods = mp.get_all_start_methods()
     return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -172,7 +178,7 @@ class Pool:
     ``workers`` defaults to the cores available; ``timeout`` (seconds) is
     how long one item may take; ``nice`` lowers the workers' priority (the
     parent, which feeds them, must not wait for a core). ``fork=False``
-    never forks this process: workers come from a fork server (for a host
+    never forks this process: workers are fresh interpreters (for a host
     program that calls feedwright as a library). Workers start on first use.
     A pool belongs to the thread that made it.
     """
@@ -250,6 +256,7 @@ class Pool:
                 worker.process.kill()
                 worker.process.join()
             worker.conn.close()
+            worker.process.close()
         self._workers.clear()
         for task in self._queue:
             task.done(Failed("the pool was closed"))
@@ -270,11 +277,25 @@ class Pool:
         self._dispatch()
 
     def _start(self) -> _Worker:
-        context = _context(self.fork)
+        process, conn = self._launch()
+        worker = _Worker(process, conn)
+        self._workers.append(worker)
+        if self._loop is not None:
+            self._watch(worker)
+        return worker
+
+    def _launch(self) -> tuple[Any, Connection]:
+        """A new worker process (forked only when ``fork`` and it is safe) and
+        this process's end of its pipe."""
+        forking = self.fork and fork_is_safe()
+        if not forking and os.name == "posix":
+            from .workerproc import start
+
+            return start(_serve, (self.nice, []))  # a fresh interpreter: workerproc.py
+        context = _context(forking)
         parent_end, child_end = context.Pipe()
         # A forked worker must not keep the parent's ends of any pipe (its own
         # included): when the parent dies, the worker's read must see EOF.
-        # (A worker from a fork server inherits none of this process's files.)
         inherited = []
         if context.get_start_method() == "fork":
             inherited = [parent_end.fileno()]
@@ -283,24 +304,9 @@ class Pool:
         process = context.Process(
             target=_serve, args=(child_end, self.nice, inherited), daemon=True
         )
-        try:
-            process.start()
-        except AssertionError:  # multiprocessing's word for a daemonic parent
-            child_end.close()
-            parent_end.close()
-            from .exceptions import FeedwrightError
-
-            raise FeedwrightError(
-                "cannot start worker processes inside a daemonic process (a"
-                " multiprocessing.Pool worker): call feedwright from a"
-                " ProcessPoolExecutor or a multiprocessing.Process instead"
-            ) from None
+        process.start()
         child_end.close()
-        worker = _Worker(process, parent_end)
-        self._workers.append(worker)
-        if self._loop is not None:
-            self._watch(worker)
-        return worker
+        return process, parent_end
 
     def _dispatch(self) -> None:
         while self._queue:
@@ -382,6 +388,7 @@ class Pool:
                 for pending in self._queue:
                     pending.done(Failed(f"worker processes keep dying here ({reason})"))
                 self._queue.clear()
+        worker.process.close()
         self._dispatch()
 
     def _enforce_timeouts(self) -> None:
