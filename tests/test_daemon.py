@@ -632,6 +632,36 @@ def test_a_feed_that_moved_for_good_is_logged_once_and_shown_by_status(
     assert daemon.stop() == 0
 
 
+def test_what_the_parser_repaired_in_a_feed_is_logged_as_build_prints_it(
+    tmp_path: Path, http_server: Any, daemons: Callable[..., DaemonProcess]
+) -> None:
+    """A feed with a bare ``&`` is published repaired: build prints a warning
+    saying so, and the daemon's log carries the same line."""
+    broken = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>Q & A</title>"
+        b"<link>http://example.org/</link><item><title>Salt & pepper</title>"
+        b"<guid>http://example.org/1</guid><link>http://example.org/1</link>"
+        b"<pubDate>Mon, 01 Jan 2024 10:00:00 +0000</pubDate></item></channel></rss>"
+    )
+    url = http_server.route(
+        "/feed.xml", body=broken, headers={"Content-Type": "application/rss+xml"}
+    )
+    (tmp_path / "build").mkdir()
+    alone = write_config(tmp_path / "build", feeds=[url], every="1h")
+    built = cli("build", "-c", str(alone), cwd=tmp_path / "build")
+    said = next(line for line in built.stderr.splitlines() if "repaired" in line)
+    config = write_config(tmp_path, feeds=[url], every="1h")
+    daemon = daemons(config, "--json")
+    wait_for("its fetch", lambda: '"event": "fetched"' in daemon.log)
+    wait_for("its publish", lambda: '"event": "published"' in daemon.log)
+    assert daemon.stop() == 0
+    events = [json.loads(line) for line in daemon.lines]
+    repaired = [e for e in events if e["event"] == "repaired"]
+    assert len(repaired) == 1, daemon.log
+    assert repaired[0]["level"] == "warning" and repaired[0]["fields"] == {"url": url}
+    assert said.removeprefix("warning: ") == repaired[0]["message"]
+
+
 def test_text_log_lines_are_stamped_in_utc_whatever_the_local_zone(
     tmp_path: Path, daemons: Callable[..., DaemonProcess], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,6 +56,11 @@ def log_source(result: SourceResult) -> None:
         )
     else:
         log.info("%s: %s", result.outcome, result.url, extra=fields(result.outcome, url=result.url))
+    if result.note and result.error is None:
+        # What the parser repaired or guessed (bytes replaced, an encoding,
+        # entries dropped), as build prints it; said when a feed's new bytes
+        # are parsed (a 304 parses nothing).
+        log.warning("%s: %s", result.url, result.note, extra=fields("repaired", url=result.url))
     if result.moved_to:
         log.warning(
             "%s",
