@@ -50,6 +50,7 @@ FULL = Entry(
         Alternate("https://planet.example/a", "https://planet.example/feed", "Planet"),
         Alternate("https://b.example/a"),
     ),
+    expires=datetime(2030, 6, 1, 8, 30, 0, 250, tzinfo=UTC),
 )
 
 
@@ -115,6 +116,8 @@ def test_entries_hold_utc_datetimes_only() -> None:
     naive = datetime(2024, 1, 1)
     with pytest.raises(ValueError, match="UTC"):
         Entry(id="x", title="t", published=naive, updated=NOW)
+    with pytest.raises(ValueError, match="UTC"):
+        Entry(id="x", title="t", published=NOW, updated=NOW, expires=naive)
 
 
 def test_origin_and_a_digested_text_do_not_change_the_hash() -> None:
@@ -125,8 +128,14 @@ def test_origin_and_a_digested_text_do_not_change_the_hash() -> None:
     assert replace(FULL, title="other").content_hash() != FULL.content_hash()
 
 
-@pytest.mark.parametrize("name", [n for n in ENTRY_FIELDS if n != "origin"])
-def test_every_field_but_origin_changes_the_hash(name: str) -> None:
+def test_a_posts_end_does_not_change_the_hash() -> None:
+    """A reader sees no ``expires`` (it decides whether they see the entry)."""
+    assert replace(FULL, expires=None).content_hash() == FULL.content_hash()
+    assert replace(FULL, expires=NOW).content_hash() == FULL.content_hash()
+
+
+@pytest.mark.parametrize("name", [n for n in ENTRY_FIELDS if n not in ("origin", "expires")])
+def test_every_field_but_origin_and_the_end_changes_the_hash(name: str) -> None:
     other = make_entry("other", hours=5)
     changed = replace(FULL, **{name: getattr(other, name)})
     if getattr(changed, name) == getattr(FULL, name):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config, FeedSource, PostsSource, load
 from .exceptions import ConfigError, PostError
-from .model import Entry
+from .model import Entry, gone
 
 if TYPE_CHECKING:
     from .adopt import AdoptReport
@@ -142,7 +142,7 @@ class CheckReport:
     """What :func:`check` found: every post read, and each problem."""
 
     config: Path
-    posts: list[Entry]  # readable posts, drafts left out, future-dated ones included
+    posts: list[Entry]  # readable posts, drafts left out, future-dated and expired ones included
     drafts: int
     feeds: int  # remote feeds configured
     problems: list[PostError] = field(default_factory=list)
@@ -153,8 +153,14 @@ class CheckReport:
     warnings: list[str] = field(default_factory=list)
 
     def scheduled(self, now: datetime) -> int:
-        """How many posts are dated after ``now`` (published when their time comes)."""
-        return sum(1 for e in self.posts if e.published > now)
+        """How many posts are dated after ``now`` (published when their time
+        comes), their end (``expiryDate``) not reached by then."""
+        return sum(1 for e in self.posts if e.published > now and not gone(e, now))
+
+    def expired(self, now: datetime) -> int:
+        """How many posts have reached their end (``expiryDate``) by ``now``:
+        a build publishes them nowhere."""
+        return sum(1 for e in self.posts if gone(e, now))
 
 
 def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:

@@ -107,13 +107,7 @@ def _ignored_hugo_keys(meta: Mapping[str, Any], bundle: bool) -> list[str]:
     """Hugo keys that keep a post out of its site but not out of the feeds
     (``bundle``: the post is a bundle's index, where Hugo reads ``headless``),
     as Hugo 0.111 reads them."""
-    said = []
-    for key, name in (("expirydate", "expiryDate"), ("unpublishdate", "unpublishdate")):
-        if meta.get(key) not in (None, ""):
-            said.append(
-                f"`{name}` is not read: the post stays in the feeds after it"
-                " (set `draft: true` or remove the post when it expires)"
-            )
+    said = []  # (``expiryDate`` is read: such a post leaves every feed then)
     build = meta.get("build") or meta.get("_build")
     build = build if isinstance(build, dict) else {}
     keep_out = " (set `draft: true` to keep it out of the feeds)"

@@ -191,12 +191,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         _err(str(problem))
     for warning in report.warnings:
         _err(f"warning: {warning}")
-    held = report.scheduled(datetime.now(UTC))
+    now = datetime.now(UTC)
+    held, expired = report.scheduled(now), report.expired(now)
     if args.json:
         summary = {
             "config": str(report.config),
             "posts": len(report.posts),
             "future_posts": held,
+            "expired_posts": expired,
             "drafts": report.drafts,
             "feeds": report.feeds,
             "problems": [str(e) for e in report.problems],
@@ -205,9 +207,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not args.quiet:
         print(
-            # Counted as build counts them: posts published now, then those held.
-            f"config ok; {_plural(len(report.posts) - held, 'post')}, {held} scheduled, "
-            f"{_plural(report.drafts, 'draft')}, {_plural(report.feeds, 'remote feed')}, "
+            # Counted as build counts them: posts published now, then those held
+            # (and those past their expiryDate, which no feed holds).
+            f"config ok; {_plural(len(report.posts) - held - expired, 'post')}, {held} scheduled, "
+            + (f"{expired} expired, " if expired else "")
+            + f"{_plural(report.drafts, 'draft')}, {_plural(report.feeds, 'remote feed')}, "
             f"{_plural(len(report.problems), 'problem')}"
             + (f", {_plural(len(report.warnings), 'warning')}" if report.warnings else "")
         )

@@ -21,7 +21,7 @@ every job is a coroutine, and one lock keeps two steps from ever overlapping::
         pipeline.run_once(offline=True, locked=True): only changed bytes are written
         the earliest held-back post's time          -> the "next-post" job
     next-post (a one-off job at BuildReport.next_post_at)
-        a future-dated post became due                            -> rebuild now
+        a future-dated post became due, a post expired            -> rebuild now
 
 The daemon is the one place besides the API that reads the clock (``clock``,
 injectable); every step gets ``now`` from it. A step that fails is logged

@@ -126,10 +126,15 @@ class Entry:
     # The same article reached through other sources (bestcopy.py): the copies
     # not published, best first.
     alternates: tuple[Alternate, ...] = ()
+    # A post's end (Hugo's ``expiryDate``): from then on it is in no feed.
+    # Not something a reader sees: left out of :meth:`content_hash`.
+    expires: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("published", "updated"):
+        for name in ("published", "updated", "expires"):
             value = getattr(self, name)
+            if value is None and name == "expires":
+                continue
             if value.tzinfo is None or value.utcoffset() != timedelta(0):
                 raise ValueError(f"Entry.{name} must be timezone-aware UTC, got {value!r}")
 
@@ -150,6 +155,7 @@ class Entry:
         stands in by its digest when it has one), so "changed?" is one comparison.
         Stable within one feedwright version (stored hashes carry its build)."""
         values = list(to_tuple(self))
+        del values[_EXPIRES]  # (the last field: the hash of an entry without one is as before)
         values[_ORIGIN] = ""
         body = values[_BODY]
         if body is not None and body[3]:  # (text, format, base_url, digest)
@@ -165,6 +171,13 @@ Encode = Callable[[Any], Any]
 
 def _codec(annotation: Any) -> tuple[Encode, Encode, Encode, Encode]:
     """(to dict value, from dict value, to tuple value, from tuple value) for one type."""
+    if annotation == datetime | None:
+        return (
+            lambda v: None if v is None else v.isoformat(),
+            lambda v: None if v is None else datetime.fromisoformat(v).astimezone(UTC),
+            lambda v: None if v is None else (v - _EPOCH) // _MICROSECOND,
+            lambda v: None if v is None else _EPOCH + timedelta(microseconds=v),
+        )
     if annotation is datetime:
         return (
             lambda v: v.isoformat(),
@@ -217,6 +230,7 @@ ENTRY_FIELDS = tuple(f.name for f in _FIELDS)
 _CODECS = tuple(_codec(_HINTS[name]) for name in ENTRY_FIELDS)
 _ORIGIN = ENTRY_FIELDS.index("origin")
 _BODY = ENTRY_FIELDS.index("body")
+_EXPIRES = ENTRY_FIELDS.index("expires")
 _DEFAULTS = tuple(
     f.default if f.default is not dataclasses.MISSING else dataclasses.MISSING for f in _FIELDS
 )
@@ -268,6 +282,7 @@ class Head(NamedTuple):
     categories: tuple[str, ...]
     link: str | None
     source: None = None  # a post's: only remote entries have a source
+    expires: datetime | None = None  # its end (``Entry.expires``)
 
 
 _HEAD_AT = tuple(
@@ -280,15 +295,18 @@ def head_fields(values: tuple[Any, ...]) -> tuple[Any, ...]:
     """What :func:`head_of` reads of an entry given as :func:`to_tuple` values,
     then its body's digest (what the id ledger finds a moved post by: ``""``
     without a body). A cached post keeps these beside its packed values, so
-    that a build plans every post without unpacking them."""
+    that a build plans every post without unpacking them. Then its end
+    (``expires``, µs; None: none)."""
     body = values[_BODY]
-    return (*_HEAD_FIELDS(values), "" if body is None else body[3])
+    return (*_HEAD_FIELDS(values), "" if body is None else body[3], values[_EXPIRES])
 
 
 def head_of(fields: tuple[Any, ...]) -> Head:
-    """The :class:`Head` of an entry given as :func:`head_fields`."""
+    """The :class:`Head` of an entry given as :func:`head_fields` (or its
+    first five: no end)."""
     id_, published_us, updated_us, categories, link = fields[:5]
     published = _EPOCH + timedelta(microseconds=published_us)
+    expires_us = fields[6] if len(fields) > 6 else None
     return Head(
         id_,
         published,
@@ -296,7 +314,14 @@ def head_of(fields: tuple[Any, ...]) -> Head:
         published if updated_us == published_us else _EPOCH + timedelta(microseconds=updated_us),
         tuple(categories),
         link,
+        None,
+        None if expires_us is None else _EPOCH + timedelta(microseconds=expires_us),
     )
+
+
+def gone(entry: Planned, now: datetime) -> bool:
+    """Whether a post has reached its end (``expires``) by ``now``: it is in no feed."""
+    return entry.expires is not None and entry.expires <= now
 
 
 def with_identity(values: tuple[Any, ...], id_: str, published: datetime) -> tuple[Any, ...]:
@@ -328,6 +353,8 @@ class Planned(Protocol):
     def categories(self) -> tuple[str, ...]: ...
     @property
     def source(self) -> Provenance | None: ...
+    @property
+    def expires(self) -> datetime | None: ...
 
 
 P = TypeVar("P", bound=Planned)
@@ -402,6 +429,7 @@ __all__ = [
     "from_dict",
     "from_micros",
     "from_tuple",
+    "gone",
     "head_fields",
     "head_of",
     "micros",

@@ -55,7 +55,8 @@ class BuildReport:
     publish: PublishSummary
     sources: list[SourceResult] = field(default_factory=list)
     post_errors: list[PostError] = field(default_factory=list)
-    # The next timed change: the earliest held-back post due, a tombstone that expires.
+    # The next timed change: the earliest held-back post due, a post's end
+    # (expiryDate), a tombstone that expires.
     next_post_at: datetime | None = None
     cached: bool = False  # nothing had changed: no post was read, no feed rendered
     pings: list[PingResult] = field(default_factory=list)  # WebSub requests sent

@@ -16,7 +16,7 @@ from . import incremental, ledger, posts
 from .config import Config
 from .exceptions import PostError
 from .incremental import Record
-from .model import Entry, Head, newest_first
+from .model import Entry, Head, gone, newest_first
 from .parallel import Pool
 from .pipeline import dedupe, phase, remote_entries
 from .report import BuildReport, FeedSummary, PublishSummary, summary
@@ -75,8 +75,12 @@ def _whole(job: Job) -> BuildReport:
         job.book,
     )
     resolved = read.resolved or ledger.Resolved()
-    due = [h for h in read.heads if h.published <= now]
-    future = [h.published for h in read.heads if h.published > now]
+    # A post dated later is held back until then; one past its end (expiryDate)
+    # is in no feed, and leaves those it was in as a deleted post does.
+    live = [h for h in read.heads if not gone(h, now)]
+    due = [h for h in live if h.published <= now]
+    future = [h.published for h in live if h.published > now]
+    ends = [h.expires for h in live if h.expires is not None]
     stored = remote_entries(config, store) if config.feed_sources else []
     remote = [entry for entry, _ in stored]
     # Posts are planned by their heads; only those that reach a feed become
@@ -182,7 +186,7 @@ def _whole(job: Job) -> BuildReport:
         counts=(
             sum(1 for e in planned if e.source is None),
             len(future),
-            min(future, default=None),
+            min([*future, *ends], default=None),
         ),
         remote=len(remote),
         held=held,
@@ -347,7 +351,8 @@ def _finish(
 ) -> BuildReport:
     """Once published: the feed history, the HTML cache, the id ledger, the
     report, the record (and the lane of edits) for the next build.
-    ``counts``: posts published, held back, the next held-back one's date;
+    ``counts``: posts published, held back, the next held-back one's date
+    (or a post's end, if sooner);
     ``due``: when the first tombstone expires; ``audio``: the episodes'
     local audio files measured (media.Settled.files); ``folders``: the
     category folders' owners the build started with (slugs.held_folders)."""
@@ -392,7 +397,7 @@ def _finish(
             for f in report.feeds
         ],
     )
-    # The next timed change: a held-back post due, a tombstone that expires.
+    # The next timed change: a held-back post due, a post's end, a tombstone that expires.
     next_change = min((t for t in (next_post_at, due) if t is not None), default=None)
     build = BuildReport(
         posts=posts_count,

@@ -59,7 +59,7 @@ class Record(NamedTuple):
     fingerprint: str
     stamps: dict[str, FileStamp]  # output path (POSIX, relative to output.dir) -> stamp
     summary: dict[str, Any]  # the report's counts and problems, as plain JSON
-    next_post_at: datetime | None = None  # the earliest held-back post
+    next_post_at: datetime | None = None  # the earliest held-back post or post's end
     # Episodes' local audio files (path in the site folder) and their
     # (size, mtime_ns) as published: a file replaced is a change.
     media: Mapping[str, tuple[int, int]] = MappingProxyType({})

@@ -17,7 +17,8 @@ published all it planned (no post it could not render, no file the gate
 refused). Used only while the rest holds: the same config, posts folders,
 drafts and ledger text, no file added or removed, the post cache as that
 build left it (whatever updates it forgets the lane first, as the id
-ledger's resolution), no scheduled post and no tombstone's end due, at most
+ledger's resolution), no scheduled post, post's end (``expiryDate``) or
+tombstone's end due, at most
 :data:`MAX_EDITS` files edited, none of them a draft or unreadable before.
 Anything else is a whole build: :func:`take` answers None before changing
 anything. Stored with a CRC, as the post cache: a damaged lane is none.
@@ -239,13 +240,13 @@ def take(
     resolved = _resolve(book, folders, news, kept.ids)
     if resolved is None:
         return None
-    # None moved: the same head after the ledger, before and after.
+    # None moved: the same head after the ledger (and the same end), before and after.
     for (_, prefix), old, new in zip(folders, olds, news, strict=True):
         for rel, post in new.items():
             key_ = ledger.key_of(prefix, rel)
             before = _values(old[rel], kept.ids.get(key_))
             after = _values(post, resolved.ids.get(key_))
-            if head_fields(before)[:5] != head_fields(after)[:5]:
+            if _moved(head_fields(before), head_fields(after)):
                 book.sound = False  # (a whole build resolves every post)
                 return None
     # An edit it is: the post cache takes the edited files.
@@ -253,6 +254,12 @@ def take(
         if new:
             update_cache(store, root, new)
     return _taken(config, found, lane, folders, olds, news, resolved)
+
+
+def _moved(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
+    """Whether an edit changed a post's head (model.head_fields) but for its
+    body's digest: its id, dates, categories, link or end (``expires``)."""
+    return before[:5] != after[:5] or before[6:] != after[6:]
 
 
 def _values(post: CachedPost, given: tuple[str, datetime] | None) -> tuple[Any, ...]:

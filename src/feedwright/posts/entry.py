@@ -13,7 +13,8 @@ Fields:
   else the Jekyll file-name date (``2022-06-27-slug.md``); else the file's
   modification time, which is what Hexo does (a fresh git checkout resets
   mtimes: give posts a date). ``updated``/``lastmod``/``modified``/
-  ``last_modified_at``, else the date.
+  ``last_modified_at``, else the date. ``expiryDate`` (Hugo; or its
+  ``unpublishDate``): the post's end, in no feed from then on.
 - ``categories``/``category`` and ``tags``/``tag``: a list (Hexo nested lists
   are flattened) or, for the plural keys, a string split on commas if it has
   any, else on spaces (Jekyll); a singular key's string is one name;
@@ -55,6 +56,7 @@ _TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
 _DATE_KEYS = ("date", "publishdate", "pubdate")  # (keys as :func:`fold_keys` gives them)
 _PUBLISH_KEYS = ("publishdate", "pubdate")  # Hugo's: not published before
+EXPIRY_KEYS = ("expirydate", "unpublishdate")  # Hugo's: in no feed from then on
 _UPDATED_KEYS = ("updated", "lastmod", "modified", "last_modified_at")
 _SUMMARY_KEYS = ("summary", "description", "excerpt")
 _IMAGE_KEYS = ("headimg", "thumbnail", "image", "cover", "images")
@@ -72,7 +74,7 @@ FRONT_MATTER_KEYS = frozenset(
     {"title", "categories", "category", "tags", "tag", "author", "authors", "draft"}
     | {"published", "slug", "id", "guid", "link", "permalink", "url", "lang", "language"}
     | {"excerpt_separator"}
-    | set(_DATE_KEYS + _UPDATED_KEYS + _SUMMARY_KEYS + _IMAGE_KEYS)
+    | set(_DATE_KEYS + EXPIRY_KEYS + _UPDATED_KEYS + _SUMMARY_KEYS + _IMAGE_KEYS)
 )
 DATE_KEYS = (*_DATE_KEYS, "published")
 _SPLIT_COMMAS = re.compile(r"[,，、]")
@@ -122,6 +124,7 @@ def build(
     updated = first_date(meta, _UPDATED_KEYS, local, path)
     if updated is None or updated < published:
         updated = published
+    expires = first_date(meta, EXPIRY_KEYS, local, path)
 
     categories = _names(
         [meta.get("categories"), _one(meta.get("category")), source.categories], path
@@ -203,6 +206,7 @@ def build(
         language=(language.strip() if language else None) or name.language or site.language,
         origin=rel,
         episode=None if episode is None else episode[1],
+        expires=expires,
     )
     return Built(entry, explicit_id or None, own_date is not None)
 
@@ -409,4 +413,4 @@ def image_type(url: str) -> str:
     return _IMAGE_TYPES.get(ext, "image/jpeg")
 
 
-__all__ = ["Built", "body_digest", "build", "fold_keys", "image_type", "replaces"]
+__all__ = ["EXPIRY_KEYS", "Built", "body_digest", "build", "fold_keys", "image_type", "replaces"]

@@ -32,7 +32,7 @@ from typing import Any
 from .dialects import Dialect, guarded
 from .records import CachedPost, Rendered
 
-_CACHE_FORMAT = 6
+_CACHE_FORMAT = 7  # 7: a head holds the post's end (model.head_fields)
 _KEY_MARK = "\x01"
 _BUCKETS = 32
 # rel path, size, mtime_ns, error, stripped, head (model.head_fields) and entry
