@@ -9,6 +9,7 @@ a user (or another tool) would leave them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,6 +58,13 @@ def said_refused(err: str, out: Path, refused: set[str]) -> None:
     for rel in refused:
         assert f"{out / rel}: not published, tag-uri: " in err
     assert len(err.splitlines()) == len(refused)
+
+
+def hand_edit_ledger(site: Path, key: str, id_: str, date: str) -> None:
+    """Give the post ``key`` the id ``id_`` in the site's id ledger, as a hand edit would."""
+    ledger = site / "feedwright.ids"
+    text = ledger.read_text(encoding="utf-8") if ledger.exists() else ""
+    ledger.write_text(f"{text}{key}\t0123456789abcdef\t{id_}\t{date}\n", encoding="utf-8")
 
 
 def test_a_build_passes_its_own_gate_and_check_output(
@@ -146,9 +154,12 @@ def test_an_invalid_file_is_not_published_the_rest_is(
     assert run("build", "-c", str(config), "-q") == 0
     before = tree(out)
 
-    # An id that claims to be a tag: URI but is not one, in X; a good post in Y.
-    (site / "posts" / "bad.md").write_text(post(3, "X", id="tag:oops"), encoding="utf-8")
+    # An id that claims to be a tag: URI but is not one, in X (a hand edit of
+    # the id ledger gives it: a post's own id: is checked as it is read); a
+    # good post in Y.
+    (site / "posts" / "bad.md").write_text(post(3, "X"), encoding="utf-8")
     (site / "posts" / "c.md").write_text(post(4, "Y"), encoding="utf-8")
+    hand_edit_ledger(site, "posts/bad.md", "tag:oops", "2024-03-01T03:00:00Z")
     capsys.readouterr()
     assert run("build", "-c", str(config), "-q") == 1
     refused = {"atom.xml", "rss.xml", "feed.json", "x/atom.xml", "x/rss.xml", "x/feed.json"}
@@ -182,9 +193,10 @@ def test_the_gate_holds_where_worker_processes_serialise_the_feeds(
         )
         for n in range(1200)
     }
-    posts["bad.md"] = "---\ntitle: Bad\ndate: 2025-01-01\ncategories: [C7]\nid: tag:oops\n---\nB\n"
+    posts["bad.md"] = "---\ntitle: Bad\ndate: 2025-01-01\ncategories: [C7]\n---\nB\n"
     site = tmp_path / "site"
     config = make_site(site, posts, output="limit: 40")
+    hand_edit_ledger(site, "posts/bad.md", "tag:oops", "2025-01-01T00:00:00Z")
     out = site / "feeds"
     assert run("build", "-c", str(config), "-q") == 1
     refused = {"atom.xml", "rss.xml", "feed.json", "c7/atom.xml", "c7/rss.xml", "c7/feed.json"}
@@ -214,6 +226,73 @@ def test_a_post_dated_out_of_range_costs_only_itself(tmp_path: Path) -> None:
         text = (site / "feeds" / rel).read_text(encoding="utf-8")
         assert "Post 2" in text and "Hastings" not in text, rel
     assert feedwright.check_output(site / "feeds").problems == []
+
+
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ('id: "tag:x"', "id: 'tag:x' is not a tag: URI"),  # no authority, no date
+        ("guid: tag:news.example.com:1", "guid: 'tag:news.example.com:1' is not a tag: URI"),
+        ("id: tag:news.example.com,2024:my post", "is not a tag: URI"),  # a space
+    ],
+)
+def test_a_post_whose_own_id_is_a_malformed_tag_uri_costs_only_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, said: str
+) -> None:
+    # Published as written, the id failed the gate's tag-uri rule in every
+    # feed holding the post: the other posts of those feeds never got out.
+    site = tmp_path / "site"
+    bad = "---\ntitle: Bad\ndate: 2024-03-01\ncategories: [X]\n" + field + "\n---\nB\n"
+    config = make_site(site, {"bad.md": bad, "b.md": post(2, "X")})
+    assert run("build", "-c", str(config), "-q") == 1
+    err = capsys.readouterr().err
+    assert f"{site / 'posts' / 'bad.md'}: " in err and said in err
+    assert "write it as tag:news.example.com,2024:bad" in err  # how to write it right
+    assert "not published" not in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+    for rel in ("atom.xml", "rss.xml", "feed.json", "x/atom.xml", "x/rss.xml", "x/feed.json"):
+        text = (site / "feeds" / rel).read_text(encoding="utf-8")
+        assert "Post 2" in text and "Bad" not in text, rel
+    assert "bad.md" not in (site / "feedwright.ids").read_text(encoding="utf-8")
+    assert run("check", "-c", str(config)) == 1
+    err = capsys.readouterr().err
+    assert f"{site / 'posts' / 'bad.md'}: " in err and said in err
+
+
+def test_a_published_post_given_a_malformed_id_keeps_its_last_good_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    config = make_site(site, {"a.md": post(1, "X"), "b.md": post(2, "X")}, formats="atom")
+    assert run("build", "-c", str(config), "-q") == 0
+    ledger = (site / "feedwright.ids").read_text(encoding="utf-8")
+    (site / "posts" / "a.md").write_text(post(1, "X", title="Edited", id="tag:x"))
+    (site / "posts" / "b.md").write_text(post(2, "X", title="Post 2, edited"))
+    capsys.readouterr()
+    assert run("build", "-c", str(config), "-q") == 1
+    err = capsys.readouterr().err
+    assert f"{site / 'posts' / 'a.md'}: id: 'tag:x' is not a tag: URI" in err
+    assert "its last good version stays published until this is fixed" in err
+    assert "not published" not in err
+    for rel in ("atom.xml", "x/atom.xml"):
+        text = (site / "feeds" / rel).read_text(encoding="utf-8")
+        assert "Post 2, edited" in text, rel  # the rest is published
+        assert "<id>tag:news.example.com,2000:a</id>" in text and "Edited" not in text, rel
+    assert (site / "feedwright.ids").read_text(encoding="utf-8") == ledger  # its id kept
+    # Written right, it is published under it: an id change, reported as ever.
+    (site / "posts" / "a.md").write_text(post(1, "X", title="Edited", id="tag:x.example,2024:a"))
+    assert run("build", "-c", str(config)) == 0
+    assert "its id changes from tag:news.example.com,2000:a to tag:x.example,2024:a" in (
+        capsys.readouterr().err
+    )
+    assert ids_of(site / "feeds" / "atom.xml")["Edited"] == "tag:x.example,2024:a"
+
+
+def ids_of(feed: Path) -> dict[str, str]:
+    """title -> id of each entry of an Atom file."""
+    text = feed.read_text(encoding="utf-8")
+    found = re.findall(r"<entry>.*?<id>([^<]+)</id>.*?<title>([^<]*)</title>", text, re.S)
+    return {title: id_ for id_, title in found}
 
 
 def test_a_hand_edited_published_feed_is_checked_too(

@@ -24,6 +24,20 @@ def category_key(name: str) -> str:
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# RFC 4151: tag:authority,date:specific; authority a DNS name or an e-mail address,
+# date YYYY, YYYY-MM or YYYY-MM-DD.
+_TAG_URI = re.compile(
+    r"^tag:(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,"
+    r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?:[^\s]*$"
+)
+
+
+def bad_tag_uri(value: str) -> bool:
+    """Whether an id claims to be a tag: URI (it starts ``tag:``, in any case)
+    and is not one by RFC 4151 (``tag:authority,date:specific``): the publish
+    gate (publish/validate.py, rule ``tag-uri``) refuses a feed holding it."""
+    text = value.strip()
+    return text[:4].lower() == "tag:" and _TAG_URI.match(text) is None
 
 
 def on_site(ref: str, site_url: str) -> str:

@@ -40,7 +40,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..config import PostsSource, Site
 from ..configsources import colon_placeholder
@@ -48,7 +48,7 @@ from ..exceptions import PostError
 from ..model import Body, Enclosure, Entry, Person
 from ..podcast import episode_of
 from ..sanitize import safe_url
-from ..text import category_key
+from ..text import bad_tag_uri, category_key
 from . import links
 from .dates import first_date, zone
 
@@ -172,7 +172,11 @@ def build(
         ) from None
     except ValueError as exc:
         raise PostError(str(exc), path=path) from None
-    explicit_id = _text(meta.get("id"), "id", path) or _text(meta.get("guid"), "guid", path)
+    id_key = "id" if _text(meta.get("id"), "id", path) else "guid"
+    explicit_id = _text(meta.get(id_key), id_key, path)
+    entry_id = links.entry_id(explicit_id, explicit, name.rel_stem, site.url)
+    if explicit_id and bad_tag_uri(entry_id):
+        raise PostError(_bad_tag_message(id_key, entry_id, site.url, published, slug), path=path)
 
     summary = None
     for key in _SUMMARY_KEYS:
@@ -191,7 +195,7 @@ def build(
     images = _images(meta, link, site.url, path)
     episode = episode_of(meta, site.url, path, images)  # (podcast.py: ``audio:`` and its tags)
     entry = Entry(
-        id=links.entry_id(explicit_id, explicit, name.rel_stem, site.url),
+        id=entry_id,
         title=title,
         published=published,
         updated=updated,
@@ -243,6 +247,20 @@ def _own_date(
     if found is None and name.date is not None:
         found = datetime.combine(name.date, time(), local).astimezone(UTC)
     return found
+
+
+def _bad_tag_message(key: str, value: str, site_url: str, published: datetime, slug: str) -> str:
+    """What is wrong with a post's own ``tag:`` id, and how to write it (a
+    feed holding it would fail the publish gate's ``tag-uri`` rule)."""
+    host = (urlsplit(site_url).hostname or "").lower().rstrip(".")
+    example = f"tag:{host},{published.year:04d}:{quote(slug, safe=links.URI_SAFE)}"
+    if bad_tag_uri(example):
+        example = "tag:example.com,2024:my-post"
+    return (
+        f"{key}: {value.strip()!r} is not a tag: URI (RFC 4151: tag:<domain or e-mail>,<date>:"
+        f"<name>), and would fail the publish gate in every feed holding the post: write"
+        f" it as {example}, or a name alone ({key}: {slug}) for feedwright to make one"
+    )
 
 
 def _utf8(text: str) -> bool:

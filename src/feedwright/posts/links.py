@@ -4,7 +4,8 @@ Identity (``Entry.id``) never depends on the title, date, body, categories,
 the checkout folder or the machine. The first of:
 
 1. ``id`` or ``guid`` front matter (a value without a URI scheme becomes
-   ``tag:<host>,2000:<value>``);
+   ``tag:<host>,2000:<value>``; one that starts ``tag:`` and is no tag: URI
+   is a problem of the post, entry.py);
 2. an explicit ``permalink``/``link`` front matter (made absolute);
 3. ``tag:<site host>,2000:<site path><path relative to the posts folder,
    without suffix>`` (for ``index.md`` the folder is the path: Hugo page
@@ -45,7 +46,7 @@ from ..sanitize import safe_url
 from ..text import join_url, on_site
 
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_URI_SAFE = "/:@!$&'()*+,;=-._~"
+URI_SAFE = "/:@!$&'()*+,;=-._~"
 _TAG_DATE = "2000"
 _SPACE = re.compile(r"\s")
 _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
@@ -113,7 +114,7 @@ def tag_prefix(site_url: str) -> str:
 def names_value(old_id: str, value: str) -> bool:
     """Whether ``old_id`` is the id a scheme-less ``id:`` ``value`` made under
     some site URL (another host or path): the same explicit id."""
-    tail = quote(value.strip(), safe=_URI_SAFE)
+    tail = quote(value.strip(), safe=URI_SAFE)
     head = old_id[: len(old_id) - len(tail)]
     return old_id.endswith(tail) and bool(_TAG_HEAD.match(head))
 
@@ -137,7 +138,7 @@ def entry_id(explicit: str | None, link: str | None, rel_stem: str, site_url: st
         value = explicit.strip()
         if _HAS_SCHEME.match(value):
             return value
-        return tag_prefix(site_url) + quote(value, safe=_URI_SAFE)
+        return tag_prefix(site_url) + quote(value, safe=URI_SAFE)
     if link:
         return link
     return tag_prefix(site_url) + quote(rel_stem)

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..model import MAX_YEAR, MIN_YEAR
+from ..text import bad_tag_uri
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _A = "{" + ATOM_NS + "}"
@@ -59,12 +60,6 @@ class Violation:
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
-# RFC 4151: tag:authority,date:specific; authority a DNS name or an e-mail address,
-# date YYYY, YYYY-MM or YYYY-MM-DD.
-_TAG = re.compile(
-    r"^tag:(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?,"
-    r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?:[^\s]*$"
 )
 
 
@@ -117,8 +112,7 @@ class _Found:
             self.add("date", f"{where}: {text.strip()!r} is out of range")
 
     def tag(self, value: str | None, where: str) -> None:
-        tagged = value is not None and value.strip().lower().startswith("tag:")
-        if tagged and value is not None and not _TAG.match(value.strip()):
+        if value is not None and bad_tag_uri(value):
             self.add("tag-uri", f"{where}: {value.strip()!r} is not a tag: URI (RFC 4151)")
 
 
