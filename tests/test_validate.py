@@ -13,6 +13,7 @@ import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_publish import NOW, POSTS, make_site, post, tree
@@ -286,6 +287,37 @@ def test_a_published_post_given_a_malformed_id_keeps_its_last_good_version(
         capsys.readouterr().err
     )
     assert ids_of(site / "feeds" / "atom.xml")["Edited"] == "tag:x.example,2024:a"
+
+
+def test_a_remote_entry_whose_id_is_a_malformed_tag_uri_is_published_under_a_good_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], http_server: Any
+) -> None:
+    entries = "".join(
+        f"<entry><id>{id_}</id><title>{title}</title><link href='https://r.example/{title}'/>"
+        "<updated>2024-03-01T05:00:00Z</updated><author><name>R</name></author></entry>"
+        for id_, title in (("tag:oops", "Oops"), ("https://r.example/fine", "Fine"))
+    )
+    url = http_server.route(
+        "/r.xml",
+        body=GOOD_ATOM.format(entry=entries).encode(),
+        headers={"Content-Type": "application/atom+xml"},
+    )
+    site = tmp_path / "site"
+    config = make_site(site, {"a.md": post(1, "X")}, feeds=(url,))
+    assert run("build", "-c", str(config), "-q") == 0
+    assert capsys.readouterr().err == ""
+    published = {}
+    for rel in ("atom.xml", "rss.xml", "feed.json"):
+        text = (site / "feeds" / rel).read_text(encoding="utf-8")
+        assert "Oops" in text and "Fine" in text and "Post 1" in text, rel
+        assert "tag:oops" not in text, rel
+        published[rel] = text
+    oops = ids_of(site / "feeds" / "atom.xml")["Oops"]
+    assert oops.startswith("urn:uuid:")
+    # The same id from fetch to fetch: readers never see the entry twice.
+    assert run("build", "-c", str(config), "-q", "--refresh") == 0
+    assert ids_of(site / "feeds" / "atom.xml")["Oops"] == oops
+    assert feedwright.check_output(site / "feeds").problems == []
 
 
 def ids_of(feed: Path) -> dict[str, str]:

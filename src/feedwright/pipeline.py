@@ -50,6 +50,7 @@ from .parallel import Pool
 from .publish.write import sweep_temp_files
 from .report import BUILD_FETCHES, BuildReport, FeedSummary, PublishSummary, cached_report
 from .store import Store
+from .text import bad_tag_uri
 
 if TYPE_CHECKING:
     from .progress import Report
@@ -70,8 +71,10 @@ _GLOBAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S{2,}$")
 def scope_id(entry: Entry) -> Entry:
     """A remote entry whose id is not a global URI (``<guid>1</guid>``) is only
     unique inside its own feed: two blogs may both say ``1``. Such ids are
-    published scoped by the subscription, as a stable name-based UUID URN."""
-    if _GLOBAL_ID.match(entry.id):
+    published scoped by the subscription, as a stable name-based UUID URN.
+    So is an id that claims to be a tag: URI and is not one (``tag:post-1``):
+    the publish gate would refuse every feed holding it."""
+    if _GLOBAL_ID.match(entry.id) and not bad_tag_uri(entry.id):
         return entry
     import uuid
 
