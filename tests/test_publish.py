@@ -306,6 +306,23 @@ def test_rss_round_trips_through_feedparser(golden_site: tuple[Path, dict[str, b
     assert b"<title>C++ &#x26; C# &#x3C;compared&gt;</title>" in files["rss.xml"]
 
 
+def test_an_atom_feeds_first_link_is_its_site_and_an_entrys_is_its_page(
+    golden_site: tuple[Path, dict[str, bytes]],
+) -> None:
+    # Readers that take the first <link> for the home page (npm's
+    # @extractus/feed-extractor) showed the feed's own URL as the site.
+    _, files = golden_site
+    atoms = [name for name in files if name.endswith("atom.xml")]
+    assert len(atoms) > 5
+    for name in atoms:
+        root = parse_xml(files[name])
+        first = root.find(f"{ATOM}link")
+        assert (first.get("rel"), first.get("href")) == ("alternate", "https://news.example.com/")
+        for entry in root.iter(f"{ATOM}entry"):
+            first = entry.find(f"{ATOM}link")
+            assert first.get("rel", "alternate") == "alternate", name
+
+
 def test_category_feeds_name_their_category(golden_site: tuple[Path, dict[str, bytes]]) -> None:
     _, files = golden_site
     atom = parse_xml(files["c-sharp/atom.xml"])

@@ -220,16 +220,20 @@ def _channel(
 
     fg.id(self_url)
     fg.title(feed.title)
-    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[kind])
     if kind == "atom":
+        # The site first: readers that take a feed's first <link> for its home
+        # page (@extractus/feed-extractor) would show the feed's own URL.
+        fg.link(href=site.url, rel="alternate")
+        fg.link(href=self_url, rel="self", type=MEDIA_TYPES[kind])
         for hub in hubs:
             fg.link(href=hub, rel="hub")
         for rel, href in links:
             fg.link(href=href, rel=rel)
     else:
+        fg.link(href=self_url, rel="self", type=MEDIA_TYPES[kind])
         fg.feedwright.hubs = hubs  # feedgen's RSS keeps only the self link
         fg.feedwright.links = links
-    fg.link(href=site.url, rel="alternate")  # last: feedgen makes the last link RSS's <link>
+        fg.link(href=site.url, rel="alternate")  # last: feedgen makes the last link RSS's <link>
     fg.generator(GENERATOR)
     fg.updated(_utc(feed.updated))  # also lastBuildDate: the newest entry, never the clock
     if site.language:
