@@ -511,6 +511,21 @@ def test_stale_category_files_removed_but_not_other_files(tmp_path: Path) -> Non
     assert "atom.xml" in manifest["files"]
 
 
+def test_feed_xsl_is_published_only_beside_atom_or_rss(tmp_path: Path) -> None:
+    # The stylesheet is for the XML feeds: JSON Feed has no <?xml-stylesheet?>.
+    config = make_site(tmp_path / "site", formats="atom, json")
+    out = tmp_path / "site" / "feeds"
+    build(config)
+    assert (out / "feed.xsl").is_file()
+    text = config.read_text(encoding="utf-8").replace("[atom, json]", "[json]")
+    config.write_text(text, encoding="utf-8")
+    report = build(config)
+    assert "feed.xsl" in report.publish.removed  # the one published before is tidied away
+    assert not (out / "feed.xsl").exists()
+    assert "feed.xsl" not in json.loads((out / MANIFEST).read_text())["files"]
+    assert (out / "feed.json").is_file() and not (out / "atom.xml").exists()
+
+
 def test_a_symlink_out_of_the_output_folder_is_never_written_through(tmp_path: Path) -> None:
     config = make_site(tmp_path / "site")
     out = tmp_path / "site" / "feeds"

@@ -38,7 +38,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `output.slugs` | `unicode` or `ascii` | `unicode` | category folder names |
     | `output.rename` | mapping | `{}` | explicit slug per category |
     | `output.pages` | bool | `true` | an `index.html` beside each feed: its entries as a plain web page, with autodiscovery links; the top one also lists every category |
-    | `output.stylesheet` | bool | `true` | publish `feed.xsl` and name it in every Atom and RSS file: a browser that applies XSLT shows the feed as a page |
+    | `output.stylesheet` | bool | `true` | publish `feed.xsl` and name it in every Atom and RSS file: a browser that applies XSLT shows the feed as a page (with `formats: [json]` alone there is no such file, and none is published) |
     | `output.archives` | bool | `false` | RFC 5005 archived feeds: each feed's older entries in immutable pages of `output.limit` entries (`<feed>/archive/<n>/atom.xml`), chained from the current feed by `prev-archive` |
     | `output.tombstones` | duration | `30d` | RFC 6721: an entry that leaves a feed (post deleted, made a draft, expired, re-filed, its source removed) is announced as `at:deleted-entry` for this long; `0` = never |
     | `output.max_id_changes` | share | `20%` | `build` refuses (exit 4) when more of a feed's entries would change id, if at least 3 would; `--allow-id-changes` publishes anyway (docs/ids.md) |

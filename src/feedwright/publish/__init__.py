@@ -22,7 +22,7 @@ Layout under ``output.dir``::
                                                    which lists every category's)
     <slug>/atom.xml  <slug>/rss.xml  [<slug>/feed.json]  [<slug>/index.html]
     index.opml                                     every published feed
-    [feed.xsl]                                     output.stylesheet
+    [feed.xsl]                                     output.stylesheet, with atom or rss
 
 The stage itself is ``publisher.publish``; this package's ``__init__`` imports
 nothing, so a build that finds nothing changed (it needs only ``write.py``'s

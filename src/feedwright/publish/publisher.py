@@ -291,9 +291,9 @@ def _prepare_feeds(
     owner = site.author.name if site.author is not None else None
     index = opml(site.title, outlines, owner=owner)
     keys[OPML_NAME] = hashlib.sha256(index).hexdigest()
-    if output.stylesheet:
-        from .stylesheet import STYLESHEET_NAME, stylesheet
+    from .stylesheet import STYLESHEET_NAME, published, stylesheet
 
+    if published(output):
         keys[STYLESHEET_NAME] = hashlib.sha256(stylesheet(output)).hexdigest()
     hubs = tuple(clean.url(hub) or hub for hub in config.websub.hub)
     stripped += clean.stripped
@@ -331,9 +331,9 @@ def _serialised(
                 if verdicts is not None:
                     verdicts[rel] = found
                 yield rel, data
-    if output.stylesheet:
-        from .stylesheet import STYLESHEET_NAME, stylesheet
+    from .stylesheet import STYLESHEET_NAME, published, stylesheet
 
+    if published(output):
         yield STYLESHEET_NAME, stylesheet(output)
     yield OPML_NAME, prepared.opml
 

@@ -36,6 +36,12 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def published(output: Output) -> bool:
+    """Whether a build publishes the stylesheet: ``output.stylesheet`` and an
+    Atom or RSS format to name it (JSON Feed has no ``<?xml-stylesheet?>``)."""
+    return output.stylesheet and any(fmt != "json" for fmt in output.formats)
+
+
 def stylesheet(output: Output) -> bytes:
     """The stylesheet's bytes for ``output`` (its formats; ``index.html`` when
     pages are published)."""
@@ -66,4 +72,4 @@ def href(rel: str) -> str:
     return "../" * rel.count("/") + STYLESHEET_NAME
 
 
-__all__ = ["PI_TARGET", "STYLESHEET_NAME", "TEMPLATE", "href", "stylesheet"]
+__all__ = ["PI_TARGET", "STYLESHEET_NAME", "TEMPLATE", "href", "published", "stylesheet"]
