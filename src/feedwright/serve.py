@@ -10,7 +10,8 @@ for trying things out). It serves *only* the published files under
 - feeds get their proper types (``application/atom+xml``, ``application/rss+xml``,
   ``application/feed+json``, ``text/x-opml``);
 - a strong ``ETag`` (hash of the bytes) and ``Last-Modified`` on every file,
-  answered with ``304`` on ``If-None-Match`` / ``If-Modified-Since``; since a
+  answered with ``304`` on ``If-None-Match`` / an ``If-Modified-Since`` equal
+  to the ``Last-Modified`` sent (as nginx); since a
   build that changes nothing rewrites nothing, polling readers mostly get 304s;
 - ``gzip`` when the client accepts it (with ``Vary: Accept-Encoding``); the
   gzip copy has its own ETag, as a different representation must;
@@ -294,8 +295,12 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if since.tzinfo is None:
             return False
-        # HTTP dates have whole seconds; the file's mtime is compared at that precision.
-        return int(st.st_mtime) <= since.timestamp()
+        # As nginx does by default (``if_modified_since exact``): not modified
+        # only for the very date we sent as Last-Modified, which a reader
+        # echoes. Any other date is no proof of what the client holds: a
+        # date in the future (a wrong clock), or a later one while the file
+        # went back to an older copy. HTTP dates have whole seconds.
+        return int(st.st_mtime) == since.timestamp()
 
     def _listing(self, folder: Path, url_path: str, *, head: bool) -> None:
         items: list[str] = []
