@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+import feedwright
 from feedwright.model import Body, BodyFormat, Entry
 from feedwright.render import absolutize_urls, render, render_markdown
 
@@ -239,3 +242,34 @@ def test_join_url_is_urljoin_on_seeded_random_references() -> None:
         ref = "".join(rnd.choice(pieces) + rnd.choice(["", "/"]) for _ in range(rnd.randint(0, 5)))
         base = rnd.choice(bases)
         assert join_url(base, ref) == urljoin(base, ref), (base, ref)
+
+
+def test_a_leading_h1_that_is_the_title_is_not_published_twice(tmp_path: Path) -> None:
+    # Readers show an entry's title above its content: a post titled by its
+    # first heading showed that heading twice.
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "a.md").write_text("---\ndate: 2024-01-01\n---\n# Hello *world*\n\nBody a.\n")
+    (posts / "b.html").write_text(
+        '---\ndate: 2024-01-02\n---\n<h1 class="x">Tom &amp; Jerry</h1>\n<p>Body b.</p>\n'
+    )
+    (posts / "c.md").write_text(
+        "---\ntitle: Same\ndate: 2024-01-03\n---\nSame\n====\n\nLead c.\n\n<!-- more -->\n\nMore.\n"
+    )
+    (posts / "d.md").write_text("---\ntitle: Other\ndate: 2024-01-04\n---\n# Chapter one\n\nd.\n")
+    (posts / "e.md").write_text("---\ndate: 2024-01-05\n---\nIntro e.\n\n# Later\n\nText.\n")
+    (tmp_path / "config.yaml").write_text(
+        "site: {title: T, url: 'https://example.com/'}\nsources: [{posts: posts}]\n"
+        "output: {dir: feeds, formats: [json]}\n"
+    )
+    report = feedwright.build(tmp_path / "config.yaml", now=datetime(2024, 2, 1, tzinfo=UTC))
+    assert not report.problems
+    feed = json.loads((tmp_path / "feeds" / "feed.json").read_text(encoding="utf-8"))
+    items = {i["title"]: i for i in feed["items"]}
+    assert items["Hello world"]["content_html"].strip() == "<p>Body a.</p>"
+    assert items["Tom & Jerry"]["content_html"].strip() == "<p>Body b.</p>"
+    assert items["Same"]["content_html"].startswith("<p>Lead c.</p>")
+    assert items["Same"]["summary"] == "Lead c."  # the part before <!-- more --> too
+    # A heading that is not the title, or not at the start, is the author's text.
+    assert items["Other"]["content_html"].startswith("<h1>Chapter one</h1>")
+    assert "<h1>Later</h1>" in items["Later"]["content_html"]

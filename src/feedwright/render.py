@@ -6,6 +6,8 @@ bodies unrendered and :func:`render` runs only for entries that reach a feed::
     Body.text --(markdown: CommonMark + tables, raw HTML kept | html: as is)--> HTML
     summary   <- front matter summary (same format as the body), else the
                  part before ``<!-- more -->``, else none
+    a leading <h1> that says the entry's title -> dropped (readers show the
+                 title above the content)
     relative href/src/srcset/poster -> absolute against Body.base_url
     XML-illegal characters          -> removed
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from html import unescape
 
 import cmarkgfm
 from cmarkgfm.cmark import Options
@@ -53,15 +56,32 @@ def render(entry: Entry, *, text: str | None = None) -> Entry:
         text = body.text
     if text is None:
         raise ValueError(f"{entry.origin}: body not loaded; read the post again to render it")
-    content = _to_html(text, body)
+    content = without_title(_to_html(text, body), entry.title)
     if entry.summary is not None:
         summary: str | None = _to_html(entry.summary, body)
     else:
         more = _MORE.search(text)
-        summary = _to_html(text[: more.start()], body) if more else None
+        summary = without_title(_to_html(text[: more.start()], body), entry.title) if more else None
         if summary is not None and not summary.strip():
             summary = None
     return replace(entry, content=content, summary=summary, body=None)
+
+
+_LEADING_H1 = re.compile(r"\s*<h1(?:\s[^>]*)?>(.*?)</h1\s*>[ \t]*\n?", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def without_title(html: str, title: str) -> str:
+    """``html`` without the ``<h1>`` it starts with when that heading says
+    ``title`` (tags, entities and spacing aside): a post titled by its first
+    heading, or whose heading repeats its front matter ``title``. Readers
+    show the title above the content, so the heading would be seen twice.
+    Any other heading, or one further down, stays."""
+    found = _LEADING_H1.match(html)
+    if found is None:
+        return html
+    said = " ".join(unescape(_TAG.sub("", found.group(1))).split())
+    return html[found.end() :] if said and said == " ".join(title.split()) else html
 
 
 def _to_html(text: str, body: Body) -> str:
@@ -141,4 +161,4 @@ def _attr_escape(value: str, quote: str) -> str:
     return value.replace(quote, "&quot;" if quote == '"' else "&#39;")
 
 
-__all__ = ["absolutize_urls", "render", "render_markdown"]
+__all__ = ["absolutize_urls", "render", "render_markdown", "without_title"]

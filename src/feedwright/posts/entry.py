@@ -8,7 +8,8 @@ Fields:
 
 - ``title``; else the body's first level-1 heading (``# x``, ``x`` over
   ``===``, ``<h1>``); else the
-  file name (Jekyll date prefix removed, ``-``/``_`` as spaces).
+  file name (Jekyll date prefix removed, ``-``/``_`` as spaces). A leading
+  heading that says the title is dropped at render (``render.without_title``).
 - ``date`` (or Hugo ``publishDate``/``pubdate``/date-valued ``published``);
   else the Jekyll file-name date (``2022-06-27-slug.md``); else the file's
   modification time, which is what Hexo does (a fresh git checkout resets
