@@ -59,6 +59,7 @@ PODCAST = "podcast:\n  image: /cover.jpg\n  category: [Arts, Books]\n"
 SAMPLE_VALUES: dict[str, str] = {
     "sources[].posts": "sources:\n  - posts: .\n",
     "sources[].permalink": "sources:\n  - posts: .\n    permalink: '{slug}/'\n",
+    "sources[].style": "sources:\n  - posts: .\n    style: hexo\n    permalink: '{slug}/'\n",
     "sources[].feed": "sources:\n  - feed: https://a/\n",
     "sources[].title": "sources:\n  - feed: https://a/\n    title: A\n",
     "sources[].categories": "sources:\n  - feed: https://a/\n    categories: [x]\n",

@@ -21,7 +21,8 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | `site.language` | string | none | e.g. `zh-CN` |
     | `site.timezone` | IANA zone | `UTC` | zone for dates written without one |
     | `sources[].posts` | path | — | a folder of local posts, searched recursively |
-    | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` (the title, slugified) `{category}` `{filename}`; any other placeholder, Jekyll's and Hexo's `:year`, or a pattern without `{slug}`, `{title}` or `{filename}` (every post one link) is an error |
+    | `sources[].permalink` | pattern | none | post links = `site.url` + this; `{year}` `{month}` `{day}` `{slug}` `{title}` (the title, slugified) `{category}` (the first one, slugified) `{categories}` (every one, the folder's first, each slugified, joined with `/`; none: left out with its `/`) `{filename}`; any other placeholder, Jekyll's and Hexo's `:year`, or a pattern without `{slug}`, `{title}` or `{filename}` (every post one link) is an error |
+    | `sources[].style` | `jekyll` or `hexo` | none | with `permalink`, fill `{slug}` and `{categories}` as that generator filled `:title` and `:categories`, so a moved site keeps its links (docs/ids.md): Jekyll's `:title` is the slug, case kept, in its `pretty` mode (`Hello World!` -> `Hello-World!`), its `:categories` every category in lower case, not slugified; Hexo's `:title` is the path under the posts folder, subfolders and date prefix kept, `slug:` ignored |
     | `sources[].feed` | URL | — | a remote RSS/Atom/JSON feed (or an HTML page that links to one) |
     | `sources[].title` | string | the feed's | title override for a remote feed |
     | `sources[].categories` | list | `[]` | categories added to every entry of this source (posts or feed); one name may be written alone, but names joined by commas are an error (write a list) |

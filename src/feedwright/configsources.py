@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .configdoc import Doc as _Doc
 from .configdoc import Section as _Section
@@ -27,11 +27,16 @@ from .configdoc import string as _str
 from .configdoc import url as _url
 from .filters import Filters
 
+# Whose rules fill a posts folder's {slug} and {categories} (posts/styles.py).
+Style = Literal["jekyll", "hexo"]
+STYLES: tuple[Style, ...] = ("jekyll", "hexo")
+
 
 @dataclass(frozen=True, slots=True)
 class PostsSource:
     path: Path  # absolute
     permalink: str | None = None  # e.g. "{year}/{month}/{day}/{slug}/"
+    style: Style | None = None  # fill {slug}, {categories} as Jekyll or Hexo did (posts/styles.py)
     categories: tuple[str, ...] = ()  # added to every post of this folder
     priority: int = 0  # the same article from several sources: the highest wins (bestcopy.py)
     # The folder as the config names it (absolute, symlinks kept): the id
@@ -99,7 +104,7 @@ def _category_map(value: Any) -> dict[str, str | None]:
 
 
 # What a posts folder's ``permalink`` pattern may hold (posts/links.py fills them).
-PLACEHOLDERS = ("year", "month", "day", "slug", "title", "category", "filename")
+PLACEHOLDERS = ("year", "month", "day", "slug", "title", "category", "categories", "filename")
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 # Jekyll's and Hexo's ":year/:month/:title/": a pattern copied from their config.
 _COLON = re.compile(r"(?:^|/|-|_|\.):([a-z_]+)")
@@ -129,6 +134,11 @@ def _permalink(value: Any) -> str:
     return pattern
 
 
+# Jekyll's and Hexo's default permalinks, with their style (docs/ids.md).
+_DEFAULTS = {
+    "jekyll": "{categories}/{year}/{month}/{day}/{slug}.html",
+    "hexo": "{year}/{month}/{day}/{slug}/",
+}
 # Jekyll's and Hexo's placeholders as ours (:title is the file name's slug in both;
 # Hexo's :post_title is the title; Jekyll's :categories, all of them, is our first).
 _COLON_NAMES = {
@@ -153,6 +163,14 @@ def colon_placeholder(link: str) -> str | None:
     return found[1] if found else None
 
 
+def _style(value: Any) -> Style:
+    name = _str(value)
+    for style in STYLES:
+        if name == style:
+            return style
+    raise ValueError(f"{name!r} is no style: jekyll or hexo")
+
+
 def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
     sec = _Section(doc, key, value)
     if "posts" in sec.value and "feed" in sec.value:
@@ -167,6 +185,7 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
             path=folder,
             named=Path(os.path.normpath(written)),
             permalink=sec.get("permalink", _permalink, None),
+            style=sec.get("style", _style, None),
             categories=sec.get("categories", name_list, ()),
             priority=sec.get("priority", _any_int, 0),
         )
@@ -183,6 +202,12 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
         )
     else:
         raise doc.error(key, "a source needs `posts: <folder>` or `feed: <url>`")
+    if isinstance(source, PostsSource) and source.style and not source.permalink:
+        raise doc.error(
+            sec.path("style"),
+            f"`style: {source.style}` fills the `permalink` pattern's placeholders: set"
+            f" `permalink:` too ({_DEFAULTS[source.style]!r} is {source.style.title()}'s default)",
+        )
     sec.finish()
     return source
 

@@ -132,7 +132,8 @@ def build(
     )
     tags = _names([meta.get("tags"), _one(meta.get("tag"))], path)
 
-    slug = (_text(meta.get("slug"), "slug", path) or "").strip().strip("/") or name.slug
+    own_slug = (_text(meta.get("slug"), "slug", path) or "").strip().strip("/") or None
+    slug = own_slug or name.slug
     written = (
         _text(meta.get("permalink"), "permalink", path)
         or _text(meta.get("link"), "link", path)
@@ -158,6 +159,9 @@ def build(
             title,
             categories,
             site.language,
+            style=source.style,
+            own_slug=own_slug,
+            folder_categories=source.categories,
         )
     except UnicodeEncodeError:
         if _utf8(rel):

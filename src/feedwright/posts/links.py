@@ -20,9 +20,11 @@ against ``site.url``, its path included; only http(s) links are kept); else
 ``site.url`` + the source's ``permalink`` pattern, with ``{year} {month}
 {day}`` (zero-padded, in ``site.timezone``), ``{slug}`` (``slug`` front
 matter, else the file name without a Jekyll date prefix), ``{title}`` (the
-title, slugified), ``{category}`` (the first one), ``{filename}`` (file name
-without suffix); else ``site.url`` + the folder relative to the posts folder,
-the slug and ``/`` (``news/2023-11-02-opening.md`` ->
+title, slugified), ``{category}`` (the first one), ``{categories}`` (every
+one, the source's first, joined with ``/``), ``{filename}`` (file name
+without suffix), ``{slug}`` and ``{categories}`` as Jekyll or Hexo filled
+them with the source's ``style`` (styles.py); else ``site.url`` + the folder
+relative to the posts folder, the slug and ``/`` (``news/2023-11-02-opening.md`` ->
 ``<site.url>news/opening/``; Hugo's default keeps the date prefix and
 lowercases the path, ``News/My Post.md`` -> ``news/my-post/``, where this
 keeps the name as written: ``News/My%20Post/``).
@@ -40,10 +42,11 @@ from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from ..configsources import PLACEHOLDER as _PLACEHOLDER
-from ..configsources import PLACEHOLDERS
+from ..configsources import PLACEHOLDERS, Style
 from ..model import BodyFormat
 from ..sanitize import safe_url
-from ..text import join_url, on_site
+from ..text import category_key, join_url, on_site
+from . import styles
 
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 URI_SAFE = "/:@!$&'()*+,;=-._~"
@@ -154,12 +157,19 @@ def derived_link(
     title: str,
     categories: tuple[str, ...],
     site_language: str | None = None,
+    *,
+    style: Style | None = None,
+    own_slug: str | None = None,
+    folder_categories: tuple[str, ...] = (),
 ) -> str:
     """The link of a post without a ``permalink``/``link`` of its own.
 
     A bundle's index in a language other than ``site_language`` (else
     English, Hugo's default) is under that language's folder, as Hugo
     publishes it: ``news/trip/index.fr.md`` -> ``<site.url>fr/news/trip/``.
+    ``{categories}`` is every category, the ``folder_categories`` (the
+    source's) first; ``style`` fills it and ``{slug}`` as that generator did
+    (styles.py; ``own_slug``: the ``slug`` front matter, if any).
     Raises ValueError for a pattern with an unknown placeholder.
     """
     lang = ""
@@ -169,18 +179,26 @@ def derived_link(
         path = f"{name.parent}/{slug}/" if name.parent else f"{slug}/"
         return join(site_url, quote(lang + path))
     day = published.astimezone(local)
-    values = {
+    values = {  # percent-encoded
         "year": f"{day.year:04d}",
         "month": f"{day.month:02d}",
         "day": f"{day.day:02d}",
-        "slug": slug,
-        "filename": name.stem,
+        "slug": quote(slug, safe="/"),
+        "filename": quote(name.stem, safe=""),
     }
+    if style == "jekyll":
+        values["slug"] = styles.jekyll_title(own_slug, name.stem)
+    elif style == "hexo":
+        values["slug"] = styles.hexo_title(name.parent, name.stem)
     parts = _PLACEHOLDER.split(pattern.lstrip("/"))
     if "title" in parts[1::2]:
-        values["title"] = slugify(title) or slug
+        values["title"] = quote(slugify(title) or slug, safe="")
     if "category" in parts[1::2]:
-        values["category"] = slugify(categories[0]) if categories else "uncategorized"
+        values["category"] = quote(
+            slugify(categories[0]) if categories else "uncategorized", safe=""
+        )
+    if "categories" in parts[1::2]:
+        values["categories"] = _categories(categories, folder_categories, style)
     for i in range(1, len(parts), 2):
         key = parts[i]
         if key not in values:
@@ -188,10 +206,26 @@ def derived_link(
                 f"permalink pattern {pattern!r}: unknown placeholder {{{key}}}"
                 f" (use {', '.join('{' + k + '}' for k in PLACEHOLDERS)})"
             )
-        value = values[key]
-        numeric = key in ("year", "month", "day")  # nothing to quote
-        parts[i] = value if numeric else quote(value, safe="/" if key == "slug" else "")
+        parts[i] = values[key]
+        if key == "categories" and not parts[i]:  # none: left out with its "/", as Jekyll does
+            if parts[i + 1].startswith("/"):
+                parts[i + 1] = parts[i + 1][1:]
+            elif parts[i - 1].endswith("/"):
+                parts[i - 1] = parts[i - 1][:-1]
     return join(site_url, lang + "".join(parts))
+
+
+def _categories(categories: tuple[str, ...], folder: tuple[str, ...], style: Style | None) -> str:
+    """``{categories}``: the folder's first, then the post's own, joined with ``/``."""
+    order = {category_key(name): i for i, name in enumerate(folder)}
+    first = sorted(
+        (c for c in categories if category_key(c) in order), key=lambda c: order[category_key(c)]
+    )
+    ordered = first + [c for c in categories if category_key(c) not in order]
+    if style == "jekyll":
+        return styles.jekyll_categories(ordered)
+    slugs = dict.fromkeys(quote(s, safe="") for c in ordered if (s := slugify(c)))
+    return "/".join(slugs)
 
 
 def _primary(language: str) -> str:
