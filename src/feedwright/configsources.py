@@ -119,6 +119,13 @@ def _permalink(value: Any) -> str:
     known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
     if unknown:
         raise ValueError(f"unknown placeholder {{{unknown[0]}}} (use {known})")
+    if pattern in _JEKYLL_NAMED:
+        written = _JEKYLL_NAMED[pattern]
+        ours = _from_colons(written)
+        said = f"{pattern!r} is Jekyll's name for {written!r}"
+        if ours is None:
+            raise ValueError(f"{said}, which feedwright cannot fill (use {known})")
+        raise ValueError(f"{said}: write {ours!r} with `style: jekyll`")
     if not colon_placeholder(pattern) and not {"slug", "title", "filename"} & set(
         PLACEHOLDER.findall(pattern)
     ):
@@ -129,7 +136,11 @@ def _permalink(value: Any) -> str:
     if colon := colon_placeholder(pattern):
         said = f"placeholders are written {{year}}, not :{colon} as in Jekyll and Hexo"
         if (ours := _from_colons(pattern)) is not None:
-            raise ValueError(f"{said}: write {ours!r} (:title is the file's slug, {{slug}})")
+            jekyll = ":output_ext" in pattern or "categories" in _COLON.findall(pattern)
+            style = "`style: jekyll`" if jekyll else "`style: jekyll` (or `style: hexo`)"
+            raise ValueError(
+                f"{said}: write {ours!r} with {style}, which fills {{slug}} as its :title"
+            )
         raise ValueError(f"{said} (use {known})")
     return pattern
 
@@ -139,17 +150,28 @@ _DEFAULTS = {
     "jekyll": "{categories}/{year}/{month}/{day}/{slug}.html",
     "hexo": "{year}/{month}/{day}/{slug}/",
 }
-# Jekyll's and Hexo's placeholders as ours (:title is the file name's slug in both;
-# Hexo's :post_title is the title; Jekyll's :categories, all of them, is our first).
+# Jekyll's named permalinks (its default is `date`).
+_JEKYLL_NAMED = {
+    "date": "/:categories/:year/:month/:day/:title:output_ext",
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+    "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
+    "none": "/:categories/:title:output_ext",
+}
+
+# Jekyll's and Hexo's placeholders as ours: with a `style`, :title is {slug} and
+# Jekyll's :categories {categories}; :name is the file name (Hexo's, after its
+# folder), :post_title the title. (:i_month is not our zero-padded {month}.)
 _COLON_NAMES = {
-    "year": "year", "month": "month", "i_month": "month", "day": "day", "i_day": "day",
-    "title": "slug", "slug": "slug", "name": "slug", "post_title": "title",
-    "categories": "category", "category": "category",
+    "year": "year", "month": "month", "day": "day",
+    "title": "slug", "slug": "slug", "name": "filename", "post_title": "title",
+    "categories": "categories", "category": "category",
 }  # fmt: skip
 
 
 def _from_colons(pattern: str) -> str | None:
     """A Jekyll/Hexo pattern written with our placeholders; None if one has no equal."""
+    pattern = pattern.replace(":output_ext", ".html")
     names = _COLON.findall(pattern)
     if any(name not in _COLON_NAMES for name in names):
         return None
