@@ -192,12 +192,13 @@ def test_adopting_hugo_s_rss_says_nothing_of_a_fraction_of_a_second(
     assert "b.md: keeps its own date 2024-01-24T10:00:00Z" in err  # an hour is a difference
 
 
-def test_check_says_what_hugo_does_with_headless_and_build(
+def test_what_hugo_lists_in_no_rss_is_in_no_feed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Hugo 0.111 lists and renders hlp.md (headless outside a bundle), renders
-    # no page but lists rn.md (its <link> empty), lists neither hl/ nor ln.md
-    # (0.111 reads `_build`; later Hugo reads `build` too, as check does).
+    # Hugo 0.111's main RSS leaves out ln.md, lf.md, ll.md (`list: local`:
+    # its section's list only) and the headless bundle hl/; it lists hlp.md
+    # (headless outside a bundle) and rn.md (no page rendered, an empty
+    # <link>). Later Hugo reads `build` as 0.111 reads `_build`.
     def fm(title: str, extra: str) -> str:
         return f"---\ntitle: {title}\ndate: 2024-01-01\n{extra}\n---\nBody.\n"
 
@@ -209,12 +210,99 @@ def test_check_says_what_hugo_does_with_headless_and_build(
             "content/posts/hl/index.md": fm("HL", "headless: true"),
             "content/posts/rn.md": fm("RN", "_build:\n  render: never"),
             "content/posts/ln.md": fm("LN", "_build:\n  list: never"),
+            "content/posts/lf.md": fm("LF", "_build:\n  list: false"),
+            "content/posts/ll.md": fm("LL", "_build:\n  list: local"),
+            "content/posts/bln.md": fm("BLN", "build:\n  List: never"),
+            "content/posts/la.md": fm("LA", "_build:\n  list: always"),
         },
     )
-    assert main(["check", "-c", str(tmp_path / "config.yaml")]) == 0
-    err = capsys.readouterr().err
+    config = str(tmp_path / "config.yaml")
+    assert main(["build", "-q", "-c", config]) == 0
+    assert titles(tmp_path) == ["HLP", "LA", "RN"]
+    assert main(["check", "-c", config]) == 0
+    out, err = capsys.readouterr()
     posts = tmp_path / "content" / "posts"
-    assert "hlp.md" not in err
-    assert f"{posts / 'hl' / 'index.md'}: Hugo neither lists nor renders a headless bundle" in err
     assert f"{posts / 'rn.md'}: Hugo renders no page for it (build: render)" in err
-    assert f"{posts / 'ln.md'}: Hugo does not list this page (build: list)" in err
+    for name in ("hlp.md", "ln.md", "ll.md", "index.md", "la.md"):
+        assert f"{name}:" not in err
+    assert "3 posts, 0 scheduled, 5 drafts" in out
+
+
+def test_a_translation_is_left_out_as_hugo_s_main_rss_leaves_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Hugo 0.111 (en the default, fr a language) lists post.md, plain.md,
+    # trip/index.en.md and other.de.md (de is no language of the site: the
+    # page other.de) in index.xml; post.fr.md, solo.fr.md and
+    # trip/index.fr.md in fr/index.xml only.
+    hugo = 'baseURL = "https://example.org/"\ndefaultContentLanguage = "en"\n'
+    hugo += "[languages.en]\nweight = 1\n[languages.fr]\nweight = 2\n"
+    write(
+        tmp_path,
+        {
+            "hugo.toml": hugo,
+            "feedwright.yaml": CONFIG,
+            "content/posts/post.md": post("Post", 1),
+            "content/posts/post.fr.md": post("Billet", 2),
+            "content/posts/solo.fr.md": post("Solo", 3),
+            "content/posts/trip/index.en.md": post("Trip", 4),
+            "content/posts/trip/index.fr.md": post("Voyage", 5),
+            "content/posts/plain.md": post("Plain", 6),
+            "content/posts/other.de.md": post("Other", 7),
+        },
+    )
+    config = str(tmp_path / "feedwright.yaml")
+    assert main(["build", "-q", "-c", config]) == 0
+    feed = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
+    site = "https://example.org/"
+    assert {e.title: e.link for e in feed.entries} == {
+        "Post": f"{site}posts/post/",
+        "Trip": f"{site}posts/trip/",
+        "Plain": f"{site}posts/plain/",
+        "Other": f"{site}posts/other.de/",
+    }
+    assert main(["check", "-c", config]) == 0
+    err = capsys.readouterr().err
+    said = "not read: a translation into another language than the Hugo site's default"
+    for rel in ("post.fr.md", "solo.fr.md", "trip/index.fr.md"):
+        assert f"content/posts/{rel}: {said}" in err
+    assert "other.de.md: not read" not in err
+
+
+def test_the_walk_links_and_check_take_one_file_for_a_bundle_s_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Hugo 0.111: index.backup.md and index.2.md are their bundles' indexes
+    # (pages at the folder, note.md a resource); Index.md is the page
+    # "index" and its neighbour a page too (Hugo lowercases the path).
+    # feedwright linked the first two to .../index.backup/ and .../index.2/,
+    # and left Index.md's neighbour out as a resource.
+    write(
+        tmp_path,
+        {
+            "hugo.toml": 'baseURL = "https://example.org/"\n',
+            "feedwright.yaml": CONFIG,
+            "content/posts/c/index.backup.md": post("C", 1),
+            "content/posts/c/note.md": post("C note", 2),
+            "content/posts/ix/index.2.md": post("IX", 3) + "headless: true\n",
+            "content/posts/ix/note.md": post("IX note", 4),
+            "content/posts/d/Index.md": post("D", 5),
+            "content/posts/d/note.md": post("D note", 6),
+            "content/posts/hl/index.en.md": post("HL", 7).replace("date:", "headless: true\ndate:"),
+        },
+    )
+    config = str(tmp_path / "feedwright.yaml")
+    assert main(["build", "-q", "-c", config]) == 0
+    feed = feedparser.parse((tmp_path / "feeds" / "atom.xml").read_bytes())
+    site = "https://example.org/"
+    assert {e.title: (e.link, e.id) for e in feed.entries} == {
+        "C": (f"{site}posts/c/", "tag:example.org,2000:posts/c/index.backup"),
+        "IX": (f"{site}posts/ix/", "tag:example.org,2000:posts/ix/index.2"),
+        "D": (f"{site}posts/d/Index/", "tag:example.org,2000:posts/d/Index"),
+        "D note": (f"{site}posts/d/note/", "tag:example.org,2000:posts/d/note"),
+    }  # (hl/index.en.md: a headless bundle, in no Hugo list)
+    assert main(["check", "-c", config]) == 0
+    err = capsys.readouterr().err
+    for rel in ("c/note.md", "ix/note.md"):
+        assert f"content/posts/{rel}: not read: a page resource" in err
+    assert "d/note.md: not read" not in err

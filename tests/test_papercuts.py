@@ -482,9 +482,9 @@ def test_check_names_the_posts_whose_control_characters_are_removed(
 def test_hugo_front_matter_hugo_users_rely_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Hugo's `url` is the post's link (under the site's path); keys that keep
-    a page out of a Hugo site but not out of the feeds are warned about (not
-    `expiryDate`: read, test_expiry.py)."""
+    """Hugo's `url` is the post's link (under the site's path); a page Hugo
+    lists nowhere (`build: {list: never}`) is in no feed, and check says
+    nothing of it (`expiryDate`: read, test_expiry.py)."""
     posts = {
         "e.md": '+++\ntitle = "E"\ndate = 2024-05-01\nexpiryDate = 2999-06-01\n'
         'url = "/custom/path/"\n+++\nBody\n',
@@ -497,8 +497,9 @@ def test_hugo_front_matter_hugo_users_rely_on(
     assert main(["check", "-c", str(config)]) == 0
     err = capsys.readouterr().err
     assert "e.md" not in err
-    assert f"{tmp_path / 'posts' / 'b.md'}: Hugo does not list this page" in err
+    assert "b.md" not in err
     assert "h.md" not in err  # Hugo reads `headless` in a bundle's index only
     assert main(["build", "-q", "-c", str(config)]) == 0
     links = [e.link for e in feedparser.parse((tmp_path / "out" / "atom.xml").read_bytes()).entries]
     assert "https://example.com/blog/custom/path/" in links
+    assert "https://example.com/blog/b/" not in links and len(links) == 2

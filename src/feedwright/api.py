@@ -168,7 +168,14 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     ConfigError naming the key (``output.dir`` too: a folder that cannot be
     made or written)."""
     from . import posts
-    from .checks import bundled, empty_categories, inspect_posts, taken_folders, underscored
+    from .checks import (
+        bundled,
+        empty_categories,
+        inspect_posts,
+        taken_folders,
+        translated,
+        underscored,
+    )
     from .incremental import PARALLEL_POSTS, read_posts
     from .ledger import load as load_ledger
     from .lock import output_problem
@@ -201,6 +208,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     warnings += taken_folders(cfg, seen, held)
     warnings += underscored(cfg, found)
     warnings += bundled(cfg, found)
+    warnings += translated(cfg, found)
     warnings += [
         f"{path}: {count} control character{'' if count == 1 else 's'} removed (XML cannot"
         " carry them; they are not published)"

@@ -14,7 +14,9 @@ but probably not as the author meant (pure but for reading the post files).
   feed would be published empty;
 - an ``output.rename`` that takes another category's folder (that feed
   would move, and its subscribers get the renamed category's entries);
-- a file named as a post but for a leading ``_`` (never read).
+- a file named as a post but for a leading ``_`` (never read); in a Hugo
+  site, a leaf bundle's page resources and the translations into another
+  language than the site's default (never read).
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ def _inspect_chunk(item: tuple[PostsSource, list[str]]) -> list[str]:
 def inspect_post(root: Path, rel: str) -> list[str]:
     """What looks unintended in one post's front matter ("path: warning")."""
     from .posts import read_meta
-    from .posts.entry import DATE_KEYS, FRONT_MATTER_KEYS, fold_keys
+    from .posts.entry import DATE_KEYS, FRONT_MATTER_KEYS, fold_keys, unlisted
     from .posts.frontmatter import repeated_keys
+    from .posts.hugo import bundle_index
     from .posts.links import file_name
 
     path = root / rel
@@ -71,7 +74,8 @@ def inspect_post(root: Path, rel: str) -> list[str]:
     except PostError:
         return []  # an error, reported as one
     meta = fold_keys(written)  # keys as read (``Title`` is ``title``)
-    if meta.get("draft") is True or meta.get("published") is False:
+    bundle = "/" in rel and bundle_index(rel.rpartition("/")[2])
+    if meta.get("draft") is True or meta.get("published") is False or unlisted(meta, bundle):
         return []
     said = []
     for key, lines in repeated_keys(text):
@@ -85,8 +89,7 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         file_name(rel).date is None
     ):
         said.append("no date: the file's modification time is used, which a fresh checkout changes")
-    bundle = "/" in rel and rel.rpartition("/")[2].partition(".")[0] == "index"
-    said += _ignored_hugo_keys(meta, bundle)
+    said += _ignored_hugo_keys(meta)
     if tags := _template_tags(body):
         shown = ", ".join(tags)
         said.append(
@@ -103,29 +106,20 @@ def inspect_post(root: Path, rel: str) -> list[str]:
     return [f"{path}: {words}" for words in said]
 
 
-def _ignored_hugo_keys(meta: Mapping[str, Any], bundle: bool) -> list[str]:
-    """Hugo keys that keep a post out of its site but not out of the feeds
-    (``bundle``: the post is a bundle's index, where Hugo reads ``headless``),
-    as Hugo 0.111 reads them."""
-    said = []  # (``expiryDate`` is read: such a post leaves every feed then)
-    build = meta.get("build") or meta.get("_build")
-    build = build if isinstance(build, dict) else {}
-    keep_out = " (set `draft: true` to keep it out of the feeds)"
-    if meta.get("headless") is True and bundle:
-        said.append(
-            "Hugo neither lists nor renders a headless bundle, but feedwright publishes it"
-            + keep_out
-        )
-    elif build.get("list") in ("never", False):
-        said.append(
-            "Hugo does not list this page (build: list), but feedwright publishes it" + keep_out
-        )
-    elif build.get("render") in ("never", False):
-        said.append(
+def _ignored_hugo_keys(meta: Mapping[str, Any]) -> list[str]:
+    """Hugo keys that keep a post's page out of its site but not out of the
+    feeds, as Hugo 0.111 reads them (a page Hugo lists in no RSS, as
+    ``build: {list: never}`` or a headless bundle, is not published at all)."""
+    from .posts.entry import fold_keys
+
+    build = meta.get("_build", meta.get("build"))
+    build = fold_keys(build) if isinstance(build, dict) else {}
+    if build.get("render") in ("never", False):
+        return [
             "Hugo renders no page for it (build: render), so its link in the feeds leads nowhere"
-            + keep_out
-        )
-    return said
+            " (set `draft: true` to keep it out of the feeds)"
+        ]
+    return []
 
 
 # Template code other generators run in a post: Jekyll's Liquid and Hexo's
@@ -210,6 +204,17 @@ def bundled(config: Config, found: Mapping[str, Found]) -> list[str]:
     ]
 
 
+def translated(config: Config, found: Mapping[str, Found]) -> list[str]:
+    """Warnings for the translations of a Hugo site of several languages left
+    unread: Hugo lists them under their language, not in its main RSS."""
+    return [
+        f"{source.path / rel}: not read: a translation into another language than the"
+        " Hugo site's default, which Hugo publishes in that language's RSS, not in its main one"
+        for source in config.posts_sources
+        for rel in found[str(source.path)].translations
+    ]
+
+
 def taken_folders(
     config: Config, seen: Iterable[str], held: Mapping[str, str] | None = None
 ) -> list[str]:
@@ -290,5 +295,6 @@ __all__ = [
     "inspect_post",
     "inspect_posts",
     "taken_folders",
+    "translated",
     "underscored",
 ]

@@ -24,7 +24,8 @@ Fields:
 - ``headimg``/``thumbnail``/``image``/``cover``/``images``: image enclosures.
 - ``audio`` (with ``length``, ``duration``, ``episode``, ``season``,
   ``explicit``): a podcast episode, its audio the first enclosure (``podcast.py``).
-- ``draft: true`` or ``published: false``: not published (None).
+- ``draft: true`` or ``published: false``: not published (None); nor a
+  page Hugo lists in no RSS (:func:`unlisted`: ``build: {list: never}``).
 - ``summary``/``description``/``excerpt``, else the body before the post's
   ``excerpt_separator`` (Jekyll; else ``<!-- more -->``, at render);
   ``lang``/``language``, else
@@ -50,7 +51,7 @@ from ..model import Body, Enclosure, Entry, Person
 from ..podcast import episode_of
 from ..sanitize import safe_url
 from ..text import bad_tag_uri, category_key
-from . import links
+from . import hugo, links
 from .dates import first_date, zone
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y"})
@@ -109,7 +110,9 @@ def build(
     the posts folder; ``mtime``: its modification time (seconds), the date of
     last resort. Raises PostError naming ``path``."""
     meta = fold_keys(meta)
-    if _is_draft(meta, path):
+    if _is_draft(meta, path) or unlisted(
+        meta, "/" in rel and hugo.bundle_index(rel.rsplit("/")[-1])
+    ):
         return None
     local = zone(site.timezone)
     name = links.file_name(rel)
@@ -294,6 +297,21 @@ def _bool_word(value: object) -> bool | None:
         if word in _FALSE_WORDS:
             return False
     return None
+
+
+def unlisted(meta: Mapping[str, Any], bundle: bool) -> bool:
+    """Whether Hugo lists the page in none of its RSS feeds (``meta``: keys
+    as :func:`fold_keys` gives them; ``bundle``: the post is a bundle's
+    index): ``build``/``_build`` with ``list: never`` (or ``false``) or
+    ``list: local`` (in its section's list only, not the site's nor a
+    taxonomy's), or a headless bundle."""
+    if bundle and _bool_word(meta.get("headless")) is True:
+        return True
+    options = meta.get("_build", meta.get("build"))
+    if not isinstance(options, Mapping):
+        return False
+    listed = fold_keys(options).get("list")
+    return listed in ("never", "local") or listed is False
 
 
 def _is_draft(meta: Mapping[str, Any], path: str) -> bool:

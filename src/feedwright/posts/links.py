@@ -46,7 +46,7 @@ from ..configsources import PLACEHOLDERS, Style
 from ..model import BodyFormat
 from ..sanitize import safe_url
 from ..text import category_key, join_url, on_site
-from . import styles
+from . import hugo, styles
 
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 URI_SAFE = "/:@!$&'()*+,;=-._~"
@@ -56,7 +56,6 @@ _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _HTML_SUFFIXES = (".html", ".htm")
 _SLUG_JUNK = re.compile(r"[^\w]+")
 _TAG_HEAD = re.compile(r"^tag:[^,/]*,2000:(?:.*/)?$")
-_LANG_INDEX = re.compile(r"index\.([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)")
 
 
 class FileName(NamedTuple):
@@ -75,14 +74,15 @@ def file_name(rel: str) -> FileName:
     rel_stem, suffix = posixpath.splitext(rel)
     parent, _, stem = rel_stem.rpartition("/")
     language = None
-    if stem in ("index", "_index") and parent:
-        # A Hugo page bundle: the folder is the post.
-        rel_stem = parent
-        parent, _, stem = parent.rpartition("/")
-    elif parent and (translated := _LANG_INDEX.fullmatch(stem)):
-        # One language's index of a Hugo bundle: the folder is its page too;
-        # the id keeps the whole path, so each language keeps its own.
-        language = translated[1]
+    if parent and hugo.bundle_index(rel.rpartition("/")[2]):
+        # A Hugo page bundle's index: the folder is the post. One with a part
+        # more (``index.fr.md``, ``index.backup.md``) keeps its whole path in
+        # its id, so each language keeps its own.
+        part = hugo.index_part(rel.rpartition("/")[2])
+        if part is None:
+            rel_stem = parent
+        elif hugo.LANGUAGE.fullmatch(part):
+            language = part
         parent, _, stem = parent.rpartition("/")
     name_date: date | None = None
     slug = stem

@@ -16,8 +16,9 @@ Hidden files and folders (``.x``), files whose name starts with ``_``
 (Hugo's ``_index.md`` section pages; Jekyll and Hexo skip such files too),
 editor backups (``x~``) and files of other suffixes are skipped without a
 word; files under a ``_drafts`` folder are listed apart (counted as drafts,
-never read). In a Hugo site (:func:`in_hugo_site`), the files of a leaf
-bundle but its index are page resources, listed apart and never read.
+never read). In a Hugo site (``hugo.py``), the files of a leaf bundle but its
+index are page resources, and translations into another language than the
+site's default are not in its main RSS: both are listed apart and never read.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class Found(NamedTuple):
     # In a Hugo site, the other content files of a leaf bundle (a folder with
     # an ``index`` file): page resources to Hugo, never read; ``check`` names them.
     resources: tuple[str, ...] = ()
+    # In a Hugo site of several languages, the translations into another
+    # language than its default (``post.fr.md``): not in Hugo's main RSS, never read.
+    translations: tuple[str, ...] = ()
 
 
 # A post's name: not hidden (``.x``) nor ``_x``, then one of POST_SUFFIXES in
@@ -226,66 +230,14 @@ def find(root: Path) -> Found:
 
     walk(base, real_root, "", False, frozenset({real_root}))
     resources: tuple[str, ...] = ()
-    if files and in_hugo_site(real_root):
-        files, resources = _bundled(files)
-    return Found(files, frozenset(drafts), tuple(problems), tuple(unread), resources)
+    translations: tuple[str, ...] = ()
+    if files:
+        from . import hugo
 
-
-# A leaf bundle's index in Hugo: ``index.md``, or one language's (``index.en.md``).
-_BUNDLE_INDEX = re.compile(rf"index(?:\.[A-Za-z][A-Za-z0-9-]*)?\.(?:{_SUFFIXES})", re.IGNORECASE)
-# What only a Hugo site holds beside its ``content`` folder.
-_HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml")
-# Names another tool's config may have (feedwright's own config.yaml):
-# Hugo's when they set baseURL.
-_MAYBE_HUGO = ("config.yaml", "config.yml", "config.json")
-_BASE_URL = re.compile(rb'(?:^|[{,])\s*"?baseurl"?\s*:', re.IGNORECASE | re.MULTILINE)
-
-
-def in_hugo_site(folder: str) -> bool:
-    """Whether ``folder`` is a Hugo site's ``content`` folder or inside one:
-    the nearest folder named ``content`` at or above it has a Hugo config
-    beside it. Jekyll and Hexo sites never do, and their posts keep being
-    read whatever folder they are in."""
-    path = Path(folder)
-    content = next((p for p in (path, *path.parents) if p.name == "content"), None)
-    if content is None:
-        return False
-    site = content.parent
-    if (
-        any((site / name).is_file() for name in _HUGO_CONFIGS)
-        or (site / "config" / "_default").is_dir()
-    ):
-        return True
-    for name in _MAYBE_HUGO:
-        with contextlib.suppress(OSError), open(site / name, "rb") as file:
-            if _BASE_URL.search(file.read(1 << 16)):
-                return True
-    return False
-
-
-def _bundled(files: dict[str, Stamp]) -> tuple[dict[str, Stamp], tuple[str, ...]]:
-    """``files`` without the page resources of Hugo leaf bundles below the
-    posts folder: every other file under a folder that holds an ``index``
-    file (Hugo renders the index only; an index further down is a resource too)."""
-    bundles = {
-        rel.rpartition("/")[0] + "/"
-        for rel in files
-        if "/" in rel and _BUNDLE_INDEX.fullmatch(rel.rpartition("/")[2])
-    }
-    if not bundles:
-        return files, ()
-    kept: dict[str, Stamp] = {}
-    resources: list[str] = []
-    for rel, stamp in files.items():
-        parts = rel.split("/")
-        outer = next(
-            (i for i in range(1, len(parts)) if "/".join(parts[:i]) + "/" in bundles), None
-        )
-        if outer is None or (outer == len(parts) - 1 and _BUNDLE_INDEX.fullmatch(parts[-1])):
-            kept[rel] = stamp
-        else:
-            resources.append(rel)
-    return kept, tuple(resources)
+        if hugo.in_hugo_site(real_root):
+            files, resources = hugo.bundled(files)
+            files, translations = hugo.translations(files, real_root)
+    return Found(files, frozenset(drafts), tuple(problems), tuple(unread), resources, translations)
 
 
 def _holds_output(folder: int) -> bool:
