@@ -204,6 +204,16 @@ def test_opml_export_carries_the_new_address_of_a_feed_that_moved(
     moved = f'<outline type="rss" text="Moved" title="Moved" xmlUrl={json.dumps(new)}/>'
     assert f'<outline text="News">\n      {moved}' in exported
     assert f'<outline type="rss" text="Kept" title="Kept" xmlUrl={json.dumps(kept)}/>' in exported
+    # Imported back into the config it came from, it adds nothing: the moved
+    # feed is there under its old address.
+    before = config.read_text(encoding="utf-8")
+    opml = write(tmp_path / "back.opml", exported)
+    assert main(["import-opml", "-c", str(config), str(opml)]) == 0
+    out, err = capsys.readouterr()
+    assert config.read_text(encoding="utf-8") == before
+    assert "0 new feeds added" in out
+    assert f"skipped {new}: already in config.yaml as {old}, which moved there" in err
+    assert f"skipped {kept}: already in config.yaml" in err
 
 
 def test_post_id_does_not_depend_on_posts_folder_name(tmp_path: Path) -> None:

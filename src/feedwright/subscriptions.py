@@ -155,9 +155,22 @@ def import_opml(config_path: Path, opml_path: Path, config: Config) -> tuple[int
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(opml_path)) from None
     subs, skipped = parse_opml(data, path=str(opml_path))
     existing = {same_address(s.url) for s in config.feed_sources}
-    skipped += [
-        f"{s.url}: already in {config_path.name}" for s in subs if same_address(s.url) in existing
-    ]
+    # A feed that moved for good is in the config under its old address (an
+    # OPML exported after the move names the new one).
+    moved = {
+        same_address(to): key
+        for key, to in known(config).moved.items()
+        if same_address(to) not in existing
+    }
+    for sub in subs:
+        address = same_address(sub.url)
+        if address in existing:
+            skipped.append(f"{sub.url}: already in {config_path.name}")
+        elif address in moved:
+            skipped.append(
+                f"{sub.url}: already in {config_path.name} as {moved[address]}, which moved there"
+            )
+    existing |= moved.keys()
     text = config_path.read_text(encoding="utf-8-sig")
     updated, count = add_to_config(text, subs, existing)
     if count:
