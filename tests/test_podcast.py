@@ -173,6 +173,95 @@ def test_episodes_become_a_podcast_feed_with_real_lengths(
     assert heads(http_server, "/ep2.mp3") == 1
 
 
+MEDIA = "{http://search.yahoo.com/mrss/}"
+
+
+def test_in_a_podcast_feed_only_episodes_carry_an_enclosure(tmp_path: Path) -> None:
+    # Podcast apps take an item with an <enclosure> for an episode: a post
+    # with only an image would be listed as an episode nobody can play.
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "ep1.mp3").write_bytes(AUDIO[:5000])
+    note = "---\ntitle: {t}\ndate: 2024-04-0{d}\ncategories: [{c}]\nimage: /media/{i}\n---\nx\n"
+    posts = {
+        "ep1.md": episode("Harbour sounds", 1, "media/ep1.mp3", "image: /art/ep1.jpg\n"),
+        "photo.md": note.format(t="Behind the scenes", d=3, c="Show", i="desk.jpg"),
+        "blog.md": note.format(t="A walk", d=4, c="Blog", i="walk.png"),
+    }
+    config = make_site(tmp_path, posts)
+    assert not feedwright.build(config, now=NOW).problems
+    out = tmp_path / "feeds"
+
+    for feed in (out / "show" / "rss.xml", out / "rss.xml"):  # podcasts: they hold an episode
+        items = {i.findtext("title"): i for i in rss(feed).iter("item")}
+        photo = items["Behind the scenes"]
+        assert photo.find("enclosure") is None
+        assert photo.find(f"{ITUNES}image") is None  # (an episode's artwork only)
+        assert photo.find(f"{MEDIA}content").attrib == {
+            "url": f"{SITE}media/desk.jpg",
+            "type": "image/jpeg",
+            "medium": "image",
+        }
+        assert photo.find(f"{MEDIA}thumbnail").get("url") == f"{SITE}media/desk.jpg"
+        # The episode: its audio is its one enclosure, its image its artwork.
+        ep = items["Harbour sounds"]
+        assert [e.get("url") for e in ep.iter("enclosure")] == [f"{SITE}media/ep1.mp3"]
+        assert ep.find(f"{ITUNES}image").get("href") == f"{SITE}art/ep1.jpg"
+        assert ep.find(f"{MEDIA}content").get("url") == f"{SITE}art/ep1.jpg"
+        parsed = feedparser.parse(feed.read_bytes())
+        assert not parsed.bozo
+        by_title = {e.title: e for e in parsed.entries}
+        assert by_title.pop("Harbour sounds").enclosures
+        assert all(e.enclosures == [] for e in by_title.values()), by_title
+        if feed.parent.name == "feeds":
+            walk = items["A walk"]
+            assert walk.find("enclosure") is None
+            assert walk.find(f"{MEDIA}content").get("url") == f"{SITE}media/walk.png"
+
+    # A feed without episodes is no podcast: its image enclosure stays, as in
+    # any site's RSS (readers such as feedparser's list it in `enclosures`).
+    blog = rss(out / "blog" / "rss.xml")
+    assert b"itunes" not in (out / "blog" / "rss.xml").read_bytes()
+    assert blog.find("item/enclosure").attrib == {
+        "url": f"{SITE}media/walk.png",
+        "length": "0",
+        "type": "image/png",
+    }
+    assert feedparser.parse((out / "blog" / "rss.xml").read_bytes()).entries[0].enclosures
+
+
+REMOTE_MIXED = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Friend</title><link>https://friend.example/</link>
+<description>Talks and papers</description>
+<item><title>Talk</title><guid>https://friend.example/talk</guid>
+  <pubDate>Mon, 01 Apr 2024 10:00:00 +0000</pubDate>
+  <enclosure url="https://friend.example/talk.mp3" length="4321" type="audio/mpeg"/></item>
+<item><title>Paper</title><guid>https://friend.example/paper</guid>
+  <pubDate>Tue, 02 Apr 2024 10:00:00 +0000</pubDate>
+  <enclosure url="https://friend.example/paper.pdf" length="999" type="application/pdf"/></item>
+</channel></rss>
+"""
+
+
+def test_a_remote_item_that_is_no_episode_has_no_enclosure_in_a_podcast(
+    tmp_path: Path, http_server: Any
+) -> None:
+    # Apple Podcasts lists a PDF enclosure as an episode of its own.
+    url = http_server.route(
+        "/friend.xml", body=REMOTE_MIXED.encode(), headers={"Content-Type": "application/rss+xml"}
+    )
+    config = make_site(tmp_path, {})
+    config.write_text(config.read_text().replace("  - posts: posts\n", f"  - feed: {url}\n"))
+    assert not feedwright.build(config, now=NOW).problems
+    out = tmp_path / "feeds"
+    items = {i.findtext("title"): i for i in rss(out / "rss.xml").iter("item")}
+    assert items["Talk"].find("enclosure").get("url") == "https://friend.example/talk.mp3"
+    assert items["Paper"].find("enclosure") is None
+    atom = (out / "atom.xml").read_text()  # Atom and JSON Feed keep it
+    assert 'href="https://friend.example/paper.pdf"' in atom
+    assert "https://friend.example/paper.pdf" in (out / "feed.json").read_text()
+
+
 def test_the_same_inputs_give_the_same_bytes(show: tuple[Path, str], tmp_path: Path) -> None:
     config, _ = show
     feedwright.build(config, now=NOW)

@@ -97,8 +97,11 @@ class FeedWriter:
     one object is added to every ``FeedGenerator`` that needs it: feedgen
     builds the entry's elements from it for each document, and the work of
     filling it (feedgen checks and copies every value, and sets up its
-    extensions) is done once rather than once per feed. A writer lives as
-    long as one publish: the entries it has seen stay alive with it.
+    extensions) is done once rather than once per feed. (An RSS item that is
+    no episode but has an enclosure is made twice on a podcast site: without
+    its enclosure for the feeds that are podcasts, with it for the others.)
+    A writer lives as long as one publish: the entries it has seen stay
+    alive with it.
     """
 
     def __init__(
@@ -115,7 +118,8 @@ class FeedWriter:
         self.podcast = podcast  # a feed holding episodes is a podcast (RSS: itunes tags)
         # By format and object identity (the entry is kept alive beside its
         # FeedEntry): two entries whose ids cleaned to the same text stay apart.
-        self._entries: dict[tuple[XmlKind, int], tuple[Entry, Any]] = {}
+        # ``bare``: the entry as a podcast's item that is no episode (no enclosure).
+        self._entries: dict[tuple[XmlKind, int, bool], tuple[Entry, Any]] = {}
 
     def xml(
         self,
@@ -141,11 +145,17 @@ class FeedWriter:
             for ref, when in feed.tombstones
         )
         podcast = self.podcast if kind == "rss" else None
+        is_podcast = False
         if podcast is not None and any(e.episode is not None for e in feed.entries):
             _podcast(fg, podcast, self.site)
+            is_podcast = True
         titles = [feed.title]
         for entry in feed.entries:
-            fe = self._entry(kind, entry)
+            # Podcast apps take every item with an <enclosure> for an episode:
+            # in a podcast, an item that is none has no enclosure (its images
+            # are still Media RSS, as everywhere).
+            bare = is_podcast and entry.episode is None and bool(entry.enclosures)
+            fe = self._entry(kind, entry, bare)
             fg.add_entry(fe, order="append")
             titles.append(fe.title())
         out: bytes
@@ -157,11 +167,11 @@ class FeedWriter:
                 out = _plain_text_refs(out)  # a copy: not made for feeds that need none
         return out
 
-    def _entry(self, kind: XmlKind, entry: Entry) -> Any:
-        key = (kind, id(entry))
+    def _entry(self, kind: XmlKind, entry: Entry, bare: bool = False) -> Any:
+        key = (kind, id(entry), bare)
         found = self._entries.get(key)
         if found is None:
-            fe = _feed_entry(kind, entry, self.site, self.content)
+            fe = _feed_entry(kind, entry, self.site, self.content, enclosure=not bare)
             if kind == "rss" and self.podcast is not None:
                 _episode(fe, entry)
             found = self._entries[key] = (entry, fe)
@@ -296,8 +306,11 @@ def _title(entry: Entry) -> str:
     return text or shown_title(entry)
 
 
-def _feed_entry(kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> Any:
-    """``entry`` as a feedgen FeedEntry for ``kind`` documents, with our extensions."""
+def _feed_entry(
+    kind: XmlKind, entry: Entry, site: Site, mode: ContentMode, *, enclosure: bool = True
+) -> Any:
+    """``entry`` as a feedgen FeedEntry for ``kind`` documents, with our extensions;
+    ``enclosure``: False for an RSS item that must have none (a podcast's non-episode)."""
     fe = FeedEntry()
     # The same extensions, in the same order, as _channel registers: feedgen
     # calls them in this order, and skips them when the entry joins a feed.
@@ -363,7 +376,7 @@ def _feed_entry(kind: XmlKind, entry: Entry, site: Site, mode: ContentMode) -> A
         else:
             for person in entry.authors:
                 fe.dc.dc_creator(person.name)
-        if entry.enclosures:
+        if entry.enclosures and enclosure:
             # RSS allows one enclosure per item: the first that is not an
             # image (images are Media RSS below), else the first.
             first = next((e for e in entry.enclosures if e not in entry.images), None)
