@@ -397,6 +397,35 @@ def test_a_line_repeating_an_id_is_dropped_and_the_ledger_kept_up_again(
     assert code == 0 and "warning" not in err
 
 
+@pytest.mark.parametrize("bad", ["tag:oops", "tag:::1,2000:p1", "tag:one.example,2000:p 1"])
+def test_a_line_whose_id_is_a_malformed_tag_uri_costs_no_feed(tmp_path: Path, bad: str) -> None:
+    """A hand edit, a bad merge, or what a site.url with an IPv6 host made:
+    published, the id failed the gate in every feed holding the post (no
+    other post reached them). The line is damaged: the post is published
+    under the id it has without it, said once; the line is then rewritten."""
+    config = site(tmp_path, n=3)
+    assert cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = tmp_path / "feedwright.ids"
+    text = ledger.read_text(encoding="utf-8")
+    ledger.write_text(text.replace("tag:one.example,2000:p1\t", f"{bad}\t"), encoding="utf-8")
+    (tmp_path / "posts" / "p3.md").write_text("---\ntitle: Post 3\ndate: 2024-01-04\n---\nB3\n")
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0, err
+    said = f"warning: {ledger}:4: the id {bad!r} of posts/p1.md is not a tag: URI (RFC 4151"
+    assert said in err and "dropped when the file is next written" in err, err
+    assert "not published" not in err and "Traceback" not in err
+    published = ids(tmp_path / "feeds" / "atom.xml")
+    assert published["Post 1"] == "tag:one.example,2000:p1"  # the id it would otherwise get
+    assert published["Post 3"] == "tag:one.example,2000:p3"  # the rest is published
+    assert "Post 1" in ids(tmp_path / "feeds" / "tech" / "atom.xml")
+    after = ledger.read_text(encoding="utf-8")
+    assert bad not in after and "posts/p1.md\t" in after and "posts/p3.md\t" in after
+    code, _, err = cli("build", "-c", str(config))
+    assert code == 0 and "warning" not in err, err
+    code, _, err = cli("check", "-c", str(config))
+    assert code == 0 and "feedwright.ids" not in err, err
+
+
 def test_a_lost_ledger_is_restored_from_the_state(backend: Backend, tmp_path: Path) -> None:
     config = site(tmp_path, state=backend.location)
     assert cli("build", "-q", "-c", str(config))[0] == 0

@@ -24,7 +24,9 @@ How a build uses it (:func:`resolve`, pure; the caller reads the files)::
 Lines of files that are gone (and not moved) leave the ledger. A damaged line
 is a warning naming the file and line; the file is then left as it is (never
 rewritten over what a person may want back) until it is fixed, except for a
-line repeating another's id, which is dropped when the file is next written.
+line repeating another's id, or one whose id is a malformed ``tag:`` URI (no
+feed holding it passes the publish gate: no reader has it), which is dropped
+when the file is next written, its post taking the id it has without it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .model import rfc3339
+from .text import bad_tag_uri
 
 if TYPE_CHECKING:
     from .store import Store
@@ -186,6 +189,17 @@ def parse(text: str, where: str) -> tuple[dict[str, Line], list[str]]:
         except ValueError as exc:
             problems.append(f"{where}:{number}: {exc}; line ignored")
             continue
+        if bad_tag_uri(id_):
+            # A hand edit, a bad merge, or what a site.url with an IPv6 host made
+            # (before config.py refused one): never published, since the gate
+            # refuses every feed holding it; nothing here to keep for a reader.
+            problems.append(
+                f"{where}:{number}: the id {id_.strip()!r} of {path} is not a tag: URI"
+                " (RFC 4151: tag:<domain or e-mail>,<date>:<name>), which the publish gate"
+                " refuses in every feed holding it: the post is published under the id it"
+                f" has without this line{DROPPED}"
+            )
+            continue
         if path in lines:
             problems.append(f"{where}:{number}: {path} is listed twice; line ignored")
             continue
@@ -219,10 +233,12 @@ def dump(lines: Iterable[Line]) -> str:
 
 def dumps_clean(lines: Mapping[str, Line]) -> bool:
     """Whether :func:`dump` of these lines parses back with no problem: no
-    id twice, no empty field (what lets a later build trust the text unread)."""
+    id twice, no empty field, no malformed tag: URI (what lets a later build
+    trust the text unread)."""
     ids = {line.id for line in lines.values()}
     return len(ids) == len(lines) and all(
-        line.path and line.fingerprint and line.id for line in lines.values()
+        line.path and line.fingerprint and line.id and not bad_tag_uri(line.id)
+        for line in lines.values()
     )
 
 
