@@ -426,6 +426,28 @@ def test_a_line_whose_id_is_a_malformed_tag_uri_costs_no_feed(tmp_path: Path, ba
     assert code == 0 and "feedwright.ids" not in err, err
 
 
+@pytest.mark.parametrize(
+    ("url", "instead"),
+    [
+        ("http://[::1]:8000/", "localhost for this machine (http://localhost:8000/)"),
+        ("http://[2001:db8::1]/blog/", "a domain name"),
+        ("http://my_site.example/", "a domain name"),
+    ],
+)
+def test_a_site_url_whose_host_cannot_make_tag_ids_is_a_config_error(
+    tmp_path: Path, url: str, instead: str
+) -> None:
+    """Its posts' ids were tag:::1,2000:p0, not tag: URIs: the gate refused
+    every feed holding a post, on every build."""
+    config = site(tmp_path, n=2, url=url)
+    code, out, err = cli("build", "-c", str(config))
+    assert code == 2 and out == "", err
+    assert err.startswith(f"feedwright: {config}:3: site.url: {url!r}: its host "), err
+    assert "(tag:<host>,2000:<path>; RFC 4151 takes a domain name)" in err
+    assert f"Write the host as {instead}" in err and "Traceback" not in err
+    assert not (tmp_path / "feeds").exists() and not (tmp_path / "feedwright.ids").exists()
+
+
 def test_a_lost_ledger_is_restored_from_the_state(backend: Backend, tmp_path: Path) -> None:
     config = site(tmp_path, state=backend.location)
     assert cli("build", "-q", "-c", str(config))[0] == 0

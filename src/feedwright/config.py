@@ -15,7 +15,7 @@ pip-installed user reads it with ``python -m pydoc feedwright.config``)::
     | key | type | default | meaning |
     |---|---|---|---|
     | `site.title` | string | required | feed titles derive from it |
-    | `site.url` | URL | required | where the output folder's parent is served; resolves relative links |
+    | `site.url` | URL | required | where the output folder's parent is served; resolves relative links; with a posts source, its host makes the posts' ids (`tag:<host>,2000:...`, docs/ids.md), so it must be a name (`localhost` and an IPv4 address do): an IPv6 address (`http://[::1]:8000/`) or a name with `_` is an error |
     | `site.description` | string | `""` | feed subtitle/description |
     | `site.author` | string or `{name, email, uri}` | none | default author of entries without one |
     | `site.language` | string | none | e.g. `zh-CN` |
@@ -391,6 +391,11 @@ def parse_noting(text: str, path: Path) -> tuple[Config, list[PathFact]]:
     site = _site(doc, root.section("site"))
 
     sources = read_sources(doc, root, base)
+    if any(isinstance(s, PostsSource) for s in sources):  # their ids are made of its host
+        from .posts.links import tag_host_problem
+
+        if (problem := tag_host_problem(site.url)) is not None:
+            raise doc.error("site.url", problem)
 
     out = root.section("output")
     output = Output(

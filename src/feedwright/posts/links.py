@@ -114,6 +114,38 @@ def tag_prefix(site_url: str) -> str:
     return f"tag:{host},{_TAG_DATE}:{path + '/' if path else ''}"
 
 
+def tag_host_problem(site_url: str) -> str | None:
+    """What keeps ``site_url``'s host from making the posts' ``tag:`` ids
+    (:func:`tag_prefix`), said for ``site.url``; None when it makes good ones.
+
+    RFC 4151 takes a domain name (or an e-mail address): an IPv6 literal
+    (``tag:::1,2000:``) or a name with ``_`` is none, and the publish gate
+    refuses every feed holding such an id. A name, ``localhost`` and an IPv4
+    address are taken."""
+    from ..text import bad_tag_uri
+
+    if not bad_tag_uri(tag_prefix(site_url)):
+        return None
+    parts = urlsplit(site_url)
+    host = parts.hostname or ""
+    ipv6 = ":" in host
+    instead = "a domain name: the site's own"
+    if ipv6:
+        import ipaddress
+
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(host.partition("%")[0]).is_loopback:
+                port = f":{parts.port}" if parts.port else ""
+                local = parts._replace(netloc=f"localhost{port}").geturl()
+                instead = f"localhost for this machine ({local}), or the site's own domain"
+    what = "an IPv6 address" if ipv6 else "not a domain name"
+    return (
+        f"{site_url!r}: its host {host} is {what}, and the posts' ids are made of it"
+        f" (tag:<host>,2000:<path>; RFC 4151 takes a domain name): the publish gate would"
+        f" refuse every feed holding a post. Write the host as {instead}"
+    )
+
+
 def names_value(old_id: str, value: str) -> bool:
     """Whether ``old_id`` is the id a scheme-less ``id:`` ``value`` made under
     some site URL (another host or path): the same explicit id."""
@@ -253,5 +285,6 @@ __all__ = [
     "join",
     "on_site",
     "slugify",
+    "tag_host_problem",
     "tag_prefix",
 ]
