@@ -289,6 +289,32 @@ def test_an_unreadable_feed_is_exit_2_naming_it(tmp_path: Path, http_server: Any
     assert not (tmp_path / "feedwright.ids").exists()
 
 
+def test_an_old_id_no_feed_may_hold_is_skipped_and_named_with_exit_1(tmp_path: Path) -> None:
+    """Adopted, a malformed tag: URI went into the ledger, and the gate then
+    refused every feed holding the post (atom.xml, rss.xml, its categories')."""
+    config = jekyll_site(tmp_path)
+    old = tmp_path / "old.xml"
+    bad = atom_entry("tag:oops", f"{JEKYLL}2024/01/02/hello.html", "Hello", "2024-01-02T08:00:00Z")
+    old.write_bytes(jekyll_feed(bad, *JEKYLL_ENTRIES[1:]))
+    code, out, err = run_cli("adopt-ids", "-c", str(config), str(old))
+    assert code == 1, err
+    assert (
+        f"warning: {old}: tag:oops skipped: not a tag: URI (RFC 4151), which the publish gate"
+        " refuses in every feed: posts/2024-01-02-hello.md keeps its id"
+        " tag:blog.example.com,2000:2024-01-02-hello"
+    ) in err
+    assert "0 ambiguous, 1 refused (ids no feed may hold), of " in out
+    assert "tag:oops" not in (tmp_path / "feedwright.ids").read_text(encoding="utf-8")
+    assert "posts/2024-01-03-second.md: adopts" in out  # the rest written
+    code, out, _ = run_cli("adopt-ids", "-c", str(config), str(old), "--json")
+    assert code == 1 and [r["entry"]["id"] for r in json.loads(out)["refused"]] == ["tag:oops"]
+    code, _, err = run_cli("build", "-c", str(config))
+    assert code == 0 and "not published" not in err, err
+    assert atom(tmp_path / "feeds" / "atom.xml")["Hello"][0] == (
+        "tag:blog.example.com,2000:2024-01-02-hello"
+    )
+
+
 def test_a_damaged_ledger_is_exit_2_and_left_as_it_is(tmp_path: Path) -> None:
     config = jekyll_site(tmp_path)
     old = tmp_path / "old.xml"

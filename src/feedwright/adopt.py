@@ -34,6 +34,7 @@ from .config import Config, FeedSource
 from .exceptions import ConfigError, FetchError, ParseError
 from .model import from_tuple, head_of, rfc3339
 from .report import plural
+from .text import bad_tag_uri
 
 if TYPE_CHECKING:
     from .model import Head
@@ -89,6 +90,8 @@ class AdoptReport:
     kept: list[Adoption] = field(default_factory=list)  # their front matter's id wins
     unmatched: list[OldEntry] = field(default_factory=list)  # readers keep these as they are
     ambiguous: list[Ambiguity] = field(default_factory=list)  # skipped
+    # Skipped: an id the publish gate refuses (a malformed tag: URI), for the post named.
+    refused: list[Ambiguity] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # dates that differ, moves found
     written: bool = False
     dry_run: bool = False
@@ -321,6 +324,13 @@ def _adopt(
                 Adoption(post.key, entry, by, line.id, line.date, line.id, line.date)
             )
             continue
+        if bad_tag_uri(entry.id):
+            reason = (
+                "not a tag: URI (RFC 4151), which the publish gate refuses in every feed:"
+                f" {post.key} keeps its id {line.id} (readers of the old feed get it once more)"
+            )
+            report.refused.append(Ambiguity(entry, (post.key,), reason))
+            continue
         holder = holders.get(entry.id, post.key)
         if holder != post.key:
             reason = f"its id is {holder}'s already (the id ledger's)"
@@ -394,6 +404,7 @@ def as_lines(report: AdoptReport) -> tuple[list[str], list[str]]:
         " in the right post's front matter"
         for a in report.ambiguous
     ]
+    warnings += [f"{a.entry.feed}: {a.entry.id} skipped: {a.reason}" for a in report.refused]
     warnings += report.notes
     if report.dry_run:
         end = "dry run: nothing written"
@@ -405,7 +416,9 @@ def as_lines(report: AdoptReport) -> tuple[list[str], list[str]]:
     out.append(
         f"{plural(len(report.adopted), 'id')} adopted, {len(report.already)} already adopted,"
         f" {len(report.kept)} kept (front matter), {len(report.unmatched)} unmatched,"
-        f" {len(report.ambiguous)} ambiguous, of {read}; {end}"
+        f" {len(report.ambiguous)} ambiguous,"
+        + (f" {len(report.refused)} refused (ids no feed may hold)," if report.refused else "")
+        + f" of {read}; {end}"
     )
     return out, warnings
 
@@ -438,6 +451,10 @@ def as_dict(report: AdoptReport) -> dict[str, Any]:
         "ambiguous": [
             {"entry": entry(a.entry), "posts": list(a.posts), "reason": a.reason}
             for a in report.ambiguous
+        ],
+        "refused": [
+            {"entry": entry(a.entry), "posts": list(a.posts), "reason": a.reason}
+            for a in report.refused
         ],
         "notes": report.notes,
         "written": report.written,

@@ -425,7 +425,8 @@ def adopt_ids(
     posts' lines of the id ledger then take the old id, and the old date when
     the post has no date of its own. A post whose front matter sets
     ``id``/``guid`` keeps it. Entries matching several posts, or several
-    entries one post, are skipped (``AdoptReport.ambiguous``). ``dry_run``
+    entries one post, are skipped (``AdoptReport.ambiguous``), and so are
+    ids the publish gate refuses (``AdoptReport.refused``). ``dry_run``
     writes nothing. Holds the output folder's lock while it writes
     (LockError). Raises FetchError or ParseError naming a feed that cannot
     be read (nothing written then), ConfigError for a damaged ledger.

@@ -178,7 +178,7 @@ def cmd_adopt_ids(args: argparse.Namespace) -> int:
     print(
         json.dumps(as_dict(report), ensure_ascii=False, indent=2) if args.json else "\n".join(out)
     )
-    return EXIT_PROBLEMS if report.ambiguous else EXIT_OK
+    return EXIT_PROBLEMS if report.ambiguous or report.refused else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
