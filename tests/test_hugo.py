@@ -306,3 +306,136 @@ def test_the_walk_links_and_check_take_one_file_for_a_bundle_s_index(
     for rel in ("c/note.md", "ix/note.md"):
         assert f"content/posts/{rel}: not read: a page resource" in err
     assert "d/note.md: not read" not in err
+
+
+def links_and_ids(root: Path) -> dict[str, tuple[str, str]]:
+    feed = feedparser.parse((root / "feeds" / "atom.xml").read_bytes())
+    return {e.title: (e.link, e.id) for e in feed.entries}
+
+
+def test_a_site_of_one_language_names_its_pages_as_hugo_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Hugo 0.111, its only language en: post.en.md is the page post; fr and
+    # de are no languages of the site, so two/index.fr.md is two/'s index at
+    # /posts/two/ (feedwright linked /fr/posts/two/, a page Hugo never
+    # makes). Of files that make one page Hugo takes one: a language part
+    # first, then by name (trip/index.en.md; t2/index.fr.md before
+    # index.md); of pages, the last suffix (z.md after z.html).
+    write(
+        tmp_path,
+        {
+            "hugo.toml": 'baseURL = "https://example.org/"\n',
+            "feedwright.yaml": CONFIG.replace("  url:", "  language: fr-FR\n  url:"),
+            "content/posts/two/index.fr.md": post("Two", 1),
+            "content/posts/trip/index.en.md": post("Trip", 2),
+            "content/posts/trip/index.fr.md": post("Voyage", 3),
+            "content/posts/t2/index.md": post("T2", 4),
+            "content/posts/t2/index.fr.md": post("T2 fr", 5),
+            "content/posts/post.en.md": post("Post", 6),
+            "content/posts/both.md": post("Both", 7),
+            "content/posts/both.en.md": post("Both en", 8),
+            "content/posts/other.fr.md": post("Other", 9),
+            "content/posts/z.html": post("Z html", 10),
+            "content/posts/z.md": post("Z", 11),
+        },
+    )
+    config = str(tmp_path / "feedwright.yaml")
+    assert main(["build", "-q", "-c", config]) == 0
+    site, tag = "https://example.org/posts/", "tag:example.org,2000:posts/"
+    assert links_and_ids(tmp_path) == {  # the ids are those of before
+        "Two": (f"{site}two/", f"{tag}two/index.fr"),
+        "Trip": (f"{site}trip/", f"{tag}trip/index.en"),
+        "T2 fr": (f"{site}t2/", f"{tag}t2/index.fr"),
+        "Post": (f"{site}post/", f"{tag}post.en"),
+        "Both en": (f"{site}both/", f"{tag}both.en"),
+        "Other": (f"{site}other.fr/", f"{tag}other.fr"),
+        "Z": (f"{site}z/", f"{tag}z"),
+    }
+    assert main(["check", "-c", config]) == 0
+    err = capsys.readouterr().err
+    posts = tmp_path / "content" / "posts"
+    for rel, instead in [
+        ("trip/index.fr.md", "index.en.md"),
+        ("t2/index.md", "index.fr.md"),
+        ("both.md", "both.en.md"),
+        ("z.html", "z.md"),
+    ]:
+        assert f"{posts / rel}: not read: Hugo publishes its page from {instead} beside" in err
+    assert "two/index.fr.md: not read" not in err and "post.en.md: not read" not in err
+
+
+def test_a_hugo_site_s_default_language_is_its_config_s(tmp_path: Path) -> None:
+    # Hugo 0.111 with defaultContentLanguage = "fr" and no other language:
+    # post.fr.md is the page post (post.md is left out), solo.en.md the page
+    # solo.en, b/index.en.md b/'s index at /posts/b/: none under /en/ or
+    # /fr/, whatever feedwright's site.language says.
+    write(
+        tmp_path,
+        {
+            "hugo.toml": 'baseURL = "https://example.org/"\ndefaultContentLanguage = "fr"\n',
+            "feedwright.yaml": CONFIG,
+            "content/posts/post.md": post("Post", 1),
+            "content/posts/post.fr.md": post("Billet", 2),
+            "content/posts/solo.en.md": post("Solo", 3),
+            "content/posts/b/index.en.md": post("B", 4),
+            "content/posts/c/index.fr.md": post("C", 5),
+        },
+    )
+    assert main(["build", "-q", "-c", str(tmp_path / "feedwright.yaml")]) == 0
+    site, tag = "https://example.org/posts/", "tag:example.org,2000:posts/"
+    assert links_and_ids(tmp_path) == {
+        "Billet": (f"{site}post/", f"{tag}post.fr"),
+        "Solo": (f"{site}solo.en/", f"{tag}solo.en"),
+        "B": (f"{site}b/", f"{tag}b/index.en"),
+        "C": (f"{site}c/", f"{tag}c/index.fr"),
+    }
+
+
+def test_hugo_s_default_language_in_its_folder_is_in_the_links(tmp_path: Path) -> None:
+    # Hugo 0.111 with languages en and fr and defaultContentLanguageInSubdir
+    # lists /en/posts/post/ in /en/index.xml; /posts/post/ is no page.
+    hugo = 'baseURL = "https://example.org/"\ndefaultContentLanguageInSubdir = true\n'
+    hugo += "[languages.en]\nweight = 1\n[languages.fr]\nweight = 2\n"
+    pattern = '  - posts: content\n    permalink: "{year}/{slug}/"\n'
+    write(
+        tmp_path,
+        {
+            "hugo.toml": hugo,
+            "feedwright.yaml": CONFIG,
+            "dated.yaml": CONFIG.replace("  - posts: content\n", pattern),
+            "content/posts/post.en.md": post("Post", 1),
+            "content/posts/trip/index.md": post("Trip", 2),
+        },
+    )
+    assert main(["build", "-q", "-c", str(tmp_path / "feedwright.yaml")]) == 0
+    links = {title: link for title, (link, _) in links_and_ids(tmp_path).items()}
+    site = "https://example.org/en/"
+    assert links == {"Post": f"{site}posts/post/", "Trip": f"{site}posts/trip/"}
+    assert main(["build", "-q", "-c", str(tmp_path / "dated.yaml")]) == 0
+    links = {title: link for title, (link, _) in links_and_ids(tmp_path).items()}
+    assert links == {"Post": f"{site}2024/post/", "Trip": f"{site}2024/trip/"}
+
+
+def test_a_change_to_the_hugo_config_s_languages_makes_new_links(tmp_path: Path) -> None:
+    # The posts are as cached, the Hugo config is not: their links follow it.
+    write(
+        tmp_path,
+        {
+            "hugo.toml": 'baseURL = "https://example.org/"\n',
+            "feedwright.yaml": CONFIG,
+            "content/posts/post.fr.md": post("Billet", 1),
+            "content/posts/trip/index.md": post("Trip", 2),
+        },
+    )
+    config = str(tmp_path / "feedwright.yaml")
+    assert main(["build", "-q", "-c", config]) == 0
+    site = "https://example.org/"
+    before = {"Billet": f"{site}posts/post.fr/", "Trip": f"{site}posts/trip/"}
+    assert {t: link for t, (link, _) in links_and_ids(tmp_path).items()} == before
+    hugo = 'baseURL = "https://example.org/"\ndefaultContentLanguage = "fr"\n'
+    hugo += "defaultContentLanguageInSubdir = true\n[languages.fr]\n[languages.en]\n"
+    (tmp_path / "hugo.toml").write_text(hugo, encoding="utf-8")
+    assert main(["build", "-q", "-c", config]) == 0
+    after = {"Billet": f"{site}fr/posts/post/", "Trip": f"{site}fr/posts/trip/"}
+    assert {t: link for t, (link, _) in links_and_ids(tmp_path).items()} == after

@@ -172,6 +172,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
         bundled,
         empty_categories,
         inspect_posts,
+        replaced,
         taken_folders,
         translated,
         underscored,
@@ -209,6 +210,7 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     warnings += underscored(cfg, found)
     warnings += bundled(cfg, found)
     warnings += translated(cfg, found)
+    warnings += replaced(cfg, found)
     warnings += [
         f"{path}: {count} control character{'' if count == 1 else 's'} removed (XML cannot"
         " carry them; they are not published)"

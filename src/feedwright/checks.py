@@ -15,8 +15,9 @@ but probably not as the author meant (pure but for reading the post files).
 - an ``output.rename`` that takes another category's folder (that feed
   would move, and its subscribers get the renamed category's entries);
 - a file named as a post but for a leading ``_`` (never read); in a Hugo
-  site, a leaf bundle's page resources and the translations into another
-  language than the site's default (never read).
+  site, a leaf bundle's page resources, the translations into another
+  language than the site's default, and a file whose page Hugo makes of
+  another (``post.md`` beside ``post.en.md``): never read.
 """
 
 from __future__ import annotations
@@ -215,6 +216,19 @@ def translated(config: Config, found: Mapping[str, Found]) -> list[str]:
     ]
 
 
+def replaced(config: Config, found: Mapping[str, Found]) -> list[str]:
+    """Warnings for the files of a Hugo site left unread because Hugo makes
+    their page of another file of their folder (``post.md`` beside
+    ``post.en.md``; ``found``: each posts folder's walk)."""
+    return [
+        f"{source.path / rel}: not read: Hugo publishes its page from"
+        f" {instead.rpartition('/')[2]} beside it, of the same name (its language part"
+        " and suffix aside)"
+        for source in config.posts_sources
+        for rel, instead in found[str(source.path)].replaced
+    ]
+
+
 def taken_folders(
     config: Config, seen: Iterable[str], held: Mapping[str, str] | None = None
 ) -> list[str]:
@@ -294,6 +308,7 @@ __all__ = [
     "empty_categories",
     "inspect_post",
     "inspect_posts",
+    "replaced",
     "taken_folders",
     "translated",
     "underscored",

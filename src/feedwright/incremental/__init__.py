@@ -67,7 +67,8 @@ class Record(NamedTuple):
 
 def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> str:
     """Everything a build reads, cheaply: version, the config, post stamps,
-    the stored remote entries' generation (then :func:`with_ledger`)."""
+    a Hugo site's config as its links are made of, the stored remote
+    entries' generation (then :func:`with_ledger`)."""
     h = hashlib.sha256(f"{build_id()}|{generation}|".encode())
     # The config in force, not the file's bytes now: the daemon may run from a
     # config read before the file changed (and reload it later).
@@ -78,6 +79,7 @@ def fingerprint(config: Config, found: Mapping[str, Found], generation: int) -> 
         # equal bytes whichever objects hold them.
         h.update(marshal.dumps((root, found[root].files), 2))
         h.update(marshal.dumps(sorted(found[root].drafts), 2))
+        h.update(repr(found[root].hugo).encode())  # (a Hugo site's languages: its links)
     return h.hexdigest()
 
 

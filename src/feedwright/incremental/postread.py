@@ -33,6 +33,7 @@ from ..model import (
     with_identity,
 )
 from ..parallel import Failed, Pool, chunked, worker_count
+from ..posts import hugo
 from ..store import CachedPost, Store, cached_post
 from . import resolution
 
@@ -114,9 +115,10 @@ def read_chunk(
     """Read some files of one posts folder (in a worker process, or here);
     bodies without their text unless ``keep_text`` (the file keeps it)."""
     out: list[tuple[str, CachedPost]] = []
+    hugo_site = hugo.naming(source.path)  # (in the cache root: as the build found it)
     with posts.Folders(source.path) as folders:
         for rel, stamp in files:
-            out.append((rel, _read_one(source, site, rel, stamp, folders, keep_text)))
+            out.append((rel, _read_one(source, site, rel, stamp, folders, keep_text, hugo_site)))
     return out
 
 
@@ -127,10 +129,11 @@ def _read_one(
     stamp: tuple[int, int],
     folders: posts.Folders,
     keep_text: bool,
+    hugo_site: hugo.Naming | None,
 ) -> CachedPost:
     size, mtime_ns = stamp
     try:
-        post = posts.read(os.path.join(folders.root, rel), rel, source, site, folders)
+        post = posts.read(os.path.join(folders.root, rel), rel, source, site, folders, hugo_site)
     except PostError as exc:
         return CachedPost(size, mtime_ns, error=exc.message)
     except Exception as exc:  # a bug's victim is that file alone, as in a worker
@@ -160,8 +163,9 @@ def carry(old: CachedPost | None, post: CachedPost) -> CachedPost:
 
 
 def cache_root(config: Config, source: PostsSource) -> str:
-    """The post cache's key: everything that changes how a file becomes an entry."""
-    settings = repr((build_id(), config.site, source))
+    """The post cache's key: everything that changes how a file becomes an
+    entry (a Hugo site's config too: its languages name its pages)."""
+    settings = repr((build_id(), config.site, source, hugo.naming(source.path)))
     return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
 
 

@@ -34,12 +34,14 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
+from types import EllipsisType
 from typing import NamedTuple
 
 from ..config import PostsSource, Site
 from ..exceptions import PostError
 from ..model import Entry, Head
 from ..text import strip_xml_illegal
+from . import hugo
 from .walk import Folders, Found, Stamp, find, read_bytes
 
 # DEL and the C1 controls: XML 1.0 allows them but YAML cannot read them, and
@@ -129,16 +131,21 @@ def read(
     source: PostsSource,
     site: Site,
     folders: Folders | None = None,
+    hugo_site: hugo.Naming | EllipsisType | None = ...,
 ) -> Post:
     """Read the post file at ``path`` (``rel``: its POSIX path relative to
     ``source.path``, what its id is made of). The file must be a regular file
     inside ``source.path``. ``folders``: the open folders of ``source.path``
-    (reading many of its files). Raises PostError naming ``path``."""
+    (reading many of its files); ``hugo_site``: ``hugo.naming(source.path)``
+    (reading many of its files; found here when not given). Raises PostError
+    naming ``path``."""
     where = os.fspath(path)
     meta, body, stripped, mtime, digest, _ = _text(where, source.path, rel, folders)
     from . import entry as _entry
 
-    built = _entry.build(meta, body, rel, source, site, mtime, where)
+    if hugo_site is ...:
+        hugo_site = hugo.naming(source.path)
+    built = _entry.build(meta, body, rel, source, site, mtime, where, hugo_site)
     if built is None:
         return Post(None, stripped, digest)
     return Post(built.entry, stripped, digest, built.own_id, built.dated)

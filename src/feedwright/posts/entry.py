@@ -105,17 +105,19 @@ def build(
     site: Site,
     mtime: int,
     path: str,
+    hugo_site: hugo.Naming | None = None,
 ) -> Built | None:
     """The entry a post makes; None for a draft. ``rel``: its path relative to
     the posts folder; ``mtime``: its modification time (seconds), the date of
-    last resort. Raises PostError naming ``path``."""
+    last resort; ``hugo_site``: the Hugo site the posts folder is in, if any
+    (its links are Hugo's). Raises PostError naming ``path``."""
     meta = fold_keys(meta)
     if _is_draft(meta, path) or unlisted(
         meta, "/" in rel and hugo.bundle_index(rel.rsplit("/")[-1])
     ):
         return None
     local = zone(site.timezone)
-    name = links.file_name(rel)
+    name = links.file_name(rel, hugo_site)
 
     title = _clean(_text(meta.get("title"), "title", path) or "")
     if not title:
@@ -162,6 +164,7 @@ def build(
             title,
             categories,
             site.language,
+            hugo_site=hugo_site,
             style=source.style,
             own_slug=own_slug,
             folder_categories=source.categories,

@@ -1,8 +1,10 @@
 """What a Hugo site's ``content`` folder says beyond its posts' own text, as
-Hugo 0.111 reads it: which folder is a Hugo site's (:func:`in_hugo_site`),
-which file is a leaf bundle's index (:func:`bundle_index`, the one test the
-walk, links and ``check`` share), and which files are translations into a
-language other than the site's default (:func:`translations`).
+Hugo 0.111 reads it: which folder is a Hugo site's (:func:`naming`, with
+what its config says of its pages' names), which file is a leaf bundle's
+index (:func:`bundle_index`, the one test the walk, links and ``check``
+share), which files are translations into a language other than the site's
+default (:func:`translations`), and which file of several makes a page
+(:func:`pages`).
 
 - A bundle's index is ``index`` (in that case: ``INDEX.md`` and ``Index.md``
   are pages of their own to Hugo), then at most one more part (a language,
@@ -15,6 +17,11 @@ language other than the site's default (:func:`translations`).
   under ``/<lang>/`` and in that language's RSS, never in the main one.
   ``post.de.md`` where ``de`` is no language of the site is the page
   ``post.de``.
+- ``post.en.md`` where ``en`` is the default language is the page ``post``
+  (:func:`page_name`), at the site's root, or under ``/en/`` with
+  ``defaultContentLanguageInSubdir`` and several languages
+  (``Naming.prefix``). With ``post.md`` beside it, Hugo makes the page of
+  one file only (:func:`pages`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .walk import POST_SUFFIXES, Stamp
 
@@ -75,13 +82,6 @@ def _site(folder: str | Path) -> Path | None:
     return None
 
 
-def in_hugo_site(folder: str | Path) -> bool:
-    """Whether ``folder`` is a Hugo site's ``content`` folder or inside one.
-    Jekyll and Hexo sites never are, and their posts keep being read
-    whatever folder they are in."""
-    return _site(folder) is not None
-
-
 def _hugo_yaml(path: Path) -> bytes | None:
     """The text of ``path`` if it is a Hugo config (it sets baseURL)."""
     with contextlib.suppress(OSError), open(path, "rb") as file:
@@ -120,51 +120,128 @@ def _key(doc: Mapping[str, Any], name: str) -> Any:
     return next((v for k, v in doc.items() if str(k).lower() == name), None)
 
 
-def languages(folder: str | Path) -> tuple[str, frozenset[str]]:
-    """The default content language of the Hugo site that holds ``folder``
-    and every language its config sets (the default among them): ``("en",
-    {"en"})`` for a site of one language, or no Hugo site."""
+class Naming(NamedTuple):
+    """How Hugo names the pages feedwright reads of a Hugo site: those of its
+    default content language (the others are translations, never read)."""
+
+    language: str  # ``defaultContentLanguage`` (``en`` unless set), as Hugo lowercases it
+    codes: tuple[str, ...]  # every language its config sets (the default among them), sorted
+    prefix: str  # ``en/`` where Hugo publishes the default language under its folder, else ""
+
+
+def naming(folder: str | Path) -> Naming | None:
+    """What the config of the Hugo site that holds ``folder`` (a ``content``
+    folder or one inside it) says of its pages' names and links (None:
+    ``folder`` is in no Hugo site; Jekyll and Hexo sites never are, and
+    their posts keep being read whatever folder they are in)."""
     site = _site(folder)
+    if site is None:
+        return None
     docs: list[Mapping[str, Any]] = []
-    if site is not None:
-        for name in (*_HUGO_CONFIGS, *_MAYBE_HUGO):
-            if (site / name).is_file() and (name not in _MAYBE_HUGO or _hugo_yaml(site / name)):
-                docs.append(_load(site / name))
-                break  # Hugo reads the first of them
-        for name in ("hugo", "config"):
-            for suffix in (".toml", ".yaml", ".yml", ".json"):
-                docs.append(_load(site / _CONFIG_DIR / (name + suffix)))
-    default, codes = "en", set[str]()
+    for name in (*_HUGO_CONFIGS, *_MAYBE_HUGO):
+        if (site / name).is_file() and (name not in _MAYBE_HUGO or _hugo_yaml(site / name)):
+            docs.append(_load(site / name))
+            break  # Hugo reads the first of them
+    for name in ("hugo", "config"):
+        for suffix in (".toml", ".yaml", ".yml", ".json"):
+            docs.append(_load(site / _CONFIG_DIR / (name + suffix)))
+    default, codes, in_subdir = "en", set[str](), False
     for doc in docs:
         if isinstance(found := _key(doc, "defaultcontentlanguage"), str) and found.strip():
             default = found.strip().lower()
         if isinstance(found := _key(doc, "languages"), dict):
             codes.update(str(code).lower() for code in found)
-    if site is not None:
-        for suffix in (".toml", ".yaml", ".yml", ".json"):
-            codes.update(
-                str(code).lower() for code in _load(site / _CONFIG_DIR / f"languages{suffix}")
-            )
-    return default, frozenset({*codes, default})
+        if (found := _key(doc, "defaultcontentlanguageinsubdir")) is not None:
+            in_subdir = _true(found)
+    for suffix in (".toml", ".yaml", ".yml", ".json"):
+        codes.update(str(code).lower() for code in _load(site / _CONFIG_DIR / f"languages{suffix}"))
+    all_codes = tuple(sorted({*codes, default}))  # (sorted: the post cache's key holds it)
+    # (A site of one language is at its root whatever the setting says.)
+    prefix = f"{default}/" if in_subdir and len(all_codes) > 1 else ""
+    return Naming(default, all_codes, prefix)
 
 
-def translations(
-    files: dict[str, Stamp], folder: str | Path
-) -> tuple[dict[str, Stamp], tuple[str, ...]]:
-    """``files`` (of the posts folder ``folder``, in a Hugo site) without the
+def _true(value: Any) -> bool:
+    """Whether Hugo takes a config value for true (``true``, ``"true"``, 1)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "t", "true")
+    return value is True or (type(value) is int and value != 0)
+
+
+def languages(folder: str | Path) -> tuple[str, frozenset[str]]:
+    """The default content language of the Hugo site that holds ``folder``
+    and every language its config sets (the default among them): ``("en",
+    {"en"})`` for a site of one language, or no Hugo site."""
+    found = naming(folder)
+    return ("en", frozenset({"en"})) if found is None else (found.language, frozenset(found.codes))
+
+
+def translations(files: dict[str, Stamp], site: Naming) -> tuple[dict[str, Stamp], tuple[str, ...]]:
+    """``files`` (of a posts folder in the Hugo site ``site``) without the
     translations into another language than the site's default, and those."""
-    default, codes = languages(folder)
-    if len(codes) < 2:
+    if len(site.codes) < 2:
         return files, ()
     kept: dict[str, Stamp] = {}
     left: list[str] = []
     for rel, stamp in files.items():
         found = _LAST_PART.fullmatch(rel.rpartition("/")[2])
-        if found and found[1] in codes and found[1] != default:
+        if found and found[1] in site.codes and found[1] != site.language:
             left.append(rel)
         else:
             kept[rel] = stamp
     return kept, tuple(left)
+
+
+def page_name(stem: str, site: Naming) -> str:
+    """A file's name (without its suffix) as Hugo names its page in ``site``:
+    without the default language's part (``post.en`` -> ``post``), the
+    only language a file feedwright reads of it may have."""
+    lang = "." + site.language
+    return stem[: -len(lang)] if stem.endswith(lang) and len(stem) > len(lang) else stem
+
+
+def pages(
+    files: dict[str, Stamp], site: Naming
+) -> tuple[dict[str, Stamp], tuple[tuple[str, str], ...]]:
+    """``files`` (of a posts folder in the Hugo site ``site``, without its
+    page resources and translations) with one file for each page Hugo makes,
+    and the others, each with the file Hugo makes that page of.
+
+    Hugo takes a folder's files with a language part first (``post.en.md``,
+    ``index.en.md``), then in the order of their names. A bundle's first
+    index is its page (``index.en.md``, else ``index.backup.md`` before
+    ``index.md``; the others are page resources). Of files that make one
+    page (``post.md``, ``post.en.md``, ``Post.html``: their names without the
+    language part and suffix are one in any case) the first of each suffix
+    is taken, and the last of those is the page (``post.en.md`` before
+    ``post.md``, then ``post.html`` before ``post.md``).
+    """
+    groups: dict[tuple[str, str], list[tuple[int, str, str, str]]] = {}
+    for rel in files:
+        parent, _, name = rel.rpartition("/")
+        stem, _, suffix = name.rpartition(".")
+        base = page_name(stem, site)
+        weight = 0 if base == stem else -1  # a language part first
+        # A bundle's indexes make the folder's page (bundled() left no other file there).
+        key = (parent, "/") if parent and bundle_index(name) else (parent, base.lower())
+        groups.setdefault(key, []).append((weight, name, f"{base}.{suffix}", rel))
+    replaced: dict[str, str] = {}
+    for (_, page), group in groups.items():
+        if len(group) < 2:
+            continue
+        group.sort()
+        if page == "/":
+            page_file = group[0][3]
+        else:
+            first: dict[str, str] = {}  # each base name with its suffix: its first file
+            for _, _, with_suffix, rel in group:
+                first.setdefault(with_suffix, rel)
+            page_file = list(first.values())[-1]
+        replaced.update((rel, page_file) for *_, rel in group if rel != page_file)
+    if not replaced:
+        return files, ()
+    kept = {rel: stamp for rel, stamp in files.items() if rel not in replaced}
+    return kept, tuple(replaced.items())
 
 
 def bundled(files: dict[str, Stamp]) -> tuple[dict[str, Stamp], tuple[str, ...]]:
@@ -194,10 +271,13 @@ def bundled(files: dict[str, Stamp]) -> tuple[dict[str, Stamp], tuple[str, ...]]
 
 __all__ = [
     "LANGUAGE",
+    "Naming",
     "bundle_index",
     "bundled",
-    "in_hugo_site",
     "index_part",
     "languages",
+    "naming",
+    "page_name",
+    "pages",
     "translations",
 ]

@@ -70,7 +70,11 @@ class FileName(NamedTuple):
     language: str | None = None  # a Hugo bundle's index in one language: ``index.fr.md``
 
 
-def file_name(rel: str) -> FileName:
+def file_name(rel: str, hugo_site: hugo.Naming | None = None) -> FileName:
+    """What ``rel`` says; ``hugo_site``: the Hugo site whose posts folder it
+    is in, where a name's part in the site's language is no part of the
+    page's name (``post.en.md`` is the page ``post``, ``{slug}`` and
+    ``{filename}`` are ``post``), as Hugo names it."""
     rel_stem, suffix = posixpath.splitext(rel)
     parent, _, stem = rel_stem.rpartition("/")
     language = None
@@ -84,6 +88,8 @@ def file_name(rel: str) -> FileName:
         elif hugo.LANGUAGE.fullmatch(part):
             language = part
         parent, _, stem = parent.rpartition("/")
+    elif hugo_site is not None:
+        stem = hugo.page_name(stem, hugo_site)
     name_date: date | None = None
     slug = stem
     jekyll = _JEKYLL_NAME.match(stem)
@@ -190,6 +196,7 @@ def derived_link(
     categories: tuple[str, ...],
     site_language: str | None = None,
     *,
+    hugo_site: hugo.Naming | None = None,
     style: Style | None = None,
     own_slug: str | None = None,
     folder_categories: tuple[str, ...] = (),
@@ -198,14 +205,18 @@ def derived_link(
 
     A bundle's index in a language other than ``site_language`` (else
     English, Hugo's default) is under that language's folder, as Hugo
-    publishes it: ``news/trip/index.fr.md`` -> ``<site.url>fr/news/trip/``.
+    publishes it: ``news/trip/index.fr.md`` -> ``<site.url>fr/news/trip/``;
+    in a Hugo site (``hugo_site``: what its config says), every page
+    feedwright reads is in its default language, under ``hugo_site.prefix``.
     ``{categories}`` is every category, the ``folder_categories`` (the
     source's) first; ``style`` fills it and ``{slug}`` as that generator did
     (styles.py; ``own_slug``: the ``slug`` front matter, if any).
     Raises ValueError for a pattern with an unknown placeholder.
     """
     lang = ""
-    if name.language and _primary(name.language) != _primary(site_language or "en"):
+    if hugo_site is not None:
+        lang = hugo_site.prefix
+    elif name.language and _primary(name.language) != _primary(site_language or "en"):
         lang = name.language.lower() + "/"
     if not pattern:
         path = f"{name.parent}/{slug}/" if name.parent else f"{slug}/"

@@ -17,8 +17,10 @@ Hidden files and folders (``.x``), files whose name starts with ``_``
 editor backups (``x~``) and files of other suffixes are skipped without a
 word; files under a ``_drafts`` folder are listed apart (counted as drafts,
 never read). In a Hugo site (``hugo.py``), the files of a leaf bundle but its
-index are page resources, and translations into another language than the
-site's default are not in its main RSS: both are listed apart and never read.
+index are page resources, translations into another language than the
+site's default are not in its main RSS, and of files that make one page
+(``post.md``, ``post.en.md``) Hugo takes one: the others are listed apart
+and never read.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import MANIFEST_NAME
 from ..exceptions import PostError
+
+if TYPE_CHECKING:
+    from .hugo import Naming
 
 POST_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
 DRAFTS_DIR = "_drafts"
@@ -83,6 +88,12 @@ class Found(NamedTuple):
     # In a Hugo site of several languages, the translations into another
     # language than its default (``post.fr.md``): not in Hugo's main RSS, never read.
     translations: tuple[str, ...] = ()
+    # In a Hugo site, the files of which Hugo makes no page because another
+    # file of their folder is that page (``post.md`` beside ``post.en.md``),
+    # each with that file: never read.
+    replaced: tuple[tuple[str, str], ...] = ()
+    # The Hugo site's config, as its links are made of (None: no Hugo site).
+    hugo: Naming | None = None
 
 
 # A post's name: not hidden (``.x``) nor ``_x``, then one of POST_SUFFIXES in
@@ -231,13 +242,25 @@ def find(root: Path) -> Found:
     walk(base, real_root, "", False, frozenset({real_root}))
     resources: tuple[str, ...] = ()
     translations: tuple[str, ...] = ()
+    replaced: tuple[tuple[str, str], ...] = ()
+    site = None
     if files:
         from . import hugo
 
-        if hugo.in_hugo_site(real_root):
+        if (site := hugo.naming(real_root)) is not None:
             files, resources = hugo.bundled(files)
-            files, translations = hugo.translations(files, real_root)
-    return Found(files, frozenset(drafts), tuple(problems), tuple(unread), resources, translations)
+            files, translations = hugo.translations(files, site)
+            files, replaced = hugo.pages(files, site)
+    return Found(
+        files,
+        frozenset(drafts),
+        tuple(problems),
+        tuple(unread),
+        resources,
+        translations,
+        replaced,
+        site,
+    )
 
 
 def _holds_output(folder: int) -> bool:
