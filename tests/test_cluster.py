@@ -524,3 +524,43 @@ def test_a_feed_that_moved_for_good_is_reported_by_the_dispatcher_and_status(
     )
     assert shown.returncode == 0, shown.stderr
     assert f"    moved permanently to {feed}" in shown.stdout.splitlines()
+
+
+def test_what_the_parser_repaired_is_logged_by_the_dispatcher_as_build_prints_it(
+    tmp_path: Path,
+    http_server: LoopbackServer,
+    redis_server: PrivateRedis,
+    shared_postgres: str,
+    processes: Processes,
+) -> None:
+    """A feed with a bare ``&`` is published repaired: ``build`` prints a
+    warning saying so, and so does ``run`` alone; a dispatcher's log has the
+    same line, though a worker parsed the feed (its batch result carries it)."""
+    broken = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>Q & A</title>"
+        b"<link>http://example.org/</link><item><title>Salt & pepper</title>"
+        b"<guid>http://example.org/1</guid><link>http://example.org/1</link>"
+        b"<pubDate>Mon, 01 Jan 2024 10:00:00 +0000</pubDate></item></channel></rss>"
+    )
+    url = http_server.route(
+        "/broken.xml", body=broken, headers={"Content-Type": "application/rss+xml"}
+    )
+    alone = write_site(tmp_path / "alone", [url], state="state.db", queue=None)
+    built = subprocess.run(
+        [sys.executable, "-m", "feedwright.cli", "build", "-c", str(alone)],
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    said = next(line for line in built.stderr.splitlines() if "repaired" in line)
+    config = write_site(tmp_path / "cluster", [url], state=shared_postgres, queue=redis_server.url)
+    processes.start(config, "run")
+    processes.start(config, "worker", "--concurrency", "1")
+    run_log = config.parent / "run-0.log"
+    wait_for("a publish with the feed's entry", lambda: "1 remote entr" in run_log.read_text())
+    lines = run_log.read_text().splitlines()
+    logged = [line for line in lines if "WARNING" in line and "repaired" in line]
+    assert len(logged) == 1, processes.logs(config.parent)
+    assert logged[0].endswith("WARNING " + said.removeprefix("warning: ")), logged

@@ -193,8 +193,8 @@ class Dispatcher(Daemon):
             if ready:
                 self.in_flight.remove(batch)
                 if isinstance(value, dict):
-                    moved = value.get("moved") or {}
-                    results.extend(source_result(v, moved) for v in value.get("results", []))
+                    moved, notes = value.get("moved") or {}, value.get("notes") or {}
+                    results.extend(source_result(v, moved, notes) for v in value.get("results", []))
                 else:
                     self.unknown_outcome = True
                     # The task raised (e.g. the store was unreachable): its sources
@@ -310,13 +310,17 @@ def plan_batches(
     return batches, held
 
 
-def source_result(value: list[Any], moved: dict[str, Any]) -> SourceResult:
+def source_result(
+    value: list[Any], moved: dict[str, Any], notes: dict[str, Any] | None = None
+) -> SourceResult:
     """A worker's plain result (worker.result_value) as a SourceResult;
-    ``moved``: the batch's key -> new address of feeds permanently redirected
-    (empty from a worker of an earlier version)."""
+    ``moved``: the batch's key -> new address of feeds permanently redirected;
+    ``notes``: key -> what the parser repaired (both empty from a worker of
+    an earlier version)."""
     key, url, outcome, new, updated, error = value
     failure = None if error is None else FetchError(str(error), url=str(url))
     to = moved.get(str(key))
+    note = (notes or {}).get(str(key))
     return SourceResult(
         str(key),
         str(url),
@@ -325,6 +329,7 @@ def source_result(value: list[Any], moved: dict[str, Any]) -> SourceResult:
         int(updated),
         error=failure,
         moved_to=None if to is None else str(to),
+        note=None if note is None else str(note),
     )
 
 

@@ -65,8 +65,9 @@ _running: list[_Context] = []  # the one context of this worker process
 
 def refresh_batch(keys: list[str], owner: str, lease: float) -> dict[str, Any]:
     """The Celery task: refresh the sources ``keys`` claimed by ``owner``;
-    plain values back: ``held``, ``results`` (see :func:`result_value`) and
-    ``moved`` (key -> the address a permanent redirect gave)."""
+    plain values back: ``held``, ``results`` (see :func:`result_value`),
+    ``moved`` (key -> the address a permanent redirect gave) and ``notes``
+    (key -> what the parser repaired)."""
     ctx = _running[0]
     future: Future[dict[str, Any]] = asyncio.run_coroutine_threadsafe(
         _refresh(ctx, keys, owner, lease), ctx.loop
@@ -112,6 +113,8 @@ async def _refresh(ctx: _Context, keys: list[str], owner: str, lease: float) -> 
         # Apart from "results", whose rows a dispatcher of an earlier version
         # unpacks as they were: it ignores a key it does not know.
         "moved": {r.key: r.moved_to for r in done if r.moved_to},
+        # what the parser repaired, for the dispatcher's `repaired` line
+        "notes": {r.key: r.note for r in done if r.note},
     }
 
 
