@@ -258,6 +258,8 @@ def test_a_leading_h1_that_is_the_title_is_not_published_twice(tmp_path: Path) -
     )
     (posts / "d.md").write_text("---\ntitle: Other\ndate: 2024-01-04\n---\n# Chapter one\n\nd.\n")
     (posts / "e.md").write_text("---\ndate: 2024-01-05\n---\nIntro e.\n\n# Later\n\nText.\n")
+    # Raw HTML in the heading it was titled by (the title keeps it as written).
+    (posts / "f.md").write_text("---\ndate: 2024-01-06\n---\n# Big <small>news</small>\n\nf.\n")
     (tmp_path / "config.yaml").write_text(
         "site: {title: T, url: 'https://example.com/'}\nsources: [{posts: posts}]\n"
         "output: {dir: feeds, formats: [json]}\n"
@@ -270,6 +272,7 @@ def test_a_leading_h1_that_is_the_title_is_not_published_twice(tmp_path: Path) -
     assert items["Tom & Jerry"]["content_html"].strip() == "<p>Body b.</p>"
     assert items["Same"]["content_html"].startswith("<p>Lead c.</p>")
     assert items["Same"]["summary"] == "Lead c."  # the part before <!-- more --> too
+    assert items["Big <small>news</small>"]["content_html"].strip() == "<p>f.</p>"
     # A heading that is not the title, or not at the start, is the author's text.
     assert items["Other"]["content_html"].startswith("<h1>Chapter one</h1>")
     assert "<h1>Later</h1>" in items["Later"]["content_html"]

@@ -80,8 +80,15 @@ def without_title(html: str, title: str) -> str:
     found = _LEADING_H1.match(html)
     if found is None:
         return html
-    said = " ".join(unescape(_TAG.sub("", found.group(1))).split())
-    return html[found.end() :] if said and said == " ".join(title.split()) else html
+    said = _words(found.group(1))
+    # (a title taken from a Markdown heading keeps what raw HTML it had)
+    same = said and said in (" ".join(title.split()), _words(title))
+    return html[found.end() :] if same else html
+
+
+def _words(html: str) -> str:
+    """The text of an HTML fragment, its spacing collapsed."""
+    return " ".join(unescape(_TAG.sub("", html)).split())
 
 
 def _to_html(text: str, body: Body) -> str:
