@@ -142,12 +142,32 @@ def test_a_new_slug_style_still_moves_every_folder(config: Path) -> None:
     config.write_text(BASE.replace("  dir: out\n", "  dir: out\n  slugs: ascii\n"))
     build(config)
     assert folders(root) == {"cafe": "Café"}
-    # ... and the folder left behind is free for another category again.
+    # ... and the folder left behind is barred to another category: its
+    # subscribers were Café's.
     write_post(root, "b.md", "Second", "café-", day=2)
     config.write_text(BASE)
     (root / "posts/a.md").unlink()
     build(config)
-    assert folders(root) == {"café": "café-"}
+    [(folder, category)] = folders(root).items()
+    assert category == "café-" and folder.startswith("café-")
+
+
+def test_a_folder_a_rename_left_is_never_given_to_another_category(config: Path) -> None:
+    root = config.parent
+    write_post(root, "a.md", "First", "Golang")
+    config.write_text(BASE.replace("  dir: out\n", "  dir: out\n  rename: {Golang: go}\n"))
+    build(config)
+    assert folders(root) == {"go": "Golang"}
+    config.write_text(BASE)
+    write_post(root, "b.md", "Second", "Go", day=2)
+    build(config)
+    now = folders(root)
+    assert now["golang"] == "Golang" and "go" not in now
+    assert next(f for f, c in now.items() if c == "Go").startswith("go-")
+    # output.rename still gives it to whom the user says.
+    config.write_text(BASE.replace("  dir: out\n", "  dir: out\n  rename: {Go: go}\n"))
+    build(config)
+    assert folders(root)["go"] == "Go"
 
 
 @pytest.mark.parametrize("formats", ["[atom, rss]", "[rss]"])

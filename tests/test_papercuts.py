@@ -229,10 +229,18 @@ def test_check_warns_about_a_rename_that_takes_another_categorys_folder(
     folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
     assert len(folders) == 2 and "tech" in folders
     assert f"that feed moves to {next(f for f in folders if f != 'tech')}/" in err
-    # A rename that takes no one's folder says nothing.
+    # A rename that takes no one's folder says nothing of renames; tech/ was
+    # News's feed in the build before, so it stays barred to Tech (its
+    # subscribers would get Tech's entries), and check says why.
     config.write_text(BASE.replace("  dir: out\n", "  dir: out\n  rename: {News: headlines}\n"))
     assert main(["check", "-c", str(config)]) == 0
-    assert "output.rename" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "output.rename gives" not in err and "output.rename names" not in err
+    moved = next(f for f in folders if f != "tech")
+    assert (
+        f"{config}: category “Tech” is published in {moved}/, not tech/: an earlier build"
+        " published category “News” there"
+    ) in err
 
 
 def test_check_warns_about_renames_that_miss_or_share_a_folder(

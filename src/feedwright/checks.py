@@ -256,9 +256,7 @@ def taken_folders(
     for key, name in sorted(names.items()):
         own = slugify(name, config.output.slugs)
         holder = holders.get(own.casefold())
-        if holder in (None, key) or key in renamed or slugs[key] == own:
-            continue
-        if holder not in names or slugs[holder].casefold() == own.casefold():  # still theirs
+        if holder not in (None, key) and key not in renamed and slugs[key] != own:
             said.append(
                 f"{config.path}: category “{name}” is published in {slugs[key]}/, not {own}/:"
                 f" an earlier build published category “{names.get(holder, holder)}”"

@@ -220,8 +220,8 @@ def assign_slugs(
     (folder -> category key, what earlier builds published: :func:`owners`)
     comes next: a category keeps the folder it was published in while that
     is still a name it would get, and a folder once published for one
-    category is never given to another (but by ``output.rename``), so a feed
-    URL does not change hands when a new category slugifies to it. A
+    category is never given to another (but by ``output.rename``), even
+    after that category left or moved, so a feed URL never changes hands. A
     generated slug that collides with another (or with a reserved name) gets
     a hash of its category key appended; when several new generated slugs
     collide, a category whose name equals the slug keeps it, else the key
@@ -243,14 +243,14 @@ def assign_slugs(
             wanted[key] = slugify(chosen if chosen is not None else names[key], output.slugs)
 
     # The folders earlier builds published: kept by their category, barred to others.
+    # A folder whose category has no feed now, or moved (output.rename,
+    # output.slugs), stays barred: its subscribers would get another's entries.
     kept: dict[str, str] = {}
-    barred: set[str] = set()
-    for folder, owner in (held or {}).items():
-        if owner not in wanted:
-            barred.add(_fold(folder))  # its category has no feed now; it may come back
-        elif owner not in explicit and _one_of(folder, wanted[owner], owner):
-            kept[owner] = folder
-        # else its category moved (output.rename, output.slugs): the folder is free
+    barred: dict[str, str] = {}  # folded folder -> its category key
+    for folder, owner in sorted((held or {}).items()):
+        if owner in wanted and owner not in explicit and _one_of(folder, wanted[owner], owner):
+            kept.setdefault(owner, folder)
+        barred[_fold(folder)] = owner
     explicitly = {_fold(wanted[k]) for k in explicit}
     for key in [k for k, folder in kept.items() if _fold(folder) in explicitly]:
         del kept[key]  # output.rename gave its folder to another category
@@ -267,7 +267,9 @@ def assign_slugs(
     for key in sorted(keys, key=rank):
         slug = kept.get(key, wanted[key])
         length = _HASH_LEN
-        while _fold(slug) in used or (key not in explicit and _fold(slug) in barred):
+        while _fold(slug) in used or (
+            key not in explicit and barred.get(_fold(slug), key) != key
+        ):
             # Longer digests only matter if two keys share a prefix of their hash.
             slug = _hashed(wanted[key], key, length)
             length += 4
@@ -341,22 +343,19 @@ def keep_folders(store: Store, slugs: Mapping[str, str], held: Mapping[str, str]
     """Remember this build's category folders (key -> folder) beside the
     folders of categories that had no feed this time (``held``: the memory
     the build started with, :func:`held_folders`)."""
-    now = owners(slugs, held, slugs)
+    now = owners(slugs, held)
     if now != held or store.get_meta(FOLDERS_KEY) is None:
         store.set_meta(FOLDERS_KEY, json.dumps(now, ensure_ascii=True))
 
 
-def owners(
-    slugs: Mapping[str, str], held: Mapping[str, str], present: Iterable[str]
-) -> dict[str, str]:
+def owners(slugs: Mapping[str, str], held: Mapping[str, str]) -> dict[str, str]:
     """The folder memory after a build (folder -> category key): this build's
-    ``slugs`` (key -> folder), and the folders held before by categories
-    that had no feed this time (``present``: this build's keys)."""
+    ``slugs`` (key -> folder), and every other folder held before, by the
+    category it was last published for."""
     now = {folder: key for key, folder in slugs.items()}
     taken = {_fold(folder) for folder in now}
-    there = set(present)
     for folder, key in held.items():
-        if key not in there and _fold(folder) not in taken:
+        if _fold(folder) not in taken:
             now[folder] = key
     return dict(sorted(now.items()))
 
