@@ -48,6 +48,9 @@ BUNDLES = {
 }
 
 
+_LANGUAGES_TOML = 'baseURL = "https://example.org/"\n[languages.en]\n[languages.fr]\n'
+
+
 def titles(root: Path) -> list[str]:
     feed = feedparser.parse((root / "feeds" / "atom.xml").read_bytes())
     return sorted(entry.title for entry in feed.entries)
@@ -267,6 +270,54 @@ def test_a_translation_is_left_out_as_hugo_s_main_rss_leaves_it(
     for rel in ("post.fr.md", "solo.fr.md", "trip/index.fr.md"):
         assert f"content/posts/{rel}: {said}" in err
     assert "other.de.md: not read" not in err
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [
+        ("hugo.toml", _LANGUAGES_TOML, _LANGUAGES_TOML + "weight = = 2\n"),
+        (
+            "config/_default/languages.yaml",
+            "en:\n  weight: 1\nfr:\n  weight: 2\n",
+            "fr: [weight: 2\n",
+        ),
+    ],
+)
+def test_a_hugo_config_that_cannot_be_read_is_a_problem_not_a_silent_guess(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, good: str, bad: str
+) -> None:
+    # Which files are translations comes from the Hugo config: one feedwright
+    # cannot parse (a typo; Hugo itself would not build) used to be taken for
+    # a site of one language, its translations published as posts, silently.
+    write(
+        tmp_path,
+        {
+            "hugo.toml": 'baseURL = "https://example.org/"\n',
+            name: good,
+            "feedwright.yaml": CONFIG,
+            "content/posts/post.md": post("Post", 1),
+            "content/posts/post.fr.md": post("Billet", 2),
+        },
+    )
+    config = str(tmp_path / "feedwright.yaml")
+    assert main(["build", "-q", "-c", config]) == 0
+    assert titles(tmp_path) == ["Post"]
+    # The config breaks and nothing else changes: the next build sees it
+    # (not the last build's summary replayed), and so does the one after.
+    write(tmp_path, {name: bad})
+    said = f"{tmp_path / name}: cannot be read as {name.rpartition('.')[2].upper()}: "
+    unknown = "the Hugo site's languages are unknown, so a translation (name.<language>.md)"
+    for command in ("build", "build", "check"):
+        assert main([command, "-c", config]) == 1, command
+        err = capsys.readouterr().err
+        assert said in err and unknown in err, err
+    assert titles(tmp_path) == ["Billet", "Post"]  # (the rest is published)
+    # Fixed: the translation is left out again, and nothing is said.
+    write(tmp_path, {name: good})
+    for command in ("build", "check"):
+        assert main([command, "-c", config]) == 0, command
+        assert "cannot be read" not in capsys.readouterr().err
+    assert titles(tmp_path) == ["Post"]
 
 
 def test_the_walk_links_and_check_take_one_file_for_a_bundle_s_index(

@@ -164,8 +164,11 @@ def carry(old: CachedPost | None, post: CachedPost) -> CachedPost:
 
 def cache_root(config: Config, source: PostsSource) -> str:
     """The post cache's key: everything that changes how a file becomes an
-    entry (a Hugo site's config too: its languages name its pages)."""
-    settings = repr((build_id(), config.site, source, hugo.naming(source.path)))
+    entry (a Hugo site's config too: its languages name its pages; not
+    which of its files could not be read, a problem of the folder)."""
+    site = hugo.naming(source.path)
+    site = site and site._replace(unread=())
+    settings = repr((build_id(), config.site, source, site))
     return f"{source.path}|{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
 
 

@@ -22,6 +22,10 @@ default (:func:`translations`), and which file of several makes a page
   ``defaultContentLanguageInSubdir`` and several languages
   (``Naming.prefix``). With ``post.md`` beside it, Hugo makes the page of
   one file only (:func:`pages`).
+- A config file that is there but cannot be read (a TOML, YAML or JSON
+  error, no permission) leaves the languages it sets unknown: it is a
+  problem of the posts folder (``Naming.unread``, :func:`unread_configs`),
+  never taken for a site of one language without a word.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..exceptions import PostError
 from .walk import POST_SUFFIXES, Stamp
 
 _SUFFIXES = "|".join(sorted(suffix[1:] for suffix in POST_SUFFIXES))
@@ -91,11 +96,18 @@ def _hugo_yaml(path: Path) -> bytes | None:
     return None
 
 
-def _load(path: Path) -> Mapping[str, Any]:
-    """A Hugo config file as a mapping (nothing: it is missing or unreadable)."""
+def _load(path: Path, unread: list[tuple[str, str]]) -> Mapping[str, Any]:
+    """A Hugo config file as a mapping (nothing: it is missing or cannot be
+    read; then, if it is there, it goes to ``unread`` with why)."""
     try:
         with open(path, "rb") as file:
             text = file.read(_MAX_CONFIG)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as exc:
+        unread.append((str(path), f"cannot read: {exc.strerror or exc}"))
+        return {}
+    try:
         if path.suffix == ".toml":
             import tomllib
 
@@ -106,13 +118,27 @@ def _load(path: Path) -> Mapping[str, Any]:
             import yaml
 
             doc = yaml.safe_load(text)
-    except (OSError, ValueError, UnicodeError, ImportError, RecursionError):
+    except (ValueError, UnicodeError, RecursionError) as exc:  # (TOML's, JSON's errors too)
+        unread.append((str(path), f"cannot be read as {_kind(path)}: {_first_line(exc)}"))
         return {}
     except Exception as exc:  # PyYAML's errors (YAMLError) and its kin
         if type(exc).__module__.startswith("yaml"):
+            unread.append((str(path), f"cannot be read as YAML: {_first_line(exc)}"))
             return {}
         raise
     return doc if isinstance(doc, dict) else {}
+
+
+def _kind(path: Path) -> str:
+    """What a config file of this name is written in (``YAML`` for ``.yml``)."""
+    return "YAML" if path.suffix == ".yml" else path.suffix[1:].upper()
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of what a parser said (its name when it said nothing)."""
+    return next(
+        (line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__
+    )
 
 
 def _key(doc: Mapping[str, Any], name: str) -> Any:
@@ -127,6 +153,9 @@ class Naming(NamedTuple):
     language: str  # ``defaultContentLanguage`` (``en`` unless set), as Hugo lowercases it
     codes: tuple[str, ...]  # every language its config sets (the default among them), sorted
     prefix: str  # ``en/`` where Hugo publishes the default language under its folder, else ""
+    # Each config file that is there but could not be read, and why (the
+    # languages it sets are unknown); in the build's fingerprint with the rest.
+    unread: tuple[tuple[str, str], ...] = ()
 
 
 def naming(folder: str | Path) -> Naming | None:
@@ -138,13 +167,14 @@ def naming(folder: str | Path) -> Naming | None:
     if site is None:
         return None
     docs: list[Mapping[str, Any]] = []
+    unread: list[tuple[str, str]] = []
     for name in (*_HUGO_CONFIGS, *_MAYBE_HUGO):
         if (site / name).is_file() and (name not in _MAYBE_HUGO or _hugo_yaml(site / name)):
-            docs.append(_load(site / name))
+            docs.append(_load(site / name, unread))
             break  # Hugo reads the first of them
     for name in ("hugo", "config"):
         for suffix in (".toml", ".yaml", ".yml", ".json"):
-            docs.append(_load(site / _CONFIG_DIR / (name + suffix)))
+            docs.append(_load(site / _CONFIG_DIR / (name + suffix), unread))
     default, codes, in_subdir = "en", set[str](), False
     for doc in docs:
         if isinstance(found := _key(doc, "defaultcontentlanguage"), str) and found.strip():
@@ -154,11 +184,25 @@ def naming(folder: str | Path) -> Naming | None:
         if (found := _key(doc, "defaultcontentlanguageinsubdir")) is not None:
             in_subdir = _true(found)
     for suffix in (".toml", ".yaml", ".yml", ".json"):
-        codes.update(str(code).lower() for code in _load(site / _CONFIG_DIR / f"languages{suffix}"))
+        found = _load(site / _CONFIG_DIR / f"languages{suffix}", unread)
+        codes.update(str(code).lower() for code in found)
     all_codes = tuple(sorted({*codes, default}))  # (sorted: the post cache's key holds it)
     # (A site of one language is at its root whatever the setting says.)
     prefix = f"{default}/" if in_subdir and len(all_codes) > 1 else ""
-    return Naming(default, all_codes, prefix)
+    return Naming(default, all_codes, prefix, tuple(unread))
+
+
+def unread_configs(site: Naming) -> tuple[PostError, ...]:
+    """A problem of the posts folder for each config file of ``site`` that
+    could not be read: a translation it sets would be read as a post."""
+    return tuple(
+        PostError(
+            f"{why}: the Hugo site's languages are unknown, so a translation"
+            " (name.<language>.md) is read as a post of its own until it is fixed",
+            path=path,
+        )
+        for path, why in site.unread
+    )
 
 
 def _true(value: Any) -> bool:
@@ -280,4 +324,5 @@ __all__ = [
     "page_name",
     "pages",
     "translations",
+    "unread_configs",
 ]

@@ -248,6 +248,7 @@ def find(root: Path) -> Found:
         from . import hugo
 
         if (site := hugo.naming(real_root)) is not None:
+            problems += hugo.unread_configs(site)
             files, resources = hugo.bundled(files)
             files, translations = hugo.translations(files, site)
             files, replaced = hugo.pages(files, site)
