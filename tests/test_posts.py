@@ -675,6 +675,18 @@ def _dated(tmp_path: Path, value: str, *, toml: bool = False) -> datetime:
         ("2022-06-27", datetime(2022, 6, 26, 16, 0, tzinfo=UTC)),
         ("20220627T210500", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
         ("'2022-06-27 21:05'", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        # RFC 2822 with a zone written otherwise (each was read as UTC or the site's zone):
+        ("Mon, 27 Jun 2022 13:05:00 +05:30", datetime(2022, 6, 27, 7, 35, tzinfo=UTC)),
+        ("Mon, 27 Jun 2022 13:05:00 -07:00", datetime(2022, 6, 27, 20, 5, tzinfo=UTC)),
+        ("Mon, 27 Jun 2022 21:05:00 GMT+0800", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        ("Mon, 27 Jun 2022 21:05:00 UTC+8", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        (
+            "Mon Jun 27 2022 16:35:00 GMT+0530 (India Standard Time)",
+            datetime(2022, 6, 27, 11, 5, tzinfo=UTC),
+        ),
+        ("Mon, 27 Jun 2022 21:05:00 CST", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # the site's
+        ("Mon Jun 27 21:05:00 CST 2022", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # `date`'s
+        ("Mon Jun 27 21:05:00 2022", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # site zone
     ],
 )
 def test_date_formats(tmp_path: Path, value: str, expected: datetime) -> None:
@@ -705,12 +717,33 @@ def test_toml_date_objects(tmp_path: Path, value: str, expected: datetime) -> No
         ("0001-01-01 00:00 +08:00", "is out of the range of dates"),
         ("1799-12-31", "is out of the range of dates (years 1800 to 2999)"),
         ("3000-06-01", "is out of the range of dates (years 1800 to 2999)"),
+        ("Mon, 27 Jun 2022 13:05:00 BST", "has a time zone that cannot be read ('BST')"),
+        ("Mon, 27 Jun 2022 13:05:00 Asia/Shanghai", "cannot be read ('Asia/Shanghai')"),
+        ("Mon, 27 Jun 2022 13:05:00 GMT+8 am", "cannot be read ('GMT+8 am')"),
+        ("Mon, 27 Jun 2022 13:05:00 +25:00", "has a zone offset of 24 hours or more"),
     ],
 )
 def test_unparseable_dates(tmp_path: Path, value: str, says: str) -> None:
     with pytest.raises(PostError, match="date: ") as info:
         _dated(tmp_path, value)
     assert says in info.value.message
+
+
+def test_a_zone_name_is_rfc_2822s_unless_the_site_zone_goes_by_it(tmp_path: Path) -> None:
+    root = tmp_path / "posts"
+    root.mkdir()
+    post = root / "d.txt"
+    post.write_text("---\ntitle: d\ndate: Mon, 27 Jun 2022 13:05:00 CST\n---\n<p>d</p>\n")
+    central = datetime(2022, 6, 27, 19, 5, tzinfo=UTC)  # RFC 2822's CST: -0600
+    china = datetime(2022, 6, 27, 5, 5, tzinfo=UTC)  # China's CST, as `date` prints it there
+    # In June, Chicago goes by CDT: its CST is RFC 2822's.
+    for timezone, expected in [
+        ("UTC", central),
+        ("America/Chicago", central),
+        ("Asia/Shanghai", china),
+    ]:
+        entry = read(post, root, timezone=timezone)
+        assert entry is not None and entry.published == expected, timezone
 
 
 def test_categories_nested_lists_are_flattened_and_deduped(result: CheckReport) -> None:

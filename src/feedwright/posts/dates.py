@@ -7,12 +7,20 @@ Accepted, tried in this order::
                                 optional zone: Z, UTC, GMT, +08, +0800, +08:00
     ISO 8601                    what ``datetime.fromisoformat`` reads (basic
                                 format ``20220627T210500``, week dates, ...)
-    RFC 2822                    ``Mon, 27 Jun 2022 13:05:00 GMT`` / ``+0800``;
-                                its date alone, ``27 Jun 2022`` (Hugo reads it)
+    RFC 2822                    ``Mon, 27 Jun 2022 13:05:00 GMT`` / ``+0800`` /
+                                ``+08:00`` / ``GMT+0800`` / ``UTC+8``, then
+                                maybe a comment, ``(CST)``; the form of
+                                ``date`` and JavaScript's ``Date`` too
+                                (``Mon Jun 27 13:05:00 CST 2022``,
+                                ``Mon Jun 27 2022 13:05:00 GMT+0800``); its
+                                date alone, ``27 Jun 2022`` (Hugo reads it)
 
-A date without a zone is in ``site.timezone``. An impossible date (31
-February, hour 25) and a zone offset of 24 hours or more are refused, never
-wrapped around into another day.
+A date without a zone is in ``site.timezone``. A zone name is RFC 2822's
+(``EST`` ... ``PDT``) unless it is the name ``site.timezone`` goes by at
+that time (``CST`` in ``Asia/Shanghai``: China's, as ``date`` printed it
+there); any other name (``BST``, ``Asia/Shanghai``) is refused, never read
+as UTC. An impossible date (31 February, hour 25) and a zone offset of 24
+hours or more are refused, never wrapped around into another day.
 """
 
 from __future__ import annotations
@@ -33,7 +41,12 @@ _DATE = re.compile(
     r"(?:(?:[Tt]|[ \t]+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"[ \t]*(?:(Z|z|UTC|GMT)|([+-])(\d{1,2})(?::?(\d{2}))?)?\Z"
 )
-_ENDS_WITH_TIME = re.compile(r"\d:\d\d(?::\d\d)?\s*\Z")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # the first one: the time of day
+_COMMENT = re.compile(r"\s*\([^()]*\)\s*\Z")  # "(China Standard Time)"
+_OFFSET = re.compile(r"(?:(?:GMT|UTC|UT)(?=[+-]))?([+-])(\d{1,2})(?::?(\d{2}))?\Z", re.I)
+_UTC_NAMES = frozenset({"UT", "UTC", "GMT", "Z"})
+_RFC_2822_ZONES = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+                   "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}  # fmt: skip
 _DAY_MONTH_YEAR = re.compile(r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\Z")
 _DAY = timedelta(days=1)
 _FORMS = "use RFC 2822, ISO 8601 or YYYY-MM-DD HH:MM:SS"
@@ -100,26 +113,60 @@ def _parse_text(text: str, local: tzinfo) -> datetime:
         return parse_date(iso, local)
     if _DAY_MONTH_YEAR.match(text):
         text += " 00:00"  # the day's start, in the local zone as below
+    # The zone is read here, not by parsedate_tz: it reads every zone it does
+    # not know (GMT+0800, +08:00, BST) as UTC, and so a date whose year
+    # follows the time (`date`'s form), zone-less, too.
+    head, zone_text = _split_zone(text)
     try:
-        parts = parsedate_tz(text)
+        parts = parsedate_tz(head)
     except (ValueError, IndexError):  # digits beyond int()'s limit, odd tokens
         parts = None
     if parts is None:
         raise DateError(f"cannot be understood as a date ({_FORMS})")
     year, month, day, hour, minute, second = parts[:6]
-    offset_seconds = parts[9]
     try:
         dt = datetime(year, month, day, hour, minute, second)
     except ValueError as exc:
         raise DateError(f"is not a possible date ({exc})") from None
-    if _ENDS_WITH_TIME.search(text):
-        # No zone after the time: local, like every other zone-less date here.
+    zone_offset = _zone_offset(zone_text, dt, local)
+    if zone_offset is None:  # no zone after the time: local, like every zone-less date here
         return dt.replace(tzinfo=local).astimezone(UTC)
-    if offset_seconds is None:  # "-0000": RFC 2822's "UTC, local zone unknown"
-        return dt.replace(tzinfo=UTC)
-    if abs(offset_seconds) >= _DAY.total_seconds():
-        raise DateError("has a zone offset of 24 hours or more")
-    return (dt - timedelta(seconds=offset_seconds)).replace(tzinfo=UTC)
+    return (dt - zone_offset).replace(tzinfo=UTC)
+
+
+def _split_zone(text: str) -> tuple[str, str]:
+    """``text`` without its zone (a year after the time kept), and the zone."""
+    time_of_day = _TIME.search(text)
+    if time_of_day is None:
+        return text, ""
+    head, rest = text[: time_of_day.end()], _COMMENT.sub("", text[time_of_day.end() :])
+    words = rest.split()
+    if words and re.fullmatch(r"\d{4}", words[-1]):  # Mon Jun 27 13:05:00 [CST] 2022
+        head += " " + words.pop()
+    return head, " ".join(words)
+
+
+def _zone_offset(name: str, wall: datetime, local: tzinfo) -> timedelta | None:
+    """The offset the zone ``name`` after ``wall`` says; None: no zone (local)."""
+    if not name:
+        return None
+    m = _OFFSET.match(name)
+    if m:
+        offset = timedelta(hours=int(m[2]), minutes=int(m[3] or 0))
+        if offset >= _DAY or int(m[3] or 0) >= 60:
+            raise DateError("has a zone offset of 24 hours or more")
+        return offset if m[1] == "+" else -offset
+    upper = name.upper()
+    if upper in _UTC_NAMES:
+        return timedelta(0)
+    at = wall.replace(tzinfo=local)
+    if upper == (at.tzname() or "").upper():  # the name the site's zone goes by then
+        return at.utcoffset()
+    if upper in _RFC_2822_ZONES:
+        return timedelta(hours=_RFC_2822_ZONES[upper])
+    raise DateError(
+        f"has a time zone that cannot be read ({name!r}): write it as an offset, as +0800"
+    )
 
 
 def first_date(
