@@ -90,6 +90,8 @@ sources:
         ),
         (MINIMAL + "sources:\n  - posts: postz\n", "sources[0].posts", 5),
         (MINIMAL + "sources:\n  - title: nothing\n", "sources[0]", 5),
+        (MINIMAL + "sources:\n  - title: T\n    post: .\n", "sources[0].post", 6),
+        (MINIMAL + "sources:\n  - feeds: https://a/f\n", "sources[0].feeds", 5),
         (MINIMAL + "sources:\n  - feed: https://a/\n  - feed: https://a/\n", "sources[1]", 6),
         (MINIMAL + "sources:\n  - feed: https://a/f\n  - feed: HTTPS://A/f\n", "sources[1]", 6),
         (MINIMAL + "sources:\n  - feed: https://a/f\n    every: -5\n", "sources[0].every", 6),

@@ -21,8 +21,8 @@ from .configdoc import Doc as _Doc
 from .configdoc import Section as _Section
 from .configdoc import any_int as _any_int
 from .configdoc import boolean as _bool
+from .configdoc import did_you_mean, name_list
 from .configdoc import duration as _duration
-from .configdoc import name_list
 from .configdoc import string as _str
 from .configdoc import url as _url
 from .filters import Filters
@@ -223,6 +223,10 @@ def _source(doc: _Doc, key: str, value: Any, base: Path) -> Source:
             priority=sec.get("priority", _any_int, 0),
         )
     else:
+        for name in sec.value:  # `post:`, `feeds:`: the key meant, named on its line
+            hint = did_you_mean(str(name), ("posts", "feed"))
+            if hint:
+                raise doc.error(sec.path(str(name)), "unknown key" + hint)
         raise doc.error(key, "a source needs `posts: <folder>` or `feed: <url>`")
     if isinstance(source, PostsSource) and source.style and not source.permalink:
         raise doc.error(
