@@ -464,6 +464,24 @@ def test_refresh_takes_the_address_a_feed_moved_to(
     assert [r.path for r in http_server.requests[before:]] == ["/new.xml"]
 
 
+def test_a_web_page_given_as_a_feed_is_said_to_be_one_not_to_have_moved(
+    tmp_path: Path, http_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A blog's page given as its feed is followed to the feed it names, once,
+    and said so: nothing redirected, so "moved permanently" would mislead."""
+    link = b'<link rel="alternate" type="application/rss+xml" href="feed.xml">'
+    html = b"<html><head>" + link + b"</head></html>"
+    page = http_server.route("/blog/", body=html, headers={"Content-Type": "text/html"})
+    feed = http_server.route("/blog/feed.xml", body=RSS)
+    config = site(
+        tmp_path, BASE.replace("  - posts: posts\n", f"  - posts: posts\n  - feed: {page}\n")
+    )
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {page}: a web page, not a feed; its feed {feed} is fetched from now on" in err
+    assert "moved permanently" not in err
+
+
 def test_refresh_of_an_unknown_url_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

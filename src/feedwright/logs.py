@@ -28,8 +28,11 @@ def fields(event: str, **values: Any) -> dict[str, Any]:
     return {"event": event, "fields": values}
 
 
-def moved_message(url: str, to: str) -> str:
-    """What is said of a feed that answered with a permanent redirect."""
+def moved_message(url: str, to: str, *, discovered: bool = False) -> str:
+    """What is said of a feed that answered with a permanent redirect, or
+    (``discovered``) whose address is a web page naming its feed."""
+    if discovered:
+        return f"{url}: a web page, not a feed; its feed {to} is fetched from now on"
     return f"{url}: moved permanently to {to}; fetched from there from now on"
 
 
@@ -64,7 +67,7 @@ def log_source(result: SourceResult) -> None:
     if result.moved_to:
         log.warning(
             "%s",
-            moved_message(result.url, result.moved_to),
+            moved_message(result.url, result.moved_to, discovered=result.discovered),
             extra=fields("moved", url=result.url, to=result.moved_to, source=result.key),
         )
 

@@ -85,7 +85,11 @@ class BuildReport:
         feeds that moved for good, and what the id ledger reports."""
         return (
             [f"{r.url}: {r.note}" for r in self.sources if r.note]
-            + [moved_message(r.url, r.moved_to) for r in self.sources if r.moved_to]
+            + [
+                moved_message(r.url, r.moved_to, discovered=r.discovered)
+                for r in self.sources
+                if r.moved_to
+            ]
             + list(self.ids)
         )
 

@@ -82,6 +82,7 @@ class SourceResult:
     error: SourceError | None = None
     note: str | None = None  # a problem the parser recovered from, worth a warning
     moved_to: str | None = None  # this fetch found a new address for good (a permanent redirect)
+    discovered: bool = False  # ... because the address was a web page naming its feed
     # A source skipped while failing or backing off (or gone): its streak and
     # last error, so every build can say so, not only the one it failed in.
     streak: int = 0
@@ -430,6 +431,7 @@ def _save(
         updated=saved.updated,
         note=feed.note,
         moved_to=moved,
+        discovered=moved is not None and response.discovered_from is not None,
     )
 
 

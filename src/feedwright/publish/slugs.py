@@ -267,9 +267,7 @@ def assign_slugs(
     for key in sorted(keys, key=rank):
         slug = kept.get(key, wanted[key])
         length = _HASH_LEN
-        while _fold(slug) in used or (
-            key not in explicit and barred.get(_fold(slug), key) != key
-        ):
+        while _fold(slug) in used or (key not in explicit and barred.get(_fold(slug), key) != key):
             # Longer digests only matter if two keys share a prefix of their hash.
             slug = _hashed(wanted[key], key, length)
             length += 4
