@@ -27,6 +27,7 @@ SAMPLES: dict[str, dict[str, object]] = {
     "TooLargeError": {"url": "https://example.org/feed", "status": 200},
     "ParseError": {"url": "https://example.org/feed"},
     "StoreError": {"path": "/srv/.feedwright/state.db"},
+    "ClockError": {"now": datetime(3001, 1, 1, tzinfo=UTC)},
     "PublishError": {"path": "/srv/feeds/atom.xml"},
     "FeedwrightError": {},
 }

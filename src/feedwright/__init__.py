@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     )
     from .config import Config
     from .exceptions import (
+        ClockError,
         ConfigError,
         FeedwrightError,
         FetchError,
@@ -83,11 +84,12 @@ _HOMES = {
         ["Alternate", "Body", "Enclosure", "Entry", "Episode", "Person", "Provenance"], ".model"
     ),
     **dict.fromkeys(
-        ["ConfigError", "FeedwrightError", "FetchError", "IdChangeError", "LockError"],
+        ["ClockError", "ConfigError", "FeedwrightError", "FetchError", "IdChangeError"],
         ".exceptions",
     ),
     **dict.fromkeys(
-        ["ParseError", "PostError", "PublishError", "SourceError", "StoreError"], ".exceptions"
+        ["LockError", "ParseError", "PostError", "PublishError", "SourceError", "StoreError"],
+        ".exceptions",
     ),
     **dict.fromkeys(["EntryChange", "FeedPreview", "Plan"], ".preview"),
     **dict.fromkeys(["OutputCheck", "Violation"], ".publish.validate"),
@@ -135,6 +137,7 @@ __all__ = [
     "Body",
     "BuildReport",
     "CheckReport",
+    "ClockError",
     "Config",
     "ConfigError",
     "Enclosure",

@@ -7,6 +7,7 @@ that ``str(err)`` alone is a useful line for a user::
      ├── ConfigError            bad config.yaml: .key, .line          (exit 2)
      ├── LockError              another build/daemon holds the output (exit 3)
      ├── IdChangeError          too many entry ids would change       (exit 4)
+     ├── ClockError             the clock is outside the years feeds may carry: .now
      ├── PostError              one local post cannot be read: .path
      ├── SourceError            one remote source failed: .url
      │    ├── FetchError        network / HTTP trouble: .status
@@ -19,7 +20,7 @@ that ``str(err)`` alone is a useful line for a user::
 
 Per-item failures (PostError, SourceError) are *values* in results, never
 exceptions that stop a batch; only ConfigError, LockError, IdChangeError,
-StoreError and PublishError end a run.
+ClockError, StoreError and PublishError end a run.
 
 Every class pickles and unpickles to an equal error (message and attributes):
 errors cross process boundaries as values (``feedwright.parallel``).
@@ -167,6 +168,16 @@ class ParseError(SourceError):
     """The body is not a feed we can read."""
 
 
+class ClockError(FeedwrightError):
+    """The clock (a build's ``now``) is outside the years an entry may carry:
+    every date taken from it would fail the publish gate, so nothing is
+    fetched, stored or published until it is right."""
+
+    def __init__(self, message: str, *, now: datetime) -> None:
+        super().__init__(message)
+        self.now = now
+
+
 class StoreError(FeedwrightError):
     """The state store cannot be opened, migrated or written."""
 
@@ -190,6 +201,7 @@ class PublishError(FeedwrightError):
 
 
 __all__ = [
+    "ClockError",
     "ConfigError",
     "FeedwrightError",
     "FetchError",

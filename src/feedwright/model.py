@@ -33,10 +33,38 @@ from urllib.parse import unquote, urlsplit
 BodyFormat = Literal["markdown", "html"]
 
 # The years an entry's dates may fall in: what feed readers and validators take
-# (the publish gate refuses others). A post dated outside them is reported and
-# left out; a remote entry's date outside them counts as no date.
+# (the publish gate refuses others). The one rule for every date feedwright
+# gives an entry (docs/history.md, "Dates and the clock"):
+#
+# - a post's own date outside them is a problem of that post, reported and left out;
+# - a remote entry's date outside them counts as no date;
+# - a date from the clock (``now``: an undated remote entry's first-seen time,
+#   a tombstone's; a post file's mtime) is used only inside them. A build or
+#   refresh whose ``now`` is outside them stops (ClockError) before it stores
+#   or publishes anything; a post whose mtime is outside them takes ``now``;
+# - a stored date outside them (a state written under a wrong clock by an
+#   older version, a hand edit) is mended by the next build: it becomes ``now``.
 MIN_YEAR = 1800
 MAX_YEAR = 2999
+
+
+def in_years(when: datetime) -> bool:
+    """Whether ``when`` falls in the years an entry may carry (MIN_YEAR to MAX_YEAR)."""
+    return MIN_YEAR <= when.year <= MAX_YEAR
+
+
+def check_clock(now: datetime) -> None:
+    """Raise ClockError when ``now`` (the build's clock) is outside the years
+    an entry may carry: everything dated by it would fail the publish gate."""
+    if not in_years(now):
+        from .exceptions import ClockError
+
+        raise ClockError(
+            f"the clock says {now.isoformat()}, outside the years {MIN_YEAR} to {MAX_YEAR}"
+            " that feeds may carry: nothing fetched or published (set the system clock"
+            " right; the next build with it goes on as before)",
+            now=now,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,12 +454,14 @@ __all__ = [
     "Person",
     "Planned",
     "Provenance",
+    "check_clock",
     "from_dict",
     "from_micros",
     "from_tuple",
     "gone",
     "head_fields",
     "head_of",
+    "in_years",
     "micros",
     "newest_first",
     "rfc3339",

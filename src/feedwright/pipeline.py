@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
@@ -45,11 +45,11 @@ from . import incremental, ledger, posts
 from .config import MANIFEST_NAME, Config, PostsSource
 from .exceptions import ConfigError
 from .lock import output_lock
-from .model import Entry, P
+from .model import MAX_YEAR, MIN_YEAR, Entry, P, check_clock, in_years, rfc3339
 from .parallel import Pool
 from .publish.write import sweep_temp_files
 from .report import BUILD_FETCHES, BuildReport, FeedSummary, PublishSummary, cached_report
-from .store import Store
+from .store import Store, StoredEntry
 from .text import bad_tag_uri
 
 if TYPE_CHECKING:
@@ -82,12 +82,16 @@ def scope_id(entry: Entry) -> Entry:
     return replace(entry, id=f"urn:uuid:{scoped}")
 
 
-def remote_entries(config: Config, store: Store) -> list[tuple[Entry, str]]:
+def remote_entries(
+    config: Config, store: Store, now: datetime, notes: dict[str, str] | None = None
+) -> list[tuple[Entry, str]]:
     """Stored remote entries with their content hashes, ids scoped, the copy
     seen first (then the one whose subscription comes first in the config)
-    ahead of later duplicates."""
+    ahead of later duplicates. Dates outside the years an entry may carry
+    are mended first (:func:`mend_dates`), what was mended said in ``notes``
+    (source key -> note)."""
     order = {s.key: i for i, s in enumerate(config.feed_sources)}
-    stored = store.entries(list(order))
+    stored = mend_dates(store, store.entries(list(order)), now, {} if notes is None else notes)
     stored.sort(key=lambda s: (s.first_seen, order.get(s.entry.origin, 0)))
     filtering = {s.key: s.filters for s in config.feed_sources if s.filters}
     if filtering:  # a source's filters decide which of its stored entries are published
@@ -97,6 +101,58 @@ def remote_entries(config: Config, store: Store) -> list[tuple[Entry, str]]:
             s for s in stored if (f := filtering.get(s.entry.origin)) is None or keep(s.entry, f)
         ]
     return [(scope_id(s.entry), s.content_hash) for s in stored]
+
+
+def mend_dates(
+    store: Store, stored: list[StoredEntry], now: datetime, notes: dict[str, str]
+) -> list[StoredEntry]:
+    """``stored`` with every date outside the years an entry may carry (a
+    state written under a wrong clock: an undated entry first seen "in 3001")
+    made ``now``, and saved so: the publish gate would refuse every feed
+    holding such an entry, on every build. ``notes`` gets one line per feed
+    whose entries' dates were mended (a first-seen time alone is mended unsaid)."""
+    mended: list[tuple[str, Entry, datetime]] = []
+    counts: dict[str, int] = {}
+    out: list[StoredEntry] = []
+    for item in stored:
+        entry, first_seen = item.entry, item.first_seen
+        if in_years(entry.published) and in_years(entry.updated) and in_years(first_seen):
+            out.append(item)
+            continue
+        key = entry.origin or ""
+        if not (in_years(entry.published) and in_years(entry.updated)):
+            counts[key] = counts.get(key, 0) + 1
+        published = entry.published if in_years(entry.published) else now
+        updated = max(entry.updated if in_years(entry.updated) else now, published)
+        entry = replace(entry, published=published, updated=updated)
+        first_seen = first_seen if in_years(first_seen) else now
+        mended.append((key, entry, first_seen))
+        out.append(StoredEntry(entry, first_seen, entry.content_hash()))
+    if mended:
+        store.mend_entries(mended)
+    for key, count in sorted(counts.items()):
+        notes[key] = (
+            f"{count} stored {'entry' if count == 1 else 'entries'} dated outside the years"
+            f" {MIN_YEAR} to {MAX_YEAR} (set under a wrong clock): dated {rfc3339(now)},"
+            " the time first seen with a right one"
+        )
+    return out
+
+
+def noted(sources: list[SourceResult], notes: Mapping[str, str]) -> list[SourceResult]:
+    """``sources`` with ``notes`` (source key -> note) added to their results'
+    notes, which a build prints as warnings naming the feed; a note of a
+    source with no result this build (offline) is logged."""
+    if not notes:
+        return sources
+    from .remote.normalize import join_notes
+
+    out = [
+        replace(r, note=join_notes(r.note, notes[r.key])) if r.key in notes else r for r in sources
+    ]
+    for key in sorted(set(notes) - {r.key for r in sources}):
+        log.warning("%s: %s", key, notes[key])
+    return out
 
 
 def dedupe(entries: Iterable[P]) -> list[P]:
@@ -171,7 +227,11 @@ def run_once(
     ``locked=True``: the caller (the daemon) holds the output lock already.
     ``pool``: worker processes to use (the daemon keeps one); else the build
     makes its own and stops it before returning.
+
+    Raises ClockError, touching nothing, when ``now`` is outside the years an
+    entry may carry (``model.check_clock``).
     """
+    check_clock(now)
     with (
         nullcontext()
         if locked
@@ -333,6 +393,8 @@ __all__ = [
     "PublishSummary",
     "dedupe",
     "find_posts",
+    "mend_dates",
+    "noted",
     "phase",
     "refresh",
     "remote_entries",

@@ -18,7 +18,7 @@ from .exceptions import PostError
 from .incremental import Record
 from .model import Entry, Head, gone, newest_first
 from .parallel import Pool
-from .pipeline import dedupe, phase, remote_entries
+from .pipeline import dedupe, noted, phase, remote_entries
 from .report import BuildReport, FeedSummary, PublishSummary, summary
 from .store import Store
 
@@ -81,7 +81,9 @@ def _whole(job: Job) -> BuildReport:
     due = [h for h in live if h.published <= now]
     future = [h.published for h in live if h.published > now]
     ends = [h.expires for h in live if h.expires is not None]
-    stored = remote_entries(config, store) if config.feed_sources else []
+    mended: dict[str, str] = {}  # source key -> what mending its stored dates did
+    stored = remote_entries(config, store, now, mended) if config.feed_sources else []
+    job = job._replace(sources=noted(job.sources, mended))
     remote = [entry for entry, _ in stored]
     # Posts are planned by their heads; only those that reach a feed become
     # entries (and are rendered).

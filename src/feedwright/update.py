@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 
 from .config import Config, FeedSource
 from .exceptions import FetchError, GoneError, ParseError, RateLimitedError, SourceError
+from .model import check_clock, in_years
 from .parallel import Failed, Pool
 from .politeness import Hints, account, feed_hints, hints_of, interval_of, with_hints
 from .remote.fetch import Fetcher, FetchRequest, FetchResponse, default_user_agent, fetch_or_error
@@ -150,11 +151,14 @@ def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daem
         return True
     if state.status == "gone":
         return False
-    if state.retry_after is not None and state.retry_after > now:
+    # A time past the years a clock may say was set under a wrong clock (by a
+    # version that still ran under one): due now, not in a thousand years.
+    if state.retry_after is not None and state.retry_after > now and in_years(state.retry_after):
         return False
     if made_otherwise(state, source):
         return True  # its config changed what its entries are made of: read it again now
     waiting = state.next_check is not None and state.next_check > now
+    waiting = waiting and state.next_check is not None and in_years(state.next_check)
     scheduled = source.every is not None or state.interval is not None
     hinted = bool(state.ttl or state.skip_hours or state.skip_days)
     if daemon or state.error_count > 0 or scheduled or hinted:
@@ -236,7 +240,9 @@ async def refresh(
     progress: Progress | None = None,
 ) -> list[SourceResult]:
     """Fetch every due remote source (or those keyed in ``only``) and save what
-    changed; the results in config order."""
+    changed; the results in config order. Raises ClockError, fetching
+    nothing, when ``now`` is outside the years an entry may carry."""
+    check_clock(now)
     if only is None:
         reschedule(store, config)
     # Asked for a few sources (a worker's batch): their states only, not the table's.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import posts
 from .config import FeedSource
+from .model import in_years
 from .store import SourceState
 
 # A post file: (posts folder, path relative to it) -> (size, mtime_ns).
@@ -72,6 +73,8 @@ def earliest_due(
         if state.status == "gone":
             continue
         due = max(state.next_check, state.retry_after or state.next_check)
+        if not in_years(due):
+            return None  # set under a wrong clock: due now (update.is_due)
         earliest = min(earliest, due)
     return earliest
 

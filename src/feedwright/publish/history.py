@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Generic
 
 from ..config import Output
-from ..model import Entry, Head, P
+from ..model import Entry, Head, P, in_years
 from ..store.records import FeedHistory
 from ..text import category_key
 from . import tombstones
@@ -91,8 +91,12 @@ def follow(
                 wanted is None or wanted in category_keys(entry.categories)
             )
 
+        # A tombstone's `when` outside the years a feed may carry (set under a
+        # wrong clock by an older version) would fail the gate until it
+        # expired, in a thousand years: it left now.
+        before_stones = {k: w if in_years(w) else now for k, w in last.tombstones.items()}
         shown, stones = tombstones.settle(
-            last.shown, last.tombstones, ids, member, now, output.tombstones
+            last.shown, before_stones, ids, member, now, output.tombstones
         )
         history = FeedHistory(shown, stones, pages)
         if history != last:

@@ -15,7 +15,7 @@ Decisions worth knowing:
   of its text; the first of them keeps the id as given.
 - **Dates**: published, else updated; ``updated`` defaults to published and
   is never earlier than it. Dates more than a day after ``now`` (and after
-  the clock) and dates before 1800 (``model.MIN_YEAR``) count as no date.
+  the clock) and dates outside 1800-2999 (``model.in_years``) count as no date.
   Entries with no date at all get ``now`` and their ids are listed in
   :attr:`ParsedFeed.undated_ids`: the caller (the store) replaces that with
   the time it first saw the entry, so the date never moves between fetches.
@@ -32,7 +32,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from ..config import FeedSource
-from ..model import MIN_YEAR, Enclosure, Entry, Episode, Person, Provenance
+from ..model import Enclosure, Entry, Episode, Person, Provenance, in_years
 from ..sanitize import plain_text, safe_url
 from ..text import category_key
 
@@ -162,10 +162,10 @@ def struct_time(value: object) -> datetime | None:
 
 
 def _in_range(when: datetime | None) -> datetime | None:
-    """None for a date before the years readers take (``model.MIN_YEAR``); the
-    far future is no date either, below (clamped to ``now``, it would move
-    with every fetch)."""
-    return when if when is not None and when.year >= MIN_YEAR else None
+    """None for a date outside the years readers take (``model.in_years``),
+    whatever the clock says; the far future is no date either, below
+    (clamped to ``now``, it would move with every fetch)."""
+    return when if when is not None and in_years(when) else None
 
 
 # --------------------------------------------------------------------------- normalising

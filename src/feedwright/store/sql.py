@@ -32,7 +32,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ..exceptions import StoreError
 from .claims import Claims
@@ -50,6 +50,9 @@ from .records import (
     entry_row,
     row_entry,
 )
+
+if TYPE_CHECKING:
+    from ..model import Entry
 
 # Long enough that a daemon and a `build` (or `status`) sharing the file wait
 # for each other's short write transactions instead of failing.
@@ -296,6 +299,26 @@ class Store(PostCache, Outbox, Claims, History):
             if out:
                 self._bump_generation()
         return SaveResult(new, updated, unchanged)
+
+    @guarded
+    def mend_entries(self, mended: Sequence[tuple[str, Entry, datetime]]) -> None:
+        """Store entries again with mended dates, each ``(source key, entry,
+        first seen)``: the build's mending of dates outside the years an entry
+        may carry (``pipeline.remote_entries``). The one place ``first_seen``
+        changes."""
+        rows = []
+        for key, entry, first_seen in mended:
+            id_, published, digest, data = entry_row(entry)
+            rows.append((published, _iso(first_seen), digest, data, key, id_))
+        if not rows:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE entries SET published = ?, first_seen = ?, content_hash = ?, data = ?"
+                " WHERE source_key = ? AND id = ?",
+                rows,
+            )
+            self._bump_generation()
 
     @guarded
     def entries(self, source_keys: Iterable[str]) -> list[StoredEntry]:
