@@ -108,6 +108,19 @@ def test_a_category_that_leaves_and_comes_back_gets_its_folder_back(config: Path
     assert back["go-lang"] == "Go Lang" and back == {**now, "go-lang": "Go Lang"}
 
 
+def test_check_names_a_category_gone_from_the_posts_as_its_feed_spelled_it(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = config.parent
+    write_post(root, "a.md", "First", "Go Lang")
+    build(config)
+    (root / "posts/a.md").unlink()
+    write_post(root, "b.md", "Second", "go-lang", day=2)
+    capsys.readouterr()
+    assert main(["check", "-c", str(config)]) == 0
+    assert "an earlier build published category “Go Lang” there" in capsys.readouterr().err
+
+
 def test_a_category_in_a_hashed_folder_keeps_it_when_the_other_leaves(config: Path) -> None:
     root = config.parent
     write_post(root, "b.md", "Second", "go-lang", day=2)

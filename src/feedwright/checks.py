@@ -238,7 +238,7 @@ def taken_folders(
     category's feed moves to another address, and its subscribers are left
     with the renamed one's entries). And a category kept out of the folder
     its name gives because an earlier build published another category
-    there (``held``: folder -> category key, slugs.held_folders)."""
+    there (``held``: folder -> category, slugs.held_folders)."""
     if not config.output.rename and not held:
         return []
     from .publish.slugs import assign_slugs, slugify
@@ -252,14 +252,14 @@ def taken_folders(
     renamed = {category_key(name): name for name in config.output.rename}
     slugs = assign_slugs(names.values(), config.output, held)
     said = []
-    holders = {folder.casefold(): key for folder, key in (held or {}).items()}
+    holders = {folder.casefold(): owner for folder, owner in (held or {}).items()}
     for key, name in sorted(names.items()):
         own = slugify(name, config.output.slugs)
         holder = holders.get(own.casefold())
-        if holder not in (None, key) and key not in renamed and slugs[key] != own:
+        if holder and category_key(holder) != key and key not in renamed and slugs[key] != own:
             said.append(
                 f"{config.path}: category “{name}” is published in {slugs[key]}/, not {own}/:"
-                f" an earlier build published category “{names.get(holder, holder)}”"
+                f" an earlier build published category “{holder}”"
                 f" there, and a feed's address never changes hands (output.rename"
                 " picks a folder)"
             )

@@ -361,7 +361,6 @@ def _finish(
     from .incremental import edits
     from .publish.archives import feed_of
     from .publish.slugs import held_folders, keep_folders
-    from .text import category_key
 
     config, store, now, book, progress = job.config, job.store, job.now, job.book, job.progress
     resolved = read.resolved or ledger.Resolved()
@@ -369,7 +368,7 @@ def _finish(
     # A feed whose file the gate refused still shows what it showed before.
     refused = {feed_of(v.path) for v in report.rejected}
     store.save_feed_history({k: h for k, h in history.items() if k not in refused})
-    mine = {category_key(f.category): f.slug for f in feeds if f.category and f.slug}
+    mine = {f.category: f.slug for f in feeds if f.category and f.slug}
     keep_folders(store, mine, held_folders(store, config.output) if folders is None else folders)
     if progress is not None:
         progress("publishing", len(feeds), len(feeds))

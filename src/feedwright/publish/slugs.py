@@ -217,7 +217,7 @@ def assign_slugs(
     """Map each category key to its folder name; distinct keys never share one.
 
     Explicit ``output.rename`` slugs are honoured first (if safe). ``held``
-    (folder -> category key, what earlier builds published: :func:`owners`)
+    (folder -> category, what earlier builds published: :func:`owners`)
     comes next: a category keeps the folder it was published in while that
     is still a name it would get, and a folder once published for one
     category is never given to another (but by ``output.rename``), even
@@ -247,7 +247,8 @@ def assign_slugs(
     # output.slugs), stays barred: its subscribers would get another's entries.
     kept: dict[str, str] = {}
     barred: dict[str, str] = {}  # folded folder -> its category key
-    for folder, owner in sorted((held or {}).items()):
+    for folder, name in sorted((held or {}).items()):
+        owner = category_key(name)
         if owner in wanted and owner not in explicit and _one_of(folder, wanted[owner], owner):
             kept.setdefault(owner, folder)
         barred[_fold(folder)] = owner
@@ -277,7 +278,7 @@ def assign_slugs(
 
 
 def held_folders(store: Store | None, output: Output) -> dict[str, str]:
-    """The folder memory the last build left (folder -> category key); with
+    """The folder memory the last build left (folder -> category); with
     none (a state from before it, or a lost one), what ``output.dir`` shows:
     the category of each folder's published feed."""
     raw = None if store is None else store.get_meta(FOLDERS_KEY)
@@ -322,7 +323,7 @@ def _feed_category(path: Path) -> str | None:
 
 
 def published_folders(root: Path) -> dict[str, str]:
-    """Folder -> category key of the category feeds published in ``root``."""
+    """Folder -> category of the category feeds published in ``root``."""
     found: dict[str, str] = {}
     try:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
@@ -332,29 +333,29 @@ def published_folders(root: Path) -> dict[str, str]:
         for name in ("atom.xml", "rss.xml"):
             category = _feed_category(folder / name)
             if category is not None:
-                found[folder.name] = category_key(category)
+                found[folder.name] = category
                 break
     return found
 
 
-def keep_folders(store: Store, slugs: Mapping[str, str], held: Mapping[str, str]) -> None:
-    """Remember this build's category folders (key -> folder) beside the
-    folders of categories that had no feed this time (``held``: the memory
-    the build started with, :func:`held_folders`)."""
-    now = owners(slugs, held)
+def keep_folders(store: Store, feeds: Mapping[str, str], held: Mapping[str, str]) -> None:
+    """Remember this build's category folders (category -> folder) beside
+    every other folder held before (``held``: the memory the build started
+    with, :func:`held_folders`)."""
+    now = owners(feeds, held)
     if now != held or store.get_meta(FOLDERS_KEY) is None:
         store.set_meta(FOLDERS_KEY, json.dumps(now, ensure_ascii=True))
 
 
-def owners(slugs: Mapping[str, str], held: Mapping[str, str]) -> dict[str, str]:
-    """The folder memory after a build (folder -> category key): this build's
-    ``slugs`` (key -> folder), and every other folder held before, by the
-    category it was last published for."""
-    now = {folder: key for key, folder in slugs.items()}
+def owners(feeds: Mapping[str, str], held: Mapping[str, str]) -> dict[str, str]:
+    """The folder memory after a build (folder -> category, as its feed
+    names it): this build's ``feeds`` (category -> folder), and every other
+    folder held before, by the category it was last published for."""
+    now = {folder: name for name, folder in feeds.items()}
     taken = {_fold(folder) for folder in now}
-    for folder, key in held.items():
+    for folder, name in held.items():
         if _fold(folder) not in taken:
-            now[folder] = key
+            now[folder] = name
     return dict(sorted(now.items()))
 
 
