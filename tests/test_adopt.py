@@ -326,6 +326,23 @@ def test_a_damaged_ledger_is_exit_2_and_left_as_it_is(tmp_path: Path) -> None:
     assert ledger.read_text(encoding="utf-8") == "posts/notes.md\tabc\tsome-id\n"
 
 
+def test_a_ledger_line_adopt_ids_drops_is_named_as_build_names_it(tmp_path: Path) -> None:
+    config = jekyll_site(tmp_path)
+    assert run_cli("build", "-q", "-c", str(config))[0] == 0
+    ledger = tmp_path / "feedwright.ids"
+    lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    number, line = next((n, x) for n, x in enumerate(lines, 1) if x.startswith("posts/notes.md"))
+    path, fingerprint, _, date = line.rstrip("\n").split("\t")
+    lines[number - 1] = f"{path}\t{fingerprint}\ttag:oops\t{date}\n"
+    ledger.write_text("".join(lines), encoding="utf-8")
+    old = tmp_path / "old.xml"
+    old.write_bytes(jekyll_feed(*JEKYLL_ENTRIES))
+    code, _, err = run_cli("adopt-ids", "-c", str(config), str(old))
+    assert code == 0, err
+    assert f"{ledger}:{number}:" in err and "tag:oops" in err, err
+    assert "tag:oops" not in ledger.read_text(encoding="utf-8")
+
+
 def test_an_adopted_id_stays_with_a_post_moved_later(tmp_path: Path) -> None:
     config = jekyll_site(tmp_path)
     old = tmp_path / "old.xml"

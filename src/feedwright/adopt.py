@@ -315,6 +315,9 @@ def _adopt(
     posts, resolved = posts_now(config, book)
     matched, unmatched, ambiguous = match(old, posts)
     report = AdoptReport(config.ids, len(old), unmatched=unmatched, ambiguous=ambiguous)
+    # Lines the ledger drops when it is next written (a repeated id, a
+    # malformed one): said as build says them, before this write drops them.
+    report.notes.extend(book.problems)
     holders = {line.id: key for key, line in resolved.lines.items()}
     lines = dict(resolved.lines)
     for post, entry, by in sorted(matched, key=lambda m: m[0].key):
