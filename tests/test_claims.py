@@ -48,6 +48,23 @@ def test_new_sources_are_due_at_once_and_claimed_earliest_first(backend: Backend
         ]
 
 
+def test_a_source_due_in_3001_under_a_wrong_clock_is_claimed_now(backend: Backend) -> None:
+    # docs/history.md, "Dates and the clock": a next check or Retry-After past
+    # 2999 was set under a wrong clock and is due at once, for a dispatcher's
+    # claims as for a one-shot build (update.is_due).
+    future = datetime(3001, 1, 1, tzinfo=UTC)
+    with backend.open() as store:
+        store.save_source_state(SourceState("checked", "u", next_check=future))
+        store.save_source_state(SourceState("limited", "u", retry_after=future))
+        store.save_source_state(SourceState("later", "u", next_check=NOW + timedelta(hours=1)))
+        store.add_sources([("old", "u")])
+        # A row an older version saved under that clock: due in 3001.
+        backend.execute("UPDATE sources SET due_at = ? WHERE key = 'old'", (future.timestamp(),))
+        assert sorted(store.claim_due("w1", T, 10, 60)) == ["checked", "limited", "old"]
+        assert store.claim_due("w2", T + 30, 10, 60) == []  # leased to w1, not due in 3001
+        assert sorted(store.claim_due("w2", T + 120, 10, 60)) == ["checked", "limited", "old"]
+
+
 def test_a_claim_takes_at_most_its_limit_in_due_order(backend: Backend) -> None:
     with backend.open() as store:
         for i, key in enumerate(keys(30)):

@@ -16,7 +16,9 @@ Times are epoch seconds (``time.time()``). A source's ``due_at`` is when it
 may next be claimed: saving its state (``save_source_state``) sets it from
 ``next_check`` and ``retry_after`` and ends the lease; a claim pushes it to
 the lease's end, so a claimer that dies (kill -9) loses nothing: its sources
-are due again when their leases run out. A gone source is never due.
+are due again when their leases run out. A gone source is never due; one
+due (or leased) past the years a clock may say, as a state saved under a
+wrong clock holds (docs/history.md, "Dates and the clock"), is due now.
 
 PostgreSQL: the claim is one ``UPDATE ... WHERE key IN (SELECT ... ORDER BY
 due_at LIMIT n FOR UPDATE SKIP LOCKED) RETURNING key``, so two claimers
@@ -30,10 +32,12 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import StoreError
+from ..model import MAX_YEAR
 from .dialects import Dialect
 
 # pg_try_advisory_lock key of the cluster-wide publish lock ("fwpb"), paired
@@ -41,6 +45,8 @@ from .dialects import Dialect
 # database (other sites, the tests' schemas) publish independently.
 PUBLISH_LOCK = 0x66777062
 _LOCK_ARGS = "?, hashtext(current_schema())"
+# The first due_at (epoch seconds) past the years a clock may say (model.MAX_YEAR).
+PAST_THE_YEARS = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC).timestamp()
 
 
 class Claims:
@@ -52,13 +58,23 @@ class Claims:
     path: Path | str
     transaction: Callable[[], AbstractContextManager[None]]
 
-    def _claims_sql(self, sql: str, params: Iterable[Any]) -> list[Any]:
+    def _claims_sql(self, sql: str, params: Iterable[Any], *, mend: bool = False) -> list[Any]:
         try:
             with self.transaction():
                 if self._dialect.is_postgres and self._depth == 1:
                     # A lease lost in a server crash only makes its sources due
                     # again: not worth waiting for the WAL flush.
                     self._db.execute("SET LOCAL synchronous_commit = off")
+                if mend:
+                    # Due (or leased) past the years a clock may say: saved under a
+                    # wrong clock (by a version before due_at ignored such times),
+                    # so due now, as update.is_due has it. The top of the due_at
+                    # index: nearly always empty, and the claim stays one range of it.
+                    self._db.execute(
+                        "UPDATE sources SET due_at = 0, lease_owner = NULL, lease_until = NULL"
+                        " WHERE due_at >= ?",
+                        (PAST_THE_YEARS,),
+                    )
                 return list(self._db.execute(sql, tuple(params)).fetchall())
         except self._dialect.errors as exc:
             raise StoreError(str(exc), path=str(self.path)) from exc
@@ -90,6 +106,7 @@ class Claims:
             " WHERE due_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
             f" ORDER BY due_at LIMIT ?{self._dialect.skip_locked}) RETURNING key",
             (owner, until, until, now, now, limit),
+            mend=True,
         )
         return [row[0] for row in rows]
 
@@ -142,4 +159,4 @@ class Claims:
                     self._db.execute(f"SELECT pg_advisory_unlock({_LOCK_ARGS})", (PUBLISH_LOCK,))
 
 
-__all__ = ["PUBLISH_LOCK", "Claims"]
+__all__ = ["PAST_THE_YEARS", "PUBLISH_LOCK", "Claims"]

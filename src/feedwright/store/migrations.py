@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from ..exceptions import StoreError
+from ..model import in_years
 from .dialects import SQLITE, Dialect
 
 Migration = Callable[[Any], None]
@@ -264,8 +265,10 @@ def due_at(state: tuple[str | None, str | None, str | None]) -> float | None:
     status, next_check, retry_after = state
     if status == "gone":
         return None
-    times = [datetime.fromisoformat(t).timestamp() for t in (next_check, retry_after) if t]
-    return max(times, default=0.0)
+    # A time past the years a clock may say was set under a wrong one: due now
+    # (as update.is_due has it), never in a thousand years.
+    times = [datetime.fromisoformat(t) for t in (next_check, retry_after) if t]
+    return max((t.timestamp() for t in times if in_years(t)), default=0.0)
 
 
 def v8(db: Any, dialect: Dialect) -> None:
