@@ -577,3 +577,101 @@ def test_posts_edited_in_place_resolve_as_the_whole_ledger_would(tmp_path: Path)
         want = cli("build", "-c", str(config)), outputs()
         assert got == want, n
         assert got[0][0] in (0, 1), got  # 1: a post's problem
+
+
+# --------------------------------------------------------------------------- a file's time ahead
+
+YEAR_2100 = 4_102_444_800  # 2100-01-01T00:00:00Z
+
+
+def dates(feed: Path) -> dict[str, str]:
+    """title -> published date of every entry of an Atom file."""
+    text = feed.read_text(encoding="utf-8")
+    found = re.findall(r"<entry>.*?<title>([^<]*)</title>.*?<published>([^<]+)<", text, re.S)
+    return dict(found)
+
+
+def test_an_undated_post_whose_file_is_ahead_of_the_clock_is_dated_by_its_first_build(
+    tmp_path: Path,
+) -> None:
+    """A file's mtime in 2100 (copied from a machine whose clock was wrong) is
+    no schedule: the post is published, dated by the build, with a warning
+    naming the file and its mtime, and the ledger keeps that date once the
+    file's time is set right. A date its author wrote in 2100 is a schedule."""
+    config = site(tmp_path, n=1)
+    ahead = tmp_path / "posts" / "ahead.md"
+    ahead.write_text("---\ntitle: Ahead\n---\nCopied from a machine whose clock ran ahead\n")
+    os.utime(ahead, (YEAR_2100, YEAR_2100))
+    (tmp_path / "posts" / "later.md").write_text("---\ntitle: Later\ndate: 2100-01-01\n---\nx\n")
+    report = feedwright.build(config, now=NOW)
+    assert report.held == 1  # later.md only
+    said = [w for w in report.warnings if "ahead of the clock" in w]
+    assert len(said) == 1, report.warnings
+    assert said[0].startswith("posts/ahead.md: its file's mtime, 2100-01-01T00:00:00Z, is ahead")
+    assert "dated by the build that first publishes it (this one: 2026-06-01T12:00:00Z)" in said[0]
+    atom = tmp_path / "feeds" / "atom.xml"
+    assert dates(atom) == {"Ahead": "2026-06-01T12:00:00Z", "Post 0": "2024-01-01T00:00:00Z"}
+    recorded = (tmp_path / "feedwright.ids").read_text(encoding="utf-8")
+    assert re.search(r"^posts/ahead\.md\t.*\t2026-06-01T12:00:00Z$", recorded, re.M)
+    assert re.search(r"^posts/later\.md\t.*\t2100-01-01T00:00:00Z$", recorded, re.M)
+    # The file's time set right, and touched: the date stays, said no more.
+    os.utime(ahead, (1_700_000_000, 1_700_000_000))
+    again = feedwright.build(config, now=datetime(2026, 6, 2, tzinfo=UTC))
+    assert again.held == 1 and not [w for w in again.warnings if "ahead" in w]
+    assert dates(atom)["Ahead"] == "2026-06-01T12:00:00Z"
+    assert (tmp_path / "feedwright.ids").read_text(encoding="utf-8") == recorded
+
+
+def test_a_ledger_date_ahead_of_the_clock_for_an_undated_post_is_mended(tmp_path: Path) -> None:
+    """What an earlier feedwright wrote for such a post (its file's 2100 as its
+    first date, held back until then) is mended by the next build: the post
+    is dated by it, said once, and the line rewritten."""
+    config = site(tmp_path, n=1)
+    ahead = tmp_path / "posts" / "ahead.md"
+    ahead.write_text("---\ntitle: Ahead\n---\nCopied from a machine whose clock ran ahead\n")
+    os.utime(ahead, (1_700_000_000, 1_700_000_000))
+    feedwright.build(config, now=NOW)
+    ids_file = tmp_path / "feedwright.ids"
+    old = ids_file.read_text(encoding="utf-8").replace(
+        "2023-11-14T22:13:20Z", "2100-01-01T00:00:00Z"
+    )
+    ids_file.write_text(old, encoding="utf-8")
+    os.utime(ahead, (YEAR_2100, YEAR_2100))
+    later = datetime(2026, 6, 2, tzinfo=UTC)
+    report = feedwright.build(config, now=later)
+    assert report.held == 0
+    said = [w for w in report.warnings if "ahead of the clock" in w]
+    assert len(said) == 1 and said[0].startswith(
+        "posts/ahead.md: its date in the id ledger, 2100-01-01T00:00:00Z, is ahead of the clock"
+    ), report.warnings
+    assert dates(tmp_path / "feeds" / "atom.xml")["Ahead"] == "2026-06-02T00:00:00Z"
+    assert "2100" not in ids_file.read_text(encoding="utf-8")
+    assert not feedwright.build(config, now=later).warnings
+
+
+def test_a_file_a_little_ahead_of_the_clock_is_published_without_a_word(tmp_path: Path) -> None:
+    """Clocks of machines sharing a folder differ by seconds: a file up to 5
+    minutes ahead is dated by the build, silently; hours ahead, with a
+    warning. A build told an earlier time (a replay) still holds back a post
+    whose file is later than that time but not ahead of the clock."""
+    config = site(tmp_path, n=1)
+    posts = tmp_path / "posts"
+    clock = datetime.now(UTC).timestamp()
+    for name, by in (("skewed.md", 60), ("hours.md", 3 * 3600)):
+        (posts / name).write_text(f"---\ntitle: {name}\n---\nWritten {by} seconds ahead\n")
+        os.utime(posts / name, (clock + by, clock + by))
+    before = datetime.now(UTC).replace(microsecond=0)
+    report = feedwright.build(config)
+    assert report.held == 0
+    said = [w for w in report.warnings if "ahead of the clock" in w]
+    assert [w.split(":")[0] for w in said] == ["posts/hours.md"]
+    got = dates(tmp_path / "feeds" / "atom.xml")
+    for name in ("skewed.md", "hours.md"):
+        assert before <= datetime.fromisoformat(got[name]) <= datetime.now(UTC), got
+
+    replay = tmp_path / "replay"
+    config = site(replay, n=1)
+    (replay / "posts" / "recent.md").write_text("---\ntitle: Recent\n---\nWritten a minute ago\n")
+    os.utime(replay / "posts" / "recent.md", (clock - 60, clock - 60))
+    report = feedwright.build(config, now=datetime.fromtimestamp(clock - 86_400, UTC))
+    assert report.held == 1 and not [w for w in report.warnings if "ahead" in w]

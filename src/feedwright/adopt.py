@@ -5,7 +5,7 @@ them, so that no subscriber sees every post again as new (docs/ids.md,
 
     read_feeds(feeds)        each old feed (a file, an http(s) URL) parsed as a
                              build parses remote feeds: ids, links, titles, dates
-    posts_now(config, book)  every readable post with the id ledger's line for
+    posts_now(config, book, now)  every readable post with the id ledger's line for
                              it, resolved as a build resolves it (moves included)
     match(old, posts)        each old entry to one post: the same id, else the same
                              link (normalised: same_link), else the same title
@@ -243,9 +243,12 @@ def read_feeds(feeds: Iterable[str], config: Config, now: datetime) -> list[OldE
     return list(out.values())
 
 
-def posts_now(config: Config, book: ledger.Ledger) -> tuple[list[_Now], ledger.Resolved]:
+def posts_now(
+    config: Config, book: ledger.Ledger, now: datetime
+) -> tuple[list[_Now], ledger.Resolved]:
     """Every readable post with its ledger line after resolving (as a build
-    resolves them: posts.read, then ledger.resolve), and what resolving made."""
+    at ``now`` resolves them: posts.read, then ledger.resolve), and what
+    resolving made."""
     from .incremental import read_chunk
     from .pipeline import find_posts
     from .posts.entry import replaces
@@ -272,7 +275,7 @@ def posts_now(config: Config, book: ledger.Ledger) -> tuple[list[_Now], ledger.R
         post = read[key][0]
         return replaces(post.own_id, old_id), post.dated
 
-    resolved = ledger.resolve(book, heads, present, declares)
+    resolved = ledger.resolve(book, heads, present, declares, now)
     out: list[_Now] = []
     for mine in heads:
         line = resolved.lines.get(mine.key)
@@ -295,13 +298,13 @@ def adopt_ids(config: Config, feeds: Sequence[str], *, dry_run: bool, now: datet
     with nullcontext() if dry_run else output_lock(config.output.dir, config=str(config.path)):
         # The state's copy of the ledger is what a build reads when the file is missing.
         if not state_store.exists(config.state) or (dry_run and config.ids.exists()):
-            return _adopt(config, old, None, dry_run=dry_run)
+            return _adopt(config, old, None, dry_run=dry_run, now=now)
         with state_store.open(config.state) as store:
-            return _adopt(config, old, store, dry_run=dry_run)
+            return _adopt(config, old, store, dry_run=dry_run, now=now)
 
 
 def _adopt(
-    config: Config, old: list[OldEntry], store: Store | None, *, dry_run: bool
+    config: Config, old: list[OldEntry], store: Store | None, *, dry_run: bool, now: datetime
 ) -> AdoptReport:
     from .posts.entry import replaces
 
@@ -312,7 +315,7 @@ def _adopt(
             " them): " + "; ".join(book.problems),
             path=str(config.ids),
         )
-    posts, resolved = posts_now(config, book)
+    posts, resolved = posts_now(config, book, now)
     matched, unmatched, ambiguous = match(old, posts)
     report = AdoptReport(config.ids, len(old), unmatched=unmatched, ambiguous=ambiguous)
     # Lines the ledger drops when it is next written (a repeated id, a

@@ -188,7 +188,8 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     found = {str(s.path): posts.find(s.path) for s in cfg.posts_sources}
     book = load_ledger(cfg.ids, lambda: None)  # the ids a build would publish, and its problems
     with _pool(fork) as pool:
-        read = read_posts(cfg, None, found, pool, book=book)
+        # (Dated as a build now would date them: a file's time ahead of the clock is no schedule.)
+        read = read_posts(cfg, None, found, pool, book=book, now=datetime.now(UTC))
         files = {root: list(f.files) for root, f in found.items()}
         many = sum(map(len, files.values())) >= PARALLEL_POSTS
         warnings = inspect_posts(cfg, files, pool, parallel=many)

@@ -10,7 +10,7 @@ One line per post, sorted by path, fields separated by a tab::
     path (POSIX, relative to the config's folder), fingerprint (of the body),
     id, first date
 
-How a build uses it (:func:`resolve`, pure; the caller reads the files)::
+How a build uses it (:func:`resolve`, pure but for the clock; the caller reads the files)::
 
     a post whose path has a line      keeps the line's id, unless its front matter
                                       sets ``id``/``guid`` (that wins: an id change,
@@ -20,6 +20,9 @@ How a build uses it (:func:`resolve`, pure; the caller reads the files)::
     fingerprint is that of exactly    (reported)
     one line whose file is gone
     any other post                    its own id and date, recorded
+    a post without a date of its own  never held back: a date ahead of the clock (its
+    (given ``now``)                   file's time or its line's) is a wrong clock's: it
+                                      takes ``now``, recorded (:func:`ahead`)
 
 Lines of files that are gone (and not moved) leave the ledger. A damaged line
 is a warning naming the file and line; the file is then left as it is (never
@@ -37,7 +40,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -59,6 +62,9 @@ _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 # How a problem the next write of the file mends ends (parse): it does not freeze the file.
 DROPPED = "; line ignored, and dropped when the file is next written"
+# How far an undated post's date may be ahead of the clock without a word (:func:`ahead`):
+# machines sharing a folder disagree by seconds (Kerberos allows 5 minutes).
+SKEW = timedelta(minutes=5)
 
 
 class Line(NamedTuple):
@@ -294,18 +300,49 @@ def keep(ledger: Ledger, resolved: Resolved, store: Store) -> str | None:
 # --------------------------------------------------------------------------- resolving
 
 
+class Clock(NamedTuple):
+    now: datetime  # the build's time, to the second (as the ledger writes dates)
+    latest: datetime  # ``now`` or the machine's clock, whichever is later
+
+
+def clock(now: datetime) -> Clock:
+    """What a resolve at ``now`` goes by. (A build told an earlier ``now``, a
+    replay, still holds back a post written since: its time is no wrong clock's.)"""
+    now = now.replace(microsecond=0)
+    return Clock(now, max(now, datetime.now(UTC)))
+
+
+def ahead(out: Resolved, key: str, date: datetime, what: str, why: str, at: Clock) -> datetime:
+    """The date of a post without a date of its own whose ``date`` (``what``,
+    ``why``: whence) is later than ``at.latest``: no schedule but a wrong clock's
+    (a file copied from a machine whose clock ran ahead, an archive extracted
+    with bad times), so ``at.now``. More than SKEW ahead, a note says so."""
+    if date > at.latest + SKEW:
+        out.notes.append(
+            f"{key}: {what}, {rfc3339(date)}, is ahead of the clock ({why}): no schedule, as"
+            " the post has no date of its own; dated by the build that first publishes it"
+            f" (this one: {rfc3339(at.now)}), whose date the id ledger keeps (`date:` in its"
+            " front matter sets another)"
+        )
+    return at.now
+
+
 def resolve(
     ledger: Ledger,
     posts: Iterable[Post],
     present: Iterable[str],
     declares: Callable[[str, str], tuple[bool, bool]],
+    now: datetime | None = None,
 ) -> Resolved:
     """Each post's id and date by the ledger (only those that differ from the
     post's own are in ``Resolved.ids``). ``present``: the keys of every post
     file there is (drafts and unreadable ones too: their lines stay);
     ``declares(key, old_id)``: whether that post sets its own id in place of
-    ``old_id``, and whether it has its own date."""
+    ``old_id``, and whether it has its own date; ``now``: the build's time,
+    given to a post without a date of its own whose date is ahead of the
+    clock (:func:`ahead`; None: none is)."""
     out = Resolved()
+    at = None if now is None else clock(now)
     lines = ledger.lines
     there = set(present)
     waiting: list[Post] = []
@@ -314,7 +351,7 @@ def resolve(
         if line is None:
             waiting.append(post)
         else:
-            _keep(out, post, line, declares)
+            _keep(out, post, line, declares, at)
     # Moved or renamed: one gone file's line and one new post share a fingerprint.
     gone: dict[str, list[Line]] = {}
     for line in lines.values():
@@ -328,9 +365,14 @@ def resolve(
         if post.fingerprint != "-" and len(lost) == 1 and len(new[post.fingerprint]) == 1:
             line = lost[0]
             out.notes.append(f"{post.key}: moved from {line.path}; keeps its id {line.id}")
-            _keep(out, post, line, declares)
+            _keep(out, post, line, declares, at)
         else:
-            out.lines[post.key] = Line(post.key, post.fingerprint, post.id, post.date)
+            date = post.date
+            if at is not None and date > at.latest and not declares(post.key, post.id)[1]:
+                why = "a wrong clock where the file was written or copied?"
+                date = ahead(out, post.key, date, "its file's mtime", why, at)
+                out.ids[post.key] = (post.id, date)
+            out.lines[post.key] = Line(post.key, post.fingerprint, post.id, date)
     for key in there:  # drafts, unreadable posts: their lines stay
         if key not in out.lines and key in lines:
             out.lines[key] = lines[key]
@@ -358,7 +400,10 @@ def _one_line_per_id(out: Resolved, before: Mapping[str, Line]) -> None:
 
 
 def resolve_edits(
-    ledger: Ledger, posts: Iterable[Post], declares: Callable[[str, str], tuple[bool, bool]]
+    ledger: Ledger,
+    posts: Iterable[Post],
+    declares: Callable[[str, str], tuple[bool, bool]],
+    now: datetime | None = None,
 ) -> Resolved | None:
     """:func:`resolve` for posts edited in place, when the ledger's text is
     the one the last build left and no post file was added or removed since:
@@ -369,6 +414,7 @@ def resolve_edits(
     does the whole then."""
     text = ledger.source
     out = Resolved()
+    ticks = None if now is None else clock(now)
     spans: list[tuple[int, int, str]] = []
     for post in posts:
         if _NEEDS_ESCAPE.search(post.key):
@@ -382,7 +428,7 @@ def resolve_edits(
         line = found.get(post.key)
         if problems or line is None:
             return None
-        _keep(out, post, line, declares)
+        _keep(out, post, line, declares, ticks)
         new = out.lines[post.key]
         if new.id != line.id:
             return None
@@ -397,10 +443,15 @@ def resolve_edits(
 
 
 def _keep(
-    out: Resolved, post: Post, line: Line, declares: Callable[[str, str], tuple[bool, bool]]
+    out: Resolved,
+    post: Post,
+    line: Line,
+    declares: Callable[[str, str], tuple[bool, bool]],
+    at: Clock | None,
 ) -> None:
     id_, date = line.id, line.date
-    if post.id != line.id or post.date != line.date:
+    own_date = False
+    if post.id != line.id or post.date != line.date or (at and line.date > at.latest):
         own_id, own_date = declares(post.key, line.id)
         if post.id != line.id and own_id:
             id_ = post.id
@@ -410,6 +461,9 @@ def _keep(
             )
         if own_date:
             date = post.date
+    if not own_date and at is not None and date > at.latest:  # (an earlier feedwright's)
+        why = "its file's mtime, once ahead too, which an earlier feedwright took for a schedule?"
+        date = ahead(out, post.key, date, "its date in the id ledger", why, at)
     if (id_, date) != (post.id, post.date):
         out.ids[post.key] = (id_, date)
     if (line.path, line.fingerprint, line.id, line.date) == (post.key, post.fingerprint, id_, date):

@@ -73,6 +73,7 @@ def _whole(job: Job) -> BuildReport:
         pool,
         None if progress is None else phase(progress, "reading"),
         job.book,
+        now,
     )
     resolved = read.resolved or ledger.Resolved()
     # A post dated later is held back until then; one past its end (expiryDate)

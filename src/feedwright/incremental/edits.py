@@ -237,7 +237,7 @@ def take(
                 return None
         olds.append(old)
         news.append(new)
-    resolved = _resolve(book, folders, news, kept.ids)
+    resolved = _resolve(book, folders, news, kept.ids, now)
     if resolved is None:
         return None
     # None moved: the same head after the ledger (and the same end), before and after.
@@ -272,13 +272,14 @@ def _resolve(
     folders: list[tuple[str, str]],
     news: list[dict[str, CachedPost]],
     kept: Mapping[str, tuple[str, datetime]],
+    now: datetime,
 ) -> ledger.Resolved | None:
     edited = {
         ledger.key_of(prefix, rel): post
         for (_, prefix), new in zip(folders, news, strict=True)
         for rel, post in new.items()
     }
-    done = resolve_edited(book, edited, kept)  # (take checked the ledger's text)
+    done = resolve_edited(book, edited, kept, now)  # (take checked the ledger's text)
     if done is None or done.changed or done.notes:
         book.sound = False
         return None

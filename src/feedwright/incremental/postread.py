@@ -250,10 +250,13 @@ def read_posts(
     pool: Pool,
     progress: Callable[[int, int], None] | None = None,
     book: ledger.Ledger | None = None,
+    now: datetime | None = None,
 ) -> PostsRead:
     """Every posts folder's posts, reusing the store's post cache for unchanged
     files. Without a store (``check``), the entries keep their body text.
-    With the id ledger (``book``), each post gets the id and date it keeps."""
+    With the id ledger (``book``), each post gets the id and date it keeps;
+    ``now`` (the build's time) dates a post without a date of its own whose
+    file's time is ahead of the clock (ledger.ahead)."""
     result = PostsRead()
     folders: list[_Folder] = []
     # What the last build resolved, while the post cache is as it left it.
@@ -314,10 +317,10 @@ def read_posts(
         ):
             currents = {p: f[1] for f, (_, p) in zip(folders, result.folders, strict=True)}
             posts_now = {ledger.key_of(p, rel): currents[p][rel] for p, rel in edited}
-            result.resolved = resolve_edited(book, posts_now, kept.ids)
+            result.resolved = resolve_edited(book, posts_now, kept.ids, now)
         if result.resolved is None:
             book.sound = False
-            result.resolved = _resolve(config, book, folders)
+            result.resolved = _resolve(config, book, folders, now)
         ids = result.resolved.ids
     gathered = [
         _gather(result, source, current, heads, seen, ids, prefix)
@@ -344,10 +347,12 @@ def resolve_edited(
     book: ledger.Ledger,
     edited: Mapping[str, CachedPost],
     kept: Mapping[str, tuple[str, datetime]],
+    now: datetime | None = None,
 ) -> ledger.Resolved | None:
     """Every post's id and date when only the post files of ``edited`` (by
     ledger key, as read now) changed since the last build resolved them all
-    (``kept``: its ``Resolved.ids``); None when the ledger cannot say without
+    (``kept``: its ``Resolved.ids``; ``now``: the build's time, as for
+    :func:`read_posts`); None when the ledger cannot say without
     resolving the whole (resolution.py). The caller has checked that the
     ledger's text is the one the last build wrote and checked: ``book.sound``."""
     from ..posts.entry import replaces
@@ -365,7 +370,7 @@ def resolve_edited(
         return replaces(post.own_id, old_id), post.dated
 
     book.sound = True
-    done = ledger.resolve_edits(book, posts, declares)
+    done = ledger.resolve_edits(book, posts, declares, now)
     if done is None:
         book.sound = False  # (a whole resolve parses it)
         return None
@@ -377,7 +382,9 @@ def resolve_edited(
     return done
 
 
-def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> ledger.Resolved:
+def _resolve(
+    config: Config, book: ledger.Ledger, folders: list[_Folder], now: datetime | None
+) -> ledger.Resolved:
     """Every post's id and date by the id ledger (ledger.py)."""
     from ..posts.entry import replaces
 
@@ -400,7 +407,7 @@ def _resolve(config: Config, book: ledger.Ledger, folders: list[_Folder]) -> led
         post = readable[key]
         return replaces(post.own_id, old_id), post.dated
 
-    return ledger.resolve(book, found, present, declares)
+    return ledger.resolve(book, found, present, declares, now)
 
 
 _Good = tuple[Head, CachedPost, bytes, "tuple[str, datetime] | None"]
