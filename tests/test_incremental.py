@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import re
 import shutil
@@ -886,3 +887,43 @@ def test_a_damaged_lane_or_resolution_means_a_whole_build(
     shutil.copy(site / "feedwright.ids", fresh / "feedwright.ids")
     assert run_cli("build", "-q", "-c", str(fresh / "config.yaml"))[0] == 0
     assert output(site) == output(fresh)
+
+
+def test_an_undated_post_ahead_of_the_clock_has_one_date_in_every_kind_of_build(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An undated post whose file's time is in 2100 is dated by the build that
+    first publishes it (test_ids.py); the no-change shortcut, a build of
+    edits (the lane) and a whole build of the same edit keep that date."""
+    site = tmp_path / "site"
+    config = make(site, n=6, config=EDITS_CONFIG)
+    (site / "notes").mkdir()
+    ahead = site / "notes" / "ahead.md"
+    ahead.write_text("---\ntitle: Ahead\n---\nCopied from a machine whose clock ran ahead\n")
+    os.utime(ahead, (4_102_444_800, 4_102_444_800))  # 2100-01-01
+    first = build(config)
+    assert first.held == 0 and any(w.startswith("notes/ahead.md: ") for w in first.warnings)
+
+    def dated() -> str:
+        entries = feedparser.parse((site / "feeds" / "atom.xml").read_bytes()).entries
+        return {e.title: e.published for e in entries}["Ahead"]
+
+    assert dated() == "2026-06-01T12:00:00Z"
+    later = NOW + timedelta(hours=1)
+    again = build(config, later)
+    assert again.cached and again.held == 0 and not again.warnings
+    # Edited in place on that machine: its file's time still 2100.
+    ahead.write_text("---\ntitle: Ahead\n---\nCopied again, edited\n")
+    os.utime(ahead, (4_102_444_800, 4_102_444_801))
+    whole = tmp_path / "whole"
+    shutil.copytree(site, whole, symlinks=True)  # (file times kept: the same stamps)
+    with (whole / "feedwright.ids").open("a", encoding="utf-8") as ledger:
+        ledger.write("# touched: a whole build\n")
+    with caplog.at_level(logging.DEBUG, logger="feedwright"):
+        edited = build(config, later)
+    assert "posts edited in place: 1 feeds made again" in caplog.text
+    assert build(whole / "config.yaml", later) == edited
+    assert dated() == "2026-06-01T12:00:00Z" and not edited.warnings
+    assert output(site) == output(whole)
+    ledgers = [(s / "feedwright.ids").read_text(encoding="utf-8") for s in (site, whole)]
+    assert ledgers[0] == ledgers[1]  # (the whole build wrote it again, without the comment)
