@@ -675,3 +675,17 @@ def test_a_file_a_little_ahead_of_the_clock_is_published_without_a_word(tmp_path
     os.utime(replay / "posts" / "recent.md", (clock - 60, clock - 60))
     report = feedwright.build(config, now=datetime.fromtimestamp(clock - 86_400, UTC))
     assert report.held == 1 and not [w for w in report.warnings if "ahead" in w]
+
+
+def test_a_scheduled_post_whose_date_is_removed_is_no_longer_held(tmp_path: Path) -> None:
+    """Its line keeps the date written then (2100); without a date of its own
+    the post has no schedule: the next build publishes it, dated then."""
+    config = site(tmp_path, n=1)
+    later = tmp_path / "posts" / "later.md"
+    later.write_text("---\ntitle: Later\ndate: 2100-01-01\n---\nx\n")
+    assert feedwright.build(config, now=NOW).held == 1
+    later.write_text("---\ntitle: Later\n---\nx\n")
+    report = feedwright.build(config, now=datetime(2026, 6, 2, tzinfo=UTC))
+    assert report.held == 0
+    assert [w.split(":")[0] for w in report.warnings if "ahead" in w] == ["posts/later.md"]
+    assert dates(tmp_path / "feeds" / "atom.xml")["Later"] == "2026-06-02T00:00:00Z"

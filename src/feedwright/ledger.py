@@ -462,7 +462,7 @@ def _keep(
         if own_date:
             date = post.date
     if not own_date and at is not None and date > at.latest:  # (an earlier feedwright's)
-        why = "its file's mtime, once ahead too, which an earlier feedwright took for a schedule?"
+        why = "a `date:` since removed, or an earlier feedwright's record of its file's mtime?"
         date = ahead(out, post.key, date, "its date in the id ledger", why, at)
     if (id_, date) != (post.id, post.date):
         out.ids[post.key] = (id_, date)
