@@ -687,6 +687,16 @@ def _dated(tmp_path: Path, value: str, *, toml: bool = False) -> datetime:
         ("Mon, 27 Jun 2022 21:05:00 CST", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # the site's
         ("Mon Jun 27 21:05:00 CST 2022", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # `date`'s
         ("Mon Jun 27 21:05:00 2022", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # site zone
+        # YYYY-MM-DD HH:MM with a zone RFC 2822 may have (each was refused):
+        ("2022-06-27 21:05 CST", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # the site's
+        ("2022-06-27T21:05:00 CST", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        ("2022-06-27 08:05 EST", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        ("2022-06-27 13:05:00 utc", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        ("2022-06-27 13:05 UT", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        ("2022-06-27 21:05 GMT+0800", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
+        ("2022-06-27 21:05:00 +0800 CST", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),  # Go's
+        ("2022-06-27 16:35:00.5 +0530 IST", datetime(2022, 6, 27, 11, 5, 0, 500000, tzinfo=UTC)),
+        ("Mon, 27 Jun 2022 21:05:00 +0800 CST", datetime(2022, 6, 27, 13, 5, tzinfo=UTC)),
     ],
 )
 def test_date_formats(tmp_path: Path, value: str, expected: datetime) -> None:
@@ -721,6 +731,9 @@ def test_toml_date_objects(tmp_path: Path, value: str, expected: datetime) -> No
         ("Mon, 27 Jun 2022 13:05:00 Asia/Shanghai", "cannot be read ('Asia/Shanghai')"),
         ("Mon, 27 Jun 2022 13:05:00 GMT+8 am", "cannot be read ('GMT+8 am')"),
         ("Mon, 27 Jun 2022 13:05:00 +25:00", "has a zone offset of 24 hours or more"),
+        ("2022-06-27 13:05 BST", "has a time zone that cannot be read ('BST')"),
+        ("2022-06-27T13:05:00 Asia/Shanghai", "cannot be read ('Asia/Shanghai')"),
+        ("2022-06-27 13:05:00 GMT+25", "has a zone offset of 24 hours or more"),
     ],
 )
 def test_unparseable_dates(tmp_path: Path, value: str, says: str) -> None:
@@ -744,6 +757,28 @@ def test_a_zone_name_is_rfc_2822s_unless_the_site_zone_goes_by_it(tmp_path: Path
     ]:
         entry = read(post, root, timezone=timezone)
         assert entry is not None and entry.published == expected, timezone
+
+
+def test_every_form_reads_a_zone_name_by_the_same_rule(tmp_path: Path) -> None:
+    # The ISO-like form with a zone name was refused ("cannot understand"),
+    # though the RFC 2822 form of the same time was read.
+    root = tmp_path / "posts"
+    root.mkdir()
+    forms = {
+        "rfc.txt": "Mon, 27 Jun 2022 13:05:00 CST",
+        "iso.txt": "2022-06-27 13:05 CST",
+        "iso-t.txt": "2022-06-27T13:05:00 CST",
+        "date.txt": "Mon Jun 27 13:05:00 CST 2022",
+    }
+    for name, value in forms.items():
+        (root / name).write_text(f"---\ntitle: d\ndate: {value}\n---\n<p>d</p>\n")
+    for timezone, expected in [
+        ("UTC", datetime(2022, 6, 27, 19, 5, tzinfo=UTC)),  # RFC 2822's CST: -0600
+        ("Asia/Shanghai", datetime(2022, 6, 27, 5, 5, tzinfo=UTC)),  # the site's: China's
+    ]:
+        for name in forms:
+            entry = read(root / name, root, timezone=timezone)
+            assert entry is not None and entry.published == expected, (timezone, name)
 
 
 def test_categories_nested_lists_are_flattened_and_deduped(result: CheckReport) -> None:

@@ -4,7 +4,10 @@ Accepted, tried in this order::
 
     datetime / date objects     TOML's (YAML dates stay text: see frontmatter.py)
     YYYY-MM-DD[ HH:MM[:SS[.f]]] with ``-`` or ``/``, ``T`` or spaces, and an
-                                optional zone: Z, UTC, GMT, +08, +0800, +08:00
+                                optional zone: Z, +08, +0800, +08:00, or
+                                any RFC 2822's may have (``CST``,
+                                ``GMT+0800``), or Go's ``+0800 CST``; a
+                                date alone: Z, UTC, GMT or an offset
     ISO 8601                    what ``datetime.fromisoformat`` reads (basic
                                 format ``20220627T210500``, week dates, ...)
     RFC 2822                    ``Mon, 27 Jun 2022 13:05:00 GMT`` / ``+0800`` /
@@ -15,12 +18,15 @@ Accepted, tried in this order::
                                 ``Mon Jun 27 2022 13:05:00 GMT+0800``); its
                                 date alone, ``27 Jun 2022`` (Hugo reads it)
 
-A date without a zone is in ``site.timezone``. A zone name is RFC 2822's
-(``EST`` ... ``PDT``) unless it is the name ``site.timezone`` goes by at
-that time (``CST`` in ``Asia/Shanghai``: China's, as ``date`` printed it
-there); any other name (``BST``, ``Asia/Shanghai``) is refused, never read
-as UTC. An impossible date (31 February, hour 25) and a zone offset of 24
-hours or more are refused, never wrapped around into another day.
+A date without a zone is in ``site.timezone``. Every form reads its zone
+by one rule, :func:`_zone_offset`'s: an offset is what it says (a name
+after it, as Go prints a time, ``+0800 CST``, only labels it); ``UT``,
+``UTC``, ``GMT`` and ``Z`` are UTC; a zone name is RFC 2822's (``EST`` ...
+``PDT``) unless it is the name ``site.timezone`` goes by at that time
+(``CST`` in ``Asia/Shanghai``: China's, as ``date`` printed it there); any
+other name (``BST``, ``Asia/Shanghai``) is refused, never read as UTC.
+An impossible date (31 February, hour 25) and a zone offset of 24 hours or
+more are refused, never wrapped around into another day.
 """
 
 from __future__ import annotations
@@ -38,13 +44,18 @@ from ..model import MAX_YEAR, MIN_YEAR
 
 _DATE = re.compile(
     r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
-    r"(?:(?:[Tt]|[ \t]+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"[ \t]*(?:(Z|z|UTC|GMT)|([+-])(\d{1,2})(?::?(\d{2}))?)?\Z"
+    r"(?:(?:[Tt]|[ \t]+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"[ \t]*([A-Za-z+-].*)?"  # after a time, any zone: _zone_offset reads it or says why not
+    r"|[ \t]*([Zz]|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?)\Z"  # after a date alone, these
 )
 _TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # the first one: the time of day
 _COMMENT = re.compile(r"\s*\([^()]*\)\s*\Z")  # "(China Standard Time)"
-_OFFSET = re.compile(r"(?:(?:GMT|UTC|UT)(?=[+-]))?([+-])(\d{1,2})(?::?(\d{2}))?\Z", re.I)
+_OFFSET = re.compile(
+    r"(?:(?:GMT|UTC|UT)(?=[+-]))?([+-])(\d{1,2})(?::?(\d{2})(?::(\d{2}))?)?\Z", re.I
+)  # +08:00:30 too, as datetime.fromisoformat reads it
+_LABELLED = re.compile(r"([+-]\d{4}) (?:[A-Za-z]{2,6}|[+-]\d{2}(?:\d{2})?)\Z")
 _UTC_NAMES = frozenset({"UT", "UTC", "GMT", "Z"})
+_FIXED: dict[str, timedelta] = {}  # a zone as written -> its offset, whatever site or date
 _RFC_2822_ZONES = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
                    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}  # fmt: skip
 _DAY_MONTH_YEAR = re.compile(r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\Z")
@@ -97,14 +108,10 @@ def _parse_text(text: str, local: tzinfo) -> datetime:
             )  # fmt: skip
         except ValueError as exc:
             raise DateError(f"is not a possible date ({exc})") from None
-        if m[8]:
-            return dt.replace(tzinfo=UTC)
-        if m[9]:
-            offset = timedelta(hours=int(m[10]), minutes=int(m[11] or 0))
-            if offset >= _DAY or int(m[11] or 0) >= 60:
-                raise DateError("has a zone offset of 24 hours or more")
-            return (dt - offset if m[9] == "+" else dt + offset).replace(tzinfo=UTC)
-        return dt.replace(tzinfo=local).astimezone(UTC)
+        zone_text = m[8] or m[9]
+        if zone_text is None:
+            return dt.replace(tzinfo=local).astimezone(UTC)
+        return (dt - _zone_offset(zone_text, dt, local)).replace(tzinfo=UTC)
     try:
         iso = datetime.fromisoformat(text)
     except ValueError:
@@ -128,10 +135,9 @@ def _parse_text(text: str, local: tzinfo) -> datetime:
         dt = datetime(year, month, day, hour, minute, second)
     except ValueError as exc:
         raise DateError(f"is not a possible date ({exc})") from None
-    zone_offset = _zone_offset(zone_text, dt, local)
-    if zone_offset is None:  # no zone after the time: local, like every zone-less date here
+    if not zone_text:  # no zone after the time: local, like every zone-less date here
         return dt.replace(tzinfo=local).astimezone(UTC)
-    return (dt - zone_offset).replace(tzinfo=UTC)
+    return (dt - _zone_offset(zone_text, dt, local)).replace(tzinfo=UTC)
 
 
 def _split_zone(text: str) -> tuple[str, str]:
@@ -146,27 +152,40 @@ def _split_zone(text: str) -> tuple[str, str]:
     return head, " ".join(words)
 
 
-def _zone_offset(name: str, wall: datetime, local: tzinfo) -> timedelta | None:
-    """The offset the zone ``name`` after ``wall`` says; None: no zone (local)."""
-    if not name:
-        return None
-    m = _OFFSET.match(name)
+def _zone_offset(name: str, wall: datetime, local: tzinfo) -> timedelta:
+    """The offset from UTC of the zone ``name`` written after the time
+    ``wall``: every form of date reads its zone here, by one rule."""
+    fixed = _FIXED.get(name)
+    if fixed is not None:  # nearly every date: Z, GMT, +08:00 seen before
+        return fixed
+    labelled = _LABELLED.match(name)  # Go's "+0800 CST": the offset says it
+    m = _OFFSET.match(labelled[1] if labelled else name)
     if m:
-        offset = timedelta(hours=int(m[2]), minutes=int(m[3] or 0))
-        if offset >= _DAY or int(m[3] or 0) >= 60:
+        minutes, seconds = int(m[3] or 0), int(m[4] or 0)
+        offset = timedelta(hours=int(m[2]), minutes=minutes, seconds=seconds)
+        if offset >= _DAY or minutes >= 60 or seconds >= 60:
             raise DateError("has a zone offset of 24 hours or more")
-        return offset if m[1] == "+" else -offset
+        return _fixed(name, offset if m[1] == "+" else -offset)
     upper = name.upper()
     if upper in _UTC_NAMES:
-        return timedelta(0)
+        return _fixed(name, timedelta(0))
     at = wall.replace(tzinfo=local)
     if upper == (at.tzname() or "").upper():  # the name the site's zone goes by then
-        return at.utcoffset()
+        return at.utcoffset() or timedelta(0)
     if upper in _RFC_2822_ZONES:
         return timedelta(hours=_RFC_2822_ZONES[upper])
+    if upper in ("AM", "PM"):  # not a zone: a 12-hour clock, which no form here is
+        raise DateError(f"cannot be understood as a date ({_FORMS})")
     raise DateError(
         f"has a time zone that cannot be read ({name!r}): write it as an offset, as +0800"
     )
+
+
+def _fixed(name: str, offset: timedelta) -> timedelta:
+    """``offset``, remembered as what ``name`` says whatever the date and site."""
+    if len(_FIXED) < 512:
+        _FIXED[name] = offset
+    return offset
 
 
 def first_date(
