@@ -781,6 +781,38 @@ def test_every_form_reads_a_zone_name_by_the_same_rule(tmp_path: Path) -> None:
             assert entry is not None and entry.published == expected, (timezone, name)
 
 
+def test_check_warns_about_a_weekday_that_is_not_the_dates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 5 March 2024 was a Tuesday. The date is clear, the weekday a typo: the
+    # build reads the date (as Hugo, Jekyll and Hexo do) and says nothing.
+    root = tmp_path / "posts"
+    root.mkdir()
+    (root / "wrong.md").write_text(
+        "---\ntitle: W\ndate: Wed, 05 Mar 2024 15:30:00 +0800\n"
+        "lastMod: Thu Mar 08 2024 09:00:00 GMT+0800 (China Standard Time)\n---\nw\n"
+    )
+    (root / "right.md").write_text("---\ntitle: R\ndate: Tue, 05 Mar 2024 15:30:00 +0800\n---\nr\n")
+    (root / "alone.md").write_text("---\ntitle: A\ndate: Sun, 05 Mar 2024\n---\na\n")
+    config = write_config(tmp_path / "site", root)
+    assert main(["check", "-c", str(config)]) == 0  # a warning, not a problem
+    err = capsys.readouterr().err
+    wrong = str(root / "wrong.md")
+    assert (
+        f"{wrong}: `date: Wed, 05 Mar 2024 15:30:00 +0800` says Wednesday,"
+        " but 5 March 2024 is a Tuesday: the date is used, its weekday is not"
+    ) in err
+    assert f"{wrong}: `lastMod: Thu Mar 08 2024 09:00:00 GMT+0800" in err
+    assert "says Thursday, but 8 March 2024 is a Friday" in err
+    assert f"{root / 'alone.md'}: `date: Sun, 05 Mar 2024` says Sunday, but 5 March" in err
+    assert "right.md" not in err
+
+    assert main(["build", "-q", "-c", str(config)]) == 0
+    assert "weekday" not in capsys.readouterr().err
+    entry = read(root / "wrong.md", root)
+    assert entry is not None and entry.published == datetime(2024, 3, 5, 7, 30, tzinfo=UTC)
+
+
 def test_categories_nested_lists_are_flattened_and_deduped(result: CheckReport) -> None:
     entry = by_origin(result)["traps/nested-categories.md"]
     assert entry.categories == ("Tech", "Python", "Life")

@@ -4,6 +4,8 @@ but probably not as the author meant (pure but for reading the post files).
 - a post without a ``title`` (its feed shows the first heading or the file
   name) or without a date (its file's modification time is used, which a
   fresh checkout changes);
+- an RFC 2822 date whose weekday is not its date's (``Wed, 05 Mar 2024``:
+  a Tuesday); the date is read as written, as every generator reads it;
 - a front matter key written twice (the last one is used, as in Hugo and
   Jekyll; Hexo refuses such a post);
 - template code another generator would run (``{% post_url %}``,
@@ -64,7 +66,8 @@ def _inspect_chunk(item: tuple[PostsSource, list[str]]) -> list[str]:
 def inspect_post(root: Path, rel: str) -> list[str]:
     """What looks unintended in one post's front matter ("path: warning")."""
     from .posts import read_meta
-    from .posts.entry import DATE_KEYS, FRONT_MATTER_KEYS, fold_keys, unlisted
+    from .posts.dates import wrong_weekday
+    from .posts.entry import DATE_KEYS, DATED_KEYS, FRONT_MATTER_KEYS, fold_keys, unlisted
     from .posts.frontmatter import repeated_keys
     from .posts.hugo import bundle_index
     from .posts.links import file_name
@@ -90,6 +93,9 @@ def inspect_post(root: Path, rel: str) -> list[str]:
         file_name(rel).date is None
     ):
         said.append("no date: the file's modification time is used, which a fresh checkout changes")
+    for key, value in written.items():
+        if str(key).lower() in DATED_KEYS and (wrong := wrong_weekday(value)):
+            said.append(f"`{key}: {value}` {wrong}: the date is used, its weekday is not")
     said += _ignored_hugo_keys(meta)
     if tags := _template_tags(body):
         shown = ", ".join(tags)

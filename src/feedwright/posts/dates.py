@@ -25,8 +25,11 @@ after it, as Go prints a time, ``+0800 CST``, only labels it); ``UT``,
 ``PDT``) unless it is the name ``site.timezone`` goes by at that time
 (``CST`` in ``Asia/Shanghai``: China's, as ``date`` printed it there); any
 other name (``BST``, ``Asia/Shanghai``) is refused, never read as UTC.
-An impossible date (31 February, hour 25) and a zone offset of 24 hours or
-more are refused, never wrapped around into another day.
+The weekday RFC 2822 may name is not read, as Go, Ruby, JavaScript and
+``email.utils`` parse past it (``check`` warns when it is not the date's:
+:func:`wrong_weekday`). An impossible date (31 February, hour 25) and a
+zone offset of 24 hours or more are refused, never wrapped around into
+another day.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ _RFC_2822_ZONES = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
                    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}  # fmt: skip
 _DAY_MONTH_YEAR = re.compile(r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\Z")
 _DAY = timedelta(days=1)
+_WEEKDAY = re.compile(r"([A-Za-z]{3,9}),?\s")  # "Wed, 05 Mar 2024", "Wed Mar 05 ..."
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_NAMES = {name.lower(): i for i, day in enumerate(_WEEKDAYS) for name in (day, day[:3])}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July",
+           "August", "September", "October", "November", "December")  # fmt: skip
 _FORMS = "use RFC 2822, ISO 8601 or YYYY-MM-DD HH:MM:SS"
 
 
@@ -188,6 +196,33 @@ def _fixed(name: str, offset: timedelta) -> timedelta:
     return offset
 
 
+def wrong_weekday(value: object) -> str | None:
+    """What is wrong when ``value`` names a weekday its date does not fall
+    on (``Wed, 05 Mar 2024``: "says Wednesday, but 5 March 2024 is a
+    Tuesday"); None when it names none, the right one, or is no such date.
+    The date as written is the one read: only ``check`` asks this."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    named = _WEEKDAY.match(text)
+    if named is None or named[1].lower() not in _WEEKDAY_NAMES:
+        return None
+    if _DAY_MONTH_YEAR.match(text):
+        text += " 00:00"
+    try:
+        parts = parsedate_tz(_split_zone(text)[0])
+        day = date(*parts[:3]) if parts else None
+    except (ValueError, IndexError, OverflowError):
+        return None
+    weekday = _WEEKDAY_NAMES[named[1].lower()]
+    if day is None or day.weekday() == weekday:
+        return None
+    return (
+        f"says {_WEEKDAYS[weekday]}, but {day.day} {_MONTHS[day.month - 1]} {day.year}"
+        f" is a {_WEEKDAYS[day.weekday()]}"
+    )
+
+
 def first_date(
     meta: Mapping[str, Any], keys: Iterable[str], local: tzinfo, path: str
 ) -> datetime | None:
@@ -210,4 +245,4 @@ def first_date(
     return None
 
 
-__all__ = ["DateError", "first_date", "parse_date", "zone"]
+__all__ = ["DateError", "first_date", "parse_date", "wrong_weekday", "zone"]

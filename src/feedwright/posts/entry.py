@@ -79,6 +79,7 @@ FRONT_MATTER_KEYS = frozenset(
     | set(_DATE_KEYS + EXPIRY_KEYS + _UPDATED_KEYS + _SUMMARY_KEYS + _IMAGE_KEYS)
 )
 DATE_KEYS = (*_DATE_KEYS, "published")
+DATED_KEYS = frozenset((*DATE_KEYS, *EXPIRY_KEYS, *_UPDATED_KEYS))  # every key read as a date
 _SPLIT_COMMAS = re.compile(r"[,，、]")
 _SPACES = re.compile(r"\s+")
 _MD_HEADING = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
