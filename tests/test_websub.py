@@ -292,7 +292,7 @@ def test_a_no_change_build_of_a_site_with_hubs_and_episodes_imports_nothing_heav
     probe = (
         "import sys\n"
         "from feedwright.cli import main\n"
-        f"assert main(['build', '-q', '-c', {str(config)!r}]) == 0\n"
+        f"assert main(['build', '-v', '-c', {str(config)!r}]) == 0\n"
         "heavy = ('feedgen', 'lxml', 'httpx', 'httpcore', 'frontmatter', 'feedparser')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
         "    or m in ('feedwright.posts.entry', 'feedwright.posts.frontmatter',\n"
@@ -300,5 +300,6 @@ def test_a_no_change_build_of_a_site_with_hubs_and_episodes_imports_nothing_heav
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    # (-v: why a build was not the no-change one is in its log, should this fail)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
     assert len(pings(http_server)) == 1  # and pinged nobody
