@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -73,7 +74,10 @@ def index_part(name: str) -> str | None:
 def _site(folder: str | Path) -> Path | None:
     """The Hugo site whose ``content`` folder holds ``folder``: the nearest
     folder named ``content`` at or above it has a Hugo config beside it."""
-    path = Path(folder)
+    text = os.fspath(folder)
+    if "content" not in text:
+        return None  # (nearly always: no stat, no Path; read_post asks once a post)
+    path = Path(text)
     content = next((p for p in (path, *path.parents) if p.name == "content"), None)
     if content is None:
         return None
