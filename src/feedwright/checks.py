@@ -187,39 +187,43 @@ def empty_categories(config: Config, seen: Iterable[str]) -> list[str]:
     ]
 
 
+def _unread(config: Config, found: Mapping[str, Found], kind: str, why: str) -> list[str]:
+    """A warning for each file the walks left unread as ``kind`` (a field of
+    :class:`Found`): its path, then ``why``."""
+    return [
+        f"{source.path / rel}: not read: {why}"
+        for source in config.posts_sources
+        for rel in getattr(found[str(source.path)], kind)
+    ]
+
+
 def underscored(config: Config, found: Mapping[str, Found]) -> list[str]:
     """Warnings for the files the walk left unread for a leading ``_``
     (``_notes.md``), as Jekyll and Hexo leave them (``found``: each posts
     folder's walk)."""
-    return [
-        f"{source.path / rel}: not read: a file whose name starts with _ is not a post"
-        " (as in Jekyll and Hexo); rename it to publish it"
-        for source in config.posts_sources
-        for rel in found[str(source.path)].unread
-    ]
+    why = "a file whose name starts with _ is not a post (as in Jekyll and Hexo); rename it"
+    return _unread(config, found, "unread", why + " to publish it")
 
 
 def bundled(config: Config, found: Mapping[str, Found]) -> list[str]:
     """Warnings for the files of a Hugo site's leaf bundles left unread: page
     resources to Hugo, which publishes only the bundle's index (``found``:
     each posts folder's walk)."""
-    return [
-        f"{source.path / rel}: not read: a page resource of a Hugo leaf bundle (a file"
-        " beside or below a folder's index file), which Hugo does not publish as a page"
-        for source in config.posts_sources
-        for rel in found[str(source.path)].resources
-    ]
+    why = (
+        "a page resource of a Hugo leaf bundle (a file beside or below a folder's index"
+        " file), which Hugo does not publish as a page"
+    )
+    return _unread(config, found, "resources", why)
 
 
 def translated(config: Config, found: Mapping[str, Found]) -> list[str]:
     """Warnings for the translations of a Hugo site of several languages left
     unread: Hugo lists them under their language, not in its main RSS."""
-    return [
-        f"{source.path / rel}: not read: a translation into another language than the"
-        " Hugo site's default, which Hugo publishes in that language's RSS, not in its main one"
-        for source in config.posts_sources
-        for rel in found[str(source.path)].translations
-    ]
+    why = (
+        "a translation into another language than the Hugo site's default, which Hugo"
+        " publishes in that language's RSS, not in its main one"
+    )
+    return _unread(config, found, "translations", why)
 
 
 def replaced(config: Config, found: Mapping[str, Found]) -> list[str]:
