@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import build_id, ledger, posts
@@ -111,11 +112,15 @@ def read_chunk(
     site: Site,
     files: list[tuple[str, tuple[int, int]]],
     keep_text: bool = False,
+    hugo_site: hugo.Naming | EllipsisType | None = ...,
 ) -> list[tuple[str, CachedPost]]:
     """Read some files of one posts folder (in a worker process, or here);
-    bodies without their text unless ``keep_text`` (the file keeps it)."""
+    bodies without their text unless ``keep_text`` (the file keeps it).
+    ``hugo_site``: the walk's ``Found.hugo`` (read from the folder's Hugo
+    config when not given)."""
     out: list[tuple[str, CachedPost]] = []
-    hugo_site = hugo.naming(source.path)  # (in the cache root: as the build found it)
+    if hugo_site is ...:
+        hugo_site = hugo.naming(source.path)
     with posts.Folders(source.path) as folders:
         for rel, stamp in files:
             out.append((rel, _read_one(source, site, rel, stamp, folders, keep_text, hugo_site)))
@@ -205,13 +210,16 @@ def _read_files(
     todo: list[tuple[str, tuple[int, int]]],
     pool: Pool,
     keep_text: bool,
+    hugo_site: hugo.Naming | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, CachedPost]:
     if len(todo) < PARALLEL_POSTS or worker_count() < 2:
-        return dict(read_chunk(source, site, todo, keep_text))
+        return dict(read_chunk(source, site, todo, keep_text, hugo_site))
     chunks = list(chunked(todo, CHUNK))
     out: dict[str, CachedPost] = {}
-    results = pool.map(_read_item, [(source, site, chunk, keep_text) for chunk in chunks])
+    results = pool.map(
+        _read_item, [(source, site, chunk, keep_text, hugo_site) for chunk in chunks]
+    )
     for chunk, result in zip(chunks, results, strict=True):
         if progress is not None:
             progress(len(out) + len(chunk), len(todo))
@@ -220,7 +228,7 @@ def _read_files(
             # so that only that file fails.
             for one, alone in zip(
                 chunk,
-                pool.map(_read_item, [(source, site, [f], keep_text) for f in chunk]),
+                pool.map(_read_item, [(source, site, [f], keep_text, hugo_site) for f in chunk]),
                 strict=True,
             ):
                 if isinstance(alone, Failed):
@@ -234,7 +242,9 @@ def _read_files(
     return out
 
 
-def _read_item(args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]], bool]) -> Any:
+def _read_item(
+    args: tuple[PostsSource, Site, list[tuple[str, tuple[int, int]]], bool, hugo.Naming | None],
+) -> Any:
     return read_chunk(*args)
 
 
@@ -294,7 +304,7 @@ def read_posts(
             for rel, _ in todo[:50]:
                 log.debug("reading %s", rel)
         for rel, post in _read_files(
-            source, config.site, todo, pool, store is None, progress
+            source, config.site, todo, pool, store is None, seen.hugo, progress
         ).items():
             current[rel] = carry(cached.get(rel), post)
         if store is not None:

@@ -216,14 +216,6 @@ def _true(value: Any) -> bool:
     return value is True or (type(value) is int and value != 0)
 
 
-def languages(folder: str | Path) -> tuple[str, frozenset[str]]:
-    """The default content language of the Hugo site that holds ``folder``
-    and every language its config sets (the default among them): ``("en",
-    {"en"})`` for a site of one language, or no Hugo site."""
-    found = naming(folder)
-    return ("en", frozenset({"en"})) if found is None else (found.language, frozenset(found.codes))
-
-
 def translations(files: dict[str, Stamp], site: Naming) -> tuple[dict[str, Stamp], tuple[str, ...]]:
     """``files`` (of a posts folder in the Hugo site ``site``) without the
     translations into another language than the site's default, and those."""
@@ -323,7 +315,6 @@ __all__ = [
     "bundle_index",
     "bundled",
     "index_part",
-    "languages",
     "naming",
     "page_name",
     "pages",
