@@ -116,11 +116,12 @@ def mend_dates(
     out: list[StoredEntry] = []
     for item in stored:
         entry, first_seen = item.entry, item.first_seen
-        if in_years(entry.published) and in_years(entry.updated) and in_years(first_seen):
+        dated = in_years(entry.published) and in_years(entry.updated)
+        if dated and in_years(first_seen):
             out.append(item)
             continue
         key = entry.origin or ""
-        if not (in_years(entry.published) and in_years(entry.updated)):
+        if not dated:
             counts[key] = counts.get(key, 0) + 1
         published = entry.published if in_years(entry.published) else now
         updated = max(entry.updated if in_years(entry.updated) else now, published)

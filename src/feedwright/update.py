@@ -157,8 +157,7 @@ def is_due(state: SourceState | None, source: FeedSource, now: datetime, *, daem
         return False
     if made_otherwise(state, source):
         return True  # its config changed what its entries are made of: read it again now
-    waiting = state.next_check is not None and state.next_check > now
-    waiting = waiting and state.next_check is not None and in_years(state.next_check)
+    waiting = state.next_check is not None and now < state.next_check and in_years(state.next_check)
     scheduled = source.every is not None or state.interval is not None
     hinted = bool(state.ttl or state.skip_hours or state.skip_days)
     if daemon or state.error_count > 0 or scheduled or hinted:
