@@ -197,12 +197,13 @@ def check(config: ConfigLike, *, fork: bool = False) -> CheckReport:
     every = read.every_entry()
     seen = [c for entry in every for c in entry.categories]
     from . import store as state_store
-    from .publish.slugs import held_folders
+    from .publish.slugs import FOLDERS_KEY, held_folders
 
     if state_store.exists(cfg.state):
         with state_store.open(cfg.state) as store:
             stored = store.entries([s.key for s in cfg.feed_sources]) if cfg.feed_sources else []
-            held = held_folders(store, cfg.output)  # the category folders published before
+            # the category folders published before
+            held = held_folders(store.get_meta(FOLDERS_KEY), cfg.output)
         seen += [c for s in stored for c in s.entry.categories]
     else:
         held = held_folders(None, cfg.output)

@@ -64,7 +64,7 @@ def _whole(job: Job) -> BuildReport:
     from .publish.history import follow
     from .publish.plan import plan
     from .publish.publisher import publish
-    from .publish.slugs import held_folders
+    from .publish.slugs import FOLDERS_KEY, held_folders
 
     read = incremental.read_posts(
         config,
@@ -117,7 +117,8 @@ def _whole(job: Job) -> BuildReport:
     archiving = config.output.archives and config.output.limit > 0
     planning = replace(config.output, limit=0) if archiving else config.output
     previous = {} if record is None else record.stamps
-    folders = held_folders(store, config.output)  # category folders published before
+    # The category folders published before, and for which category.
+    folders = held_folders(store.get_meta(FOLDERS_KEY), config.output)
     while True:
         plans = plan(planned, planning, config.site, folders)
         followed = follow(plans, planned, store.feed_history, config.output, now)
@@ -361,7 +362,7 @@ def _finish(
     category folders' owners the build started with (slugs.held_folders)."""
     from .incremental import edits
     from .publish.archives import feed_of
-    from .publish.slugs import held_folders, keep_folders
+    from .publish.slugs import FOLDERS_KEY, folders_text, held_folders
 
     config, store, now, book, progress = job.config, job.store, job.now, job.book, job.progress
     resolved = read.resolved or ledger.Resolved()
@@ -370,7 +371,10 @@ def _finish(
     refused = {feed_of(v.path) for v in report.rejected}
     store.save_feed_history({k: h for k, h in history.items() if k not in refused})
     mine = {f.category: f.slug for f in feeds if f.category and f.slug}
-    keep_folders(store, mine, held_folders(store, config.output) if folders is None else folders)
+    kept = store.get_meta(FOLDERS_KEY)
+    memory = folders_text(mine, held_folders(kept, config.output) if folders is None else folders)
+    if memory != kept:
+        store.set_meta(FOLDERS_KEY, memory)
     if progress is not None:
         progress("publishing", len(feeds), len(feeds))
     incremental.save_rendered(store, rendered)  # once published: a cache of what is out there

@@ -15,14 +15,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ..config import Output
 from ..text import category_key
 from .write import MANIFEST_NAME
-
-if TYPE_CHECKING:
-    from ..store import Store
 
 SlugMode = Literal["unicode", "ascii"]
 
@@ -277,11 +274,11 @@ def assign_slugs(
     return result
 
 
-def held_folders(store: Store | None, output: Output) -> dict[str, str]:
-    """The folder memory the last build left (folder -> category); with
-    none (a state from before it, or a lost one), what ``output.dir`` shows:
-    the category of each folder's published feed."""
-    raw = None if store is None else store.get_meta(FOLDERS_KEY)
+def held_folders(raw: str | None, output: Output) -> dict[str, str]:
+    """The folder memory the last build left (folder -> category), from the
+    text the store keeps under :data:`FOLDERS_KEY`; with none (a state from
+    before it, or a lost one), what ``output.dir`` shows: the category of
+    each folder's published feed."""
     if raw is None:
         return published_folders(output.dir)
     try:
@@ -338,13 +335,11 @@ def published_folders(root: Path) -> dict[str, str]:
     return found
 
 
-def keep_folders(store: Store, feeds: Mapping[str, str], held: Mapping[str, str]) -> None:
-    """Remember this build's category folders (category -> folder) beside
-    every other folder held before (``held``: the memory the build started
-    with, :func:`held_folders`)."""
-    now = owners(feeds, held)
-    if now != held or store.get_meta(FOLDERS_KEY) is None:
-        store.set_meta(FOLDERS_KEY, json.dumps(now, ensure_ascii=True))
+def folders_text(feeds: Mapping[str, str], held: Mapping[str, str]) -> str:
+    """The folder memory to keep under :data:`FOLDERS_KEY` after a build:
+    its category folders (category -> folder) beside every other folder
+    held before (``held``: the memory it started with, :func:`held_folders`)."""
+    return json.dumps(owners(feeds, held), ensure_ascii=True)
 
 
 def owners(feeds: Mapping[str, str], held: Mapping[str, str]) -> dict[str, str]:
@@ -365,9 +360,9 @@ __all__ = [
     "MAX_SLUG_BYTES",
     "TOP_LEVEL_FILES",
     "assign_slugs",
+    "folders_text",
     "held_folders",
     "is_safe_slug",
-    "keep_folders",
     "owners",
     "published_folders",
     "short_hash",
