@@ -23,6 +23,10 @@ def category_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+#: What a URL path keeps unescaped: RFC 3986's pchar and "/" (as Jekyll's
+#: Addressable and Hexo's WHATWG URL keep it too).
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # RFC 4151: tag:authority,date:specific; authority a DNS name or an e-mail address,
 # date YYYY, YYYY-MM or YYYY-MM-DD.

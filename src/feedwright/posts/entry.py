@@ -50,7 +50,7 @@ from ..exceptions import PostError
 from ..model import Body, Enclosure, Entry, Person
 from ..podcast import episode_of
 from ..sanitize import safe_url
-from ..text import bad_tag_uri, category_key
+from ..text import PATH_SAFE, bad_tag_uri, category_key
 from . import hugo, links
 from .dates import first_date, zone
 
@@ -265,7 +265,7 @@ def _bad_tag_message(key: str, value: str, site_url: str, published: datetime, s
     """What is wrong with a post's own ``tag:`` id, and how to write it (a
     feed holding it would fail the publish gate's ``tag-uri`` rule)."""
     host = (urlsplit(site_url).hostname or "").lower().rstrip(".")
-    example = f"tag:{host},{published.year:04d}:{quote(slug, safe=links.URI_SAFE)}"
+    example = f"tag:{host},{published.year:04d}:{quote(slug, safe=PATH_SAFE)}"
     if bad_tag_uri(example):
         example = "tag:example.com,2024:my-post"
     return (

@@ -45,11 +45,10 @@ from ..configsources import PLACEHOLDER as _PLACEHOLDER
 from ..configsources import PLACEHOLDERS, Style
 from ..model import BodyFormat
 from ..sanitize import safe_url
-from ..text import category_key, join_url, on_site
+from ..text import PATH_SAFE, category_key, join_url, on_site
 from . import hugo, styles
 
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-URI_SAFE = "/:@!$&'()*+,;=-._~"
 _TAG_DATE = "2000"
 _SPACE = re.compile(r"\s")
 _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
@@ -155,7 +154,7 @@ def tag_host_problem(site_url: str) -> str | None:
 def names_value(old_id: str, value: str) -> bool:
     """Whether ``old_id`` is the id a scheme-less ``id:`` ``value`` made under
     some site URL (another host or path): the same explicit id."""
-    tail = quote(value.strip(), safe=URI_SAFE)
+    tail = quote(value.strip(), safe=PATH_SAFE)
     head = old_id[: len(old_id) - len(tail)]
     return old_id.endswith(tail) and bool(_TAG_HEAD.match(head))
 
@@ -179,7 +178,7 @@ def entry_id(explicit: str | None, link: str | None, rel_stem: str, site_url: st
         value = explicit.strip()
         if _HAS_SCHEME.match(value):
             return value
-        return tag_prefix(site_url) + quote(value, safe=URI_SAFE)
+        return tag_prefix(site_url) + quote(value, safe=PATH_SAFE)
     if link:
         return link
     return tag_prefix(site_url) + quote(rel_stem)

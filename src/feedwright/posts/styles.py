@@ -30,9 +30,8 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote
 
-# What a URL path keeps unescaped (RFC 3986 pchar and "/"), as Jekyll's
-# Addressable and Hexo's WHATWG URL keep it.
-PATH_SAFE = "/:@!$&'()*+,;=-._~"
+from ..text import PATH_SAFE
+
 # Jekyll's Document::DATE_FILENAME_MATCHER, on the file's name.
 _JEKYLL_DATED = re.compile(r"\d{2,4}-\d{1,2}-\d{1,2}-(.*)", re.S)
 _PRETTY_KEPT = frozenset("._~!$&'()+,;=@")
@@ -75,7 +74,6 @@ def hexo_title(parent: str, stem: str) -> str:
 
 
 __all__ = [
-    "PATH_SAFE",
     "hexo_title",
     "jekyll_categories",
     "jekyll_pretty",
